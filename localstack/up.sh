@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs Tessera locally: starts the local AWS if needed, provisions it from
+# infra/template.yaml, and serves every function on http://localhost:3000.
+# Set TESSERA_LOCAL_AWS=external to use an emulator you started yourself (e.g. LocalStack).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here/.."
+# shellcheck source=env.sh
+source "$here/env.sh"
+if [ "${TESSERA_LOCAL_AWS:-}" != "external" ]; then
+  "$here/local-aws.sh" start
+fi
+export TESSERA_LOG_FORMAT="${TESSERA_LOG_FORMAT:-pretty}"
+exec cargo run --quiet -p tessera-dev -- up "$@"

@@ -1,0 +1,275 @@
+//! The one table of error codes, and the error value every layer passes around.
+//!
+//! A code is stable once published: integrators match on it. The HTTP status and the
+//! messages live beside the code so that the lookup endpoint (§5-1), the problem+json
+//! responses and the OpenAPI document all read the same row.
+
+use serde::Serialize;
+use std::fmt;
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $status:literal, $en:literal, $zh:literal), )+) => {
+        /// Every error Tessera can return. See [`ErrorCode::ALL`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(into = "&'static str")]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant, )+
+        }
+
+        impl ErrorCode {
+            /// All codes, in the order of the table.
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )+ ];
+
+            /// The stable, machine-readable code, e.g. `VALIDATION_FAILED`.
+            pub const fn code(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $code, )+ }
+            }
+
+            /// The HTTP status this error is answered with.
+            pub const fn http_status(self) -> u16 {
+                match self { $( ErrorCode::$variant => $status, )+ }
+            }
+
+            /// A short English description.
+            pub const fn message_en(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $en, )+ }
+            }
+
+            /// A short Traditional Chinese (zh-TW) description.
+            pub const fn message_zh_tw(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $zh, )+ }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The request's path matches no route.
+    RouteNotFound = ("ROUTE_NOT_FOUND", 404, "No resource exists at this path.", "查無此路徑。"),
+    /// The path exists but not with this HTTP method.
+    MethodNotAllowed = ("METHOD_NOT_ALLOWED", 405, "This path does not accept this HTTP method.", "此路徑不支援此 HTTP 方法。"),
+    /// The body is not syntactically valid JSON.
+    MalformedJson = ("MALFORMED_JSON", 400, "The request body is not valid JSON.", "請求內容不是有效的 JSON。"),
+    /// The body is not sent as `application/json`.
+    UnsupportedMediaType = ("UNSUPPORTED_MEDIA_TYPE", 415, "The request body must be sent as application/json.", "請求內容須為 application/json。"),
+    /// One or more fields (or spreadsheet cells) hold a value that breaks a rule.
+    ValidationFailed = ("VALIDATION_FAILED", 400, "One or more fields are invalid; see the errors list.", "欄位資料有誤，請參閱錯誤清單。"),
+    /// The request body is larger than this endpoint accepts.
+    PayloadTooLarge = ("PAYLOAD_TOO_LARGE", 413, "The request body is too large.", "請求內容過大。"),
+    /// The error-code lookup was asked for a code that does not exist.
+    ErrorCodeNotFound = ("ERROR_CODE_NOT_FOUND", 404, "No error code with this name exists.", "查無此錯誤代碼。"),
+    /// A storage, queue or mail service did not answer; the request may be retried.
+    DependencyUnavailable = ("DEPENDENCY_UNAVAILABLE", 503, "A service Tessera depends on is unavailable; retry later.", "系統相依服務暫時無法使用，請稍後再試。"),
+    /// An unexpected fault inside Tessera. Nothing the caller did; the request id is logged.
+    InternalError = ("INTERNAL_ERROR", 500, "An unexpected error occurred.", "系統發生未預期的錯誤。"),
+}
+
+impl ErrorCode {
+    /// Looks a code up by its stable name, ignoring ASCII case and surrounding spaces.
+    pub fn parse(code: &str) -> Option<ErrorCode> {
+        let code = code.trim();
+        ErrorCode::ALL
+            .iter()
+            .copied()
+            .find(|candidate| candidate.code().eq_ignore_ascii_case(code))
+    }
+}
+
+impl From<ErrorCode> for &'static str {
+    fn from(code: ErrorCode) -> Self {
+        code.code()
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Where a bad value was found and why it is bad.
+///
+/// `field` names a JSON field (dotted path); `row`/`column` point into an uploaded
+/// spreadsheet (1-based row as shown in Excel, column header text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+impl Violation {
+    pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Violation {
+            field: Some(field.into()),
+            row: None,
+            column: None,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn cell(row: u32, column: impl Into<String>, reason: impl Into<String>) -> Self {
+        Violation {
+            field: None,
+            row: Some(row),
+            column: Some(column.into()),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The error every layer returns: a code from the table, an optional human detail for this
+/// occurrence, and, for validation errors, the list of violations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub detail: Option<String>,
+    pub violations: Vec<Violation>,
+}
+
+impl Error {
+    pub fn new(code: ErrorCode) -> Self {
+        Error {
+            code,
+            detail: None,
+            violations: Vec::new(),
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// A validation error about a single field.
+    pub fn invalid_field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::invalid(vec![Violation::field(field, reason)])
+    }
+
+    /// A validation error listing every violation found.
+    pub fn invalid(violations: Vec<Violation>) -> Self {
+        Error {
+            code: ErrorCode::ValidationFailed,
+            detail: None,
+            violations,
+        }
+    }
+}
+
+impl From<ErrorCode> for Error {
+    fn from(code: ErrorCode) -> Self {
+        Error::new(code)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.detail {
+            Some(detail) => write!(f, "{}: {}", self.code, detail),
+            None => write!(f, "{}: {}", self.code, self.code.message_en()),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_screaming_snake_case_and_fully_described() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            let name = code.code();
+            assert!(seen.insert(name), "duplicate code {name}");
+            assert!(
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+                "{name} is not SCREAMING_SNAKE_CASE"
+            );
+            assert!((400..600).contains(&code.http_status()), "{name} status");
+            assert!(!code.message_en().is_empty(), "{name} english message");
+            assert!(!code.message_zh_tw().is_empty(), "{name} chinese message");
+        }
+    }
+
+    #[test]
+    fn parse_ignores_case_and_spaces_and_rejects_unknown_codes() {
+        assert_eq!(
+            ErrorCode::parse(" validation_failed "),
+            Some(ErrorCode::ValidationFailed)
+        );
+        assert_eq!(ErrorCode::parse("NO_SUCH_CODE"), None);
+        assert_eq!(ErrorCode::parse(""), None);
+    }
+
+    #[test]
+    fn validation_errors_carry_field_and_cell_locations() {
+        let error = Error::invalid(vec![
+            Violation::field("contacts.billing.email", "not an email address"),
+            Violation::cell(7, "購買人手機", "must be 09 followed by 8 digits"),
+        ]);
+        assert_eq!(error.code, ErrorCode::ValidationFailed);
+        assert_eq!(
+            error.violations[0].field.as_deref(),
+            Some("contacts.billing.email")
+        );
+        assert_eq!(error.violations[1].row, Some(7));
+        assert_eq!(
+            error.to_string(),
+            "VALIDATION_FAILED: One or more fields are invalid; see the errors list."
+        );
+    }
+}
+
+/// The longest code name the lookup accepts; anything longer cannot be a code.
+pub const MAX_CODE_QUERY_LEN: usize = 64;
+
+/// The error-code lookup rule (§5-1): an empty query lists every code, otherwise exactly
+/// the code asked for, or `ERROR_CODE_NOT_FOUND`.
+pub fn lookup_error_codes(query: Option<&str>) -> Result<Vec<ErrorCode>, Error> {
+    let query = query.map(str::trim).unwrap_or_default();
+    if query.is_empty() {
+        return Ok(ErrorCode::ALL.to_vec());
+    }
+    if query.chars().count() > MAX_CODE_QUERY_LEN {
+        return Err(Error::invalid_field(
+            "code",
+            format!("an error code has at most {MAX_CODE_QUERY_LEN} characters"),
+        ));
+    }
+    ErrorCode::parse(query)
+        .map(|code| vec![code])
+        .ok_or_else(|| {
+            Error::new(ErrorCode::ErrorCodeNotFound)
+                .with_detail(format!("no error code is named {query:?}"))
+        })
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    #[test]
+    fn lookup_cases() {
+        assert_eq!(lookup_error_codes(None).unwrap(), ErrorCode::ALL);
+        assert_eq!(lookup_error_codes(Some("   ")).unwrap(), ErrorCode::ALL);
+        assert_eq!(
+            lookup_error_codes(Some("route_not_found")).unwrap(),
+            vec![ErrorCode::RouteNotFound]
+        );
+        let unknown = lookup_error_codes(Some("NOPE")).unwrap_err();
+        assert_eq!(unknown.code, ErrorCode::ErrorCodeNotFound);
+        let too_long = lookup_error_codes(Some(&"X".repeat(65))).unwrap_err();
+        assert_eq!(too_long.code, ErrorCode::ValidationFailed);
+        assert_eq!(too_long.violations[0].field.as_deref(), Some("code"));
+    }
+}

@@ -1,0 +1,10 @@
+//! Tessera's domain: the types and rules of the voucher platform.
+//!
+//! This crate knows nothing of AWS, HTTP or async runtimes. Time comes in through
+//! [`clock::Clock`]; every calendar rule is expressed in Asia/Taipei by [`calendar`].
+
+pub mod calendar;
+pub mod clock;
+pub mod error;
+
+pub use error::{lookup_error_codes, Error, ErrorCode, Violation};

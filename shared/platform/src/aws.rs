@@ -1,0 +1,53 @@
+//! AWS clients, configured the standard way (`aws_config`), so that the endpoint of every
+//! service comes from `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` and nothing in
+//! function code knows whether it talks to AWS or to an emulator.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads the shared SDK configuration (region, credentials, endpoints) from the environment.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// An S3 client. Path-style addressing is switched on by `TESSERA_S3_FORCE_PATH_STYLE=true`,
+/// which emulators need (bucket names are not resolvable host names there).
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let force_path_style = std::env::var("TESSERA_S3_FORCE_PATH_STYLE")
+        .map(|value| value.eq_ignore_ascii_case("true") || value == "1")
+        .unwrap_or(false);
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(force_path_style)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}
+
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
+pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}
+
+/// Reads a required configuration variable, naming it when it is missing.
+pub fn required_env(name: &str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(ConfigError {
+            variable: name.to_owned(),
+        }),
+    }
+}
+
+#[derive(Debug)]
+pub struct ConfigError {
+    pub variable: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "configuration variable {} is not set", self.variable)
+    }
+}
+
+impl std::error::Error for ConfigError {}

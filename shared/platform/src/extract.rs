@@ -1,0 +1,168 @@
+//! Request extractors whose every rejection is a problem+json error with a stable code.
+
+use crate::problem::Problem;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::{header, request::Parts, HeaderMap};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use tessera_domain::{Error, ErrorCode};
+
+/// A JSON body. Unlike `axum::Json`, a rejection names the error code and, for a value of
+/// the wrong shape, the JSON path of the offending field.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json_content_type(request.headers()) {
+            return Err(Problem::new(ErrorCode::UnsupportedMediaType));
+        }
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(body_rejection)?;
+        parse_json(&body).map(ApiJson).map_err(Problem)
+    }
+}
+
+/// Parses a JSON document, telling syntax errors (`MALFORMED_JSON`) from values of the
+/// wrong shape (`VALIDATION_FAILED` naming the field).
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { "body".to_owned() } else { path };
+                Error::invalid_field(field, data_error_reason(&inner))
+            }
+            _ => Error::new(ErrorCode::MalformedJson).with_detail(inner.to_string()),
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| Error::new(ErrorCode::MalformedJson).with_detail(error.to_string()))?;
+    Ok(value)
+}
+
+/// serde's message without its " at line L column C" suffix, which means nothing to a
+/// caller once the field is named.
+fn data_error_reason(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    match message.rfind(" at line ") {
+        Some(position) => message[..position].to_owned(),
+        None => message,
+    }
+}
+
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn body_rejection(rejection: BytesRejection) -> Problem {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::new(ErrorCode::PayloadTooLarge)
+    } else {
+        Problem(Error::new(ErrorCode::MalformedJson).with_detail(rejection.body_text()))
+    }
+}
+
+/// Query-string parameters; a bad one is a `VALIDATION_FAILED` naming the query.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(query_rejection)
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> Problem {
+    let reason = rejection
+        .body_text()
+        .trim_start_matches("Failed to deserialize query string: ")
+        .to_owned();
+    Problem(Error::invalid_field("query", reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Contact {
+        name: String,
+        emails: Vec<String>,
+        quantity: u32,
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed_json() {
+        let error = parse_json::<Contact>(br#"{"name": "A""#).unwrap_err();
+        assert_eq!(error.code, ErrorCode::MalformedJson);
+        let error = parse_json::<Contact>(br#"{"name":"A","emails":[],"quantity":1} trailing"#)
+            .unwrap_err();
+        assert_eq!(error.code, ErrorCode::MalformedJson);
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let error =
+            parse_json::<Contact>(br#"{"name":"A","emails":["a",3],"quantity":1}"#).unwrap_err();
+        assert_eq!(error.code, ErrorCode::ValidationFailed);
+        assert_eq!(error.violations[0].field.as_deref(), Some("emails[1]"));
+        assert!(!error.violations[0].reason.contains("line"));
+
+        let error = parse_json::<Contact>(br#"{"name":"A","emails":[]}"#).unwrap_err();
+        assert_eq!(error.code, ErrorCode::ValidationFailed);
+        assert!(error.violations[0].reason.contains("quantity"));
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_json_content_type(&headers));
+        for (value, expected) in [
+            ("application/json", true),
+            ("application/json; charset=utf-8", true),
+            ("Application/JSON", true),
+            ("application/merge-patch+json", true),
+            ("text/plain", false),
+            ("application/x-www-form-urlencoded", false),
+        ] {
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            assert_eq!(is_json_content_type(&headers), expected, "{value}");
+        }
+    }
+}

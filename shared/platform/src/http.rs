@@ -1,0 +1,87 @@
+//! The layers every router ends with: problem+json for unknown routes and wrong methods,
+//! and a request span carrying the request id.
+
+use crate::problem::Problem;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use std::time::Instant;
+use tessera_domain::ErrorCode;
+use tracing::Instrument;
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Adds the problem+json fallbacks and request tracing to a router of routes.
+/// Call it once, on the final router: axum refuses to merge two routers with fallbacks.
+pub fn finish(router: Router) -> Router {
+    router
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(trace_request))
+}
+
+async fn route_not_found() -> Problem {
+    Problem::new(ErrorCode::RouteNotFound)
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(ErrorCode::MethodNotAllowed)
+}
+
+/// Wraps each request in a span with its id, method and matched route, and logs the outcome.
+async fn trace_request(request: Request, next: Next) -> Response {
+    let request_id = request_id(&request);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %request.method(),
+        route = %route,
+        merchant = tracing::field::Empty,
+        operation = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    async move {
+        let mut response = next.run(request).await;
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request finished"
+        );
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// The caller's `x-request-id` if it is short and plain, else the Lambda request id, else a
+/// fresh one, so that every log line of a request can be found by one id.
+fn request_id(request: &Request) -> String {
+    let supplied = request
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| {
+            !value.is_empty()
+                && value.len() <= 64
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+    if let Some(id) = supplied {
+        return id.to_owned();
+    }
+    if let Some(context) = request.extensions().get::<lambda_http::Context>() {
+        return context.request_id.clone();
+    }
+    uuid::Uuid::new_v4().to_string()
+}

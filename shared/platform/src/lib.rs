@@ -1,0 +1,13 @@
+//! What every Tessera function shares beyond the domain: AWS clients built from the
+//! standard configuration, problem+json errors, request extractors that never panic,
+//! the finishing layers of a router, and tracing setup.
+
+pub mod aws;
+pub mod extract;
+pub mod http;
+pub mod lambda;
+pub mod problem;
+pub mod telemetry;
+
+pub use extract::{ApiJson, ApiQuery};
+pub use problem::{Problem, ProblemDetails};

@@ -1,0 +1,72 @@
+//! Support for end-to-end tests: each test provisions a stack of its own (table, buckets,
+//! queues named after a fresh stack name) in the local AWS, so tests run in parallel and
+//! never see each other's data.
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use axum::Router;
+use tessera_dev::provision::{provision, LocalAws, Provisioned};
+use tessera_dev::template::{StackContext, Template};
+use tower::ServiceExt;
+
+pub struct TestStack {
+    pub aws: LocalAws,
+    pub template: Template,
+    pub provisioned: Provisioned,
+}
+
+impl TestStack {
+    /// Provisions a new stack from `infra/template.yaml` under a unique name.
+    pub async fn provision() -> TestStack {
+        require_local_aws();
+        let stack_name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let template = Template::load_default(&StackContext::named(&stack_name))
+            .expect("infra/template.yaml parses");
+        let aws = LocalAws::from_env().await;
+        let provisioned = provision(&aws, &template)
+            .await
+            .unwrap_or_else(|e| panic!("provisioning {stack_name} failed: {e}"));
+        TestStack {
+            aws,
+            template,
+            provisioned,
+        }
+    }
+}
+
+/// Tests that store talk to the emulators `localstack/test.sh` starts; say so plainly
+/// instead of failing with a connection error.
+pub fn require_local_aws() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok()
+            && std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "the local AWS is not configured: run the tests with localstack/test.sh"
+    );
+}
+
+/// Sends one request through a router, as the gateway or Lambda would.
+pub async fn send(router: &Router, request: Request<Body>) -> Response<Body> {
+    router
+        .clone()
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {})
+}
+
+pub async fn body_json(response: Response<Body>) -> serde_json::Value {
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body readable");
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "body is not JSON ({e}): {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    })
+}
+
+pub fn get(uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .body(Body::empty())
+        .expect("valid request")
+}

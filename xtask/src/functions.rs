@@ -1,0 +1,43 @@
+//! Which code serves which function of the template. The gateway mounts these; a test
+//! checks that this list and `infra/template.yaml` agree in both directions.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// An HTTP function: its template logical id and its routes (with their OpenAPI).
+pub struct HttpFunction {
+    pub logical_id: &'static str,
+    pub routes: OpenApiRouter,
+}
+
+/// A queue-consuming function, called as Lambda's SQS integration would call it.
+pub type QueueHandler =
+    Arc<dyn Fn(SqsEvent) -> BoxFuture<Result<SqsBatchResponse, BoxError>> + Send + Sync>;
+
+/// A scheduled function, called with the schedule's input as Lambda would receive it.
+pub type ScheduledHandler =
+    Arc<dyn Fn(serde_json::Value) -> BoxFuture<Result<(), BoxError>> + Send + Sync>;
+
+pub fn http_functions() -> Vec<HttpFunction> {
+    vec![HttpFunction {
+        logical_id: "ErrorCodesFunction",
+        routes: fn_error_codes::routes(),
+    }]
+}
+
+/// Queue consumers by function logical id. The consumers (batch issuance, report export,
+/// refund notify, notifications) register here as their issues land.
+pub fn queue_handlers() -> Vec<(&'static str, QueueHandler)> {
+    Vec::new()
+}
+
+/// Scheduled functions by logical id, registered as the daily and monthly jobs land.
+pub fn scheduled_handlers() -> Vec<(&'static str, ScheduledHandler)> {
+    Vec::new()
+}

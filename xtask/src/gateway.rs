@@ -1,0 +1,328 @@
+//! The local gateway: every HTTP function's routes on one port, the queues polled into
+//! their consumers, and the schedules fired, so the whole platform runs with one command.
+
+use crate::functions::{
+    http_functions, queue_handlers, scheduled_handlers, QueueHandler, ScheduledHandler,
+};
+use crate::provision::{LocalAws, Provisioned};
+use crate::schedule::Schedule;
+use crate::template::Template;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_domain::{Error, ErrorCode};
+use tessera_platform::Problem;
+use utoipa_axum::router::OpenApiRouter;
+
+/// What the gateway's own endpoints need.
+#[derive(Clone)]
+pub struct GatewayState {
+    pub aws: LocalAws,
+    pub provisioned: Provisioned,
+    schedules: Arc<BTreeMap<String, (Schedule, ScheduledHandler, serde_json::Value)>>,
+}
+
+/// The gateway's router: every function's routes, plus `/health`, `/openapi.json` and the
+/// developer endpoints under `/_dev`.
+pub fn router(state: GatewayState) -> Router {
+    let mut functions = OpenApiRouter::new();
+    for function in http_functions() {
+        functions = functions.merge(function.routes);
+    }
+    let (functions, _) = functions.split_for_parts();
+    let own = Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .route("/_dev/schedules", get(list_schedules))
+        .route("/_dev/schedules/{name}/run", post(run_schedule))
+        .with_state(state);
+    tessera_platform::http::finish(functions.merge(own))
+}
+
+impl GatewayState {
+    pub fn new(
+        aws: LocalAws,
+        template: &Template,
+        provisioned: Provisioned,
+    ) -> Result<Self, String> {
+        let handlers: HashMap<_, _> = scheduled_handlers().into_iter().collect();
+        let mut schedules = BTreeMap::new();
+        for function in &template.functions {
+            for spec in &function.schedules {
+                let Some(handler) = handlers.get(function.logical_id.as_str()) else {
+                    return Err(format!(
+                        "{} is scheduled in the template but has no handler",
+                        function.logical_id
+                    ));
+                };
+                let schedule = Schedule::parse(&spec.expression, spec.timezone.as_deref())
+                    .map_err(|e| format!("{}.{}: {e}", function.logical_id, spec.event_name))?;
+                let input = match &spec.input {
+                    Some(text) => serde_json::from_str(text).map_err(|e| {
+                        format!(
+                            "{}.{}: input is not JSON: {e}",
+                            function.logical_id, spec.event_name
+                        )
+                    })?,
+                    None => serde_json::Value::Object(Default::default()),
+                };
+                let name = format!("{}.{}", function.logical_id, spec.event_name);
+                schedules.insert(name, (schedule, handler.clone(), input));
+            }
+        }
+        Ok(GatewayState {
+            aws,
+            provisioned,
+            schedules: Arc::new(schedules),
+        })
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}
+
+#[derive(Debug, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub services: BTreeMap<&'static str, ServiceHealth>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServiceHealth {
+    pub healthy: bool,
+    pub detail: String,
+}
+
+/// Asks each service about the resources the platform uses, not just whether it answers.
+pub async fn check_health(state: &GatewayState) -> Health {
+    let aws = &state.aws;
+    let p = &state.provisioned;
+    let dynamodb = match aws
+        .dynamodb
+        .describe_table()
+        .table_name(&p.table_name)
+        .send()
+        .await
+    {
+        Ok(_) => ServiceHealth {
+            healthy: true,
+            detail: format!("table {} reachable", p.table_name),
+        },
+        Err(e) => ServiceHealth {
+            healthy: false,
+            detail: format!("table {}: {}", p.table_name, e.into_service_error()),
+        },
+    };
+    let mut s3 = ServiceHealth {
+        healthy: true,
+        detail: format!("{} buckets reachable", p.buckets.len()),
+    };
+    for name in p.buckets.values() {
+        if let Err(e) = aws.s3.head_bucket().bucket(name).send().await {
+            s3 = ServiceHealth {
+                healthy: false,
+                detail: format!("bucket {name}: {}", e.into_service_error()),
+            };
+            break;
+        }
+    }
+    let mut sqs = ServiceHealth {
+        healthy: true,
+        detail: format!("{} queues reachable", p.queue_urls.len()),
+    };
+    for url in p.queue_urls.values() {
+        if let Err(e) = aws.sqs.get_queue_attributes().queue_url(url).send().await {
+            sqs = ServiceHealth {
+                healthy: false,
+                detail: format!("queue {url}: {}", e.into_service_error()),
+            };
+            break;
+        }
+    }
+    let healthy = dynamodb.healthy && s3.healthy && sqs.healthy;
+    Health {
+        status: if healthy { "ok" } else { "degraded" },
+        services: BTreeMap::from([("dynamodb", dynamodb), ("s3", s3), ("sqs", sqs)]),
+    }
+}
+
+async fn health(State(state): State<GatewayState>) -> (StatusCode, Json<Health>) {
+    let health = check_health(&state).await;
+    let status = if health.status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(health))
+}
+
+#[derive(Debug, Serialize)]
+struct ScheduleView {
+    name: String,
+    next_run: Option<chrono::DateTime<Utc>>,
+}
+
+async fn list_schedules(State(state): State<GatewayState>) -> Json<Vec<ScheduleView>> {
+    let now = Utc::now();
+    Json(
+        state
+            .schedules
+            .iter()
+            .map(|(name, (schedule, _, _))| ScheduleView {
+                name: name.clone(),
+                next_run: schedule.next_after(now),
+            })
+            .collect(),
+    )
+}
+
+/// Fires a schedule now, for a person trying things out.
+async fn run_schedule(
+    State(state): State<GatewayState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let Some((_, handler, input)) = state.schedules.get(&name) else {
+        return Err(Problem(
+            Error::new(ErrorCode::RouteNotFound).with_detail(format!("no schedule named {name}")),
+        ));
+    };
+    handler(input.clone())
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs every schedule at its next firing time, forever.
+pub fn spawn_scheduler(state: &GatewayState) {
+    for (name, (schedule, handler, input)) in state.schedules.iter() {
+        let (name, schedule, handler, input) = (
+            name.clone(),
+            schedule.clone(),
+            handler.clone(),
+            input.clone(),
+        );
+        tokio::spawn(async move {
+            while let Some(next) = schedule.next_after(Utc::now()) {
+                let wait = (next - Utc::now()).to_std().unwrap_or_default();
+                tokio::time::sleep(wait).await;
+                tracing::info!(schedule = %name, "firing schedule");
+                if let Err(error) = handler(input.clone()).await {
+                    tracing::error!(schedule = %name, error = %error, "scheduled run failed");
+                }
+            }
+        });
+    }
+}
+
+/// Polls each consumed queue and hands its messages to the consumer, as Lambda's SQS
+/// integration does: messages the handler reports as failed (or all, if it errors) stay
+/// on the queue and come back after the visibility timeout.
+pub fn spawn_queue_pollers(
+    aws: &LocalAws,
+    template: &Template,
+    provisioned: &Provisioned,
+) -> Result<(), String> {
+    let handlers: HashMap<_, _> = queue_handlers().into_iter().collect();
+    for function in &template.functions {
+        for queue_id in &function.queues {
+            let handler = handlers
+                .get(function.logical_id.as_str())
+                .ok_or_else(|| {
+                    format!(
+                        "{} consumes {queue_id} but has no handler",
+                        function.logical_id
+                    )
+                })?
+                .clone();
+            let url = provisioned
+                .queue_urls
+                .get(queue_id)
+                .ok_or_else(|| format!("queue {queue_id} was not provisioned"))?
+                .clone();
+            let sqs = aws.sqs.clone();
+            tokio::spawn(async move {
+                loop {
+                    match poll_once(&sqs, &url, &handler, 10).await {
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(queue = %url, error = %error, "queue poll failed");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
+/// One receive–handle–delete round. Returns how many messages were received.
+pub async fn poll_once(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    handler: &QueueHandler,
+    wait_seconds: i32,
+) -> Result<usize, crate::functions::BoxError> {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(wait_seconds)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .map_err(|e| e.into_service_error())?;
+    let messages = received.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let mut event = SqsEvent::default();
+    let mut receipts = HashMap::new();
+    for message in &messages {
+        let mut lambda_message = SqsMessage::default();
+        lambda_message.message_id = message.message_id.clone();
+        lambda_message.receipt_handle = message.receipt_handle.clone();
+        lambda_message.body = message.body.clone();
+        lambda_message.md5_of_body = message.md5_of_body.clone();
+        lambda_message.event_source = Some("aws:sqs".to_owned());
+        lambda_message.event_source_arn = Some(queue_url.to_owned());
+        if let Some(attributes) = &message.attributes {
+            lambda_message.attributes = attributes
+                .iter()
+                .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+                .collect();
+        }
+        if let (Some(id), Some(receipt)) = (&message.message_id, &message.receipt_handle) {
+            receipts.insert(id.clone(), receipt.clone());
+        }
+        event.records.push(lambda_message);
+    }
+    let count = messages.len();
+    match handler(event).await {
+        Ok(response) => {
+            for failure in &response.batch_item_failures {
+                receipts.remove(&failure.item_identifier);
+            }
+            for receipt in receipts.values() {
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(|e| e.into_service_error())?;
+            }
+        }
+        Err(error) => {
+            tracing::warn!(queue = %queue_url, error = %error, "handler failed; messages will be retried")
+        }
+    }
+    Ok(count)
+}

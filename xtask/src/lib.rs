@@ -1,0 +1,9 @@
+//! Developer tooling for Tessera: provisioning the local AWS from `infra/template.yaml`,
+//! the local gateway that runs every function, and the benchmarks.
+
+pub mod functions;
+pub mod gateway;
+pub mod openapi;
+pub mod provision;
+pub mod schedule;
+pub mod template;

@@ -1,0 +1,82 @@
+//! `tessera-dev`: provision the local AWS from the template, run the local gateway.
+//!
+//!   tessera-dev provision        create the table, buckets and queues (idempotent)
+//!   tessera-dev up [--port N]    provision, then serve every function on localhost
+//!   tessera-dev openapi          print the OpenAPI document
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use tessera_dev::gateway::{self, GatewayState};
+use tessera_dev::provision::{provision, LocalAws};
+use tessera_dev::template::{StackContext, Template};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("provision") => run_provision().await.map(|_| ()),
+        Some("up") => run_up(port_argument(&args)).await,
+        Some("openapi") => serde_json::to_string_pretty(&tessera_dev::openapi::document())
+            .map(|json| println!("{json}"))
+            .map_err(|e| e.to_string()),
+        _ => Err("usage: tessera-dev provision | up [--port N] | openapi".to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tessera-dev: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn port_argument(args: &[String]) -> u16 {
+    args.windows(2)
+        .find(|pair| pair[0] == "--port")
+        .and_then(|pair| pair[1].parse().ok())
+        .or_else(|| {
+            std::env::var("TESSERA_PORT")
+                .ok()
+                .and_then(|p| p.parse().ok())
+        })
+        .unwrap_or(3000)
+}
+
+async fn run_provision() -> Result<(LocalAws, Template, tessera_dev::provision::Provisioned), String>
+{
+    let context = StackContext::local();
+    let template = Template::load_default(&context).map_err(|e| e.to_string())?;
+    let aws = LocalAws::from_env().await;
+    let provisioned = provision(&aws, &template)
+        .await
+        .map_err(|e| format!("provisioning failed: {e}"))?;
+    println!(
+        "provisioned stack {}: table {}, {} buckets, {} queues",
+        context.stack_name,
+        provisioned.table_name,
+        provisioned.buckets.len(),
+        provisioned.queue_urls.len()
+    );
+    Ok((aws, template, provisioned))
+}
+
+async fn run_up(port: u16) -> Result<(), String> {
+    tessera_platform::telemetry::init();
+    let (aws, template, provisioned) = run_provision().await?;
+    let state = GatewayState::new(aws.clone(), &template, provisioned.clone())?;
+    gateway::spawn_queue_pollers(&aws, &template, &provisioned)?;
+    gateway::spawn_scheduler(&state);
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    println!(
+        "Tessera is running at http://localhost:{port}  (health: /health, API: /openapi.json)"
+    );
+    axum::serve(listener, gateway::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}

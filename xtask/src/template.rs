@@ -1,0 +1,565 @@
+//! Reads `infra/template.yaml`: the table, buckets, queues, functions, routes and schedules
+//! that local provisioning, the gateway and the tests derive from it.
+//!
+//! CloudFormation's short-form intrinsics (`!Sub`, `!Ref`, `!GetAtt`) are resolved for a
+//! local stack: pseudo parameters come from [`StackContext`], parameters from their defaults.
+
+use serde_yaml::{Mapping, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("template is not valid YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("{resource}: {problem}")]
+    Shape { resource: String, problem: String },
+}
+
+fn shape(resource: &str, problem: impl Into<String>) -> TemplateError {
+    TemplateError::Shape {
+        resource: resource.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// The values CloudFormation would supply for a stack's pseudo parameters.
+#[derive(Debug, Clone)]
+pub struct StackContext {
+    pub stack_name: String,
+    pub account_id: String,
+    pub region: String,
+}
+
+impl StackContext {
+    /// The local stack: `TESSERA_STACK_NAME` (default `tessera-local`), the emulators'
+    /// account id, and `AWS_REGION` (default `ap-northeast-1`).
+    pub fn local() -> Self {
+        StackContext {
+            stack_name: std::env::var("TESSERA_STACK_NAME")
+                .unwrap_or_else(|_| "tessera-local".to_owned()),
+            account_id: "000000000000".to_owned(),
+            region: std::env::var("AWS_REGION").unwrap_or_else(|_| "ap-northeast-1".to_owned()),
+        }
+    }
+
+    pub fn named(stack_name: &str) -> Self {
+        StackContext {
+            stack_name: stack_name.to_owned(),
+            ..StackContext::local()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyElement {
+    pub attribute: String,
+    /// `HASH` or `RANGE`.
+    pub key_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: String,
+    pub key_schema: Vec<KeyElement>,
+    pub projection_type: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    pub logical_id: String,
+    pub name: String,
+    /// Attribute name → type (`S`, `N`, `B`).
+    pub attributes: BTreeMap<String, String>,
+    pub key_schema: Vec<KeyElement>,
+    pub global_indexes: Vec<IndexSpec>,
+    pub ttl_attribute: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BucketSpec {
+    pub logical_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueSpec {
+    pub logical_id: String,
+    pub name: String,
+    pub visibility_timeout: Option<i64>,
+    pub message_retention: Option<i64>,
+    /// The dead-letter queue's logical id and the receive count after which messages move.
+    pub dead_letter: Option<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RouteSpec {
+    pub method: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScheduleSpec {
+    pub event_name: String,
+    pub expression: String,
+    pub timezone: Option<String>,
+    pub input: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub logical_id: String,
+    pub binary: Option<String>,
+    pub timeout: Option<i64>,
+    pub routes: Vec<RouteSpec>,
+    /// Logical ids of the queues this function consumes.
+    pub queues: Vec<String>,
+    pub schedules: Vec<ScheduleSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub table: TableSpec,
+    pub buckets: Vec<BucketSpec>,
+    pub queues: Vec<QueueSpec>,
+    pub functions: Vec<FunctionSpec>,
+}
+
+/// `infra/template.yaml` of this workspace, found from this crate's manifest directory.
+pub fn default_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("infra")
+        .join("template.yaml")
+}
+
+impl Template {
+    pub fn load(path: &Path, context: &StackContext) -> Result<Template, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Template::parse(&text, context)
+    }
+
+    pub fn load_default(context: &StackContext) -> Result<Template, TemplateError> {
+        Template::load(&default_path(), context)
+    }
+
+    pub fn parse(text: &str, context: &StackContext) -> Result<Template, TemplateError> {
+        let document: Value = serde_yaml::from_str(text)?;
+        let resolver = Resolver::new(&document, context);
+        let resources = document
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or_else(|| shape("template", "has no Resources"))?;
+        let globals_timeout = document
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Timeout"))
+            .and_then(Value::as_i64);
+
+        let mut tables = Vec::new();
+        let mut buckets = Vec::new();
+        let mut queues = Vec::new();
+        let mut functions = Vec::new();
+        for (id, resource) in resources {
+            let id = id.as_str().unwrap_or_default().to_owned();
+            let kind = resource
+                .get("Type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let empty = Value::Mapping(Mapping::new());
+            let properties = resource.get("Properties").unwrap_or(&empty);
+            match kind {
+                "AWS::DynamoDB::Table" => tables.push(parse_table(&id, properties, &resolver)?),
+                "AWS::S3::Bucket" => buckets.push(BucketSpec {
+                    name: resolver.string(&id, properties.get("BucketName"))?,
+                    logical_id: id,
+                }),
+                "AWS::SQS::Queue" => queues.push(parse_queue(&id, properties, &resolver)?),
+                "AWS::Serverless::Function" => functions.push(parse_function(
+                    &id,
+                    resource,
+                    properties,
+                    globals_timeout,
+                    &resolver,
+                )?),
+                _ => {}
+            }
+        }
+        if tables.len() != 1 {
+            return Err(shape(
+                "template",
+                format!("declares {} tables; Tessera uses exactly one", tables.len()),
+            ));
+        }
+        Ok(Template {
+            table: tables.remove(0),
+            buckets,
+            queues,
+            functions,
+        })
+    }
+
+    pub fn queue(&self, logical_id: &str) -> Option<&QueueSpec> {
+        self.queues
+            .iter()
+            .find(|queue| queue.logical_id == logical_id)
+    }
+
+    pub fn bucket(&self, logical_id: &str) -> Option<&BucketSpec> {
+        self.buckets
+            .iter()
+            .find(|bucket| bucket.logical_id == logical_id)
+    }
+
+    /// Every HTTP route with the function serving it.
+    pub fn routes(&self) -> Vec<(RouteSpec, String)> {
+        let mut routes: Vec<_> = self
+            .functions
+            .iter()
+            .flat_map(|function| {
+                function
+                    .routes
+                    .iter()
+                    .map(|route| (route.clone(), function.logical_id.clone()))
+            })
+            .collect();
+        routes.sort();
+        routes
+    }
+}
+
+fn parse_table(id: &str, p: &Value, r: &Resolver) -> Result<TableSpec, TemplateError> {
+    let attributes = sequence(id, p.get("AttributeDefinitions"))?
+        .iter()
+        .map(|a| {
+            Ok((
+                r.string(id, a.get("AttributeName"))?,
+                r.string(id, a.get("AttributeType"))?,
+            ))
+        })
+        .collect::<Result<BTreeMap<_, _>, TemplateError>>()?;
+    let key_schema = parse_key_schema(id, p.get("KeySchema"), r)?;
+    let global_indexes = match p.get("GlobalSecondaryIndexes") {
+        None => Vec::new(),
+        Some(indexes) => sequence(id, Some(indexes))?
+            .iter()
+            .map(|index| {
+                Ok(IndexSpec {
+                    name: r.string(id, index.get("IndexName"))?,
+                    key_schema: parse_key_schema(id, index.get("KeySchema"), r)?,
+                    projection_type: r.string(
+                        id,
+                        index
+                            .get("Projection")
+                            .and_then(|p| p.get("ProjectionType")),
+                    )?,
+                })
+            })
+            .collect::<Result<Vec<_>, TemplateError>>()?,
+    };
+    let ttl_attribute = match p.get("TimeToLiveSpecification") {
+        Some(ttl) if ttl.get("Enabled").and_then(Value::as_bool) == Some(true) => {
+            Some(r.string(id, ttl.get("AttributeName"))?)
+        }
+        _ => None,
+    };
+    Ok(TableSpec {
+        logical_id: id.to_owned(),
+        name: r.string(id, p.get("TableName"))?,
+        attributes,
+        key_schema,
+        global_indexes,
+        ttl_attribute,
+    })
+}
+
+fn parse_key_schema(
+    id: &str,
+    value: Option<&Value>,
+    r: &Resolver,
+) -> Result<Vec<KeyElement>, TemplateError> {
+    sequence(id, value)?
+        .iter()
+        .map(|k| {
+            Ok(KeyElement {
+                attribute: r.string(id, k.get("AttributeName"))?,
+                key_type: r.string(id, k.get("KeyType"))?,
+            })
+        })
+        .collect()
+}
+
+fn parse_queue(id: &str, p: &Value, r: &Resolver) -> Result<QueueSpec, TemplateError> {
+    let dead_letter = match p.get("RedrivePolicy") {
+        None => None,
+        Some(policy) => {
+            let target = policy
+                .get("deadLetterTargetArn")
+                .and_then(get_att_target)
+                .ok_or_else(|| {
+                    shape(
+                        id,
+                        "RedrivePolicy.deadLetterTargetArn must be !GetAtt <Queue>.Arn",
+                    )
+                })?;
+            let max = policy
+                .get("maxReceiveCount")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| shape(id, "RedrivePolicy.maxReceiveCount must be a number"))?;
+            Some((target, max))
+        }
+    };
+    Ok(QueueSpec {
+        logical_id: id.to_owned(),
+        name: r.string(id, p.get("QueueName"))?,
+        visibility_timeout: p.get("VisibilityTimeout").and_then(Value::as_i64),
+        message_retention: p.get("MessageRetentionPeriod").and_then(Value::as_i64),
+        dead_letter,
+    })
+}
+
+fn parse_function(
+    id: &str,
+    resource: &Value,
+    p: &Value,
+    globals_timeout: Option<i64>,
+    r: &Resolver,
+) -> Result<FunctionSpec, TemplateError> {
+    let binary = resource
+        .get("Metadata")
+        .and_then(|m| m.get("BuildProperties"))
+        .and_then(|b| b.get("Binary"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut function = FunctionSpec {
+        logical_id: id.to_owned(),
+        binary,
+        timeout: p.get("Timeout").and_then(Value::as_i64).or(globals_timeout),
+        routes: Vec::new(),
+        queues: Vec::new(),
+        schedules: Vec::new(),
+    };
+    let Some(events) = p.get("Events").and_then(Value::as_mapping) else {
+        return Ok(function);
+    };
+    for (name, event) in events {
+        let name = name.as_str().unwrap_or_default();
+        let kind = event
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let props = event.get("Properties");
+        let prop = |key: &str| props.and_then(|p| p.get(key));
+        match kind {
+            "HttpApi" => function.routes.push(RouteSpec {
+                method: r.string(id, prop("Method"))?.to_ascii_uppercase(),
+                path: r.string(id, prop("Path"))?,
+            }),
+            "SQS" => function
+                .queues
+                .push(prop("Queue").and_then(get_att_target).ok_or_else(|| {
+                    shape(
+                        id,
+                        format!("event {name}: Queue must be !GetAtt <Queue>.Arn"),
+                    )
+                })?),
+            "ScheduleV2" => function.schedules.push(ScheduleSpec {
+                event_name: name.to_owned(),
+                expression: r.string(id, prop("ScheduleExpression"))?,
+                timezone: prop("ScheduleExpressionTimezone")
+                    .map(|v| r.string(id, Some(v)))
+                    .transpose()?,
+                input: prop("Input").map(|v| r.string(id, Some(v))).transpose()?,
+            }),
+            other => {
+                return Err(shape(
+                    id,
+                    format!("event {name}: type {other} is not supported locally"),
+                ))
+            }
+        }
+    }
+    Ok(function)
+}
+
+fn sequence<'a>(id: &str, value: Option<&'a Value>) -> Result<&'a Vec<Value>, TemplateError> {
+    value
+        .and_then(Value::as_sequence)
+        .ok_or_else(|| shape(id, "expected a list"))
+}
+
+/// `!GetAtt Queue.Arn` (or the long form) → `Queue`.
+fn get_att_target(value: &Value) -> Option<String> {
+    let target = match value {
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => match &tagged.value {
+            Value::String(s) => s.split('.').next().map(str::to_owned),
+            Value::Sequence(parts) => parts.first().and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        },
+        Value::Mapping(map) => map
+            .get("Fn::GetAtt")
+            .and_then(Value::as_sequence)
+            .and_then(|parts| parts.first())
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    };
+    target
+}
+
+struct Resolver<'a> {
+    context: &'a StackContext,
+    parameter_defaults: BTreeMap<String, String>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(document: &Value, context: &'a StackContext) -> Self {
+        let parameter_defaults = document
+            .get("Parameters")
+            .and_then(Value::as_mapping)
+            .map(|parameters| {
+                parameters
+                    .iter()
+                    .filter_map(|(name, definition)| {
+                        let default = definition.get("Default")?;
+                        let text = match default {
+                            Value::String(s) => s.clone(),
+                            Value::Number(n) => n.to_string(),
+                            Value::Bool(b) => b.to_string(),
+                            _ => return None,
+                        };
+                        Some((name.as_str()?.to_owned(), text))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Resolver {
+            context,
+            parameter_defaults,
+        }
+    }
+
+    fn pseudo_or_parameter(&self, name: &str) -> Option<String> {
+        match name {
+            "AWS::StackName" => Some(self.context.stack_name.clone()),
+            "AWS::AccountId" => Some(self.context.account_id.clone()),
+            "AWS::Region" => Some(self.context.region.clone()),
+            "AWS::URLSuffix" => Some("amazonaws.com".to_owned()),
+            _ => self.parameter_defaults.get(name).cloned(),
+        }
+    }
+
+    /// A scalar, `!Sub` or `!Ref` resolved to a string.
+    fn string(&self, resource: &str, value: Option<&Value>) -> Result<String, TemplateError> {
+        let value = value.ok_or_else(|| shape(resource, "a required property is missing"))?;
+        match value {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::Tagged(tagged) if tagged.tag == "Sub" => match &tagged.value {
+                Value::String(pattern) => self.substitute(resource, pattern),
+                _ => Err(shape(
+                    resource,
+                    "only the one-argument form of !Sub is supported",
+                )),
+            },
+            Value::Tagged(tagged) if tagged.tag == "Ref" => {
+                let name = tagged.value.as_str().unwrap_or_default();
+                self.pseudo_or_parameter(name).ok_or_else(|| {
+                    shape(resource, format!("!Ref {name} cannot be resolved locally"))
+                })
+            }
+            other => Err(shape(
+                resource,
+                format!("cannot resolve {other:?} to a string"),
+            )),
+        }
+    }
+
+    fn substitute(&self, resource: &str, pattern: &str) -> Result<String, TemplateError> {
+        let mut out = String::with_capacity(pattern.len());
+        let mut rest = pattern;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| shape(resource, format!("unclosed ${{ in {pattern:?}")))?;
+            let name = &after[..end];
+            let value = self.pseudo_or_parameter(name).ok_or_else(|| {
+                shape(resource, format!("${{{name}}} cannot be resolved locally"))
+            })?;
+            out.push_str(&value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_project_template_parses_with_everything_resolved() {
+        let template = Template::load_default(&StackContext::named("unit")).unwrap();
+        assert_eq!(template.table.name, "unit-main");
+        assert_eq!(template.table.ttl_attribute.as_deref(), Some("expires_at"));
+        assert!(template.buckets.iter().all(|b| b.name.starts_with("unit-")));
+        let batch = template.queue("BatchIssueQueue").unwrap();
+        assert_eq!(batch.name, "unit-batch-issue");
+        assert_eq!(
+            batch.dead_letter,
+            Some(("BatchIssueDeadLetterQueue".to_owned(), 5))
+        );
+        assert!(template
+            .routes()
+            .iter()
+            .any(|(route, function)| route.path == "/error-codes"
+                && route.method == "GET"
+                && function == "ErrorCodesFunction"));
+    }
+
+    #[test]
+    fn every_work_queue_has_a_dead_letter_queue_and_consumers_fit_the_visibility_timeout() {
+        let template = Template::load_default(&StackContext::named("unit")).unwrap();
+        for queue in template
+            .queues
+            .iter()
+            .filter(|q| !q.logical_id.ends_with("DeadLetterQueue"))
+        {
+            let (dlq, _) = queue
+                .dead_letter
+                .as_ref()
+                .unwrap_or_else(|| panic!("{} has no DLQ", queue.logical_id));
+            assert!(template.queue(dlq).is_some(), "{dlq} is not declared");
+        }
+        for function in &template.functions {
+            for queue_id in &function.queues {
+                let queue = template.queue(queue_id).unwrap();
+                let timeout = function.timeout.unwrap_or(3);
+                assert!(
+                    queue.visibility_timeout.unwrap_or(30) >= 6 * timeout,
+                    "{queue_id} visibility timeout is under 6x {}'s timeout",
+                    function.logical_id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unresolvable_substitutions_are_reported() {
+        let text = "Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: !Sub \"${Nope}-x\"\n      AttributeDefinitions: []\n      KeySchema: []\n";
+        let error = Template::parse(text, &StackContext::named("s")).unwrap_err();
+        assert!(error.to_string().contains("Nope"), "{error}");
+    }
+}
