@@ -301,3 +301,84 @@ async fn openapi_document_is_3_1_with_problem_details_and_every_error_code() {
         .unwrap()
         .contains("ERROR_CODE_NOT_FOUND"));
 }
+
+/// The LocalStack init hook (Python, for the Docker path) reads the same template; run it
+/// against the local emulators and check it makes what the Rust provisioner makes.
+#[tokio::test]
+async fn the_localstack_init_hook_provisions_the_same_resources() {
+    tessera_tests::require_local_aws();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let stack_name = format!("h{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let python = format!("{root}/localstack/.local/venv/bin/python");
+    let output = tokio::process::Command::new(&python)
+        .arg(format!("{root}/localstack/init/ready.d/provision.py"))
+        .env("TESSERA_STACK_NAME", &stack_name)
+        .env("TESSERA_TEMPLATE", format!("{root}/infra/template.yaml"))
+        .output()
+        .await
+        .unwrap_or_else(|e| {
+            panic!("cannot run {python} (run localstack/local-aws.sh install): {e}")
+        });
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let template = tessera_dev::template::Template::load_default(
+        &tessera_dev::template::StackContext::named(&stack_name),
+    )
+    .unwrap();
+    let aws = tessera_dev::provision::LocalAws::from_env().await;
+    let table = aws
+        .dynamodb
+        .describe_table()
+        .table_name(&template.table.name)
+        .send()
+        .await
+        .unwrap();
+    let mut indexes: Vec<String> = table
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name().map(str::to_owned))
+        .collect();
+    indexes.sort();
+    let expected: Vec<String> = template
+        .table
+        .global_indexes
+        .iter()
+        .map(|i| i.name.clone())
+        .collect();
+    assert_eq!(indexes, expected);
+    for bucket in &template.buckets {
+        aws.s3
+            .head_bucket()
+            .bucket(&bucket.name)
+            .send()
+            .await
+            .unwrap();
+    }
+    for queue in &template.queues {
+        let url = aws
+            .sqs
+            .get_queue_url()
+            .queue_name(&queue.name)
+            .send()
+            .await
+            .unwrap();
+        let attributes = aws
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url.queue_url().unwrap())
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .unwrap();
+        let has_redrive = attributes.attributes().is_some_and(|a| {
+            a.contains_key(&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+        });
+        assert_eq!(has_redrive, queue.dead_letter.is_some(), "{}", queue.name);
+    }
+}

@@ -1,6 +1,7 @@
 //! Developer tooling for Tessera: provisioning the local AWS from `infra/template.yaml`,
 //! the local gateway that runs every function, and the benchmarks.
 
+pub mod bench;
 pub mod functions;
 pub mod gateway;
 pub mod openapi;

@@ -2,6 +2,7 @@
 //!
 //!   tessera-dev provision        create the table, buckets and queues (idempotent)
 //!   tessera-dev up [--port N]    provision, then serve every function on localhost
+//!   tessera-dev bench            run the benchmarks against the local AWS
 //!   tessera-dev openapi          print the OpenAPI document
 
 use std::net::SocketAddr;
@@ -16,10 +17,13 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("provision") => run_provision().await.map(|_| ()),
         Some("up") => run_up(port_argument(&args)).await,
+        Some("bench") => tessera_dev::bench::run_all()
+            .await
+            .map_err(|e| e.to_string()),
         Some("openapi") => serde_json::to_string_pretty(&tessera_dev::openapi::document())
             .map(|json| println!("{json}"))
             .map_err(|e| e.to_string()),
-        _ => Err("usage: tessera-dev provision | up [--port N] | openapi".to_owned()),
+        _ => Err("usage: tessera-dev provision | up [--port N] | bench | openapi".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,116 @@
+//! Benchmarks, run against the local AWS in release mode. Each prints lines of the form
+//! `<name> <value> <unit>`; later issues add their figures here.
+
+use crate::provision::{provision_table, LocalAws};
+use crate::template::{StackContext, Template};
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::body::Body;
+use axum::http::Request;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
+
+pub async fn run_all() -> Result<(), BenchError> {
+    error_code_lookup().await?;
+    dynamodb_put_floor().await?;
+    Ok(())
+}
+
+fn report(name: &str, value: f64, unit: &str) {
+    println!("{name} {value:.3} {unit}");
+}
+
+/// The p-th percentile (0–100) of sorted samples.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// `GET /error-codes?code=…` through the function's router: the cost of the HTTP layer
+/// every function shares (routing, extraction, problem mapping, tracing span).
+async fn error_code_lookup() -> Result<(), BenchError> {
+    let app = fn_error_codes::app();
+    let mut samples = Vec::with_capacity(10_000);
+    for i in 0..10_000 {
+        let uri = if i % 2 == 0 {
+            "/error-codes?code=VALIDATION_FAILED"
+        } else {
+            "/error-codes?code=NOPE"
+        };
+        let request = Request::get(uri).body(Body::empty())?;
+        let started = Instant::now();
+        let response = app.clone().oneshot(request).await?;
+        let _ = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    report(
+        "error_codes_lookup_p50",
+        percentile(&samples, 50.0).as_secs_f64() * 1e6,
+        "us",
+    );
+    report(
+        "error_codes_lookup_p99",
+        percentile(&samples, 99.0).as_secs_f64() * 1e6,
+        "us",
+    );
+    Ok(())
+}
+
+/// One PutItem round trip to the local DynamoDB: the floor under every stored operation.
+async fn dynamodb_put_floor() -> Result<(), BenchError> {
+    let stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let template = Template::load_default(&StackContext::named(&stack))?;
+    let aws = LocalAws::from_env().await;
+    provision_table(&aws.dynamodb, &template.table).await?;
+    let mut samples = Vec::with_capacity(1000);
+    for i in 0..1000 {
+        let started = Instant::now();
+        aws.dynamodb
+            .put_item()
+            .table_name(&template.table.name)
+            .item("PK", AttributeValue::S(format!("BENCH#{i}")))
+            .item("SK", AttributeValue::S("ITEM".to_owned()))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(|e| e.into_service_error())?;
+        samples.push(started.elapsed());
+    }
+    let _ = aws
+        .dynamodb
+        .delete_table()
+        .table_name(&template.table.name)
+        .send()
+        .await;
+    samples.sort();
+    report(
+        "dynamodb_put_p50",
+        percentile(&samples, 50.0).as_secs_f64() * 1e3,
+        "ms",
+    );
+    report(
+        "dynamodb_put_p99",
+        percentile(&samples, 99.0).as_secs_f64() * 1e3,
+        "ms",
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&samples, 50.0), Duration::from_millis(51));
+        assert_eq!(percentile(&samples, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&samples, 0.0), Duration::from_millis(1));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+    }
+}
