@@ -70,3 +70,78 @@ pub fn get(uri: &str) -> Request<Body> {
         .body(Body::empty())
         .expect("valid request")
 }
+
+/// The instant tests start at: 10:00 Taipei, 30 November 2026.
+pub fn test_start() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 30, 2, 0, 0)
+        .single()
+        .expect("valid instant")
+}
+
+pub const TEST_SIGNING_KEY: &str = "test-signing-key-0123456789abcdef0123456789";
+
+impl TestStack {
+    /// The services a function gets, on a clock the test controls.
+    pub fn services(
+        &self,
+        clock: std::sync::Arc<tessera_domain::clock::FixedClock>,
+    ) -> tessera_platform::services::Services {
+        tessera_platform::services::Services {
+            table: tessera_platform::store::Table::new(
+                self.aws.dynamodb.clone(),
+                self.provisioned.table_name.clone(),
+            ),
+            signing_key: tessera_platform::session::SigningKey::new(
+                TEST_SIGNING_KEY.as_bytes().to_vec(),
+            )
+            .expect("test key is long enough"),
+            clock,
+            session_lifetime: chrono::Duration::hours(8),
+        }
+    }
+
+    /// The local gateway's router over this stack: every function, behind the authorizer.
+    pub fn gateway(&self, clock: std::sync::Arc<tessera_domain::clock::FixedClock>) -> Router {
+        let state = tessera_dev::gateway::GatewayState::new(
+            self.aws.clone(),
+            &self.template,
+            self.provisioned.clone(),
+            self.services(clock),
+        )
+        .expect("gateway state");
+        tessera_dev::gateway::router(state)
+    }
+}
+
+/// A JSON request, optionally with a bearer token.
+pub fn json_request(
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .header("user-agent", "tessera-tests/1.0")
+        .header("x-forwarded-for", "203.0.113.7");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request
+        .body(Body::from(body.to_string()))
+        .expect("valid request")
+}
+
+/// A bodiless request with a bearer token.
+pub fn authed(method: &str, uri: &str, token: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("valid request")
+}

@@ -5,6 +5,12 @@ use tessera_dev::functions::{http_functions, queue_handlers, scheduled_handlers}
 use tessera_dev::gateway::{self, GatewayState};
 use tessera_tests::{body_json, get, send, TestStack};
 
+fn clock() -> std::sync::Arc<tessera_domain::clock::FixedClock> {
+    std::sync::Arc::new(tessera_domain::clock::FixedClock::at(
+        tessera_tests::test_start(),
+    ))
+}
+
 /// (index name, key schema as (attribute, key type), projection type)
 type IndexShape = (String, Vec<(String, String)>, String);
 
@@ -179,6 +185,7 @@ async fn the_gateway_serves_exactly_the_template_routes_and_documents_them() {
         stack.aws.clone(),
         &stack.template,
         stack.provisioned.clone(),
+        stack.services(clock()),
     )
     .unwrap();
     let router = gateway::router(state);
@@ -253,6 +260,7 @@ async fn health_reports_each_service_and_turns_503_when_one_is_missing() {
         stack.aws.clone(),
         &stack.template,
         stack.provisioned.clone(),
+        stack.services(clock()),
     )
     .unwrap();
     let response = send(&gateway::router(state), get("/health")).await;
@@ -268,7 +276,13 @@ async fn health_reports_each_service_and_turns_503_when_one_is_missing() {
 
     let mut broken = stack.provisioned.clone();
     broken.table_name = format!("{}-missing", broken.table_name);
-    let state = GatewayState::new(stack.aws.clone(), &stack.template, broken).unwrap();
+    let state = GatewayState::new(
+        stack.aws.clone(),
+        &stack.template,
+        broken,
+        stack.services(clock()),
+    )
+    .unwrap();
     let response = send(&gateway::router(state), get("/health")).await;
     assert_eq!(response.status(), 503);
     let body = body_json(response).await;
@@ -284,6 +298,7 @@ async fn openapi_document_is_3_1_with_problem_details_and_every_error_code() {
         stack.aws.clone(),
         &stack.template,
         stack.provisioned.clone(),
+        stack.services(clock()),
     )
     .unwrap();
     let response = send(&gateway::router(state), get("/openapi.json")).await;

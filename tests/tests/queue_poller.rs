@@ -100,13 +100,10 @@ async fn a_handler_error_leaves_every_message_for_redelivery() {
 #[tokio::test]
 async fn running_an_unknown_schedule_is_a_problem_not_a_panic() {
     let stack = TestStack::provision().await;
-    let state = tessera_dev::gateway::GatewayState::new(
-        stack.aws.clone(),
-        &stack.template,
-        stack.provisioned.clone(),
-    )
-    .unwrap();
-    let router = tessera_dev::gateway::router(state);
+    let clock = std::sync::Arc::new(tessera_domain::clock::FixedClock::at(
+        tessera_tests::test_start(),
+    ));
+    let router = stack.gateway(clock);
     let request = axum::http::Request::post("/_dev/schedules/Nope.Daily/run")
         .body(axum::body::Body::empty())
         .unwrap();

@@ -5,6 +5,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use tessera_platform::services::Services;
 use utoipa_axum::router::OpenApiRouter;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -13,7 +14,7 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// An HTTP function: its template logical id and its routes (with their OpenAPI).
 pub struct HttpFunction {
     pub logical_id: &'static str,
-    pub routes: OpenApiRouter,
+    pub routes: OpenApiRouter<Services>,
 }
 
 /// A queue-consuming function, called as Lambda's SQS integration would call it.
@@ -25,10 +26,20 @@ pub type ScheduledHandler =
     Arc<dyn Fn(serde_json::Value) -> BoxFuture<Result<(), BoxError>> + Send + Sync>;
 
 pub fn http_functions() -> Vec<HttpFunction> {
-    vec![HttpFunction {
-        logical_id: "ErrorCodesFunction",
-        routes: fn_error_codes::routes(),
-    }]
+    vec![
+        HttpFunction {
+            logical_id: "ErrorCodesFunction",
+            routes: fn_error_codes::routes(),
+        },
+        HttpFunction {
+            logical_id: "AuthFunction",
+            routes: fn_auth::routes(),
+        },
+        HttpFunction {
+            logical_id: "AccountsFunction",
+            routes: fn_accounts::routes(),
+        },
+    ]
 }
 
 /// Queue consumers by function logical id. The consumers (batch issuance, report export,

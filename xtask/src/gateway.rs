@@ -8,16 +8,21 @@ use crate::provision::{LocalAws, Provisioned};
 use crate::schedule::Schedule;
 use crate::template::Template;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use axum::extract::{MatchedPath, Request};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_domain::{Error, ErrorCode};
+use tessera_platform::auth::request_context;
+use tessera_platform::services::Services;
 use tessera_platform::Problem;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -26,6 +31,9 @@ use utoipa_axum::router::OpenApiRouter;
 pub struct GatewayState {
     pub aws: LocalAws,
     pub provisioned: Provisioned,
+    pub services: Services,
+    /// (METHOD, path) of the template routes that need a session.
+    protected: Arc<HashSet<(String, String)>>,
     schedules: Arc<BTreeMap<String, (Schedule, ScheduledHandler, serde_json::Value)>>,
 }
 
@@ -37,6 +45,12 @@ pub fn router(state: GatewayState) -> Router {
         functions = functions.merge(function.routes);
     }
     let (functions, _) = functions.split_for_parts();
+    let functions = functions
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            apply_authorizer,
+        ))
+        .with_state(state.services.clone());
     let own = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
@@ -51,7 +65,14 @@ impl GatewayState {
         aws: LocalAws,
         template: &Template,
         provisioned: Provisioned,
+        services: Services,
     ) -> Result<Self, String> {
+        let protected = template
+            .routes()
+            .into_iter()
+            .filter(|(route, _)| !route.public)
+            .map(|(route, _)| (route.method, route.path))
+            .collect();
         let handlers: HashMap<_, _> = scheduled_handlers().into_iter().collect();
         let mut schedules = BTreeMap::new();
         for function in &template.functions {
@@ -80,9 +101,38 @@ impl GatewayState {
         Ok(GatewayState {
             aws,
             provisioned,
+            services,
+            protected: Arc::new(protected),
             schedules: Arc::new(schedules),
         })
     }
+}
+
+/// What API Gateway does for a route behind the session authorizer: run the same
+/// authorizer code and hand its context to the function.
+async fn apply_authorizer(
+    State(state): State<GatewayState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned());
+    let protected = route.is_some_and(|path| {
+        state
+            .protected
+            .contains(&(request.method().as_str().to_owned(), path))
+    });
+    if protected {
+        let fields = state
+            .services
+            .authenticator()
+            .authorize_request(request.headers())
+            .await;
+        request.extensions_mut().insert(request_context(fields));
+    }
+    next.run(request).await
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

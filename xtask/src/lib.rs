@@ -7,4 +7,5 @@ pub mod gateway;
 pub mod openapi;
 pub mod provision;
 pub mod schedule;
+pub mod seed;
 pub mod template;

@@ -7,9 +7,13 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use tessera_dev::gateway::{self, GatewayState};
 use tessera_dev::provision::{provision, LocalAws};
 use tessera_dev::template::{StackContext, Template};
+use tessera_platform::services::{Services, SystemClock};
+use tessera_platform::session::SigningKey;
+use tessera_platform::store::Table;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -67,7 +71,17 @@ async fn run_provision() -> Result<(LocalAws, Template, tessera_dev::provision::
 async fn run_up(port: u16) -> Result<(), String> {
     tessera_platform::telemetry::init();
     let (aws, template, provisioned) = run_provision().await?;
-    let state = GatewayState::new(aws.clone(), &template, provisioned.clone())?;
+    let services = Services {
+        table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
+        signing_key: SigningKey::from_env()?,
+        clock: Arc::new(SystemClock),
+        session_lifetime: chrono::Duration::hours(8),
+    };
+    let seeded = tessera_dev::seed::seed_demo(&services)
+        .await
+        .map_err(|e| format!("seeding failed: {e}"))?;
+    println!("{seeded}");
+    let state = GatewayState::new(aws.clone(), &template, provisioned.clone(), services)?;
     gateway::spawn_queue_pollers(&aws, &template, &provisioned)?;
     gateway::spawn_scheduler(&state);
     let address = SocketAddr::from(([127, 0, 0, 1], port));

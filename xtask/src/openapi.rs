@@ -4,6 +4,7 @@ use crate::functions::http_functions;
 use tessera_domain::ErrorCode;
 use tessera_platform::problem::{ProblemDetails, ProblemViolation};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, RefOr};
 use utoipa::PartialSchema;
 
@@ -35,6 +36,15 @@ pub fn document() -> OpenApi {
     components
         .schemas
         .insert("ErrorCode".to_owned(), error_code_schema());
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
+    );
     document
 }
 

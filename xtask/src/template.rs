@@ -101,6 +101,8 @@ pub struct QueueSpec {
 pub struct RouteSpec {
     pub method: String,
     pub path: String,
+    /// `Auth: {Authorizer: NONE}`: reachable without a session.
+    pub public: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -362,6 +364,10 @@ fn parse_function(
             "HttpApi" => function.routes.push(RouteSpec {
                 method: r.string(id, prop("Method"))?.to_ascii_uppercase(),
                 path: r.string(id, prop("Path"))?,
+                public: prop("Auth")
+                    .and_then(|auth| auth.get("Authorizer"))
+                    .and_then(Value::as_str)
+                    == Some("NONE"),
             }),
             "SQS" => function
                 .queues

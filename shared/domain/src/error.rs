@@ -58,6 +58,32 @@ error_codes! {
     PayloadTooLarge = ("PAYLOAD_TOO_LARGE", 413, "The request body is too large.", "請求內容過大。"),
     /// The error-code lookup was asked for a code that does not exist.
     ErrorCodeNotFound = ("ERROR_CODE_NOT_FOUND", 404, "No error code with this name exists.", "查無此錯誤代碼。"),
+    /// No valid bearer token was sent, or its signature does not verify.
+    Unauthenticated = ("UNAUTHENTICATED", 401, "Sign in first: the request carries no valid session token.", "請先登入：請求未帶有效的登入憑證。"),
+    /// The session token has expired or the session was signed out.
+    SessionExpired = ("SESSION_EXPIRED", 401, "The session has ended; sign in again.", "登入階段已結束，請重新登入。"),
+    /// Merchant ID, account or password is wrong (which one is not said).
+    InvalidCredentials = ("INVALID_CREDENTIALS", 401, "The merchant ID, account or password is incorrect.", "商店代號、帳號或密碼錯誤。"),
+    /// Too many failed sign-ins; the account is locked for a while.
+    AccountLocked = ("ACCOUNT_LOCKED", 423, "Too many failed sign-ins; the account is locked for 15 minutes.", "登入失敗次數過多，帳號暫時鎖定 15 分鐘。"),
+    /// A sub-account lacks the query or modify right of a function area.
+    RightMissing = ("RIGHT_MISSING", 403, "The account lacks the right this operation needs.", "此帳號沒有執行此功能的權限。"),
+    /// Only the merchant's admin account may do this.
+    AdminOnly = ("ADMIN_ONLY", 403, "Only the admin account may do this.", "僅管理者帳號可執行此操作。"),
+    /// A parent merchant tried to change a child's data without switching into it.
+    SwitchRequired = ("SWITCH_REQUIRED", 403, "Switch into the child merchant before changing its data.", "請先切換至子商店代號再進行修改。"),
+    /// The merchant does not exist or is not reachable from this session.
+    MerchantNotFound = ("MERCHANT_NOT_FOUND", 404, "No such merchant.", "查無此商店。"),
+    /// The account does not exist for this merchant.
+    AccountNotFound = ("ACCOUNT_NOT_FOUND", 404, "No such account.", "查無此帳號。"),
+    /// A sub-account with this ID already exists (deleted ones included: IDs are never reused).
+    AccountExists = ("ACCOUNT_EXISTS", 409, "An account with this ID already exists.", "此帳號已存在。"),
+    /// The current password given to change a password is wrong.
+    CurrentPasswordWrong = ("CURRENT_PASSWORD_WRONG", 400, "The current password is incorrect.", "目前密碼錯誤。"),
+    /// The product does not exist for this merchant.
+    ProductNotFound = ("PRODUCT_NOT_FOUND", 404, "No such product.", "查無此商品。"),
+    /// Someone changed the record since it was read; read it again and retry.
+    ConcurrentChange = ("CONCURRENT_CHANGE", 409, "The record was changed by someone else; reload and retry.", "資料已被他人修改，請重新整理後再試。"),
     /// A storage, queue or mail service did not answer; the request may be retried.
     DependencyUnavailable = ("DEPENDENCY_UNAVAILABLE", 503, "A service Tessera depends on is unavailable; retry later.", "系統相依服務暫時無法使用，請稍後再試。"),
     /// An unexpected fault inside Tessera. Nothing the caller did; the request id is logged.

@@ -3,8 +3,11 @@
 //! This crate knows nothing of AWS, HTTP or async runtimes. Time comes in through
 //! [`clock::Clock`]; every calendar rule is expressed in Asia/Taipei by [`calendar`].
 
+pub mod access;
 pub mod calendar;
 pub mod clock;
 pub mod error;
+pub mod lockout;
+pub mod values;
 
 pub use error::{lookup_error_codes, Error, ErrorCode, Violation};

@@ -11,3 +11,8 @@ pub mod telemetry;
 
 pub use extract::{ApiJson, ApiQuery};
 pub use problem::{Problem, ProblemDetails};
+pub mod auth;
+pub mod password;
+pub mod services;
+pub mod session;
+pub mod store;

@@ -1,0 +1,485 @@
+//! Sub-accounts and their rights (§4-1), and changing one's own password (§4-2).
+//! Managing accounts is the admin's; every change writes a history entry.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use tessera_domain::access::{
+    require_admin, Access, Actor, AreaRights, FunctionArea, Rights, Role,
+};
+use tessera_domain::values::{AccountName, NewPassword, Remark};
+use tessera_domain::{Error, ErrorCode};
+use tessera_platform::auth::CurrentActor;
+use tessera_platform::services::Services;
+use tessera_platform::store::accounts::{AccountRecord, HistoryEntry};
+use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+const ENTITY: &str = "account";
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AreaRightsView {
+    pub query: bool,
+    pub modify: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubAccountView {
+    pub account: String,
+    pub remark: String,
+    /// Every function area with its query and modify rights.
+    pub rights: BTreeMap<String, AreaRightsView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubAccountList {
+    pub items: Vec<SubAccountView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `true` lists deleted sub-accounts instead of active ones.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// Rights by function area code, e.g. `{"products": {"query": true, "modify": false}}`.
+pub type RightsInput = BTreeMap<FunctionArea, AreaRights>;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateSubAccount {
+    /// 6–20 characters mixing letters and digits.
+    pub account: String,
+    /// 6–20 characters mixing letters and digits.
+    #[schema(format = Password)]
+    pub password: String,
+    /// At most 20 characters.
+    #[serde(default)]
+    pub remark: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub rights: RightsInput,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordChange {
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RemarkChange {
+    pub remark: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RightsChange {
+    #[schema(value_type = Object)]
+    pub rights: RightsInput,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OwnPasswordChange {
+    #[schema(format = Password)]
+    pub current_password: String,
+    #[schema(format = Password)]
+    pub new_password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryView {
+    pub at: DateTime<Utc>,
+    pub by_account: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryList {
+    pub items: Vec<HistoryView>,
+}
+
+fn rights_from(input: &RightsInput) -> Rights {
+    input
+        .iter()
+        .fold(Rights::none(), |rights, (area, granted)| {
+            let rights = if granted.query {
+                rights.grant(*area, Access::Query)
+            } else {
+                rights
+            };
+            if granted.modify {
+                rights.grant(*area, Access::Modify)
+            } else {
+                rights
+            }
+        })
+}
+
+fn rights_view(rights: &Rights) -> BTreeMap<String, AreaRightsView> {
+    rights
+        .table()
+        .into_iter()
+        .map(|(area, r)| {
+            (
+                area.code().to_owned(),
+                AreaRightsView {
+                    query: r.query,
+                    modify: r.modify,
+                },
+            )
+        })
+        .collect()
+}
+
+fn view(record: &AccountRecord) -> SubAccountView {
+    SubAccountView {
+        account: record.account.to_string(),
+        remark: record
+            .remark
+            .as_ref()
+            .map(|r| r.to_string())
+            .unwrap_or_default(),
+        rights: rights_view(&record.rights),
+        branch: record.branch.as_ref().map(|b| b.to_string()),
+        created_at: record.created_at,
+        deleted_at: record.deleted_at,
+    }
+}
+
+fn history(
+    actor: &Actor,
+    at: DateTime<Utc>,
+    account: &AccountName,
+    action: &str,
+    changes: serde_json::Value,
+) -> HistoryEntry {
+    HistoryEntry {
+        at,
+        merchant_id: actor.acting_as.clone(),
+        by_account: actor.account.clone(),
+        entity: ENTITY.to_owned(),
+        entity_id: account.to_string(),
+        action: action.to_owned(),
+        changes,
+    }
+}
+
+async fn hash(password: NewPassword) -> Result<String, Problem> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| Problem::internal(&e))?
+        .map_err(|e| Problem::internal(&e))
+}
+
+/// A live sub-account of the merchant the session acts as; anything else is not found.
+async fn live_sub_account(
+    services: &Services,
+    actor: &Actor,
+    account: &str,
+) -> Result<AccountRecord, Problem> {
+    let name = AccountName::parse_login("account", account)
+        .map_err(|_| Problem::new(ErrorCode::AccountNotFound))?;
+    services
+        .table
+        .get_account(&actor.acting_as, &name)
+        .await?
+        .filter(|a| a.role == Role::SubAccount && a.deleted_at.is_none())
+        .ok_or_else(|| Problem::new(ErrorCode::AccountNotFound))
+}
+
+const ADMIN_ERRORS: &str = "UNAUTHENTICATED, SESSION_EXPIRED (401); ADMIN_ONLY (403)";
+
+/// List the sub-accounts (or the deleted ones).
+#[utoipa::path(get, path = "/sub-accounts", tag = "accounts", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = SubAccountList),
+        (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json")))]
+async fn list(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<SubAccountList>, Problem> {
+    require_admin(&current.actor)?;
+    let accounts = services
+        .table
+        .list_accounts(&current.actor.acting_as)
+        .await?;
+    let items = accounts
+        .iter()
+        .filter(|a| a.role == Role::SubAccount && a.deleted_at.is_some() == query.deleted)
+        .map(view)
+        .collect();
+    Ok(Json(SubAccountList { items }))
+}
+
+/// Create a sub-account.
+#[utoipa::path(post, path = "/sub-accounts", tag = "accounts", security(("bearer" = [])), request_body = CreateSubAccount,
+    responses((status = 201, body = SubAccountView),
+        (status = 400, description = "VALIDATION_FAILED: account, password, remark or rights", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "ACCOUNT_EXISTS (deleted IDs are not reused)", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn create(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(request): ApiJson<CreateSubAccount>,
+) -> Result<(StatusCode, Json<SubAccountView>), Problem> {
+    let actor = &current.actor;
+    require_admin(actor)?;
+    let mut violations = Vec::new();
+    let account = AccountName::parse_sub_account("account", &request.account)
+        .map_err(|e| violations.extend(e.violations))
+        .ok();
+    let password = NewPassword::parse_sub_account("password", &request.password)
+        .map_err(|e| violations.extend(e.violations))
+        .ok();
+    let remark = Remark::parse("remark", &request.remark)
+        .map_err(|e| violations.extend(e.violations))
+        .ok();
+    let (Some(account), Some(password), Some(remark)) = (account, password, remark) else {
+        return Err(Error::invalid(violations).into());
+    };
+    let now = services.clock.now();
+    let rights = rights_from(&request.rights);
+    let record = AccountRecord {
+        merchant_id: actor.acting_as.clone(),
+        account: account.clone(),
+        role: Role::SubAccount,
+        password_hash: hash(password).await?,
+        rights: rights.clone(),
+        remark: Some(remark.clone()),
+        branch: None,
+        created_at: now,
+        deleted_at: None,
+        version: 1,
+    };
+    let entry = history(
+        actor,
+        now,
+        &account,
+        "created",
+        json!({ "remark": remark, "rights": rights_view(&rights), "password": "set" }),
+    );
+    services.table.create_account(&record, &entry).await?;
+    Ok((StatusCode::CREATED, Json(view(&record))))
+}
+
+/// Delete a sub-account. It is kept (listed as deleted) for history; its sessions stop working.
+#[utoipa::path(delete, path = "/sub-accounts/{account}", tag = "accounts", security(("bearer" = [])),
+    params(("account" = String, Path, description = "Sub-account ID")),
+    responses((status = 204, description = "Deleted"),
+        (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "ACCOUNT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn delete(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(account): Path<String>,
+) -> Result<StatusCode, Problem> {
+    require_admin(&current.actor)?;
+    let mut record = live_sub_account(&services, &current.actor, &account).await?;
+    let now = services.clock.now();
+    record.deleted_at = Some(now);
+    record.version += 1;
+    let entry = history(&current.actor, now, &record.account, "deleted", json!({}));
+    services.table.update_account(&record, &entry).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Set a sub-account's password (the admin does this when staff forget theirs).
+#[utoipa::path(put, path = "/sub-accounts/{account}/password", tag = "accounts", security(("bearer" = [])),
+    params(("account" = String, Path, description = "Sub-account ID")), request_body = PasswordChange,
+    responses((status = 204, description = "Changed"),
+        (status = 400, description = "VALIDATION_FAILED: password", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "ACCOUNT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn set_password(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(account): Path<String>,
+    ApiJson(request): ApiJson<PasswordChange>,
+) -> Result<StatusCode, Problem> {
+    require_admin(&current.actor)?;
+    let password = NewPassword::parse_sub_account("password", &request.password)?;
+    let mut record = live_sub_account(&services, &current.actor, &account).await?;
+    record.password_hash = hash(password).await?;
+    record.version += 1;
+    let entry = history(
+        &current.actor,
+        services.clock.now(),
+        &record.account,
+        "password_changed",
+        json!({ "password": "changed" }),
+    );
+    services.table.update_account(&record, &entry).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Edit a sub-account's remark (at most 20 characters).
+#[utoipa::path(put, path = "/sub-accounts/{account}/remark", tag = "accounts", security(("bearer" = [])),
+    params(("account" = String, Path, description = "Sub-account ID")), request_body = RemarkChange,
+    responses((status = 200, body = SubAccountView),
+        (status = 400, description = "VALIDATION_FAILED: remark", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "ACCOUNT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn set_remark(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(account): Path<String>,
+    ApiJson(request): ApiJson<RemarkChange>,
+) -> Result<Json<SubAccountView>, Problem> {
+    require_admin(&current.actor)?;
+    let remark = Remark::parse("remark", &request.remark)?;
+    let mut record = live_sub_account(&services, &current.actor, &account).await?;
+    let before = record.remark.clone();
+    record.remark = Some(remark.clone());
+    record.version += 1;
+    let entry = history(
+        &current.actor,
+        services.clock.now(),
+        &record.account,
+        "remark_changed",
+        json!({ "before": before, "after": remark }),
+    );
+    services.table.update_account(&record, &entry).await?;
+    Ok(Json(view(&record)))
+}
+
+/// Replace a sub-account's rights (query and modify per function area).
+#[utoipa::path(put, path = "/sub-accounts/{account}/rights", tag = "accounts", security(("bearer" = [])),
+    params(("account" = String, Path, description = "Sub-account ID")), request_body = RightsChange,
+    responses((status = 200, body = SubAccountView),
+        (status = 400, description = "VALIDATION_FAILED: unknown function area", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "ACCOUNT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn set_rights(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(account): Path<String>,
+    ApiJson(request): ApiJson<RightsChange>,
+) -> Result<Json<SubAccountView>, Problem> {
+    require_admin(&current.actor)?;
+    let mut record = live_sub_account(&services, &current.actor, &account).await?;
+    let before = rights_view(&record.rights);
+    record.rights = rights_from(&request.rights);
+    record.version += 1;
+    let entry = history(
+        &current.actor,
+        services.clock.now(),
+        &record.account,
+        "rights_changed",
+        json!({ "before": before, "after": rights_view(&record.rights) }),
+    );
+    services.table.update_account(&record, &entry).await?;
+    Ok(Json(view(&record)))
+}
+
+/// The history of a sub-account, oldest first.
+#[utoipa::path(get, path = "/sub-accounts/{account}/history", tag = "accounts", security(("bearer" = [])),
+    params(("account" = String, Path, description = "Sub-account ID")),
+    responses((status = 200, body = HistoryList),
+        (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "ACCOUNT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn account_history(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(account): Path<String>,
+) -> Result<Json<HistoryList>, Problem> {
+    require_admin(&current.actor)?;
+    let name = AccountName::parse_login("account", &account)
+        .map_err(|_| Problem::new(ErrorCode::AccountNotFound))?;
+    let exists = services
+        .table
+        .get_account(&current.actor.acting_as, &name)
+        .await?
+        .is_some_and(|a| a.role == Role::SubAccount);
+    if !exists {
+        return Err(Problem::new(ErrorCode::AccountNotFound));
+    }
+    let entries = services
+        .table
+        .list_history(&current.actor.acting_as, ENTITY, name.as_str())
+        .await?;
+    Ok(Json(HistoryList {
+        items: entries
+            .into_iter()
+            .map(|e| HistoryView {
+                at: e.at,
+                by_account: e.by_account.to_string(),
+                action: e.action,
+                changes: e.changes,
+            })
+            .collect(),
+    }))
+}
+
+/// Change the signed-in account's own password (admin rule §4-2, sub-account rule §4-1).
+#[utoipa::path(put, path = "/account/password", tag = "accounts", security(("bearer" = [])), request_body = OwnPasswordChange,
+    responses((status = 204, description = "Changed"),
+        (status = 400, description = "VALIDATION_FAILED: new_password; CURRENT_PASSWORD_WRONG", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn change_own_password(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(request): ApiJson<OwnPasswordChange>,
+) -> Result<StatusCode, Problem> {
+    let actor = &current.actor;
+    let new_password = match actor.role {
+        Role::Admin => NewPassword::parse_admin("new_password", &request.new_password)?,
+        Role::SubAccount => NewPassword::parse_sub_account("new_password", &request.new_password)?,
+    };
+    let mut record = services
+        .table
+        .get_account(&actor.merchant, &actor.account)
+        .await?
+        .ok_or_else(|| Problem::new(ErrorCode::SessionExpired))?;
+    let stored = record.password_hash.clone();
+    let current_password = request.current_password.clone();
+    let matches = tokio::task::spawn_blocking(move || password::verify(&current_password, &stored))
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    if !matches {
+        return Err(Problem::new(ErrorCode::CurrentPasswordWrong));
+    }
+    record.password_hash = hash(new_password).await?;
+    record.version += 1;
+    let entry = HistoryEntry {
+        merchant_id: actor.merchant.clone(),
+        ..history(
+            actor,
+            services.clock.now(),
+            &actor.account,
+            "password_changed",
+            json!({ "password": "changed" }),
+        )
+    };
+    services.table.update_account(&record, &entry).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(delete))
+        .routes(routes!(set_password))
+        .routes(routes!(set_remark))
+        .routes(routes!(set_rights))
+        .routes(routes!(account_history))
+        .routes(routes!(change_own_password))
+}
+
+pub fn app(services: Services) -> Router {
+    let (router, _) = routes().split_for_parts();
+    tessera_platform::http::finish(router.with_state(services))
+}

@@ -1,0 +1,336 @@
+//! Sign-in, sign-out, switching into a child merchant, and the login history (§一 2, §2, §3-5).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tessera_domain::access::{authorize, switch_target, Access, Actor, FunctionArea, Role};
+use tessera_domain::values::{AccountName, MerchantId};
+use tessera_domain::{lockout, Error, ErrorCode};
+use tessera_platform::auth::CurrentActor;
+use tessera_platform::services::Services;
+use tessera_platform::session::{sign, SessionClaims};
+use tessera_platform::store::accounts::LoginRecord;
+use tessera_platform::store::sessions::SessionRecord;
+use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignInRequest {
+    pub merchant_id: String,
+    pub account: String,
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionView {
+    /// Bearer token for `Authorization: Bearer …`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub merchant_id: String,
+    pub account: String,
+    pub acting_as: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    pub role: String,
+    /// Child merchants this session may switch into.
+    pub children: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SwitchRequest {
+    /// A child merchant, or the session's own merchant to switch back.
+    pub merchant_id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginView {
+    pub at: DateTime<Utc>,
+    pub account: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub succeeded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginHistory {
+    pub items: Vec<LoginView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LoginHistoryQuery {
+    /// How many records, newest first (1–200, default 50).
+    pub limit: Option<i32>,
+}
+
+/// Sign in with merchant ID, account and password.
+#[utoipa::path(post, path = "/sessions", tag = "auth", request_body = SignInRequest,
+    responses(
+        (status = 201, description = "Signed in", body = SessionView),
+        (status = 400, description = "VALIDATION_FAILED, MALFORMED_JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "INVALID_CREDENTIALS", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 423, description = "ACCOUNT_LOCKED: 5 failures within 15 minutes", body = ProblemDetails, content_type = "application/problem+json"),
+    ))]
+async fn sign_in(
+    State(services): State<Services>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<SignInRequest>,
+) -> Result<(StatusCode, Json<SessionView>), Problem> {
+    let merchant_id = MerchantId::parse("merchant_id", &request.merchant_id)?;
+    let account_name = AccountName::parse_login("account", &request.account)?;
+    if request.password.is_empty() || request.password.len() > 128 {
+        return Err(Error::invalid_field("password", "1 to 128 characters").into());
+    }
+    let now = services.clock.now();
+    let table = &services.table;
+    let failures = table.failed_sign_ins(&merchant_id, &account_name).await?;
+    if let Some(until) = lockout::locked_until(&failures.failures, now) {
+        record_login(
+            &services,
+            &merchant_id,
+            &account_name,
+            &headers,
+            now,
+            Some("locked"),
+        )
+        .await;
+        return Err(Error::new(ErrorCode::AccountLocked)
+            .with_detail(format!("locked until {}", until.to_rfc3339()))
+            .into());
+    }
+    let (merchant, account) = tokio::join!(
+        table.get_merchant(&merchant_id),
+        table.get_account(&merchant_id, &account_name)
+    );
+    let (merchant, account) = (merchant?, account?.filter(|a| a.deleted_at.is_none()));
+    // Verify against a decoy when the account is unknown, so timing does not tell.
+    let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
+    let candidate = request.password.clone();
+    let matches = tokio::task::spawn_blocking(move || {
+        password::verify(
+            &candidate,
+            stored_hash.as_deref().unwrap_or(password::decoy_hash()),
+        )
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    let (Some(merchant), Some(account), true) = (merchant, account, matches) else {
+        let counted = table
+            .record_failed_sign_in(&merchant_id, &account_name, now)
+            .await?;
+        record_login(
+            &services,
+            &merchant_id,
+            &account_name,
+            &headers,
+            now,
+            Some("invalid_credentials"),
+        )
+        .await;
+        if let Some(until) = lockout::locked_until(&counted, now) {
+            return Err(Error::new(ErrorCode::AccountLocked)
+                .with_detail(format!("locked until {}", until.to_rfc3339()))
+                .into());
+        }
+        return Err(Problem::new(ErrorCode::InvalidCredentials));
+    };
+    if !failures.failures.is_empty() {
+        table
+            .clear_failed_sign_ins(&merchant_id, &account_name)
+            .await?;
+    }
+    let session = SessionRecord {
+        session_id: uuid::Uuid::new_v4().simple().to_string(),
+        merchant_id: merchant_id.clone(),
+        account: account_name.clone(),
+        acting_as: merchant_id.clone(),
+        created_at: now,
+        expires: now + services.session_lifetime,
+    };
+    table.put_session(&session).await?;
+    record_login(&services, &merchant_id, &account_name, &headers, now, None).await;
+    tracing::info!(merchant = %merchant_id, operation = "sign_in", "signed in");
+    let view = session_view(
+        &services,
+        &session,
+        account.branch.as_ref().map(|b| b.to_string()),
+        account.role,
+        merchant.children.iter().map(|c| c.to_string()).collect(),
+    );
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+fn session_view(
+    services: &Services,
+    session: &SessionRecord,
+    branch: Option<String>,
+    role: Role,
+    children: Vec<String>,
+) -> SessionView {
+    let claims = SessionClaims {
+        sid: session.session_id.clone(),
+        mid: session.merchant_id.to_string(),
+        sub: session.account.to_string(),
+        act: session.acting_as.to_string(),
+        br: branch.clone(),
+        iat: session.created_at.timestamp(),
+        exp: session.expires.timestamp(),
+    };
+    SessionView {
+        token: sign(&claims, &services.signing_key),
+        expires_at: session.expires,
+        merchant_id: session.merchant_id.to_string(),
+        account: session.account.to_string(),
+        acting_as: session.acting_as.to_string(),
+        branch,
+        role: match role {
+            Role::Admin => "admin".to_owned(),
+            Role::SubAccount => "sub_account".to_owned(),
+        },
+        children,
+    }
+}
+
+/// Login history is best effort: a failure to record it must not block signing in.
+async fn record_login(
+    services: &Services,
+    merchant_id: &MerchantId,
+    account: &AccountName,
+    headers: &HeaderMap,
+    at: DateTime<Utc>,
+    failure: Option<&str>,
+) {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let ip = header("x-forwarded-for")
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let record = LoginRecord {
+        at,
+        account: account.to_string(),
+        ip: if ip.is_empty() {
+            "unknown".to_owned()
+        } else {
+            ip.chars().take(64).collect()
+        },
+        user_agent: header("user-agent").chars().take(256).collect(),
+        succeeded: failure.is_none(),
+        failure: failure.map(str::to_owned),
+    };
+    if let Err(error) = services.table.record_login(merchant_id, &record).await {
+        tracing::warn!(error = %error, "login record not stored");
+    }
+}
+
+/// Sign out: the session ends and its token stops working.
+#[utoipa::path(delete, path = "/sessions/current", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = "application/problem+json"),
+    ))]
+async fn sign_out(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<StatusCode, Problem> {
+    services.table.delete_session(&current.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Switch the session into a child merchant, or back to its own merchant.
+#[utoipa::path(post, path = "/sessions/current/switch", tag = "auth", security(("bearer" = [])), request_body = SwitchRequest,
+    responses(
+        (status = 200, description = "Switched; use the new token", body = SessionView),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "MERCHANT_NOT_FOUND: not a child of this merchant", body = ProblemDetails, content_type = "application/problem+json"),
+    ))]
+async fn switch_merchant(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(request): ApiJson<SwitchRequest>,
+) -> Result<Json<SessionView>, Problem> {
+    let actor = &current.actor;
+    let target = MerchantId::parse("merchant_id", &request.merchant_id)?;
+    let target = switch_target(actor, &target)?;
+    services
+        .table
+        .set_acting_as(&current.session_id, &target)
+        .await?;
+    let session = services
+        .table
+        .get_session(&current.session_id)
+        .await?
+        .ok_or_else(|| Problem::new(ErrorCode::SessionExpired))?;
+    tracing::info!(merchant = %actor.merchant, acting_as = %target, operation = "switch_merchant", "switched");
+    Ok(Json(session_view(
+        &services,
+        &session,
+        actor.branch.as_ref().map(|b| b.to_string()),
+        actor.role,
+        actor.children.iter().map(|c| c.to_string()).collect(),
+    )))
+}
+
+/// The merchant's login history, newest first (§3-5).
+#[utoipa::path(get, path = "/login-history", tag = "auth", security(("bearer" = [])), params(LoginHistoryQuery),
+    responses(
+        (status = 200, description = "Newest first", body = LoginHistory),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: query right of login_history", body = ProblemDetails, content_type = "application/problem+json"),
+    ))]
+async fn login_history(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<LoginHistoryQuery>,
+) -> Result<Json<LoginHistory>, Problem> {
+    let actor: &Actor = &current.actor;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::invalid_field("limit", "between 1 and 200").into());
+    }
+    authorize(
+        actor,
+        &actor.acting_as,
+        FunctionArea::LoginHistory,
+        Access::Query,
+        ErrorCode::MerchantNotFound,
+    )?;
+    let records = services.table.list_logins(&actor.acting_as, limit).await?;
+    Ok(Json(LoginHistory {
+        items: records
+            .into_iter()
+            .map(|r| LoginView {
+                at: r.at,
+                account: r.account,
+                ip: r.ip,
+                user_agent: r.user_agent,
+                succeeded: r.succeeded,
+                failure: r.failure,
+            })
+            .collect(),
+    }))
+}
+
+pub fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_in))
+        .routes(routes!(sign_out))
+        .routes(routes!(switch_merchant))
+        .routes(routes!(login_history))
+}
+
+pub fn app(services: Services) -> Router {
+    let (router, _) = routes().split_for_parts();
+    tessera_platform::http::finish(router.with_state(services))
+}

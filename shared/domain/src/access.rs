@@ -1,0 +1,418 @@
+//! Who may do what (§1, §2, §4-1): function areas with a *query* and a *modify* right,
+//! the admin who holds every right, parent merchants that read but do not write their
+//! children's data until they switch, and tenancy — another merchant's objects do not
+//! exist for the caller. Every handler asks [`authorize`]; nothing checks access elsewhere.
+
+use crate::error::{Error, ErrorCode};
+use crate::values::{AccountName, BranchCode, MerchantId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+macro_rules! function_areas {
+    ($( $variant:ident = ($code:literal, $zh:literal), )+) => {
+        /// The manual's menus, each with its own query and modify right (§4-1).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum FunctionArea { $( $variant, )+ }
+
+        impl FunctionArea {
+            pub const ALL: &'static [FunctionArea] = &[ $( FunctionArea::$variant, )+ ];
+
+            pub const fn code(self) -> &'static str {
+                match self { $( FunctionArea::$variant => $code, )+ }
+            }
+
+            pub const fn name_zh_tw(self) -> &'static str {
+                match self { $( FunctionArea::$variant => $zh, )+ }
+            }
+
+            pub fn parse(code: &str) -> Option<FunctionArea> {
+                FunctionArea::ALL.iter().copied().find(|area| area.code() == code)
+            }
+        }
+    };
+}
+
+function_areas! {
+    OperationSettings = ("operation_settings", "操作設定"),
+    Profile = ("profile", "廠商基本資料"),
+    LoginHistory = ("login_history", "登入歷程"),
+    Products = ("products", "商品管理"),
+    Issuance = ("issuance", "票券發行"),
+    IssuedOrders = ("issued_orders", "已發行訂單"),
+    PaperPrinting = ("paper_printing", "紙本票券列印"),
+    Redemption = ("redemption", "票券核銷"),
+    CancelRedemption = ("cancel_redemption", "取消核銷"),
+    Return = ("return", "票券退貨"),
+    CancelReturn = ("cancel_return", "取消退貨"),
+    Reports = ("reports", "報表查詢"),
+    Transfers = ("transfers", "轉贈紀錄"),
+    SmsLog = ("sms_log", "簡訊發送紀錄"),
+    Branches = ("branches", "票券分店與綁定子帳號"),
+    Billing = ("billing", "帳單報表"),
+    InstallmentOrders = ("installment_orders", "分期核銷訂單"),
+}
+
+/// The two rights of each area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    Query,
+    Modify,
+}
+
+/// A sub-account's rights: for each area, whether it may query and whether it may modify.
+/// Modifying implies querying (a screen that can be changed can be seen).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rights(BTreeMap<FunctionArea, AreaRights>);
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AreaRights {
+    #[serde(default)]
+    pub query: bool,
+    #[serde(default)]
+    pub modify: bool,
+}
+
+impl Rights {
+    pub fn none() -> Self {
+        Rights::default()
+    }
+
+    pub fn grant(mut self, area: FunctionArea, access: Access) -> Self {
+        let entry = self.0.entry(area).or_default();
+        match access {
+            Access::Query => entry.query = true,
+            Access::Modify => {
+                entry.query = true;
+                entry.modify = true;
+            }
+        }
+        self
+    }
+
+    pub fn allows(&self, area: FunctionArea, access: Access) -> bool {
+        self.0.get(&area).is_some_and(|rights| match access {
+            Access::Query => rights.query || rights.modify,
+            Access::Modify => rights.modify,
+        })
+    }
+
+    /// Every area with its two rights, in the order of [`FunctionArea::ALL`].
+    pub fn table(&self) -> Vec<(FunctionArea, AreaRights)> {
+        FunctionArea::ALL
+            .iter()
+            .map(|area| {
+                let rights = self.0.get(area).copied().unwrap_or_default();
+                (
+                    *area,
+                    AreaRights {
+                        query: rights.query || rights.modify,
+                        modify: rights.modify,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The merchant's 管理者 account: every right.
+    Admin,
+    /// A 子帳號: only the rights it was given.
+    SubAccount,
+}
+
+/// The signed-in caller, as the authorizer established it for this request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The merchant the account belongs to.
+    pub merchant: MerchantId,
+    pub account: AccountName,
+    pub role: Role,
+    pub rights: Rights,
+    /// The merchant the session currently acts as: its own, or a child it switched into.
+    pub acting_as: MerchantId,
+    /// Children of `merchant`, if it is a parent merchant.
+    pub children: Vec<MerchantId>,
+    /// The branch the account is bound to; `None` acts for head office.
+    pub branch: Option<BranchCode>,
+}
+
+/// Where an operation is attributed (§7-1): a bound sub-account's branch, else head office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "branch")]
+pub enum Attribution {
+    HeadOffice,
+    Branch(BranchCode),
+}
+
+impl Actor {
+    pub fn attribution(&self) -> Attribution {
+        match &self.branch {
+            Some(code) => Attribution::Branch(code.clone()),
+            None => Attribution::HeadOffice,
+        }
+    }
+
+    fn holds(&self, area: FunctionArea, access: Access) -> bool {
+        self.role == Role::Admin || self.rights.allows(area, access)
+    }
+
+    fn is_acting_as_parent(&self) -> bool {
+        self.acting_as == self.merchant && !self.children.is_empty()
+    }
+}
+
+/// May `actor` use `area` with `access` on data owned by `owner`?
+///
+/// - Another tenant's data answers `not_found` (404, so IDs cannot be probed).
+/// - A parent acting as itself may query a child's data but not modify it
+///   (`SWITCH_REQUIRED`): it must switch into the child first (§1).
+/// - A sub-account lacking the right gets `RIGHT_MISSING` naming the right.
+pub fn authorize(
+    actor: &Actor,
+    owner: &MerchantId,
+    area: FunctionArea,
+    access: Access,
+    not_found: ErrorCode,
+) -> Result<(), Error> {
+    let own = *owner == actor.acting_as;
+    let child_of_parent = actor.is_acting_as_parent() && actor.children.contains(owner);
+    if !own && !child_of_parent {
+        return Err(Error::new(not_found));
+    }
+    if !actor.holds(area, access) {
+        return Err(missing_right(area, access));
+    }
+    if child_of_parent && access == Access::Modify {
+        return Err(Error::new(ErrorCode::SwitchRequired).with_detail(format!(
+            "switch into merchant {owner} before changing its data"
+        )));
+    }
+    Ok(())
+}
+
+/// Operations on the account set itself (sub-accounts, their rights) are the admin's (§4).
+pub fn require_admin(actor: &Actor) -> Result<(), Error> {
+    match actor.role {
+        Role::Admin => Ok(()),
+        Role::SubAccount => Err(Error::new(ErrorCode::AdminOnly)),
+    }
+}
+
+/// Where a session may switch: into one of its merchant's children, or back to its own.
+pub fn switch_target(actor: &Actor, target: &MerchantId) -> Result<MerchantId, Error> {
+    if *target == actor.merchant || actor.children.contains(target) {
+        Ok(target.clone())
+    } else {
+        Err(Error::new(ErrorCode::MerchantNotFound))
+    }
+}
+
+fn missing_right(area: FunctionArea, access: Access) -> Error {
+    let right = match access {
+        Access::Query => "query",
+        Access::Modify => "modify",
+    };
+    Error::new(ErrorCode::RightMissing).with_detail(format!(
+        "the account lacks the {right} right of {} ({})",
+        area.code(),
+        area.name_zh_tw()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merchant(id: &str) -> MerchantId {
+        MerchantId::parse("m", id).unwrap()
+    }
+
+    fn actor(role: Role, rights: Rights, acting_as: &str, children: &[&str]) -> Actor {
+        Actor {
+            merchant: merchant("PARENT01"),
+            account: AccountName::parse_login("a", "staff01").unwrap(),
+            role,
+            rights,
+            acting_as: merchant(acting_as),
+            children: children.iter().map(|c| merchant(c)).collect(),
+            branch: None,
+        }
+    }
+
+    const NF: ErrorCode = ErrorCode::ProductNotFound;
+
+    #[test]
+    fn authorization_table() {
+        let reader = Rights::none().grant(FunctionArea::Products, Access::Query);
+        let writer = Rights::none().grant(FunctionArea::Products, Access::Modify);
+        let own = "PARENT01";
+        let child = "CHILD001";
+        let stranger = "OTHER001";
+        use Access::*;
+        let cases: Vec<(Actor, &str, Access, Result<(), ErrorCode>)> = vec![
+            // Admin on its own data: everything.
+            (
+                actor(Role::Admin, Rights::none(), own, &[]),
+                own,
+                Modify,
+                Ok(()),
+            ),
+            // Sub-account: exactly its rights.
+            (
+                actor(Role::SubAccount, reader.clone(), own, &[]),
+                own,
+                Query,
+                Ok(()),
+            ),
+            (
+                actor(Role::SubAccount, reader.clone(), own, &[]),
+                own,
+                Modify,
+                Err(ErrorCode::RightMissing),
+            ),
+            (
+                actor(Role::SubAccount, writer.clone(), own, &[]),
+                own,
+                Query,
+                Ok(()),
+            ),
+            (
+                actor(Role::SubAccount, Rights::none(), own, &[]),
+                own,
+                Query,
+                Err(ErrorCode::RightMissing),
+            ),
+            // Another tenant: not found, whatever the rights.
+            (
+                actor(Role::Admin, Rights::none(), own, &[child]),
+                stranger,
+                Query,
+                Err(NF),
+            ),
+            (
+                actor(Role::SubAccount, Rights::none(), own, &[]),
+                stranger,
+                Query,
+                Err(NF),
+            ),
+            // Parent acting as itself: read the child, not write it.
+            (
+                actor(Role::Admin, Rights::none(), own, &[child]),
+                child,
+                Query,
+                Ok(()),
+            ),
+            (
+                actor(Role::Admin, Rights::none(), own, &[child]),
+                child,
+                Modify,
+                Err(ErrorCode::SwitchRequired),
+            ),
+            (
+                actor(Role::SubAccount, reader.clone(), own, &[child]),
+                child,
+                Query,
+                Ok(()),
+            ),
+            (
+                actor(Role::SubAccount, reader.clone(), own, &[child]),
+                child,
+                Modify,
+                Err(ErrorCode::RightMissing),
+            ),
+            // Switched into the child: write the child, and the parent is out of reach.
+            (
+                actor(Role::Admin, Rights::none(), child, &[child]),
+                child,
+                Modify,
+                Ok(()),
+            ),
+            (
+                actor(Role::Admin, Rights::none(), child, &[child]),
+                own,
+                Query,
+                Err(NF),
+            ),
+        ];
+        for (index, (actor, owner, access, expected)) in cases.into_iter().enumerate() {
+            let result = authorize(&actor, &merchant(owner), FunctionArea::Products, access, NF)
+                .map_err(|e| e.code);
+            assert_eq!(result, expected, "case {index}");
+        }
+    }
+
+    #[test]
+    fn missing_right_names_the_right() {
+        let sub = actor(Role::SubAccount, Rights::none(), "PARENT01", &[]);
+        let error = authorize(
+            &sub,
+            &merchant("PARENT01"),
+            FunctionArea::Return,
+            Access::Modify,
+            NF,
+        )
+        .unwrap_err();
+        let detail = error.detail.unwrap();
+        assert!(
+            detail.contains("modify") && detail.contains("return"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn only_the_admin_manages_accounts() {
+        assert!(require_admin(&actor(Role::Admin, Rights::none(), "PARENT01", &[])).is_ok());
+        let all = FunctionArea::ALL
+            .iter()
+            .fold(Rights::none(), |r, a| r.grant(*a, Access::Modify));
+        let error = require_admin(&actor(Role::SubAccount, all, "PARENT01", &[])).unwrap_err();
+        assert_eq!(error.code, ErrorCode::AdminOnly);
+    }
+
+    #[test]
+    fn switching_reaches_children_and_back_only() {
+        let parent = actor(Role::Admin, Rights::none(), "PARENT01", &["CHILD001"]);
+        assert!(switch_target(&parent, &merchant("CHILD001")).is_ok());
+        assert!(switch_target(&parent, &merchant("PARENT01")).is_ok());
+        assert_eq!(
+            switch_target(&parent, &merchant("OTHER001"))
+                .unwrap_err()
+                .code,
+            ErrorCode::MerchantNotFound
+        );
+    }
+
+    #[test]
+    fn rights_table_lists_every_area_and_modify_implies_query() {
+        let rights = Rights::none().grant(FunctionArea::Reports, Access::Modify);
+        let table = rights.table();
+        assert_eq!(table.len(), FunctionArea::ALL.len());
+        let reports = table
+            .iter()
+            .find(|(area, _)| *area == FunctionArea::Reports)
+            .unwrap()
+            .1;
+        assert!(reports.query && reports.modify);
+        assert!(rights.allows(FunctionArea::Reports, Access::Query));
+        assert!(!rights.allows(FunctionArea::Billing, Access::Query));
+        for area in FunctionArea::ALL {
+            assert_eq!(FunctionArea::parse(area.code()), Some(*area));
+        }
+    }
+
+    #[test]
+    fn bound_accounts_act_for_their_branch_and_unbound_for_head_office() {
+        let mut sub = actor(Role::SubAccount, Rights::none(), "PARENT01", &[]);
+        assert_eq!(sub.attribution(), Attribution::HeadOffice);
+        sub.branch = Some(BranchCode::parse("b", "TPE01").unwrap());
+        assert_eq!(
+            sub.attribution(),
+            Attribution::Branch(BranchCode::parse("b", "TPE01").unwrap())
+        );
+    }
+}

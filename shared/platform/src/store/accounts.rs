@@ -1,0 +1,320 @@
+//! Merchants, their accounts, login records and the history of every account change.
+
+use super::{from_item, key, keys, to_item, transaction_error, unavailable, Item, Table};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tessera_domain::access::{Rights, Role};
+use tessera_domain::values::{AccountName, BranchCode, MerchantId, Remark};
+use tessera_domain::{Error, ErrorCode};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MerchantRecord {
+    pub merchant_id: MerchantId,
+    pub name: String,
+    #[serde(default)]
+    pub parent: Option<MerchantId>,
+    #[serde(default)]
+    pub children: Vec<MerchantId>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// An admin or sub-account. `password_hash` never leaves the store layer in a response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub merchant_id: MerchantId,
+    pub account: AccountName,
+    pub role: Role,
+    pub password_hash: String,
+    #[serde(default)]
+    pub rights: Rights,
+    #[serde(default)]
+    pub remark: Option<Remark>,
+    #[serde(default)]
+    pub branch: Option<BranchCode>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub version: u64,
+}
+
+/// Who changed what, when (§ "every change writes a history entry"). `changes` holds the
+/// before/after of the fields that changed; secrets are recorded as "changed", never valued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub merchant_id: MerchantId,
+    pub by_account: AccountName,
+    pub entity: String,
+    pub entity_id: String,
+    pub action: String,
+    pub changes: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRecord {
+    pub at: DateTime<Utc>,
+    pub account: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub succeeded: bool,
+    #[serde(default)]
+    pub failure: Option<String>,
+}
+
+/// Login records are kept a year (DynamoDB TTL).
+const LOGIN_RETENTION_DAYS: i64 = 366;
+
+impl Table {
+    pub async fn get_merchant(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> Result<Option<MerchantRecord>, Error> {
+        self.get(keys::merchant(merchant_id.as_str()), keys::PROFILE)
+            .await
+    }
+
+    pub async fn get_account(
+        &self,
+        merchant_id: &MerchantId,
+        account: &AccountName,
+    ) -> Result<Option<AccountRecord>, Error> {
+        self.get(
+            keys::merchant(merchant_id.as_str()),
+            &keys::account(account.as_str()),
+        )
+        .await
+    }
+
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<T>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Every account of a merchant, deleted ones included, in ID order.
+    pub async fn list_accounts(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> Result<Vec<AccountRecord>, Error> {
+        self.query_prefix(
+            keys::merchant(merchant_id.as_str()),
+            keys::ACCOUNT_PREFIX,
+            true,
+            None,
+        )
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
+    }
+
+    pub(crate) async fn query_prefix(
+        &self,
+        pk: String,
+        prefix: &str,
+        ascending: bool,
+        limit: Option<i32>,
+    ) -> Result<Vec<Item>, Error> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+                .scan_index_forward(ascending)
+                .set_limit(limit)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            let full = limit.is_some_and(|limit| items.len() >= limit as usize);
+            if start.is_none() || full {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Creates a merchant profile unless it exists (used by seeding and operator tooling).
+    pub async fn put_merchant_if_absent(&self, merchant: &MerchantRecord) -> Result<bool, Error> {
+        let item = to_item(
+            merchant,
+            keys::merchant(merchant.merchant_id.as_str()),
+            keys::PROFILE,
+        )?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Creates an account and its history entry together; an existing ID (deleted ones
+    /// included) is `ACCOUNT_EXISTS`.
+    pub async fn create_account(
+        &self,
+        account: &AccountRecord,
+        history: &HistoryEntry,
+    ) -> Result<(), Error> {
+        let item = to_item(
+            account,
+            keys::merchant(account.merchant_id.as_str()),
+            &keys::account(account.account.as_str()),
+        )?;
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(unavailable)?;
+        self.transact_with_history(put, history, account.version, ErrorCode::AccountExists)
+            .await
+    }
+
+    /// Replaces an account if nobody changed it since `account.version - 1` was read.
+    pub async fn update_account(
+        &self,
+        account: &AccountRecord,
+        history: &HistoryEntry,
+    ) -> Result<(), Error> {
+        let item = to_item(
+            account,
+            keys::merchant(account.merchant_id.as_str()),
+            &keys::account(account.account.as_str()),
+        )?;
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(PK) AND version = :expected")
+            .expression_attribute_values(
+                ":expected",
+                AttributeValue::N(account.version.saturating_sub(1).to_string()),
+            )
+            .build()
+            .map_err(unavailable)?;
+        self.transact_with_history(put, history, account.version, ErrorCode::ConcurrentChange)
+            .await
+    }
+
+    async fn transact_with_history(
+        &self,
+        put: Put,
+        history: &HistoryEntry,
+        version: u64,
+        on_condition: ErrorCode,
+    ) -> Result<(), Error> {
+        let history_item = to_item(
+            history,
+            keys::merchant(history.merchant_id.as_str()),
+            &keys::history(&history.entity, &history.entity_id, version),
+        )?;
+        let history_put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(history_item))
+            .build()
+            .map_err(unavailable)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().put(history_put).build())
+            .send()
+            .await
+            .map_err(|e| transaction_error(e, on_condition))?;
+        Ok(())
+    }
+
+    /// An entity's history, oldest first.
+    pub async fn list_history(
+        &self,
+        merchant_id: &MerchantId,
+        entity: &str,
+        id: &str,
+    ) -> Result<Vec<HistoryEntry>, Error> {
+        self.query_prefix(
+            keys::merchant(merchant_id.as_str()),
+            &keys::history_prefix(entity, id),
+            true,
+            None,
+        )
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
+    }
+
+    pub async fn record_login(
+        &self,
+        merchant_id: &MerchantId,
+        record: &LoginRecord,
+    ) -> Result<(), Error> {
+        let mut item = to_item(
+            record,
+            keys::merchant(merchant_id.as_str()),
+            &keys::login(record.at, &uuid::Uuid::new_v4().simple().to_string()),
+        )?;
+        item.insert(
+            "expires_at".to_owned(),
+            super::epoch_seconds(record.at + chrono::Duration::days(LOGIN_RETENTION_DAYS)),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The newest login records of a merchant, newest first.
+    pub async fn list_logins(
+        &self,
+        merchant_id: &MerchantId,
+        limit: i32,
+    ) -> Result<Vec<LoginRecord>, Error> {
+        self.query_prefix(
+            keys::merchant(merchant_id.as_str()),
+            keys::LOGIN_PREFIX,
+            false,
+            Some(limit),
+        )
+        .await?
+        .into_iter()
+        .take(limit.max(0) as usize)
+        .map(from_item)
+        .collect()
+    }
+}

@@ -1,0 +1,53 @@
+//! The one place where item keys are spelled (docs/data-model.md). IDs that go into keys
+//! are validated values whose alphabet has no `#`, so one key cannot be forged into another.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+
+pub fn merchant(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}")
+}
+
+pub const PROFILE: &str = "PROFILE";
+
+pub const ACCOUNT_PREFIX: &str = "ACCOUNT#";
+
+pub fn account(account: &str) -> String {
+    format!("{ACCOUNT_PREFIX}{account}")
+}
+
+pub fn session(session_id: &str) -> String {
+    format!("SESSION#{session_id}")
+}
+
+pub const SESSION: &str = "SESSION";
+
+pub fn lockout(merchant_id: &str, account: &str) -> String {
+    format!("LOCKOUT#{merchant_id}#{account}")
+}
+
+pub const LOCKOUT: &str = "LOCKOUT";
+
+pub const LOGIN_PREFIX: &str = "LOGIN#";
+
+pub fn login(at: DateTime<Utc>, id: &str) -> String {
+    format!("{LOGIN_PREFIX}{}#{id}", timestamp(at))
+}
+
+pub fn history_prefix(entity: &str, id: &str) -> String {
+    format!("HISTORY#{entity}#{id}#")
+}
+
+/// A history entry is keyed by the version the change produced: versions are unique per
+/// entity (each change is conditional on the previous one), so entries never collide and
+/// sort in the order the changes happened, whatever the clocks say.
+pub fn history(entity: &str, id: &str, version: u64) -> String {
+    format!("{}{version:010}", history_prefix(entity, id))
+}
+
+/// Fixed-width UTC timestamps, so that keys sort in time order.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}

@@ -1,0 +1,86 @@
+//! The DynamoDB single-table adapter: records, keys and the conditional writes that keep
+//! them consistent under concurrency.
+
+pub mod accounts;
+pub mod keys;
+pub mod sessions;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+use tessera_domain::{Error, ErrorCode};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The table and the client that reaches it.
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub client: aws_sdk_dynamodb::Client,
+    pub name: String,
+}
+
+impl Table {
+    pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
+        Table {
+            client,
+            name: name.into(),
+        }
+    }
+}
+
+/// A record as an item under the given keys.
+pub fn to_item<T: Serialize>(record: &T, pk: String, sk: &str) -> Result<Item, Error> {
+    let mut item: Item = serde_dynamo::to_item(record).map_err(|e| internal(&e))?;
+    item.insert(keys::PK.to_owned(), AttributeValue::S(pk));
+    item.insert(keys::SK.to_owned(), AttributeValue::S(sk.to_owned()));
+    Ok(item)
+}
+
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, Error> {
+    serde_dynamo::from_item(item).map_err(|e| internal(&e))
+}
+
+pub fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        (keys::PK.to_owned(), AttributeValue::S(pk)),
+        (keys::SK.to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+pub fn internal(cause: &dyn std::fmt::Display) -> Error {
+    tracing::error!(error = %cause, "storage data error");
+    Error::new(ErrorCode::InternalError)
+}
+
+/// A DynamoDB call failed for a reason that is not the caller's: logged, answered 503.
+pub fn unavailable<E: std::fmt::Debug>(error: E) -> Error {
+    tracing::error!(error = ?error, "dynamodb call failed");
+    Error::new(ErrorCode::DependencyUnavailable)
+}
+
+/// Maps a failed transaction: a failed condition becomes `on_condition`, anything else 503.
+pub fn transaction_error<R: std::fmt::Debug>(
+    error: SdkError<TransactWriteItemsError, R>,
+    on_condition: ErrorCode,
+) -> Error {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        error.as_service_error()
+    {
+        let condition_failed = cancelled
+            .cancellation_reasons()
+            .iter()
+            .any(|reason| reason.code() == Some("ConditionalCheckFailed"));
+        if condition_failed {
+            return Error::new(on_condition);
+        }
+    }
+    unavailable(error)
+}
+
+/// Epoch seconds, as the TTL attribute wants them.
+pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
+    AttributeValue::N(at.timestamp().to_string())
+}

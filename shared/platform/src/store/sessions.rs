@@ -1,0 +1,169 @@
+//! Sessions (one item per signed-in token) and the failed-sign-in counters of the lockout.
+
+use super::{epoch_seconds, key, keys, to_item, unavailable, Table};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tessera_domain::values::{AccountName, MerchantId};
+use tessera_domain::{lockout, Error, ErrorCode};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub session_id: String,
+    pub merchant_id: MerchantId,
+    pub account: AccountName,
+    pub acting_as: MerchantId,
+    pub created_at: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FailedSignIns {
+    #[serde(default)]
+    pub failures: Vec<DateTime<Utc>>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Table {
+    pub async fn put_session(&self, session: &SessionRecord) -> Result<(), Error> {
+        let mut item = to_item(session, keys::session(&session.session_id), keys::SESSION)?;
+        item.insert("expires_at".to_owned(), epoch_seconds(session.expires));
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    pub async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, Error> {
+        self.get(keys::session(session_id), keys::SESSION).await
+    }
+
+    pub async fn delete_session(&self, session_id: &str) -> Result<(), Error> {
+        self.client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(key(keys::session(session_id), keys::SESSION)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Points a live session at another merchant (switching into a child and back).
+    pub async fn set_acting_as(
+        &self,
+        session_id: &str,
+        merchant: &MerchantId,
+    ) -> Result<(), Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(key(keys::session(session_id), keys::SESSION)))
+            .update_expression("SET acting_as = :merchant")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(
+                ":merchant",
+                AttributeValue::S(merchant.as_str().to_owned()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(Error::new(ErrorCode::SessionExpired))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    pub async fn failed_sign_ins(
+        &self,
+        merchant_id: &MerchantId,
+        account: &AccountName,
+    ) -> Result<FailedSignIns, Error> {
+        Ok(self
+            .get(
+                keys::lockout(merchant_id.as_str(), account.as_str()),
+                keys::LOCKOUT,
+            )
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Records a failed sign-in; concurrent failures are each counted (conditional on the
+    /// version read, retried on conflict). Returns the failures that now count.
+    pub async fn record_failed_sign_in(
+        &self,
+        merchant_id: &MerchantId,
+        account: &AccountName,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, Error> {
+        for _ in 0..10 {
+            let current = self.failed_sign_ins(merchant_id, account).await?;
+            let next = FailedSignIns {
+                failures: lockout::record_failure(&current.failures, now),
+                version: current.version + 1,
+            };
+            let mut item = to_item(
+                &next,
+                keys::lockout(merchant_id.as_str(), account.as_str()),
+                keys::LOCKOUT,
+            )?;
+            item.insert(
+                "expires_at".to_owned(),
+                epoch_seconds(now + lockout::WINDOW),
+            );
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.name)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK) OR version = :expected")
+                .expression_attribute_values(
+                    ":expected",
+                    AttributeValue::N(current.version.to_string()),
+                )
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(next.failures),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Err(Error::new(ErrorCode::ConcurrentChange))
+    }
+
+    pub async fn clear_failed_sign_ins(
+        &self,
+        merchant_id: &MerchantId,
+        account: &AccountName,
+    ) -> Result<(), Error> {
+        self.client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(key(
+                keys::lockout(merchant_id.as_str(), account.as_str()),
+                keys::LOCKOUT,
+            )))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,145 @@
+//! Demo data for a person trying Tessera locally. Idempotent: what exists is left alone.
+
+use chrono::Utc;
+use tessera_domain::access::{Access, FunctionArea, Rights, Role};
+use tessera_domain::values::{AccountName, MerchantId, NewPassword, Remark};
+use tessera_domain::{Error, ErrorCode};
+use tessera_platform::password;
+use tessera_platform::services::Services;
+use tessera_platform::store::accounts::{AccountRecord, HistoryEntry, MerchantRecord};
+
+pub const PARENT: &str = "DEMO0001";
+pub const CHILD: &str = "DEMO0002";
+pub const PARTNER: &str = "DEMO0003";
+pub const ADMIN_PASSWORD: &str = "Demo#2026";
+pub const STAFF_PASSWORD: &str = "Tessera2026";
+
+fn id(value: &str) -> Result<MerchantId, Error> {
+    MerchantId::parse("merchant_id", value)
+}
+
+pub async fn seed_demo(services: &Services) -> Result<String, Error> {
+    let table = &services.table;
+    let merchants = [
+        (
+            PARENT,
+            "Demo Parent Store 示範母商店",
+            None,
+            vec![id(CHILD)?],
+        ),
+        (
+            CHILD,
+            "Demo Child Store 示範子商店",
+            Some(id(PARENT)?),
+            vec![],
+        ),
+        (PARTNER, "Demo Partner Store 示範合作商店", None, vec![]),
+    ];
+    for (merchant_id, name, parent, children) in merchants {
+        table
+            .put_merchant_if_absent(&MerchantRecord {
+                merchant_id: id(merchant_id)?,
+                name: name.to_owned(),
+                parent,
+                children,
+                version: 1,
+            })
+            .await?;
+        create_if_absent(
+            services,
+            merchant_id,
+            "admin",
+            Role::Admin,
+            ADMIN_PASSWORD,
+            Rights::none(),
+            "",
+        )
+        .await?;
+    }
+    let cashier = Rights::none()
+        .grant(FunctionArea::Redemption, Access::Modify)
+        .grant(FunctionArea::CancelRedemption, Access::Modify)
+        .grant(FunctionArea::Reports, Access::Query);
+    let manager = FunctionArea::ALL
+        .iter()
+        .fold(Rights::none(), |rights, area| {
+            rights.grant(*area, Access::Query)
+        });
+    create_if_absent(
+        services,
+        PARENT,
+        "cashier01",
+        Role::SubAccount,
+        STAFF_PASSWORD,
+        cashier,
+        "櫃台收銀",
+    )
+    .await?;
+    create_if_absent(
+        services,
+        PARENT,
+        "manager01",
+        Role::SubAccount,
+        STAFF_PASSWORD,
+        manager,
+        "店長（唯讀）",
+    )
+    .await?;
+    Ok(format!(
+        "demo data: sign in with POST /sessions {{\"merchant_id\":\"{PARENT}\",\"account\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}\n\
+         \x20          (also sub-accounts cashier01 / manager01 with password {STAFF_PASSWORD}; child merchant {CHILD}; partner {PARTNER})"
+    ))
+}
+
+async fn create_if_absent(
+    services: &Services,
+    merchant_id: &str,
+    account: &str,
+    role: Role,
+    plain_password: &str,
+    rights: Rights,
+    remark: &str,
+) -> Result<(), Error> {
+    let merchant_id = id(merchant_id)?;
+    let account = AccountName::parse_login("account", account)?;
+    if services
+        .table
+        .get_account(&merchant_id, &account)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let new_password = match role {
+        Role::Admin => NewPassword::parse_admin("password", plain_password)?,
+        Role::SubAccount => NewPassword::parse_sub_account("password", plain_password)?,
+    };
+    let now = Utc::now();
+    let record = AccountRecord {
+        merchant_id: merchant_id.clone(),
+        account: account.clone(),
+        role,
+        password_hash: password::hash(&new_password)
+            .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e))?,
+        rights,
+        remark: Some(Remark::parse("remark", remark)?),
+        branch: None,
+        created_at: now,
+        deleted_at: None,
+        version: 1,
+    };
+    let history = HistoryEntry {
+        at: now,
+        merchant_id,
+        by_account: AccountName::parse_login("account", "seed")?,
+        entity: "account".to_owned(),
+        entity_id: account.to_string(),
+        action: "created".to_owned(),
+        changes: serde_json::json!({ "seeded": true }),
+    };
+    match services.table.create_account(&record, &history).await {
+        Ok(()) => Ok(()),
+        Err(error) if error.code == ErrorCode::AccountExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
