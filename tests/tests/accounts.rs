@@ -440,8 +440,8 @@ async fn bad_sub_account_input_names_every_field_and_stores_nothing() {
         .collect();
     assert_eq!(
         actions,
-        ["created", "password_changed"],
-        "refused changes leave no history"
+        ["created", "bound", "password_changed"],
+        "refused changes leave no history (the seed bound the cashier to TPE01)"
     );
 }
 

@@ -39,6 +39,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             logical_id: "AccountsFunction",
             routes: fn_accounts::routes(),
         },
+        HttpFunction {
+            logical_id: "BranchesFunction",
+            routes: fn_branches::routes(),
+        },
     ]
 }
 

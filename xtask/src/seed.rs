@@ -2,11 +2,12 @@
 
 use chrono::Utc;
 use tessera_domain::access::{Access, FunctionArea, Rights, Role};
-use tessera_domain::values::{AccountName, MerchantId, NewPassword, Remark};
+use tessera_domain::values::{AccountName, BranchCode, MerchantId, NewPassword, Remark};
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::password;
 use tessera_platform::services::Services;
 use tessera_platform::store::accounts::{AccountRecord, HistoryEntry, MerchantRecord};
+use tessera_platform::store::branches::BranchRecord;
 
 pub const PARENT: &str = "DEMO0001";
 pub const CHILD: &str = "DEMO0002";
@@ -85,8 +86,18 @@ pub async fn seed_demo(services: &Services) -> Result<String, Error> {
         "店長（唯讀）",
     )
     .await?;
+    let branches = [
+        ("TPE01", "台北信義店", "台北市信義區松高路 1 號"),
+        ("KHH01", "高雄左營店", "高雄市左營區博愛二路 2 號"),
+    ];
+    for (code, name, address) in branches {
+        let created = create_branch_if_absent(services, PARENT, code, name, address).await?;
+        if created && code == "TPE01" {
+            bind_if_unbound(services, PARENT, "cashier01", code).await?;
+        }
+    }
     Ok(format!(
-        "demo data: sign in with POST /sessions {{\"merchant_id\":\"{PARENT}\",\"account\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}\n\
+        "demo data (branches TPE01, KHH01; cashier01 bound to TPE01): sign in with POST /sessions {{\"merchant_id\":\"{PARENT}\",\"account\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}\n\
          \x20          (also sub-accounts cashier01 / manager01 with password {STAFF_PASSWORD}; child merchant {CHILD}; partner {PARTNER})"
     ))
 }
@@ -128,18 +139,84 @@ async fn create_if_absent(
         deleted_at: None,
         version: 1,
     };
-    let history = HistoryEntry {
-        at: now,
-        merchant_id,
-        by_account: AccountName::parse_login("account", "seed")?,
-        entity: "account".to_owned(),
-        entity_id: account.to_string(),
-        action: "created".to_owned(),
-        changes: serde_json::json!({ "seeded": true }),
-    };
+    let history = seed_history(&merchant_id, "account", account.as_str(), "created")?;
     match services.table.create_account(&record, &history).await {
         Ok(()) => Ok(()),
         Err(error) if error.code == ErrorCode::AccountExists => Ok(()),
         Err(error) => Err(error),
     }
+}
+
+fn seed_history(
+    merchant_id: &MerchantId,
+    entity: &str,
+    id: &str,
+    action: &str,
+) -> Result<HistoryEntry, Error> {
+    Ok(HistoryEntry {
+        at: Utc::now(),
+        merchant_id: merchant_id.clone(),
+        by_account: AccountName::parse_login("account", "seed")?,
+        entity: entity.to_owned(),
+        entity_id: id.to_owned(),
+        action: action.to_owned(),
+        changes: serde_json::json!({ "seeded": true }),
+    })
+}
+
+async fn create_branch_if_absent(
+    services: &Services,
+    merchant_id: &str,
+    code: &str,
+    name: &str,
+    address: &str,
+) -> Result<bool, Error> {
+    let merchant_id = id(merchant_id)?;
+    let branch = BranchRecord {
+        merchant_id: merchant_id.clone(),
+        code: BranchCode::parse("code", code)?,
+        name: name.to_owned(),
+        address: address.to_owned(),
+        phone: String::new(),
+        enabled: true,
+        created_at: Utc::now(),
+        version: 1,
+    };
+    match services
+        .table
+        .create_branch(
+            &branch,
+            &seed_history(&merchant_id, "branch", code, "created")?,
+        )
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(error) if error.code == ErrorCode::BranchCodeTaken => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+async fn bind_if_unbound(
+    services: &Services,
+    merchant_id: &str,
+    account: &str,
+    code: &str,
+) -> Result<(), Error> {
+    let merchant_id = id(merchant_id)?;
+    let name = AccountName::parse_login("account", account)?;
+    let Some(mut record) = services.table.get_account(&merchant_id, &name).await? else {
+        return Ok(());
+    };
+    if record.branch.is_some() {
+        return Ok(());
+    }
+    record.branch = Some(BranchCode::parse("code", code)?);
+    record.version += 1;
+    services
+        .table
+        .update_account(
+            &record,
+            &seed_history(&merchant_id, "account", account, "bound")?,
+        )
+        .await
 }

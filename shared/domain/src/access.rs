@@ -139,6 +139,13 @@ pub struct Actor {
     pub children: Vec<MerchantId>,
     /// The branch the account is bound to; `None` acts for head office.
     pub branch: Option<BranchCode>,
+    /// Whether that branch is enabled (always true for head office).
+    #[serde(default = "enabled")]
+    pub branch_enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 /// Where an operation is attributed (§7-1): a bound sub-account's branch, else head office.
@@ -195,6 +202,22 @@ pub fn authorize(
     Ok(())
 }
 
+/// Issuing, redeeming and returning need an enabled branch (§7-1): staff of a disabled
+/// branch may still read reports, so this is checked only by the ticket operations.
+pub fn require_operational_branch(actor: &Actor) -> Result<(), Error> {
+    if actor.branch.is_some() && !actor.branch_enabled {
+        return Err(Error::new(ErrorCode::BranchDisabled).with_detail(format!(
+            "branch {} is disabled",
+            actor
+                .branch
+                .as_ref()
+                .map(|b| b.as_str())
+                .unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
 /// Operations on the account set itself (sub-accounts, their rights) are the admin's (§4).
 pub fn require_admin(actor: &Actor) -> Result<(), Error> {
     match actor.role {
@@ -241,6 +264,7 @@ mod tests {
             acting_as: merchant(acting_as),
             children: children.iter().map(|c| merchant(c)).collect(),
             branch: None,
+            branch_enabled: true,
         }
     }
 
@@ -403,6 +427,31 @@ mod tests {
         for area in FunctionArea::ALL {
             assert_eq!(FunctionArea::parse(area.code()), Some(*area));
         }
+    }
+
+    #[test]
+    fn disabled_branch_staff_cannot_operate_but_head_office_can() {
+        let mut sub = actor(Role::SubAccount, Rights::none(), "PARENT01", &[]);
+        assert!(require_operational_branch(&sub).is_ok(), "head office");
+        sub.branch = Some(BranchCode::parse("b", "TPE01").unwrap());
+        assert!(require_operational_branch(&sub).is_ok(), "enabled branch");
+        sub.branch_enabled = false;
+        let error = require_operational_branch(&sub).unwrap_err();
+        assert_eq!(error.code, ErrorCode::BranchDisabled);
+        assert!(error.detail.unwrap().contains("TPE01"));
+        // Reading is a separate check and still passes.
+        let reader = Actor {
+            rights: Rights::none().grant(FunctionArea::Reports, Access::Query),
+            ..sub
+        };
+        assert!(authorize(
+            &reader,
+            &merchant("PARENT01"),
+            FunctionArea::Reports,
+            Access::Query,
+            NF
+        )
+        .is_ok());
     }
 
     #[test]

@@ -82,6 +82,12 @@ error_codes! {
     CurrentPasswordWrong = ("CURRENT_PASSWORD_WRONG", 400, "The current password is incorrect.", "目前密碼錯誤。"),
     /// The product does not exist for this merchant.
     ProductNotFound = ("PRODUCT_NOT_FOUND", 404, "No such product.", "查無此商品。"),
+    /// The branch does not exist for this merchant.
+    BranchNotFound = ("BRANCH_NOT_FOUND", 404, "No such branch.", "查無此分店。"),
+    /// The merchant already has a branch with this code (codes are never reused).
+    BranchCodeTaken = ("BRANCH_CODE_TAKEN", 409, "This branch code is already used by another branch.", "分店編號已存在，不可重複。"),
+    /// The caller's branch is disabled: its staff may read reports but not issue, redeem or return.
+    BranchDisabled = ("BRANCH_DISABLED", 403, "Your branch is disabled: tickets cannot be issued, redeemed or returned.", "所屬分店已停用，無法進行票券發行、核銷或退貨。"),
     /// Someone changed the record since it was read; read it again and retry.
     ConcurrentChange = ("CONCURRENT_CHANGE", 409, "The record was changed by someone else; reload and retry.", "資料已被他人修改，請重新整理後再試。"),
     /// A storage, queue or mail service did not answer; the request may be retried.

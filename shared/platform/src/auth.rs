@@ -61,6 +61,14 @@ impl Authenticator {
             .filter(|a| a.deleted_at.is_none())
             .ok_or_else(expired)?;
         let merchant = merchant?.ok_or_else(expired)?;
+        let branch_enabled = match &account.branch {
+            Some(code) => self
+                .table
+                .get_branch(&session.merchant_id, code)
+                .await?
+                .is_some_and(|branch| branch.enabled),
+            None => true,
+        };
         let actor = Actor {
             merchant: session.merchant_id,
             account: session.account,
@@ -69,6 +77,7 @@ impl Authenticator {
             acting_as: session.acting_as,
             children: merchant.children,
             branch: account.branch,
+            branch_enabled,
         };
         Ok((actor, claims.sid))
     }

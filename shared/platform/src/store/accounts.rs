@@ -1,7 +1,8 @@
 //! Merchants, their accounts, login records and the history of every account change.
 
-use super::{from_item, key, keys, to_item, transaction_error, unavailable, Item, Table};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+pub use super::history::HistoryEntry;
+use super::{from_item, key, keys, to_item, unavailable, Expect, Item, Table, Write};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::{Rights, Role};
@@ -37,19 +38,6 @@ pub struct AccountRecord {
     #[serde(default)]
     pub deleted_at: Option<DateTime<Utc>>,
     pub version: u64,
-}
-
-/// Who changed what, when (§ "every change writes a history entry"). `changes` holds the
-/// before/after of the fields that changed; secrets are recorded as "changed", never valued.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    pub at: DateTime<Utc>,
-    pub merchant_id: MerchantId,
-    pub by_account: AccountName,
-    pub entity: String,
-    pub entity_id: String,
-    pub action: String,
-    pub changes: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +129,8 @@ impl Table {
                 .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
                 .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
                 .scan_index_forward(ascending)
+                // Management lists feed conditional writes: read what was last written.
+                .consistent_read(true)
                 .set_limit(limit)
                 .set_exclusive_start_key(start)
                 .send()
@@ -189,19 +179,12 @@ impl Table {
         account: &AccountRecord,
         history: &HistoryEntry,
     ) -> Result<(), Error> {
-        let item = to_item(
-            account,
-            keys::merchant(account.merchant_id.as_str()),
-            &keys::account(account.account.as_str()),
-        )?;
-        let put = Put::builder()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(unavailable)?;
-        self.transact_with_history(put, history, account.version, ErrorCode::AccountExists)
-            .await
+        let write = account_write(account, Expect::Absent)?;
+        self.transact(
+            vec![write, history.write(account.version)?],
+            ErrorCode::AccountExists,
+        )
+        .await
     }
 
     /// Replaces an account if nobody changed it since `account.version - 1` was read.
@@ -210,69 +193,12 @@ impl Table {
         account: &AccountRecord,
         history: &HistoryEntry,
     ) -> Result<(), Error> {
-        let item = to_item(
-            account,
-            keys::merchant(account.merchant_id.as_str()),
-            &keys::account(account.account.as_str()),
-        )?;
-        let put = Put::builder()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_exists(PK) AND version = :expected")
-            .expression_attribute_values(
-                ":expected",
-                AttributeValue::N(account.version.saturating_sub(1).to_string()),
-            )
-            .build()
-            .map_err(unavailable)?;
-        self.transact_with_history(put, history, account.version, ErrorCode::ConcurrentChange)
-            .await
-    }
-
-    async fn transact_with_history(
-        &self,
-        put: Put,
-        history: &HistoryEntry,
-        version: u64,
-        on_condition: ErrorCode,
-    ) -> Result<(), Error> {
-        let history_item = to_item(
-            history,
-            keys::merchant(history.merchant_id.as_str()),
-            &keys::history(&history.entity, &history.entity_id, version),
-        )?;
-        let history_put = Put::builder()
-            .table_name(&self.name)
-            .set_item(Some(history_item))
-            .build()
-            .map_err(unavailable)?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().put(history_put).build())
-            .send()
-            .await
-            .map_err(|e| transaction_error(e, on_condition))?;
-        Ok(())
-    }
-
-    /// An entity's history, oldest first.
-    pub async fn list_history(
-        &self,
-        merchant_id: &MerchantId,
-        entity: &str,
-        id: &str,
-    ) -> Result<Vec<HistoryEntry>, Error> {
-        self.query_prefix(
-            keys::merchant(merchant_id.as_str()),
-            &keys::history_prefix(entity, id),
-            true,
-            None,
+        let write = account_write(account, Expect::Version(account.version.saturating_sub(1)))?;
+        self.transact(
+            vec![write, history.write(account.version)?],
+            ErrorCode::ConcurrentChange,
         )
-        .await?
-        .into_iter()
-        .map(from_item)
-        .collect()
+        .await
     }
 
     pub async fn record_login(
@@ -317,4 +243,16 @@ impl Table {
         .map(from_item)
         .collect()
     }
+}
+
+/// The write of a changed account (its version already advanced), for a transaction.
+pub fn account_write(account: &AccountRecord, expect: Expect) -> Result<Write, Error> {
+    Ok(Write {
+        item: to_item(
+            account,
+            keys::merchant(account.merchant_id.as_str()),
+            &keys::account(account.account.as_str()),
+        )?,
+        expect,
+    })
 }

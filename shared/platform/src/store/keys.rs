@@ -51,3 +51,9 @@ pub fn history(entity: &str, id: &str, version: u64) -> String {
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
+
+pub const BRANCH_PREFIX: &str = "BRANCH#";
+
+pub fn branch(code: &str) -> String {
+    format!("{BRANCH_PREFIX}{code}")
+}

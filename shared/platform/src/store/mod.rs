@@ -2,12 +2,14 @@
 //! them consistent under concurrency.
 
 pub mod accounts;
+pub mod branches;
+pub mod history;
 pub mod keys;
 pub mod sessions;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -83,4 +85,51 @@ pub fn transaction_error<R: std::fmt::Debug>(
 /// Epoch seconds, as the TTL attribute wants them.
 pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
     AttributeValue::N(at.timestamp().to_string())
+}
+
+/// What a transactional write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing under this key yet (creation, history entries, uniqueness claims).
+    Absent,
+    /// The item as it was read at this version (optimistic concurrency).
+    Version(u64),
+}
+
+/// One put of a transaction, with its condition.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub item: Item,
+    pub expect: Expect,
+}
+
+/// At most 100 writes go in one DynamoDB transaction.
+pub const MAX_TRANSACTION_WRITES: usize = 100;
+
+impl Table {
+    /// Writes all or nothing. A failed condition anywhere is `on_condition`.
+    pub async fn transact(&self, writes: Vec<Write>, on_condition: ErrorCode) -> Result<(), Error> {
+        let mut request = self.client.transact_write_items();
+        for write in writes {
+            let mut put = Put::builder()
+                .table_name(&self.name)
+                .set_item(Some(write.item));
+            put = match write.expect {
+                Expect::Absent => put.condition_expression("attribute_not_exists(PK)"),
+                Expect::Version(version) => put
+                    .condition_expression("attribute_exists(PK) AND version = :expected")
+                    .expression_attribute_values(
+                        ":expected",
+                        AttributeValue::N(version.to_string()),
+                    ),
+            };
+            let put = put.build().map_err(unavailable)?;
+            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| transaction_error(e, on_condition))?;
+        Ok(())
+    }
 }

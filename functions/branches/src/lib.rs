@@ -1,0 +1,473 @@
+//! Branches and sub-account binding (§7-1): create (code unique, immutable), edit,
+//! enable/disable, history; bind, re-bind and bulk unbind sub-accounts.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+use tessera_domain::access::{authorize, Access, Actor, FunctionArea, Role};
+use tessera_domain::branches::{parse_account_list, BranchDetails};
+use tessera_domain::values::{AccountName, BranchCode};
+use tessera_domain::{Error, ErrorCode, Violation};
+use tessera_platform::auth::CurrentActor;
+use tessera_platform::services::Services;
+use tessera_platform::store::accounts::{account_write, AccountRecord};
+use tessera_platform::store::branches::BranchRecord;
+use tessera_platform::store::history::HistoryEntry;
+use tessera_platform::store::Expect;
+use tessera_platform::{ApiJson, Problem, ProblemDetails};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+const ENTITY: &str = "branch";
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BranchView {
+    pub code: String,
+    pub name: String,
+    pub address: String,
+    pub phone: String,
+    pub enabled: bool,
+    /// Sub-accounts bound to this branch.
+    pub bound_accounts: usize,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BranchList {
+    pub items: Vec<BranchView>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateBranch {
+    /// 1–20 letters, digits, - or _; unique within the merchant and never changed.
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// Fields to change; omitted ones keep their value. The code cannot change.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EditBranch {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub enabled: Option<bool>,
+    /// Present only to be refused with a clear error.
+    #[schema(ignore)]
+    pub code: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BindAccounts {
+    pub branch_code: String,
+    /// Sub-accounts to bind (or re-bind, if bound elsewhere) to the branch.
+    pub accounts: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UnbindAccounts {
+    pub accounts: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BindingView {
+    pub account: String,
+    pub remark: String,
+    pub branch_code: String,
+    pub branch_name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BindingList {
+    pub items: Vec<BindingView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryView {
+    pub at: DateTime<Utc>,
+    pub by_account: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryList {
+    pub items: Vec<HistoryView>,
+}
+
+fn check(actor: &Actor, access: Access) -> Result<(), Error> {
+    authorize(
+        actor,
+        &actor.acting_as,
+        FunctionArea::Branches,
+        access,
+        ErrorCode::BranchNotFound,
+    )
+}
+
+fn view(branch: &BranchRecord, accounts: &[AccountRecord]) -> BranchView {
+    BranchView {
+        code: branch.code.to_string(),
+        name: branch.name.clone(),
+        address: branch.address.clone(),
+        phone: branch.phone.clone(),
+        enabled: branch.enabled,
+        bound_accounts: accounts
+            .iter()
+            .filter(|a| a.deleted_at.is_none() && a.branch.as_ref() == Some(&branch.code))
+            .count(),
+        created_at: branch.created_at,
+    }
+}
+
+fn history(
+    actor: &Actor,
+    at: DateTime<Utc>,
+    entity: &str,
+    id: &str,
+    action: &str,
+    changes: serde_json::Value,
+) -> HistoryEntry {
+    HistoryEntry {
+        at,
+        merchant_id: actor.acting_as.clone(),
+        by_account: actor.account.clone(),
+        entity: entity.to_owned(),
+        entity_id: id.to_owned(),
+        action: action.to_owned(),
+        changes,
+    }
+}
+
+async fn existing_branch(
+    services: &Services,
+    actor: &Actor,
+    code: &str,
+) -> Result<BranchRecord, Problem> {
+    let code =
+        BranchCode::parse("code", code).map_err(|_| Problem::new(ErrorCode::BranchNotFound))?;
+    services
+        .table
+        .get_branch(&actor.acting_as, &code)
+        .await?
+        .ok_or_else(|| Problem::new(ErrorCode::BranchNotFound))
+}
+
+const QUERY_ERRORS: &str =
+    "UNAUTHENTICATED, SESSION_EXPIRED (401); RIGHT_MISSING: query right of branches (403)";
+const MODIFY_ERRORS: &str =
+    "UNAUTHENTICATED, SESSION_EXPIRED (401); RIGHT_MISSING: modify right of branches (403)";
+
+/// List the branches with how many sub-accounts each has bound.
+#[utoipa::path(get, path = "/branches", tag = "branches", security(("bearer" = [])),
+    responses((status = 200, body = BranchList),
+        (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json")))]
+async fn list(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<BranchList>, Problem> {
+    check(&current.actor, Access::Query)?;
+    let merchant = &current.actor.acting_as;
+    let (branches, accounts) = tokio::join!(
+        services.table.list_branches(merchant),
+        services.table.list_accounts(merchant)
+    );
+    let (branches, accounts) = (branches?, accounts?);
+    Ok(Json(BranchList {
+        items: branches.iter().map(|b| view(b, &accounts)).collect(),
+    }))
+}
+
+/// Create a branch. Its code is unique within the merchant and cannot change later.
+#[utoipa::path(post, path = "/branches", tag = "branches", security(("bearer" = [])), request_body = CreateBranch,
+    responses((status = 201, body = BranchView),
+        (status = 400, description = "VALIDATION_FAILED: code, name, address, phone", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "BRANCH_CODE_TAKEN", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn create(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(request): ApiJson<CreateBranch>,
+) -> Result<(StatusCode, Json<BranchView>), Problem> {
+    let actor = &current.actor;
+    check(actor, Access::Modify)?;
+    let code = BranchCode::parse("code", &request.code);
+    let details = BranchDetails::parse(&request.name, &request.address, &request.phone);
+    let (code, details) = match (code, details) {
+        (Ok(code), Ok(details)) => (code, details),
+        (code, details) => {
+            let violations = [code.err(), details.err()]
+                .into_iter()
+                .flatten()
+                .flat_map(|e| e.violations)
+                .collect();
+            return Err(Error::invalid(violations).into());
+        }
+    };
+    let now = services.clock.now();
+    let branch = BranchRecord {
+        merchant_id: actor.acting_as.clone(),
+        code: code.clone(),
+        name: details.name,
+        address: details.address,
+        phone: details.phone,
+        enabled: request.enabled,
+        created_at: now,
+        version: 1,
+    };
+    let changes = json!({"name": branch.name, "address": branch.address, "phone": branch.phone, "enabled": branch.enabled});
+    services
+        .table
+        .create_branch(
+            &branch,
+            &history(actor, now, ENTITY, code.as_str(), "created", changes),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(&branch, &[]))))
+}
+
+/// Edit a branch's name, address, phone, or enable/disable it. The code cannot change.
+#[utoipa::path(patch, path = "/branches/{code}", tag = "branches", security(("bearer" = [])),
+    params(("code" = String, Path, description = "Branch code")), request_body = EditBranch,
+    responses((status = 200, body = BranchView),
+        (status = 400, description = "VALIDATION_FAILED: name, address, phone, or code (immutable)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "BRANCH_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn edit(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(code): Path<String>,
+    ApiJson(request): ApiJson<EditBranch>,
+) -> Result<Json<BranchView>, Problem> {
+    let actor = &current.actor;
+    check(actor, Access::Modify)?;
+    if request.code.is_some() {
+        return Err(
+            Error::invalid_field("code", "a branch code cannot change once created").into(),
+        );
+    }
+    let mut branch = existing_branch(&services, actor, &code).await?;
+    let details = BranchDetails::parse(
+        request.name.as_deref().unwrap_or(&branch.name),
+        request.address.as_deref().unwrap_or(&branch.address),
+        request.phone.as_deref().unwrap_or(&branch.phone),
+    )?;
+    let before = json!({"name": branch.name, "address": branch.address, "phone": branch.phone, "enabled": branch.enabled});
+    branch.name = details.name;
+    branch.address = details.address;
+    branch.phone = details.phone;
+    branch.enabled = request.enabled.unwrap_or(branch.enabled);
+    let after = json!({"name": branch.name, "address": branch.address, "phone": branch.phone, "enabled": branch.enabled});
+    branch.version += 1;
+    let entry = history(
+        actor,
+        services.clock.now(),
+        ENTITY,
+        branch.code.as_str(),
+        "edited",
+        json!({"before": before, "after": after}),
+    );
+    services.table.update_branch(&branch, &entry).await?;
+    let accounts = services.table.list_accounts(&actor.acting_as).await?;
+    Ok(Json(view(&branch, &accounts)))
+}
+
+/// The branch's history, oldest first.
+#[utoipa::path(get, path = "/branches/{code}/history", tag = "branches", security(("bearer" = [])),
+    params(("code" = String, Path, description = "Branch code")),
+    responses((status = 200, body = HistoryList),
+        (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "BRANCH_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn branch_history(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(code): Path<String>,
+) -> Result<Json<HistoryList>, Problem> {
+    check(&current.actor, Access::Query)?;
+    let branch = existing_branch(&services, &current.actor, &code).await?;
+    let entries = services
+        .table
+        .list_history(&current.actor.acting_as, ENTITY, branch.code.as_str())
+        .await?;
+    Ok(Json(HistoryList {
+        items: entries
+            .into_iter()
+            .map(|e| HistoryView {
+                at: e.at,
+                by_account: e.by_account.to_string(),
+                action: e.action,
+                changes: e.changes,
+            })
+            .collect(),
+    }))
+}
+
+/// The bound sub-accounts with their branch.
+#[utoipa::path(get, path = "/branch-bindings", tag = "branches", security(("bearer" = [])),
+    responses((status = 200, body = BindingList),
+        (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json")))]
+async fn list_bindings(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<BindingList>, Problem> {
+    check(&current.actor, Access::Query)?;
+    let merchant = &current.actor.acting_as;
+    let (branches, accounts) = tokio::join!(
+        services.table.list_branches(merchant),
+        services.table.list_accounts(merchant)
+    );
+    let names: HashMap<BranchCode, String> =
+        branches?.into_iter().map(|b| (b.code, b.name)).collect();
+    let items = accounts?
+        .into_iter()
+        .filter(|a| a.deleted_at.is_none())
+        .filter_map(|a| {
+            let code = a.branch?;
+            Some(BindingView {
+                account: a.account.to_string(),
+                remark: a.remark.map(|r| r.to_string()).unwrap_or_default(),
+                branch_name: names.get(&code).cloned().unwrap_or_default(),
+                branch_code: code.to_string(),
+            })
+        })
+        .collect();
+    Ok(Json(BindingList { items }))
+}
+
+/// Loads the live sub-accounts named in a request, naming each one that is not.
+async fn sub_accounts(
+    services: &Services,
+    actor: &Actor,
+    names: &[AccountName],
+) -> Result<Vec<AccountRecord>, Problem> {
+    let accounts = services.table.list_accounts(&actor.acting_as).await?;
+    let mut found = Vec::with_capacity(names.len());
+    let mut violations = Vec::new();
+    for (index, name) in names.iter().enumerate() {
+        match accounts
+            .iter()
+            .find(|a| &a.account == name && a.role == Role::SubAccount && a.deleted_at.is_none())
+        {
+            Some(account) => found.push(account.clone()),
+            None => violations.push(Violation::field(
+                format!("accounts[{index}]"),
+                format!("{name} is not a sub-account of this merchant"),
+            )),
+        }
+    }
+    if violations.is_empty() {
+        Ok(found)
+    } else {
+        Err(Error::invalid(violations).into())
+    }
+}
+
+/// Saves re-bound accounts and their history entries in one transaction: all or nothing.
+async fn save_bindings(
+    services: &Services,
+    actor: &Actor,
+    accounts: Vec<AccountRecord>,
+    branch: Option<&BranchCode>,
+    action: &str,
+) -> Result<(), Problem> {
+    let now = services.clock.now();
+    let mut writes = Vec::with_capacity(accounts.len() * 2);
+    for mut account in accounts {
+        let before = account.branch.as_ref().map(|b| b.to_string());
+        account.branch = branch.cloned();
+        account.version += 1;
+        let entry = history(
+            actor,
+            now,
+            "account",
+            account.account.as_str(),
+            action,
+            json!({"branch": {"before": before, "after": branch.map(|b| b.to_string())}}),
+        );
+        writes.push(account_write(
+            &account,
+            Expect::Version(account.version - 1),
+        )?);
+        writes.push(entry.write(account.version)?);
+    }
+    services
+        .table
+        .transact(writes, ErrorCode::ConcurrentChange)
+        .await?;
+    Ok(())
+}
+
+/// Bind sub-accounts to a branch; accounts bound elsewhere move to it (re-bind).
+#[utoipa::path(put, path = "/branch-bindings", tag = "branches", security(("bearer" = [])), request_body = BindAccounts,
+    responses((status = 204, description = "Bound"),
+        (status = 400, description = "VALIDATION_FAILED: accounts[i] not a live sub-account, duplicates, more than 40", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "BRANCH_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn bind(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(request): ApiJson<BindAccounts>,
+) -> Result<StatusCode, Problem> {
+    let actor = &current.actor;
+    check(actor, Access::Modify)?;
+    let names = parse_account_list(&request.accounts)?;
+    let branch = existing_branch(&services, actor, &request.branch_code).await?;
+    let accounts = sub_accounts(&services, actor, &names).await?;
+    save_bindings(&services, actor, accounts, Some(&branch.code), "bound").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unbind sub-accounts in bulk: they act for head office again.
+#[utoipa::path(post, path = "/branch-bindings/unbind", tag = "branches", security(("bearer" = [])), request_body = UnbindAccounts,
+    responses((status = 204, description = "Unbound"),
+        (status = 400, description = "VALIDATION_FAILED: accounts[i]", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn unbind(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(request): ApiJson<UnbindAccounts>,
+) -> Result<StatusCode, Problem> {
+    let actor = &current.actor;
+    check(actor, Access::Modify)?;
+    let names = parse_account_list(&request.accounts)?;
+    let accounts: Vec<AccountRecord> = sub_accounts(&services, actor, &names)
+        .await?
+        .into_iter()
+        .filter(|a| a.branch.is_some())
+        .collect();
+    if !accounts.is_empty() {
+        save_bindings(&services, actor, accounts, None, "unbound").await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(edit))
+        .routes(routes!(branch_history))
+        .routes(routes!(list_bindings, bind))
+        .routes(routes!(unbind))
+}
+
+pub fn app(services: Services) -> Router {
+    let (router, _) = routes().split_for_parts();
+    tessera_platform::http::finish(router.with_state(services))
+}

@@ -1,0 +1,55 @@
+//! History entries: who changed what, when, for every entity (accounts, branches, …).
+
+use super::{keys, to_item, Expect, Write};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tessera_domain::values::{AccountName, MerchantId};
+use tessera_domain::Error;
+
+/// `changes` holds the before/after of the fields that changed; secrets are recorded as
+/// "changed", never valued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub merchant_id: MerchantId,
+    pub by_account: AccountName,
+    pub entity: String,
+    pub entity_id: String,
+    pub action: String,
+    pub changes: serde_json::Value,
+}
+
+impl HistoryEntry {
+    /// The entry as the write that records version `version` of its entity.
+    pub fn write(&self, version: u64) -> Result<Write, Error> {
+        Ok(Write {
+            item: to_item(
+                self,
+                keys::merchant(self.merchant_id.as_str()),
+                &keys::history(&self.entity, &self.entity_id, version),
+            )?,
+            expect: Expect::Absent,
+        })
+    }
+}
+
+impl super::Table {
+    /// An entity's history, oldest first.
+    pub async fn list_history(
+        &self,
+        merchant_id: &MerchantId,
+        entity: &str,
+        id: &str,
+    ) -> Result<Vec<HistoryEntry>, Error> {
+        self.query_prefix(
+            keys::merchant(merchant_id.as_str()),
+            &keys::history_prefix(entity, id),
+            true,
+            None,
+        )
+        .await?
+        .into_iter()
+        .map(super::from_item)
+        .collect()
+    }
+}
