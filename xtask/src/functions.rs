@@ -43,6 +43,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             logical_id: "BranchesFunction",
             routes: fn_branches::routes(),
         },
+        HttpFunction {
+            logical_id: "MerchantFunction",
+            routes: fn_merchant::routes(),
+        },
     ]
 }
 

@@ -6,7 +6,7 @@ use tessera_domain::values::{AccountName, BranchCode, MerchantId, NewPassword, R
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::password;
 use tessera_platform::services::Services;
-use tessera_platform::store::accounts::{AccountRecord, HistoryEntry, MerchantRecord};
+use tessera_platform::store::accounts::{AccountRecord, HistoryEntry, IssuerInfo, MerchantRecord};
 use tessera_platform::store::branches::BranchRecord;
 
 pub const PARENT: &str = "DEMO0001";
@@ -43,9 +43,20 @@ pub async fn seed_demo(services: &Services) -> Result<String, Error> {
                 name: name.to_owned(),
                 parent,
                 children,
+                issuer: IssuerInfo {
+                    company: name.to_owned(),
+                    representative: "王大明".to_owned(),
+                    tax_id: "24681357".to_owned(),
+                    address: "台北市中正區重慶南路一段 1 號".to_owned(),
+                    website: format!(
+                        "https://{}.example.com.tw",
+                        merchant_id.to_ascii_lowercase()
+                    ),
+                },
                 version: 1,
             })
             .await?;
+        seed_contract(services, merchant_id, merchant_id != PARTNER).await?;
         create_if_absent(
             services,
             merchant_id,
@@ -219,4 +230,69 @@ async fn bind_if_unbound(
             &seed_history(&merchant_id, "account", account, "bound")?,
         )
         .await
+}
+
+/// A year's contract from 1 January of this year, with the manual's fee items. The partner
+/// store has no SMS service, so switching SMS on there shows the "not contracted" error.
+async fn seed_contract(services: &Services, merchant_id: &str, sms: bool) -> Result<(), Error> {
+    use chrono::{Datelike, NaiveDate};
+    use rust_decimal::Decimal;
+    use tessera_domain::merchant::{
+        Contract, DeliveryMethod, FeeBasis, FeeItem, FeeRate, RedemptionMode,
+    };
+    let merchant_id = id(merchant_id)?;
+    if services.table.get_contract(&merchant_id).await?.is_some() {
+        return Ok(());
+    }
+    let year = tessera_domain::calendar::taipei_date(services.clock.now()).year();
+    let (Some(starts_on), Some(ends_on)) = (
+        NaiveDate::from_ymd_opt(year, 1, 1),
+        NaiveDate::from_ymd_opt(year, 12, 31),
+    ) else {
+        return Err(Error::new(ErrorCode::InternalError));
+    };
+    let contract = Contract {
+        starts_on,
+        ends_on,
+        issuance_enabled: true,
+        sms_contracted: sms,
+        redemption_mode: RedemptionMode::RedeemAfterUse,
+        delivery_methods: vec![
+            DeliveryMethod::Ibon,
+            DeliveryMethod::PaperByMerchant,
+            DeliveryMethod::PaperByPlatform,
+            DeliveryMethod::ElectronicImmediate,
+            DeliveryMethod::ElectronicDeferred,
+        ],
+    };
+    services.table.put_contract(&merchant_id, &contract).await?;
+    let effective_from = tessera_domain::calendar::start_of_day(starts_on);
+    for (item, basis, amount) in [
+        (
+            FeeItem::ReturnOperation,
+            FeeBasis::PerUnit,
+            Decimal::new(10, 0),
+        ),
+        (FeeItem::Sms, FeeBasis::PerUnit, Decimal::new(12, 1)),
+        (
+            FeeItem::PaperPrinting,
+            FeeBasis::PerUnit,
+            Decimal::new(5, 0),
+        ),
+        (
+            FeeItem::SerialProcessing,
+            FeeBasis::Percent,
+            Decimal::new(5, 1),
+        ),
+    ] {
+        let rate = FeeRate {
+            mode: RedemptionMode::RedeemAfterUse,
+            item,
+            basis,
+            amount,
+            effective_from,
+        };
+        services.table.put_rate(&merchant_id, &rate).await?;
+    }
+    Ok(())
 }

@@ -88,6 +88,12 @@ error_codes! {
     BranchCodeTaken = ("BRANCH_CODE_TAKEN", 409, "This branch code is already used by another branch.", "分店編號已存在，不可重複。"),
     /// The caller's branch is disabled: its staff may read reports but not issue, redeem or return.
     BranchDisabled = ("BRANCH_DISABLED", 403, "Your branch is disabled: tickets cannot be issued, redeemed or returned.", "所屬分店已停用，無法進行票券發行、核銷或退貨。"),
+    /// SMS was switched on but the merchant's contract does not include the SMS service.
+    SmsNotContracted = ("SMS_NOT_CONTRACTED", 409, "The SMS service is not in your contract; contact your account manager.", "並未開通簡訊服務，請聯繫所屬業務。"),
+    /// A read-only field (set from the merchant's application) was sent for editing.
+    ReadOnlyField = ("READ_ONLY_FIELD", 400, "This field is read-only; contact your account manager to change it.", "此欄位無法自行修改，請聯繫所屬業務。"),
+    /// The merchant has no contract on record.
+    ContractNotFound = ("CONTRACT_NOT_FOUND", 404, "No contract is on record for this merchant.", "查無合約資料。"),
     /// Someone changed the record since it was read; read it again and retry.
     ConcurrentChange = ("CONCURRENT_CHANGE", 409, "The record was changed by someone else; reload and retry.", "資料已被他人修改，請重新整理後再試。"),
     /// A storage, queue or mail service did not answer; the request may be retried.

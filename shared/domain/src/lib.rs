@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod clock;
 pub mod error;
 pub mod lockout;
+pub mod merchant;
 pub mod values;
 
 pub use error::{lookup_error_codes, Error, ErrorCode, Violation};

@@ -17,8 +17,20 @@ pub struct MerchantRecord {
     pub parent: Option<MerchantId>,
     #[serde(default)]
     pub children: Vec<MerchantId>,
+    /// What the merchant declared when applying; shown read-only (§3-2 網站資訊, §7-1 發行商資訊).
+    #[serde(default)]
+    pub issuer: IssuerInfo,
     #[serde(default)]
     pub version: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerInfo {
+    pub company: String,
+    pub representative: String,
+    pub tax_id: String,
+    pub address: String,
+    pub website: String,
 }
 
 /// An admin or sub-account. `password_hash` never leaves the store layer in a response.

@@ -57,3 +57,11 @@ pub const BRANCH_PREFIX: &str = "BRANCH#";
 pub fn branch(code: &str) -> String {
     format!("{BRANCH_PREFIX}{code}")
 }
+
+pub const SETTINGS: &str = "SETTINGS";
+pub const CONTRACT: &str = "CONTRACT";
+pub const RATE_PREFIX: &str = "RATE#";
+
+pub fn rate(mode: &str, item: &str, effective_from: DateTime<Utc>) -> String {
+    format!("{RATE_PREFIX}{mode}#{item}#{}", timestamp(effective_from))
+}

@@ -6,6 +6,7 @@ pub mod branches;
 pub mod history;
 pub mod keys;
 pub mod sessions;
+pub mod settings;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;

@@ -1,0 +1,606 @@
+//! The merchant's own data (§3-2, §3-6, §7-1): profile and contacts, payment notifications,
+//! operation settings, ticket-page information, and the contract with its fee rates.
+
+use axum::extract::State;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
+use tessera_domain::merchant::{
+    rate_in_force, Contact, CustomerService, FeeItem, OperationSettings, ServiceStatus,
+};
+use tessera_domain::values::EmailList;
+use tessera_domain::{calendar, Error, ErrorCode, Violation};
+use tessera_platform::auth::CurrentActor;
+use tessera_platform::services::Services;
+use tessera_platform::store::accounts::IssuerInfo;
+use tessera_platform::store::history::HistoryEntry;
+use tessera_platform::store::settings::{Contacts, MerchantSettings, PaymentPageName};
+use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+const ENTITY: &str = "settings";
+
+fn check(actor: &Actor, area: FunctionArea, access: Access) -> Result<(), Error> {
+    authorize(
+        actor,
+        &actor.acting_as,
+        area,
+        access,
+        ErrorCode::MerchantNotFound,
+    )
+}
+
+/// Refuses a read-only field that was sent for editing, naming it.
+fn refuse_read_only(fields: &[(&str, bool)]) -> Result<(), Error> {
+    match fields.iter().find(|(_, present)| *present) {
+        Some((field, _)) => Err(Error {
+            code: ErrorCode::ReadOnlyField,
+            detail: Some(format!("{field} is read-only")),
+            violations: vec![Violation::field(
+                *field,
+                "read-only: set from your application with the platform",
+            )],
+        }),
+        None => Ok(()),
+    }
+}
+
+async fn save(
+    services: &Services,
+    actor: &Actor,
+    mut settings: MerchantSettings,
+    action: &str,
+    changes: serde_json::Value,
+) -> Result<MerchantSettings, Problem> {
+    settings.version += 1;
+    let entry = HistoryEntry {
+        at: services.clock.now(),
+        merchant_id: actor.acting_as.clone(),
+        by_account: actor.account.clone(),
+        entity: ENTITY.to_owned(),
+        entity_id: actor.acting_as.to_string(),
+        action: action.to_owned(),
+        changes,
+    };
+    services
+        .table
+        .save_settings(&actor.acting_as, &settings, &entry)
+        .await?;
+    Ok(settings)
+}
+
+async fn merchant_record(
+    services: &Services,
+    actor: &Actor,
+) -> Result<tessera_platform::store::accounts::MerchantRecord, Problem> {
+    services
+        .table
+        .get_merchant(&actor.acting_as)
+        .await?
+        .ok_or_else(|| Problem::new(ErrorCode::MerchantNotFound))
+}
+
+// ------------------------------------------------------------------ profile
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContactView {
+    pub name: String,
+    pub phone: String,
+    /// One or more addresses separated by `;`.
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContactsView {
+    pub billing: ContactView,
+    pub business: ContactView,
+    pub technical: ContactView,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WebsiteView {
+    pub company: String,
+    pub website: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProfileView {
+    pub merchant_id: String,
+    pub name: String,
+    /// `company` or `store`: which name the payment page shows.
+    pub payment_page_name: String,
+    /// Read-only: what was declared when applying.
+    pub website: WebsiteView,
+    pub contacts: ContactsView,
+    /// Receipt notices go to the billing contact's addresses.
+    pub receipt_emails: String,
+    /// Authorization notices go to these `;`-separated addresses.
+    pub authorization_emails: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ContactInput {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ContactsInput {
+    pub billing: ContactInput,
+    pub business: ContactInput,
+    pub technical: ContactInput,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProfileInput {
+    /// `company` or `store`.
+    pub payment_page_name: PaymentPageNameInput,
+    pub contacts: ContactsInput,
+    #[serde(default)]
+    pub authorization_emails: String,
+    /// Read-only; sending it is refused.
+    #[schema(ignore)]
+    pub website: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentPageNameInput {
+    Company,
+    Store,
+}
+
+fn contact_view(contact: &Contact) -> ContactView {
+    ContactView {
+        name: contact.name.clone(),
+        phone: contact.phone.clone(),
+        email: contact.email.clone(),
+    }
+}
+
+fn profile_view(
+    merchant: &tessera_platform::store::accounts::MerchantRecord,
+    settings: &MerchantSettings,
+) -> ProfileView {
+    ProfileView {
+        merchant_id: merchant.merchant_id.to_string(),
+        name: merchant.name.clone(),
+        payment_page_name: match settings.payment_page_name {
+            PaymentPageName::Company => "company".to_owned(),
+            PaymentPageName::Store => "store".to_owned(),
+        },
+        website: WebsiteView {
+            company: merchant.issuer.company.clone(),
+            website: merchant.issuer.website.clone(),
+        },
+        contacts: ContactsView {
+            billing: contact_view(&settings.contacts.billing),
+            business: contact_view(&settings.contacts.business),
+            technical: contact_view(&settings.contacts.technical),
+        },
+        receipt_emails: settings.contacts.billing.email.clone(),
+        authorization_emails: settings.authorization_emails.clone(),
+    }
+}
+
+/// The merchant's basic data, website information (read-only) and contacts (§3-2).
+#[utoipa::path(get, path = "/merchant/profile", tag = "merchant", security(("bearer" = [])),
+    responses((status = 200, body = ProfileView),
+        (status = 403, description = "RIGHT_MISSING: query right of profile", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn get_profile(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<ProfileView>, Problem> {
+    check(&current.actor, FunctionArea::Profile, Access::Query)?;
+    let (merchant, settings) = tokio::join!(
+        merchant_record(&services, &current.actor),
+        services.table.get_settings(&current.actor.acting_as)
+    );
+    Ok(Json(profile_view(&merchant?, &settings?)))
+}
+
+/// Edit the payment-page name, contacts and notification addresses. Every address in a
+/// `;`-separated list is checked and the bad one named.
+#[utoipa::path(put, path = "/merchant/profile", tag = "merchant", security(("bearer" = [])), request_body = ProfileInput,
+    responses((status = 200, body = ProfileView),
+        (status = 400, description = "VALIDATION_FAILED: contacts.<role>.email naming the bad address, …; READ_ONLY_FIELD: website", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: modify right of profile; SWITCH_REQUIRED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn put_profile(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(input): ApiJson<ProfileInput>,
+) -> Result<Json<ProfileView>, Problem> {
+    let actor = &current.actor;
+    check(actor, FunctionArea::Profile, Access::Modify)?;
+    refuse_read_only(&[("website", input.website.is_some())])?;
+    let mut violations = Vec::new();
+    let contact = |input: &ContactInput, prefix: &str, violations: &mut Vec<Violation>| {
+        Contact {
+            name: input.name.clone(),
+            phone: input.phone.clone(),
+            email: input.email.clone(),
+        }
+        .validate(prefix, violations)
+    };
+    let contacts = Contacts {
+        billing: contact(&input.contacts.billing, "contacts.billing", &mut violations),
+        business: contact(
+            &input.contacts.business,
+            "contacts.business",
+            &mut violations,
+        ),
+        technical: contact(
+            &input.contacts.technical,
+            "contacts.technical",
+            &mut violations,
+        ),
+    };
+    let authorization_emails = if input.authorization_emails.trim().is_empty() {
+        String::new()
+    } else {
+        match EmailList::parse("authorization_emails", &input.authorization_emails) {
+            Ok(list) => String::from(list),
+            Err(error) => {
+                violations.extend(error.violations);
+                String::new()
+            }
+        }
+    };
+    if !violations.is_empty() {
+        return Err(Error::invalid(violations).into());
+    }
+    let merchant = merchant_record(&services, actor).await?;
+    let mut settings = services.table.get_settings(&actor.acting_as).await?;
+    let before = profile_view(&merchant, &settings);
+    settings.payment_page_name = match input.payment_page_name {
+        PaymentPageNameInput::Company => PaymentPageName::Company,
+        PaymentPageNameInput::Store => PaymentPageName::Store,
+    };
+    settings.contacts = contacts;
+    settings.authorization_emails = authorization_emails;
+    let after = profile_view(&merchant, &settings);
+    let settings = save(
+        &services,
+        actor,
+        settings,
+        "profile_changed",
+        json!({"before": before, "after": after}),
+    )
+    .await?;
+    Ok(Json(profile_view(&merchant, &settings)))
+}
+
+// ------------------------------------------------------------------ operation settings
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OperationSettingsView {
+    pub sms_enabled: bool,
+    /// False when the contract does not include SMS: the switch shows "not available".
+    pub sms_available: bool,
+    pub consumer_returns_enabled: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OperationSettingsInput {
+    pub sms_enabled: bool,
+    pub consumer_returns_enabled: bool,
+}
+
+/// SMS notifications and consumer return requests (§7-1 基本設定).
+#[utoipa::path(get, path = "/merchant/operation-settings", tag = "merchant", security(("bearer" = [])),
+    responses((status = 200, body = OperationSettingsView),
+        (status = 403, description = "RIGHT_MISSING: query right of operation_settings", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn get_operation_settings(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<OperationSettingsView>, Problem> {
+    check(
+        &current.actor,
+        FunctionArea::OperationSettings,
+        Access::Query,
+    )?;
+    let (settings, contract) = tokio::join!(
+        services.table.get_settings(&current.actor.acting_as),
+        services.table.get_contract(&current.actor.acting_as)
+    );
+    let (settings, contract) = (settings?, contract?);
+    Ok(Json(OperationSettingsView {
+        sms_enabled: settings.operation.sms_enabled,
+        sms_available: contract.is_some_and(|c| c.sms_contracted),
+        consumer_returns_enabled: settings.operation.consumer_returns_enabled,
+    }))
+}
+
+/// Switch SMS notifications and consumer return requests on or off.
+#[utoipa::path(put, path = "/merchant/operation-settings", tag = "merchant", security(("bearer" = [])), request_body = OperationSettingsInput,
+    responses((status = 200, body = OperationSettingsView),
+        (status = 403, description = "RIGHT_MISSING: modify right of operation_settings; SWITCH_REQUIRED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "SMS_NOT_CONTRACTED; CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn put_operation_settings(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(input): ApiJson<OperationSettingsInput>,
+) -> Result<Json<OperationSettingsView>, Problem> {
+    let actor = &current.actor;
+    check(actor, FunctionArea::OperationSettings, Access::Modify)?;
+    let (settings, contract) = tokio::join!(
+        services.table.get_settings(&actor.acting_as),
+        services.table.get_contract(&actor.acting_as)
+    );
+    let (mut settings, contract) = (settings?, contract?);
+    let requested = OperationSettings {
+        sms_enabled: input.sms_enabled,
+        consumer_returns_enabled: input.consumer_returns_enabled,
+    };
+    requested.validate(contract.as_ref())?;
+    let before = settings.operation;
+    settings.operation = requested;
+    let settings = save(
+        &services,
+        actor,
+        settings,
+        "operation_settings_changed",
+        json!({"before": before, "after": requested}),
+    )
+    .await?;
+    Ok(Json(OperationSettingsView {
+        sms_enabled: settings.operation.sms_enabled,
+        sms_available: contract.is_some_and(|c| c.sms_contracted),
+        consumer_returns_enabled: settings.operation.consumer_returns_enabled,
+    }))
+}
+
+// ------------------------------------------------------------------ ticket page
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IssuerView {
+    pub company: String,
+    pub representative: String,
+    pub tax_id: String,
+    pub address: String,
+    pub website: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CustomerServiceView {
+    pub phone: String,
+    pub email: String,
+    pub links: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketPageView {
+    /// Read-only: company, representative, tax ID, address, website.
+    pub issuer: IssuerView,
+    pub customer_service: CustomerServiceView,
+    /// Shown on goods vouchers only.
+    pub return_rights_statement: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub banner_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CustomerServiceInput {
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub links: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TicketPageInput {
+    pub customer_service: CustomerServiceInput,
+    #[serde(default)]
+    pub return_rights_statement: String,
+    /// Read-only; sending it is refused.
+    #[schema(ignore)]
+    pub issuer: Option<serde_json::Value>,
+}
+
+fn ticket_page_view(issuer: &IssuerInfo, settings: &MerchantSettings) -> TicketPageView {
+    TicketPageView {
+        issuer: IssuerView {
+            company: issuer.company.clone(),
+            representative: issuer.representative.clone(),
+            tax_id: issuer.tax_id.clone(),
+            address: issuer.address.clone(),
+            website: issuer.website.clone(),
+        },
+        customer_service: CustomerServiceView {
+            phone: settings.customer_service.phone.clone(),
+            email: settings.customer_service.email.clone(),
+            links: settings.customer_service.links.clone(),
+        },
+        return_rights_statement: settings.return_rights_statement.clone(),
+        logo_key: settings.logo_key.clone(),
+        banner_key: settings.banner_key.clone(),
+    }
+}
+
+/// What tickets, e-ticket pages and notification mails show about the issuer (§7-1).
+#[utoipa::path(get, path = "/merchant/ticket-page", tag = "merchant", security(("bearer" = [])),
+    responses((status = 200, body = TicketPageView),
+        (status = 403, description = "RIGHT_MISSING: query right of operation_settings", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn get_ticket_page(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<TicketPageView>, Problem> {
+    check(
+        &current.actor,
+        FunctionArea::OperationSettings,
+        Access::Query,
+    )?;
+    let (merchant, settings) = tokio::join!(
+        merchant_record(&services, &current.actor),
+        services.table.get_settings(&current.actor.acting_as)
+    );
+    Ok(Json(ticket_page_view(&merchant?.issuer, &settings?)))
+}
+
+/// Edit customer-service details and the return-rights statement; issuer fields are read-only.
+#[utoipa::path(put, path = "/merchant/ticket-page", tag = "merchant", security(("bearer" = [])), request_body = TicketPageInput,
+    responses((status = 200, body = TicketPageView),
+        (status = 400, description = "VALIDATION_FAILED: customer_service.*, return_rights_statement; READ_ONLY_FIELD: issuer", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: modify right of operation_settings; SWITCH_REQUIRED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn put_ticket_page(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(input): ApiJson<TicketPageInput>,
+) -> Result<Json<TicketPageView>, Problem> {
+    let actor = &current.actor;
+    check(actor, FunctionArea::OperationSettings, Access::Modify)?;
+    refuse_read_only(&[("issuer", input.issuer.is_some())])?;
+    let mut violations = Vec::new();
+    let customer_service = CustomerService {
+        phone: input.customer_service.phone.clone(),
+        email: input.customer_service.email.clone(),
+        links: input.customer_service.links.clone(),
+    }
+    .validate(&mut violations);
+    let statement = tessera_domain::merchant::validate_statement(
+        &input.return_rights_statement,
+        &mut violations,
+    );
+    if !violations.is_empty() {
+        return Err(Error::invalid(violations).into());
+    }
+    let merchant = merchant_record(&services, actor).await?;
+    let mut settings = services.table.get_settings(&actor.acting_as).await?;
+    let before = ticket_page_view(&merchant.issuer, &settings);
+    settings.customer_service = customer_service;
+    settings.return_rights_statement = statement;
+    let after = ticket_page_view(&merchant.issuer, &settings);
+    let settings = save(
+        &services,
+        actor,
+        settings,
+        "ticket_page_changed",
+        json!({"before": before, "after": after}),
+    )
+    .await?;
+    Ok(Json(ticket_page_view(&merchant.issuer, &settings)))
+}
+
+// ------------------------------------------------------------------ contract
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContractQuery {
+    /// Show the rates in force on this Taipei date (YYYY-MM-DD); default today.
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RateView {
+    pub item: String,
+    /// `per_unit` (NT$ each) or `percent`.
+    pub basis: String,
+    /// Decimal as a string, incl. tax.
+    pub amount: String,
+    pub effective_from: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContractView {
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    /// `active`, `not_started`, `expired` or `suspended`, as of today.
+    pub service_status: String,
+    pub redemption_mode: String,
+    pub delivery_methods: Vec<String>,
+    pub sms_contracted: bool,
+    /// The date the rates are shown for.
+    pub rates_on: NaiveDate,
+    pub rates: Vec<RateView>,
+}
+
+fn name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Contract period, service status, delivery methods and the fee rates in force (§3-6).
+#[utoipa::path(get, path = "/merchant/contract", tag = "merchant", security(("bearer" = [])), params(ContractQuery),
+    responses((status = 200, body = ContractView),
+        (status = 400, description = "VALIDATION_FAILED: date", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: query right of profile", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "CONTRACT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn get_contract(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<ContractQuery>,
+) -> Result<Json<ContractView>, Problem> {
+    check(&current.actor, FunctionArea::Profile, Access::Query)?;
+    let now = services.clock.now();
+    let day = match query
+        .date
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| Error::invalid_field("date", "a date as YYYY-MM-DD"))?,
+        None => calendar::taipei_date(now),
+    };
+    let (contract, rates) = tokio::join!(
+        services.table.get_contract(&current.actor.acting_as),
+        services.table.list_rates(&current.actor.acting_as)
+    );
+    let contract = contract?.ok_or_else(|| Problem::new(ErrorCode::ContractNotFound))?;
+    let rates = rates?;
+    let items = [
+        FeeItem::ReturnOperation,
+        FeeItem::Sms,
+        FeeItem::PaperPrinting,
+        FeeItem::SerialProcessing,
+    ];
+    let in_force = items
+        .iter()
+        .filter_map(|item| rate_in_force(&rates, contract.redemption_mode, *item, day))
+        .map(|rate| RateView {
+            item: name(&rate.item),
+            basis: name(&rate.basis),
+            amount: rate.amount.to_string(),
+            effective_from: rate.effective_from,
+        })
+        .collect();
+    let status: ServiceStatus = contract.status(now);
+    Ok(Json(ContractView {
+        starts_on: contract.starts_on,
+        ends_on: contract.ends_on,
+        service_status: name(&status),
+        redemption_mode: name(&contract.redemption_mode),
+        delivery_methods: contract.delivery_methods.iter().map(name).collect(),
+        sms_contracted: contract.sms_contracted,
+        rates_on: day,
+        rates: in_force,
+    }))
+}
+
+pub fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(get_profile, put_profile))
+        .routes(routes!(get_operation_settings, put_operation_settings))
+        .routes(routes!(get_ticket_page, put_ticket_page))
+        .routes(routes!(get_contract))
+}
+
+pub fn app(services: Services) -> Router {
+    let (router, _) = routes().split_for_parts();
+    tessera_platform::http::finish(router.with_state(services))
+}

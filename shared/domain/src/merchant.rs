@@ -1,0 +1,401 @@
+//! A merchant's own settings (§3-2, §3-6, §7-1): contacts, payment notifications, operation
+//! settings, ticket-page information, and the contract with its fee rates.
+
+use crate::calendar;
+use crate::error::{Error, ErrorCode, Violation};
+use crate::values::{is_email, EmailList};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// A contact person (billing, business or technical).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    pub phone: String,
+    /// One or more addresses separated by `;`.
+    pub email: String,
+}
+
+pub const CONTACT_NAME_MAX: usize = 30;
+pub const PHONE_MAX: usize = 20;
+
+impl Contact {
+    /// Checks a contact, naming fields under `prefix` (e.g. `contacts.billing`).
+    pub fn validate(&self, prefix: &str, violations: &mut Vec<Violation>) -> Contact {
+        let name = self.name.trim();
+        if name.chars().count() > CONTACT_NAME_MAX || name.chars().any(char::is_control) {
+            violations.push(Violation::field(
+                format!("{prefix}.name"),
+                format!("at most {CONTACT_NAME_MAX} characters"),
+            ));
+        }
+        let phone = self.phone.trim();
+        if !valid_phone(phone) {
+            violations.push(Violation::field(
+                format!("{prefix}.phone"),
+                format!("at most {PHONE_MAX} digits, spaces and + - ( ) #"),
+            ));
+        }
+        let email = self.email.trim();
+        let email = if email.is_empty() {
+            String::new()
+        } else {
+            match EmailList::parse(&format!("{prefix}.email"), email) {
+                Ok(list) => String::from(list),
+                Err(error) => {
+                    violations.extend(error.violations);
+                    String::new()
+                }
+            }
+        };
+        Contact {
+            name: name.to_owned(),
+            phone: phone.to_owned(),
+            email,
+        }
+    }
+}
+
+pub fn valid_phone(phone: &str) -> bool {
+    phone.chars().count() <= PHONE_MAX
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()#".contains(c))
+}
+
+/// How a ticket reaches its holder (出券類型/發行方式, §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryMethod {
+    /// Convenience-store ticket: an ibon pickup code is sent to the buyer.
+    Ibon,
+    /// Paper ticket printed by the platform.
+    PaperByPlatform,
+    /// Paper ticket printed by the merchant.
+    PaperByMerchant,
+    /// Electronic ticket sent at once.
+    ElectronicImmediate,
+    /// Electronic ticket sent later.
+    ElectronicDeferred,
+}
+
+/// How redemption settles (§六, §八).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedemptionMode {
+    /// 使用後核銷: redeemed when used.
+    RedeemAfterUse,
+    /// 分期核銷: redeemed by the system period by period.
+    Installment,
+}
+
+/// The contract the platform operator sets for a merchant (§3-6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contract {
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    /// The operator's switch: issuance service (ECT) opened for this merchant.
+    pub issuance_enabled: bool,
+    pub sms_contracted: bool,
+    pub redemption_mode: RedemptionMode,
+    pub delivery_methods: Vec<DeliveryMethod>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceStatus {
+    Active,
+    NotStarted,
+    Expired,
+    Suspended,
+}
+
+impl Contract {
+    /// The service status on the Taipei day `now` falls on.
+    pub fn status(&self, now: DateTime<Utc>) -> ServiceStatus {
+        let today = calendar::taipei_date(now);
+        if !self.issuance_enabled {
+            ServiceStatus::Suspended
+        } else if today < self.starts_on {
+            ServiceStatus::NotStarted
+        } else if today > self.ends_on {
+            ServiceStatus::Expired
+        } else {
+            ServiceStatus::Active
+        }
+    }
+}
+
+/// The merchant's switches in operation settings (§7-1 基本設定).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationSettings {
+    pub sms_enabled: bool,
+    pub consumer_returns_enabled: bool,
+}
+
+impl OperationSettings {
+    /// SMS can be switched on only when the contract includes it (§7-1: "並未開通此服務").
+    pub fn validate(&self, contract: Option<&Contract>) -> Result<(), Error> {
+        let contracted = contract.is_some_and(|c| c.sms_contracted);
+        if self.sms_enabled && !contracted {
+            return Err(Error::new(ErrorCode::SmsNotContracted));
+        }
+        Ok(())
+    }
+}
+
+/// A fee item of §六.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeItem {
+    ReturnOperation,
+    Sms,
+    PaperPrinting,
+    SerialProcessing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeBasis {
+    /// NT$ per unit (ticket, SMS, print, serial; per order in installment mode).
+    PerUnit,
+    /// Percent of the face value (or amount) concerned.
+    Percent,
+}
+
+/// One fee rate, incl. tax, in force from an instant until a later rate replaces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeRate {
+    pub mode: RedemptionMode,
+    pub item: FeeItem,
+    pub basis: FeeBasis,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    pub effective_from: DateTime<Utc>,
+}
+
+/// The rate of `item` in force on Taipei day `day`: if the rate changed during that day,
+/// the latest one of the day (§6-3).
+pub fn rate_in_force(
+    rates: &[FeeRate],
+    mode: RedemptionMode,
+    item: FeeItem,
+    day: NaiveDate,
+) -> Option<&FeeRate> {
+    let end_of_day = calendar::end_of_day_exclusive(day);
+    rates
+        .iter()
+        .filter(|rate| rate.mode == mode && rate.item == item && rate.effective_from < end_of_day)
+        .max_by_key(|rate| rate.effective_from)
+}
+
+/// Customer-service details shown on tickets (§7-1 票券頁面資訊).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerService {
+    pub phone: String,
+    pub email: String,
+    /// Up to five https links (social pages), shown on e-tickets and mails.
+    pub links: Vec<String>,
+}
+
+pub const STATEMENT_MAX: usize = 1000;
+pub const MAX_LINKS: usize = 5;
+
+impl CustomerService {
+    pub fn validate(&self, violations: &mut Vec<Violation>) -> CustomerService {
+        let phone = self.phone.trim();
+        if !valid_phone(phone) {
+            violations.push(Violation::field(
+                "customer_service.phone",
+                format!("at most {PHONE_MAX} digits, spaces and + - ( ) #"),
+            ));
+        }
+        let email = self.email.trim();
+        if !email.is_empty() && !is_email(email) {
+            violations.push(Violation::field(
+                "customer_service.email",
+                format!("{email:?} is not a valid email address"),
+            ));
+        }
+        if self.links.len() > MAX_LINKS {
+            violations.push(Violation::field(
+                "customer_service.links",
+                format!("at most {MAX_LINKS} links"),
+            ));
+        }
+        for (index, link) in self.links.iter().enumerate() {
+            let ok = link.len() <= 200
+                && link.starts_with("https://")
+                && link.len() > "https://".len()
+                && !link.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !ok {
+                violations.push(Violation::field(
+                    format!("customer_service.links[{index}]"),
+                    "an https:// link of at most 200 characters",
+                ));
+            }
+        }
+        CustomerService {
+            phone: phone.to_owned(),
+            email: email.to_owned(),
+            links: self.links.iter().map(|l| l.trim().to_owned()).collect(),
+        }
+    }
+}
+
+/// The return-rights statement (goods vouchers only): at most 1000 characters.
+pub fn validate_statement(statement: &str, violations: &mut Vec<Violation>) -> String {
+    let statement = statement.trim();
+    if statement.chars().count() > STATEMENT_MAX {
+        violations.push(Violation::field(
+            "return_rights_statement",
+            format!("at most {STATEMENT_MAX} characters"),
+        ));
+    }
+    statement.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn contract() -> Contract {
+        Contract {
+            starts_on: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            issuance_enabled: true,
+            sms_contracted: false,
+            redemption_mode: RedemptionMode::RedeemAfterUse,
+            delivery_methods: vec![DeliveryMethod::ElectronicImmediate],
+        }
+    }
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+    }
+
+    #[test]
+    fn service_status_follows_the_taipei_calendar_and_the_switch() {
+        let c = contract();
+        let cases = [
+            (utc(2025, 12, 31, 15, 59), ServiceStatus::NotStarted), // 23:59 Taipei, 31 Dec 2025
+            (utc(2025, 12, 31, 16, 0), ServiceStatus::Active),      // 00:00 Taipei, 1 Jan 2026
+            (utc(2026, 12, 31, 15, 59), ServiceStatus::Active),     // last minute of the contract
+            (utc(2026, 12, 31, 16, 0), ServiceStatus::Expired),
+        ];
+        for (now, expected) in cases {
+            assert_eq!(c.status(now), expected, "{now}");
+        }
+        let suspended = Contract {
+            issuance_enabled: false,
+            ..contract()
+        };
+        assert_eq!(
+            suspended.status(utc(2026, 6, 1, 0, 0)),
+            ServiceStatus::Suspended
+        );
+    }
+
+    #[test]
+    fn sms_needs_the_contract() {
+        let on = OperationSettings {
+            sms_enabled: true,
+            consumer_returns_enabled: false,
+        };
+        assert_eq!(
+            on.validate(Some(&contract())).unwrap_err().code,
+            ErrorCode::SmsNotContracted
+        );
+        assert_eq!(
+            on.validate(None).unwrap_err().code,
+            ErrorCode::SmsNotContracted
+        );
+        let with_sms = Contract {
+            sms_contracted: true,
+            ..contract()
+        };
+        assert!(on.validate(Some(&with_sms)).is_ok());
+        assert!(OperationSettings::default().validate(None).is_ok());
+    }
+
+    #[test]
+    fn the_rate_in_force_on_a_day_is_the_latest_of_that_day() {
+        let rate = |amount: i64, at: DateTime<Utc>| FeeRate {
+            mode: RedemptionMode::RedeemAfterUse,
+            item: FeeItem::ReturnOperation,
+            basis: FeeBasis::PerUnit,
+            amount: Decimal::new(amount, 0),
+            effective_from: at,
+        };
+        let rates = vec![
+            rate(10, utc(2026, 1, 1, 0, 0)),
+            rate(12, utc(2026, 5, 1, 2, 0)),  // 10:00 Taipei, 1 May
+            rate(15, utc(2026, 5, 1, 14, 0)), // 22:00 Taipei, 1 May
+            rate(20, utc(2026, 5, 1, 16, 0)), // 00:00 Taipei, 2 May
+        ];
+        let on = |y, m, d| {
+            rate_in_force(
+                &rates,
+                RedemptionMode::RedeemAfterUse,
+                FeeItem::ReturnOperation,
+                NaiveDate::from_ymd_opt(y, m, d).unwrap(),
+            )
+            .map(|r| r.amount)
+        };
+        assert_eq!(on(2025, 12, 31), None);
+        assert_eq!(on(2026, 4, 30), Some(Decimal::new(10, 0)));
+        assert_eq!(
+            on(2026, 5, 1),
+            Some(Decimal::new(15, 0)),
+            "latest of the day"
+        );
+        assert_eq!(on(2026, 5, 2), Some(Decimal::new(20, 0)));
+        assert_eq!(
+            rate_in_force(
+                &rates,
+                RedemptionMode::Installment,
+                FeeItem::ReturnOperation,
+                NaiveDate::from_ymd_opt(2026, 5, 2).unwrap()
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn contacts_and_customer_service_name_their_bad_fields() {
+        let mut violations = Vec::new();
+        let contact = Contact {
+            name: "王小明".into(),
+            phone: "02-1234-5678".into(),
+            email: "a@x.com;bad".into(),
+        };
+        contact.validate("contacts.billing", &mut violations);
+        assert_eq!(
+            violations[0].field.as_deref(),
+            Some("contacts.billing.email")
+        );
+        assert!(violations[0].reason.contains("bad"));
+
+        let mut violations = Vec::new();
+        let service = CustomerService {
+            phone: "hotline".into(),
+            email: "x".into(),
+            links: vec!["http://insecure.example".into()],
+        };
+        service.validate(&mut violations);
+        let fields: Vec<_> = violations
+            .iter()
+            .filter_map(|v| v.field.as_deref())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "customer_service.phone",
+                "customer_service.email",
+                "customer_service.links[0]"
+            ]
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! A merchant's settings (one versioned item), its contract and its fee rates.
+
+use super::history::HistoryEntry;
+use super::{from_item, keys, to_item, Expect, Table, Write};
+use serde::{Deserialize, Serialize};
+use tessera_domain::merchant::{Contact, Contract, CustomerService, FeeRate, OperationSettings};
+use tessera_domain::values::MerchantId;
+use tessera_domain::{Error, ErrorCode};
+
+/// Which name the payment page shows (§3-2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentPageName {
+    #[default]
+    Company,
+    Store,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contacts {
+    pub billing: Contact,
+    pub business: Contact,
+    pub technical: Contact,
+}
+
+/// Everything a merchant edits about itself. Absent until first saved (defaults apply).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantSettings {
+    #[serde(default)]
+    pub payment_page_name: PaymentPageName,
+    #[serde(default)]
+    pub contacts: Contacts,
+    /// Authorization notices go to this `;`-separated list (receipts go to billing).
+    #[serde(default)]
+    pub authorization_emails: String,
+    #[serde(default)]
+    pub operation: OperationSettings,
+    #[serde(default)]
+    pub customer_service: CustomerService,
+    #[serde(default)]
+    pub return_rights_statement: String,
+    #[serde(default)]
+    pub logo_key: Option<String>,
+    #[serde(default)]
+    pub banner_key: Option<String>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredSettings {
+    merchant_id: MerchantId,
+    #[serde(flatten)]
+    settings: MerchantSettings,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredContract {
+    merchant_id: MerchantId,
+    #[serde(flatten)]
+    contract: Contract,
+}
+
+impl Table {
+    pub async fn get_settings(&self, merchant_id: &MerchantId) -> Result<MerchantSettings, Error> {
+        let stored: Option<StoredSettings> = self
+            .get(keys::merchant(merchant_id.as_str()), keys::SETTINGS)
+            .await?;
+        Ok(stored.map(|s| s.settings).unwrap_or_default())
+    }
+
+    /// Saves settings whose version was advanced by one from what was read (0 = never saved).
+    pub async fn save_settings(
+        &self,
+        merchant_id: &MerchantId,
+        settings: &MerchantSettings,
+        history: &HistoryEntry,
+    ) -> Result<(), Error> {
+        let stored = StoredSettings {
+            merchant_id: merchant_id.clone(),
+            settings: settings.clone(),
+        };
+        let previous = settings.version.saturating_sub(1);
+        let expect = if previous == 0 {
+            Expect::Absent
+        } else {
+            Expect::Version(previous)
+        };
+        let write = Write {
+            item: to_item(
+                &stored,
+                keys::merchant(merchant_id.as_str()),
+                keys::SETTINGS,
+            )?,
+            expect,
+        };
+        self.transact(
+            vec![write, history.write(settings.version)?],
+            ErrorCode::ConcurrentChange,
+        )
+        .await
+    }
+
+    pub async fn get_contract(&self, merchant_id: &MerchantId) -> Result<Option<Contract>, Error> {
+        let stored: Option<StoredContract> = self
+            .get(keys::merchant(merchant_id.as_str()), keys::CONTRACT)
+            .await?;
+        Ok(stored.map(|s| s.contract))
+    }
+
+    /// Sets the contract (the platform operator's act; used by seeding and operator tools).
+    pub async fn put_contract(
+        &self,
+        merchant_id: &MerchantId,
+        contract: &Contract,
+    ) -> Result<(), Error> {
+        let stored = StoredContract {
+            merchant_id: merchant_id.clone(),
+            contract: contract.clone(),
+        };
+        let item = to_item(
+            &stored,
+            keys::merchant(merchant_id.as_str()),
+            keys::CONTRACT,
+        )?;
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(super::unavailable)?;
+        Ok(())
+    }
+
+    /// Records a fee rate from its effective instant on; earlier rates stay for history.
+    pub async fn put_rate(&self, merchant_id: &MerchantId, rate: &FeeRate) -> Result<(), Error> {
+        let mode = serde_json::to_value(rate.mode).map_err(|e| super::internal(&e))?;
+        let item_name = serde_json::to_value(rate.item).map_err(|e| super::internal(&e))?;
+        let sk = keys::rate(
+            mode.as_str().unwrap_or_default(),
+            item_name.as_str().unwrap_or_default(),
+            rate.effective_from,
+        );
+        let item = to_item(rate, keys::merchant(merchant_id.as_str()), &sk)?;
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(super::unavailable)?;
+        Ok(())
+    }
+
+    /// Every fee rate ever set for the merchant, for "the rate in force on day D".
+    pub async fn list_rates(&self, merchant_id: &MerchantId) -> Result<Vec<FeeRate>, Error> {
+        self.query_prefix(
+            keys::merchant(merchant_id.as_str()),
+            keys::RATE_PREFIX,
+            true,
+            None,
+        )
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
+    }
+}
