@@ -47,6 +47,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             logical_id: "MerchantFunction",
             routes: fn_merchant::routes(),
         },
+        HttpFunction {
+            logical_id: "StoresFunction",
+            routes: fn_stores::routes(),
+        },
     ]
 }
 

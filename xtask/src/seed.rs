@@ -107,8 +107,9 @@ pub async fn seed_demo(services: &Services) -> Result<String, Error> {
             bind_if_unbound(services, PARENT, "cashier01", code).await?;
         }
     }
+    seed_partner_relation(services).await?;
     Ok(format!(
-        "demo data (branches TPE01, KHH01; cashier01 bound to TPE01): sign in with POST /sessions {{\"merchant_id\":\"{PARENT}\",\"account\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}\n\
+        "demo data (branches TPE01, KHH01; cashier01 bound to TPE01; DEMO0003 a redeemable store of DEMO0001): sign in with POST /sessions {{\"merchant_id\":\"{PARENT}\",\"account\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}\n\
          \x20          (also sub-accounts cashier01 / manager01 with password {STAFF_PASSWORD}; child merchant {CHILD}; partner {PARTNER})"
     ))
 }
@@ -295,4 +296,35 @@ async fn seed_contract(services: &Services, merchant_id: &str, sms: bool) -> Res
         services.table.put_rate(&merchant_id, &rate).await?;
     }
     Ok(())
+}
+
+/// DEMO0003 is an open redeemable store of DEMO0001 (and so DEMO0001 its joint issuer).
+async fn seed_partner_relation(services: &Services) -> Result<(), Error> {
+    use tessera_domain::relations::RelationStatus;
+    use tessera_platform::store::relations::RelationRecord;
+    let (issuer, store) = (id(PARENT)?, id(PARTNER)?);
+    if services
+        .table
+        .get_relation(&issuer, &store)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let now = services.clock.now();
+    let relation = RelationRecord {
+        issuer: issuer.clone(),
+        store,
+        status: RelationStatus::Open,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let mut history = seed_history(&issuer, "", "", "added")?;
+    history.changes = serde_json::json!({ "acting_merchant": PARENT, "before": null, "after": "open", "seeded": true });
+    match services.table.save_relation(&relation, &history).await {
+        Ok(()) => Ok(()),
+        Err(error) if error.code == ErrorCode::RelationExists => Ok(()),
+        Err(error) => Err(error),
+    }
 }

@@ -94,6 +94,18 @@ error_codes! {
     ReadOnlyField = ("READ_ONLY_FIELD", 400, "This field is read-only; contact your account manager to change it.", "此欄位無法自行修改，請聯繫所屬業務。"),
     /// The merchant has no contract on record.
     ContractNotFound = ("CONTRACT_NOT_FOUND", 404, "No contract is on record for this merchant.", "查無合約資料。"),
+    /// The merchant is already a redeemable store of this issuer.
+    RelationExists = ("RELATION_EXISTS", 409, "This merchant is already one of your redeemable stores.", "此商店已是可核銷商店。"),
+    /// The relation is already open.
+    RelationAlreadyOpen = ("RELATION_ALREADY_OPEN", 409, "The relation is already open.", "關聯狀態已為開啟。"),
+    /// The relation is not open, so it cannot be unlinked.
+    RelationNotOpen = ("RELATION_NOT_OPEN", 409, "The relation is already unlinked.", "關聯狀態已為解除。"),
+    /// The store unlinked the issuer; only the platform operator can clear this.
+    RelationBlockedByStore = ("RELATION_BLOCKED_BY_STORE", 409, "The store has unlinked you; ask it to agree and contact your account manager to clear the block.", "可核銷商店已解除關聯，發行商無法重新開啟；請取得商店同意後聯繫所屬業務解除封鎖。"),
+    /// No such redeemable-store or joint-issuer relation for this merchant.
+    RelationNotFound = ("RELATION_NOT_FOUND", 404, "No such relation.", "查無此關聯。"),
+    /// A merchant cannot be its own redeemable store.
+    RelationWithSelf = ("RELATION_WITH_SELF", 400, "A merchant cannot add itself as a redeemable store.", "不可將自己設為可核銷商店。"),
     /// Someone changed the record since it was read; read it again and retry.
     ConcurrentChange = ("CONCURRENT_CHANGE", 409, "The record was changed by someone else; reload and retry.", "資料已被他人修改，請重新整理後再試。"),
     /// A storage, queue or mail service did not answer; the request may be retried.

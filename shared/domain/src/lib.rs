@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod lockout;
 pub mod merchant;
+pub mod relations;
 pub mod values;
 
 pub use error::{lookup_error_codes, Error, ErrorCode, Violation};

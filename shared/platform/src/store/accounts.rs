@@ -159,11 +159,23 @@ impl Table {
 
     /// Creates a merchant profile unless it exists (used by seeding and operator tooling).
     pub async fn put_merchant_if_absent(&self, merchant: &MerchantRecord) -> Result<bool, Error> {
-        let item = to_item(
+        let mut item = to_item(
             merchant,
             keys::merchant(merchant.merchant_id.as_str()),
             keys::PROFILE,
         )?;
+        // Listed in the merchant directory (GSI1) for the redeemable-store search.
+        item.insert(
+            keys::GSI1PK.to_owned(),
+            AttributeValue::S(keys::MERCHANT_DIRECTORY.to_owned()),
+        );
+        item.insert(
+            keys::GSI1SK.to_owned(),
+            AttributeValue::S(keys::merchant_directory_entry(
+                &merchant.name,
+                merchant.merchant_id.as_str(),
+            )),
+        );
         match self
             .client
             .put_item()

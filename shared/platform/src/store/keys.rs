@@ -65,3 +65,26 @@ pub const RATE_PREFIX: &str = "RATE#";
 pub fn rate(mode: &str, item: &str, effective_from: DateTime<Utc>) -> String {
     format!("{RATE_PREFIX}{mode}#{item}#{}", timestamp(effective_from))
 }
+
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+
+/// GSI1 partition listing every merchant by name, for the redeemable-store search.
+pub const MERCHANT_DIRECTORY: &str = "MERCHANTS";
+
+pub fn merchant_directory_entry(name: &str, merchant_id: &str) -> String {
+    format!("{}#{merchant_id}", name.to_lowercase())
+}
+
+pub const STORE_PREFIX: &str = "STORE#";
+
+pub fn store(store_id: &str) -> String {
+    format!("{STORE_PREFIX}{store_id}")
+}
+
+pub const ISSUER_PREFIX: &str = "ISSUER#";
+
+pub fn issuer(issuer_id: &str) -> String {
+    format!("{ISSUER_PREFIX}{issuer_id}")
+}
