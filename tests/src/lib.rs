@@ -99,6 +99,25 @@ impl TestStack {
             .expect("test key is long enough"),
             clock,
             session_lifetime: chrono::Duration::hours(8),
+            notifications: tessera_platform::notifications::NotificationQueue {
+                sqs: self.aws.sqs.clone(),
+                url: self.provisioned.queue_urls["NotificationsQueue"].clone(),
+            },
+        }
+    }
+
+    /// What the queue consumers are built from, as the gateway builds it.
+    pub fn handler_context(
+        &self,
+        clock: std::sync::Arc<tessera_domain::clock::FixedClock>,
+    ) -> tessera_dev::functions::HandlerContext {
+        tessera_dev::functions::HandlerContext {
+            services: self.services(clock),
+            ses: self.aws.ses.clone(),
+            mail_from: self
+                .template
+                .mail_from()
+                .expect("the template declares an SES identity"),
         }
     }
 

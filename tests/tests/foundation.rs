@@ -219,12 +219,10 @@ async fn the_gateway_serves_exactly_the_template_routes_and_documents_them() {
     }
 }
 
-#[test]
-fn every_template_function_has_code_behind_it_and_every_function_is_in_the_template() {
-    let template = tessera_dev::template::Template::load_default(
-        &tessera_dev::template::StackContext::named("unit"),
-    )
-    .unwrap();
+#[tokio::test]
+async fn every_template_function_has_code_behind_it_and_every_function_is_in_the_template() {
+    let stack = TestStack::provision().await;
+    let template = &stack.template;
     let with_routes: BTreeSet<&str> = template
         .functions
         .iter()
@@ -240,7 +238,10 @@ fn every_template_function_has_code_behind_it_and_every_function_is_in_the_templ
         .filter(|f| !f.queues.is_empty())
         .map(|f| f.logical_id.as_str())
         .collect();
-    let consumers: BTreeSet<&str> = queue_handlers().iter().map(|(id, _)| *id).collect();
+    let consumers: BTreeSet<&str> = queue_handlers(&stack.handler_context(clock()))
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
     assert_eq!(consuming, consumers);
 
     let scheduled: BTreeSet<&str> = template

@@ -54,10 +54,27 @@ pub fn http_functions() -> Vec<HttpFunction> {
     ]
 }
 
-/// Queue consumers by function logical id. The consumers (batch issuance, report export,
-/// refund notify, notifications) register here as their issues land.
-pub fn queue_handlers() -> Vec<(&'static str, QueueHandler)> {
-    Vec::new()
+/// What queue consumers are built from locally.
+#[derive(Clone)]
+pub struct HandlerContext {
+    pub services: Services,
+    pub ses: aws_sdk_sesv2::Client,
+    pub mail_from: String,
+}
+
+/// Queue consumers by function logical id, called as Lambda's SQS integration calls them.
+/// Batch issuance, report export and refund notify register here as their issues land.
+pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandler)> {
+    let notifier = fn_notify::Notifier {
+        table: context.services.table.clone(),
+        ses: context.ses.clone(),
+        mail_from: context.mail_from.clone(),
+    };
+    let notify: QueueHandler = Arc::new(move |event: SqsEvent| {
+        let notifier = notifier.clone();
+        Box::pin(async move { Ok(notifier.handle(event).await) })
+    });
+    vec![("NotifyFunction", notify)]
 }
 
 /// Scheduled functions by logical id, registered as the daily and monthly jobs land.

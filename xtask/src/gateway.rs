@@ -2,7 +2,8 @@
 //! their consumers, and the schedules fired, so the whole platform runs with one command.
 
 use crate::functions::{
-    http_functions, queue_handlers, scheduled_handlers, QueueHandler, ScheduledHandler,
+    http_functions, queue_handlers, scheduled_handlers, HandlerContext, QueueHandler,
+    ScheduledHandler,
 };
 use crate::provision::{LocalAws, Provisioned};
 use crate::schedule::Schedule;
@@ -279,8 +280,9 @@ pub fn spawn_queue_pollers(
     aws: &LocalAws,
     template: &Template,
     provisioned: &Provisioned,
+    context: &HandlerContext,
 ) -> Result<(), String> {
-    let handlers: HashMap<_, _> = queue_handlers().into_iter().collect();
+    let handlers: HashMap<_, _> = queue_handlers(context).into_iter().collect();
     for function in &template.functions {
         for queue_id in &function.queues {
             let handler = handlers

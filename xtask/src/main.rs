@@ -8,9 +8,11 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tessera_dev::functions::HandlerContext;
 use tessera_dev::gateway::{self, GatewayState};
 use tessera_dev::provision::{provision, LocalAws};
 use tessera_dev::template::{StackContext, Template};
+use tessera_platform::notifications::NotificationQueue;
 use tessera_platform::services::{Services, SystemClock};
 use tessera_platform::session::SigningKey;
 use tessera_platform::store::Table;
@@ -76,13 +78,28 @@ async fn run_up(port: u16) -> Result<(), String> {
         signing_key: SigningKey::from_env()?,
         clock: Arc::new(SystemClock),
         session_lifetime: chrono::Duration::hours(8),
+        notifications: NotificationQueue {
+            sqs: aws.sqs.clone(),
+            url: provisioned
+                .queue_urls
+                .get("NotificationsQueue")
+                .cloned()
+                .ok_or("the template declares no NotificationsQueue")?,
+        },
+    };
+    let context = HandlerContext {
+        services: services.clone(),
+        ses: aws.ses.clone(),
+        mail_from: template
+            .mail_from()
+            .ok_or("the template declares no SES identity")?,
     };
     let seeded = tessera_dev::seed::seed_demo(&services)
         .await
         .map_err(|e| format!("seeding failed: {e}"))?;
     println!("{seeded}");
     let state = GatewayState::new(aws.clone(), &template, provisioned.clone(), services)?;
-    gateway::spawn_queue_pollers(&aws, &template, &provisioned)?;
+    gateway::spawn_queue_pollers(&aws, &template, &provisioned, &context)?;
     gateway::spawn_scheduler(&state);
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)

@@ -18,6 +18,7 @@ pub struct LocalAws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub ses: aws_sdk_sesv2::Client,
     pub region: String,
 }
 
@@ -28,6 +29,7 @@ impl LocalAws {
             dynamodb: tessera_platform::aws::dynamodb_client(&config),
             s3: tessera_platform::aws::s3_client(&config),
             sqs: tessera_platform::aws::sqs_client(&config),
+            ses: aws_sdk_sesv2::Client::new(&config),
             region: config
                 .region()
                 .map(|region| region.to_string())
@@ -54,6 +56,9 @@ pub async fn provision(aws: &LocalAws, template: &Template) -> Result<Provisione
     for bucket in &template.buckets {
         create_bucket(aws, &bucket.name).await?;
         buckets.insert(bucket.logical_id.clone(), bucket.name.clone());
+    }
+    for identity in &template.email_identities {
+        create_email_identity(&aws.ses, identity).await?;
     }
     let mut queue_urls = HashMap::new();
     // Dead-letter queues first: a work queue's redrive policy needs its DLQ's ARN.
@@ -207,6 +212,28 @@ async fn create_bucket(aws: &LocalAws, name: &str) -> Result<(), ProvisionError>
         Err(error) => {
             let service = error.into_service_error();
             if service.is_bucket_already_owned_by_you() || service.is_bucket_already_exists() {
+                Ok(())
+            } else {
+                Err(Box::new(service))
+            }
+        }
+    }
+}
+
+async fn create_email_identity(
+    ses: &aws_sdk_sesv2::Client,
+    identity: &str,
+) -> Result<(), ProvisionError> {
+    match ses
+        .create_email_identity()
+        .email_identity(identity)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let service = error.into_service_error();
+            if service.is_already_exists_exception() {
                 Ok(())
             } else {
                 Err(Box::new(service))

@@ -128,6 +128,8 @@ pub struct FunctionSpec {
 pub struct Template {
     pub table: TableSpec,
     pub buckets: Vec<BucketSpec>,
+    /// SES identities (domains or addresses) mail is sent from.
+    pub email_identities: Vec<String>,
     pub queues: Vec<QueueSpec>,
     pub functions: Vec<FunctionSpec>,
 }
@@ -168,6 +170,7 @@ impl Template {
 
         let mut tables = Vec::new();
         let mut buckets = Vec::new();
+        let mut email_identities = Vec::new();
         let mut queues = Vec::new();
         let mut functions = Vec::new();
         for (id, resource) in resources {
@@ -185,6 +188,9 @@ impl Template {
                     logical_id: id,
                 }),
                 "AWS::SQS::Queue" => queues.push(parse_queue(&id, properties, &resolver)?),
+                "AWS::SES::EmailIdentity" => {
+                    email_identities.push(resolver.string(&id, properties.get("EmailIdentity"))?)
+                }
                 "AWS::Serverless::Function" => functions.push(parse_function(
                     &id,
                     resource,
@@ -204,8 +210,20 @@ impl Template {
         Ok(Template {
             table: tables.remove(0),
             buckets,
+            email_identities,
             queues,
             functions,
+        })
+    }
+
+    /// The sender address functions mail from: `noreply@` the first SES identity.
+    pub fn mail_from(&self) -> Option<String> {
+        self.email_identities.first().map(|identity| {
+            if identity.contains('@') {
+                identity.clone()
+            } else {
+                format!("noreply@{identity}")
+            }
         })
     }
 

@@ -6,12 +6,15 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::{authorize, switch_target, Access, Actor, FunctionArea, Role};
+use tessera_domain::merchant::LoginAlerts;
+use tessera_domain::notification::{Message, Notification};
 use tessera_domain::values::{AccountName, MerchantId};
 use tessera_domain::{lockout, Error, ErrorCode};
-use tessera_platform::auth::CurrentActor;
+use tessera_platform::auth::{device_fingerprint, CurrentActor};
 use tessera_platform::services::Services;
 use tessera_platform::session::{sign, SessionClaims};
 use tessera_platform::store::accounts::LoginRecord;
+use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::sessions::SessionRecord;
 use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
@@ -120,6 +123,7 @@ async fn sign_in(
     })
     .await
     .map_err(|e| Problem::internal(&e))?;
+    let merchant_exists = merchant.is_some();
     let (Some(merchant), Some(account), true) = (merchant, account, matches) else {
         let counted = table
             .record_failed_sign_in(&merchant_id, &account_name, now)
@@ -133,6 +137,17 @@ async fn sign_in(
             Some("invalid_credentials"),
         )
         .await;
+        if merchant_exists {
+            alert(
+                &services,
+                &merchant_id,
+                &account_name,
+                &headers,
+                now,
+                Alert::FailedSignIn,
+            )
+            .await;
+        }
         if let Some(until) = lockout::locked_until(&counted, now) {
             return Err(Error::new(ErrorCode::AccountLocked)
                 .with_detail(format!("locked until {}", until.to_rfc3339()))
@@ -155,6 +170,25 @@ async fn sign_in(
     };
     table.put_session(&session).await?;
     record_login(&services, &merchant_id, &account_name, &headers, now, None).await;
+    let fingerprint = device_fingerprint(header_text(&headers, "user-agent"));
+    match table
+        .remember_device(&merchant_id, &account_name, &fingerprint)
+        .await
+    {
+        Ok(true) => {
+            alert(
+                &services,
+                &merchant_id,
+                &account_name,
+                &headers,
+                now,
+                Alert::NewDevice,
+            )
+            .await
+        }
+        Ok(false) => {}
+        Err(error) => tracing::warn!(error = %error, "device not remembered"),
+    }
     tracing::info!(merchant = %merchant_id, operation = "sign_in", "signed in");
     let view = session_view(
         &services,
@@ -194,6 +228,77 @@ fn session_view(
             Role::SubAccount => "sub_account".to_owned(),
         },
         children,
+    }
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alert {
+    FailedSignIn,
+    NewDevice,
+}
+
+/// Queues a sign-in alert if the merchant asked for this kind. Best effort: an alert that
+/// cannot be queued is logged and never changes the sign-in's answer.
+async fn alert(
+    services: &Services,
+    merchant_id: &MerchantId,
+    account: &AccountName,
+    headers: &HeaderMap,
+    at: DateTime<Utc>,
+    kind: Alert,
+) {
+    let settings = match services.table.get_settings(merchant_id).await {
+        Ok(settings) => settings.login_alerts,
+        Err(error) => {
+            tracing::warn!(error = %error, "login alert settings unreadable");
+            return;
+        }
+    };
+    let wanted = match kind {
+        Alert::FailedSignIn => settings.on_failed_sign_in,
+        Alert::NewDevice => settings.on_new_device,
+    };
+    let to = settings.recipients();
+    if !wanted || to.is_empty() {
+        return;
+    }
+    let (subject, headline) = match kind {
+        Alert::FailedSignIn => ("登入失敗通知 Failed sign-in", "登入失敗 / A sign-in failed"),
+        Alert::NewDevice => (
+            "新裝置登入通知 Sign-in from a new device",
+            "新的裝置或瀏覽器登入 / A sign-in from a new device or browser",
+        ),
+    };
+    let taipei = at
+        .with_timezone(&tessera_domain::calendar::TAIPEI)
+        .format("%Y-%m-%d %H:%M:%S");
+    let ip = header_text(headers, "x-forwarded-for")
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let body = format!(
+        "{headline}\n\n商店代號 Merchant: {merchant_id}\n帳號 Account: {account}\n時間 Time (Asia/Taipei): {taipei}\nIP: {ip}\n瀏覽器 Browser: {}\n\n若非本人操作，請立即變更密碼。 If this was not you, change the password now.",
+        header_text(headers, "user-agent").chars().take(200).collect::<String>()
+    );
+    let notification = Notification {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        merchant_id: merchant_id.to_string(),
+        message: Message::Email {
+            to,
+            subject: format!("[Tessera] {subject} ({merchant_id}/{account})"),
+            body,
+        },
+    };
+    if let Err(error) = services.notifications.enqueue(&notification).await {
+        tracing::warn!(error = %error, "login alert not queued");
     }
 }
 
@@ -322,12 +427,99 @@ async fn login_history(
     }))
 }
 
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginAlertsView {
+    pub on_failed_sign_in: bool,
+    pub on_new_device: bool,
+    /// `;`-separated recipients.
+    pub emails: String,
+}
+
+fn alerts_view(alerts: &LoginAlerts) -> LoginAlertsView {
+    LoginAlertsView {
+        on_failed_sign_in: alerts.on_failed_sign_in,
+        on_new_device: alerts.on_new_device,
+        emails: alerts.emails.clone(),
+    }
+}
+
+/// Which sign-in alerts are mailed, and to whom (§3-5).
+#[utoipa::path(get, path = "/login-alerts", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = LoginAlertsView),
+        (status = 403, description = "RIGHT_MISSING: query right of login_history", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn get_login_alerts(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<LoginAlertsView>, Problem> {
+    let actor = &current.actor;
+    authorize(
+        actor,
+        &actor.acting_as,
+        FunctionArea::LoginHistory,
+        Access::Query,
+        ErrorCode::MerchantNotFound,
+    )?;
+    Ok(Json(alerts_view(
+        &services
+            .table
+            .get_settings(&actor.acting_as)
+            .await?
+            .login_alerts,
+    )))
+}
+
+/// Switch the failed-sign-in and new-device alerts on or off and set their recipients.
+#[utoipa::path(put, path = "/login-alerts", tag = "auth", security(("bearer" = [])), request_body = LoginAlertsView,
+    responses((status = 200, body = LoginAlertsView),
+        (status = 400, description = "VALIDATION_FAILED: emails (required while an alert is on; the bad address named)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: modify right of login_history; SWITCH_REQUIRED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn put_login_alerts(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(input): ApiJson<LoginAlertsView>,
+) -> Result<Json<LoginAlertsView>, Problem> {
+    let actor = &current.actor;
+    authorize(
+        actor,
+        &actor.acting_as,
+        FunctionArea::LoginHistory,
+        Access::Modify,
+        ErrorCode::MerchantNotFound,
+    )?;
+    let alerts = LoginAlerts {
+        on_failed_sign_in: input.on_failed_sign_in,
+        on_new_device: input.on_new_device,
+        emails: input.emails,
+    }
+    .validate()?;
+    let mut settings = services.table.get_settings(&actor.acting_as).await?;
+    let before = alerts_view(&settings.login_alerts);
+    settings.login_alerts = alerts;
+    settings.version += 1;
+    let entry = HistoryEntry {
+        at: services.clock.now(),
+        merchant_id: actor.acting_as.clone(),
+        by_account: actor.account.clone(),
+        entity: "settings".to_owned(),
+        entity_id: actor.acting_as.to_string(),
+        action: "login_alerts_changed".to_owned(),
+        changes: serde_json::json!({"before": before, "after": alerts_view(&settings.login_alerts)}),
+    };
+    services
+        .table
+        .save_settings(&actor.acting_as, &settings, &entry)
+        .await?;
+    Ok(Json(alerts_view(&settings.login_alerts)))
+}
+
 pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(sign_in))
         .routes(routes!(sign_out))
         .routes(routes!(switch_merchant))
         .routes(routes!(login_history))
+        .routes(routes!(get_login_alerts, put_login_alerts))
 }
 
 pub fn app(services: Services) -> Router {

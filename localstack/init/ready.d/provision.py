@@ -95,6 +95,15 @@ def main():
             pass
         print(f"tessera: bucket {name} ready")
 
+    ses = boto3.client("sesv2", endpoint_url=ENDPOINT, region_name=REGION)
+    for props in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::SES::EmailIdentity"):
+        identity = resolve(props["EmailIdentity"], parameters)
+        try:
+            ses.create_email_identity(EmailIdentity=identity)
+        except ses.exceptions.AlreadyExistsException:
+            pass
+        print(f"tessera: mail identity {identity} ready")
+
     queues = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
     urls = {}
     # Dead-letter queues first: a work queue's redrive policy needs its DLQ's ARN.

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod lockout;
 pub mod merchant;
+pub mod notification;
 pub mod relations;
 pub mod values;
 

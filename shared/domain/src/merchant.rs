@@ -145,6 +145,39 @@ impl OperationSettings {
     }
 }
 
+/// Sign-in alerts by mail (§3-5): on failed sign-ins, and on a sign-in from a device or
+/// browser the account has not used before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginAlerts {
+    pub on_failed_sign_in: bool,
+    pub on_new_device: bool,
+    /// `;`-separated recipients; required while any alert is on.
+    pub emails: String,
+}
+
+impl LoginAlerts {
+    pub fn validate(self) -> Result<LoginAlerts, Error> {
+        let emails = if self.emails.trim().is_empty() {
+            if self.on_failed_sign_in || self.on_new_device {
+                return Err(Error::invalid_field(
+                    "emails",
+                    "at least one address is needed while an alert is on",
+                ));
+            }
+            String::new()
+        } else {
+            String::from(EmailList::parse("emails", &self.emails)?)
+        };
+        Ok(LoginAlerts { emails, ..self })
+    }
+
+    pub fn recipients(&self) -> Vec<String> {
+        EmailList::parse("emails", &self.emails)
+            .map(|list| list.addresses().to_vec())
+            .unwrap_or_default()
+    }
+}
+
 /// A fee item of §六.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -361,6 +394,37 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn login_alerts_need_recipients_while_on() {
+        let off = LoginAlerts::default();
+        assert!(off.validate().is_ok());
+        let on = LoginAlerts {
+            on_failed_sign_in: true,
+            on_new_device: false,
+            emails: " ".into(),
+        };
+        assert_eq!(
+            on.validate().unwrap_err().violations[0].field.as_deref(),
+            Some("emails")
+        );
+        let bad = LoginAlerts {
+            on_failed_sign_in: true,
+            on_new_device: true,
+            emails: "ok@x.com;nope".into(),
+        };
+        assert!(bad.validate().unwrap_err().violations[0]
+            .reason
+            .contains("nope"));
+        let good = LoginAlerts {
+            on_failed_sign_in: true,
+            on_new_device: true,
+            emails: "a@x.com ; b@y.com".into(),
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(good.recipients(), ["a@x.com", "b@y.com"]);
     }
 
     #[test]

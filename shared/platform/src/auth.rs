@@ -158,3 +158,15 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
         Ok(CurrentActor { actor, session_id })
     }
 }
+
+/// A short fingerprint of the browser/device, from its user agent, for "new device" alerts.
+/// Hashed so the stored value says nothing about the person.
+pub fn device_fingerprint(user_agent: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(user_agent.trim().as_bytes());
+    digest
+        .iter()
+        .take(12)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}

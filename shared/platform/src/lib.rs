@@ -12,6 +12,7 @@ pub mod telemetry;
 pub use extract::{ApiJson, ApiQuery};
 pub use problem::{Problem, ProblemDetails};
 pub mod auth;
+pub mod notifications;
 pub mod password;
 pub mod services;
 pub mod session;

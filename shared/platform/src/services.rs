@@ -1,6 +1,7 @@
 //! What a function that stores or authenticates needs, built once per cold start.
 
 use crate::auth::Authenticator;
+use crate::notifications::NotificationQueue;
 use crate::session::SigningKey;
 use crate::store::Table;
 use chrono::{DateTime, Duration, Utc};
@@ -23,10 +24,12 @@ pub struct Services {
     pub signing_key: SigningKey,
     pub clock: Arc<dyn Clock>,
     pub session_lifetime: Duration,
+    pub notifications: NotificationQueue,
 }
 
 impl Services {
-    /// From the standard AWS configuration plus `TABLE_NAME`, `TESSERA_SIGNING_KEY` and
+    /// From the standard AWS configuration plus `TABLE_NAME`, `NOTIFICATIONS_QUEUE_URL`,
+    /// `TESSERA_SIGNING_KEY` and
     /// `TESSERA_SESSION_HOURS` (default 8: a working day).
     pub async fn from_env() -> Result<Services, String> {
         let config = crate::aws::load_sdk_config().await;
@@ -36,7 +39,12 @@ impl Services {
             .and_then(|h| h.parse::<i64>().ok())
             .filter(|h| (1..=24).contains(h))
             .unwrap_or(8);
+        let notifications = NotificationQueue {
+            sqs: crate::aws::sqs_client(&config),
+            url: crate::aws::required_env("NOTIFICATIONS_QUEUE_URL").map_err(|e| e.to_string())?,
+        };
         Ok(Services {
+            notifications,
             table: Table::new(crate::aws::dynamodb_client(&config), table_name),
             signing_key: SigningKey::from_env()?,
             clock: Arc::new(SystemClock),

@@ -88,3 +88,17 @@ pub const ISSUER_PREFIX: &str = "ISSUER#";
 pub fn issuer(issuer_id: &str) -> String {
     format!("{ISSUER_PREFIX}{issuer_id}")
 }
+
+/// A delivered notification, remembered so a redelivered message is not sent again.
+pub fn notification_sent(id: &str) -> String {
+    format!("SENT#notification#{id}")
+}
+
+pub const SENT: &str = "SENT";
+
+pub const DEVICE_PREFIX: &str = "DEVICE#";
+
+/// A device (user-agent fingerprint) an account has signed in from.
+pub fn device(account: &str, fingerprint: &str) -> String {
+    format!("{DEVICE_PREFIX}{account}#{fingerprint}")
+}

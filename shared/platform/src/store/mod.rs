@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod branches;
 pub mod history;
 pub mod keys;
+pub mod notifications;
 pub mod relations;
 pub mod sessions;
 pub mod settings;

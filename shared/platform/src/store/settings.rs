@@ -3,7 +3,9 @@
 use super::history::HistoryEntry;
 use super::{from_item, keys, to_item, Expect, Table, Write};
 use serde::{Deserialize, Serialize};
-use tessera_domain::merchant::{Contact, Contract, CustomerService, FeeRate, OperationSettings};
+use tessera_domain::merchant::{
+    Contact, Contract, CustomerService, FeeRate, LoginAlerts, OperationSettings,
+};
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 
@@ -43,6 +45,8 @@ pub struct MerchantSettings {
     pub logo_key: Option<String>,
     #[serde(default)]
     pub banner_key: Option<String>,
+    #[serde(default)]
+    pub login_alerts: LoginAlerts,
     #[serde(default)]
     pub version: u64,
 }

@@ -1,0 +1,106 @@
+//! The notifications queue's consumer: sends each queued mail through SES, once.
+//!
+//! Idempotent: a notification whose id is already marked sent is skipped, so an SQS
+//! redelivery never mails twice. A send that fails is reported as a batch-item failure and
+//! retried by SQS; after the queue's maxReceiveCount it lands in the dead-letter queue.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
+use tessera_domain::notification::{mask_email, Message, Notification};
+use tessera_platform::store::Table;
+
+#[derive(Clone)]
+pub struct Notifier {
+    pub table: Table,
+    pub ses: aws_sdk_sesv2::Client,
+    /// The verified sender, e.g. `noreply@tessera.example.com`.
+    pub mail_from: String,
+}
+
+impl Notifier {
+    pub async fn from_env() -> Result<Notifier, String> {
+        let config = tessera_platform::aws::load_sdk_config().await;
+        let table_name =
+            tessera_platform::aws::required_env("TABLE_NAME").map_err(|e| e.to_string())?;
+        let mail_from =
+            tessera_platform::aws::required_env("TESSERA_MAIL_FROM").map_err(|e| e.to_string())?;
+        Ok(Notifier {
+            table: Table::new(tessera_platform::aws::dynamodb_client(&config), table_name),
+            ses: aws_sdk_sesv2::Client::new(&config),
+            mail_from,
+        })
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            if let Err(reason) = self.deliver(&record).await {
+                let message_id = record.message_id.clone().unwrap_or_default();
+                tracing::warn!(message_id = %message_id, reason = %reason, operation = "notify", "notification not delivered; SQS will retry");
+                response.add_failure(message_id);
+            }
+        }
+        response
+    }
+
+    async fn deliver(&self, record: &SqsMessage) -> Result<(), String> {
+        let body = record.body.as_deref().ok_or("message has no body")?;
+        let notification: Notification =
+            serde_json::from_str(body).map_err(|e| format!("not a notification: {e}"))?;
+        if self
+            .table
+            .is_notification_sent(&notification.id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            tracing::info!(notification = %notification.id, operation = "notify", "already sent; redelivery skipped");
+            return Ok(());
+        }
+        match &notification.message {
+            Message::Email { to, subject, body } => {
+                let content = EmailContent::builder()
+                    .simple(
+                        SesMessage::builder()
+                            .subject(
+                                Content::builder()
+                                    .data(subject)
+                                    .charset("UTF-8")
+                                    .build()
+                                    .map_err(|e| e.to_string())?,
+                            )
+                            .body(
+                                Body::builder()
+                                    .text(
+                                        Content::builder()
+                                            .data(body)
+                                            .charset("UTF-8")
+                                            .build()
+                                            .map_err(|e| e.to_string())?,
+                                    )
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build();
+                self.ses
+                    .send_email()
+                    .from_email_address(&self.mail_from)
+                    .destination(
+                        Destination::builder()
+                            .set_to_addresses(Some(to.clone()))
+                            .build(),
+                    )
+                    .content(content)
+                    .send()
+                    .await
+                    .map_err(|e| format!("SES refused: {}", e.into_service_error()))?;
+                let recipients: Vec<String> = to.iter().map(|a| mask_email(a)).collect();
+                tracing::info!(notification = %notification.id, merchant = %notification.merchant_id, to = ?recipients, operation = "notify", "mail sent");
+            }
+        }
+        self.table
+            .mark_notification_sent(&notification.id)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

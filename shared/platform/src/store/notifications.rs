@@ -1,0 +1,76 @@
+//! What the notification consumer remembers (sent ids) and the known sign-in devices.
+
+use super::{epoch_seconds, key, keys, unavailable, Table};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::Utc;
+use tessera_domain::values::{AccountName, MerchantId};
+use tessera_domain::Error;
+
+/// Longer than SQS keeps a message (14 days), so every redelivery finds the mark.
+const SENT_RETENTION_DAYS: i64 = 15;
+
+impl Table {
+    pub async fn is_notification_sent(&self, id: &str) -> Result<bool, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key(keys::notification_sent(id), keys::SENT)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item.is_some())
+    }
+
+    pub async fn mark_notification_sent(&self, id: &str) -> Result<(), Error> {
+        let mut item = key(keys::notification_sent(id), keys::SENT);
+        item.insert(
+            "expires_at".to_owned(),
+            epoch_seconds(Utc::now() + chrono::Duration::days(SENT_RETENTION_DAYS)),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Records that `account` signed in from a device; true if the device is new.
+    pub async fn remember_device(
+        &self,
+        merchant_id: &MerchantId,
+        account: &AccountName,
+        fingerprint: &str,
+    ) -> Result<bool, Error> {
+        let mut item = key(
+            keys::merchant(merchant_id.as_str()),
+            &keys::device(account.as_str(), fingerprint),
+        );
+        item.insert(
+            "first_seen".to_owned(),
+            AttributeValue::S(keys::timestamp(Utc::now())),
+        );
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
