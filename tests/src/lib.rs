@@ -99,6 +99,10 @@ impl TestStack {
             .expect("test key is long enough"),
             clock,
             session_lifetime: chrono::Duration::hours(8),
+            assets: tessera_platform::assets::AssetStore {
+                s3: self.aws.s3.clone(),
+                bucket: self.provisioned.buckets["AssetsBucket"].clone(),
+            },
             notifications: tessera_platform::notifications::NotificationQueue {
                 sqs: self.aws.sqs.clone(),
                 url: self.provisioned.queue_urls["NotificationsQueue"].clone(),

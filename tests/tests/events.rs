@@ -89,8 +89,10 @@ async fn the_authorizer_event_is_answered_with_a_simple_response() {
 
 #[test]
 fn the_notify_event_is_an_sqs_batch_of_notifications() {
-    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&event_text("notify")).unwrap();
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(&event_text("notify")).unwrap();
     let body = event.records[0].body.as_deref().unwrap();
-    let notification: tessera_domain::notification::Notification = serde_json::from_str(body).unwrap();
+    let notification: tessera_domain::notification::Notification =
+        serde_json::from_str(body).unwrap();
     assert_eq!(notification.merchant_id, "DEMO0001");
 }

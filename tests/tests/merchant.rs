@@ -424,3 +424,242 @@ async fn concurrent_edits_never_lose_a_history_entry() {
         "one history entry per applied change"
     );
 }
+
+/// PUTs bytes to a presigned URL as a browser would; returns the HTTP status.
+async fn put_to(url: &str, content_type: &str, bytes: &[u8]) -> u16 {
+    let path = std::env::temp_dir().join(format!("upload-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, bytes).unwrap();
+    let output = tokio::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "PUT",
+            "-H",
+        ])
+        .arg(format!("Content-Type: {content_type}"))
+        .arg("--data-binary")
+        .arg(format!("@{}", path.display()))
+        .arg(url)
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    String::from_utf8_lossy(&output.stdout).parse().unwrap_or(0)
+}
+
+async fn get_bytes(url: &str) -> Vec<u8> {
+    tokio::process::Command::new("curl")
+        .args(["-s", url])
+        .output()
+        .await
+        .unwrap()
+        .stdout
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR tiny test image";
+
+#[tokio::test]
+async fn a_logo_is_uploaded_through_a_presigned_url_and_checked_before_use() {
+    let w = world().await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let request = json!({"image": "logo", "content_type": "image/png", "size": PNG.len()});
+    let (status, ticket) = w
+        .call(json_request(
+            "POST",
+            "/merchant/ticket-page/uploads",
+            Some(&admin),
+            request,
+        ))
+        .await;
+    assert_eq!(status, 201, "{ticket}");
+    let key = ticket["key"].as_str().unwrap();
+    assert!(key.starts_with("merchants/DEMO0001/logo/") && key.ends_with(".png"));
+    assert_eq!(
+        put_to(ticket["upload_url"].as_str().unwrap(), "image/png", PNG).await,
+        200
+    );
+
+    let (status, page) = w
+        .call(json_request(
+            "PUT",
+            "/merchant/ticket-page/images/logo",
+            Some(&admin),
+            json!({"key": key}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        get_bytes(page["logo_url"].as_str().unwrap()).await,
+        PNG,
+        "the download link serves the logo"
+    );
+    let (_, again) = w.call(authed("GET", "/merchant/ticket-page", &admin)).await;
+    assert!(again["logo_url"].is_string() && again.get("banner_url").is_none());
+    assert_eq!(w.settings_history(PARENT).await, ["ticket_image_changed"]);
+}
+
+#[tokio::test]
+async fn uploads_of_the_wrong_type_size_or_owner_are_refused() {
+    let w = world().await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let (status, problem) = w
+        .call(json_request(
+            "POST",
+            "/merchant/ticket-page/uploads",
+            Some(&admin),
+            json!({"image": "logo", "content_type": "image/gif", "size": 2_000_000}),
+        ))
+        .await;
+    assert_eq!(status, 400);
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["content_type", "size"]);
+    let (status, _) = w
+        .call(json_request(
+            "POST",
+            "/merchant/ticket-page/uploads",
+            Some(&admin),
+            json!({"image": "avatar", "content_type": "image/png", "size": 10}),
+        ))
+        .await;
+    assert_eq!(status, 400, "unknown image kinds are refused");
+
+    let upload = |size: usize| json!({"image": "logo", "content_type": "image/png", "size": size});
+    let confirm = |key: &str| json!({"key": key});
+
+    // Declared PNG, but the bytes are a script.
+    let (_, ticket) = w
+        .call(json_request(
+            "POST",
+            "/merchant/ticket-page/uploads",
+            Some(&admin),
+            upload(30),
+        ))
+        .await;
+    put_to(
+        ticket["upload_url"].as_str().unwrap(),
+        "image/png",
+        b"<script>alert(1)</script>....",
+    )
+    .await;
+    let (status, problem) = w
+        .call(json_request(
+            "PUT",
+            "/merchant/ticket-page/images/logo",
+            Some(&admin),
+            confirm(ticket["key"].as_str().unwrap()),
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("key"))
+    );
+    assert!(problem["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not a image/png"));
+
+    // More bytes than a logo may have.
+    let (_, ticket) = w
+        .call(json_request(
+            "POST",
+            "/merchant/ticket-page/uploads",
+            Some(&admin),
+            upload(1024),
+        ))
+        .await;
+    let mut big = PNG.to_vec();
+    big.resize(1024 * 1024 + 1, 0);
+    put_to(ticket["upload_url"].as_str().unwrap(), "image/png", &big).await;
+    let (status, problem) = w
+        .call(json_request(
+            "PUT",
+            "/merchant/ticket-page/images/logo",
+            Some(&admin),
+            confirm(ticket["key"].as_str().unwrap()),
+        ))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("at most"),
+        "{problem}"
+    );
+
+    // A key never uploaded, a logo key used as banner, and another merchant's upload.
+    let (_, ticket) = w
+        .call(json_request(
+            "POST",
+            "/merchant/ticket-page/uploads",
+            Some(&admin),
+            upload(PNG.len()),
+        ))
+        .await;
+    let key = ticket["key"].as_str().unwrap().to_owned();
+    let (status, problem) = w
+        .call(json_request(
+            "PUT",
+            "/merchant/ticket-page/images/logo",
+            Some(&admin),
+            confirm(&key),
+        ))
+        .await;
+    assert_eq!(status, 400);
+    assert!(problem["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("nothing was uploaded"));
+    put_to(ticket["upload_url"].as_str().unwrap(), "image/png", PNG).await;
+    assert_eq!(
+        w.call(json_request(
+            "PUT",
+            "/merchant/ticket-page/images/banner",
+            Some(&admin),
+            confirm(&key)
+        ))
+        .await
+        .0,
+        400
+    );
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let (status, problem) = w
+        .call(json_request(
+            "PUT",
+            "/merchant/ticket-page/images/logo",
+            Some(&partner),
+            confirm(&key),
+        ))
+        .await;
+    assert_eq!(status, 400);
+    assert!(problem["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not an upload of this merchant"));
+    assert_eq!(
+        w.call(json_request(
+            "PUT",
+            "/merchant/ticket-page/images/avatar",
+            Some(&admin),
+            confirm(&key)
+        ))
+        .await
+        .0,
+        404
+    );
+
+    assert!(
+        w.settings_history(PARENT).await.is_empty(),
+        "nothing refused was stored"
+    );
+    assert!(w.settings_history(PARTNER).await.is_empty());
+}

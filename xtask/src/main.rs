@@ -12,6 +12,7 @@ use tessera_dev::functions::HandlerContext;
 use tessera_dev::gateway::{self, GatewayState};
 use tessera_dev::provision::{provision, LocalAws};
 use tessera_dev::template::{StackContext, Template};
+use tessera_platform::assets::AssetStore;
 use tessera_platform::notifications::NotificationQueue;
 use tessera_platform::services::{Services, SystemClock};
 use tessera_platform::session::SigningKey;
@@ -74,6 +75,14 @@ async fn run_up(port: u16) -> Result<(), String> {
     tessera_platform::telemetry::init();
     let (aws, template, provisioned) = run_provision().await?;
     let services = Services {
+        assets: AssetStore {
+            s3: aws.s3.clone(),
+            bucket: provisioned
+                .buckets
+                .get("AssetsBucket")
+                .cloned()
+                .ok_or("the template declares no AssetsBucket")?,
+        },
         table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
         signing_key: SigningKey::from_env()?,
         clock: Arc::new(SystemClock),

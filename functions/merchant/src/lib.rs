@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
 use tessera_domain::merchant::{
-    rate_in_force, Contact, CustomerService, FeeItem, OperationSettings, ServiceStatus,
+    rate_in_force, validate_image_upload, Contact, CustomerService, FeeItem, ImageType,
+    OperationSettings, ServiceStatus, TicketImage,
 };
 use tessera_domain::values::EmailList;
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
@@ -383,10 +384,12 @@ pub struct TicketPageView {
     pub customer_service: CustomerServiceView,
     /// Shown on goods vouchers only.
     pub return_rights_statement: String,
+    /// A download link for the logo, valid for an hour.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub logo_key: Option<String>,
+    pub logo_url: Option<String>,
+    /// A download link for the banner, valid for an hour.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub banner_key: Option<String>,
+    pub banner_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -424,10 +427,39 @@ fn ticket_page_view(issuer: &IssuerInfo, settings: &MerchantSettings) -> TicketP
             links: settings.customer_service.links.clone(),
         },
         return_rights_statement: settings.return_rights_statement.clone(),
-        logo_key: settings.logo_key.clone(),
-        banner_key: settings.banner_key.clone(),
+        logo_url: None,
+        banner_url: None,
     }
 }
+
+/// The view with download links for the images that are set.
+async fn ticket_page_with_links(
+    services: &Services,
+    issuer: &IssuerInfo,
+    settings: &MerchantSettings,
+) -> Result<TicketPageView, Problem> {
+    let mut view = ticket_page_view(issuer, settings);
+    if let Some(key) = &settings.logo_key {
+        view.logo_url = Some(
+            services
+                .assets
+                .presign_download(key, DOWNLOAD_LINK_LIFETIME)
+                .await?,
+        );
+    }
+    if let Some(key) = &settings.banner_key {
+        view.banner_url = Some(
+            services
+                .assets
+                .presign_download(key, DOWNLOAD_LINK_LIFETIME)
+                .await?,
+        );
+    }
+    Ok(view)
+}
+
+const DOWNLOAD_LINK_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
+const UPLOAD_LINK_LIFETIME: std::time::Duration = std::time::Duration::from_secs(900);
 
 /// What tickets, e-ticket pages and notification mails show about the issuer (§7-1).
 #[utoipa::path(get, path = "/merchant/ticket-page", tag = "merchant", security(("bearer" = [])),
@@ -446,7 +478,9 @@ async fn get_ticket_page(
         merchant_record(&services, &current.actor),
         services.table.get_settings(&current.actor.acting_as)
     );
-    Ok(Json(ticket_page_view(&merchant?.issuer, &settings?)))
+    Ok(Json(
+        ticket_page_with_links(&services, &merchant?.issuer, &settings?).await?,
+    ))
 }
 
 /// Edit customer-service details and the return-rights statement; issuer fields are read-only.
@@ -491,7 +525,145 @@ async fn put_ticket_page(
         json!({"before": before, "after": after}),
     )
     .await?;
-    Ok(Json(ticket_page_view(&merchant.issuer, &settings)))
+    Ok(Json(
+        ticket_page_with_links(&services, &merchant.issuer, &settings).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UploadRequest {
+    /// `logo` (at most 1 MiB) or `banner` (at most 3 MiB).
+    #[schema(value_type = String)]
+    pub image: TicketImage,
+    /// `image/png` or `image/jpeg`.
+    pub content_type: String,
+    /// The file's size in bytes.
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UploadTicket {
+    /// PUT the file here, with exactly this Content-Type and the declared size.
+    pub upload_url: String,
+    pub content_type: String,
+    /// Confirm the upload with this key.
+    pub key: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfirmImage {
+    pub key: String,
+}
+
+fn key_prefix(actor: &Actor, image: TicketImage) -> String {
+    format!("merchants/{}/{}/", actor.acting_as, image.name())
+}
+
+/// Ask for a presigned URL to upload the logo or the banner (PNG or JPEG, size-limited).
+#[utoipa::path(post, path = "/merchant/ticket-page/uploads", tag = "merchant", security(("bearer" = [])), request_body = UploadRequest,
+    responses((status = 201, body = UploadTicket),
+        (status = 400, description = "VALIDATION_FAILED: content_type (PNG/JPEG), size (logo 1 MiB, banner 3 MiB)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: modify right of operation_settings", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn request_upload(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(input): ApiJson<UploadRequest>,
+) -> Result<(axum::http::StatusCode, Json<UploadTicket>), Problem> {
+    let actor = &current.actor;
+    check(actor, FunctionArea::OperationSettings, Access::Modify)?;
+    let kind = validate_image_upload(input.image, &input.content_type, input.size)?;
+    let key = format!(
+        "{}{}.{}",
+        key_prefix(actor, input.image),
+        uuid::Uuid::new_v4().simple(),
+        kind.extension()
+    );
+    let upload_url = services
+        .assets
+        .presign_upload(&key, kind.content_type(), input.size, UPLOAD_LINK_LIFETIME)
+        .await?;
+    let expires_at =
+        services.clock.now() + chrono::Duration::seconds(UPLOAD_LINK_LIFETIME.as_secs() as i64);
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(UploadTicket {
+            upload_url,
+            content_type: kind.content_type().to_owned(),
+            key,
+            expires_at,
+        }),
+    ))
+}
+
+/// Use an uploaded file as the logo or banner. The object is checked again: it must be
+/// this merchant's upload for this image, within the size limit, and really a PNG/JPEG.
+#[utoipa::path(put, path = "/merchant/ticket-page/images/{image}", tag = "merchant", security(("bearer" = [])),
+    params(("image" = String, Path, description = "`logo` or `banner`")), request_body = ConfirmImage,
+    responses((status = 200, body = TicketPageView),
+        (status = 400, description = "VALIDATION_FAILED: key (not this merchant's upload, not uploaded, too large, not a PNG/JPEG)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: modify right of operation_settings; SWITCH_REQUIRED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "ROUTE_NOT_FOUND: not logo or banner", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn confirm_image(
+    State(services): State<Services>,
+    current: CurrentActor,
+    axum::extract::Path(image): axum::extract::Path<String>,
+    ApiJson(input): ApiJson<ConfirmImage>,
+) -> Result<Json<TicketPageView>, Problem> {
+    let actor = &current.actor;
+    check(actor, FunctionArea::OperationSettings, Access::Modify)?;
+    let image = match image.as_str() {
+        "logo" => TicketImage::Logo,
+        "banner" => TicketImage::Banner,
+        _ => return Err(Problem::new(ErrorCode::RouteNotFound)),
+    };
+    let bad = |reason: &str| Problem(Error::invalid_field("key", reason));
+    let name = input
+        .key
+        .strip_prefix(&key_prefix(actor, image))
+        .ok_or_else(|| bad("not an upload of this merchant for this image"))?;
+    let (stem, extension) = name
+        .split_once('.')
+        .ok_or_else(|| bad("not an upload key"))?;
+    let kind = match extension {
+        "png" => ImageType::Png,
+        "jpg" => ImageType::Jpeg,
+        _ => return Err(bad("not an upload key")),
+    };
+    if stem.len() != 32 || !stem.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad("not an upload key"));
+    }
+    let facts = services
+        .assets
+        .facts(&input.key)
+        .await?
+        .ok_or_else(|| bad("nothing was uploaded with this key"))?;
+    if facts.size == 0 || facts.size > image.max_bytes() {
+        return Err(bad(&format!(
+            "the file is {} bytes; a {} is at most {}",
+            facts.size,
+            image.name(),
+            image.max_bytes()
+        )));
+    }
+    let head = services.assets.head_bytes(&input.key, 8).await?;
+    if !kind.matches_magic(&head) || ImageType::from_content_type(&facts.content_type) != Some(kind)
+    {
+        return Err(bad(&format!("the file is not a {}", kind.content_type())));
+    }
+    let merchant = merchant_record(&services, actor).await?;
+    let mut settings = services.table.get_settings(&actor.acting_as).await?;
+    let slot = match image {
+        TicketImage::Logo => &mut settings.logo_key,
+        TicketImage::Banner => &mut settings.banner_key,
+    };
+    let before = slot.replace(input.key.clone());
+    let changes = json!({"image": image.name(), "before": before, "after": input.key});
+    let settings = save(&services, actor, settings, "ticket_image_changed", changes).await?;
+    Ok(Json(
+        ticket_page_with_links(&services, &merchant.issuer, &settings).await?,
+    ))
 }
 
 // ------------------------------------------------------------------ contract
@@ -597,6 +769,8 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(get_profile, put_profile))
         .routes(routes!(get_operation_settings, put_operation_settings))
         .routes(routes!(get_ticket_page, put_ticket_page))
+        .routes(routes!(request_upload))
+        .routes(routes!(confirm_image))
         .routes(routes!(get_contract))
 }
 

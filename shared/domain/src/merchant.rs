@@ -463,3 +463,129 @@ mod tests {
         );
     }
 }
+
+/// The two images of the ticket page (§7-1 電子票券-自訂圖片設定).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketImage {
+    /// On e-tickets, paper tickets and notification mails.
+    Logo,
+    /// On the e-ticket redemption sign-in page.
+    Banner,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageType {
+    Png,
+    Jpeg,
+}
+
+impl TicketImage {
+    pub const fn max_bytes(self) -> u64 {
+        match self {
+            TicketImage::Logo => 1024 * 1024,
+            TicketImage::Banner => 3 * 1024 * 1024,
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            TicketImage::Logo => "logo",
+            TicketImage::Banner => "banner",
+        }
+    }
+}
+
+impl ImageType {
+    pub fn from_content_type(content_type: &str) -> Option<ImageType> {
+        match content_type.trim().to_ascii_lowercase().as_str() {
+            "image/png" => Some(ImageType::Png),
+            "image/jpeg" => Some(ImageType::Jpeg),
+            _ => None,
+        }
+    }
+
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            ImageType::Png => "image/png",
+            ImageType::Jpeg => "image/jpeg",
+        }
+    }
+
+    pub const fn extension(self) -> &'static str {
+        match self {
+            ImageType::Png => "png",
+            ImageType::Jpeg => "jpg",
+        }
+    }
+
+    /// Whether a file's first bytes are this format's signature: the declared type is the
+    /// uploader's word, the bytes are the file's.
+    pub fn matches_magic(self, head: &[u8]) -> bool {
+        match self {
+            ImageType::Png => head.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]),
+            ImageType::Jpeg => head.starts_with(&[0xFF, 0xD8, 0xFF]),
+        }
+    }
+}
+
+/// Checks an upload request: a PNG or JPEG of 1 byte up to the image's limit.
+pub fn validate_image_upload(
+    image: TicketImage,
+    content_type: &str,
+    size: u64,
+) -> Result<ImageType, Error> {
+    let mut violations = Vec::new();
+    let kind = ImageType::from_content_type(content_type);
+    if kind.is_none() {
+        violations.push(Violation::field("content_type", "image/png or image/jpeg"));
+    }
+    if size == 0 || size > image.max_bytes() {
+        violations.push(Violation::field(
+            "size",
+            format!("1 to {} bytes for a {}", image.max_bytes(), image.name()),
+        ));
+    }
+    match kind {
+        Some(kind) if violations.is_empty() => Ok(kind),
+        _ => Err(Error::invalid(violations)),
+    }
+}
+
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_png_or_jpeg_within_each_images_limit() {
+        assert_eq!(
+            validate_image_upload(TicketImage::Logo, "image/png", 1024).unwrap(),
+            ImageType::Png
+        );
+        assert_eq!(
+            validate_image_upload(TicketImage::Banner, "IMAGE/JPEG", 3 * 1024 * 1024).unwrap(),
+            ImageType::Jpeg
+        );
+        let error =
+            validate_image_upload(TicketImage::Logo, "image/gif", 2 * 1024 * 1024).unwrap_err();
+        let fields: Vec<_> = error
+            .violations
+            .iter()
+            .filter_map(|v| v.field.as_deref())
+            .collect();
+        assert_eq!(fields, ["content_type", "size"]);
+        assert!(validate_image_upload(TicketImage::Logo, "image/png", 0).is_err());
+        assert!(
+            validate_image_upload(TicketImage::Logo, "image/svg+xml", 10).is_err(),
+            "no scriptable formats"
+        );
+    }
+
+    #[test]
+    fn magic_bytes_decide_what_a_file_is() {
+        assert!(ImageType::Png.matches_magic(b"\x89PNG\r\n\x1a\nrest"));
+        assert!(!ImageType::Png.matches_magic(b"<svg>"));
+        assert!(ImageType::Jpeg.matches_magic(&[0xFF, 0xD8, 0xFF, 0xE0]));
+        assert!(!ImageType::Jpeg.matches_magic(b"GIF89a"));
+    }
+}

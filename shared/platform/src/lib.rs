@@ -2,6 +2,7 @@
 //! standard configuration, problem+json errors, request extractors that never panic,
 //! the finishing layers of a router, and tracing setup.
 
+pub mod assets;
 pub mod aws;
 pub mod extract;
 pub mod http;

@@ -1,5 +1,6 @@
 //! What a function that stores or authenticates needs, built once per cold start.
 
+use crate::assets::AssetStore;
 use crate::auth::Authenticator;
 use crate::notifications::NotificationQueue;
 use crate::session::SigningKey;
@@ -25,10 +26,11 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub session_lifetime: Duration,
     pub notifications: NotificationQueue,
+    pub assets: AssetStore,
 }
 
 impl Services {
-    /// From the standard AWS configuration plus `TABLE_NAME`, `NOTIFICATIONS_QUEUE_URL`,
+    /// From the standard AWS configuration plus `TABLE_NAME`, `NOTIFICATIONS_QUEUE_URL`, `ASSETS_BUCKET`,
     /// `TESSERA_SIGNING_KEY` and
     /// `TESSERA_SESSION_HOURS` (default 8: a working day).
     pub async fn from_env() -> Result<Services, String> {
@@ -43,7 +45,12 @@ impl Services {
             sqs: crate::aws::sqs_client(&config),
             url: crate::aws::required_env("NOTIFICATIONS_QUEUE_URL").map_err(|e| e.to_string())?,
         };
+        let assets = AssetStore {
+            s3: crate::aws::s3_client(&config),
+            bucket: crate::aws::required_env("ASSETS_BUCKET").map_err(|e| e.to_string())?,
+        };
         Ok(Services {
+            assets,
             notifications,
             table: Table::new(crate::aws::dynamodb_client(&config), table_name),
             signing_key: SigningKey::from_env()?,

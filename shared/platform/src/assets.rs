@@ -1,0 +1,103 @@
+//! The assets bucket (logos, banners, product images): uploads and downloads go through
+//! presigned URLs, so image bytes never pass through a function.
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use std::time::Duration;
+use tessera_domain::{Error, ErrorCode};
+
+#[derive(Clone, Debug)]
+pub struct AssetStore {
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
+}
+
+/// What S3 says about an uploaded object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectFacts {
+    pub size: u64,
+    pub content_type: String,
+}
+
+fn unavailable<E: std::fmt::Debug>(error: E) -> Error {
+    tracing::error!(error = ?error, "s3 call failed");
+    Error::new(ErrorCode::DependencyUnavailable)
+}
+
+impl AssetStore {
+    /// A URL to PUT exactly this object: its type and length are part of the signature.
+    pub async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        length: u64,
+        valid_for: Duration,
+    ) -> Result<String, Error> {
+        let config = PresigningConfig::expires_in(valid_for).map_err(unavailable)?;
+        let request = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(i64::try_from(length).unwrap_or(i64::MAX))
+            .presigned(config)
+            .await
+            .map_err(unavailable)?;
+        Ok(request.uri().to_owned())
+    }
+
+    pub async fn presign_download(&self, key: &str, valid_for: Duration) -> Result<String, Error> {
+        let config = PresigningConfig::expires_in(valid_for).map_err(unavailable)?;
+        let request = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(unavailable)?;
+        Ok(request.uri().to_owned())
+    }
+
+    /// Size and declared type of an object, or `None` if nothing was uploaded there.
+    pub async fn facts(&self, key: &str) -> Result<Option<ObjectFacts>, Error> {
+        match self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(ObjectFacts {
+                size: head
+                    .content_length()
+                    .and_then(|l| u64::try_from(l).ok())
+                    .unwrap_or(0),
+                content_type: head.content_type().unwrap_or_default().to_owned(),
+            })),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// The first `count` bytes of an object (to check what it really is).
+    pub async fn head_bytes(&self, key: &str, count: u64) -> Result<Vec<u8>, Error> {
+        let object = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", count.saturating_sub(1)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(unavailable)?
+            .into_bytes();
+        Ok(bytes.iter().take(count as usize).copied().collect())
+    }
+}
