@@ -402,3 +402,206 @@ async fn bound_staff_act_for_their_branch_and_a_disabled_branch_stops_ticket_ope
     let (actor, _) = authenticator.authenticate(&cashier).await.unwrap();
     assert!(require_operational_branch(&actor).is_ok());
 }
+
+#[tokio::test]
+async fn a_parent_reads_a_childs_branches_but_must_switch_to_change_them() {
+    let w = world().await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let child = tessera_dev::seed::CHILD;
+    let (status, list) = w
+        .call(authed(
+            "GET",
+            &format!("/branches?merchant_id={child}"),
+            &admin,
+        ))
+        .await;
+    assert_eq!((status, list["items"].clone()), (200, json!([])));
+
+    let create = json!({"code": "CHD01", "name": "子商店一號店"});
+    let (status, problem) = w
+        .call(json_request(
+            "POST",
+            &format!("/branches?merchant_id={child}"),
+            Some(&admin),
+            create.clone(),
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("SWITCH_REQUIRED"))
+    );
+    assert!(problem["detail"].as_str().unwrap().contains(child));
+    let unbind = json!({"accounts": ["cashier01"]});
+    let (status, problem) = w
+        .call(json_request(
+            "POST",
+            &format!("/branch-bindings/unbind?merchant_id={child}"),
+            Some(&admin),
+            unbind,
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("SWITCH_REQUIRED"))
+    );
+
+    // Not a child: not found, whatever the method.
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            &format!("/branches?merchant_id={PARTNER}"),
+            &admin,
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("BRANCH_NOT_FOUND"))
+    );
+    let (status, problem) = w
+        .call(authed("GET", "/branches?merchant_id=bad!", &admin))
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("merchant_id"))
+    );
+
+    // After switching, the same request creates the child's branch.
+    let (_, switched) = w
+        .call(json_request(
+            "POST",
+            "/sessions/current/switch",
+            Some(&admin),
+            json!({"merchant_id": child}),
+        ))
+        .await;
+    let as_child = switched["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        w.call(json_request("POST", "/branches", Some(&as_child), create))
+            .await
+            .0,
+        201
+    );
+    // Switched into the child, the parent's branches are out of reach.
+    let (status, _) = w
+        .call(authed(
+            "GET",
+            &format!("/branches?merchant_id={PARENT}"),
+            &as_child,
+        ))
+        .await;
+    assert_eq!(status, 404);
+    let (_, back) = w
+        .call(json_request(
+            "POST",
+            "/sessions/current/switch",
+            Some(&as_child),
+            json!({"merchant_id": PARENT}),
+        ))
+        .await;
+    let (_, list) = w
+        .call(authed(
+            "GET",
+            &format!("/branches?merchant_id={child}"),
+            back["token"].as_str().unwrap(),
+        ))
+        .await;
+    assert_eq!(list["items"][0]["code"], "CHD01");
+}
+
+#[tokio::test]
+async fn a_bound_sub_account_sees_and_acts_for_its_own_branch_only() {
+    let w = world().await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let grant = json!({"rights": {"branches": {"query": true, "modify": true}}});
+    assert_eq!(
+        w.call(json_request(
+            "PUT",
+            "/sub-accounts/cashier01/rights",
+            Some(&admin),
+            grant
+        ))
+        .await
+        .0,
+        200
+    );
+    let manager_to_khh = json!({"branch_code": "KHH01", "accounts": ["manager01"]});
+    assert_eq!(
+        w.call(json_request(
+            "PUT",
+            "/branch-bindings",
+            Some(&admin),
+            manager_to_khh
+        ))
+        .await
+        .0,
+        204
+    );
+
+    let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await; // bound to TPE01
+    let (_, list) = w.call(authed("GET", "/branches", &cashier)).await;
+    let codes: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["TPE01"]);
+    assert_eq!(
+        w.bindings(&cashier).await,
+        [("cashier01".to_owned(), "TPE01".to_owned())]
+    );
+
+    for (method, path, body) in [
+        ("GET", "/branches/KHH01/history", json!({})),
+        ("PATCH", "/branches/KHH01", json!({"enabled": false})),
+        (
+            "POST",
+            "/branches",
+            json!({"code": "NEW01", "name": "新店"}),
+        ),
+        (
+            "PUT",
+            "/branch-bindings",
+            json!({"branch_code": "KHH01", "accounts": ["cashier01"]}),
+        ),
+        (
+            "POST",
+            "/branch-bindings/unbind",
+            json!({"accounts": ["manager01"]}),
+        ),
+    ] {
+        let (status, problem) = w
+            .call(json_request(method, path, Some(&cashier), body))
+            .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (403, Some("OTHER_BRANCH")),
+            "{method} {path}: {problem}"
+        );
+    }
+    assert_eq!(
+        w.call(json_request(
+            "PATCH",
+            "/branches/TPE01",
+            Some(&cashier),
+            json!({"phone": "02-1111-2222"})
+        ))
+        .await
+        .0,
+        200
+    );
+    let (_, all) = w.call(authed("GET", "/branches", &admin)).await;
+    assert!(
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["enabled"] == true),
+        "KHH01 untouched"
+    );
+    assert_eq!(
+        w.bindings(&admin).await.len(),
+        2,
+        "manager01 still bound to KHH01"
+    );
+}

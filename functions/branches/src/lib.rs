@@ -8,17 +8,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
-use tessera_domain::access::{authorize, Access, Actor, FunctionArea, Role};
+use tessera_domain::access::{
+    authorize, require_branch, require_head_office, Access, Actor, FunctionArea, Role,
+};
 use tessera_domain::branches::{parse_account_list, BranchDetails};
-use tessera_domain::values::{AccountName, BranchCode};
+use tessera_domain::values::{AccountName, BranchCode, MerchantId};
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
+use tessera_platform::owner::OwnerQuery;
 use tessera_platform::services::Services;
 use tessera_platform::store::accounts::{account_write, AccountRecord};
 use tessera_platform::store::branches::BranchRecord;
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::Expect;
-use tessera_platform::{ApiJson, Problem, ProblemDetails};
+use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -109,10 +112,10 @@ pub struct HistoryList {
     pub items: Vec<HistoryView>,
 }
 
-fn check(actor: &Actor, access: Access) -> Result<(), Error> {
+fn check(actor: &Actor, owner: &MerchantId, access: Access) -> Result<(), Error> {
     authorize(
         actor,
-        &actor.acting_as,
+        owner,
         FunctionArea::Branches,
         access,
         ErrorCode::BranchNotFound,
@@ -136,6 +139,7 @@ fn view(branch: &BranchRecord, accounts: &[AccountRecord]) -> BranchView {
 
 fn history(
     actor: &Actor,
+    owner: &MerchantId,
     at: DateTime<Utc>,
     entity: &str,
     id: &str,
@@ -144,7 +148,7 @@ fn history(
 ) -> HistoryEntry {
     HistoryEntry {
         at,
-        merchant_id: actor.acting_as.clone(),
+        merchant_id: owner.clone(),
         by_account: actor.account.clone(),
         entity: entity.to_owned(),
         entity_id: id.to_owned(),
@@ -155,45 +159,54 @@ fn history(
 
 async fn existing_branch(
     services: &Services,
-    actor: &Actor,
+    owner: &MerchantId,
     code: &str,
 ) -> Result<BranchRecord, Problem> {
     let code =
         BranchCode::parse("code", code).map_err(|_| Problem::new(ErrorCode::BranchNotFound))?;
     services
         .table
-        .get_branch(&actor.acting_as, &code)
+        .get_branch(owner, &code)
         .await?
         .ok_or_else(|| Problem::new(ErrorCode::BranchNotFound))
 }
 
-const QUERY_ERRORS: &str =
-    "UNAUTHENTICATED, SESSION_EXPIRED (401); RIGHT_MISSING: query right of branches (403)";
-const MODIFY_ERRORS: &str =
-    "UNAUTHENTICATED, SESSION_EXPIRED (401); RIGHT_MISSING: modify right of branches (403)";
+const QUERY_ERRORS: &str = "UNAUTHENTICATED, SESSION_EXPIRED (401); RIGHT_MISSING: query right of branches; OTHER_BRANCH (403)";
+const MODIFY_ERRORS: &str = "UNAUTHENTICATED, SESSION_EXPIRED (401); RIGHT_MISSING: modify right of branches; SWITCH_REQUIRED; OTHER_BRANCH (403)";
+
+/// Whether a branch shows to the actor: a branch-bound account sees only its own (§3).
+fn visible(actor: &Actor, code: &BranchCode) -> bool {
+    require_branch(actor, code).is_ok()
+}
 
 /// List the branches with how many sub-accounts each has bound.
-#[utoipa::path(get, path = "/branches", tag = "branches", security(("bearer" = [])),
+#[utoipa::path(get, path = "/branches", tag = "branches", security(("bearer" = [])), params(OwnerQuery),
     responses((status = 200, body = BranchList),
-        (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json")))]
+        (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "BRANCH_NOT_FOUND: merchant_id is not this merchant or a child", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn list(
     State(services): State<Services>,
     current: CurrentActor,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
 ) -> Result<Json<BranchList>, Problem> {
-    check(&current.actor, Access::Query)?;
-    let merchant = &current.actor.acting_as;
+    let actor = &current.actor;
+    let owner = query.owner(actor)?;
+    check(actor, &owner, Access::Query)?;
     let (branches, accounts) = tokio::join!(
-        services.table.list_branches(merchant),
-        services.table.list_accounts(merchant)
+        services.table.list_branches(&owner),
+        services.table.list_accounts(&owner)
     );
     let (branches, accounts) = (branches?, accounts?);
-    Ok(Json(BranchList {
-        items: branches.iter().map(|b| view(b, &accounts)).collect(),
-    }))
+    let items = branches
+        .iter()
+        .filter(|b| visible(actor, &b.code))
+        .map(|b| view(b, &accounts))
+        .collect();
+    Ok(Json(BranchList { items }))
 }
 
-/// Create a branch. Its code is unique within the merchant and cannot change later.
-#[utoipa::path(post, path = "/branches", tag = "branches", security(("bearer" = [])), request_body = CreateBranch,
+/// Create a branch (head office only). Its code is unique within the merchant and never changes.
+#[utoipa::path(post, path = "/branches", tag = "branches", security(("bearer" = [])), params(OwnerQuery), request_body = CreateBranch,
     responses((status = 201, body = BranchView),
         (status = 400, description = "VALIDATION_FAILED: code, name, address, phone", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
@@ -201,10 +214,13 @@ async fn list(
 async fn create(
     State(services): State<Services>,
     current: CurrentActor,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
     ApiJson(request): ApiJson<CreateBranch>,
 ) -> Result<(StatusCode, Json<BranchView>), Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify)?;
+    let owner = query.owner(actor)?;
+    check(actor, &owner, Access::Modify)?;
+    require_head_office(actor)?;
     let code = BranchCode::parse("code", &request.code);
     let details = BranchDetails::parse(&request.name, &request.address, &request.phone);
     let (code, details) = match (code, details) {
@@ -220,7 +236,7 @@ async fn create(
     };
     let now = services.clock.now();
     let branch = BranchRecord {
-        merchant_id: actor.acting_as.clone(),
+        merchant_id: owner.clone(),
         code: code.clone(),
         name: details.name,
         address: details.address,
@@ -234,7 +250,15 @@ async fn create(
         .table
         .create_branch(
             &branch,
-            &history(actor, now, ENTITY, code.as_str(), "created", changes),
+            &history(
+                actor,
+                &owner,
+                now,
+                ENTITY,
+                code.as_str(),
+                "created",
+                changes,
+            ),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(view(&branch, &[]))))
@@ -242,7 +266,7 @@ async fn create(
 
 /// Edit a branch's name, address, phone, or enable/disable it. The code cannot change.
 #[utoipa::path(patch, path = "/branches/{code}", tag = "branches", security(("bearer" = [])),
-    params(("code" = String, Path, description = "Branch code")), request_body = EditBranch,
+    params(("code" = String, Path, description = "Branch code"), OwnerQuery), request_body = EditBranch,
     responses((status = 200, body = BranchView),
         (status = 400, description = "VALIDATION_FAILED: name, address, phone, or code (immutable)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
@@ -252,16 +276,19 @@ async fn edit(
     State(services): State<Services>,
     current: CurrentActor,
     Path(code): Path<String>,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
     ApiJson(request): ApiJson<EditBranch>,
 ) -> Result<Json<BranchView>, Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify)?;
+    let owner = query.owner(actor)?;
+    check(actor, &owner, Access::Modify)?;
     if request.code.is_some() {
         return Err(
             Error::invalid_field("code", "a branch code cannot change once created").into(),
         );
     }
-    let mut branch = existing_branch(&services, actor, &code).await?;
+    let mut branch = existing_branch(&services, &owner, &code).await?;
+    require_branch(actor, &branch.code)?;
     let details = BranchDetails::parse(
         request.name.as_deref().unwrap_or(&branch.name),
         request.address.as_deref().unwrap_or(&branch.address),
@@ -276,6 +303,7 @@ async fn edit(
     branch.version += 1;
     let entry = history(
         actor,
+        &owner,
         services.clock.now(),
         ENTITY,
         branch.code.as_str(),
@@ -283,13 +311,13 @@ async fn edit(
         json!({"before": before, "after": after}),
     );
     services.table.update_branch(&branch, &entry).await?;
-    let accounts = services.table.list_accounts(&actor.acting_as).await?;
+    let accounts = services.table.list_accounts(&owner).await?;
     Ok(Json(view(&branch, &accounts)))
 }
 
 /// The branch's history, oldest first.
 #[utoipa::path(get, path = "/branches/{code}/history", tag = "branches", security(("bearer" = [])),
-    params(("code" = String, Path, description = "Branch code")),
+    params(("code" = String, Path, description = "Branch code"), OwnerQuery),
     responses((status = 200, body = HistoryList),
         (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "BRANCH_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
@@ -297,12 +325,16 @@ async fn branch_history(
     State(services): State<Services>,
     current: CurrentActor,
     Path(code): Path<String>,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
 ) -> Result<Json<HistoryList>, Problem> {
-    check(&current.actor, Access::Query)?;
-    let branch = existing_branch(&services, &current.actor, &code).await?;
+    let actor = &current.actor;
+    let owner = query.owner(actor)?;
+    check(actor, &owner, Access::Query)?;
+    let branch = existing_branch(&services, &owner, &code).await?;
+    require_branch(actor, &branch.code)?;
     let entries = services
         .table
-        .list_history(&current.actor.acting_as, ENTITY, branch.code.as_str())
+        .list_history(&owner, ENTITY, branch.code.as_str())
         .await?;
     Ok(Json(HistoryList {
         items: entries
@@ -317,19 +349,21 @@ async fn branch_history(
     }))
 }
 
-/// The bound sub-accounts with their branch.
-#[utoipa::path(get, path = "/branch-bindings", tag = "branches", security(("bearer" = [])),
+/// The bound sub-accounts with their branch (a bound account sees its own branch's only).
+#[utoipa::path(get, path = "/branch-bindings", tag = "branches", security(("bearer" = [])), params(OwnerQuery),
     responses((status = 200, body = BindingList),
         (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json")))]
 async fn list_bindings(
     State(services): State<Services>,
     current: CurrentActor,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
 ) -> Result<Json<BindingList>, Problem> {
-    check(&current.actor, Access::Query)?;
-    let merchant = &current.actor.acting_as;
+    let actor = &current.actor;
+    let owner = query.owner(actor)?;
+    check(actor, &owner, Access::Query)?;
     let (branches, accounts) = tokio::join!(
-        services.table.list_branches(merchant),
-        services.table.list_accounts(merchant)
+        services.table.list_branches(&owner),
+        services.table.list_accounts(&owner)
     );
     let names: HashMap<BranchCode, String> =
         branches?.into_iter().map(|b| (b.code, b.name)).collect();
@@ -338,7 +372,7 @@ async fn list_bindings(
         .filter(|a| a.deleted_at.is_none())
         .filter_map(|a| {
             let code = a.branch?;
-            Some(BindingView {
+            visible(actor, &code).then(|| BindingView {
                 account: a.account.to_string(),
                 remark: a.remark.map(|r| r.to_string()).unwrap_or_default(),
                 branch_name: names.get(&code).cloned().unwrap_or_default(),
@@ -349,13 +383,15 @@ async fn list_bindings(
     Ok(Json(BindingList { items }))
 }
 
-/// Loads the live sub-accounts named in a request, naming each one that is not.
+/// Loads the live sub-accounts named in a request, naming each one that is not; a bound
+/// actor may only move accounts that are unbound or bound to its own branch.
 async fn sub_accounts(
     services: &Services,
     actor: &Actor,
+    owner: &MerchantId,
     names: &[AccountName],
 ) -> Result<Vec<AccountRecord>, Problem> {
-    let accounts = services.table.list_accounts(&actor.acting_as).await?;
+    let accounts = services.table.list_accounts(owner).await?;
     let mut found = Vec::with_capacity(names.len());
     let mut violations = Vec::new();
     for (index, name) in names.iter().enumerate() {
@@ -370,17 +406,22 @@ async fn sub_accounts(
             )),
         }
     }
-    if violations.is_empty() {
-        Ok(found)
-    } else {
-        Err(Error::invalid(violations).into())
+    if !violations.is_empty() {
+        return Err(Error::invalid(violations).into());
     }
+    for account in &found {
+        if let Some(current) = &account.branch {
+            require_branch(actor, current)?;
+        }
+    }
+    Ok(found)
 }
 
 /// Saves re-bound accounts and their history entries in one transaction: all or nothing.
 async fn save_bindings(
     services: &Services,
     actor: &Actor,
+    owner: &MerchantId,
     accounts: Vec<AccountRecord>,
     branch: Option<&BranchCode>,
     action: &str,
@@ -391,13 +432,15 @@ async fn save_bindings(
         let before = account.branch.as_ref().map(|b| b.to_string());
         account.branch = branch.cloned();
         account.version += 1;
+        let changes = json!({"branch": {"before": before, "after": branch.map(|b| b.to_string())}});
         let entry = history(
             actor,
+            owner,
             now,
             "account",
             account.account.as_str(),
             action,
-            json!({"branch": {"before": before, "after": branch.map(|b| b.to_string())}}),
+            changes,
         );
         writes.push(account_write(
             &account,
@@ -413,7 +456,7 @@ async fn save_bindings(
 }
 
 /// Bind sub-accounts to a branch; accounts bound elsewhere move to it (re-bind).
-#[utoipa::path(put, path = "/branch-bindings", tag = "branches", security(("bearer" = [])), request_body = BindAccounts,
+#[utoipa::path(put, path = "/branch-bindings", tag = "branches", security(("bearer" = [])), params(OwnerQuery), request_body = BindAccounts,
     responses((status = 204, description = "Bound"),
         (status = 400, description = "VALIDATION_FAILED: accounts[i] not a live sub-account, duplicates, more than 40", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
@@ -422,19 +465,30 @@ async fn save_bindings(
 async fn bind(
     State(services): State<Services>,
     current: CurrentActor,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
     ApiJson(request): ApiJson<BindAccounts>,
 ) -> Result<StatusCode, Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify)?;
+    let owner = query.owner(actor)?;
+    check(actor, &owner, Access::Modify)?;
     let names = parse_account_list(&request.accounts)?;
-    let branch = existing_branch(&services, actor, &request.branch_code).await?;
-    let accounts = sub_accounts(&services, actor, &names).await?;
-    save_bindings(&services, actor, accounts, Some(&branch.code), "bound").await?;
+    let branch = existing_branch(&services, &owner, &request.branch_code).await?;
+    require_branch(actor, &branch.code)?;
+    let accounts = sub_accounts(&services, actor, &owner, &names).await?;
+    save_bindings(
+        &services,
+        actor,
+        &owner,
+        accounts,
+        Some(&branch.code),
+        "bound",
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Unbind sub-accounts in bulk: they act for head office again.
-#[utoipa::path(post, path = "/branch-bindings/unbind", tag = "branches", security(("bearer" = [])), request_body = UnbindAccounts,
+#[utoipa::path(post, path = "/branch-bindings/unbind", tag = "branches", security(("bearer" = [])), params(OwnerQuery), request_body = UnbindAccounts,
     responses((status = 204, description = "Unbound"),
         (status = 400, description = "VALIDATION_FAILED: accounts[i]", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
@@ -442,18 +496,20 @@ async fn bind(
 async fn unbind(
     State(services): State<Services>,
     current: CurrentActor,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
     ApiJson(request): ApiJson<UnbindAccounts>,
 ) -> Result<StatusCode, Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify)?;
+    let owner = query.owner(actor)?;
+    check(actor, &owner, Access::Modify)?;
     let names = parse_account_list(&request.accounts)?;
-    let accounts: Vec<AccountRecord> = sub_accounts(&services, actor, &names)
+    let accounts: Vec<AccountRecord> = sub_accounts(&services, actor, &owner, &names)
         .await?
         .into_iter()
         .filter(|a| a.branch.is_some())
         .collect();
     if !accounts.is_empty() {
-        save_bindings(&services, actor, accounts, None, "unbound").await?;
+        save_bindings(&services, actor, &owner, accounts, None, "unbound").await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -218,6 +218,33 @@ pub fn require_operational_branch(actor: &Actor) -> Result<(), Error> {
     Ok(())
 }
 
+/// A branch-bound account acts for its own branch only (§3, §7-1): it sees only that branch
+/// in branch views and cannot act for another. Head-office accounts act for any branch.
+pub fn require_branch(actor: &Actor, branch: &BranchCode) -> Result<(), Error> {
+    match &actor.branch {
+        Some(own) if own != branch => Err(Error::new(ErrorCode::OtherBranch).with_detail(format!(
+            "the account is bound to branch {own} and cannot act for branch {branch}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Operations that are head office's (creating branches, binding staff elsewhere).
+pub fn require_head_office(actor: &Actor) -> Result<(), Error> {
+    match &actor.branch {
+        Some(own) => Err(Error::new(ErrorCode::OtherBranch).with_detail(format!(
+            "the account is bound to branch {own}; this is for head office"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The merchant a request is about: the one named in it, or the one the session acts as.
+/// Whether the actor may touch it is [`authorize`]'s decision, not this function's.
+pub fn owner(actor: &Actor, requested: Option<MerchantId>) -> MerchantId {
+    requested.unwrap_or_else(|| actor.acting_as.clone())
+}
+
 /// Operations on the account set itself (sub-accounts, their rights) are the admin's (§4).
 pub fn require_admin(actor: &Actor) -> Result<(), Error> {
     match actor.role {
@@ -452,6 +479,31 @@ mod tests {
             NF
         )
         .is_ok());
+    }
+
+    #[test]
+    fn bound_accounts_act_only_for_their_own_branch() {
+        let tpe = BranchCode::parse("b", "TPE01").unwrap();
+        let khh = BranchCode::parse("b", "KHH01").unwrap();
+        let mut staff = actor(Role::SubAccount, Rights::none(), "PARENT01", &[]);
+        assert!(
+            require_branch(&staff, &khh).is_ok() && require_head_office(&staff).is_ok(),
+            "head office"
+        );
+        staff.branch = Some(tpe.clone());
+        assert!(require_branch(&staff, &tpe).is_ok());
+        let error = require_branch(&staff, &khh).unwrap_err();
+        assert_eq!(error.code, ErrorCode::OtherBranch);
+        assert!(error.detail.unwrap().contains("KHH01"));
+        assert_eq!(
+            require_head_office(&staff).unwrap_err().code,
+            ErrorCode::OtherBranch
+        );
+        assert_eq!(owner(&staff, None), merchant("PARENT01"));
+        assert_eq!(
+            owner(&staff, Some(merchant("CHILD001"))),
+            merchant("CHILD001")
+        );
     }
 
     #[test]

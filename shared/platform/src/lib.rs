@@ -14,6 +14,7 @@ pub use extract::{ApiJson, ApiQuery};
 pub use problem::{Problem, ProblemDetails};
 pub mod auth;
 pub mod notifications;
+pub mod owner;
 pub mod password;
 pub mod services;
 pub mod session;
