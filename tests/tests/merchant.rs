@@ -147,6 +147,17 @@ async fn profile_contacts_take_semicolon_lists_and_name_the_bad_address() {
     let (_, now) = w.call(authed("GET", "/merchant/profile", &admin)).await;
     assert_eq!(now, saved, "refused edits stored nothing");
     assert_eq!(w.settings_history(PARENT).await, ["profile_changed"]);
+    let (status, history) = w.call(authed("GET", "/merchant/history", &admin)).await;
+    assert_eq!(status, 200);
+    assert_eq!(history["items"][0]["by_account"], "admin");
+    assert_eq!(
+        history["items"][0]["changes"]["after"]["contacts"]["billing"]["email"],
+        "acc@demo.com.tw;boss@demo.com.tw"
+    );
+    assert_eq!(
+        history["items"][0]["changes"]["before"]["contacts"]["billing"]["email"],
+        ""
+    );
 }
 
 #[tokio::test]

@@ -764,6 +764,47 @@ async fn get_contract(
     }))
 }
 
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryView {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub by_account: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryList {
+    pub items: Vec<HistoryView>,
+}
+
+/// Who changed the profile, settings, ticket page or alerts, when, and what (oldest first).
+#[utoipa::path(get, path = "/merchant/history", tag = "merchant", security(("bearer" = [])),
+    responses((status = 200, body = HistoryList),
+        (status = 403, description = "RIGHT_MISSING: query right of profile", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn settings_history(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<HistoryList>, Problem> {
+    let actor = &current.actor;
+    check(actor, FunctionArea::Profile, Access::Query)?;
+    let entries = services
+        .table
+        .list_history(&actor.acting_as, ENTITY, actor.acting_as.as_str())
+        .await?;
+    Ok(Json(HistoryList {
+        items: entries
+            .into_iter()
+            .map(|e| HistoryView {
+                at: e.at,
+                by_account: e.by_account.to_string(),
+                action: e.action,
+                changes: e.changes,
+            })
+            .collect(),
+    }))
+}
+
 pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(get_profile, put_profile))
@@ -772,6 +813,7 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(request_upload))
         .routes(routes!(confirm_image))
         .routes(routes!(get_contract))
+        .routes(routes!(settings_history))
 }
 
 pub fn app(services: Services) -> Router {

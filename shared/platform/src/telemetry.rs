@@ -1,15 +1,36 @@
 //! Tracing setup: JSON lines by default (what CloudWatch and Lambda's log tooling read),
 //! human-readable when `TESSERA_LOG_FORMAT=pretty` (the local gateway).
 
+use tracing_subscriber::filter::Directive;
 use tracing_subscriber::EnvFilter;
+
+/// Targets that log whole HTTP bodies at TRACE: DynamoDB items carry password hashes and
+/// personal data, so these are capped at DEBUG whatever `RUST_LOG` asks for.
+const BODY_LOGGING_TARGETS: &[&str] = &[
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "hyper",
+    "h2",
+];
+
+/// `RUST_LOG` (or `default` when unset), with the body-logging targets capped.
+pub fn safe_filter(default: &str) -> EnvFilter {
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    for target in BODY_LOGGING_TARGETS {
+        if let Ok(directive) = format!("{target}=debug").parse::<Directive>() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
 
 /// Installs the global subscriber once; later calls are harmless.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let pretty = std::env::var("TESSERA_LOG_FORMAT")
         .map(|format| format.eq_ignore_ascii_case("pretty"))
         .unwrap_or(false);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt().with_env_filter(safe_filter("info"));
     let _already_installed = if pretty {
         builder.try_init()
     } else {
