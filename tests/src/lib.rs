@@ -168,3 +168,56 @@ pub fn authed(method: &str, uri: &str, token: &str) -> Request<Body> {
         .body(Body::empty())
         .expect("valid request")
 }
+
+/// A provisioned stack with the demo data, its clock, and the gateway in front of it: what
+/// an end-to-end test talks to.
+pub struct Seeded {
+    pub stack: TestStack,
+    pub clock: std::sync::Arc<tessera_domain::clock::FixedClock>,
+    pub services: tessera_platform::services::Services,
+    pub gateway: Router,
+}
+
+pub async fn seeded() -> Seeded {
+    let stack = TestStack::provision().await;
+    let clock = std::sync::Arc::new(tessera_domain::clock::FixedClock::at(test_start()));
+    let services = stack.services(clock.clone());
+    tessera_dev::seed::seed_demo(&services)
+        .await
+        .expect("demo data seeds");
+    let gateway = stack.gateway(clock.clone());
+    Seeded {
+        stack,
+        clock,
+        services,
+        gateway,
+    }
+}
+
+impl Seeded {
+    /// One request through the gateway: status and JSON body (null when empty).
+    pub async fn call(&self, request: Request<Body>) -> (u16, serde_json::Value) {
+        let response = send(&self.gateway, request).await;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body readable");
+        let body = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        (status, body)
+    }
+
+    /// Signs in and returns the bearer token.
+    pub async fn token(&self, merchant: &str, account: &str, password: &str) -> String {
+        let body =
+            serde_json::json!({"merchant_id": merchant, "account": account, "password": password});
+        let (status, session) = self
+            .call(json_request("POST", "/sessions", None, body))
+            .await;
+        assert_eq!(status, 201, "{session}");
+        session["token"].as_str().expect("token").to_owned()
+    }
+}

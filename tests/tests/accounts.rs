@@ -1,49 +1,25 @@
 //! Sign-in, sessions, lockout, sub-accounts and rights, through the gateway (authorizer
 //! included) against the local AWS — the denials as well as the happy paths.
 
-use axum::Router;
 use chrono::Duration;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use tessera_dev::seed::{ADMIN_PASSWORD, CHILD, PARENT, PARTNER, STAFF_PASSWORD};
-use tessera_domain::clock::FixedClock;
-use tessera_tests::{authed, json_request, send, test_start, TestStack};
+use tessera_tests::{authed, json_request, seeded, test_start, Seeded};
 
-struct World {
-    stack: TestStack,
-    clock: Arc<FixedClock>,
-    gateway: Router,
+struct World(Seeded);
+
+impl std::ops::Deref for World {
+    type Target = Seeded;
+    fn deref(&self) -> &Seeded {
+        &self.0
+    }
 }
 
 async fn world() -> World {
-    let stack = TestStack::provision().await;
-    let clock = Arc::new(FixedClock::at(test_start()));
-    tessera_dev::seed::seed_demo(&stack.services(clock.clone()))
-        .await
-        .unwrap();
-    let gateway = stack.gateway(clock.clone());
-    World {
-        stack,
-        clock,
-        gateway,
-    }
+    World(seeded().await)
 }
 
 impl World {
-    async fn call(&self, request: axum::http::Request<axum::body::Body>) -> (u16, Value) {
-        let response = send(&self.gateway, request).await;
-        let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, body)
-    }
-
     async fn sign_in(&self, merchant: &str, account: &str, password: &str) -> (u16, Value) {
         self.call(json_request(
             "POST",
@@ -52,12 +28,6 @@ impl World {
             json!({"merchant_id": merchant, "account": account, "password": password}),
         ))
         .await
-    }
-
-    async fn token(&self, merchant: &str, account: &str, password: &str) -> String {
-        let (status, body) = self.sign_in(merchant, account, password).await;
-        assert_eq!(status, 201, "{body}");
-        body["token"].as_str().unwrap().to_owned()
     }
 
     async fn admin(&self) -> String {

@@ -1,60 +1,26 @@
 //! Branches and sub-account binding (§7-1) through the gateway against the local AWS.
 
-use axum::Router;
-use serde_json::{json, Value};
-use std::sync::Arc;
+use serde_json::json;
 use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, PARTNER, STAFF_PASSWORD};
 use tessera_domain::access::{require_operational_branch, Attribution};
-use tessera_domain::clock::FixedClock;
 use tessera_domain::values::BranchCode;
 use tessera_domain::ErrorCode;
-use tessera_platform::services::Services;
-use tessera_tests::{authed, json_request, send, test_start, TestStack};
+use tessera_tests::{authed, json_request, seeded, Seeded};
 
-struct World {
-    services: Services,
-    gateway: Router,
-    _stack: TestStack,
+struct World(Seeded);
+
+impl std::ops::Deref for World {
+    type Target = Seeded;
+    fn deref(&self) -> &Seeded {
+        &self.0
+    }
 }
 
 async fn world() -> World {
-    let stack = TestStack::provision().await;
-    let clock = Arc::new(FixedClock::at(test_start()));
-    let services = stack.services(clock.clone());
-    tessera_dev::seed::seed_demo(&services).await.unwrap();
-    World {
-        gateway: stack.gateway(clock),
-        services,
-        _stack: stack,
-    }
+    World(seeded().await)
 }
 
 impl World {
-    async fn call(&self, request: axum::http::Request<axum::body::Body>) -> (u16, Value) {
-        let response = send(&self.gateway, request).await;
-        let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            if bytes.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&bytes).unwrap()
-            },
-        )
-    }
-
-    async fn token(&self, merchant: &str, account: &str, password: &str) -> String {
-        let body = json!({"merchant_id": merchant, "account": account, "password": password});
-        let (status, session) = self
-            .call(json_request("POST", "/sessions", None, body))
-            .await;
-        assert_eq!(status, 201, "{session}");
-        session["token"].as_str().unwrap().to_owned()
-    }
-
     async fn bindings(&self, token: &str) -> Vec<(String, String)> {
         let (status, list) = self.call(authed("GET", "/branch-bindings", token)).await;
         assert_eq!(status, 200);

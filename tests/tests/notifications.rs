@@ -2,31 +2,29 @@
 //! idempotency and poison-message handling, against the local AWS.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use axum::http::Request;
-use axum::Router;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use tessera_dev::functions::{queue_handlers, QueueHandler};
 use tessera_dev::gateway::poll_once;
 use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, STAFF_PASSWORD};
-use tessera_domain::clock::FixedClock;
-use tessera_tests::{authed, json_request, send, test_start, TestStack};
+use tessera_tests::{authed, json_request, seeded, Seeded};
 
 struct World {
-    stack: TestStack,
-    gateway: Router,
+    base: Seeded,
     notify: QueueHandler,
     /// A recipient no other test uses, so mails can be counted in the shared emulator.
     inbox: String,
 }
 
+impl std::ops::Deref for World {
+    type Target = Seeded;
+    fn deref(&self) -> &Seeded {
+        &self.base
+    }
+}
+
 async fn world() -> World {
-    let stack = TestStack::provision().await;
-    let clock = Arc::new(FixedClock::at(test_start()));
-    tessera_dev::seed::seed_demo(&stack.services(clock.clone()))
-        .await
-        .unwrap();
-    let notify = queue_handlers(&stack.handler_context(clock.clone()))
+    let base = seeded().await;
+    let notify = queue_handlers(&base.stack.handler_context(base.clock.clone()))
         .into_iter()
         .find(|(id, _)| *id == "NotifyFunction")
         .map(|(_, handler)| handler)
@@ -36,30 +34,13 @@ async fn world() -> World {
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     );
     World {
-        gateway: stack.gateway(clock),
-        stack,
+        base,
         notify,
         inbox,
     }
 }
 
 impl World {
-    async fn call(&self, request: Request<axum::body::Body>) -> (u16, Value) {
-        let response = send(&self.gateway, request).await;
-        let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            if bytes.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&bytes).unwrap()
-            },
-        )
-    }
-
     async fn sign_in(&self, account: &str, password: &str, user_agent: &str) -> u16 {
         let body = json!({"merchant_id": PARENT, "account": account, "password": password});
         let mut request = json_request("POST", "/sessions", None, body);

@@ -14,6 +14,7 @@ pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 pub async fn run_all() -> Result<(), BenchError> {
     error_code_lookup().await?;
     dynamodb_put_floor().await?;
+    sessions().await?;
     Ok(())
 }
 
@@ -95,6 +96,79 @@ async fn dynamodb_put_floor() -> Result<(), BenchError> {
     );
     report(
         "dynamodb_put_p99",
+        percentile(&samples, 99.0).as_secs_f64() * 1e3,
+        "ms",
+    );
+    Ok(())
+}
+
+/// Sign-in (argon2id verification dominates, by design) and the authorizer every protected
+/// request passes through (token check + session, account and merchant reads).
+async fn sessions() -> Result<(), BenchError> {
+    use crate::provision::{provision, LocalAws};
+    use std::sync::Arc;
+    use tessera_platform::assets::AssetStore;
+    use tessera_platform::notifications::NotificationQueue;
+    use tessera_platform::services::{Services, SystemClock};
+    use tessera_platform::session::SigningKey;
+    use tessera_platform::store::Table;
+
+    let stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let template = Template::load_default(&StackContext::named(&stack))?;
+    let aws = LocalAws::from_env().await;
+    let provisioned = provision(&aws, &template).await?;
+    let services = Services {
+        table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
+        signing_key: SigningKey::new(b"benchmark-signing-key-0123456789abcdef".to_vec())?,
+        clock: Arc::new(SystemClock),
+        session_lifetime: chrono::Duration::hours(8),
+        notifications: NotificationQueue {
+            sqs: aws.sqs.clone(),
+            url: provisioned.queue_urls["NotificationsQueue"].clone(),
+        },
+        assets: AssetStore {
+            s3: aws.s3.clone(),
+            bucket: provisioned.buckets["AssetsBucket"].clone(),
+        },
+    };
+    crate::seed::seed_demo(&services).await?;
+    let app = fn_auth::app(services.clone());
+    let sign_in_body = serde_json::json!({"merchant_id": crate::seed::PARENT, "account": "cashier01", "password": crate::seed::STAFF_PASSWORD}).to_string();
+    let mut sign_in = Vec::with_capacity(50);
+    let mut token = String::new();
+    for _ in 0..50 {
+        let request = Request::post("/sessions")
+            .header("content-type", "application/json")
+            .body(Body::from(sign_in_body.clone()))?;
+        let started = Instant::now();
+        let response = app.clone().oneshot(request).await?;
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+        sign_in.push(started.elapsed());
+        let session: serde_json::Value = serde_json::from_slice(&bytes)?;
+        token = session["token"].as_str().unwrap_or_default().to_owned();
+    }
+    sign_in.sort();
+    report(
+        "sign_in_p50",
+        percentile(&sign_in, 50.0).as_secs_f64() * 1e3,
+        "ms",
+    );
+
+    let authenticator = services.authenticator();
+    let mut samples = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let started = Instant::now();
+        authenticator.authenticate(&token).await?;
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    report(
+        "authorizer_p50",
+        percentile(&samples, 50.0).as_secs_f64() * 1e3,
+        "ms",
+    );
+    report(
+        "authorizer_p99",
         percentile(&samples, 99.0).as_secs_f64() * 1e3,
         "ms",
     );

@@ -16,6 +16,7 @@ use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::services::Services;
 use tessera_platform::store::accounts::{AccountRecord, HistoryEntry};
+use tessera_platform::store::history::HistoryList;
 use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -95,20 +96,6 @@ pub struct OwnPasswordChange {
     pub current_password: String,
     #[schema(format = Password)]
     pub new_password: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryView {
-    pub at: DateTime<Utc>,
-    pub by_account: String,
-    pub action: String,
-    #[schema(value_type = Object)]
-    pub changes: serde_json::Value,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryList {
-    pub items: Vec<HistoryView>,
 }
 
 fn rights_from(input: &RightsInput) -> Rights {
@@ -411,17 +398,7 @@ async fn account_history(
         .table
         .list_history(&current.actor.acting_as, ENTITY, name.as_str())
         .await?;
-    Ok(Json(HistoryList {
-        items: entries
-            .into_iter()
-            .map(|e| HistoryView {
-                at: e.at,
-                by_account: e.by_account.to_string(),
-                action: e.action,
-                changes: e.changes,
-            })
-            .collect(),
-    }))
+    Ok(Json(HistoryList::from(entries)))
 }
 
 /// Change the signed-in account's own password (admin rule §4-2, sub-account rule §4-1).

@@ -19,7 +19,7 @@ use tessera_platform::owner::OwnerQuery;
 use tessera_platform::services::Services;
 use tessera_platform::store::accounts::{account_write, AccountRecord};
 use tessera_platform::store::branches::BranchRecord;
-use tessera_platform::store::history::HistoryEntry;
+use tessera_platform::store::history::{HistoryEntry, HistoryList};
 use tessera_platform::store::Expect;
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::ToSchema;
@@ -96,20 +96,6 @@ pub struct BindingView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BindingList {
     pub items: Vec<BindingView>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryView {
-    pub at: DateTime<Utc>,
-    pub by_account: String,
-    pub action: String,
-    #[schema(value_type = Object)]
-    pub changes: serde_json::Value,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryList {
-    pub items: Vec<HistoryView>,
 }
 
 fn check(actor: &Actor, owner: &MerchantId, access: Access) -> Result<(), Error> {
@@ -336,17 +322,7 @@ async fn branch_history(
         .table
         .list_history(&owner, ENTITY, branch.code.as_str())
         .await?;
-    Ok(Json(HistoryList {
-        items: entries
-            .into_iter()
-            .map(|e| HistoryView {
-                at: e.at,
-                by_account: e.by_account.to_string(),
-                action: e.action,
-                changes: e.changes,
-            })
-            .collect(),
-    }))
+    Ok(Json(HistoryList::from(entries)))
 }
 
 /// The bound sub-accounts with their branch (a bound account sees its own branch's only).

@@ -16,7 +16,7 @@ use tessera_domain::{calendar, Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::services::Services;
 use tessera_platform::store::accounts::IssuerInfo;
-use tessera_platform::store::history::HistoryEntry;
+use tessera_platform::store::history::{HistoryEntry, HistoryList};
 use tessera_platform::store::settings::{Contacts, MerchantSettings, PaymentPageName};
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
@@ -764,20 +764,6 @@ async fn get_contract(
     }))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryView {
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub by_account: String,
-    pub action: String,
-    #[schema(value_type = Object)]
-    pub changes: serde_json::Value,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryList {
-    pub items: Vec<HistoryView>,
-}
-
 /// Who changed the profile, settings, ticket page or alerts, when, and what (oldest first).
 #[utoipa::path(get, path = "/merchant/history", tag = "merchant", security(("bearer" = [])),
     responses((status = 200, body = HistoryList),
@@ -792,17 +778,7 @@ async fn settings_history(
         .table
         .list_history(&actor.acting_as, ENTITY, actor.acting_as.as_str())
         .await?;
-    Ok(Json(HistoryList {
-        items: entries
-            .into_iter()
-            .map(|e| HistoryView {
-                at: e.at,
-                by_account: e.by_account.to_string(),
-                action: e.action,
-                changes: e.changes,
-            })
-            .collect(),
-    }))
+    Ok(Json(HistoryList::from(entries)))
 }
 
 pub fn routes() -> OpenApiRouter<Services> {

@@ -176,24 +176,7 @@ impl Table {
                 merchant.merchant_id.as_str(),
             )),
         );
-        match self
-            .client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        self.put_if_absent(item).await
     }
 
     /// Creates an account and its history entry together; an existing ID (deleted ones
@@ -239,14 +222,7 @@ impl Table {
             "expires_at".to_owned(),
             super::epoch_seconds(record.at + chrono::Duration::days(LOGIN_RETENTION_DAYS)),
         );
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put(item).await
     }
 
     /// The newest login records of a merchant, newest first.

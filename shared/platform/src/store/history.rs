@@ -53,3 +53,35 @@ impl super::Table {
         .collect()
     }
 }
+
+/// A history entry as the API shows it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HistoryView {
+    pub at: DateTime<Utc>,
+    pub by_account: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+}
+
+/// An entity's history, oldest first.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HistoryList {
+    pub items: Vec<HistoryView>,
+}
+
+impl From<Vec<HistoryEntry>> for HistoryList {
+    fn from(entries: Vec<HistoryEntry>) -> Self {
+        HistoryList {
+            items: entries
+                .into_iter()
+                .map(|e| HistoryView {
+                    at: e.at,
+                    by_account: e.by_account.to_string(),
+                    action: e.action,
+                    changes: e.changes,
+                })
+                .collect(),
+        }
+    }
+}

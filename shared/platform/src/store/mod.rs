@@ -136,3 +136,39 @@ impl Table {
         Ok(())
     }
 }
+
+impl Table {
+    /// Writes an item unconditionally (records that are only ever added or replaced whole).
+    pub(crate) async fn put(&self, item: Item) -> Result<(), Error> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Writes an item unless its key exists; true if it was written.
+    pub(crate) async fn put_if_absent(&self, item: Item) -> Result<bool, Error> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}

@@ -29,14 +29,7 @@ impl Table {
             "expires_at".to_owned(),
             epoch_seconds(Utc::now() + chrono::Duration::days(SENT_RETENTION_DAYS)),
         );
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put(item).await
     }
 
     /// Records that `account` signed in from a device; true if the device is new.
@@ -54,23 +47,6 @@ impl Table {
             "first_seen".to_owned(),
             AttributeValue::S(keys::timestamp(Utc::now())),
         );
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        self.put_if_absent(item).await
     }
 }

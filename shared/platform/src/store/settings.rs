@@ -127,14 +127,7 @@ impl Table {
             keys::merchant(merchant_id.as_str()),
             keys::CONTRACT,
         )?;
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(super::unavailable)?;
-        Ok(())
+        self.put(item).await
     }
 
     /// Records a fee rate from its effective instant on; earlier rates stay for history.
@@ -147,14 +140,7 @@ impl Table {
             rate.effective_from,
         );
         let item = to_item(rate, keys::merchant(merchant_id.as_str()), &sk)?;
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(super::unavailable)?;
-        Ok(())
+        self.put(item).await
     }
 
     /// Every fee rate ever set for the merchant, for "the rate in force on day D".
