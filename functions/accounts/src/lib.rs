@@ -187,6 +187,29 @@ async fn live_sub_account(
         .ok_or_else(|| Problem::new(ErrorCode::AccountNotFound))
 }
 
+/// Applies one change to a live sub-account: loads it, lets `change` edit it and describe
+/// the change for history, and saves both conditionally on the version read.
+async fn change_sub_account(
+    services: &Services,
+    actor: &Actor,
+    account: &str,
+    action: &str,
+    change: impl FnOnce(&mut AccountRecord) -> serde_json::Value,
+) -> Result<AccountRecord, Problem> {
+    let mut record = live_sub_account(services, actor, account).await?;
+    let changes = change(&mut record);
+    record.version += 1;
+    let entry = history(
+        actor,
+        services.clock.now(),
+        &record.account,
+        action,
+        changes,
+    );
+    services.table.update_account(&record, &entry).await?;
+    Ok(record)
+}
+
 const ADMIN_ERRORS: &str = "UNAUTHENTICATED, SESSION_EXPIRED (401); ADMIN_ONLY (403)";
 
 /// List the sub-accounts (or the deleted ones).
@@ -275,12 +298,12 @@ async fn delete(
     Path(account): Path<String>,
 ) -> Result<StatusCode, Problem> {
     require_admin(&current.actor)?;
-    let mut record = live_sub_account(&services, &current.actor, &account).await?;
     let now = services.clock.now();
-    record.deleted_at = Some(now);
-    record.version += 1;
-    let entry = history(&current.actor, now, &record.account, "deleted", json!({}));
-    services.table.update_account(&record, &entry).await?;
+    change_sub_account(&services, &current.actor, &account, "deleted", |record| {
+        record.deleted_at = Some(now);
+        json!({})
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -299,17 +322,18 @@ async fn set_password(
 ) -> Result<StatusCode, Problem> {
     require_admin(&current.actor)?;
     let password = NewPassword::parse_sub_account("password", &request.password)?;
-    let mut record = live_sub_account(&services, &current.actor, &account).await?;
-    record.password_hash = hash(password).await?;
-    record.version += 1;
-    let entry = history(
+    let password_hash = hash(password).await?;
+    change_sub_account(
+        &services,
         &current.actor,
-        services.clock.now(),
-        &record.account,
+        &account,
         "password_changed",
-        json!({ "password": "changed" }),
-    );
-    services.table.update_account(&record, &entry).await?;
+        |record| {
+            record.password_hash = password_hash;
+            json!({ "password": "changed" })
+        },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -328,18 +352,17 @@ async fn set_remark(
 ) -> Result<Json<SubAccountView>, Problem> {
     require_admin(&current.actor)?;
     let remark = Remark::parse("remark", &request.remark)?;
-    let mut record = live_sub_account(&services, &current.actor, &account).await?;
-    let before = record.remark.clone();
-    record.remark = Some(remark.clone());
-    record.version += 1;
-    let entry = history(
+    let record = change_sub_account(
+        &services,
         &current.actor,
-        services.clock.now(),
-        &record.account,
+        &account,
         "remark_changed",
-        json!({ "before": before, "after": remark }),
-    );
-    services.table.update_account(&record, &entry).await?;
+        |record| {
+            let before = record.remark.replace(remark.clone());
+            json!({ "before": before, "after": remark })
+        },
+    )
+    .await?;
     Ok(Json(view(&record)))
 }
 
@@ -357,18 +380,19 @@ async fn set_rights(
     ApiJson(request): ApiJson<RightsChange>,
 ) -> Result<Json<SubAccountView>, Problem> {
     require_admin(&current.actor)?;
-    let mut record = live_sub_account(&services, &current.actor, &account).await?;
-    let before = rights_view(&record.rights);
-    record.rights = rights_from(&request.rights);
-    record.version += 1;
-    let entry = history(
+    let rights = rights_from(&request.rights);
+    let record = change_sub_account(
+        &services,
         &current.actor,
-        services.clock.now(),
-        &record.account,
+        &account,
         "rights_changed",
-        json!({ "before": before, "after": rights_view(&record.rights) }),
-    );
-    services.table.update_account(&record, &entry).await?;
+        |record| {
+            let before = rights_view(&record.rights);
+            record.rights = rights;
+            json!({ "before": before, "after": rights_view(&record.rights) })
+        },
+    )
+    .await?;
     Ok(Json(view(&record)))
 }
 
