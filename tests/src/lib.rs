@@ -93,10 +93,10 @@ impl TestStack {
                 self.aws.dynamodb.clone(),
                 self.provisioned.table_name.clone(),
             ),
-            signing_key: tessera_platform::session::SigningKey::new(
-                TEST_SIGNING_KEY.as_bytes().to_vec(),
-            )
-            .expect("test key is long enough"),
+            signing_key: Some(
+                tessera_platform::session::SigningKey::new(TEST_SIGNING_KEY.as_bytes().to_vec())
+                    .expect("test key is long enough"),
+            ),
             clock,
             session_lifetime: chrono::Duration::hours(8),
             assets: tessera_platform::assets::AssetStore {

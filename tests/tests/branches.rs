@@ -320,7 +320,7 @@ async fn bound_staff_act_for_their_branch_and_a_disabled_branch_stops_ticket_ope
     let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
     let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
     let manager = w.token(PARENT, "manager01", STAFF_PASSWORD).await;
-    let authenticator = w.services.authenticator();
+    let authenticator = w.services.authenticator().unwrap();
 
     let (actor, _) = authenticator.authenticate(&cashier).await.unwrap();
     assert_eq!(

@@ -64,7 +64,7 @@ async fn the_authorizer_event_is_answered_with_a_simple_response() {
     tessera_dev::seed::seed_demo(&services).await.unwrap();
     let mut event: aws_lambda_events::event::apigw::ApiGatewayV2CustomAuthorizerV2Request =
         serde_json::from_str(&event_text("authorizer")).unwrap();
-    let authenticator = services.authenticator();
+    let authenticator = services.authenticator().unwrap();
 
     // The sample's placeholder token: authorized to reach the function, with the error.
     let response = fn_authorizer::handle(&authenticator, event.clone()).await;

@@ -119,7 +119,9 @@ async fn sessions() -> Result<(), BenchError> {
     let provisioned = provision(&aws, &template).await?;
     let services = Services {
         table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
-        signing_key: SigningKey::new(b"benchmark-signing-key-0123456789abcdef".to_vec())?,
+        signing_key: Some(SigningKey::new(
+            b"benchmark-signing-key-0123456789abcdef".to_vec(),
+        )?),
         clock: Arc::new(SystemClock),
         session_lifetime: chrono::Duration::hours(8),
         notifications: NotificationQueue {
@@ -154,7 +156,7 @@ async fn sessions() -> Result<(), BenchError> {
         "ms",
     );
 
-    let authenticator = services.authenticator();
+    let authenticator = services.authenticator()?;
     let mut samples = Vec::with_capacity(1000);
     for _ in 0..1000 {
         let started = Instant::now();

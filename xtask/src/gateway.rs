@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_domain::{Error, ErrorCode};
-use tessera_platform::auth::request_context;
+use tessera_platform::auth::{request_context, Authenticator};
 use tessera_platform::services::Services;
 use tessera_platform::Problem;
 use utoipa_axum::router::OpenApiRouter;
@@ -33,6 +33,7 @@ pub struct GatewayState {
     pub aws: LocalAws,
     pub provisioned: Provisioned,
     pub services: Services,
+    authenticator: Authenticator,
     /// (METHOD, path) of the template routes that need a session.
     protected: Arc<HashSet<(String, String)>>,
     schedules: Arc<BTreeMap<String, (Schedule, ScheduledHandler, serde_json::Value)>>,
@@ -102,6 +103,7 @@ impl GatewayState {
         Ok(GatewayState {
             aws,
             provisioned,
+            authenticator: services.authenticator()?,
             services,
             protected: Arc::new(protected),
             schedules: Arc::new(schedules),
@@ -127,8 +129,7 @@ async fn apply_authorizer(
     });
     if protected {
         let fields = state
-            .services
-            .authenticator()
+            .authenticator
             .authorize_request(request.headers())
             .await;
         request.extensions_mut().insert(request_context(fields));

@@ -84,7 +84,7 @@ async fn run_up(port: u16) -> Result<(), String> {
                 .ok_or("the template declares no AssetsBucket")?,
         },
         table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
-        signing_key: SigningKey::from_env()?,
+        signing_key: Some(SigningKey::from_env()?),
         clock: Arc::new(SystemClock),
         session_lifetime: chrono::Duration::hours(8),
         notifications: NotificationQueue {

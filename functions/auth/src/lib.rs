@@ -197,7 +197,7 @@ async fn sign_in(
         account.role,
         merchant.children.iter().map(|c| c.to_string()).collect(),
     );
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((StatusCode::CREATED, Json(view?)))
 }
 
 fn session_view(
@@ -206,7 +206,7 @@ fn session_view(
     branch: Option<String>,
     role: Role,
     children: Vec<String>,
-) -> SessionView {
+) -> Result<SessionView, Problem> {
     let claims = SessionClaims {
         sid: session.session_id.clone(),
         mid: session.merchant_id.to_string(),
@@ -216,8 +216,13 @@ fn session_view(
         iat: session.created_at.timestamp(),
         exp: session.expires.timestamp(),
     };
-    SessionView {
-        token: sign(&claims, &services.signing_key),
+    Ok(SessionView {
+        token: sign(
+            &claims,
+            services
+                .require_signing_key()
+                .map_err(|e| Problem::internal(&e))?,
+        ),
         expires_at: session.expires,
         merchant_id: session.merchant_id.to_string(),
         account: session.account.to_string(),
@@ -228,7 +233,7 @@ fn session_view(
             Role::SubAccount => "sub_account".to_owned(),
         },
         children,
-    }
+    })
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
@@ -384,7 +389,7 @@ async fn switch_merchant(
         actor.branch.as_ref().map(|b| b.to_string()),
         actor.role,
         actor.children.iter().map(|c| c.to_string()).collect(),
-    )))
+    )?))
 }
 
 /// The merchant's login history, newest first (§3-5).

@@ -4,7 +4,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 async fn main() -> Result<(), lambda_runtime::Error> {
     tessera_platform::telemetry::init();
     let services = tessera_platform::services::Services::from_env().await?;
-    let authenticator = services.authenticator();
+    let authenticator = services.authenticator()?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<
             aws_lambda_events::event::apigw::ApiGatewayV2CustomAuthorizerV2Request,

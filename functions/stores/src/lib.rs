@@ -110,13 +110,12 @@ async fn names(
     services: &Services,
     ids: impl Iterator<Item = MerchantId>,
 ) -> Result<HashMap<MerchantId, String>, Problem> {
-    let mut names = HashMap::new();
-    for id in ids {
-        if let Some(merchant) = services.table.get_merchant(&id).await? {
-            names.insert(id, merchant.name);
-        }
-    }
-    Ok(names)
+    let ids: Vec<MerchantId> = ids.collect();
+    let merchants = services.table.get_merchants(&ids).await?;
+    Ok(merchants
+        .into_iter()
+        .map(|m| (m.merchant_id, m.name))
+        .collect())
 }
 
 fn view(

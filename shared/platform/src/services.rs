@@ -22,7 +22,9 @@ impl Clock for SystemClock {
 #[derive(Clone)]
 pub struct Services {
     pub table: Table,
-    pub signing_key: SigningKey,
+    /// Only the functions that sign or verify session tokens (auth, the authorizer) are
+    /// given the key; see [`Services::require_signing_key`].
+    pub signing_key: Option<SigningKey>,
     pub clock: Arc<dyn Clock>,
     pub session_lifetime: Duration,
     pub notifications: NotificationQueue,
@@ -31,7 +33,7 @@ pub struct Services {
 
 impl Services {
     /// From the standard AWS configuration plus `TABLE_NAME`, `NOTIFICATIONS_QUEUE_URL`, `ASSETS_BUCKET`,
-    /// `TESSERA_SIGNING_KEY` and
+    /// `TESSERA_SIGNING_KEY` (where given) and
     /// `TESSERA_SESSION_HOURS` (default 8: a working day).
     pub async fn from_env() -> Result<Services, String> {
         let config = crate::aws::load_sdk_config().await;
@@ -53,17 +55,29 @@ impl Services {
             assets,
             notifications,
             table: Table::new(crate::aws::dynamodb_client(&config), table_name),
-            signing_key: SigningKey::from_env()?,
+            signing_key: match std::env::var("TESSERA_SIGNING_KEY") {
+                Ok(_) => Some(SigningKey::from_env()?),
+                Err(_) => None,
+            },
             clock: Arc::new(SystemClock),
             session_lifetime: Duration::hours(hours),
         })
     }
 
-    pub fn authenticator(&self) -> Authenticator {
-        Authenticator {
+    /// The signing key, for the functions that need it: they call this at start, so a
+    /// missing key fails the cold start with a clear message instead of a request.
+    pub fn require_signing_key(&self) -> Result<&SigningKey, String> {
+        self.signing_key.as_ref().ok_or_else(|| {
+            "TESSERA_SIGNING_KEY is not set for a function that signs or verifies sessions"
+                .to_owned()
+        })
+    }
+
+    pub fn authenticator(&self) -> Result<Authenticator, String> {
+        Ok(Authenticator {
             table: self.table.clone(),
-            key: self.signing_key.clone(),
+            key: self.require_signing_key()?.clone(),
             clock: self.clock.clone(),
-        }
+        })
     }
 }
