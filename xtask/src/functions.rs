@@ -51,6 +51,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             logical_id: "StoresFunction",
             routes: fn_stores::routes(),
         },
+        HttpFunction {
+            logical_id: "ProductsFunction",
+            routes: fn_products::routes(),
+        },
     ]
 }
 

@@ -108,6 +108,8 @@ error_codes! {
     RelationWithSelf = ("RELATION_WITH_SELF", 400, "A merchant cannot add itself as a redeemable store.", "不可將自己設為可核銷商店。"),
     /// A branch-bound account tried to act for another branch, or for head office.
     OtherBranch = ("OTHER_BRANCH", 403, "Your account is bound to a branch and cannot act for another branch.", "此帳號已綁定分店，無法操作其他分店。"),
+    /// Tickets were issued for the product: only its store and branch lists may change.
+    ProductIssuedLocked = ("PRODUCT_ISSUED_LOCKED", 409, "Tickets were issued for this product; only its redeemable stores, redeem branches and return branches can change.", "此商品已有發行紀錄，僅可修改跨店核銷、核銷分店與退貨分店。"),
     /// Someone changed the record since it was read; read it again and retry.
     ConcurrentChange = ("CONCURRENT_CHANGE", 409, "The record was changed by someone else; reload and retry.", "資料已被他人修改，請重新整理後再試。"),
     /// A storage, queue or mail service did not answer; the request may be retried.

@@ -102,3 +102,18 @@ pub const DEVICE_PREFIX: &str = "DEVICE#";
 pub fn device(account: &str, fingerprint: &str) -> String {
     format!("{DEVICE_PREFIX}{account}#{fingerprint}")
 }
+
+pub const PRODUCT_PREFIX: &str = "PRODUCT#";
+
+pub fn product(product_id: &str) -> String {
+    format!("{PRODUCT_PREFIX}{product_id}")
+}
+
+/// GSI1 partition of a merchant's products, sorted by creation time.
+pub fn products_of(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#PRODUCTS")
+}
+
+pub fn product_timeline(created_at: DateTime<Utc>, product_id: &str) -> String {
+    format!("{}#{product_id}", timestamp(created_at))
+}

@@ -1,0 +1,558 @@
+//! Products (§7-3 A): create ("list"), query by date range, view, edit (everything until the
+//! first issuance, afterwards only the store and branch lists), bulk delist/relist, copy,
+//! history. A parent may query a child's products but must switch to change them.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashSet;
+use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
+use tessera_domain::products::{
+    check_edit, check_query_range, is_product_id, product_id_from, ProductLists, ProductSpec,
+    TicketKind,
+};
+use tessera_domain::values::{BranchCode, MerchantId};
+use tessera_domain::{calendar, Error, ErrorCode, Violation};
+use tessera_platform::auth::CurrentActor;
+use tessera_platform::owner::OwnerQuery;
+use tessera_platform::services::Services;
+use tessera_platform::store::history::{HistoryEntry, HistoryList};
+use tessera_platform::store::products::ProductRecord;
+use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+const ENTITY: &str = "product";
+
+/// What a merchant sends to create or edit a product (and what copy returns).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProductInput {
+    pub name: String,
+    /// `goods_voucher` (escrow term) or `gift_voucher` (validity term).
+    #[schema(value_type = String)]
+    pub kind: TicketKind,
+    /// Escrow period (goods) or validity (gift), days after issuance.
+    pub term_days: u32,
+    /// Whole NT$, as a string or number, e.g. "120"; answered as a string.
+    #[schema(value_type = String)]
+    #[serde(serialize_with = "rust_decimal::serde::str::serialize")]
+    pub face_value: Decimal,
+    #[serde(default)]
+    pub usage_notes: String,
+    /// Merchant IDs of open redeemable stores allowed to redeem this product.
+    #[serde(default)]
+    pub redeemable_stores: Vec<String>,
+    /// Branch codes that may redeem; empty = any.
+    #[serde(default)]
+    pub redeem_branches: Vec<String>,
+    /// Branch codes that may return; empty = any.
+    #[serde(default)]
+    pub return_branches: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductView {
+    pub product_id: String,
+    #[serde(flatten)]
+    pub input: ProductInput,
+    pub listed: bool,
+    pub issued_count: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductList {
+    pub items: Vec<ProductView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// First creation date, Taipei (YYYY-MM-DD).
+    pub from: String,
+    /// Last creation date, Taipei (YYYY-MM-DD); at most a year after `from`.
+    pub to: String,
+    pub merchant_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProductIds {
+    /// 1 to 40 product numbers.
+    pub product_ids: Vec<String>,
+}
+
+fn check(actor: &Actor, owner: &MerchantId, access: Access) -> Result<(), Error> {
+    authorize(
+        actor,
+        owner,
+        FunctionArea::Products,
+        access,
+        ErrorCode::ProductNotFound,
+    )
+}
+
+fn input_of(spec: &ProductSpec) -> ProductInput {
+    ProductInput {
+        name: spec.name.clone(),
+        kind: spec.kind,
+        term_days: spec.term_days,
+        face_value: spec.face_value,
+        usage_notes: spec.usage_notes.clone(),
+        redeemable_stores: spec
+            .lists
+            .redeemable_stores
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        redeem_branches: spec
+            .lists
+            .redeem_branches
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        return_branches: spec
+            .lists
+            .return_branches
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    }
+}
+
+fn view(product: &ProductRecord) -> ProductView {
+    ProductView {
+        product_id: product.product_id.clone(),
+        input: input_of(&product.spec),
+        listed: product.listed,
+        issued_count: product.issued_count,
+        created_at: product.created_at,
+        updated_at: product.updated_at,
+    }
+}
+
+fn history(
+    actor: &Actor,
+    owner: &MerchantId,
+    at: DateTime<Utc>,
+    id: &str,
+    action: &str,
+    changes: serde_json::Value,
+) -> HistoryEntry {
+    HistoryEntry {
+        at,
+        merchant_id: owner.clone(),
+        by_account: actor.account.clone(),
+        entity: ENTITY.to_owned(),
+        entity_id: id.to_owned(),
+        action: action.to_owned(),
+        changes,
+    }
+}
+
+/// Parses a request into a spec: field rules in the domain, then the lists against what
+/// exists — stores must be open redeemable stores, branches must be the merchant's.
+async fn spec_from(
+    services: &Services,
+    owner: &MerchantId,
+    input: ProductInput,
+) -> Result<ProductSpec, Problem> {
+    let mut violations = Vec::new();
+    let mut parse_list = |field: &str,
+                          values: &[String],
+                          parse: &dyn Fn(&str, &str) -> Result<String, Error>|
+     -> Vec<String> {
+        values
+            .iter()
+            .enumerate()
+            .filter_map(
+                |(index, value)| match parse(&format!("{field}[{index}]"), value) {
+                    Ok(parsed) => Some(parsed),
+                    Err(error) => {
+                        violations.extend(error.violations);
+                        None
+                    }
+                },
+            )
+            .collect()
+    };
+    let stores: Vec<String> = parse_list("redeemable_stores", &input.redeemable_stores, &|f, v| {
+        MerchantId::parse(f, v).map(|m| m.to_string())
+    });
+    let redeem: Vec<String> = parse_list("redeem_branches", &input.redeem_branches, &|f, v| {
+        BranchCode::parse(f, v).map(|b| b.to_string())
+    });
+    let returns: Vec<String> = parse_list("return_branches", &input.return_branches, &|f, v| {
+        BranchCode::parse(f, v).map(|b| b.to_string())
+    });
+    if !violations.is_empty() {
+        return Err(Error::invalid(violations).into());
+    }
+    let lists = ProductLists {
+        redeemable_stores: stores
+            .iter()
+            .filter_map(|s| MerchantId::parse("", s).ok())
+            .collect(),
+        redeem_branches: redeem
+            .iter()
+            .filter_map(|b| BranchCode::parse("", b).ok())
+            .collect(),
+        return_branches: returns
+            .iter()
+            .filter_map(|b| BranchCode::parse("", b).ok())
+            .collect(),
+    };
+    let spec = ProductSpec {
+        name: input.name,
+        kind: input.kind,
+        term_days: input.term_days,
+        face_value: input.face_value,
+        usage_notes: input.usage_notes,
+        lists,
+    }
+    .validate()?;
+    check_lists_exist(services, owner, &spec.lists).await?;
+    Ok(spec)
+}
+
+async fn check_lists_exist(
+    services: &Services,
+    owner: &MerchantId,
+    lists: &ProductLists,
+) -> Result<(), Problem> {
+    let (relations, branches) = tokio::join!(
+        services.table.list_stores(owner),
+        services.table.list_branches(owner)
+    );
+    let open: HashSet<MerchantId> = relations?
+        .into_iter()
+        .filter(|r| r.status.is_open())
+        .map(|r| r.store)
+        .collect();
+    let codes: HashSet<BranchCode> = branches?.into_iter().map(|b| b.code).collect();
+    let mut violations = Vec::new();
+    for (index, store) in lists.redeemable_stores.iter().enumerate() {
+        if !open.contains(store) {
+            violations.push(Violation::field(
+                format!("redeemable_stores[{index}]"),
+                format!("{store} is not an open redeemable store"),
+            ));
+        }
+    }
+    for (field, list) in [
+        ("redeem_branches", &lists.redeem_branches),
+        ("return_branches", &lists.return_branches),
+    ] {
+        for (index, code) in list.iter().enumerate() {
+            if !codes.contains(code) {
+                violations.push(Violation::field(
+                    format!("{field}[{index}]"),
+                    format!("{code} is not a branch of this merchant"),
+                ));
+            }
+        }
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid(violations).into())
+    }
+}
+
+async fn existing(
+    services: &Services,
+    owner: &MerchantId,
+    id: &str,
+) -> Result<ProductRecord, Problem> {
+    if !is_product_id(id) {
+        return Err(Problem::new(ErrorCode::ProductNotFound));
+    }
+    services
+        .table
+        .get_product(owner, id)
+        .await?
+        .ok_or_else(|| Problem::new(ErrorCode::ProductNotFound))
+}
+
+fn new_product_id() -> String {
+    let random = uuid::Uuid::new_v4();
+    let mut bytes = [0u8; 10];
+    bytes.copy_from_slice(&random.as_bytes()[..10]);
+    product_id_from(bytes)
+}
+
+const QUERY_ERRORS: &str = "UNAUTHENTICATED (401); RIGHT_MISSING: query right of products (403)";
+const MODIFY_ERRORS: &str =
+    "UNAUTHENTICATED (401); RIGHT_MISSING: modify right of products; SWITCH_REQUIRED (403)";
+
+/// Products created between two Taipei dates (at most a year apart).
+#[utoipa::path(get, path = "/products", tag = "products", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = ProductList),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most one year)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "PRODUCT_NOT_FOUND: merchant_id is not this merchant or a child", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn list(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<ProductList>, Problem> {
+    let actor = &current.actor;
+    let owner = OwnerQuery {
+        merchant_id: query.merchant_id.clone(),
+    }
+    .owner(actor)?;
+    check(actor, &owner, Access::Query)?;
+    let date = |field: &str, text: &str| {
+        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map_err(|_| Error::invalid_field(field, "a date as YYYY-MM-DD"))
+    };
+    let (from, to) = (date("from", &query.from)?, date("to", &query.to)?);
+    check_query_range(from, to)?;
+    let products = services
+        .table
+        .list_products(
+            &owner,
+            calendar::start_of_day(from),
+            calendar::end_of_day_exclusive(to),
+        )
+        .await?;
+    Ok(Json(ProductList {
+        items: products.iter().map(view).collect(),
+    }))
+}
+
+/// Create ("list") a product.
+#[utoipa::path(post, path = "/products", tag = "products", security(("bearer" = [])), params(OwnerQuery), request_body = ProductInput,
+    responses((status = 201, body = ProductView),
+        (status = 400, description = "VALIDATION_FAILED: name, term_days, face_value, usage_notes, lists (unknown or unlinked entries)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json")))]
+async fn create(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
+    ApiJson(input): ApiJson<ProductInput>,
+) -> Result<(StatusCode, Json<ProductView>), Problem> {
+    let actor = &current.actor;
+    let owner = query.owner(actor)?;
+    check(actor, &owner, Access::Modify)?;
+    let spec = spec_from(&services, &owner, input).await?;
+    let now = services.clock.now();
+    let product = ProductRecord {
+        merchant_id: owner.clone(),
+        product_id: new_product_id(),
+        spec,
+        listed: true,
+        issued_count: 0,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let entry = history(
+        actor,
+        &owner,
+        now,
+        &product.product_id,
+        "created",
+        json!(input_of(&product.spec)),
+    );
+    services
+        .table
+        .save_products(&[(product.clone(), entry)])
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(&product))))
+}
+
+/// One product.
+#[utoipa::path(get, path = "/products/{product_id}", tag = "products", security(("bearer" = [])),
+    params(("product_id" = String, Path, description = "Product number"), OwnerQuery),
+    responses((status = 200, body = ProductView),
+        (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "PRODUCT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn get_one(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
+) -> Result<Json<ProductView>, Problem> {
+    let owner = query.owner(&current.actor)?;
+    check(&current.actor, &owner, Access::Query)?;
+    Ok(Json(view(&existing(&services, &owner, &id).await?)))
+}
+
+/// Replace a product's data. Once tickets were issued, only the three lists may differ.
+#[utoipa::path(put, path = "/products/{product_id}", tag = "products", security(("bearer" = [])),
+    params(("product_id" = String, Path, description = "Product number"), OwnerQuery), request_body = ProductInput,
+    responses((status = 200, body = ProductView),
+        (status = 400, description = "VALIDATION_FAILED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "PRODUCT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "PRODUCT_ISSUED_LOCKED naming the locked fields; CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn edit(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
+    ApiJson(input): ApiJson<ProductInput>,
+) -> Result<Json<ProductView>, Problem> {
+    let actor = &current.actor;
+    let owner = query.owner(actor)?;
+    check(actor, &owner, Access::Modify)?;
+    let mut product = existing(&services, &owner, &id).await?;
+    let spec = spec_from(&services, &owner, input).await?;
+    check_edit(product.issued_count > 0, &product.spec, &spec)?;
+    let before = input_of(&product.spec);
+    product.spec = spec;
+    product.updated_at = services.clock.now();
+    product.version += 1;
+    let entry = history(
+        actor,
+        &owner,
+        product.updated_at,
+        &id,
+        "edited",
+        json!({"before": before, "after": input_of(&product.spec)}),
+    );
+    services
+        .table
+        .save_products(&[(product.clone(), entry)])
+        .await?;
+    Ok(Json(view(&product)))
+}
+
+/// Delist or relist products together (all or nothing); delisted products cannot be issued.
+async fn set_listed(
+    services: &Services,
+    actor: &Actor,
+    owner: &MerchantId,
+    ids: &[String],
+    listed: bool,
+) -> Result<(), Problem> {
+    if ids.is_empty() || ids.len() > 40 {
+        return Err(Error::invalid_field("product_ids", "1 to 40 product numbers").into());
+    }
+    let now = services.clock.now();
+    let mut changes = Vec::with_capacity(ids.len());
+    let mut seen = HashSet::new();
+    for (index, id) in ids.iter().enumerate() {
+        if !seen.insert(id.as_str()) {
+            return Err(
+                Error::invalid_field(format!("product_ids[{index}]"), "listed twice").into(),
+            );
+        }
+        let mut product = existing(services, owner, id).await.map_err(|_| {
+            Problem(Error::invalid_field(
+                format!("product_ids[{index}]"),
+                format!("{id} is not a product of this merchant"),
+            ))
+        })?;
+        if product.listed == listed {
+            continue;
+        }
+        product.listed = listed;
+        product.updated_at = now;
+        product.version += 1;
+        let action = if listed { "relisted" } else { "delisted" };
+        changes.push((
+            product,
+            history(actor, owner, now, id, action, json!({"listed": listed})),
+        ));
+    }
+    if !changes.is_empty() {
+        services.table.save_products(&changes).await?;
+    }
+    Ok(())
+}
+
+/// Delist products in bulk: they can no longer be issued.
+#[utoipa::path(post, path = "/products/delist", tag = "products", security(("bearer" = [])), params(OwnerQuery), request_body = ProductIds,
+    responses((status = 204, description = "Delisted"),
+        (status = 400, description = "VALIDATION_FAILED: product_ids[i]", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json")))]
+async fn delist(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
+    ApiJson(input): ApiJson<ProductIds>,
+) -> Result<StatusCode, Problem> {
+    let owner = query.owner(&current.actor)?;
+    check(&current.actor, &owner, Access::Modify)?;
+    set_listed(&services, &current.actor, &owner, &input.product_ids, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Relist products in bulk: they can be issued again.
+#[utoipa::path(post, path = "/products/relist", tag = "products", security(("bearer" = [])), params(OwnerQuery), request_body = ProductIds,
+    responses((status = 204, description = "Relisted"),
+        (status = 400, description = "VALIDATION_FAILED: product_ids[i]", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json")))]
+async fn relist(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
+    ApiJson(input): ApiJson<ProductIds>,
+) -> Result<StatusCode, Problem> {
+    let owner = query.owner(&current.actor)?;
+    check(&current.actor, &owner, Access::Modify)?;
+    set_listed(&services, &current.actor, &owner, &input.product_ids, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A copy of a product's data, to edit and create as a new product (nothing is stored).
+#[utoipa::path(get, path = "/products/{product_id}/copy", tag = "products", security(("bearer" = [])),
+    params(("product_id" = String, Path, description = "Product number"), OwnerQuery),
+    responses((status = 200, body = ProductInput),
+        (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "PRODUCT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn copy(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
+) -> Result<Json<ProductInput>, Problem> {
+    let owner = query.owner(&current.actor)?;
+    check(&current.actor, &owner, Access::Query)?;
+    Ok(Json(input_of(
+        &existing(&services, &owner, &id).await?.spec,
+    )))
+}
+
+/// The product's history, oldest first.
+#[utoipa::path(get, path = "/products/{product_id}/history", tag = "products", security(("bearer" = [])),
+    params(("product_id" = String, Path, description = "Product number"), OwnerQuery),
+    responses((status = 200, body = HistoryList),
+        (status = 403, description = QUERY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "PRODUCT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn product_history(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<OwnerQuery>,
+) -> Result<Json<HistoryList>, Problem> {
+    let owner = query.owner(&current.actor)?;
+    check(&current.actor, &owner, Access::Query)?;
+    let product = existing(&services, &owner, &id).await?;
+    let entries = services
+        .table
+        .list_history(&owner, ENTITY, &product.product_id)
+        .await?;
+    Ok(Json(HistoryList::from(entries)))
+}
+
+pub fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, edit))
+        .routes(routes!(delist))
+        .routes(routes!(relist))
+        .routes(routes!(copy))
+        .routes(routes!(product_history))
+}
+
+pub fn app(services: Services) -> Router {
+    let (router, _) = routes().split_for_parts();
+    tessera_platform::http::finish(router.with_state(services))
+}

@@ -1,0 +1,118 @@
+//! Products: one item per product under its merchant, on GSI1 by creation time for the
+//! date-range query.
+
+use super::history::HistoryEntry;
+use super::{from_item, keys, to_item, unavailable, Expect, Item, Table, Write};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tessera_domain::products::ProductSpec;
+use tessera_domain::values::MerchantId;
+use tessera_domain::{Error, ErrorCode};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductRecord {
+    pub merchant_id: MerchantId,
+    pub product_id: String,
+    #[serde(flatten)]
+    pub spec: ProductSpec,
+    /// Delisted products cannot be issued any more.
+    pub listed: bool,
+    /// Tickets issued so far; once above zero only the lists may change.
+    #[serde(default)]
+    pub issued_count: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+pub fn product_write(product: &ProductRecord) -> Result<Write, Error> {
+    let mut item = to_item(
+        product,
+        keys::merchant(product.merchant_id.as_str()),
+        &keys::product(&product.product_id),
+    )?;
+    item.insert(
+        keys::GSI1PK.to_owned(),
+        AttributeValue::S(keys::products_of(product.merchant_id.as_str())),
+    );
+    item.insert(
+        keys::GSI1SK.to_owned(),
+        AttributeValue::S(keys::product_timeline(
+            product.created_at,
+            &product.product_id,
+        )),
+    );
+    let expect = if product.version == 1 {
+        Expect::Absent
+    } else {
+        Expect::Version(product.version - 1)
+    };
+    Ok(Write { item, expect })
+}
+
+impl Table {
+    pub async fn get_product(
+        &self,
+        merchant_id: &MerchantId,
+        product_id: &str,
+    ) -> Result<Option<ProductRecord>, Error> {
+        self.get(
+            keys::merchant(merchant_id.as_str()),
+            &keys::product(product_id),
+        )
+        .await
+    }
+
+    /// Creates (version 1) or saves changed products with their history entries, all in one
+    /// transaction.
+    pub async fn save_products(
+        &self,
+        changes: &[(ProductRecord, HistoryEntry)],
+    ) -> Result<(), Error> {
+        let mut writes = Vec::with_capacity(changes.len() * 2);
+        for (product, history) in changes {
+            writes.push(product_write(product)?);
+            writes.push(history.write(product.version)?);
+        }
+        self.transact(writes, ErrorCode::ConcurrentChange).await
+    }
+
+    /// Products created in `[from, until)`, oldest first.
+    pub async fn list_products(
+        &self,
+        merchant_id: &MerchantId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ProductRecord>, Error> {
+        let mut items: Vec<Item> = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name(keys::GSI1)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :until")
+                .expression_attribute_names("#pk", keys::GSI1PK)
+                .expression_attribute_names("#sk", keys::GSI1SK)
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(keys::products_of(merchant_id.as_str())),
+                )
+                .expression_attribute_values(":from", AttributeValue::S(keys::timestamp(from)))
+                // "{until}" sorts before every "{until}#id": the bound is exclusive.
+                .expression_attribute_values(":until", AttributeValue::S(keys::timestamp(until)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        items.into_iter().map(from_item).collect()
+    }
+}
