@@ -96,3 +96,25 @@ fn the_notify_event_is_an_sqs_batch_of_notifications() {
         serde_json::from_str(body).unwrap();
     assert_eq!(notification.merchant_id, "DEMO0001");
 }
+
+#[test]
+fn the_daily_jobs_event_is_the_schedules_input() {
+    let input: serde_json::Value = serde_json::from_str(&event_text("daily-jobs")).unwrap();
+    let job: fn_daily_jobs::Job = serde_json::from_value(input.clone()).unwrap();
+    assert_eq!(job, fn_daily_jobs::Job::UnissuedOrders);
+    // And it is exactly what the template's schedule sends.
+    let template = tessera_dev::template::Template::load_default(
+        &tessera_dev::template::StackContext::named("unit"),
+    )
+    .unwrap();
+    let schedule = template
+        .functions
+        .iter()
+        .flat_map(|f| &f.schedules)
+        .find(|s| s.event_name == "UnissuedOrders")
+        .unwrap();
+    let scheduled: serde_json::Value =
+        serde_json::from_str(schedule.input.as_deref().unwrap()).unwrap();
+    assert_eq!(scheduled, input);
+    assert_eq!(schedule.timezone.as_deref(), Some("Asia/Taipei"));
+}

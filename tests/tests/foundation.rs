@@ -250,7 +250,10 @@ async fn every_template_function_has_code_behind_it_and_every_function_is_in_the
         .filter(|f| !f.schedules.is_empty())
         .map(|f| f.logical_id.as_str())
         .collect();
-    let scheduled_code: BTreeSet<&str> = scheduled_handlers().iter().map(|(id, _)| *id).collect();
+    let scheduled_code: BTreeSet<&str> = scheduled_handlers(&stack.services(clock()))
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
     assert_eq!(scheduled, scheduled_code);
 }
 

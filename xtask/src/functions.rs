@@ -55,6 +55,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             logical_id: "ProductsFunction",
             routes: fn_products::routes(),
         },
+        HttpFunction {
+            logical_id: "OrdersFunction",
+            routes: fn_orders::routes(),
+        },
     ]
 }
 
@@ -81,7 +85,22 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
     vec![("NotifyFunction", notify)]
 }
 
-/// Scheduled functions by logical id, registered as the daily and monthly jobs land.
-pub fn scheduled_handlers() -> Vec<(&'static str, ScheduledHandler)> {
-    Vec::new()
+/// Scheduled functions by logical id, called with the schedule's input as EventBridge
+/// Scheduler calls them. The monthly close registers here when billing lands.
+pub fn scheduled_handlers(services: &Services) -> Vec<(&'static str, ScheduledHandler)> {
+    let jobs = fn_daily_jobs::DailyJobs {
+        table: services.table.clone(),
+        notifications: services.notifications.clone(),
+        clock: services.clock.clone(),
+    };
+    let daily: ScheduledHandler = Arc::new(move |input: serde_json::Value| {
+        let jobs = jobs.clone();
+        Box::pin(async move {
+            jobs.run(input)
+                .await
+                .map(|_| ())
+                .map_err(|e| BoxError::from(e.to_string()))
+        })
+    });
+    vec![("DailyJobsFunction", daily)]
 }

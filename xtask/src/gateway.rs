@@ -75,7 +75,7 @@ impl GatewayState {
             .filter(|(route, _)| !route.public)
             .map(|(route, _)| (route.method, route.path))
             .collect();
-        let handlers: HashMap<_, _> = scheduled_handlers().into_iter().collect();
+        let handlers: HashMap<_, _> = scheduled_handlers(&services).into_iter().collect();
         let mut schedules = BTreeMap::new();
         for function in &template.functions {
             for spec in &function.schedules {

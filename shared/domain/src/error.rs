@@ -110,6 +110,14 @@ error_codes! {
     OtherBranch = ("OTHER_BRANCH", 403, "Your account is bound to a branch and cannot act for another branch.", "此帳號已綁定分店，無法操作其他分店。"),
     /// Tickets were issued for the product: only its store and branch lists may change.
     ProductIssuedLocked = ("PRODUCT_ISSUED_LOCKED", 409, "Tickets were issued for this product; only its redeemable stores, redeem branches and return branches can change.", "此商品已有發行紀錄，僅可修改跨店核銷、核銷分店與退貨分店。"),
+    /// No paid order with this number for this merchant.
+    OrderNotFound = ("ORDER_NOT_FOUND", 404, "No such order.", "查無此訂單。"),
+    /// An order with this merchant trade number was already recorded.
+    OrderExists = ("ORDER_EXISTS", 409, "An order with this number was already recorded.", "此廠商訂單編號已存在。"),
+    /// The order was already issued, abandoned or cancelled.
+    OrderNotUnissued = ("ORDER_NOT_UNISSUED", 409, "The order is no longer awaiting issuance.", "此訂單已非待發行狀態。"),
+    /// More than 21 days since payment: the order can no longer be issued.
+    OrderIssuePeriodOver = ("ORDER_ISSUE_PERIOD_OVER", 409, "The order was paid more than 21 days ago and can no longer be issued.", "訂單已超過交易後21天，無法發行。"),
     /// Someone changed the record since it was read; read it again and retry.
     ConcurrentChange = ("CONCURRENT_CHANGE", 409, "The record was changed by someone else; reload and retry.", "資料已被他人修改，請重新整理後再試。"),
     /// A storage, queue or mail service did not answer; the request may be retried.

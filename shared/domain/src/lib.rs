@@ -11,6 +11,7 @@ pub mod error;
 pub mod lockout;
 pub mod merchant;
 pub mod notification;
+pub mod orders;
 pub mod products;
 pub mod relations;
 pub mod values;

@@ -361,3 +361,78 @@ mod tests {
         assert!(!format!("{password:?}").contains("secret"));
     }
 }
+
+/// A Taiwan mobile number, `09` and 8 digits, stored normalised. Accepts full-width digits
+/// and spacing/dashes, a `+886` prefix, and a number that lost its leading zero in a
+/// spreadsheet cell (`912345678`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaiwanMobile(String);
+
+impl TaiwanMobile {
+    pub fn parse(field: &str, value: &str) -> Result<Self, Error> {
+        let digits: String = value
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '\u{3000}'))
+            .map(|c| match c {
+                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+                '＋' => '+',
+                other => other,
+            })
+            .collect();
+        let local = if let Some(rest) = digits.strip_prefix("+886") {
+            format!("0{rest}")
+        } else if digits.len() == 9 && digits.starts_with('9') {
+            format!("0{digits}")
+        } else {
+            digits
+        };
+        if local.len() == 10 && local.starts_with("09") && local.chars().all(|c| c.is_ascii_digit())
+        {
+            Ok(TaiwanMobile(local))
+        } else {
+            Err(invalid(
+                field,
+                "a Taiwan mobile number: 09 followed by 8 digits",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// For logs: the last three digits only.
+    pub fn masked(&self) -> String {
+        format!("09*****{}", &self.0[self.0.len().saturating_sub(3)..])
+    }
+}
+
+#[cfg(test)]
+mod mobile_tests {
+    use super::*;
+
+    #[test]
+    fn mobiles_are_normalised_from_what_people_and_spreadsheets_write() {
+        for (input, expected) in [
+            ("0912345678", "0912345678"),
+            ("0912-345-678", "0912345678"),
+            ("０９１２３４５６７８", "0912345678"),
+            ("912345678", "0912345678"),
+            ("+886 912 345 678", "0912345678"),
+        ] {
+            assert_eq!(
+                TaiwanMobile::parse("m", input).unwrap().as_str(),
+                expected,
+                "{input}"
+            );
+        }
+        for bad in ["0212345678", "091234567", "09123456789", "abc", ""] {
+            assert!(TaiwanMobile::parse("m", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            TaiwanMobile::parse("m", "0912345678").unwrap().masked(),
+            "09*****678"
+        );
+    }
+}

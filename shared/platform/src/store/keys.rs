@@ -117,3 +117,22 @@ pub fn products_of(merchant_id: &str) -> String {
 pub fn product_timeline(created_at: DateTime<Utc>, product_id: &str) -> String {
     format!("{}#{product_id}", timestamp(created_at))
 }
+
+pub const GSI3: &str = "GSI3";
+pub const GSI3PK: &str = "GSI3PK";
+pub const GSI3SK: &str = "GSI3SK";
+
+pub const ORDER_PREFIX: &str = "ORDER#";
+
+pub fn order(trade_no: &str) -> String {
+    format!("{ORDER_PREFIX}{trade_no}")
+}
+
+/// GSI3 (sparse) partition of the orders paid on a Taipei date and still unissued.
+pub fn unissued_paid_on(date: chrono::NaiveDate) -> String {
+    format!("UNISSUED#{date}")
+}
+
+pub fn merchant_order(merchant_id: &str, trade_no: &str) -> String {
+    format!("{merchant_id}#{trade_no}")
+}

@@ -6,6 +6,7 @@ pub mod branches;
 pub mod history;
 pub mod keys;
 pub mod notifications;
+pub mod orders;
 pub mod products;
 pub mod relations;
 pub mod sessions;

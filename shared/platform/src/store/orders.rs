@@ -1,0 +1,141 @@
+//! Paid orders. While an order is unissued it also sits on the sparse GSI3 under its Taipei
+//! payment date, so the daily job finds exactly the orders of a given day; any other status
+//! rewrites the item without those attributes, which takes it off the index.
+
+use super::history::HistoryEntry;
+use super::{from_item, keys, to_item, unavailable, Expect, Table, Write};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tessera_domain::calendar;
+use tessera_domain::orders::OrderStatus;
+use tessera_domain::values::{MerchantId, TaiwanMobile};
+use tessera_domain::{Error, ErrorCode};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    pub merchant_id: MerchantId,
+    pub trade_no: String,
+    pub product_id: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    pub quantity: u32,
+    pub cardholder_name: String,
+    pub mobile: TaiwanMobile,
+    #[serde(default)]
+    pub email: String,
+    pub paid_at: DateTime<Utc>,
+    pub status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+fn order_write(order: &OrderRecord) -> Result<Write, Error> {
+    let mut item = to_item(
+        order,
+        keys::merchant(order.merchant_id.as_str()),
+        &keys::order(&order.trade_no),
+    )?;
+    if order.status == OrderStatus::Unissued {
+        item.insert(
+            keys::GSI3PK.to_owned(),
+            AttributeValue::S(keys::unissued_paid_on(calendar::taipei_date(order.paid_at))),
+        );
+        item.insert(
+            keys::GSI3SK.to_owned(),
+            AttributeValue::S(keys::merchant_order(
+                order.merchant_id.as_str(),
+                &order.trade_no,
+            )),
+        );
+    }
+    let expect = if order.version == 1 {
+        Expect::Absent
+    } else {
+        Expect::Version(order.version - 1)
+    };
+    Ok(Write { item, expect })
+}
+
+impl Table {
+    pub async fn get_order(
+        &self,
+        merchant_id: &MerchantId,
+        trade_no: &str,
+    ) -> Result<Option<OrderRecord>, Error> {
+        self.get(keys::merchant(merchant_id.as_str()), &keys::order(trade_no))
+            .await
+    }
+
+    /// Creates (version 1; an existing number is `ORDER_EXISTS`) or saves a changed order,
+    /// with its history entry, in one transaction.
+    pub async fn save_order(
+        &self,
+        order: &OrderRecord,
+        history: &HistoryEntry,
+    ) -> Result<(), Error> {
+        let on_condition = if order.version == 1 {
+            ErrorCode::OrderExists
+        } else {
+            ErrorCode::ConcurrentChange
+        };
+        self.transact(
+            vec![order_write(order)?, history.write(order.version)?],
+            on_condition,
+        )
+        .await
+    }
+
+    pub async fn list_orders(&self, merchant_id: &MerchantId) -> Result<Vec<OrderRecord>, Error> {
+        self.query_prefix(
+            keys::merchant(merchant_id.as_str()),
+            keys::ORDER_PREFIX,
+            true,
+            None,
+        )
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
+    }
+
+    /// (merchant, trade number) of every order paid on `date` and still unissued.
+    pub async fn unissued_paid_on(
+        &self,
+        date: NaiveDate,
+    ) -> Result<Vec<(MerchantId, String)>, Error> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name(keys::GSI3)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::GSI3PK)
+                .expression_attribute_values(":pk", AttributeValue::S(keys::unissued_paid_on(date)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                let Some(AttributeValue::S(entry)) = item.get(keys::GSI3SK) else {
+                    continue;
+                };
+                let Some((merchant, trade_no)) = entry.split_once('#') else {
+                    continue;
+                };
+                if let Ok(merchant) = MerchantId::parse("merchant_id", merchant) {
+                    found.push((merchant, trade_no.to_owned()));
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+}
