@@ -86,7 +86,7 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
 }
 
 /// Scheduled functions by logical id, called with the schedule's input as EventBridge
-/// Scheduler calls them. The monthly close registers here when billing lands.
+/// Scheduler calls them.
 pub fn scheduled_handlers(services: &Services) -> Vec<(&'static str, ScheduledHandler)> {
     let jobs = fn_daily_jobs::DailyJobs {
         table: services.table.clone(),
@@ -102,5 +102,22 @@ pub fn scheduled_handlers(services: &Services) -> Vec<(&'static str, ScheduledHa
                 .map_err(|e| BoxError::from(e.to_string()))
         })
     });
-    vec![("DailyJobsFunction", daily)]
+    let close = fn_billing_close::BillingClose {
+        table: services.table.clone(),
+        clock: services.clock.clone(),
+    };
+    let monthly: ScheduledHandler = Arc::new(move |input: serde_json::Value| {
+        let close = close.clone();
+        Box::pin(async move {
+            close
+                .run(input)
+                .await
+                .map(|_| ())
+                .map_err(|e| BoxError::from(e.to_string()))
+        })
+    });
+    vec![
+        ("DailyJobsFunction", daily),
+        ("BillingCloseFunction", monthly),
+    ]
 }

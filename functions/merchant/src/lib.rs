@@ -781,6 +781,65 @@ async fn settings_history(
     Ok(Json(HistoryList::from(entries)))
 }
 
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BillLineView {
+    /// `return_operation`, `sms`, `paper_printing` or `serial_processing`.
+    pub item: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BillView {
+    /// `YYYY-MM`, closed on the 1st of the next month.
+    pub month: String,
+    pub lines: Vec<BillLineView>,
+    /// This month's fees, whole NT$.
+    pub total: String,
+    /// Earlier unpaid months included in the amount due.
+    pub carried_months: Vec<String>,
+    /// This bill plus every earlier unpaid bill, at closing.
+    pub amount_due: String,
+    pub paid: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BillList {
+    pub items: Vec<BillView>,
+}
+
+/// The merchant's monthly bills, newest first (§6-1, §9).
+#[utoipa::path(get, path = "/bills", tag = "merchant", security(("bearer" = [])),
+    responses((status = 200, body = BillList),
+        (status = 403, description = "RIGHT_MISSING: query right of billing", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn bills(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<BillList>, Problem> {
+    let actor = &current.actor;
+    check(actor, FunctionArea::Billing, Access::Query)?;
+    let mut bills = services.table.list_bills(&actor.acting_as).await?;
+    bills.reverse();
+    let items = bills
+        .into_iter()
+        .map(|bill| BillView {
+            month: bill.month,
+            lines: bill
+                .lines
+                .iter()
+                .map(|line| BillLineView {
+                    item: name(&line.item),
+                    amount: line.amount.to_string(),
+                })
+                .collect(),
+            total: bill.total.to_string(),
+            carried_months: bill.carried_months,
+            amount_due: bill.amount_due.to_string(),
+            paid: bill.paid,
+        })
+        .collect();
+    Ok(Json(BillList { items }))
+}
+
 pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(get_profile, put_profile))
@@ -790,6 +849,7 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(confirm_image))
         .routes(routes!(get_contract))
         .routes(routes!(settings_history))
+        .routes(routes!(bills))
 }
 
 pub fn app(services: Services) -> Router {

@@ -118,6 +118,8 @@ error_codes! {
     OrderNotUnissued = ("ORDER_NOT_UNISSUED", 409, "The order is no longer awaiting issuance.", "此訂單已非待發行狀態。"),
     /// More than 21 days since payment: the order can no longer be issued.
     OrderIssuePeriodOver = ("ORDER_ISSUE_PERIOD_OVER", 409, "The order was paid more than 21 days ago and can no longer be issued.", "訂單已超過交易後21天，無法發行。"),
+    /// No bill for this month.
+    BillNotFound = ("BILL_NOT_FOUND", 404, "No bill for this month.", "查無此月份帳單。"),
     /// Someone changed the record since it was read; read it again and retry.
     ConcurrentChange = ("CONCURRENT_CHANGE", 409, "The record was changed by someone else; reload and retry.", "資料已被他人修改，請重新整理後再試。"),
     /// A storage, queue or mail service did not answer; the request may be retried.

@@ -4,6 +4,7 @@
 //! [`clock::Clock`]; every calendar rule is expressed in Asia/Taipei by [`calendar`].
 
 pub mod access;
+pub mod billing;
 pub mod branches;
 pub mod calendar;
 pub mod clock;

@@ -136,3 +136,19 @@ pub fn unissued_paid_on(date: chrono::NaiveDate) -> String {
 pub fn merchant_order(merchant_id: &str, trade_no: &str) -> String {
     format!("{merchant_id}#{trade_no}")
 }
+
+/// A day's fee total for one item (written by the daily fee job, read by the monthly close).
+pub fn fee_day(date: chrono::NaiveDate, item: &str) -> String {
+    format!("FEEDAY#{date}#{item}")
+}
+
+/// All of a month's fee days: `FEEDAY#YYYY-MM-`.
+pub fn fee_month_prefix(month: &str) -> String {
+    format!("FEEDAY#{month}-")
+}
+
+pub const BILL_PREFIX: &str = "BILL#";
+
+pub fn bill(month: &str) -> String {
+    format!("{BILL_PREFIX}{month}")
+}

@@ -2,6 +2,7 @@
 //! them consistent under concurrency.
 
 pub mod accounts;
+pub mod billing;
 pub mod branches;
 pub mod history;
 pub mod keys;

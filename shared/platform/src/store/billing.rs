@@ -1,0 +1,136 @@
+//! Daily fee totals and monthly bills, under their merchant.
+
+use super::{from_item, keys, to_item, unavailable, Table};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use tessera_domain::billing::{month_label, Bill, DailyFeeTotal};
+use tessera_domain::values::MerchantId;
+use tessera_domain::{Error, ErrorCode};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredBill {
+    merchant_id: MerchantId,
+    #[serde(flatten)]
+    bill: Bill,
+}
+
+impl Table {
+    /// Sets a day's total for one fee item (replacing it: the daily job may run twice).
+    pub async fn record_daily_fee_total(
+        &self,
+        merchant_id: &MerchantId,
+        total: &DailyFeeTotal,
+    ) -> Result<(), Error> {
+        let item_name = serde_json::to_value(total.item).map_err(|e| super::internal(&e))?;
+        let sk = keys::fee_day(total.date, item_name.as_str().unwrap_or_default());
+        self.put(to_item(total, keys::merchant(merchant_id.as_str()), &sk)?)
+            .await
+    }
+
+    pub async fn daily_fee_totals(
+        &self,
+        merchant_id: &MerchantId,
+        month_start: NaiveDate,
+    ) -> Result<Vec<DailyFeeTotal>, Error> {
+        self.query_prefix(
+            keys::merchant(merchant_id.as_str()),
+            &keys::fee_month_prefix(&month_label(month_start)),
+            true,
+            None,
+        )
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
+    }
+
+    /// A merchant's bills, oldest first.
+    pub async fn list_bills(&self, merchant_id: &MerchantId) -> Result<Vec<Bill>, Error> {
+        self.query_prefix(
+            keys::merchant(merchant_id.as_str()),
+            keys::BILL_PREFIX,
+            true,
+            None,
+        )
+        .await?
+        .into_iter()
+        .map(|item| from_item::<StoredBill>(item).map(|stored| stored.bill))
+        .collect()
+    }
+
+    /// Stores a closed bill unless that month is already closed; true if stored.
+    pub async fn create_bill(&self, merchant_id: &MerchantId, bill: &Bill) -> Result<bool, Error> {
+        let stored = StoredBill {
+            merchant_id: merchant_id.clone(),
+            bill: bill.clone(),
+        };
+        self.put_if_absent(to_item(
+            &stored,
+            keys::merchant(merchant_id.as_str()),
+            &keys::bill(&bill.month),
+        )?)
+        .await
+    }
+
+    /// Records a bill as paid (the platform operator's act, on receiving the remittance).
+    pub async fn mark_bill_paid(&self, merchant_id: &MerchantId, month: &str) -> Result<(), Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(super::key(
+                keys::merchant(merchant_id.as_str()),
+                &keys::bill(month),
+            )))
+            .update_expression("SET paid = :paid")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":paid", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(Error::new(ErrorCode::BillNotFound))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Every merchant (the directory on GSI1), for jobs that visit all of them.
+    pub async fn list_merchant_ids(&self) -> Result<Vec<MerchantId>, Error> {
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name(keys::GSI1)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::GSI1PK)
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(keys::MERCHANT_DIRECTORY.to_owned()),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                if let Some(AttributeValue::S(id)) = item.get("merchant_id") {
+                    if let Ok(id) = MerchantId::parse("merchant_id", id) {
+                        ids.push(id);
+                    }
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(ids);
+            }
+        }
+    }
+}
