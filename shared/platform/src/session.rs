@@ -13,9 +13,10 @@ use tessera_domain::{Error, ErrorCode};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The key that signs session tokens. Comes from configuration, never from code.
+/// The key that signs session tokens. Comes from configuration, never from code. Keyed
+/// once, when loaded; each signature starts from a copy of the keyed state.
 #[derive(Clone)]
-pub struct SigningKey(Vec<u8>);
+pub struct SigningKey(HmacSha256);
 
 impl SigningKey {
     pub const MIN_BYTES: usize = 32;
@@ -27,7 +28,9 @@ impl SigningKey {
                 Self::MIN_BYTES
             ));
         }
-        Ok(SigningKey(bytes))
+        HmacSha256::new_from_slice(&bytes)
+            .map(SigningKey)
+            .map_err(|_| "the signing key cannot key HMAC-SHA256".to_owned())
     }
 
     /// `TESSERA_SIGNING_KEY`: at least 32 bytes of secret text.
@@ -38,11 +41,7 @@ impl SigningKey {
     }
 
     fn mac(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length; the constructor cannot fail for SHA-256.
-        match HmacSha256::new_from_slice(&self.0) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC-SHA256 takes keys of any length"),
-        }
+        self.0.clone()
     }
 }
 
