@@ -221,3 +221,23 @@ impl Seeded {
         session["token"].as_str().expect("token").to_owned()
     }
 }
+
+/// Declares a test file's `World`: a [`Seeded`] stack that the file can give methods of its
+/// own (`impl World { … }`), and `world()` to make one.
+#[macro_export]
+macro_rules! seeded_world {
+    () => {
+        struct World($crate::Seeded);
+
+        impl std::ops::Deref for World {
+            type Target = $crate::Seeded;
+            fn deref(&self) -> &$crate::Seeded {
+                &self.0
+            }
+        }
+
+        async fn world() -> World {
+            World($crate::seeded().await)
+        }
+    };
+}

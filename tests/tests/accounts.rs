@@ -4,20 +4,9 @@
 use chrono::Duration;
 use serde_json::{json, Value};
 use tessera_dev::seed::{ADMIN_PASSWORD, CHILD, PARENT, PARTNER, STAFF_PASSWORD};
-use tessera_tests::{authed, json_request, seeded, test_start, Seeded};
+use tessera_tests::{authed, json_request, test_start};
 
-struct World(Seeded);
-
-impl std::ops::Deref for World {
-    type Target = Seeded;
-    fn deref(&self) -> &Seeded {
-        &self.0
-    }
-}
-
-async fn world() -> World {
-    World(seeded().await)
-}
+tessera_tests::seeded_world!();
 
 impl World {
     async fn sign_in(&self, merchant: &str, account: &str, password: &str) -> (u16, Value) {

@@ -5,20 +5,9 @@ use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, PARTNER, STAFF_PASSWORD};
 use tessera_domain::access::{require_operational_branch, Attribution};
 use tessera_domain::values::BranchCode;
 use tessera_domain::ErrorCode;
-use tessera_tests::{authed, json_request, seeded, Seeded};
+use tessera_tests::{authed, json_request};
 
-struct World(Seeded);
-
-impl std::ops::Deref for World {
-    type Target = Seeded;
-    fn deref(&self) -> &Seeded {
-        &self.0
-    }
-}
-
-async fn world() -> World {
-    World(seeded().await)
-}
+tessera_tests::seeded_world!();
 
 impl World {
     async fn bindings(&self, token: &str) -> Vec<(String, String)> {

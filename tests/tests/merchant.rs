@@ -4,20 +4,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tessera_dev::seed::{ADMIN_PASSWORD, CHILD, PARENT, PARTNER, STAFF_PASSWORD};
 use tessera_domain::values::MerchantId;
-use tessera_tests::{authed, json_request, seeded, test_start, Seeded};
+use tessera_tests::{authed, json_request, test_start};
 
-struct World(Seeded);
-
-impl std::ops::Deref for World {
-    type Target = Seeded;
-    fn deref(&self) -> &Seeded {
-        &self.0
-    }
-}
-
-async fn world() -> World {
-    World(seeded().await)
-}
+tessera_tests::seeded_world!();
 
 impl World {
     async fn settings_history(&self, merchant: &str) -> Vec<String> {

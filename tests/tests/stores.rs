@@ -2,20 +2,9 @@
 
 use serde_json::{json, Value};
 use tessera_dev::seed::{ADMIN_PASSWORD, CHILD, PARENT, PARTNER, STAFF_PASSWORD};
-use tessera_tests::{authed, json_request, seeded, Seeded};
+use tessera_tests::{authed, json_request};
 
-struct World(Seeded);
-
-impl std::ops::Deref for World {
-    type Target = Seeded;
-    fn deref(&self) -> &Seeded {
-        &self.0
-    }
-}
-
-async fn world() -> World {
-    World(seeded().await)
-}
+tessera_tests::seeded_world!();
 
 impl World {
     async fn status_of(&self, token: &str, list: &str, other: &str) -> String {
