@@ -241,3 +241,25 @@ macro_rules! seeded_world {
         }
     };
 }
+
+/// The `field` of every violation in a problem+json body, in order.
+pub fn error_fields(problem: &serde_json::Value) -> Vec<String> {
+    listed(&problem["errors"], "field")
+}
+
+/// The `action` of every entry of a history list, oldest first.
+pub fn history_actions(history: &serde_json::Value) -> Vec<String> {
+    listed(&history["items"], "action")
+}
+
+fn listed(items: &serde_json::Value, key: &str) -> Vec<String> {
+    items
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| item[key].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

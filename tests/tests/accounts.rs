@@ -288,12 +288,7 @@ async fn the_admin_manages_sub_accounts_with_history() {
         .call(authed("GET", "/sub-accounts/staff02a/history", &admin))
         .await;
     assert_eq!(status, 200);
-    let actions: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["action"].as_str().unwrap())
-        .collect();
+    let actions = tessera_tests::history_actions(&history);
     assert_eq!(
         actions,
         ["created", "remark_changed", "password_changed", "deleted"]
@@ -322,12 +317,7 @@ async fn bad_sub_account_input_names_every_field_and_stores_nothing() {
         (status, body["code"].as_str()),
         (400, Some("VALIDATION_FAILED"))
     );
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = tessera_tests::error_fields(&body);
     assert_eq!(fields, ["account", "password", "remark"]);
 
     let (status, body) = w
@@ -391,12 +381,7 @@ async fn bad_sub_account_input_names_every_field_and_stores_nothing() {
     let (_, cashier) = w
         .call(authed("GET", "/sub-accounts/cashier01/history", &admin))
         .await;
-    let actions: Vec<&str> = cashier["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["action"].as_str().unwrap())
-        .collect();
+    let actions = tessera_tests::history_actions(&cashier);
     assert_eq!(
         actions,
         ["created", "bound", "password_changed"],

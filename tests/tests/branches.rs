@@ -63,12 +63,7 @@ async fn branches_are_created_with_unique_immutable_codes_and_history() {
         (status, problem["code"].as_str()),
         (400, Some("VALIDATION_FAILED"))
     );
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = tessera_tests::error_fields(&problem);
     assert_eq!(fields, ["code", "name", "phone"]);
 
     let (status, problem) = w
@@ -115,12 +110,7 @@ async fn branches_are_created_with_unique_immutable_codes_and_history() {
         .call(authed("GET", "/branches/TCH01/history", &admin))
         .await;
     assert_eq!(status, 200);
-    let actions: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["action"].as_str().unwrap())
-        .collect();
+    let actions = tessera_tests::history_actions(&history);
     assert_eq!(actions, ["created", "edited"]);
     assert_eq!(history["items"][1]["changes"]["before"]["name"], "台中店");
     assert_eq!(history["items"][1]["changes"]["after"]["enabled"], false);
@@ -176,12 +166,7 @@ async fn sub_accounts_are_bound_rebound_and_unbound_all_or_nothing() {
         .call(json_request("PUT", "/branch-bindings", Some(&admin), bind))
         .await;
     assert_eq!(status, 400);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = tessera_tests::error_fields(&problem);
     assert_eq!(
         fields,
         ["accounts[1]", "accounts[2]"],
@@ -216,12 +201,7 @@ async fn sub_accounts_are_bound_rebound_and_unbound_all_or_nothing() {
     let (_, history) = w
         .call(authed("GET", "/sub-accounts/cashier01/history", &admin))
         .await;
-    let actions: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["action"].as_str().unwrap())
-        .collect();
+    let actions = tessera_tests::history_actions(&history);
     assert_eq!(actions, ["created", "bound", "bound", "unbound"]);
     assert_eq!(
         history["items"][2]["changes"]["branch"],

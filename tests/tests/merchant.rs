@@ -208,12 +208,7 @@ async fn ticket_page_issuer_fields_are_read_only_and_customer_service_is_checked
         ))
         .await;
     assert_eq!(status, 400);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = tessera_tests::error_fields(&problem);
     assert_eq!(
         fields,
         [
@@ -482,12 +477,7 @@ async fn uploads_of_the_wrong_type_size_or_owner_are_refused() {
         ))
         .await;
     assert_eq!(status, 400);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = tessera_tests::error_fields(&problem);
     assert_eq!(fields, ["content_type", "size"]);
     let (status, _) = w
         .call(json_request(

@@ -199,12 +199,7 @@ async fn bad_orders_name_every_field_and_other_tenants_cannot_touch_them() {
         .call(json_request("POST", "/orders", Some(&w.admin), body))
         .await;
     assert_eq!(status, 400);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = tessera_tests::error_fields(&problem);
     assert_eq!(
         fields,
         [

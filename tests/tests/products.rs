@@ -124,12 +124,7 @@ async fn bad_products_name_every_field_and_store_nothing() {
         .call(json_request("POST", "/products", Some(&admin), bad))
         .await;
     assert_eq!(status, 400);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = tessera_tests::error_fields(&problem);
     assert_eq!(fields, ["name", "term_days", "face_value"]);
 
     // Lists must name open redeemable stores and this merchant's branches.
@@ -140,12 +135,7 @@ async fn bad_products_name_every_field_and_store_nothing() {
         .call(json_request("POST", "/products", Some(&admin), lists))
         .await;
     assert_eq!(status, 400);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = tessera_tests::error_fields(&problem);
     assert_eq!(fields, ["redeemable_stores[1]", "return_branches[0]"]);
 
     let (status, problem) = w
@@ -211,12 +201,7 @@ async fn once_issued_only_the_three_lists_can_change() {
         (status, problem["code"].as_str()),
         (409, Some("PRODUCT_ISSUED_LOCKED"))
     );
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = tessera_tests::error_fields(&problem);
     assert_eq!(fields, ["face_value", "usage_notes"]);
 
     let mut lists_only = edited.clone();
@@ -247,12 +232,7 @@ async fn once_issued_only_the_three_lists_can_change() {
     let (_, history) = w
         .call(authed("GET", &format!("/products/{id}/history"), &admin))
         .await;
-    let actions: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["action"].as_str().unwrap())
-        .collect();
+    let actions = tessera_tests::history_actions(&history);
     assert_eq!(actions, ["created", "edited", "issued", "edited"]);
 }
 

@@ -14,6 +14,7 @@ use tessera_domain::values::{AccountName, EmailList, MerchantId};
 use tessera_domain::{calendar, Error, ErrorCode};
 use tessera_platform::notifications::NotificationQueue;
 use tessera_platform::store::history::HistoryEntry;
+use tessera_platform::store::orders::OrderRecord;
 use tessera_platform::store::Table;
 
 /// The jobs a schedule can name in its input, e.g. `{"job": "unissued_orders"}`.
@@ -78,8 +79,8 @@ impl DailyJobs {
                     }
                 }
                 DailyAction::AutoCancel => {
-                    for (merchant, trade_no) in orders {
-                        if self.cancel(&merchant, &trade_no, now).await? {
+                    for order in self.table.get_orders(&orders).await? {
+                        if self.cancel(order, now).await? {
                             summary.orders_cancelled += 1;
                         }
                     }
@@ -128,15 +129,7 @@ impl DailyJobs {
     }
 
     /// Cancels an order still unissued 30 days after payment; false if it no longer is.
-    async fn cancel(
-        &self,
-        merchant: &MerchantId,
-        trade_no: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, Error> {
-        let Some(mut order) = self.table.get_order(merchant, trade_no).await? else {
-            return Ok(false);
-        };
+    async fn cancel(&self, mut order: OrderRecord, now: DateTime<Utc>) -> Result<bool, Error> {
         if order.status != OrderStatus::Unissued {
             return Ok(false);
         }
@@ -145,10 +138,10 @@ impl DailyJobs {
         order.version += 1;
         let entry = HistoryEntry {
             at: now,
-            merchant_id: merchant.clone(),
+            merchant_id: order.merchant_id.clone(),
             by_account: AccountName::parse_login("account", "system")?,
             entity: "order".to_owned(),
-            entity_id: trade_no.to_owned(),
+            entity_id: order.trade_no.clone(),
             action: "auto_cancelled".to_owned(),
             changes: json!({"status": {"before": "unissued", "after": "auto_cancelled"}, "reason": "not issued or abandoned within 30 days of payment"}),
         };

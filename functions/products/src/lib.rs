@@ -434,33 +434,53 @@ async fn set_listed(
     if ids.is_empty() || ids.len() > 40 {
         return Err(Error::invalid_field("product_ids", "1 to 40 product numbers").into());
     }
-    let now = services.clock.now();
-    let mut changes = Vec::with_capacity(ids.len());
     let mut seen = HashSet::new();
-    for (index, id) in ids.iter().enumerate() {
-        if !seen.insert(id.as_str()) {
-            return Err(
-                Error::invalid_field(format!("product_ids[{index}]"), "listed twice").into(),
-            );
-        }
-        let mut product = existing(services, owner, id).await.map_err(|_| {
-            Problem(Error::invalid_field(
+    if let Some(index) = ids.iter().position(|id| !seen.insert(id.as_str())) {
+        return Err(Error::invalid_field(format!("product_ids[{index}]"), "listed twice").into());
+    }
+    let known: Vec<String> = ids.iter().filter(|id| is_product_id(id)).cloned().collect();
+    let mut found: std::collections::HashMap<String, ProductRecord> = services
+        .table
+        .get_products(owner, &known)
+        .await?
+        .into_iter()
+        .map(|p| (p.product_id.clone(), p))
+        .collect();
+    let violations: Vec<Violation> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !found.contains_key(id.as_str()))
+        .map(|(index, id)| {
+            Violation::field(
                 format!("product_ids[{index}]"),
                 format!("{id} is not a product of this merchant"),
-            ))
-        })?;
-        if product.listed == listed {
-            continue;
-        }
-        product.listed = listed;
-        product.updated_at = now;
-        product.version += 1;
-        let action = if listed { "relisted" } else { "delisted" };
-        changes.push((
-            product,
-            history(actor, owner, now, id, action, json!({"listed": listed})),
-        ));
+            )
+        })
+        .collect();
+    if !violations.is_empty() {
+        return Err(Error::invalid(violations).into());
     }
+    let now = services.clock.now();
+    let action = if listed { "relisted" } else { "delisted" };
+    let changes: Vec<_> = ids
+        .iter()
+        .filter_map(|id| found.remove(id.as_str()))
+        .filter(|product| product.listed != listed)
+        .map(|mut product| {
+            product.listed = listed;
+            product.updated_at = now;
+            product.version += 1;
+            let entry = history(
+                actor,
+                owner,
+                now,
+                &product.product_id,
+                action,
+                json!({"listed": listed}),
+            );
+            (product, entry)
+        })
+        .collect();
     if !changes.is_empty() {
         services.table.save_products(&changes).await?;
     }

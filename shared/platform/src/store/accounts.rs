@@ -261,46 +261,14 @@ impl Table {
     /// Many merchant profiles in as few round trips as DynamoDB allows (100 keys a call);
     /// unknown IDs are simply absent from the answer.
     pub async fn get_merchants(&self, ids: &[MerchantId]) -> Result<Vec<MerchantRecord>, Error> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
-        let mut unique: Vec<&MerchantId> = ids.iter().collect();
-        unique.sort();
-        unique.dedup();
-        let mut found = Vec::with_capacity(unique.len());
-        for chunk in unique.chunks(100) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| key(keys::merchant(id.as_str()), keys::PROFILE))
-                .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .build()
-                    .map_err(unavailable)?,
-            );
-            // DynamoDB may return part of a batch as unprocessed under load: ask again.
-            for _ in 0..10 {
-                let Some(pending) = request.take() else { break };
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.name, pending)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.name)) {
-                    for item in items {
-                        found.push(from_item(item)?);
-                    }
-                }
-                request = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.name))
-                    .filter(|k| !k.keys().is_empty());
-            }
-            if request.is_some() {
-                return Err(Error::new(ErrorCode::DependencyUnavailable));
-            }
-        }
-        Ok(found)
+        let keys = ids
+            .iter()
+            .map(|id| key(keys::merchant(id.as_str()), keys::PROFILE))
+            .collect();
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 }

@@ -175,3 +175,46 @@ impl Table {
         }
     }
 }
+
+impl Table {
+    /// Reads many items by key in as few round trips as DynamoDB allows (100 keys a call),
+    /// asking again for any it returns unprocessed; absent keys are simply not in the answer.
+    pub(crate) async fn batch_get(&self, mut keys: Vec<Item>) -> Result<Vec<Item>, Error> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        keys.sort_by_cached_key(|k| format!("{:?}{:?}", k.get(keys::PK), k.get(keys::SK)));
+        keys.dedup();
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .build()
+                    .map_err(unavailable)?,
+            );
+            for _ in 0..10 {
+                let Some(pending) = request.take() else { break };
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.name, pending)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                found.extend(
+                    output
+                        .responses
+                        .and_then(|mut r| r.remove(&self.name))
+                        .unwrap_or_default(),
+                );
+                request = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.name))
+                    .filter(|k| !k.keys().is_empty());
+            }
+            if request.is_some() {
+                return Err(Error::new(ErrorCode::DependencyUnavailable));
+            }
+        }
+        Ok(found)
+    }
+}

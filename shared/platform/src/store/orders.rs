@@ -69,6 +69,24 @@ impl Table {
             .await
     }
 
+    /// Orders by (merchant, trade number), in one batched read; unknown ones are absent.
+    pub async fn get_orders(
+        &self,
+        orders: &[(MerchantId, String)],
+    ) -> Result<Vec<OrderRecord>, Error> {
+        let keys = orders
+            .iter()
+            .map(|(merchant, trade_no)| {
+                super::key(keys::merchant(merchant.as_str()), &keys::order(trade_no))
+            })
+            .collect();
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
     /// Creates (version 1; an existing number is `ORDER_EXISTS`) or saves a changed order,
     /// with its history entry, in one transaction.
     pub async fn save_order(

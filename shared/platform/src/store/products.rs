@@ -64,6 +64,23 @@ impl Table {
         .await
     }
 
+    /// The merchant's products among `ids`, in one batched read; unknown ids are absent.
+    pub async fn get_products(
+        &self,
+        merchant_id: &MerchantId,
+        ids: &[String],
+    ) -> Result<Vec<ProductRecord>, Error> {
+        let keys = ids
+            .iter()
+            .map(|id| super::key(keys::merchant(merchant_id.as_str()), &keys::product(id)))
+            .collect();
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
     /// Creates (version 1) or saves changed products with their history entries, all in one
     /// transaction.
     pub async fn save_products(
