@@ -414,3 +414,27 @@ async fn products_respect_rights_tenancy_and_the_parent_child_rule() {
     w.create(switched["token"].as_str().unwrap(), child_product)
         .await;
 }
+
+#[tokio::test]
+async fn gift_vouchers_are_products_with_a_validity_term() {
+    let w = world().await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let gift = json!({"name": "生日贈品券", "kind": "gift_voucher", "term_days": 90, "face_value": "50", "usage_notes": "效期 90 天"});
+    let product = w.create(&admin, gift).await;
+    assert_eq!(
+        (
+            product["kind"].as_str(),
+            product["term_days"].as_u64(),
+            product["face_value"].as_str()
+        ),
+        (Some("gift_voucher"), Some(90), Some("50"))
+    );
+    let (_, copy) = w
+        .call(authed(
+            "GET",
+            &format!("/products/{}/copy", product["product_id"].as_str().unwrap()),
+            &admin,
+        ))
+        .await;
+    assert_eq!(copy["kind"], "gift_voucher");
+}

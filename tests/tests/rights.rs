@@ -1,0 +1,230 @@
+//! Every state-changing route refuses an account that holds query rights everywhere and
+//! modify rights nowhere (`manager01`): with RIGHT_MISSING naming the right, or ADMIN_ONLY
+//! for account management. The table must cover every such route of the template, so a new
+//! route cannot arrive without its denial being tested.
+
+use serde_json::json;
+use std::collections::BTreeSet;
+use tessera_dev::seed::{PARENT, PARTNER, STAFF_PASSWORD};
+use tessera_tests::{json_request, seeded};
+
+/// Routes any signed-in account may use on itself: not gated by a function-area right.
+const SESSION_ROUTES: &[(&str, &str)] = &[
+    ("DELETE", "/sessions/current"),
+    ("POST", "/sessions/current/switch"),
+    ("PUT", "/account/password"),
+];
+
+#[tokio::test]
+async fn an_account_without_modify_rights_is_refused_on_every_state_changing_route() {
+    let w = seeded().await;
+    let manager = w.token(PARENT, "manager01", STAFF_PASSWORD).await;
+    let product = json!({"name": "x", "kind": "gift_voucher", "term_days": 30, "face_value": 100});
+    let contact = json!({"name": "", "phone": "", "email": ""});
+    // (method, template path, concrete path, a well-formed body, expected code)
+    let cases = [
+        (
+            "PUT",
+            "/branch-bindings",
+            "/branch-bindings".to_owned(),
+            json!({"branch_code": "TPE01", "accounts": ["cashier01"]}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/branch-bindings/unbind",
+            "/branch-bindings/unbind".to_owned(),
+            json!({"accounts": ["cashier01"]}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/branches",
+            "/branches".to_owned(),
+            json!({"code": "NEW01", "name": "新店"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PATCH",
+            "/branches/{code}",
+            "/branches/TPE01".to_owned(),
+            json!({"enabled": false}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/joint-issuers/{issuer_id}/unlink",
+            format!("/joint-issuers/{PARTNER}/unlink"),
+            json!({}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PUT",
+            "/login-alerts",
+            "/login-alerts".to_owned(),
+            json!({"on_failed_sign_in": false, "on_new_device": false, "emails": ""}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PUT",
+            "/merchant/operation-settings",
+            "/merchant/operation-settings".to_owned(),
+            json!({"sms_enabled": false, "consumer_returns_enabled": true}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PUT",
+            "/merchant/profile",
+            "/merchant/profile".to_owned(),
+            json!({"payment_page_name": "store", "contacts": {"billing": contact, "business": contact, "technical": contact}}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PUT",
+            "/merchant/ticket-page",
+            "/merchant/ticket-page".to_owned(),
+            json!({"customer_service": {}}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PUT",
+            "/merchant/ticket-page/images/{image}",
+            "/merchant/ticket-page/images/logo".to_owned(),
+            json!({"key": "merchants/DEMO0001/logo/x.png"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/merchant/ticket-page/uploads",
+            "/merchant/ticket-page/uploads".to_owned(),
+            json!({"image": "logo", "content_type": "image/png", "size": 10}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/orders",
+            "/orders".to_owned(),
+            json!({"trade_no": "ORD1", "product_id": "PZZZZZZZZZZ", "amount": 100, "quantity": 1, "cardholder_name": "王", "cardholder_mobile": "0912345678", "paid_at": tessera_tests::test_start()}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/orders/{trade_no}/abandon",
+            "/orders/ORD1/abandon".to_owned(),
+            json!({}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/products",
+            "/products".to_owned(),
+            product.clone(),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/products/delist",
+            "/products/delist".to_owned(),
+            json!({"product_ids": ["PZZZZZZZZZZ"]}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/products/relist",
+            "/products/relist".to_owned(),
+            json!({"product_ids": ["PZZZZZZZZZZ"]}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PUT",
+            "/products/{product_id}",
+            "/products/PZZZZZZZZZZ".to_owned(),
+            product,
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/redeemable-stores",
+            "/redeemable-stores".to_owned(),
+            json!({"merchant_id": "DEMO0002"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PUT",
+            "/redeemable-stores/{store_id}/status",
+            format!("/redeemable-stores/{PARTNER}/status"),
+            json!({"status": "unlinked"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/sub-accounts",
+            "/sub-accounts".to_owned(),
+            json!({"account": "new01abc", "password": "Newpass2026"}),
+            "ADMIN_ONLY",
+        ),
+        (
+            "DELETE",
+            "/sub-accounts/{account}",
+            "/sub-accounts/cashier01".to_owned(),
+            json!({}),
+            "ADMIN_ONLY",
+        ),
+        (
+            "PUT",
+            "/sub-accounts/{account}/password",
+            "/sub-accounts/cashier01/password".to_owned(),
+            json!({"password": "Newpass2026"}),
+            "ADMIN_ONLY",
+        ),
+        (
+            "PUT",
+            "/sub-accounts/{account}/remark",
+            "/sub-accounts/cashier01/remark".to_owned(),
+            json!({"remark": "x"}),
+            "ADMIN_ONLY",
+        ),
+        (
+            "PUT",
+            "/sub-accounts/{account}/rights",
+            "/sub-accounts/cashier01/rights".to_owned(),
+            json!({"rights": {}}),
+            "ADMIN_ONLY",
+        ),
+    ];
+
+    let covered: BTreeSet<(String, String)> = cases
+        .iter()
+        .map(|(m, p, ..)| (m.to_string(), p.to_string()))
+        .collect();
+    let state_changing: BTreeSet<(String, String)> = w
+        .stack
+        .template
+        .routes()
+        .into_iter()
+        .filter(|(route, _)| !route.public && route.method != "GET")
+        .map(|(route, _)| (route.method, route.path))
+        .filter(|(m, p)| !SESSION_ROUTES.contains(&(m.as_str(), p.as_str())))
+        .collect();
+    assert_eq!(
+        covered, state_changing,
+        "every state-changing route has its denial in this table"
+    );
+
+    for (method, _, path, body, code) in cases {
+        let (status, problem) = w
+            .call(json_request(method, &path, Some(&manager), body))
+            .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (403, Some(code)),
+            "{method} {path}: {problem}"
+        );
+        if code == "RIGHT_MISSING" {
+            assert!(
+                problem["detail"].as_str().unwrap().contains("modify right"),
+                "{method} {path}: {problem}"
+            );
+        }
+    }
+}
