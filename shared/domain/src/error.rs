@@ -120,6 +120,25 @@ error_codes! {
     OrderIssuePeriodOver = ("ORDER_ISSUE_PERIOD_OVER", 409, "The order was paid more than 21 days ago and can no longer be issued.", "訂單已超過交易後21天，無法發行。"),
     /// No bill for this month.
     BillNotFound = ("BILL_NOT_FOUND", 404, "No bill for this month.", "查無此月份帳單。"),
+    /// The chosen delivery method is not enabled in the merchant's contract.
+    DeliveryMethodNotContracted = ("DELIVERY_METHOD_NOT_CONTRACTED", 409, "This delivery method is not enabled in your contract.", "合約未開通此發行方式。"),
+    /// Issuance needs the ECT issuance service to be active.
+    ServiceNotActive = ("SERVICE_NOT_ACTIVE", 409, "The issuance service is not active for this merchant.", "ECT發行服務狀態未開通，無法發行票券。"),
+    UploadNotFound = ("UPLOAD_NOT_FOUND", 404, "No such upload, or nothing was uploaded yet.", "查無此上傳檔案，或尚未上傳。"),
+    /// The upload is not a readable xlsx workbook, or unpacking it would be unsafe.
+    IssuanceFileInvalid = ("ISSUANCE_FILE_INVALID", 400, "The file is not a valid .xlsx workbook.", "檔案不是有效的 xlsx 檔。"),
+    IssuanceFileTooLarge = ("ISSUANCE_FILE_TOO_LARGE", 413, "The file is larger than an issuance file may be.", "檔案超過發行檔案大小上限。"),
+    IssuanceTooManyRows = ("ISSUANCE_TOO_MANY_ROWS", 413, "The file has more rows than one batch may have.", "檔案資料列數超過單批上限。"),
+    /// The first row is not the template's header.
+    IssuanceTemplateMismatch = ("ISSUANCE_TEMPLATE_MISMATCH", 400, "The file does not follow the issuance template's columns.", "檔案欄位與範例模板不符。"),
+    /// No preview is shown while any row lacks its import number (§7-3 B 注意事項 2).
+    IssuanceImportNoMissing = ("ISSUANCE_IMPORT_NO_MISSING", 400, "Every row needs an import number before a preview can be shown.", "上傳資料未填入匯入單號，無法顯示預覽。"),
+    /// More than 1000 tickets in one batch (§7-3 B 注意事項 1).
+    IssuanceTooManyTickets = ("ISSUANCE_TOO_MANY_TICKETS", 400, "One batch may issue at most 1000 tickets.", "每次發行上限為1000張。"),
+    /// Confirming a file whose preview still shows row errors.
+    IssuanceRowsInvalid = ("ISSUANCE_ROWS_INVALID", 422, "Some rows have errors; correct the file and upload it again.", "發行資料有誤，請修正後重新上傳。"),
+    BatchNotFound = ("BATCH_NOT_FOUND", 404, "No such issuance batch.", "查無此發行批次。"),
+    TicketNotFound = ("TICKET_NOT_FOUND", 404, "No such ticket.", "查無此票券。"),
     /// Someone changed the record since it was read; read it again and retry.
     ConcurrentChange = ("CONCURRENT_CHANGE", 409, "The record was changed by someone else; reload and retry.", "資料已被他人修改，請重新整理後再試。"),
     /// A storage, queue or mail service did not answer; the request may be retried.

@@ -9,12 +9,14 @@ pub mod branches;
 pub mod calendar;
 pub mod clock;
 pub mod error;
+pub mod issuance;
 pub mod lockout;
 pub mod merchant;
 pub mod notification;
 pub mod orders;
 pub mod products;
 pub mod relations;
+pub mod tickets;
 pub mod values;
 
 pub use error::{lookup_error_codes, Error, ErrorCode, Violation};

@@ -21,6 +21,14 @@ pub enum Message {
         subject: String,
         body: String,
     },
+    /// A text message to a Taiwan mobile; every one sent is kept in the merchant's SMS log
+    /// (§7-3 L) with the buyer's name and why it was sent.
+    Sms {
+        to: String,
+        buyer_name: String,
+        body: String,
+        purpose: String,
+    },
 }
 
 /// An address for logs: enough to tell messages apart, not enough to identify a person.
