@@ -103,6 +103,14 @@ impl TestStack {
                 s3: self.aws.s3.clone(),
                 bucket: self.provisioned.buckets["AssetsBucket"].clone(),
             },
+            uploads: tessera_platform::assets::AssetStore {
+                s3: self.aws.s3.clone(),
+                bucket: self.provisioned.buckets["UploadsBucket"].clone(),
+            },
+            batch_issue: tessera_platform::notifications::WorkQueue {
+                sqs: self.aws.sqs.clone(),
+                url: self.provisioned.queue_urls["BatchIssueQueue"].clone(),
+            },
             notifications: tessera_platform::notifications::NotificationQueue {
                 sqs: self.aws.sqs.clone(),
                 url: self.provisioned.queue_urls["NotificationsQueue"].clone(),
@@ -118,6 +126,7 @@ impl TestStack {
         tessera_dev::functions::HandlerContext {
             services: self.services(clock),
             ses: self.aws.ses.clone(),
+            sns: self.aws.sns.clone(),
             mail_from: self
                 .template
                 .mail_from()

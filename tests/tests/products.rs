@@ -34,7 +34,7 @@ impl World {
             .await
             .unwrap()
             .unwrap();
-        product.issued_count = 3;
+        product.first_issued_at = Some(tessera_tests::test_start());
         product.version += 1;
         let entry = tessera_platform::store::history::HistoryEntry {
             at: tessera_tests::test_start(),
@@ -208,7 +208,7 @@ async fn once_issued_only_the_three_lists_can_change() {
     for key in [
         "product_id",
         "listed",
-        "issued_count",
+        "first_issued_at",
         "created_at",
         "updated_at",
     ] {

@@ -102,6 +102,27 @@ async fn an_account_without_modify_rights_is_refused_on_every_state_changing_rou
         ),
         (
             "POST",
+            "/issuance/uploads",
+            "/issuance/uploads".to_owned(),
+            json!({"delivery_method": "electronic_immediate", "size": 1000}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/issuance/uploads/{upload_id}/preview",
+            "/issuance/uploads/0123456789abcdef0123456789abcdef/preview".to_owned(),
+            json!({}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/issuance/uploads/{upload_id}/confirm",
+            "/issuance/uploads/0123456789abcdef0123456789abcdef/confirm".to_owned(),
+            json!({}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
             "/orders",
             "/orders".to_owned(),
             json!({"trade_no": "ORD1", "product_id": "PZZZZZZZZZZ", "amount": 100, "quantity": 1, "cardholder_name": "王", "cardholder_mobile": "0912345678", "paid_at": tessera_tests::test_start()}),

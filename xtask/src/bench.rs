@@ -124,6 +124,14 @@ async fn sessions() -> Result<(), BenchError> {
         )?),
         clock: Arc::new(SystemClock),
         session_lifetime: chrono::Duration::hours(8),
+        uploads: AssetStore {
+            s3: aws.s3.clone(),
+            bucket: provisioned.buckets["UploadsBucket"].clone(),
+        },
+        batch_issue: tessera_platform::notifications::WorkQueue {
+            sqs: aws.sqs.clone(),
+            url: provisioned.queue_urls["BatchIssueQueue"].clone(),
+        },
         notifications: NotificationQueue {
             sqs: aws.sqs.clone(),
             url: provisioned.queue_urls["NotificationsQueue"].clone(),

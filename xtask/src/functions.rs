@@ -59,6 +59,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             logical_id: "OrdersFunction",
             routes: fn_orders::routes(),
         },
+        HttpFunction {
+            logical_id: "IssuanceFunction",
+            routes: fn_issuance::routes(),
+        },
     ]
 }
 
@@ -67,6 +71,7 @@ pub fn http_functions() -> Vec<HttpFunction> {
 pub struct HandlerContext {
     pub services: Services,
     pub ses: aws_sdk_sesv2::Client,
+    pub sns: aws_sdk_sns::Client,
     pub mail_from: String,
 }
 
@@ -76,13 +81,22 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
     let notifier = fn_notify::Notifier {
         table: context.services.table.clone(),
         ses: context.ses.clone(),
+        sns: context.sns.clone(),
         mail_from: context.mail_from.clone(),
     };
     let notify: QueueHandler = Arc::new(move |event: SqsEvent| {
         let notifier = notifier.clone();
         Box::pin(async move { Ok(notifier.handle(event).await) })
     });
-    vec![("NotifyFunction", notify)]
+    let issuer = fn_batch_issue::BatchIssuer::new(&context.services);
+    let batch_issue: QueueHandler = Arc::new(move |event: SqsEvent| {
+        let issuer = issuer.clone();
+        Box::pin(async move { Ok(issuer.handle(event).await) })
+    });
+    vec![
+        ("NotifyFunction", notify),
+        ("BatchIssueFunction", batch_issue),
+    ]
 }
 
 /// Scheduled functions by logical id, called with the schedule's input as EventBridge

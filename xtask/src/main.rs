@@ -83,6 +83,22 @@ async fn run_up(port: u16) -> Result<(), String> {
                 .cloned()
                 .ok_or("the template declares no AssetsBucket")?,
         },
+        uploads: AssetStore {
+            s3: aws.s3.clone(),
+            bucket: provisioned
+                .buckets
+                .get("UploadsBucket")
+                .cloned()
+                .ok_or("the template declares no UploadsBucket")?,
+        },
+        batch_issue: tessera_platform::notifications::WorkQueue {
+            sqs: aws.sqs.clone(),
+            url: provisioned
+                .queue_urls
+                .get("BatchIssueQueue")
+                .cloned()
+                .ok_or("the template declares no BatchIssueQueue")?,
+        },
         table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
         signing_key: Some(SigningKey::from_env()?),
         clock: Arc::new(SystemClock),
@@ -99,6 +115,7 @@ async fn run_up(port: u16) -> Result<(), String> {
     let context = HandlerContext {
         services: services.clone(),
         ses: aws.ses.clone(),
+        sns: aws.sns.clone(),
         mail_from: template
             .mail_from()
             .ok_or("the template declares no SES identity")?,

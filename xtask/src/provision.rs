@@ -19,6 +19,7 @@ pub struct LocalAws {
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_sesv2::Client,
+    pub sns: aws_sdk_sns::Client,
     pub region: String,
 }
 
@@ -30,6 +31,7 @@ impl LocalAws {
             s3: tessera_platform::aws::s3_client(&config),
             sqs: tessera_platform::aws::sqs_client(&config),
             ses: aws_sdk_sesv2::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
             region: config
                 .region()
                 .map(|region| region.to_string())

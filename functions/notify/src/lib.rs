@@ -1,4 +1,5 @@
-//! The notifications queue's consumer: sends each queued mail through SES, once.
+//! The notifications queue's consumer: sends each queued mail through SES, and each text
+//! message through SNS (recording it in the SMS log), once.
 //!
 //! Idempotent: a notification whose id is already marked sent is skipped, so an SQS
 //! redelivery never mails twice. A send that fails is reported as a batch-item failure and
@@ -7,12 +8,16 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
 use tessera_domain::notification::{mask_email, Message, Notification};
+use tessera_domain::values::TaiwanMobile;
+use tessera_platform::store::notifications::SmsLogEntry;
 use tessera_platform::store::Table;
 
 #[derive(Clone)]
 pub struct Notifier {
     pub table: Table,
     pub ses: aws_sdk_sesv2::Client,
+    /// Text messages (SMS) go through SNS.
+    pub sns: aws_sdk_sns::Client,
     /// The verified sender, e.g. `noreply@tessera.example.com`.
     pub mail_from: String,
 }
@@ -27,6 +32,7 @@ impl Notifier {
         Ok(Notifier {
             table: Table::new(tessera_platform::aws::dynamodb_client(&config), table_name),
             ses: aws_sdk_sesv2::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
             mail_from,
         })
     }
@@ -96,6 +102,39 @@ impl Notifier {
                     .map_err(|e| format!("SES refused: {}", e.into_service_error()))?;
                 let recipients: Vec<String> = to.iter().map(|a| mask_email(a)).collect();
                 tracing::info!(notification = %notification.id, merchant = %notification.merchant_id, to = ?recipients, operation = "notify", "mail sent");
+            }
+            Message::Sms {
+                to,
+                buyer_name,
+                body,
+                purpose,
+            } => {
+                let mobile = TaiwanMobile::parse("to", to)
+                    .map_err(|_| "not a Taiwan mobile number".to_owned())?;
+                // E.164 for SNS: 09xxxxxxxx is +8869xxxxxxxx.
+                let e164 = format!("+886{}", &mobile.as_str()[1..]);
+                self.sns
+                    .publish()
+                    .phone_number(e164)
+                    .message(body)
+                    .send()
+                    .await
+                    .map_err(|e| format!("SNS refused: {}", e.into_service_error()))?;
+                // Every SMS sent is in the merchant's SMS log (§7-3 L); recording it again
+                // on a retry overwrites the same entry.
+                self.table
+                    .record_sms(&SmsLogEntry {
+                        notification_id: notification.id.clone(),
+                        merchant_id: notification.merchant_id.clone(),
+                        at: chrono::Utc::now(),
+                        to: mobile.as_str().to_owned(),
+                        buyer_name: buyer_name.clone(),
+                        body: body.clone(),
+                        purpose: purpose.clone(),
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(notification = %notification.id, merchant = %notification.merchant_id, to = %mobile.masked(), operation = "notify", "sms sent");
             }
         }
         self.table

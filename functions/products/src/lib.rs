@@ -60,7 +60,8 @@ pub struct ProductView {
     #[serde(flatten)]
     pub input: ProductInput,
     pub listed: bool,
-    pub issued_count: u64,
+    /// When the first ticket was issued (then only the three lists can change).
+    pub first_issued_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -129,7 +130,7 @@ fn view(product: &ProductRecord) -> ProductView {
         product_id: product.product_id.clone(),
         input: input_of(&product.spec),
         listed: product.listed,
-        issued_count: product.issued_count,
+        first_issued_at: product.first_issued_at,
         created_at: product.created_at,
         updated_at: product.updated_at,
     }
@@ -346,7 +347,7 @@ async fn create(
         product_id: new_product_id(),
         spec,
         listed: true,
-        issued_count: 0,
+        first_issued_at: None,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -403,7 +404,7 @@ async fn edit(
     check(actor, &owner, Access::Modify)?;
     let mut product = existing(&services, &owner, &id).await?;
     let spec = spec_from(&services, &owner, input).await?;
-    check_edit(product.issued_count > 0, &product.spec, &spec)?;
+    check_edit(product.first_issued_at.is_some(), &product.spec, &spec)?;
     let before = input_of(&product.spec);
     product.spec = spec;
     product.updated_at = services.clock.now();

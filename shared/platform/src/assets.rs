@@ -101,3 +101,57 @@ impl AssetStore {
         Ok(bytes.iter().take(count as usize).copied().collect())
     }
 }
+
+impl AssetStore {
+    /// The whole object, refusing (with `too_large`) one bigger than `max_bytes` before
+    /// reading it; `None` if nothing is there.
+    pub async fn get_bytes(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        too_large: Error,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let Some(facts) = self.facts(key).await? else {
+            return Ok(None);
+        };
+        if facts.size > max_bytes {
+            return Err(too_large);
+        }
+        let object = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(unavailable)?
+            .into_bytes();
+        if bytes.len() as u64 > max_bytes {
+            return Err(too_large);
+        }
+        Ok(Some(bytes.to_vec()))
+    }
+
+    pub async fn put_bytes(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), Error> {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}

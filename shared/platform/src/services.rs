@@ -2,7 +2,7 @@
 
 use crate::assets::AssetStore;
 use crate::auth::Authenticator;
-use crate::notifications::NotificationQueue;
+use crate::notifications::{NotificationQueue, WorkQueue};
 use crate::session::SigningKey;
 use crate::store::Table;
 use chrono::{DateTime, Duration, Utc};
@@ -29,6 +29,9 @@ pub struct Services {
     pub session_lifetime: Duration,
     pub notifications: NotificationQueue,
     pub assets: AssetStore,
+    /// Uploaded issuance spreadsheets (presigned PUT, read back for the preview).
+    pub uploads: AssetStore,
+    pub batch_issue: WorkQueue,
 }
 
 impl Services {
@@ -51,8 +54,18 @@ impl Services {
             s3: crate::aws::s3_client(&config),
             bucket: crate::aws::required_env("ASSETS_BUCKET").map_err(|e| e.to_string())?,
         };
+        let uploads = AssetStore {
+            s3: crate::aws::s3_client(&config),
+            bucket: crate::aws::required_env("UPLOADS_BUCKET").map_err(|e| e.to_string())?,
+        };
+        let batch_issue = WorkQueue {
+            sqs: crate::aws::sqs_client(&config),
+            url: crate::aws::required_env("BATCH_ISSUE_QUEUE_URL").map_err(|e| e.to_string())?,
+        };
         Ok(Services {
             assets,
+            uploads,
+            batch_issue,
             notifications,
             table: Table::new(crate::aws::dynamodb_client(&config), table_name),
             signing_key: match std::env::var("TESSERA_SIGNING_KEY") {

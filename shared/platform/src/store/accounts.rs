@@ -104,6 +104,20 @@ impl Table {
         output.item.map(from_item).transpose()
     }
 
+    /// An item as stored (claims and other key-only records).
+    pub(crate) async fn get_item_raw(&self, pk: String, sk: &str) -> Result<Option<Item>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item)
+    }
+
     /// Every account of a merchant, deleted ones included, in ID order.
     pub async fn list_accounts(
         &self,

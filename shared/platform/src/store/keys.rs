@@ -118,6 +118,10 @@ pub fn product_timeline(created_at: DateTime<Utc>, product_id: &str) -> String {
     format!("{}#{product_id}", timestamp(created_at))
 }
 
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+
 pub const GSI3: &str = "GSI3";
 pub const GSI3PK: &str = "GSI3PK";
 pub const GSI3SK: &str = "GSI3SK";
@@ -151,4 +155,105 @@ pub const BILL_PREFIX: &str = "BILL#";
 
 pub fn bill(month: &str) -> String {
     format!("{BILL_PREFIX}{month}")
+}
+
+/// An issuance upload awaiting preview and confirmation.
+pub fn upload(upload_id: &str) -> String {
+    format!("UPLOAD#{upload_id}")
+}
+
+pub fn batch(batch_id: &str) -> String {
+    format!("BATCH#{batch_id}")
+}
+
+/// GSI1 partition of a merchant's issuance batches, newest last.
+pub fn batches_of(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#BATCHES")
+}
+
+pub fn batch_timeline(created_at: DateTime<Utc>, batch_id: &str) -> String {
+    format!("{}#{batch_id}", timestamp(created_at))
+}
+
+/// The partition holding a batch's per-row results.
+pub fn batch_rows(batch_id: &str) -> String {
+    format!("BATCH#{batch_id}")
+}
+
+pub const ROW_PREFIX: &str = "ROW#";
+
+pub fn batch_row(index: u32) -> String {
+    format!("{ROW_PREFIX}{index:05}")
+}
+
+/// An issued order (one import number): also the claim that keeps import numbers unique
+/// per merchant.
+pub fn issued_order(import_no: &str) -> String {
+    format!("ISSUED#{import_no}")
+}
+
+pub fn ticket(ticket_no: &str) -> String {
+    format!("TICKET#{ticket_no}")
+}
+
+pub const TICKET: &str = "TICKET";
+
+/// GSI1 partition of a merchant's tickets by issue time.
+pub fn tickets_of(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#TICKETS")
+}
+
+pub fn ticket_timeline(issued_at: DateTime<Utc>, ticket_no: &str) -> String {
+    format!("{}#{ticket_no}", timestamp(issued_at))
+}
+
+/// GSI2 partition of the tickets of one issued order.
+pub fn tickets_of_issued_order(merchant_id: &str, import_no: &str) -> String {
+    format!("MERCHANT#{merchant_id}#ISSUED#{import_no}")
+}
+
+pub const TICKET_HISTORY_PREFIX: &str = "HISTORY#";
+
+/// A ticket's history entry, keyed by the ticket version the change produced.
+pub fn ticket_history(version: u64) -> String {
+    format!("{TICKET_HISTORY_PREFIX}{version:010}")
+}
+
+/// The claim that makes a redemption code unique platform-wide, and finds its ticket.
+pub fn redemption_code(code: &str) -> String {
+    format!("RCODE#{code}")
+}
+
+pub const RCODE: &str = "RCODE";
+
+/// The claim of a ticket-link token (the consumer's e-ticket page).
+pub fn ticket_link(token: &str) -> String {
+    format!("LINK#{token}")
+}
+
+pub const LINK: &str = "LINK";
+
+/// A platform-wide counter (ticket numbers).
+pub fn counter(name: &str) -> String {
+    format!("COUNTER#{name}")
+}
+
+pub const COUNTER: &str = "COUNTER";
+
+/// GSI3: paper tickets waiting for the platform's print run.
+pub const PLATFORM_PRINT_QUEUE: &str = "PRINT#platform";
+
+/// GSI3: a merchant's paper tickets waiting to be printed by the merchant.
+pub fn merchant_print_queue(merchant_id: &str) -> String {
+    format!("PRINT#merchant#{merchant_id}")
+}
+
+/// An SMS sent for a merchant (the SMS log), keyed by its notification id.
+pub fn sms_log(notification_id: &str) -> String {
+    format!("SMS#{notification_id}")
+}
+
+/// GSI1 partition of a merchant's SMS log by time.
+pub fn sms_log_of(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#SMS")
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod billing;
 pub mod branches;
 pub mod history;
+pub mod issuance;
 pub mod keys;
 pub mod notifications;
 pub mod orders;
@@ -12,6 +13,7 @@ pub mod products;
 pub mod relations;
 pub mod sessions;
 pub mod settings;
+pub mod tickets;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;

@@ -50,3 +50,76 @@ impl Table {
         self.put_if_absent(item).await
     }
 }
+
+/// An SMS as the merchant's SMS log shows it (§7-3 L).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SmsLogEntry {
+    pub notification_id: String,
+    pub merchant_id: String,
+    pub at: chrono::DateTime<Utc>,
+    pub to: String,
+    pub buyer_name: String,
+    pub body: String,
+    pub purpose: String,
+}
+
+impl Table {
+    /// Records a sent SMS. Keyed by the notification id, so recording it twice keeps one.
+    pub async fn record_sms(&self, entry: &SmsLogEntry) -> Result<(), Error> {
+        let mut item = super::to_item(
+            entry,
+            keys::merchant(&entry.merchant_id),
+            &keys::sms_log(&entry.notification_id),
+        )?;
+        item.insert(
+            keys::GSI1PK.to_owned(),
+            AttributeValue::S(keys::sms_log_of(&entry.merchant_id)),
+        );
+        item.insert(
+            keys::GSI1SK.to_owned(),
+            AttributeValue::S(format!(
+                "{}#{}",
+                keys::timestamp(entry.at),
+                entry.notification_id
+            )),
+        );
+        self.put(item).await
+    }
+
+    /// The merchant's SMS log in `[from, until)`, oldest first.
+    pub async fn sms_log(
+        &self,
+        merchant_id: &MerchantId,
+        from: chrono::DateTime<Utc>,
+        until: chrono::DateTime<Utc>,
+    ) -> Result<Vec<SmsLogEntry>, Error> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name(keys::GSI1)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :until")
+                .expression_attribute_names("#pk", keys::GSI1PK)
+                .expression_attribute_names("#sk", keys::GSI1SK)
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(keys::sms_log_of(merchant_id.as_str())),
+                )
+                .expression_attribute_values(":from", AttributeValue::S(keys::timestamp(from)))
+                .expression_attribute_values(":until", AttributeValue::S(keys::timestamp(until)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        items.into_iter().map(super::from_item).collect()
+    }
+}

@@ -32,7 +32,7 @@ pub struct OrderRecord {
     pub version: u64,
 }
 
-fn order_write(order: &OrderRecord) -> Result<Write, Error> {
+pub fn order_write(order: &OrderRecord) -> Result<Write, Error> {
     let mut item = to_item(
         order,
         keys::merchant(order.merchant_id.as_str()),

@@ -18,9 +18,9 @@ pub struct ProductRecord {
     pub spec: ProductSpec,
     /// Delisted products cannot be issued any more.
     pub listed: bool,
-    /// Tickets issued so far; once above zero only the lists may change.
+    /// When the first ticket was issued; from then on only the lists may change.
     #[serde(default)]
-    pub issued_count: u64,
+    pub first_issued_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,

@@ -1,0 +1,817 @@
+//! The batch-issue queue's consumer: issues every row of a confirmed batch.
+//!
+//! Safe to run twice on the same message and to resume after a crash:
+//! - a row's tickets, its issued order (the import-number claim), the paid order's change
+//!   and the row result are written in one transaction when they fit (≤ 24 tickets), so a
+//!   row is either issued whole or not at all; bigger rows claim first, write tickets in
+//!   chunks that recognise their own earlier writes, and finish with the row result;
+//! - rows with a result are skipped on the next delivery;
+//! - ticket numbers were reserved at confirmation, so a retried row reuses its numbers;
+//! - notifications have ids derived from the row, and the notify consumer sends an id once.
+//!
+//! A delivery that fails is retried by SQS; on the last allowed receive the batch is marked
+//! failed with the reason before the message goes to the dead-letter queue.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tessera_domain::clock::Clock;
+use tessera_domain::issuance::{check_rows, BatchStatus, RowCheck};
+use tessera_domain::merchant::DeliveryMethod;
+use tessera_domain::notification::{Message, Notification};
+use tessera_domain::orders::OrderStatus;
+use tessera_domain::tickets::{self, TicketStatus};
+use tessera_domain::values::MerchantId;
+use tessera_domain::{Error, ErrorCode};
+use tessera_platform::issuance::StoredFacts;
+use tessera_platform::notifications::NotificationQueue;
+use tessera_platform::random::random_bytes;
+use tessera_platform::services::Services;
+use tessera_platform::store::history::HistoryEntry;
+use tessera_platform::store::issuance::{
+    issued_order_write, row_result_write, BatchMessage, BatchRecord, IssuedOrderRecord,
+    IssuedOrderStatus, IssuedTicket, PlannedRow, RowOutcome, RowResult,
+};
+use tessera_platform::store::orders::{order_write, OrderRecord};
+use tessera_platform::store::products::ProductRecord;
+use tessera_platform::store::tickets::{
+    new_ticket_writes, Person, PrintStatus, TicketHistoryEntry, TicketRecord,
+};
+use tessera_platform::store::{Table, Write, MAX_TRANSACTION_WRITES};
+
+/// Rows issued at once. DynamoDB transactions on different items do not contend.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+/// The batch-issue queue's maxReceiveCount (infra/template.yaml).
+pub const DEFAULT_MAX_RECEIVES: u32 = 5;
+/// The largest plan a batch can have (1000 rows of about 300 bytes, with room to spare).
+const MAX_PLAN_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct BatchIssuer {
+    pub table: Table,
+    pub uploads: tessera_platform::assets::AssetStore,
+    pub notifications: NotificationQueue,
+    pub clock: Arc<dyn Clock>,
+    /// Where a ticket link points: this and the token.
+    pub ticket_link_base: String,
+    pub concurrency: usize,
+    pub max_receives: u32,
+}
+
+/// Why a delivery did not finish; SQS will deliver the message again.
+#[derive(Debug)]
+pub struct Retry(pub String);
+
+impl From<Error> for Retry {
+    fn from(error: Error) -> Self {
+        Retry(format!(
+            "{}{}",
+            error.code,
+            error.detail.map(|d| format!(": {d}")).unwrap_or_default()
+        ))
+    }
+}
+
+impl BatchIssuer {
+    pub fn new(services: &Services) -> BatchIssuer {
+        BatchIssuer {
+            table: services.table.clone(),
+            uploads: services.uploads.clone(),
+            notifications: services.notifications.clone(),
+            clock: services.clock.clone(),
+            ticket_link_base: std::env::var("TESSERA_TICKET_LINK_BASE")
+                .unwrap_or_else(|_| "https://tickets.tessera.example.com/t/".to_owned()),
+            concurrency: DEFAULT_CONCURRENCY,
+            max_receives: std::env::var("TESSERA_BATCH_MAX_RECEIVES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(DEFAULT_MAX_RECEIVES),
+        }
+    }
+
+    pub async fn from_env() -> Result<BatchIssuer, String> {
+        Ok(BatchIssuer::new(&Services::from_env().await?))
+    }
+
+    /// Lambda's SQS integration: failed messages are reported, the others deleted.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            if let Err(Retry(reason)) = self.deliver(&record).await {
+                let message_id = record.message_id.clone().unwrap_or_default();
+                tracing::warn!(message_id = %message_id, reason = %reason, operation = "batch_issue", "batch not finished; SQS will retry");
+                response.add_failure(message_id);
+            }
+        }
+        response
+    }
+
+    async fn deliver(&self, record: &SqsMessage) -> Result<(), Retry> {
+        let body = record
+            .body
+            .as_deref()
+            .ok_or_else(|| Retry("message has no body".to_owned()))?;
+        let message: BatchMessage =
+            serde_json::from_str(body).map_err(|e| Retry(format!("not a batch message: {e}")))?;
+        let result = self.issue(&message).await;
+        if let Err(Retry(reason)) = &result {
+            let receives: u32 = record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1);
+            if receives >= self.max_receives {
+                // This was the last try: the message goes to the dead-letter queue, and
+                // the batch says why it stopped.
+                if let Ok(merchant) = MerchantId::parse("merchant_id", &message.merchant_id) {
+                    let failed = self.table.row_results(&message.batch_id).await.map(|rows| {
+                        rows.iter()
+                            .filter(|r| r.outcome == RowOutcome::Failed)
+                            .count() as u32
+                    });
+                    let _ = self
+                        .table
+                        .move_batch(
+                            &merchant,
+                            &message.batch_id,
+                            &[BatchStatus::Queued, BatchStatus::Issuing],
+                            BatchStatus::Failed,
+                            Some((failed.unwrap_or(0), Some(reason.clone()), self.clock.now())),
+                        )
+                        .await;
+                }
+            }
+        }
+        result
+    }
+
+    /// Issues every row of the batch that has no result yet, then queues the notifications.
+    pub async fn issue(&self, message: &BatchMessage) -> Result<(), Retry> {
+        let merchant = MerchantId::parse("merchant_id", &message.merchant_id)
+            .map_err(|_| Retry("bad merchant id".to_owned()))?;
+        let batch = self
+            .table
+            .get_batch(&merchant, &message.batch_id)
+            .await?
+            .ok_or_else(|| Retry(format!("no batch {}", message.batch_id)))?;
+        match batch.status {
+            BatchStatus::Failed => return Ok(()),
+            BatchStatus::Done if batch.notified => return Ok(()),
+            _ => {}
+        }
+        let started = std::time::Instant::now();
+        self.table
+            .move_batch(
+                &merchant,
+                &batch.batch_id,
+                &[BatchStatus::Queued, BatchStatus::Issuing],
+                BatchStatus::Issuing,
+                None,
+            )
+            .await?;
+        let plan = self.plan(&batch).await?;
+        let mut results: HashMap<u32, RowResult> = self
+            .table
+            .row_results(&batch.batch_id)
+            .await?
+            .into_iter()
+            .map(|r| (r.index, r))
+            .collect();
+        let pending: Vec<&PlannedRow> = plan
+            .iter()
+            .filter(|p| !results.contains_key(&p.index))
+            .collect();
+        if !pending.is_empty() {
+            let fresh = self.issue_rows(&batch, &pending).await;
+            let mut first_error = None;
+            for outcome in fresh {
+                match outcome {
+                    Ok(result) => {
+                        results.insert(result.index, result);
+                    }
+                    Err(retry) => {
+                        first_error.get_or_insert(retry);
+                    }
+                }
+            }
+            if let Some(retry) = first_error {
+                return Err(retry);
+            }
+        }
+        let failed = results
+            .values()
+            .filter(|r| r.outcome == RowOutcome::Failed)
+            .count() as u32;
+        self.table
+            .move_batch(
+                &merchant,
+                &batch.batch_id,
+                &[BatchStatus::Issuing, BatchStatus::Done],
+                BatchStatus::Done,
+                Some((failed, None, self.clock.now())),
+            )
+            .await?;
+        let notifications = self.notifications_for(&batch, &plan, &results).await?;
+        self.notifications.enqueue_all(&notifications).await?;
+        self.table
+            .mark_batch_notified(&merchant, &batch.batch_id)
+            .await?;
+        tracing::info!(merchant = %merchant, batch = %batch.batch_id, rows = plan.len(), failed, notifications = notifications.len(), elapsed_ms = started.elapsed().as_millis() as u64, operation = "batch_issue", "batch issued");
+        Ok(())
+    }
+
+    async fn plan(&self, batch: &BatchRecord) -> Result<Vec<PlannedRow>, Retry> {
+        let too_large = Error::new(ErrorCode::InternalError).with_detail("plan too large");
+        let bytes = self
+            .uploads
+            .get_bytes(&batch.plan_key, MAX_PLAN_BYTES, too_large)
+            .await?
+            .ok_or_else(|| Retry(format!("the plan {} is missing", batch.plan_key)))?;
+        serde_json::from_slice(&bytes).map_err(|e| Retry(format!("the plan is unreadable: {e}")))
+    }
+
+    /// Re-checks the pending rows now (an order may have been abandoned, a product delisted
+    /// since the preview), locks their products against edits, and issues them.
+    async fn issue_rows(
+        &self,
+        batch: &BatchRecord,
+        pending: &[&PlannedRow],
+    ) -> Vec<Result<RowResult, Retry>> {
+        let now = self.clock.now();
+        let rows: Vec<_> = pending.iter().map(|p| &p.row).collect();
+        let stored = match StoredFacts::load(&self.table, &batch.merchant_id, &rows).await {
+            Ok(stored) => stored,
+            Err(error) => return vec![Err(error.into())],
+        };
+        let mut checks: Vec<RowCheck> = pending
+            .iter()
+            .map(|p| RowCheck {
+                row: p.row.row,
+                cells: Default::default(),
+                parsed: Some(p.row.clone()),
+                violations: Vec::new(),
+            })
+            .collect();
+        check_rows(&mut checks, &stored.facts(Some(&batch.batch_id)), now);
+        let products: HashMap<String, ProductRecord> = stored
+            .products
+            .iter()
+            .map(|p| (p.product_id.clone(), p.clone()))
+            .collect();
+        let orders: HashMap<String, OrderRecord> = stored
+            .orders
+            .iter()
+            .map(|o| (o.trade_no.clone(), o.clone()))
+            .collect();
+        let issuing: Vec<&ProductRecord> = {
+            let mut ids: Vec<&String> = checks
+                .iter()
+                .filter_map(|c| c.parsed.as_ref().map(|p| &p.product_id))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids.into_iter().filter_map(|id| products.get(id)).collect()
+        };
+        if let Err(error) = self.lock_products(batch, &issuing, now).await {
+            return vec![Err(error.into())];
+        }
+        let jobs: Vec<(
+            PlannedRow,
+            RowCheck,
+            Option<ProductRecord>,
+            Option<OrderRecord>,
+        )> = pending
+            .iter()
+            .zip(checks)
+            .map(|(planned, check)| {
+                let product = products.get(&planned.row.product_id).cloned();
+                let order = planned
+                    .row
+                    .trade_no
+                    .as_ref()
+                    .and_then(|t| orders.get(t))
+                    .cloned();
+                ((*planned).clone(), check, product, order)
+            })
+            .collect();
+        stream::iter(jobs)
+            .map(|(planned, check, product, order)| async move {
+                match (check.violations.first(), product) {
+                    (None, Some(product)) => {
+                        self.issue_row(batch, &planned, &product, order, now).await
+                    }
+                    (violation, _) => {
+                        let reason = violation
+                            .map(|v| {
+                                format!("{}: {}", v.column.clone().unwrap_or_default(), v.reason)
+                            })
+                            .unwrap_or_else(|| "the product is gone".to_owned());
+                        self.fail_row(batch, &planned, ErrorCode::IssuanceRowsInvalid, reason, now)
+                            .await
+                    }
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await
+    }
+
+    /// A product that issues its first ticket can no longer change its terms (§7-3 A).
+    async fn lock_products(
+        &self,
+        batch: &BatchRecord,
+        products: &[&ProductRecord],
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let changes: Vec<(ProductRecord, HistoryEntry)> = products
+            .iter()
+            .filter(|p| p.first_issued_at.is_none())
+            .map(|p| {
+                let mut locked = (*p).clone();
+                locked.first_issued_at = Some(now);
+                locked.updated_at = now;
+                locked.version += 1;
+                let entry = HistoryEntry {
+                    at: now,
+                    merchant_id: batch.merchant_id.clone(),
+                    by_account: batch.created_by.clone(),
+                    entity: "product".to_owned(),
+                    entity_id: p.product_id.clone(),
+                    action: "first_issued".to_owned(),
+                    changes: json!({"batch_id": batch.batch_id}),
+                };
+                (locked, entry)
+            })
+            .collect();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.table.save_products(&changes).await
+    }
+
+    async fn fail_row(
+        &self,
+        batch: &BatchRecord,
+        planned: &PlannedRow,
+        code: ErrorCode,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<RowResult, Retry> {
+        let result = RowResult {
+            batch_id: batch.batch_id.clone(),
+            index: planned.index,
+            row: planned.row.row,
+            import_no: planned.row.import_no.clone(),
+            outcome: RowOutcome::Failed,
+            error_code: Some(code.code().to_owned()),
+            reason: Some(reason),
+            tickets: Vec::new(),
+            pickup_code: None,
+            at: now,
+        };
+        if self.table.put_row_result(&result).await? {
+            Ok(result)
+        } else {
+            // A concurrent delivery recorded this row first: its result stands.
+            self.recorded(batch, planned).await
+        }
+    }
+
+    async fn recorded(
+        &self,
+        batch: &BatchRecord,
+        planned: &PlannedRow,
+    ) -> Result<RowResult, Retry> {
+        self.table
+            .row_results(&batch.batch_id)
+            .await?
+            .into_iter()
+            .find(|r| r.index == planned.index)
+            .ok_or_else(|| Retry(format!("row {} changed under us", planned.row.row)))
+    }
+
+    async fn issue_row(
+        &self,
+        batch: &BatchRecord,
+        planned: &PlannedRow,
+        product: &ProductRecord,
+        order: Option<OrderRecord>,
+        now: DateTime<Utc>,
+    ) -> Result<RowResult, Retry> {
+        // A fresh draw of codes per attempt: the only condition that can fail for reasons of
+        // our own making is a redemption-code or link collision, and a new draw clears it.
+        for _attempt in 0..3 {
+            let draft = RowDraft::new(batch, planned, product, order.clone(), now)?;
+            match self.write_row(batch, planned, &draft).await? {
+                Written::Done => return Ok(draft.result),
+                Written::Conflict => {}
+            }
+            // Someone else's write is in the way: find out whose.
+            if let Some(issued) = self
+                .table
+                .get_issued_order(&batch.merchant_id, &planned.row.import_no)
+                .await?
+            {
+                if issued.batch_id != batch.batch_id {
+                    return self
+                        .fail_row(
+                            batch,
+                            planned,
+                            ErrorCode::IssuanceRowsInvalid,
+                            format!(
+                                "{}: already issued in an earlier batch",
+                                tessera_domain::issuance::IMPORT_NO
+                            ),
+                            now,
+                        )
+                        .await;
+                }
+                if issued.status == IssuedOrderStatus::Issued {
+                    return self.recorded(batch, planned).await;
+                }
+            }
+            if let Some(trade_no) = &planned.row.trade_no {
+                let current = self.table.get_order(&batch.merchant_id, trade_no).await?;
+                let still_ours = current.as_ref().is_some_and(|o| {
+                    o.status == OrderStatus::Unissued
+                        || (o.status == OrderStatus::Issued
+                            && order.as_ref().map(|x| x.version + 1) == Some(o.version))
+                });
+                if !still_ours {
+                    return self
+                        .fail_row(
+                            batch,
+                            planned,
+                            ErrorCode::OrderNotUnissued,
+                            format!(
+                                "{}: the order is no longer awaiting issuance",
+                                tessera_domain::issuance::TRADE_NO
+                            ),
+                            now,
+                        )
+                        .await;
+                }
+            }
+        }
+        Err(Retry(format!("row {} kept conflicting", planned.row.row)))
+    }
+
+    /// Writes a row: in one transaction when it fits, otherwise claim, chunks, finish.
+    async fn write_row(
+        &self,
+        batch: &BatchRecord,
+        planned: &PlannedRow,
+        draft: &RowDraft,
+    ) -> Result<Written, Error> {
+        let ticket_writes: Vec<Vec<Write>> = draft
+            .tickets
+            .iter()
+            .map(|(ticket, entry)| new_ticket_writes(ticket, entry))
+            .collect::<Result<_, _>>()?;
+        let mut head = vec![issued_order_write(&draft.issued_order)?];
+        if let Some((order, entry)) = &draft.order {
+            head.push(order_write(order)?);
+            head.push(entry.write(order.version)?);
+        }
+        let tail = row_result_write(&draft.result)?;
+        let per_ticket: usize = ticket_writes.iter().map(Vec::len).sum();
+        let with_tail = head.len() + per_ticket + 1;
+        if with_tail <= MAX_TRANSACTION_WRITES {
+            let mut writes = head;
+            writes.extend(ticket_writes.into_iter().flatten());
+            writes.push(tail);
+            return conflict_or(
+                self.table
+                    .transact(writes, ErrorCode::ConcurrentChange)
+                    .await,
+            );
+        }
+        // Too big for one transaction: claim the import number as `issuing`...
+        let mut claim = draft.issued_order.clone();
+        claim.status = IssuedOrderStatus::Issuing;
+        head[0] = issued_order_write(&claim)?;
+        let existing = self
+            .table
+            .get_issued_order(&batch.merchant_id, &planned.row.import_no)
+            .await?;
+        match existing {
+            Some(mine) if mine.batch_id == batch.batch_id => {}
+            Some(_) => return Ok(Written::Conflict),
+            None => {
+                if let Written::Conflict =
+                    conflict_or(self.table.transact(head, ErrorCode::ConcurrentChange).await)?
+                {
+                    return Ok(Written::Conflict);
+                }
+            }
+        }
+        // ...write the tickets in chunks, each recognising its own earlier write...
+        let mut chunk: Vec<Write> = Vec::new();
+        let mut chunk_first: Option<&TicketRecord> = None;
+        let mut chunks = Vec::new();
+        for ((ticket, _), writes) in draft.tickets.iter().zip(ticket_writes) {
+            if chunk.len() + writes.len() > MAX_TRANSACTION_WRITES {
+                chunks.push((chunk_first.take(), std::mem::take(&mut chunk)));
+            }
+            chunk_first.get_or_insert(ticket);
+            chunk.extend(writes);
+        }
+        chunks.push((chunk_first, chunk));
+        for (first, writes) in chunks {
+            if let Written::Conflict = conflict_or(
+                self.table
+                    .transact(writes, ErrorCode::ConcurrentChange)
+                    .await,
+            )? {
+                let Some(first) = first else { continue };
+                let stored = self.table.get_ticket(&first.ticket_no).await?;
+                if stored.is_none_or(|t| t.batch_id != batch.batch_id) {
+                    return Err(Error::new(ErrorCode::ConcurrentChange)
+                        .with_detail(format!("ticket number {} is taken", first.ticket_no)));
+                }
+            }
+        }
+        // ...and finish: the issued order is issued and the row has its result.
+        let mut finished = draft.issued_order.clone();
+        finished.version = 2;
+        conflict_or(
+            self.table
+                .transact(
+                    vec![issued_order_write(&finished)?, tail],
+                    ErrorCode::ConcurrentChange,
+                )
+                .await,
+        )
+    }
+
+    async fn notifications_for(
+        &self,
+        batch: &BatchRecord,
+        plan: &[PlannedRow],
+        results: &HashMap<u32, RowResult>,
+    ) -> Result<Vec<Notification>, Error> {
+        let settings = self.table.get_settings(&batch.merchant_id).await?;
+        let sms = settings.operation.sms_enabled;
+        let mut product_ids: Vec<String> = plan.iter().map(|p| p.row.product_id.clone()).collect();
+        product_ids.sort();
+        product_ids.dedup();
+        let names: HashMap<String, String> = self
+            .table
+            .get_products(&batch.merchant_id, &product_ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.product_id, p.spec.name))
+            .collect();
+        let mut out = Vec::new();
+        for planned in plan {
+            let Some(result) = results.get(&planned.index) else {
+                continue;
+            };
+            if result.outcome != RowOutcome::Issued {
+                continue;
+            }
+            let product = names
+                .get(&planned.row.product_id)
+                .cloned()
+                .unwrap_or_default();
+            out.extend(self.row_notifications(batch, planned, result, &product, sms));
+        }
+        Ok(out)
+    }
+
+    /// ibon: the pickup code; electronic: the ticket links; paper: nothing to send.
+    fn row_notifications(
+        &self,
+        batch: &BatchRecord,
+        planned: &PlannedRow,
+        result: &RowResult,
+        product: &str,
+        sms: bool,
+    ) -> Vec<Notification> {
+        let row = &planned.row;
+        let count = result.tickets.len();
+        let (subject, body, text) = match batch.delivery_method {
+            DeliveryMethod::Ibon => {
+                let code = result.pickup_code.clone().unwrap_or_default();
+                (
+                    format!("【{product}】超商取票代碼 Pickup code"),
+                    format!(
+                        "{} 您好：\n\n您購買的「{product}」共 {count} 張已發行，請於 7-ELEVEN ibon 輸入取票代碼 {code} 列印票券。\n\nYour {count} ticket(s) for \"{product}\" are ready: print them at an ibon kiosk with pickup code {code}.\n",
+                        row.buyer_name
+                    ),
+                    format!("您的「{product}」{count}張已發行，ibon取票代碼：{code}"),
+                )
+            }
+            DeliveryMethod::ElectronicImmediate | DeliveryMethod::ElectronicDeferred => {
+                let links: Vec<String> = result
+                    .tickets
+                    .iter()
+                    .filter_map(|t| t.link_token.as_ref())
+                    .map(|token| format!("{}{token}", self.ticket_link_base))
+                    .collect();
+                (
+                    format!("【{product}】您的電子票券 Your e-tickets"),
+                    format!(
+                        "{} 您好：\n\n您購買的「{product}」共 {count} 張電子票券已發行，請由以下連結開啟：\nYour {count} e-ticket(s) for \"{product}\":\n\n{}\n",
+                        row.buyer_name,
+                        links.join("\n")
+                    ),
+                    format!(
+                        "您的「{product}」電子票券{count}張已發行：{}",
+                        links.first().cloned().unwrap_or_default()
+                    ),
+                )
+            }
+            DeliveryMethod::PaperByMerchant | DeliveryMethod::PaperByPlatform => return Vec::new(),
+        };
+        let id = format!("issue-{}-{}", batch.batch_id, planned.index);
+        let mut out = Vec::new();
+        if let Some(email) = &row.buyer_email {
+            out.push(Notification {
+                id: format!("{id}-email"),
+                merchant_id: batch.merchant_id.to_string(),
+                message: Message::Email {
+                    to: vec![email.clone()],
+                    subject,
+                    body,
+                },
+            });
+        }
+        if sms {
+            out.push(Notification {
+                id: format!("{id}-sms"),
+                merchant_id: batch.merchant_id.to_string(),
+                message: Message::Sms {
+                    to: row.buyer_mobile.as_str().to_owned(),
+                    buyer_name: row.buyer_name.clone(),
+                    body: text,
+                    purpose: "issue".to_owned(),
+                },
+            });
+        }
+        out
+    }
+}
+
+enum Written {
+    Done,
+    /// A condition failed: something is already there.
+    Conflict,
+}
+
+fn conflict_or(result: Result<(), Error>) -> Result<Written, Error> {
+    match result {
+        Ok(()) => Ok(Written::Done),
+        Err(error) if error.code == ErrorCode::ConcurrentChange => Ok(Written::Conflict),
+        Err(error) => Err(error),
+    }
+}
+
+/// Everything one row writes, drawn once per attempt.
+struct RowDraft {
+    issued_order: IssuedOrderRecord,
+    order: Option<(OrderRecord, HistoryEntry)>,
+    tickets: Vec<(TicketRecord, TicketHistoryEntry)>,
+    result: RowResult,
+}
+
+impl RowDraft {
+    fn new(
+        batch: &BatchRecord,
+        planned: &PlannedRow,
+        product: &ProductRecord,
+        order: Option<OrderRecord>,
+        now: DateTime<Utc>,
+    ) -> Result<RowDraft, Error> {
+        let row = &planned.row;
+        let method = batch.delivery_method;
+        let electronic = tessera_domain::issuance::needs_email(method);
+        let pickup_code = match method {
+            DeliveryMethod::Ibon => Some(tickets::pickup_code(random_bytes()?)),
+            _ => None,
+        };
+        let print_status = match method {
+            DeliveryMethod::PaperByMerchant => Some(PrintStatus::AwaitingMerchantPrint),
+            DeliveryMethod::PaperByPlatform => Some(PrintStatus::AwaitingPlatformPrint),
+            _ => None,
+        };
+        let buyer = Person {
+            name: row.buyer_name.clone(),
+            mobile: row.buyer_mobile.as_str().to_owned(),
+            email: row.buyer_email.clone(),
+        };
+        let mut drawn = Vec::with_capacity(row.quantity as usize);
+        for offset in 0..u64::from(row.quantity) {
+            let ticket_no = tickets::ticket_number(planned.first_sequence + offset);
+            let ticket = TicketRecord {
+                ticket_no: ticket_no.clone(),
+                merchant_id: batch.merchant_id.clone(),
+                product_id: product.product_id.clone(),
+                product_name: product.spec.name.clone(),
+                kind: product.spec.kind,
+                face_value: product.spec.face_value,
+                term_ends_on: tickets::term_ends_on(now, product.spec.term_days),
+                status: TicketStatus::Unused,
+                redemption_code: tickets::redemption_code(random_bytes()?),
+                link_token: if electronic {
+                    Some(tickets::link_token(random_bytes()?))
+                } else {
+                    None
+                },
+                pickup_code: pickup_code.clone(),
+                delivery_method: method,
+                print_status,
+                batch_id: batch.batch_id.clone(),
+                import_no: row.import_no.clone(),
+                trade_no: row.trade_no.clone(),
+                buyer: buyer.clone(),
+                holder: buyer.clone(),
+                issued_by: batch.created_by.clone(),
+                issued_branch: batch.branch.clone(),
+                issued_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            let entry = TicketHistoryEntry {
+                ticket_no,
+                at: now,
+                action: "issued".to_owned(),
+                by_merchant: batch.merchant_id.clone(),
+                by_account: batch.created_by.clone(),
+                branch: batch.branch.clone(),
+                before: None,
+                after: Some(TicketStatus::Unused),
+                reason: None,
+                changes: json!({
+                    "batch_id": batch.batch_id,
+                    "import_no": row.import_no,
+                    "kind": product.spec.kind,
+                    tickets::term_name(product.spec.kind): ticket.term_ends_on,
+                }),
+            };
+            drawn.push((ticket, entry));
+        }
+        let order = order.map(|mut order| {
+            order.status = OrderStatus::Issued;
+            order.updated_at = now;
+            order.version += 1;
+            let entry = HistoryEntry {
+                at: now,
+                merchant_id: batch.merchant_id.clone(),
+                by_account: batch.created_by.clone(),
+                entity: "order".to_owned(),
+                entity_id: order.trade_no.clone(),
+                action: "issued".to_owned(),
+                changes: json!({"import_no": row.import_no, "batch_id": batch.batch_id,
+                    "status": {"before": "unissued", "after": "issued"}}),
+            };
+            (order, entry)
+        });
+        let result = RowResult {
+            batch_id: batch.batch_id.clone(),
+            index: planned.index,
+            row: row.row,
+            import_no: row.import_no.clone(),
+            outcome: RowOutcome::Issued,
+            error_code: None,
+            reason: None,
+            tickets: drawn
+                .iter()
+                .map(|(t, _)| IssuedTicket {
+                    ticket_no: t.ticket_no.clone(),
+                    link_token: t.link_token.clone(),
+                })
+                .collect(),
+            pickup_code: pickup_code.clone(),
+            at: now,
+        };
+        let issued_order = IssuedOrderRecord {
+            merchant_id: batch.merchant_id.clone(),
+            import_no: row.import_no.clone(),
+            batch_id: batch.batch_id.clone(),
+            row_index: planned.index,
+            trade_no: row.trade_no.clone(),
+            product_id: product.product_id.clone(),
+            quantity: row.quantity,
+            buyer_name: row.buyer_name.clone(),
+            buyer_mobile: row.buyer_mobile.as_str().to_owned(),
+            buyer_email: row.buyer_email.clone(),
+            remark: row.remark.clone(),
+            delivery_method: method,
+            first_sequence: planned.first_sequence,
+            pickup_code,
+            status: IssuedOrderStatus::Issued,
+            issued_at: now,
+            version: 1,
+        };
+        Ok(RowDraft {
+            issued_order,
+            order,
+            tickets: drawn,
+            result,
+        })
+    }
+}

@@ -1,0 +1,575 @@
+//! Batch issuance (§5, manual §7-3 B): the template and its rules, a presigned upload of
+//! the filled xlsx, the preview (every row checked, errors per row and column), the
+//! confirmation that queues the batch, and the batch results.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tessera_domain::access::{authorize, require_operational_branch, Access, Actor, FunctionArea};
+use tessera_domain::issuance::{
+    check_header, read_rows, require_can_issue, template_rules, BatchStatus, RowCheck, COLUMNS,
+    MAX_FILE_BYTES,
+};
+use tessera_domain::merchant::DeliveryMethod;
+use tessera_domain::tickets::numbering_rules;
+use tessera_domain::{Error, ErrorCode, Violation};
+use tessera_platform::auth::CurrentActor;
+use tessera_platform::issuance::check_against_storage;
+use tessera_platform::services::Services;
+use tessera_platform::store::issuance::{
+    BatchMessage, BatchRecord, PlannedRow, RowOutcome, RowResult, UploadRecord,
+};
+use tessera_platform::{ApiJson, Problem, ProblemDetails};
+use tessera_sheets::XLSX_CONTENT_TYPE;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// How long a presigned upload link works.
+const UPLOAD_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+fn check(actor: &Actor, access: Access, not_found: ErrorCode) -> Result<(), Error> {
+    authorize(
+        actor,
+        &actor.acting_as,
+        FunctionArea::Issuance,
+        access,
+        not_found,
+    )
+}
+
+/// An xlsx download.
+pub fn xlsx_response(bytes: Vec<u8>, file_name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, XLSX_CONTENT_TYPE.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Download the issuance template (sheet 1: the columns; sheet 2: the rules).
+#[utoipa::path(get, path = "/issuance/template", tag = "issuance", security(("bearer" = [])),
+    responses((status = 200, description = "The template", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 403, description = "RIGHT_MISSING: query right of issuance", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn template(current: CurrentActor) -> Result<Response, Problem> {
+    check(&current.actor, Access::Query, ErrorCode::UploadNotFound)?;
+    let bytes = tessera_sheets::issuance_template(&[])?;
+    Ok(xlsx_response(bytes, "issuance-template.xlsx"))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Rule {
+    pub name: String,
+    pub rule: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Rules {
+    /// Ticket numbers, redemption codes, links and pickup codes (規則說明).
+    pub numbering: Vec<Rule>,
+    /// How to fill the template (操作說明).
+    pub template: Vec<String>,
+    pub columns: Vec<String>,
+    pub max_tickets: u32,
+    pub max_file_bytes: u64,
+}
+
+/// The numbering and template rules (the "rules" link).
+#[utoipa::path(get, path = "/issuance/rules", tag = "issuance", security(("bearer" = [])),
+    responses((status = 200, body = Rules)))]
+async fn rules(_current: CurrentActor) -> Json<Rules> {
+    Json(Rules {
+        numbering: numbering_rules()
+            .into_iter()
+            .map(|(name, rule)| Rule {
+                name: name.to_owned(),
+                rule,
+            })
+            .collect(),
+        template: template_rules(),
+        columns: COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
+        max_tickets: tessera_domain::issuance::MAX_TICKETS,
+        max_file_bytes: MAX_FILE_BYTES,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UploadRequest {
+    /// `ibon`, `paper_by_platform`, `paper_by_merchant`, `electronic_immediate` or
+    /// `electronic_deferred`; must be enabled in the contract.
+    #[schema(value_type = String)]
+    pub delivery_method: DeliveryMethod,
+    /// The file's size in bytes (part of the upload signature), at most 2 MiB.
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UploadTicket {
+    pub upload_id: String,
+    /// PUT the file here with `Content-Type` set to the xlsx type and exactly `size` bytes.
+    pub upload_url: String,
+    pub content_type: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Choose the delivery method and get a presigned URL to upload the filled template.
+#[utoipa::path(post, path = "/issuance/uploads", tag = "issuance", security(("bearer" = [])), request_body = UploadRequest,
+    responses((status = 201, body = UploadTicket),
+        (status = 403, description = "RIGHT_MISSING: modify right of issuance; BRANCH_DISABLED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "SERVICE_NOT_ACTIVE, DELIVERY_METHOD_NOT_CONTRACTED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "ISSUANCE_FILE_TOO_LARGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn request_upload(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(input): ApiJson<UploadRequest>,
+) -> Result<(StatusCode, Json<UploadTicket>), Problem> {
+    let actor = &current.actor;
+    check(actor, Access::Modify, ErrorCode::UploadNotFound)?;
+    require_operational_branch(actor)?;
+    let now = services.clock.now();
+    let contract = services.table.get_contract(&actor.acting_as).await?;
+    require_can_issue(contract.as_ref(), input.delivery_method, now)?;
+    if input.size == 0 {
+        return Err(Error::invalid_field("size", "the file's size in bytes").into());
+    }
+    if input.size > MAX_FILE_BYTES {
+        return Err(Error::new(ErrorCode::IssuanceFileTooLarge)
+            .with_detail(format!("at most {MAX_FILE_BYTES} bytes"))
+            .into());
+    }
+    let upload_id = uuid::Uuid::new_v4().simple().to_string();
+    let object_key = format!("merchants/{}/issuance/{upload_id}.xlsx", actor.acting_as);
+    let upload_url = services
+        .uploads
+        .presign_upload(
+            &object_key,
+            XLSX_CONTENT_TYPE,
+            input.size,
+            UPLOAD_LINK_LIFETIME,
+        )
+        .await?;
+    services
+        .table
+        .put_upload(&UploadRecord {
+            merchant_id: actor.acting_as.clone(),
+            upload_id: upload_id.clone(),
+            delivery_method: input.delivery_method,
+            object_key,
+            requested_by: actor.account.clone(),
+            branch: actor.branch.clone(),
+            created_at: now,
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UploadTicket {
+            upload_id,
+            upload_url,
+            content_type: XLSX_CONTENT_TYPE.to_owned(),
+            expires_at: now + chrono::Duration::seconds(UPLOAD_LINK_LIFETIME.as_secs() as i64),
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CellError {
+    /// The column's header, e.g. `購買人手機`.
+    pub column: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PreviewRow {
+    /// The row number as Excel shows it.
+    pub row: u32,
+    /// The row's cells by column header (normalised where the row is valid).
+    pub cells: BTreeMap<String, String>,
+    pub quantity: u32,
+    pub errors: Vec<CellError>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Preview {
+    pub upload_id: String,
+    #[schema(value_type = String)]
+    pub delivery_method: DeliveryMethod,
+    pub rows: Vec<PreviewRow>,
+    pub rows_with_errors: u32,
+    pub tickets_total: u32,
+    /// True when no row has an error: the batch can be confirmed.
+    pub can_confirm: bool,
+}
+
+fn preview_row(check: &RowCheck) -> PreviewRow {
+    let mut cells: BTreeMap<String, String> = COLUMNS
+        .iter()
+        .zip(check.cells.iter())
+        .map(|(column, value)| ((*column).to_owned(), value.trim().to_owned()))
+        .collect();
+    if let Some(parsed) = &check.parsed {
+        cells.insert(
+            tessera_domain::issuance::BUYER_MOBILE.to_owned(),
+            parsed.buyer_mobile.as_str().to_owned(),
+        );
+    }
+    PreviewRow {
+        row: check.row,
+        cells,
+        quantity: check.parsed.as_ref().map(|p| p.quantity).unwrap_or(0),
+        errors: check
+            .violations
+            .iter()
+            .map(|v| CellError {
+                column: v.column.clone().unwrap_or_default(),
+                reason: v.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Reads the uploaded file and checks every row: the shared work of preview and confirm.
+async fn checked_rows(
+    services: &Services,
+    actor: &Actor,
+    upload_id: &str,
+) -> Result<(UploadRecord, Vec<RowCheck>), Error> {
+    let upload = load_upload(services, actor, upload_id).await?;
+    let too_large = Error::new(ErrorCode::IssuanceFileTooLarge)
+        .with_detail(format!("at most {MAX_FILE_BYTES} bytes"));
+    let bytes = services
+        .uploads
+        .get_bytes(&upload.object_key, MAX_FILE_BYTES, too_large)
+        .await?
+        .ok_or_else(|| {
+            Error::new(ErrorCode::UploadNotFound).with_detail("nothing was uploaded yet")
+        })?;
+    let (header, rows) = tessera_sheets::read_issuance(&bytes)?;
+    check_header(&header)?;
+    let mut checks = read_rows(rows, upload.delivery_method)?;
+    if checks.is_empty() {
+        return Err(Error::invalid(vec![Violation::cell(
+            2,
+            COLUMNS[0],
+            "the file has no data rows",
+        )]));
+    }
+    check_against_storage(
+        &services.table,
+        &actor.acting_as,
+        &mut checks,
+        services.clock.now(),
+    )
+    .await?;
+    Ok((upload, checks))
+}
+
+async fn load_upload(
+    services: &Services,
+    actor: &Actor,
+    upload_id: &str,
+) -> Result<UploadRecord, Error> {
+    let valid_id = upload_id.len() == 32 && upload_id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !valid_id {
+        return Err(Error::new(ErrorCode::UploadNotFound));
+    }
+    services
+        .table
+        .get_upload(&actor.acting_as, upload_id)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::UploadNotFound))
+}
+
+/// Check the uploaded file: every row is validated and listed with its errors.
+#[utoipa::path(post, path = "/issuance/uploads/{upload_id}/preview", tag = "issuance", security(("bearer" = [])),
+    params(("upload_id" = String, Path)),
+    responses((status = 200, body = Preview),
+        (status = 400, description = "ISSUANCE_FILE_INVALID, ISSUANCE_TEMPLATE_MISMATCH, ISSUANCE_IMPORT_NO_MISSING (rows named), ISSUANCE_TOO_MANY_TICKETS, VALIDATION_FAILED (no rows)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "UPLOAD_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "ISSUANCE_FILE_TOO_LARGE, ISSUANCE_TOO_MANY_ROWS", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn preview(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(upload_id): Path<String>,
+) -> Result<Json<Preview>, Problem> {
+    let actor = &current.actor;
+    check(actor, Access::Modify, ErrorCode::UploadNotFound)?;
+    let (upload, checks) = checked_rows(&services, actor, &upload_id).await?;
+    let rows: Vec<PreviewRow> = checks.iter().map(preview_row).collect();
+    let rows_with_errors = rows.iter().filter(|r| !r.errors.is_empty()).count() as u32;
+    Ok(Json(Preview {
+        upload_id,
+        delivery_method: upload.delivery_method,
+        tickets_total: rows.iter().map(|r| r.quantity).sum(),
+        can_confirm: rows_with_errors == 0,
+        rows_with_errors,
+        rows,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchView {
+    pub batch_id: String,
+    #[schema(value_type = String)]
+    pub delivery_method: DeliveryMethod,
+    /// `queued`, `issuing`, `done` or `failed`.
+    #[schema(value_type = String)]
+    pub status: BatchStatus,
+    pub rows_total: u32,
+    pub rows_done: u32,
+    pub rows_failed: u32,
+    pub tickets_total: u32,
+    pub failure_reason: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+fn batch_view(batch: &BatchRecord, rows_done: u32) -> BatchView {
+    BatchView {
+        batch_id: batch.batch_id.clone(),
+        delivery_method: batch.delivery_method,
+        status: batch.status,
+        rows_total: batch.rows_total,
+        rows_done,
+        rows_failed: batch.rows_failed,
+        tickets_total: batch.tickets_total,
+        failure_reason: batch.failure_reason.clone(),
+        created_by: batch.created_by.to_string(),
+        created_at: batch.created_at,
+        finished_at: batch.finished_at,
+    }
+}
+
+/// Issue the previewed file. Confirming the same upload again returns the same batch.
+#[utoipa::path(post, path = "/issuance/uploads/{upload_id}/confirm", tag = "issuance", security(("bearer" = [])),
+    params(("upload_id" = String, Path)),
+    responses((status = 202, description = "Queued (or already confirmed)", body = BatchView),
+        (status = 400, description = "as for the preview", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: modify right of issuance; BRANCH_DISABLED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "UPLOAD_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "SERVICE_NOT_ACTIVE, DELIVERY_METHOD_NOT_CONTRACTED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "ISSUANCE_ROWS_INVALID: the rows' errors are listed", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn confirm(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(upload_id): Path<String>,
+) -> Result<(StatusCode, Json<BatchView>), Problem> {
+    let actor = &current.actor;
+    check(actor, Access::Modify, ErrorCode::UploadNotFound)?;
+    require_operational_branch(actor)?;
+    let upload = load_upload(&services, actor, &upload_id).await?;
+    // The batch id is the upload id: a second confirmation finds the first one's batch.
+    if let Some(batch) = services
+        .table
+        .get_batch(&actor.acting_as, &upload_id)
+        .await?
+    {
+        if batch.status == BatchStatus::Queued {
+            // The first confirmation may have stopped before queueing; the worker is
+            // idempotent, so queueing again is harmless.
+            queue(&services, &batch).await?;
+        }
+        let done = services.table.row_results(&batch.batch_id).await?.len() as u32;
+        return Ok((StatusCode::ACCEPTED, Json(batch_view(&batch, done))));
+    }
+    let now = services.clock.now();
+    let contract = services.table.get_contract(&actor.acting_as).await?;
+    require_can_issue(contract.as_ref(), upload.delivery_method, now)?;
+    let (upload, checks) = checked_rows(&services, actor, &upload_id).await?;
+    let violations: Vec<Violation> = checks.iter().flat_map(|c| c.violations.clone()).collect();
+    if !violations.is_empty() {
+        return Err(Problem::from(Error {
+            code: ErrorCode::IssuanceRowsInvalid,
+            detail: None,
+            violations,
+        }));
+    }
+    let rows: Vec<_> = checks.into_iter().filter_map(|c| c.parsed).collect();
+    let tickets_total: u32 = rows.iter().map(|r| r.quantity).sum();
+    let first = services.table.reserve_ticket_numbers(tickets_total).await?;
+    let mut next = first;
+    let plan: Vec<PlannedRow> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let planned = PlannedRow {
+                index: index as u32,
+                first_sequence: next,
+                row,
+            };
+            next += u64::from(planned.row.quantity);
+            planned
+        })
+        .collect();
+    let plan_key = format!(
+        "merchants/{}/issuance/{upload_id}.plan-{}.json",
+        actor.acting_as,
+        uuid::Uuid::new_v4().simple()
+    );
+    let plan_json = serde_json::to_vec(&plan)
+        .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
+    services
+        .uploads
+        .put_bytes(&plan_key, plan_json, "application/json")
+        .await?;
+    let batch = BatchRecord {
+        merchant_id: actor.acting_as.clone(),
+        batch_id: upload_id.clone(),
+        delivery_method: upload.delivery_method,
+        status: BatchStatus::Queued,
+        rows_total: plan.len() as u32,
+        tickets_total,
+        plan_key,
+        object_key: upload.object_key,
+        created_by: actor.account.clone(),
+        branch: actor.branch.clone(),
+        created_at: now,
+        rows_failed: 0,
+        failure_reason: None,
+        finished_at: None,
+        notified: false,
+    };
+    if !services.table.create_batch(&batch).await? {
+        // A concurrent confirmation won: answer with its batch.
+        let existing = services
+            .table
+            .get_batch(&actor.acting_as, &upload_id)
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::ConcurrentChange))?;
+        return Ok((StatusCode::ACCEPTED, Json(batch_view(&existing, 0))));
+    }
+    queue(&services, &batch).await?;
+    tracing::info!(merchant = %actor.acting_as, batch = %batch.batch_id, rows = batch.rows_total, tickets = tickets_total, operation = "confirm_issuance", "batch queued");
+    Ok((StatusCode::ACCEPTED, Json(batch_view(&batch, 0))))
+}
+
+async fn queue(services: &Services, batch: &BatchRecord) -> Result<(), Error> {
+    services
+        .batch_issue
+        .send(&BatchMessage {
+            merchant_id: batch.merchant_id.to_string(),
+            batch_id: batch.batch_id.clone(),
+        })
+        .await
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchList {
+    pub items: Vec<BatchView>,
+}
+
+/// The batch-results tab: the merchant's latest 50 batches, newest first.
+#[utoipa::path(get, path = "/issuance/batches", tag = "issuance", security(("bearer" = [])),
+    responses((status = 200, body = BatchList),
+        (status = 403, description = "RIGHT_MISSING: query right of issuance", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn list_batches(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<BatchList>, Problem> {
+    check(&current.actor, Access::Query, ErrorCode::BatchNotFound)?;
+    let batches = services
+        .table
+        .list_batches(&current.actor.acting_as, 50)
+        .await?;
+    Ok(Json(BatchList {
+        items: batches
+            .iter()
+            .map(|b| {
+                let done = if b.status == BatchStatus::Done {
+                    b.rows_total
+                } else {
+                    0
+                };
+                batch_view(b, done)
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RowView {
+    pub row: u32,
+    pub import_no: String,
+    /// `issued` or `failed`.
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub reason: Option<String>,
+    pub ticket_numbers: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchDetail {
+    #[serde(flatten)]
+    pub batch: BatchView,
+    /// Rows with a result so far, in file order.
+    pub rows: Vec<RowView>,
+}
+
+fn row_view(result: RowResult) -> RowView {
+    RowView {
+        row: result.row,
+        import_no: result.import_no,
+        outcome: match result.outcome {
+            RowOutcome::Issued => "issued",
+            RowOutcome::Failed => "failed",
+        }
+        .to_owned(),
+        error_code: result.error_code,
+        reason: result.reason,
+        ticket_numbers: result.tickets.into_iter().map(|t| t.ticket_no).collect(),
+    }
+}
+
+/// One batch: its status, progress and per-row results, readable at any time.
+#[utoipa::path(get, path = "/issuance/batches/{batch_id}", tag = "issuance", security(("bearer" = [])),
+    params(("batch_id" = String, Path)),
+    responses((status = 200, body = BatchDetail),
+        (status = 403, description = "RIGHT_MISSING: query right of issuance", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "BATCH_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn get_batch(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(batch_id): Path<String>,
+) -> Result<Json<BatchDetail>, Problem> {
+    let actor = &current.actor;
+    check(actor, Access::Query, ErrorCode::BatchNotFound)?;
+    if batch_id.len() != 32 || !batch_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Problem::new(ErrorCode::BatchNotFound));
+    }
+    let batch = services
+        .table
+        .get_batch(&actor.acting_as, &batch_id)
+        .await?
+        .ok_or_else(|| Problem::new(ErrorCode::BatchNotFound))?;
+    let results = services.table.row_results(&batch_id).await?;
+    Ok(Json(BatchDetail {
+        batch: batch_view(&batch, results.len() as u32),
+        rows: results.into_iter().map(row_view).collect(),
+    }))
+}
+
+pub fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(template))
+        .routes(routes!(rules))
+        .routes(routes!(request_upload))
+        .routes(routes!(preview))
+        .routes(routes!(confirm))
+        .routes(routes!(list_batches))
+        .routes(routes!(get_batch))
+}
+
+pub fn app(services: Services) -> Router {
+    let (router, _) = routes().split_for_parts();
+    tessera_platform::http::finish(router.with_state(services))
+}

@@ -1,0 +1,118 @@
+//! Checking issuance rows against storage: the one routine the preview, the confirmation
+//! and the batch worker share, so that all three apply the same rules.
+
+use crate::store::issuance::IssuedOrderRecord;
+use crate::store::orders::OrderRecord;
+use crate::store::products::ProductRecord;
+use crate::store::Table;
+use chrono::{DateTime, Utc};
+use tessera_domain::issuance::{
+    check_rows, IssuanceFacts, IssuanceRow, OrderFacts, ProductFacts, RowCheck,
+};
+use tessera_domain::orders::OrderStatus;
+use tessera_domain::values::MerchantId;
+use tessera_domain::Error;
+
+/// The stored records a set of rows names.
+#[derive(Debug, Clone, Default)]
+pub struct StoredFacts {
+    pub products: Vec<ProductRecord>,
+    pub orders: Vec<OrderRecord>,
+    pub issued: Vec<IssuedOrderRecord>,
+}
+
+impl StoredFacts {
+    /// Loads the products, orders and issued orders `rows` name: three batched reads, at
+    /// once.
+    pub async fn load(
+        table: &Table,
+        merchant_id: &MerchantId,
+        rows: &[&IssuanceRow],
+    ) -> Result<StoredFacts, Error> {
+        let mut product_ids: Vec<String> = rows.iter().map(|r| r.product_id.clone()).collect();
+        product_ids.sort();
+        product_ids.dedup();
+        let orders: Vec<(MerchantId, String)> = rows
+            .iter()
+            .filter_map(|r| r.trade_no.clone())
+            .map(|t| (merchant_id.clone(), t))
+            .collect();
+        let import_nos: Vec<String> = rows.iter().map(|r| r.import_no.clone()).collect();
+        let (products, orders, issued) = tokio::try_join!(
+            table.get_products(merchant_id, &product_ids),
+            table.get_orders(&orders),
+            table.issued_orders(merchant_id, &import_nos),
+        )?;
+        Ok(StoredFacts {
+            products,
+            orders,
+            issued,
+        })
+    }
+
+    /// The facts the domain checks rows against. Import numbers issued by `own_batch` do
+    /// not count as used: that batch is resuming its own rows.
+    pub fn facts(&self, own_batch: Option<&str>) -> IssuanceFacts {
+        IssuanceFacts {
+            products: self
+                .products
+                .iter()
+                .map(|p| {
+                    (
+                        p.product_id.clone(),
+                        ProductFacts {
+                            kind: p.spec.kind,
+                            listed: p.listed,
+                        },
+                    )
+                })
+                .collect(),
+            orders: self
+                .orders
+                .iter()
+                .map(|o| {
+                    // An order a row of `own_batch` already claimed is still that row's
+                    // to finish.
+                    let claimed_by_own = own_batch.is_some_and(|own| {
+                        self.issued.iter().any(|i| {
+                            i.batch_id == own && i.trade_no.as_deref() == Some(&o.trade_no)
+                        })
+                    });
+                    let status = if claimed_by_own {
+                        OrderStatus::Unissued
+                    } else {
+                        o.status
+                    };
+                    (
+                        o.trade_no.clone(),
+                        OrderFacts {
+                            product_id: o.product_id.clone(),
+                            quantity: o.quantity,
+                            status,
+                            paid_at: o.paid_at,
+                        },
+                    )
+                })
+                .collect(),
+            used_import_nos: self
+                .issued
+                .iter()
+                .filter(|i| Some(i.batch_id.as_str()) != own_batch)
+                .map(|i| i.import_no.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Checks every row against the merchant's stored products, orders and issued orders.
+pub async fn check_against_storage(
+    table: &Table,
+    merchant_id: &MerchantId,
+    checks: &mut [RowCheck],
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let rows: Vec<&IssuanceRow> = checks.iter().filter_map(|c| c.parsed.as_ref()).collect();
+    let stored = StoredFacts::load(table, merchant_id, &rows).await?;
+    check_rows(checks, &stored.facts(None), now);
+    Ok(())
+}

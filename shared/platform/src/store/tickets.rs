@@ -1,0 +1,281 @@
+//! Tickets: one item per ticket under its own partition (a ticket is reached by number or,
+//! through its claim item, by redemption code or link token), with its history beside it.
+//! On GSI1 by merchant and issue time, on GSI2 by issued order, and on the sparse GSI3
+//! while a paper ticket waits to be printed.
+
+use super::{from_item, key, keys, to_item, Expect, Item, Table, Write};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tessera_domain::merchant::DeliveryMethod;
+use tessera_domain::products::TicketKind;
+use tessera_domain::tickets::TicketStatus;
+use tessera_domain::values::{AccountName, BranchCode, MerchantId};
+use tessera_domain::Error;
+
+/// A person a ticket belongs to (the buyer, or later the holder after a transfer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub name: String,
+    pub mobile: String,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintStatus {
+    /// Waiting for the merchant to print it (paper printed by the merchant).
+    AwaitingMerchantPrint,
+    /// Queued for the platform's print run (paper printed by the platform).
+    AwaitingPlatformPrint,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketRecord {
+    pub ticket_no: String,
+    pub merchant_id: MerchantId,
+    pub product_id: String,
+    pub product_name: String,
+    pub kind: TicketKind,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub face_value: Decimal,
+    /// Last day of escrow (goods) or of validity (gift), Taipei.
+    pub term_ends_on: NaiveDate,
+    pub status: TicketStatus,
+    pub redemption_code: String,
+    #[serde(default)]
+    pub link_token: Option<String>,
+    #[serde(default)]
+    pub pickup_code: Option<String>,
+    pub delivery_method: DeliveryMethod,
+    #[serde(default)]
+    pub print_status: Option<PrintStatus>,
+    pub batch_id: String,
+    pub import_no: String,
+    #[serde(default)]
+    pub trade_no: Option<String>,
+    pub buyer: Person,
+    pub holder: Person,
+    pub issued_by: AccountName,
+    #[serde(default)]
+    pub issued_branch: Option<BranchCode>,
+    pub issued_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// One entry of a ticket's history (issuance, every status change, remarks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketHistoryEntry {
+    pub ticket_no: String,
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub by_merchant: MerchantId,
+    pub by_account: AccountName,
+    #[serde(default)]
+    pub branch: Option<BranchCode>,
+    #[serde(default)]
+    pub before: Option<TicketStatus>,
+    #[serde(default)]
+    pub after: Option<TicketStatus>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub changes: serde_json::Value,
+}
+
+fn ticket_item(ticket: &TicketRecord) -> Result<Item, Error> {
+    let mut item = to_item(ticket, keys::ticket(&ticket.ticket_no), keys::TICKET)?;
+    let merchant = ticket.merchant_id.as_str();
+    let mut index = |name: &str, value: String| {
+        item.insert(name.to_owned(), AttributeValue::S(value));
+    };
+    index(keys::GSI1PK, keys::tickets_of(merchant));
+    index(
+        keys::GSI1SK,
+        keys::ticket_timeline(ticket.issued_at, &ticket.ticket_no),
+    );
+    index(
+        keys::GSI2PK,
+        keys::tickets_of_issued_order(merchant, &ticket.import_no),
+    );
+    index(keys::GSI2SK, ticket.ticket_no.clone());
+    match ticket.print_status {
+        Some(PrintStatus::AwaitingPlatformPrint) => {
+            index(keys::GSI3PK, keys::PLATFORM_PRINT_QUEUE.to_owned());
+            index(keys::GSI3SK, format!("{merchant}#{}", ticket.ticket_no));
+        }
+        Some(PrintStatus::AwaitingMerchantPrint) => {
+            index(keys::GSI3PK, keys::merchant_print_queue(merchant));
+            index(keys::GSI3SK, ticket.ticket_no.clone());
+        }
+        None => {}
+    }
+    Ok(item)
+}
+
+/// What a claim item points at.
+fn claim_item(pk: String, sk: &str, ticket: &TicketRecord) -> Item {
+    let mut item = key(pk, sk);
+    item.insert(
+        "ticket_no".to_owned(),
+        AttributeValue::S(ticket.ticket_no.clone()),
+    );
+    item.insert(
+        "merchant_id".to_owned(),
+        AttributeValue::S(ticket.merchant_id.as_str().to_owned()),
+    );
+    item
+}
+
+/// The writes that create a ticket: the ticket, its redemption-code claim, its link claim
+/// (electronic tickets) and its first history entry, each conditional on being new.
+pub fn new_ticket_writes(
+    ticket: &TicketRecord,
+    issued: &TicketHistoryEntry,
+) -> Result<Vec<Write>, Error> {
+    let mut writes = vec![
+        Write {
+            item: ticket_item(ticket)?,
+            expect: Expect::Absent,
+        },
+        Write {
+            item: claim_item(
+                keys::redemption_code(&ticket.redemption_code),
+                keys::RCODE,
+                ticket,
+            ),
+            expect: Expect::Absent,
+        },
+    ];
+    if let Some(token) = &ticket.link_token {
+        writes.push(Write {
+            item: claim_item(keys::ticket_link(token), keys::LINK, ticket),
+            expect: Expect::Absent,
+        });
+    }
+    writes.push(Write {
+        item: to_item(
+            issued,
+            keys::ticket(&ticket.ticket_no),
+            &keys::ticket_history(ticket.version),
+        )?,
+        expect: Expect::Absent,
+    });
+    Ok(writes)
+}
+
+impl Table {
+    pub async fn get_ticket(&self, ticket_no: &str) -> Result<Option<TicketRecord>, Error> {
+        self.get(keys::ticket(ticket_no), keys::TICKET).await
+    }
+
+    pub async fn get_tickets(&self, ticket_nos: &[String]) -> Result<Vec<TicketRecord>, Error> {
+        let keys = ticket_nos
+            .iter()
+            .map(|no| key(keys::ticket(no), keys::TICKET))
+            .collect();
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    /// The ticket a redemption code belongs to, platform-wide (the caller checks tenancy).
+    pub async fn ticket_by_code(&self, code: &str) -> Result<Option<TicketRecord>, Error> {
+        let claim: Option<Item> = self
+            .get_item_raw(keys::redemption_code(code), keys::RCODE)
+            .await?;
+        let Some(ticket_no) = claim
+            .as_ref()
+            .and_then(|c| c.get("ticket_no"))
+            .and_then(|v| v.as_s().ok())
+        else {
+            return Ok(None);
+        };
+        self.get_ticket(ticket_no).await
+    }
+
+    pub async fn ticket_history(&self, ticket_no: &str) -> Result<Vec<TicketHistoryEntry>, Error> {
+        self.query_prefix(
+            keys::ticket(ticket_no),
+            keys::TICKET_HISTORY_PREFIX,
+            true,
+            None,
+        )
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
+    }
+
+    /// The tickets of one issued order, by ticket number.
+    pub async fn tickets_of_issued_order(
+        &self,
+        merchant_id: &MerchantId,
+        import_no: &str,
+    ) -> Result<Vec<TicketRecord>, Error> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name(keys::GSI2)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::GSI2PK)
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(keys::tickets_of_issued_order(
+                        merchant_id.as_str(),
+                        import_no,
+                    )),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(super::unavailable)?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        items.into_iter().map(from_item).collect()
+    }
+
+    /// Ticket numbers waiting in a print queue (GSI3 holds keys only).
+    pub async fn print_queue(&self, queue: &str) -> Result<Vec<String>, Error> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name(keys::GSI3)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::GSI3PK)
+                .expression_attribute_values(":pk", AttributeValue::S(queue.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(super::unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                if let Some(AttributeValue::S(pk)) = item.get(keys::PK) {
+                    if let Some(no) = pk.strip_prefix("TICKET#") {
+                        found.push(no.to_owned());
+                    }
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+}

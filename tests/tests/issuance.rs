@@ -1,0 +1,1074 @@
+//! Batch issuance end to end: HTTP API → presigned S3 upload → preview → confirm → SQS →
+//! worker → DynamoDB, with real xlsx files (rust_xlsxwriter, and one from openpyxl).
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use tessera_dev::functions::{queue_handlers, QueueHandler};
+use tessera_dev::gateway::poll_once;
+use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, PARTNER};
+use tessera_domain::issuance::COLUMNS;
+use tessera_domain::tickets::{ticket_number, TicketStatus};
+use tessera_domain::values::MerchantId;
+use tessera_platform::store::issuance::BatchMessage;
+use tessera_platform::store::keys;
+use tessera_tests::{authed, json_request, seeded, test_start, Seeded};
+
+struct World {
+    base: Seeded,
+    /// The admin's token; signed in again when a test moves the clock past its lifetime.
+    admin_token: std::sync::Mutex<String>,
+    goods: String,
+    gift: String,
+    merchant: MerchantId,
+}
+
+impl std::ops::Deref for World {
+    type Target = Seeded;
+    fn deref(&self) -> &Seeded {
+        &self.base
+    }
+}
+
+async fn world() -> World {
+    let base = seeded().await;
+    let admin = base.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let mut ids = Vec::new();
+    for product in [
+        json!({"name": "拿鐵提貨券", "kind": "goods_voucher", "term_days": 365, "face_value": 120}),
+        json!({"name": "生日禮券", "kind": "gift_voucher", "term_days": 30, "face_value": 50}),
+    ] {
+        let (status, body) = base
+            .call(json_request("POST", "/products", Some(&admin), product))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["product_id"].as_str().unwrap().to_owned());
+    }
+    World {
+        base,
+        admin_token: std::sync::Mutex::new(admin),
+        gift: ids.pop().unwrap(),
+        goods: ids.pop().unwrap(),
+        merchant: MerchantId::parse("m", PARENT).unwrap(),
+    }
+}
+
+type Row = [String; 8];
+
+fn row(cells: [&str; 8]) -> Row {
+    cells.map(str::to_owned)
+}
+
+/// A filled template, as rust_xlsxwriter writes it.
+fn xlsx(rows: &[Row]) -> Vec<u8> {
+    tessera_sheets::issuance_template(rows).unwrap()
+}
+
+impl World {
+    fn admin(&self) -> String {
+        self.admin_token.lock().unwrap().clone()
+    }
+
+    async fn sign_in_again(&self) {
+        let token = self.token(PARENT, "admin", ADMIN_PASSWORD).await;
+        *self.admin_token.lock().unwrap() = token;
+    }
+
+    async fn order(&self, trade_no: &str, quantity: u32, paid_at: DateTime<Utc>) {
+        let body = json!({
+            "trade_no": trade_no, "product_id": self.goods, "amount": 120 * quantity, "quantity": quantity,
+            "cardholder_name": "王小明", "cardholder_mobile": "0912345678", "paid_at": paid_at
+        });
+        let (status, body) = self
+            .call(json_request("POST", "/orders", Some(&self.admin()), body))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    /// Asks for an upload URL and PUTs the file there, as a browser would.
+    async fn upload_as(&self, token: &str, method: &str, bytes: &[u8]) -> String {
+        let (status, ticket) = self
+            .call(json_request(
+                "POST",
+                "/issuance/uploads",
+                Some(token),
+                json!({"delivery_method": method, "size": bytes.len()}),
+            ))
+            .await;
+        assert_eq!(status, 201, "{ticket}");
+        let path = std::env::temp_dir().join(format!("upload-{}.xlsx", uuid::Uuid::new_v4()));
+        std::fs::write(&path, bytes).unwrap();
+        let output = tokio::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"])
+            .arg("-H")
+            .arg(format!(
+                "Content-Type: {}",
+                ticket["content_type"].as_str().unwrap()
+            ))
+            .arg("--data-binary")
+            .arg(format!("@{}", path.display()))
+            .arg(ticket["upload_url"].as_str().unwrap())
+            .output()
+            .await
+            .unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "200");
+        ticket["upload_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn upload(&self, method: &str, bytes: &[u8]) -> String {
+        self.upload_as(&self.admin(), method, bytes).await
+    }
+
+    async fn preview(&self, upload_id: &str) -> (u16, Value) {
+        self.call(json_request(
+            "POST",
+            &format!("/issuance/uploads/{upload_id}/preview"),
+            Some(&self.admin()),
+            json!({}),
+        ))
+        .await
+    }
+
+    async fn confirm(&self, upload_id: &str) -> (u16, Value) {
+        self.call(json_request(
+            "POST",
+            &format!("/issuance/uploads/{upload_id}/confirm"),
+            Some(&self.admin()),
+            json!({}),
+        ))
+        .await
+    }
+
+    async fn batch(&self, batch_id: &str) -> Value {
+        let (status, body) = self
+            .call(authed(
+                "GET",
+                &format!("/issuance/batches/{batch_id}"),
+                &self.admin(),
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    fn handler(&self, id: &str) -> QueueHandler {
+        queue_handlers(&self.stack.handler_context(self.clock.clone()))
+            .into_iter()
+            .find(|(name, _)| *name == id)
+            .map(|(_, h)| h)
+            .unwrap()
+    }
+
+    /// Runs the batch-issue worker over whatever the queue holds (as Lambda's SQS
+    /// integration would), then returns how many messages it took.
+    async fn run_worker(&self) -> usize {
+        let url = self.stack.provisioned.queue_urls["BatchIssueQueue"].clone();
+        let handler = self.handler("BatchIssueFunction");
+        let mut total = 0;
+        loop {
+            let n = poll_once(&self.stack.aws.sqs, &url, &handler, 0)
+                .await
+                .unwrap();
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+    }
+
+    /// The same message delivered again (an SQS redelivery), straight to the handler.
+    async fn redeliver(&self, batch_id: &str, receive_count: u32) -> usize {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(uuid::Uuid::new_v4().to_string());
+        message.body = Some(
+            serde_json::to_string(&BatchMessage {
+                merchant_id: PARENT.to_owned(),
+                batch_id: batch_id.to_owned(),
+            })
+            .unwrap(),
+        );
+        message.attributes.insert(
+            "ApproximateReceiveCount".to_owned(),
+            receive_count.to_string(),
+        );
+        let mut event = SqsEvent::default();
+        event.records.push(message);
+        let response = (self.handler("BatchIssueFunction"))(event).await.unwrap();
+        response.batch_item_failures.len()
+    }
+
+    /// Delivers queued notifications (mail through SES, SMS through SNS).
+    async fn deliver_notifications(&self) -> usize {
+        let url = self.stack.provisioned.queue_urls["NotificationsQueue"].clone();
+        let notify = self.handler("NotifyFunction");
+        let mut total = 0;
+        loop {
+            let n = poll_once(&self.stack.aws.sqs, &url, &notify, 0)
+                .await
+                .unwrap();
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+    }
+
+    async fn queued_notifications(&self) -> Vec<Value> {
+        let url = self.stack.provisioned.queue_urls["NotificationsQueue"].clone();
+        let mut out = Vec::new();
+        loop {
+            let received = self
+                .stack
+                .aws
+                .sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .visibility_timeout(60)
+                .send()
+                .await
+                .unwrap();
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in messages {
+                out.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            }
+        }
+    }
+
+    async fn tickets_of(
+        &self,
+        import_no: &str,
+    ) -> Vec<tessera_platform::store::tickets::TicketRecord> {
+        self.services
+            .table
+            .tickets_of_issued_order(&self.merchant, import_no)
+            .await
+            .unwrap()
+    }
+
+    async fn switch_sms_on(&self) {
+        let (status, body) = self
+            .call(json_request(
+                "PUT",
+                "/merchant/operation-settings",
+                Some(&self.admin()),
+                json!({"sms_enabled": true, "consumer_returns_enabled": false}),
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// Everything the mail emulator has accepted for `address`: (subject, body).
+async fn mail_to(address: &str) -> Vec<(String, String)> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let output = tokio::process::Command::new("curl")
+        .arg("-s")
+        .arg(format!("{endpoint}/moto-api/data.json"))
+        .output()
+        .await
+        .unwrap();
+    let data: Value = serde_json::from_slice(&output.stdout).unwrap();
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|to| to.iter().any(|a| a == address))
+        })
+        .map(|m| {
+            (
+                m["subject"].as_str().unwrap_or_default().to_owned(),
+                m["body"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn unique_email(name: &str) -> String {
+    format!(
+        "{name}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+#[tokio::test]
+async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
+    let w = world().await;
+    w.switch_sms_on().await;
+    w.order("ORD100", 2, test_start() - Duration::days(3)).await;
+    let (ming, hua) = (unique_email("ming"), unique_email("hua"));
+    let file = xlsx(&[
+        row([
+            "IMP100",
+            "ORD100",
+            &w.goods,
+            "2",
+            "王小明",
+            "0912345678",
+            &ming,
+            "VIP",
+        ]),
+        row(["IMP101", "", &w.gift, "1", "陳小華", "0987654321", &hua, ""]),
+    ]);
+    let upload = w.upload("electronic_immediate", &file).await;
+
+    let (status, preview) = w.preview(&upload).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["can_confirm"], true, "{preview}");
+    assert_eq!(preview["tickets_total"], 3);
+    assert_eq!(preview["rows"][0]["cells"]["購買人Email"], ming.as_str());
+
+    let (status, batch) = w.confirm(&upload).await;
+    assert_eq!(status, 202, "{batch}");
+    assert_eq!(batch["status"], "queued");
+    assert_eq!(batch["batch_id"], upload.as_str());
+    // Confirming again (a double click, a retry) gives the same batch, not a second one.
+    let (status, again) = w.confirm(&upload).await;
+    assert_eq!(status, 202);
+    assert_eq!(again["batch_id"], batch["batch_id"]);
+
+    assert!(w.run_worker().await >= 1);
+    let done = w.batch(&upload).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(
+        (done["rows_done"].as_u64(), done["rows_failed"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let (_, list) = w.call(authed("GET", "/issuance/batches", &w.admin())).await;
+    assert_eq!(list["items"][0]["batch_id"], upload.as_str());
+
+    // Tickets: numbered, unused, with their term, codes and links, findable by code.
+    let tickets = w.tickets_of("IMP100").await;
+    assert_eq!(tickets.len(), 2);
+    let first = &tickets[0];
+    assert_eq!(first.status, TicketStatus::Unused);
+    assert_eq!(first.ticket_no, ticket_number(1));
+    assert_eq!(first.product_id, w.goods);
+    assert_eq!(first.face_value.to_string(), "120");
+    assert_eq!(first.term_ends_on.to_string(), "2027-11-30");
+    assert_eq!(first.trade_no.as_deref(), Some("ORD100"));
+    assert_eq!(first.issued_by.as_str(), "admin");
+    assert_eq!(first.buyer.mobile, "0912345678");
+    assert_eq!(first.redemption_code.len(), 16);
+    assert_ne!(first.redemption_code, tickets[1].redemption_code);
+    assert_eq!(first.link_token.as_ref().unwrap().len(), 40);
+    let by_code = w
+        .services
+        .table
+        .ticket_by_code(&first.redemption_code)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_code.ticket_no, first.ticket_no);
+    let history = w
+        .services
+        .table
+        .ticket_history(&first.ticket_no)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].action, "issued");
+    let gift = w.tickets_of("IMP101").await;
+    assert_eq!(gift[0].term_ends_on.to_string(), "2026-12-30");
+
+    // The paid order is issued, and the product's terms are now locked.
+    let order = w
+        .services
+        .table
+        .get_order(&w.merchant, "ORD100")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.status, tessera_domain::orders::OrderStatus::Issued);
+    let (_, product) = w
+        .call(authed("GET", &format!("/products/{}", w.goods), &w.admin()))
+        .await;
+    assert!(product["first_issued_at"].is_string(), "{product}");
+    let mut edit = product.clone();
+    edit["face_value"] = json!(150);
+    let (status, problem) = w
+        .call(json_request(
+            "PUT",
+            &format!("/products/{}", w.goods),
+            Some(&w.admin()),
+            edit,
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("PRODUCT_ISSUED_LOCKED"))
+    );
+
+    // The same message delivered again: nothing new.
+    assert_eq!(w.redeliver(&upload, 2).await, 0);
+    assert_eq!(w.tickets_of("IMP100").await, tickets);
+
+    // One mail per buyer with its links, one SMS each, recorded in the SMS log.
+    w.deliver_notifications().await;
+    let mails = mail_to(&ming).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].1.contains(tickets[0].link_token.as_ref().unwrap()));
+    assert!(mails[0].1.contains(tickets[1].link_token.as_ref().unwrap()));
+    let sms = w
+        .services
+        .table
+        .sms_log(
+            &w.merchant,
+            test_start() - Duration::days(1),
+            Utc::now() + Duration::days(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sms.len(), 2, "{sms:?}");
+    assert!(sms
+        .iter()
+        .any(|s| s.to == "0912345678" && s.body.contains("電子票券")));
+}
+
+#[tokio::test]
+async fn ibon_and_both_kinds_of_paper_end_where_they_should() {
+    let w = world().await;
+    let buyer = unique_email("ibon");
+    let gift_row = |import_no: &str, email: &str| {
+        row([
+            import_no,
+            "",
+            &w.gift,
+            "1",
+            "林大同",
+            "0987654321",
+            email,
+            "",
+        ])
+    };
+
+    let ibon = w.upload("ibon", &xlsx(&[gift_row("IBON1", &buyer)])).await;
+    let merchant_paper = w
+        .upload("paper_by_merchant", &xlsx(&[gift_row("PAPERM1", "")]))
+        .await;
+    let platform_paper = w
+        .upload("paper_by_platform", &xlsx(&[gift_row("PAPERP1", "")]))
+        .await;
+    for upload in [&ibon, &merchant_paper, &platform_paper] {
+        let (status, body) = w.confirm(upload).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    assert_eq!(w.run_worker().await, 3);
+    for upload in [&ibon, &merchant_paper, &platform_paper] {
+        assert_eq!(w.batch(upload).await["status"], "done");
+    }
+
+    // ibon: a pickup code on the ticket and in the buyer's mail.
+    let ticket = &w.tickets_of("IBON1").await[0];
+    let code = ticket.pickup_code.clone().unwrap();
+    assert_eq!(ticket.link_token, None);
+    let queued = w.queued_notifications().await;
+    assert_eq!(queued.len(), 1, "paper sends nothing: {queued:?}");
+    assert!(queued[0]["body"].as_str().unwrap().contains(&code));
+
+    // Paper: in the merchant's print list, or queued for the platform's print run.
+    let table = &w.services.table;
+    let merchant_queue = table
+        .print_queue(&keys::merchant_print_queue(PARENT))
+        .await
+        .unwrap();
+    assert_eq!(
+        merchant_queue,
+        [w.tickets_of("PAPERM1").await[0].ticket_no.clone()]
+    );
+    let platform_queue = table.print_queue(keys::PLATFORM_PRINT_QUEUE).await.unwrap();
+    assert_eq!(
+        platform_queue,
+        [w.tickets_of("PAPERP1").await[0].ticket_no.clone()]
+    );
+}
+
+#[tokio::test]
+async fn every_row_error_is_listed_by_row_and_column_and_nothing_is_issued() {
+    let w = world().await;
+    w.order("ORD200", 2, test_start() - Duration::days(1)).await;
+    w.order("ORD201", 1, test_start() - Duration::days(25))
+        .await;
+    let (_, partner_product) = {
+        let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+        let product =
+            json!({"name": "別家的券", "kind": "gift_voucher", "term_days": 30, "face_value": 10});
+        w.call(json_request("POST", "/products", Some(&partner), product))
+            .await
+    };
+    let foreign = partner_product["product_id"].as_str().unwrap().to_owned();
+    let good = row([
+        "OK1",
+        "ORD200",
+        &w.goods,
+        "2",
+        "王小明",
+        "0912345678",
+        "a@b.tw",
+        "",
+    ]);
+    let file = xlsx(&[
+        good.clone(),
+        row(["BAD-1", "", &w.gift, "1", "王", "0912345678", "a@b.tw", ""]),
+        row(["BAD2", "", &w.goods, "1", "王", "0912345678", "a@b.tw", ""]),
+        row([
+            "BAD3",
+            "ORD201",
+            &w.goods,
+            "1",
+            "王",
+            "0912345678",
+            "a@b.tw",
+            "",
+        ]),
+        row(["BAD4", "", &foreign, "1", "王", "0912345678", "a@b.tw", ""]),
+        row(["BAD5", "", &w.gift, "0", "王", "0912345678", "a@b.tw", ""]),
+        row(["BAD6", "", &w.gift, "1", "", "0912345678", "a@b.tw", ""]),
+        row(["BAD7", "", &w.gift, "1", "王", "0212345678", "a@b.tw", ""]),
+        row(["BAD8", "", &w.gift, "1", "王", "0912345678", "", ""]),
+        row([
+            "BAD9",
+            "",
+            &w.gift,
+            "1",
+            "王",
+            "0912345678",
+            "a@b.tw",
+            &"長".repeat(51),
+        ]),
+        row(["OK1", "", &w.gift, "1", "王", "0912345678", "a@b.tw", ""]),
+    ]);
+    let upload = w.upload("electronic_immediate", &file).await;
+    let (status, preview) = w.preview(&upload).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["can_confirm"], false);
+    let errors: Vec<(u64, String)> = preview["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    (
+                        r["row"].as_u64().unwrap(),
+                        e["column"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let expected: Vec<(u64, &str)> = vec![
+        (3, "匯入單號"),
+        (4, "廠商訂單編號"),
+        (5, "廠商訂單編號"),
+        (6, "商品編號"),
+        (7, "張數"),
+        (8, "購買人姓名"),
+        (9, "購買人手機"),
+        (10, "購買人Email"),
+        (11, "備註"),
+        (12, "匯入單號"),
+    ];
+    assert_eq!(
+        errors,
+        expected
+            .iter()
+            .map(|(r, c)| (*r, c.to_string()))
+            .collect::<Vec<_>>(),
+        "{preview}"
+    );
+    assert!(preview["rows"][3]["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("21 days"));
+
+    let (status, problem) = w.confirm(&upload).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("ISSUANCE_ROWS_INVALID"))
+    );
+    assert_eq!(problem["errors"].as_array().unwrap().len(), expected.len());
+    assert_eq!(problem["errors"][0]["row"], 3);
+    let (status, _) = w
+        .call(authed(
+            "GET",
+            &format!("/issuance/batches/{upload}"),
+            &w.admin(),
+        ))
+        .await;
+    assert_eq!(status, 404, "no batch was created");
+    assert_eq!(w.run_worker().await, 0);
+    assert!(w.tickets_of("OK1").await.is_empty());
+}
+
+#[tokio::test]
+async fn files_are_refused_whole_for_what_no_row_can_fix() {
+    let w = world().await;
+    let preview_code = |bytes: Vec<u8>| {
+        let w = &w;
+        async move {
+            let upload = w.upload("electronic_immediate", &bytes).await;
+            let (status, problem) = w.preview(&upload).await;
+            (
+                status,
+                problem["code"].as_str().unwrap_or_default().to_owned(),
+                problem,
+            )
+        }
+    };
+    // Not an xlsx at all.
+    let (status, code, _) = preview_code(b"import_no,name\nA,B\n".to_vec()).await;
+    assert_eq!((status, code.as_str()), (400, "ISSUANCE_FILE_INVALID"));
+    // A row without its import number: no preview, and the row is named.
+    let file = xlsx(&[
+        row(["A1", "", &w.gift, "1", "王", "0912345678", "a@b.tw", ""]),
+        row(["", "", &w.gift, "1", "王", "0912345678", "a@b.tw", ""]),
+    ]);
+    let (status, code, problem) = preview_code(file).await;
+    assert_eq!((status, code.as_str()), (400, "ISSUANCE_IMPORT_NO_MISSING"));
+    assert_eq!(problem["errors"][0]["row"], 3);
+    // Not the template's columns.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (column, title) in ["訂單", "名字"].iter().enumerate() {
+        sheet.write_string(0, column as u16, *title).unwrap();
+    }
+    let (status, code, _) = preview_code(book.save_to_buffer().unwrap()).await;
+    assert_eq!((status, code.as_str()), (400, "ISSUANCE_TEMPLATE_MISMATCH"));
+    // Too big to upload at all.
+    let (status, problem) = w
+        .call(json_request(
+            "POST",
+            "/issuance/uploads",
+            Some(&w.admin()),
+            json!({"delivery_method": "ibon", "size": 3 * 1024 * 1024}),
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (413, Some("ISSUANCE_FILE_TOO_LARGE"))
+    );
+    // An upload id that was never handed out, and one whose file never arrived.
+    let (status, problem) = w.preview("0123456789abcdef0123456789abcdef").await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("UPLOAD_NOT_FOUND"))
+    );
+    let (_, ticket) = w
+        .call(json_request(
+            "POST",
+            "/issuance/uploads",
+            Some(&w.admin()),
+            json!({"delivery_method": "ibon", "size": 100}),
+        ))
+        .await;
+    let (status, problem) = w.preview(ticket["upload_id"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("UPLOAD_NOT_FOUND"))
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_tickets_are_issued_and_a_thousand_and_one_refused() {
+    let w = world().await;
+    let over = xlsx(&[
+        row(["BIG1", "", &w.gift, "1000", "王", "0912345678", "", ""]),
+        row(["BIG2", "", &w.gift, "1", "王", "0912345678", "", ""]),
+    ]);
+    let upload = w.upload("paper_by_merchant", &over).await;
+    let (status, problem) = w.preview(&upload).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (400, Some("ISSUANCE_TOO_MANY_TICKETS"))
+    );
+
+    // One row of 1000 tickets: more than one transaction holds, so the worker claims the
+    // import number, writes the tickets in chunks and finishes the row.
+    let upload = w
+        .upload(
+            "paper_by_merchant",
+            &xlsx(&[row([
+                "BIG1",
+                "",
+                &w.gift,
+                "1000",
+                "王",
+                "0912345678",
+                "",
+                "",
+            ])]),
+        )
+        .await;
+    let (status, preview) = w.preview(&upload).await;
+    assert_eq!(status, 200);
+    assert_eq!(preview["tickets_total"], 1000);
+    assert_eq!(w.confirm(&upload).await.0, 202);
+    w.run_worker().await;
+    let batch = w.batch(&upload).await;
+    assert_eq!(batch["status"], "done", "{batch}");
+    assert_eq!(
+        batch["rows"][0]["ticket_numbers"].as_array().unwrap().len(),
+        1000
+    );
+    let tickets = w.tickets_of("BIG1").await;
+    assert_eq!(tickets.len(), 1000);
+    let mut codes: Vec<_> = tickets.iter().map(|t| t.redemption_code.clone()).collect();
+    codes.sort();
+    codes.dedup();
+    assert_eq!(codes.len(), 1000, "redemption codes are unique");
+    assert_eq!(tickets[999].ticket_no, ticket_number(1000));
+}
+
+#[tokio::test]
+async fn the_21_day_rule_is_checked_again_when_the_worker_issues() {
+    let w = world().await;
+    // Paid 2026-11-10 10:00 Taipei: issuable through 2026-11-30, the tests' start day.
+    w.order("ORD300", 1, test_start() - Duration::days(20))
+        .await;
+    w.order("ORD301", 1, test_start() - Duration::days(20))
+        .await;
+    let file = |import_no: &str, trade_no: &str| {
+        xlsx(&[row([
+            import_no,
+            trade_no,
+            &w.goods,
+            "1",
+            "王",
+            "0912345678",
+            "",
+            "",
+        ])])
+    };
+    // 23:59:59 Taipei on the last day: issuable, and issued.
+    w.clock
+        .set(test_start() + Duration::hours(14) - Duration::seconds(1));
+    w.sign_in_again().await;
+    let in_time = w.upload("paper_by_merchant", &file("T300", "ORD300")).await;
+    assert_eq!(w.preview(&in_time).await.1["can_confirm"], true);
+    assert_eq!(w.confirm(&in_time).await.0, 202);
+    w.run_worker().await;
+    assert_eq!(w.batch(&in_time).await["rows"][0]["outcome"], "issued");
+
+    // Confirmed at 23:59:59, but the worker runs at 00:00 the next day: that row fails,
+    // saying why, and the order stays unissued.
+    let late = w.upload("paper_by_merchant", &file("T301", "ORD301")).await;
+    assert_eq!(w.confirm(&late).await.0, 202);
+    w.clock.set(test_start() + Duration::hours(14));
+    w.sign_in_again().await;
+    w.run_worker().await;
+    let batch = w.batch(&late).await;
+    assert_eq!(
+        (batch["status"].as_str(), batch["rows_failed"].as_u64()),
+        (Some("done"), Some(1))
+    );
+    assert!(
+        batch["rows"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("2026-11-30"),
+        "{batch}"
+    );
+    assert!(w.tickets_of("T301").await.is_empty());
+    // And a preview now says the same.
+    let again = w.upload("paper_by_merchant", &file("T302", "ORD301")).await;
+    let (_, preview) = w.preview(&again).await;
+    assert_eq!(preview["rows"][0]["errors"][0]["column"], "廠商訂單編號");
+}
+
+#[tokio::test]
+async fn a_worker_that_fails_mid_batch_resumes_without_duplicates() {
+    let w = world().await;
+    let file = xlsx(&[
+        row(["R1", "", &w.gift, "2", "王", "0912345678", "", ""]),
+        row(["R2", "", &w.gift, "1", "王", "0912345678", "", ""]),
+        row(["R3", "", &w.gift, "1", "王", "0912345678", "", ""]),
+    ]);
+    let upload = w.upload("paper_by_merchant", &file).await;
+    assert_eq!(w.confirm(&upload).await.0, 202);
+    // Something else holds the ticket number row 2 was given (numbers 1-2 are row 1's): its
+    // write fails until the obstacle is gone.
+    let blocker = tessera_platform::store::key(keys::ticket(&ticket_number(3)), keys::TICKET);
+    let table = &w.services.table;
+    table
+        .client
+        .put_item()
+        .table_name(&table.name)
+        .set_item(Some(blocker.clone()))
+        .send()
+        .await
+        .unwrap();
+    w.run_worker().await;
+    let stuck = w.batch(&upload).await;
+    assert_eq!(stuck["status"], "issuing", "{stuck}");
+    assert_eq!(stuck["rows_done"], 2);
+    let row_one = w.tickets_of("R1").await;
+
+    table
+        .client
+        .delete_item()
+        .table_name(&table.name)
+        .set_key(Some(blocker))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(w.redeliver(&upload, 2).await, 0);
+    let done = w.batch(&upload).await;
+    assert_eq!(
+        (done["status"].as_str(), done["rows_done"].as_u64()),
+        (Some("done"), Some(3))
+    );
+    assert_eq!(
+        w.tickets_of("R1").await,
+        row_one,
+        "row 1 was not issued again"
+    );
+    assert_eq!(w.tickets_of("R2").await[0].ticket_no, ticket_number(3));
+    assert_eq!(w.tickets_of("R3").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_batch_that_cannot_be_processed_is_failed_with_its_reason() {
+    let w = world().await;
+    let file = xlsx(&[row(["P1", "", &w.gift, "1", "王", "0912345678", "", ""])]);
+    let upload = w.upload("paper_by_merchant", &file).await;
+    let (_, batch) = w.confirm(&upload).await;
+    assert_eq!(batch["status"], "queued");
+    // The worker's plan is gone: every delivery fails. Before the last one the batch waits;
+    // on the last (the queue's maxReceiveCount, 5) it is marked failed and SQS moves the
+    // message to the dead-letter queue.
+    let plan_prefix = format!("merchants/{PARENT}/issuance/{upload}.plan-");
+    let uploads = &w.services.uploads;
+    let listed = uploads
+        .s3
+        .list_objects_v2()
+        .bucket(&uploads.bucket)
+        .prefix(&plan_prefix)
+        .send()
+        .await
+        .unwrap();
+    for object in listed.contents() {
+        uploads
+            .s3
+            .delete_object()
+            .bucket(&uploads.bucket)
+            .key(object.key().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(w.redeliver(&upload, 1).await, 1);
+    assert_eq!(w.batch(&upload).await["status"], "issuing");
+    assert_eq!(w.redeliver(&upload, 5).await, 1);
+    let failed = w.batch(&upload).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(
+        failed["failure_reason"].as_str().unwrap().contains("plan"),
+        "{failed}"
+    );
+    // Later deliveries (e.g. a redrive from the DLQ) leave a failed batch alone.
+    assert_eq!(w.redeliver(&upload, 1).await, 0);
+}
+
+#[tokio::test]
+async fn other_tenants_cannot_see_or_use_a_merchants_uploads_batches_or_orders() {
+    let w = world().await;
+    w.order("ORD400", 1, test_start()).await;
+    let file = xlsx(&[row(["X1", "", &w.gift, "1", "王", "0912345678", "", ""])]);
+    let upload = w.upload("paper_by_merchant", &file).await;
+    assert_eq!(w.confirm(&upload).await.0, 202);
+
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            &format!("/issuance/batches/{upload}"),
+            &partner,
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("BATCH_NOT_FOUND"))
+    );
+    for action in ["preview", "confirm"] {
+        let (status, problem) = w
+            .call(json_request(
+                "POST",
+                &format!("/issuance/uploads/{upload}/{action}"),
+                Some(&partner),
+                json!({}),
+            ))
+            .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (404, Some("UPLOAD_NOT_FOUND"))
+        );
+    }
+    // The partner's file naming our product and our order: neither is theirs.
+    let theirs = xlsx(&[row([
+        "Y1",
+        "ORD400",
+        &w.goods,
+        "1",
+        "王",
+        "0912345678",
+        "",
+        "",
+    ])]);
+    let upload = w.upload_as(&partner, "paper_by_merchant", &theirs).await;
+    let (_, preview) = w
+        .call(json_request(
+            "POST",
+            &format!("/issuance/uploads/{upload}/preview"),
+            Some(&partner),
+            json!({}),
+        ))
+        .await;
+    assert_eq!(
+        preview["rows"][0]["errors"][0]["column"], "商品編號",
+        "{preview}"
+    );
+    let (_, list) = w.call(authed("GET", "/issuance/batches", &partner)).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn issuing_needs_the_service_active_and_the_method_contracted() {
+    let w = world().await;
+    let mut contract = w
+        .services
+        .table
+        .get_contract(&w.merchant)
+        .await
+        .unwrap()
+        .unwrap();
+    contract.delivery_methods = vec![tessera_domain::merchant::DeliveryMethod::Ibon];
+    w.services
+        .table
+        .put_contract(&w.merchant, &contract)
+        .await
+        .unwrap();
+    let ask = |method: &str| {
+        json_request(
+            "POST",
+            "/issuance/uploads",
+            Some(&w.admin()),
+            json!({"delivery_method": method, "size": 100}),
+        )
+    };
+    let (status, problem) = w.call(ask("electronic_immediate")).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("DELIVERY_METHOD_NOT_CONTRACTED"))
+    );
+    assert_eq!(w.call(ask("ibon")).await.0, 201);
+    contract.issuance_enabled = false;
+    w.services
+        .table
+        .put_contract(&w.merchant, &contract)
+        .await
+        .unwrap();
+    let (status, problem) = w.call(ask("ibon")).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("SERVICE_NOT_ACTIVE"))
+    );
+}
+
+#[tokio::test]
+async fn a_file_written_by_openpyxl_is_read_like_any_other() {
+    let w = world().await;
+    // The fixture names product PFXTRABCDE: create it through the same store code.
+    let mut product = w
+        .services
+        .table
+        .get_product(&w.merchant, &w.gift)
+        .await
+        .unwrap()
+        .unwrap();
+    product.product_id = "PFXTRABCDE".to_owned();
+    product.version = 1;
+    let entry = tessera_platform::store::history::HistoryEntry {
+        at: test_start(),
+        merchant_id: w.merchant.clone(),
+        by_account: tessera_domain::values::AccountName::parse_login("a", "admin").unwrap(),
+        entity: "product".into(),
+        entity_id: "PFXTRABCDE".into(),
+        action: "created".into(),
+        changes: json!({}),
+    };
+    w.services
+        .table
+        .save_products(&[(product, entry)])
+        .await
+        .unwrap();
+    let bytes = std::fs::read(format!(
+        "{}/fixtures/openpyxl-issuance.xlsx",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let upload = w.upload("electronic_deferred", &bytes).await;
+    let (status, preview) = w.preview(&upload).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["can_confirm"], true, "{preview}");
+    assert_eq!(preview["rows"].as_array().unwrap().len(), 2);
+    // The number cell lost its leading zero; the full-width digits were normalised.
+    assert_eq!(preview["rows"][0]["cells"]["購買人手機"], "0912345678");
+    assert_eq!(preview["rows"][1]["cells"]["購買人手機"], "0987654321");
+    assert_eq!(w.confirm(&upload).await.0, 202);
+    w.run_worker().await;
+    assert_eq!(w.tickets_of("OXL001").await.len(), 2);
+    assert_eq!(w.tickets_of("OXL002").await[0].buyer.mobile, "0987654321");
+}
+
+#[tokio::test]
+async fn the_template_and_the_rules_are_downloadable() {
+    let w = world().await;
+    let response =
+        tessera_tests::send(&w.gateway, authed("GET", "/issuance/template", &w.admin())).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        tessera_sheets::XLSX_CONTENT_TYPE
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let (header, rows) = tessera_sheets::read_issuance(&bytes).unwrap();
+    assert_eq!(header, COLUMNS.map(str::to_owned));
+    assert!(rows.is_empty());
+    use calamine::Reader;
+    let book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(book.sheet_names(), ["發行資料", "填寫規則"]);
+
+    let (status, rules) = w.call(authed("GET", "/issuance/rules", &w.admin())).await;
+    assert_eq!(status, 200);
+    assert_eq!(rules["max_tickets"], 1000);
+    let names: Vec<&str> = rules["numbering"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "ticket_number",
+            "redemption_code",
+            "ticket_link",
+            "pickup_code"
+        ]
+    );
+}
