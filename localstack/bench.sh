@@ -10,4 +10,4 @@ if [ "${TESSERA_LOCAL_AWS:-}" != "external" ]; then
   "$here/local-aws.sh" start
 fi
 export RUST_LOG="${RUST_LOG:-off}"
-exec cargo run --quiet --release -p tessera-dev -- bench
+exec cargo run --quiet --release -p tessera-dev -- bench "$@"

@@ -272,3 +272,41 @@ fn listed(items: &serde_json::Value, key: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Every mail the emulator (moto's SES) has accepted for `address`: (subject, body). The
+/// emulator's state dump is read again if a busy emulator answers it with something that
+/// is not JSON (its dump races with concurrent writes).
+pub async fn mail_to(address: &str) -> Vec<(String, String)> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("local AWS is configured");
+    let mut data = serde_json::Value::Null;
+    for _ in 0..5 {
+        let output = tokio::process::Command::new("curl")
+            .arg("-s")
+            .arg(format!("{endpoint}/moto-api/data.json"))
+            .output()
+            .await
+            .expect("curl runs");
+        if let Ok(parsed) = serde_json::from_slice(&output.stdout) {
+            data = parsed;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|to| to.iter().any(|a| a == address))
+        })
+        .map(|m| {
+            (
+                m["subject"].as_str().unwrap_or_default().to_owned(),
+                m["body"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}

@@ -234,7 +234,11 @@ impl World {
                 return out;
             }
             for m in messages {
-                out.push(serde_json::from_str(m.body().unwrap()).unwrap());
+                let queued: tessera_domain::notification::QueuedNotifications =
+                    serde_json::from_str(m.body().unwrap()).unwrap();
+                for n in queued.into_vec() {
+                    out.push(serde_json::to_value(n).unwrap());
+                }
             }
         }
     }
@@ -261,35 +265,6 @@ impl World {
             .await;
         assert_eq!(status, 200, "{body}");
     }
-}
-
-/// Everything the mail emulator has accepted for `address`: (subject, body).
-async fn mail_to(address: &str) -> Vec<(String, String)> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let output = tokio::process::Command::new("curl")
-        .arg("-s")
-        .arg(format!("{endpoint}/moto-api/data.json"))
-        .output()
-        .await
-        .unwrap();
-    let data: Value = serde_json::from_slice(&output.stdout).unwrap();
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| {
-            m["destinations"]["ToAddresses"]
-                .as_array()
-                .is_some_and(|to| to.iter().any(|a| a == address))
-        })
-        .map(|m| {
-            (
-                m["subject"].as_str().unwrap_or_default().to_owned(),
-                m["body"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }
 
 fn unique_email(name: &str) -> String {
@@ -413,7 +388,7 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
 
     // One mail per buyer with its links, one SMS each, recorded in the SMS log.
     w.deliver_notifications().await;
-    let mails = mail_to(&ming).await;
+    let mails = tessera_tests::mail_to(&ming).await;
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert!(mails[0].1.contains(tickets[0].link_token.as_ref().unwrap()));
     assert!(mails[0].1.contains(tickets[1].link_token.as_ref().unwrap()));

@@ -11,10 +11,24 @@ use tower::ServiceExt;
 
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
-pub async fn run_all() -> Result<(), BenchError> {
-    error_code_lookup().await?;
-    dynamodb_put_floor().await?;
-    sessions().await?;
+/// Runs every benchmark group, or only the one named (`errors`, `dynamodb`, `sessions`,
+/// `issuance`).
+pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
+    // Quiet unless RUST_LOG asks (bench.sh sets it off by default).
+    tessera_platform::telemetry::init();
+    let wanted = |group: &str| only.is_none_or(|o| o == group);
+    if wanted("errors") {
+        error_code_lookup().await?;
+    }
+    if wanted("dynamodb") {
+        dynamodb_put_floor().await?;
+    }
+    if wanted("sessions") {
+        sessions().await?;
+    }
+    if wanted("issuance") {
+        batch_issue().await?;
+    }
     Ok(())
 }
 
@@ -181,6 +195,331 @@ async fn sessions() -> Result<(), BenchError> {
         "authorizer_p99",
         percentile(&samples, 99.0).as_secs_f64() * 1e3,
         "ms",
+    );
+    Ok(())
+}
+
+/// A provisioned stack with the demo data and services over it.
+async fn bench_stack() -> Result<
+    (
+        crate::provision::LocalAws,
+        crate::provision::Provisioned,
+        tessera_platform::services::Services,
+    ),
+    BenchError,
+> {
+    use std::sync::Arc;
+    use tessera_platform::assets::AssetStore;
+    use tessera_platform::notifications::{NotificationQueue, WorkQueue};
+    use tessera_platform::services::{Services, SystemClock};
+    use tessera_platform::session::SigningKey;
+    use tessera_platform::store::Table;
+
+    let stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let template = Template::load_default(&StackContext::named(&stack))?;
+    let aws = LocalAws::from_env().await;
+    let provisioned = crate::provision::provision(&aws, &template).await?;
+    let services = Services {
+        table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
+        signing_key: Some(SigningKey::new(
+            b"benchmark-signing-key-0123456789abcdef".to_vec(),
+        )?),
+        clock: Arc::new(SystemClock),
+        session_lifetime: chrono::Duration::hours(8),
+        uploads: AssetStore {
+            s3: aws.s3.clone(),
+            bucket: provisioned.buckets["UploadsBucket"].clone(),
+        },
+        batch_issue: WorkQueue {
+            sqs: aws.sqs.clone(),
+            url: provisioned.queue_urls["BatchIssueQueue"].clone(),
+        },
+        notifications: NotificationQueue {
+            sqs: aws.sqs.clone(),
+            url: provisioned.queue_urls["NotificationsQueue"].clone(),
+        },
+        assets: AssetStore {
+            s3: aws.s3.clone(),
+            bucket: provisioned.buckets["AssetsBucket"].clone(),
+        },
+    };
+    crate::seed::seed_demo(&services).await?;
+    Ok((aws, provisioned, services))
+}
+
+/// Every item of a table (a bench table is small).
+async fn scan_all(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Vec<std::collections::HashMap<String, AttributeValue>>, BenchError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let output = dynamodb
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| e.into_service_error())?;
+        items.extend(output.items.unwrap_or_default());
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, BenchError> {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))?;
+    let response = app.clone().oneshot(request).await?;
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 8 << 20).await?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)?;
+    if !status.is_success() {
+        return Err(format!("{method} {uri}: {status} {value}").into());
+    }
+    Ok(value)
+}
+
+/// A 1000-ticket electronic batch of goods vouchers (1000 paid orders, one ticket each),
+/// from the upload to every ticket stored and every notification queued, through the
+/// gateway's routes (with the authorizer), S3, SQS and the worker; then the floor: the
+/// very items that run stored, written again into an empty table with bare parallel
+/// BatchWriteItem calls.
+async fn batch_issue() -> Result<(), BenchError> {
+    use crate::functions::queue_handlers;
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+
+    let (aws, provisioned, services) = bench_stack().await?;
+    let template = Template::load_default(&StackContext::named(
+        provisioned
+            .table_name
+            .strip_suffix("-main")
+            .unwrap_or("bench"),
+    ))?;
+    let gateway = crate::gateway::router(crate::gateway::GatewayState::new(
+        aws.clone(),
+        &template,
+        provisioned.clone(),
+        services.clone(),
+    )?);
+    let auth = fn_auth::app(services.clone());
+    let sign_in = serde_json::json!({"merchant_id": crate::seed::PARENT, "account": "admin", "password": crate::seed::ADMIN_PASSWORD});
+    let request = Request::post("/sessions")
+        .header("content-type", "application/json")
+        .body(Body::from(sign_in.to_string()))?;
+    let response = auth.oneshot(request).await?;
+    let session: serde_json::Value =
+        serde_json::from_slice(&axum::body::to_bytes(response.into_body(), 1 << 20).await?)?;
+    let token = session["token"].as_str().unwrap_or_default().to_owned();
+    let product = call(
+        &gateway,
+        "POST",
+        "/products",
+        &token,
+        serde_json::json!({"name": "拿鐵提貨券", "kind": "goods_voucher", "term_days": 365, "face_value": 120}),
+    )
+    .await?;
+    let product_id = product["product_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let paid_at = chrono::Utc::now() - chrono::Duration::hours(1);
+    stream::iter(0..1000)
+        .map(|i| {
+            let gateway = gateway.clone();
+            let token = token.clone();
+            let product_id = product_id.clone();
+            async move {
+                call(&gateway, "POST", "/orders", &token, serde_json::json!({
+                    "trade_no": format!("ORD{i:05}"), "product_id": product_id, "amount": 120, "quantity": 1,
+                    "cardholder_name": "王小明", "cardholder_mobile": "0912345678", "paid_at": paid_at
+                })).await
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let rows: Vec<[String; 8]> = (0..1000)
+        .map(|i| {
+            [
+                format!("IMP{i:05}"),
+                format!("ORD{i:05}"),
+                product_id.clone(),
+                "1".to_owned(),
+                "王小明".to_owned(),
+                "0912345678".to_owned(),
+                format!("buyer{i}@example.com"),
+                String::new(),
+            ]
+        })
+        .collect();
+    let file = tessera_sheets::issuance_template(&rows)?;
+    let before: std::collections::HashSet<String> =
+        scan_all(&aws.dynamodb, &provisioned.table_name)
+            .await?
+            .iter()
+            .map(|item| format!("{:?}{:?}", item.get("PK"), item.get("SK")))
+            .collect();
+    let handler = queue_handlers(&crate::functions::HandlerContext {
+        services: services.clone(),
+        ses: aws.ses.clone(),
+        sns: aws.sns.clone(),
+        mail_from: "noreply@tessera.example.com".to_owned(),
+    })
+    .into_iter()
+    .find(|(id, _)| *id == "BatchIssueFunction")
+    .map(|(_, h)| h)
+    .ok_or("no batch-issue handler")?;
+    let batch_queue = provisioned.queue_urls["BatchIssueQueue"].clone();
+
+    let started = Instant::now();
+    let upload = call(
+        &gateway,
+        "POST",
+        "/issuance/uploads",
+        &token,
+        serde_json::json!({"delivery_method": "electronic_immediate", "size": file.len()}),
+    )
+    .await?;
+    let upload_id = upload["upload_id"].as_str().unwrap_or_default().to_owned();
+    // The browser's PUT to the presigned URL, done with the SDK to the same key.
+    aws.s3
+        .put_object()
+        .bucket(&provisioned.buckets["UploadsBucket"])
+        .key(format!(
+            "merchants/{}/issuance/{upload_id}.xlsx",
+            crate::seed::PARENT
+        ))
+        .content_type(tessera_sheets::XLSX_CONTENT_TYPE)
+        .body(file.clone().into())
+        .send()
+        .await
+        .map_err(|e| e.into_service_error())?;
+    let uploaded = started.elapsed();
+    let preview = call(
+        &gateway,
+        "POST",
+        &format!("/issuance/uploads/{upload_id}/preview"),
+        &token,
+        serde_json::json!({}),
+    )
+    .await?;
+    if preview["can_confirm"] != true {
+        return Err(format!("preview refused the file: {preview}").into());
+    }
+    let previewed = started.elapsed();
+    call(
+        &gateway,
+        "POST",
+        &format!("/issuance/uploads/{upload_id}/confirm"),
+        &token,
+        serde_json::json!({}),
+    )
+    .await?;
+    let confirmed = started.elapsed();
+    while crate::gateway::poll_once(&aws.sqs, &batch_queue, &handler, 0).await? == 0 {}
+    let elapsed = started.elapsed();
+    let batch = call(
+        &gateway,
+        "GET",
+        &format!("/issuance/batches/{upload_id}"),
+        &token,
+        serde_json::Value::Null,
+    )
+    .await?;
+    if batch["status"] != "done" || batch["rows_failed"] != 0 {
+        return Err(format!("the batch did not finish cleanly: {}", batch["status"]).into());
+    }
+
+    let written: Vec<_> = scan_all(&aws.dynamodb, &provisioned.table_name)
+        .await?
+        .into_iter()
+        .filter(|item| !before.contains(&format!("{:?}{:?}", item.get("PK"), item.get("SK"))))
+        .collect();
+    let floor_stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let floor_template = Template::load_default(&StackContext::named(&floor_stack))?;
+    provision_table(&aws.dynamodb, &floor_template.table).await?;
+    let floor_table = floor_template.table.name.clone();
+    let chunks: Vec<Vec<WriteRequest>> = written
+        .chunks(25)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|item| {
+                    PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map(|put| WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let floor_started = Instant::now();
+    stream::iter(chunks)
+        .map(|mut requests| {
+            let dynamodb = aws.dynamodb.clone();
+            let table = floor_table.clone();
+            async move {
+                while !requests.is_empty() {
+                    let output = dynamodb
+                        .batch_write_item()
+                        .request_items(&table, requests)
+                        .send()
+                        .await
+                        .map_err(|e| BenchError::from(e.into_service_error()))?;
+                    requests = output
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(&table))
+                        .unwrap_or_default();
+                }
+                Ok::<_, BenchError>(())
+            }
+        })
+        .buffer_unordered(fn_batch_issue::DEFAULT_CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let floor = floor_started.elapsed();
+    for table in [&provisioned.table_name, &floor_table] {
+        let _ = aws.dynamodb.delete_table().table_name(table).send().await;
+    }
+    report("batch_issue_1000", elapsed.as_secs_f64(), "s");
+    report("batch_issue_1000_floor", floor.as_secs_f64(), "s");
+    report(
+        "batch_issue_1000_ratio",
+        elapsed.as_secs_f64() / floor.as_secs_f64(),
+        "x",
+    );
+    report("batch_issue_1000_items", written.len() as f64, "items");
+    // Where the time went: upload, preview, confirm, worker (receive to notifications queued).
+    report("batch_issue_1000_upload", uploaded.as_secs_f64(), "s");
+    report(
+        "batch_issue_1000_preview",
+        (previewed - uploaded).as_secs_f64(),
+        "s",
+    );
+    report(
+        "batch_issue_1000_confirm",
+        (confirmed - previewed).as_secs_f64(),
+        "s",
+    );
+    report(
+        "batch_issue_1000_worker",
+        (elapsed - confirmed).as_secs_f64(),
+        "s",
     );
     Ok(())
 }

@@ -2,7 +2,7 @@
 //!
 //!   tessera-dev provision        create the table, buckets and queues (idempotent)
 //!   tessera-dev up [--port N]    provision, then serve every function on localhost
-//!   tessera-dev bench            run the benchmarks against the local AWS
+//!   tessera-dev bench [group]    run the benchmarks (or one group) against the local AWS
 //!   tessera-dev openapi          print the OpenAPI document
 
 use std::net::SocketAddr;
@@ -24,13 +24,15 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("provision") => run_provision().await.map(|_| ()),
         Some("up") => run_up(port_argument(&args)).await,
-        Some("bench") => tessera_dev::bench::run_all()
+        Some("bench") => tessera_dev::bench::run(args.get(1).map(String::as_str))
             .await
             .map_err(|e| e.to_string()),
         Some("openapi") => serde_json::to_string_pretty(&tessera_dev::openapi::document())
             .map(|json| println!("{json}"))
             .map_err(|e| e.to_string()),
-        _ => Err("usage: tessera-dev provision | up [--port N] | bench | openapi".to_owned()),
+        _ => {
+            Err("usage: tessera-dev provision | up [--port N] | bench [group] | openapi".to_owned())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,13 +32,13 @@ use tessera_platform::random::random_bytes;
 use tessera_platform::services::Services;
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::issuance::{
-    issued_order_write, row_result_write, BatchMessage, BatchRecord, IssuedOrderRecord,
-    IssuedOrderStatus, IssuedTicket, PlannedRow, RowOutcome, RowResult,
+    issued_order_write, BatchMessage, BatchRecord, IssuedOrderRecord, IssuedOrderStatus,
+    IssuedTicket, PlannedRow, RowOutcome, RowResult,
 };
 use tessera_platform::store::orders::{order_write, OrderRecord};
 use tessera_platform::store::products::ProductRecord;
 use tessera_platform::store::tickets::{
-    new_ticket_writes, Person, PrintStatus, TicketHistoryEntry, TicketRecord,
+    new_ticket_writes, ticket_prelude, Person, PrintStatus, TicketRecord,
 };
 use tessera_platform::store::{Table, Write, MAX_TRANSACTION_WRITES};
 
@@ -84,7 +84,11 @@ impl BatchIssuer {
             clock: services.clock.clone(),
             ticket_link_base: std::env::var("TESSERA_TICKET_LINK_BASE")
                 .unwrap_or_else(|_| "https://tickets.tessera.example.com/t/".to_owned()),
-            concurrency: DEFAULT_CONCURRENCY,
+            concurrency: std::env::var("TESSERA_BATCH_CONCURRENCY")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|c| (1..=256).contains(c))
+                .unwrap_or(DEFAULT_CONCURRENCY),
             max_receives: std::env::var("TESSERA_BATCH_MAX_RECEIVES")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -201,6 +205,7 @@ impl BatchIssuer {
                 return Err(retry);
             }
         }
+        tracing::info!(batch = %batch.batch_id, rows = pending.len(), elapsed_ms = started.elapsed().as_millis() as u64, operation = "batch_issue", "rows written");
         let failed = results
             .values()
             .filter(|r| r.outcome == RowOutcome::Failed)
@@ -215,6 +220,7 @@ impl BatchIssuer {
             )
             .await?;
         let notifications = self.notifications_for(&batch, &plan, &results).await?;
+        tracing::info!(batch = %batch.batch_id, elapsed_ms = started.elapsed().as_millis() as u64, operation = "batch_issue", "notifications built");
         self.notifications.enqueue_all(&notifications).await?;
         self.table
             .mark_batch_notified(&merchant, &batch.batch_id)
@@ -297,26 +303,103 @@ impl BatchIssuer {
                 ((*planned).clone(), check, product, order)
             })
             .collect();
-        stream::iter(jobs)
-            .map(|(planned, check, product, order)| async move {
-                match (check.violations.first(), product) {
-                    (None, Some(product)) => {
-                        self.issue_row(batch, &planned, &product, order, now).await
+        // Rows that fail their checks get their result now; the others are drafted and
+        // packed, whole rows at a time, into transactions of up to 100 writes.
+        let mut outcomes = Vec::new();
+        let mut drafted: Vec<DraftedRow> = Vec::new();
+        let mut alone = Vec::new();
+        for (planned, check, product, order) in jobs {
+            match (check.violations.first(), product) {
+                (None, Some(product)) => {
+                    let draft = match RowDraft::new(batch, &planned, &product, order.clone(), now) {
+                        Ok(draft) => draft,
+                        Err(error) => return vec![Err(error.into())],
+                    };
+                    match draft.single_transaction() {
+                        Ok(Some(writes)) => drafted.push((planned, product, order, draft, writes)),
+                        Ok(None) => alone.push((planned, product, order)),
+                        Err(error) => return vec![Err(error.into())],
                     }
-                    (violation, _) => {
-                        let reason = violation
-                            .map(|v| {
-                                format!("{}: {}", v.column.clone().unwrap_or_default(), v.reason)
-                            })
-                            .unwrap_or_else(|| "the product is gone".to_owned());
+                }
+                (violation, _) => {
+                    let reason = violation
+                        .map(|v| format!("{}: {}", v.column.clone().unwrap_or_default(), v.reason))
+                        .unwrap_or_else(|| "the product is gone".to_owned());
+                    outcomes.push(
                         self.fail_row(batch, &planned, ErrorCode::IssuanceRowsInvalid, reason, now)
-                            .await
+                            .await,
+                    );
+                }
+            }
+        }
+        let mut groups: Vec<Vec<_>> = Vec::new();
+        let mut group_writes = 0;
+        for row in drafted {
+            if groups.is_empty() || group_writes + row.4.len() > MAX_TRANSACTION_WRITES {
+                groups.push(Vec::new());
+                group_writes = 0;
+            }
+            group_writes += row.4.len();
+            if let Some(group) = groups.last_mut() {
+                group.push(row);
+            }
+        }
+        let grouped = stream::iter(groups)
+            .map(|group| async move {
+                let writes: Vec<Write> = group.iter().flat_map(|row| row.4.clone()).collect();
+                let prelude: Result<Vec<_>, Error> = group
+                    .iter()
+                    .map(|row| row.3.prelude())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|items| items.into_iter().flatten().collect());
+                let prelude = match prelude {
+                    Ok(prelude) => prelude,
+                    Err(error) => return vec![Err(Retry::from(error))],
+                };
+                // The prelude (history entries, link claims) goes in while the transaction
+                // runs: if it fails after the transaction committed, the retry finds the
+                // rows committed and repairs it from the stored tickets (finish_row).
+                let (written, preluded) = tokio::join!(
+                    self.table.transact(writes, ErrorCode::ConcurrentChange),
+                    self.table.put_all(prelude, 4)
+                );
+                match conflict_or(written) {
+                    Ok(Written::Done) => {
+                        if let Err(error) = preluded {
+                            return vec![Err(Retry::from(error))];
+                        }
+                        let results: Vec<RowResult> =
+                            group.into_iter().map(|row| row.3.result).collect();
+                        match self.table.put_row_results(&results).await {
+                            Ok(()) => results.into_iter().map(Ok).collect(),
+                            Err(error) => vec![Err(Retry::from(error))],
+                        }
                     }
+                    // Some row's condition failed (its order changed, its import number was
+                    // taken, a code collided): issue each row on its own to find which.
+                    Ok(Written::Conflict) => {
+                        let mut out = Vec::new();
+                        for (planned, product, order, _, _) in group {
+                            out.push(self.issue_row(batch, &planned, &product, order, now).await);
+                        }
+                        out
+                    }
+                    Err(error) => vec![Err(Retry::from(error))],
                 }
             })
             .buffer_unordered(self.concurrency)
-            .collect()
-            .await
+            .collect::<Vec<Vec<_>>>()
+            .await;
+        outcomes.extend(grouped.into_iter().flatten());
+        let large = stream::iter(alone)
+            .map(|(planned, product, order)| async move {
+                self.issue_row(batch, &planned, &product, order, now).await
+            })
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        outcomes.extend(large);
+        outcomes
     }
 
     /// A product that issues its first ticket can no longer change its terms (§7-3 A).
@@ -405,9 +488,8 @@ impl BatchIssuer {
         // our own making is a redemption-code or link collision, and a new draw clears it.
         for _attempt in 0..3 {
             let draft = RowDraft::new(batch, planned, product, order.clone(), now)?;
-            match self.write_row(batch, planned, &draft).await? {
-                Written::Done => return Ok(draft.result),
-                Written::Conflict => {}
+            if let Some(issued) = self.write_row(batch, planned, &draft).await? {
+                return self.finish_row(batch, planned, &issued, false).await;
             }
             // Someone else's write is in the way: find out whose.
             if let Some(issued) = self
@@ -430,7 +512,8 @@ impl BatchIssuer {
                         .await;
                 }
                 if issued.status == IssuedOrderStatus::Issued {
-                    return self.recorded(batch, planned).await;
+                    // Committed by an earlier attempt that stopped before recording it.
+                    return self.finish_row(batch, planned, &issued, true).await;
                 }
             }
             if let Some(trade_no) = &planned.row.trade_no {
@@ -460,35 +543,34 @@ impl BatchIssuer {
     }
 
     /// Writes a row: in one transaction when it fits, otherwise claim, chunks, finish.
+    /// The committed issued order, or `None` when a condition failed.
     async fn write_row(
         &self,
         batch: &BatchRecord,
         planned: &PlannedRow,
         draft: &RowDraft,
-    ) -> Result<Written, Error> {
+    ) -> Result<Option<IssuedOrderRecord>, Error> {
+        self.table
+            .put_all(draft.prelude()?, self.concurrency)
+            .await?;
+        if let Some(writes) = draft.single_transaction()? {
+            return Ok(
+                match conflict_or(
+                    self.table
+                        .transact(writes, ErrorCode::ConcurrentChange)
+                        .await,
+                )? {
+                    Written::Done => Some(draft.issued_order.clone()),
+                    Written::Conflict => None,
+                },
+            );
+        }
         let ticket_writes: Vec<Vec<Write>> = draft
             .tickets
             .iter()
-            .map(|(ticket, entry)| new_ticket_writes(ticket, entry))
+            .map(new_ticket_writes)
             .collect::<Result<_, _>>()?;
-        let mut head = vec![issued_order_write(&draft.issued_order)?];
-        if let Some((order, entry)) = &draft.order {
-            head.push(order_write(order)?);
-            head.push(entry.write(order.version)?);
-        }
-        let tail = row_result_write(&draft.result)?;
-        let per_ticket: usize = ticket_writes.iter().map(Vec::len).sum();
-        let with_tail = head.len() + per_ticket + 1;
-        if with_tail <= MAX_TRANSACTION_WRITES {
-            let mut writes = head;
-            writes.extend(ticket_writes.into_iter().flatten());
-            writes.push(tail);
-            return conflict_or(
-                self.table
-                    .transact(writes, ErrorCode::ConcurrentChange)
-                    .await,
-            );
-        }
+        let mut head = draft.head_writes()?;
         // Too big for one transaction: claim the import number as `issuing`...
         let mut claim = draft.issued_order.clone();
         claim.status = IssuedOrderStatus::Issuing;
@@ -499,12 +581,12 @@ impl BatchIssuer {
             .await?;
         match existing {
             Some(mine) if mine.batch_id == batch.batch_id => {}
-            Some(_) => return Ok(Written::Conflict),
+            Some(_) => return Ok(None),
             None => {
                 if let Written::Conflict =
                     conflict_or(self.table.transact(head, ErrorCode::ConcurrentChange).await)?
                 {
-                    return Ok(Written::Conflict);
+                    return Ok(None);
                 }
             }
         }
@@ -512,7 +594,7 @@ impl BatchIssuer {
         let mut chunk: Vec<Write> = Vec::new();
         let mut chunk_first: Option<&TicketRecord> = None;
         let mut chunks = Vec::new();
-        for ((ticket, _), writes) in draft.tickets.iter().zip(ticket_writes) {
+        for (ticket, writes) in draft.tickets.iter().zip(ticket_writes) {
             if chunk.len() + writes.len() > MAX_TRANSACTION_WRITES {
                 chunks.push((chunk_first.take(), std::mem::take(&mut chunk)));
             }
@@ -534,17 +616,69 @@ impl BatchIssuer {
                 }
             }
         }
-        // ...and finish: the issued order is issued and the row has its result.
+        // ...and finish: the issued order lists the tickets as stored (chunks written by an
+        // earlier attempt kept that attempt's codes) and becomes `issued`.
+        let numbers: Vec<String> = draft.tickets.iter().map(|t| t.ticket_no.clone()).collect();
+        let mut stored = self.table.get_tickets(&numbers).await?;
+        stored.sort_by(|a, b| a.ticket_no.cmp(&b.ticket_no));
         let mut finished = draft.issued_order.clone();
         finished.version = 2;
-        conflict_or(
-            self.table
-                .transact(
-                    vec![issued_order_write(&finished)?, tail],
-                    ErrorCode::ConcurrentChange,
-                )
-                .await,
+        finished.tickets = stored
+            .into_iter()
+            .map(|t| IssuedTicket {
+                ticket_no: t.ticket_no,
+                link_token: t.link_token,
+            })
+            .collect();
+        Ok(
+            match conflict_or(
+                self.table
+                    .transact(
+                        vec![issued_order_write(&finished)?],
+                        ErrorCode::ConcurrentChange,
+                    )
+                    .await,
+            )? {
+                Written::Done => Some(finished),
+                Written::Conflict => None,
+            },
         )
+    }
+
+    /// Records the row result of a committed issued order (idempotent). With `repair`, the
+    /// row was committed by an attempt that may have stopped before its tickets' preludes
+    /// were written: they are written again from the stored tickets.
+    async fn finish_row(
+        &self,
+        batch: &BatchRecord,
+        planned: &PlannedRow,
+        issued: &IssuedOrderRecord,
+        repair: bool,
+    ) -> Result<RowResult, Retry> {
+        if repair {
+            let numbers: Vec<String> = issued.tickets.iter().map(|t| t.ticket_no.clone()).collect();
+            let mut prelude = Vec::new();
+            for ticket in self.table.get_tickets(&numbers).await? {
+                prelude.extend(ticket_prelude(&ticket)?);
+            }
+            self.table.put_all(prelude, self.concurrency).await?;
+        }
+        let result = RowResult {
+            batch_id: batch.batch_id.clone(),
+            index: planned.index,
+            row: planned.row.row,
+            import_no: issued.import_no.clone(),
+            outcome: RowOutcome::Issued,
+            error_code: None,
+            reason: None,
+            tickets: issued.tickets.clone(),
+            pickup_code: issued.pickup_code.clone(),
+            at: issued.issued_at,
+        };
+        self.table
+            .put_row_results(std::slice::from_ref(&result))
+            .await?;
+        Ok(result)
     }
 
     async fn notifications_for(
@@ -670,15 +804,55 @@ fn conflict_or(result: Result<(), Error>) -> Result<Written, Error> {
     }
 }
 
+/// A row ready to go into a shared transaction, with what its fallback needs.
+type DraftedRow = (
+    PlannedRow,
+    ProductRecord,
+    Option<OrderRecord>,
+    RowDraft,
+    Vec<Write>,
+);
+
 /// Everything one row writes, drawn once per attempt.
 struct RowDraft {
     issued_order: IssuedOrderRecord,
     order: Option<(OrderRecord, HistoryEntry)>,
-    tickets: Vec<(TicketRecord, TicketHistoryEntry)>,
+    tickets: Vec<TicketRecord>,
     result: RowResult,
 }
 
 impl RowDraft {
+    /// The issued order (the import-number claim) and the paid order with its history.
+    fn head_writes(&self) -> Result<Vec<Write>, Error> {
+        let mut head = vec![issued_order_write(&self.issued_order)?];
+        if let Some((order, entry)) = &self.order {
+            head.push(order_write(order)?);
+            head.push(entry.write(order.version)?);
+        }
+        Ok(head)
+    }
+
+    /// Every write of the row, if they fit in one transaction.
+    fn single_transaction(&self) -> Result<Option<Vec<Write>>, Error> {
+        let mut writes = self.head_writes()?;
+        for ticket in &self.tickets {
+            writes.extend(new_ticket_writes(ticket)?);
+            if writes.len() >= MAX_TRANSACTION_WRITES {
+                return Ok(None);
+            }
+        }
+        Ok(Some(writes))
+    }
+
+    /// Every ticket's prelude (history entry, link claim), written before the transaction.
+    fn prelude(&self) -> Result<Vec<tessera_platform::store::Item>, Error> {
+        let mut items = Vec::new();
+        for ticket in &self.tickets {
+            items.extend(ticket_prelude(ticket)?);
+        }
+        Ok(items)
+    }
+
     fn new(
         batch: &BatchRecord,
         planned: &PlannedRow,
@@ -735,24 +909,7 @@ impl RowDraft {
                 updated_at: now,
                 version: 1,
             };
-            let entry = TicketHistoryEntry {
-                ticket_no,
-                at: now,
-                action: "issued".to_owned(),
-                by_merchant: batch.merchant_id.clone(),
-                by_account: batch.created_by.clone(),
-                branch: batch.branch.clone(),
-                before: None,
-                after: Some(TicketStatus::Unused),
-                reason: None,
-                changes: json!({
-                    "batch_id": batch.batch_id,
-                    "import_no": row.import_no,
-                    "kind": product.spec.kind,
-                    tickets::term_name(product.spec.kind): ticket.term_ends_on,
-                }),
-            };
-            drawn.push((ticket, entry));
+            drawn.push(ticket);
         }
         let order = order.map(|mut order| {
             order.status = OrderStatus::Issued;
@@ -780,7 +937,7 @@ impl RowDraft {
             reason: None,
             tickets: drawn
                 .iter()
-                .map(|(t, _)| IssuedTicket {
+                .map(|t| IssuedTicket {
                     ticket_no: t.ticket_no.clone(),
                     link_token: t.link_token.clone(),
                 })
@@ -803,6 +960,7 @@ impl RowDraft {
             delivery_method: method,
             first_sequence: planned.first_sequence,
             pickup_code,
+            tickets: result.tickets.clone(),
             status: IssuedOrderStatus::Issued,
             issued_at: now,
             version: 1,

@@ -7,10 +7,14 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
-use tessera_domain::notification::{mask_email, Message, Notification};
+use futures_util::stream::{self, StreamExt};
+use tessera_domain::notification::{mask_email, Message, Notification, QueuedNotifications};
 use tessera_domain::values::TaiwanMobile;
 use tessera_platform::store::notifications::SmsLogEntry;
 use tessera_platform::store::Table;
+
+/// Notifications of one bundle sent at once (SES and SNS rate limits are per second).
+const SEND_CONCURRENCY: usize = 8;
 
 #[derive(Clone)]
 pub struct Notifier {
@@ -49,10 +53,21 @@ impl Notifier {
         response
     }
 
+    /// Sends every notification of the message that was not sent before; the first
+    /// failure fails the message (the ones already sent are skipped when it comes back).
     async fn deliver(&self, record: &SqsMessage) -> Result<(), String> {
         let body = record.body.as_deref().ok_or("message has no body")?;
-        let notification: Notification =
+        let queued: QueuedNotifications =
             serde_json::from_str(body).map_err(|e| format!("not a notification: {e}"))?;
+        let results: Vec<Result<(), String>> = stream::iter(queued.into_vec())
+            .map(|notification| async move { self.send_once(&notification).await })
+            .buffer_unordered(SEND_CONCURRENCY)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    async fn send_once(&self, notification: &Notification) -> Result<(), String> {
         if self
             .table
             .is_notification_sent(&notification.id)

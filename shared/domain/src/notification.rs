@@ -32,6 +32,26 @@ pub enum Message {
 }
 
 /// An address for logs: enough to tell messages apart, not enough to identify a person.
+/// What one message on the notifications queue carries: one notification, or a bundle of
+/// them (batch issuance queues a thousand at a time; bundling keeps that to a few messages).
+/// The consumer remembers each notification's id, so a bundle delivered twice, or retried
+/// after some of it was sent, sends each notification once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum QueuedNotifications {
+    Bundle { bundle: Vec<Notification> },
+    One(Notification),
+}
+
+impl QueuedNotifications {
+    pub fn into_vec(self) -> Vec<Notification> {
+        match self {
+            QueuedNotifications::Bundle { bundle } => bundle,
+            QueuedNotifications::One(one) => vec![one],
+        }
+    }
+}
+
 pub fn mask_email(address: &str) -> String {
     match address.split_once('@') {
         Some((local, domain)) => {
@@ -63,6 +83,26 @@ mod tests {
             serde_json::from_value::<Notification>(json).unwrap(),
             notification
         );
+    }
+
+    #[test]
+    fn a_queue_message_is_one_notification_or_a_bundle() {
+        let one = Notification {
+            id: "n1".into(),
+            merchant_id: "DEMO0001".into(),
+            message: Message::Sms {
+                to: "0912345678".into(),
+                buyer_name: "王".into(),
+                body: "b".into(),
+                purpose: "issue".into(),
+            },
+        };
+        let single: QueuedNotifications =
+            serde_json::from_value(serde_json::to_value(&one).unwrap()).unwrap();
+        assert_eq!(single.into_vec(), vec![one.clone()]);
+        let bundle = serde_json::json!({"bundle": [one.clone(), one.clone()]});
+        let parsed: QueuedNotifications = serde_json::from_value(bundle).unwrap();
+        assert_eq!(parsed.into_vec().len(), 2);
     }
 
     #[test]

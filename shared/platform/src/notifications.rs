@@ -28,45 +28,54 @@ impl NotificationQueue {
     }
 }
 
+/// Notifications per bundle, and the bundle's size limit (SQS takes 256 KiB a message).
+const BUNDLE_MAX: usize = 100;
+const BUNDLE_MAX_BYTES: usize = 200 * 1024;
+
 impl NotificationQueue {
-    /// Queues many notifications, ten to a SendMessageBatch call, all calls at once.
-    /// Entries SQS reports as failed are an error: the caller retries, and the consumer's
-    /// dedupe by notification id keeps a re-queued notification from being sent twice.
+    /// Queues many notifications as a few bundles (at most 100 notifications or 200 KiB
+    /// each), all sent at once. A failure is the caller's to retry: the consumer's dedupe
+    /// by notification id keeps a re-queued notification from being sent twice.
     pub async fn enqueue_all(&self, notifications: &[Notification]) -> Result<(), Error> {
-        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-        let mut calls = Vec::new();
-        for chunk in notifications.chunks(10) {
-            let mut request = self.sqs.send_message_batch().queue_url(&self.url);
-            for (index, notification) in chunk.iter().enumerate() {
-                let body = serde_json::to_string(notification)
-                    .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
-                let entry = SendMessageBatchRequestEntry::builder()
-                    .id(index.to_string())
-                    .message_body(body)
-                    .build()
-                    .map_err(|e| {
-                        tracing::error!(error = ?e, "notification entry not built");
-                        Error::new(ErrorCode::InternalError)
-                    })?;
-                request = request.entries(entry);
+        let mut bodies = Vec::new();
+        let mut bundle: Vec<&Notification> = Vec::new();
+        let mut size = 0;
+        for notification in notifications {
+            let bytes = serde_json::to_vec(notification)
+                .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?
+                .len();
+            if !bundle.is_empty() && (bundle.len() == BUNDLE_MAX || size + bytes > BUNDLE_MAX_BYTES)
+            {
+                bodies.push(bundle_body(&bundle)?);
+                bundle.clear();
+                size = 0;
             }
-            calls.push(request.send());
+            bundle.push(notification);
+            size += bytes + 1;
         }
-        for output in futures_util::future::join_all(calls).await {
-            let output = output.map_err(|e| {
+        if !bundle.is_empty() {
+            bodies.push(bundle_body(&bundle)?);
+        }
+        let sends = bodies.into_iter().map(|body| {
+            self.sqs
+                .send_message()
+                .queue_url(&self.url)
+                .message_body(body)
+                .send()
+        });
+        for sent in futures_util::future::join_all(sends).await {
+            sent.map_err(|e| {
                 tracing::error!(error = ?e, "notifications not queued");
                 Error::new(ErrorCode::DependencyUnavailable)
             })?;
-            if !output.failed().is_empty() {
-                tracing::error!(
-                    failed = output.failed().len(),
-                    "some notifications not queued"
-                );
-                return Err(Error::new(ErrorCode::DependencyUnavailable));
-            }
         }
         Ok(())
     }
+}
+
+fn bundle_body(bundle: &[&Notification]) -> Result<String, Error> {
+    serde_json::to_string(&serde_json::json!({ "bundle": bundle }))
+        .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))
 }
 
 /// A work queue (batch issuance, report export): JSON messages for a consumer function.

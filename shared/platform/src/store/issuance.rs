@@ -132,6 +132,9 @@ pub struct IssuedOrderRecord {
     pub delivery_method: DeliveryMethod,
     pub first_sequence: u64,
     pub pickup_code: Option<String>,
+    /// The tickets, with what their notification needs; the row result is derived from it.
+    #[serde(default)]
+    pub tickets: Vec<IssuedTicket>,
     pub status: IssuedOrderStatus,
     pub issued_at: DateTime<Utc>,
     pub version: u64,
@@ -354,6 +357,15 @@ impl Table {
             .into_iter()
             .map(from_item)
             .collect()
+    }
+
+    /// Row results derived from committed issued orders: writing one twice is harmless.
+    pub async fn put_row_results(&self, results: &[RowResult]) -> Result<(), Error> {
+        let items = results
+            .iter()
+            .map(|r| row_result_write(r).map(|w| w.item))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.put_all(items, 8).await
     }
 
     pub async fn put_row_result(&self, result: &RowResult) -> Result<bool, Error> {

@@ -179,44 +179,107 @@ impl Table {
 }
 
 impl Table {
-    /// Reads many items by key in as few round trips as DynamoDB allows (100 keys a call),
-    /// asking again for any it returns unprocessed; absent keys are simply not in the answer.
+    /// Reads many items by key, strongly consistent, 100 keys a call and all calls at once,
+    /// asking again for any DynamoDB returns unprocessed; absent keys are simply not in the
+    /// answer.
     pub(crate) async fn batch_get(&self, mut keys: Vec<Item>) -> Result<Vec<Item>, Error> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
         keys.sort_by_cached_key(|k| format!("{:?}{:?}", k.get(keys::PK), k.get(keys::SK)));
         keys.dedup();
+        let calls = keys
+            .chunks(100)
+            .map(|chunk| self.batch_get_chunk(chunk.to_vec()));
         let mut found = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(100) {
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .build()
-                    .map_err(unavailable)?,
-            );
-            for _ in 0..10 {
-                let Some(pending) = request.take() else { break };
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.name, pending)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                found.extend(
-                    output
-                        .responses
-                        .and_then(|mut r| r.remove(&self.name))
-                        .unwrap_or_default(),
-                );
-                request = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.name))
-                    .filter(|k| !k.keys().is_empty());
-            }
-            if request.is_some() {
-                return Err(Error::new(ErrorCode::DependencyUnavailable));
-            }
+        for items in futures_util::future::join_all(calls).await {
+            found.extend(items?);
         }
         Ok(found)
+    }
+
+    async fn batch_get_chunk(&self, keys: Vec<Item>) -> Result<Vec<Item>, Error> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::with_capacity(keys.len());
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(unavailable)?,
+        );
+        for _ in 0..10 {
+            let Some(pending) = request.take() else { break };
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.name, pending)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            found.extend(
+                output
+                    .responses
+                    .and_then(|mut r| r.remove(&self.name))
+                    .unwrap_or_default(),
+            );
+            request = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.name))
+                .filter(|k| !k.keys().is_empty());
+        }
+        if request.is_some() {
+            return Err(Error::new(ErrorCode::DependencyUnavailable));
+        }
+        Ok(found)
+    }
+}
+
+impl Table {
+    /// Writes items unconditionally with parallel BatchWriteItem calls (25 items each),
+    /// resending what DynamoDB returns unprocessed. For items whose writing twice is
+    /// harmless: deterministic keys and content, or claims that lookups verify.
+    pub async fn put_all(&self, items: Vec<Item>, concurrency: usize) -> Result<(), Error> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        let mut chunks = Vec::new();
+        for chunk in items.chunks(25) {
+            let requests = chunk
+                .iter()
+                .map(|item| {
+                    PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map(|put| WriteRequest::builder().put_request(put).build())
+                        .map_err(unavailable)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            chunks.push(requests);
+        }
+        stream::iter(chunks)
+            .map(|mut requests| async move {
+                for _ in 0..10 {
+                    if requests.is_empty() {
+                        return Ok(());
+                    }
+                    let output = self
+                        .client
+                        .batch_write_item()
+                        .request_items(&self.name, requests)
+                        .send()
+                        .await
+                        .map_err(unavailable)?;
+                    requests = output
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(&self.name))
+                        .unwrap_or_default();
+                }
+                if requests.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Error::new(ErrorCode::DependencyUnavailable))
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
     }
 }

@@ -130,13 +130,10 @@ fn claim_item(pk: String, sk: &str, ticket: &TicketRecord) -> Item {
     item
 }
 
-/// The writes that create a ticket: the ticket, its redemption-code claim, its link claim
-/// (electronic tickets) and its first history entry, each conditional on being new.
-pub fn new_ticket_writes(
-    ticket: &TicketRecord,
-    issued: &TicketHistoryEntry,
-) -> Result<Vec<Write>, Error> {
-    let mut writes = vec![
+/// The conditional writes that create a ticket: the ticket and its redemption-code claim,
+/// each new (a taken code fails the transaction, so codes stay unique platform-wide).
+pub fn new_ticket_writes(ticket: &TicketRecord) -> Result<Vec<Write>, Error> {
+    Ok(vec![
         Write {
             item: ticket_item(ticket)?,
             expect: Expect::Absent,
@@ -149,22 +146,45 @@ pub fn new_ticket_writes(
             ),
             expect: Expect::Absent,
         },
-    ];
-    if let Some(token) = &ticket.link_token {
-        writes.push(Write {
-            item: claim_item(keys::ticket_link(token), keys::LINK, ticket),
-            expect: Expect::Absent,
-        });
+    ])
+}
+
+/// A ticket's first history entry, derived from the ticket alone, so that it can be
+/// written (or written again, on a retry or a repair) without anything else.
+pub fn issued_entry(ticket: &TicketRecord) -> TicketHistoryEntry {
+    TicketHistoryEntry {
+        ticket_no: ticket.ticket_no.clone(),
+        at: ticket.issued_at,
+        action: "issued".to_owned(),
+        by_merchant: ticket.merchant_id.clone(),
+        by_account: ticket.issued_by.clone(),
+        branch: ticket.issued_branch.clone(),
+        before: None,
+        after: Some(TicketStatus::Unused),
+        reason: None,
+        changes: serde_json::json!({
+            "batch_id": ticket.batch_id,
+            "import_no": ticket.import_no,
+            "kind": ticket.kind,
+            tessera_domain::tickets::term_name(ticket.kind): ticket.term_ends_on,
+        }),
     }
-    writes.push(Write {
-        item: to_item(
-            issued,
-            keys::ticket(&ticket.ticket_no),
-            &keys::ticket_history(ticket.version),
-        )?,
-        expect: Expect::Absent,
-    });
-    Ok(writes)
+}
+
+/// What goes with a ticket but outside its transaction, unconditionally: its first history
+/// entry (keyed by ticket number and version 1, derived from the ticket: writing it again
+/// changes nothing) and its link claim (a 160-bit random token; a claim left by an attempt
+/// that did not commit points at a ticket that does not carry it, and lookups check that).
+pub fn ticket_prelude(ticket: &TicketRecord) -> Result<Vec<Item>, Error> {
+    let mut items = vec![to_item(
+        &issued_entry(ticket),
+        keys::ticket(&ticket.ticket_no),
+        &keys::ticket_history(1),
+    )?];
+    if let Some(token) = &ticket.link_token {
+        items.push(claim_item(keys::ticket_link(token), keys::LINK, ticket));
+    }
+    Ok(items)
 }
 
 impl Table {
@@ -196,7 +216,29 @@ impl Table {
         else {
             return Ok(None);
         };
-        self.get_ticket(ticket_no).await
+        Ok(self
+            .get_ticket(ticket_no)
+            .await?
+            .filter(|t| t.redemption_code == code))
+    }
+
+    /// The ticket behind a ticket link (the consumer's page). Only a ticket that carries
+    /// the token answers: a claim left by an attempt that never committed leads nowhere.
+    pub async fn ticket_by_link(&self, token: &str) -> Result<Option<TicketRecord>, Error> {
+        let claim: Option<Item> = self
+            .get_item_raw(keys::ticket_link(token), keys::LINK)
+            .await?;
+        let Some(ticket_no) = claim
+            .as_ref()
+            .and_then(|c| c.get("ticket_no"))
+            .and_then(|v| v.as_s().ok())
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .get_ticket(ticket_no)
+            .await?
+            .filter(|t| t.link_token.as_deref() == Some(token)))
     }
 
     pub async fn ticket_history(&self, ticket_no: &str) -> Result<Vec<TicketHistoryEntry>, Error> {
