@@ -310,3 +310,39 @@ pub async fn mail_to(address: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// PUTs bytes to a presigned URL as a browser would; returns the HTTP status.
+pub async fn put_to(url: &str, content_type: &str, bytes: &[u8]) -> u16 {
+    let path = std::env::temp_dir().join(format!("upload-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, bytes).expect("temp file");
+    let output = tokio::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "PUT",
+            "-H",
+        ])
+        .arg(format!("Content-Type: {content_type}"))
+        .arg("--data-binary")
+        .arg(format!("@{}", path.display()))
+        .arg(url)
+        .output()
+        .await
+        .expect("curl runs");
+    let _ = std::fs::remove_file(&path);
+    String::from_utf8_lossy(&output.stdout).parse().unwrap_or(0)
+}
+
+/// GETs a (presigned) URL's body.
+pub async fn get_bytes(url: &str) -> Vec<u8> {
+    tokio::process::Command::new("curl")
+        .args(["-s", url])
+        .output()
+        .await
+        .expect("curl runs")
+        .stdout
+}

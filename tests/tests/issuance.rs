@@ -96,23 +96,13 @@ impl World {
             ))
             .await;
         assert_eq!(status, 201, "{ticket}");
-        let path = std::env::temp_dir().join(format!("upload-{}.xlsx", uuid::Uuid::new_v4()));
-        std::fs::write(&path, bytes).unwrap();
-        let output = tokio::process::Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"])
-            .arg("-H")
-            .arg(format!(
-                "Content-Type: {}",
-                ticket["content_type"].as_str().unwrap()
-            ))
-            .arg("--data-binary")
-            .arg(format!("@{}", path.display()))
-            .arg(ticket["upload_url"].as_str().unwrap())
-            .output()
-            .await
-            .unwrap();
-        let _ = std::fs::remove_file(&path);
-        assert_eq!(String::from_utf8_lossy(&output.stdout), "200");
+        let status = tessera_tests::put_to(
+            ticket["upload_url"].as_str().unwrap(),
+            ticket["content_type"].as_str().unwrap(),
+            bytes,
+        )
+        .await;
+        assert_eq!(status, 200);
         ticket["upload_id"].as_str().unwrap().to_owned()
     }
 
@@ -1045,5 +1035,36 @@ async fn the_template_and_the_rules_are_downloadable() {
             "ticket_link",
             "pickup_code"
         ]
+    );
+}
+
+#[tokio::test]
+async fn issuable_orders_export_as_a_prefilled_file_that_issues_as_is() {
+    let w = world().await;
+    w.order("ORD500", 2, test_start() - Duration::days(2)).await;
+    w.order("ORD501", 1, test_start() - Duration::days(21))
+        .await; // past the 21 days
+    let response = tessera_tests::send(
+        &w.gateway,
+        authed("GET", "/orders/unissued/export", &w.admin()),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let (_, rows) = tessera_sheets::read_issuance(&bytes).unwrap();
+    assert_eq!(rows.len(), 1, "only the issuable order");
+    assert_eq!(rows[0].cells[1], "ORD500");
+    assert_eq!(rows[0].cells[5], "0912345678");
+    // Add the buyer's email and upload it: it issues.
+    let mut row: Row = rows[0].cells.clone();
+    row[6] = unique_email("export");
+    let upload = w.upload("electronic_immediate", &xlsx(&[row])).await;
+    let (status, preview) = w.preview(&upload).await;
+    assert_eq!(
+        (status, preview["can_confirm"].as_bool()),
+        (200, Some(true)),
+        "{preview}"
     );
 }

@@ -387,40 +387,7 @@ async fn concurrent_edits_never_lose_a_history_entry() {
     );
 }
 
-/// PUTs bytes to a presigned URL as a browser would; returns the HTTP status.
-async fn put_to(url: &str, content_type: &str, bytes: &[u8]) -> u16 {
-    let path = std::env::temp_dir().join(format!("upload-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&path, bytes).unwrap();
-    let output = tokio::process::Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "PUT",
-            "-H",
-        ])
-        .arg(format!("Content-Type: {content_type}"))
-        .arg("--data-binary")
-        .arg(format!("@{}", path.display()))
-        .arg(url)
-        .output()
-        .await
-        .unwrap();
-    let _ = std::fs::remove_file(&path);
-    String::from_utf8_lossy(&output.stdout).parse().unwrap_or(0)
-}
-
-async fn get_bytes(url: &str) -> Vec<u8> {
-    tokio::process::Command::new("curl")
-        .args(["-s", url])
-        .output()
-        .await
-        .unwrap()
-        .stdout
-}
+use tessera_tests::{get_bytes, put_to};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR tiny test image";
 

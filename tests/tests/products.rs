@@ -438,3 +438,118 @@ async fn gift_vouchers_are_products_with_a_validity_term() {
         .await;
     assert_eq!(copy["kind"], "gift_voucher");
 }
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR tiny product picture";
+
+#[tokio::test]
+async fn a_product_picture_is_uploaded_checked_shown_and_locked_after_issuance() {
+    let w = world().await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let product = w.create(&admin, latte()).await;
+    let id = product["product_id"].as_str().unwrap().to_owned();
+    let ask = |body: Value| {
+        json_request(
+            "POST",
+            &format!("/products/{id}/image-uploads"),
+            Some(&admin),
+            body,
+        )
+    };
+    // Refused before any URL is handed out: not an image, too big.
+    let (status, problem) = w
+        .call(ask(json!({"content_type": "image/gif", "size": 10})))
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("content_type"))
+    );
+    let (status, problem) = w
+        .call(ask(
+            json!({"content_type": "image/png", "size": 2 * 1024 * 1024}),
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("size"))
+    );
+
+    let (status, upload) = w
+        .call(ask(json!({"content_type": "image/png", "size": PNG.len()})))
+        .await;
+    assert_eq!(status, 201, "{upload}");
+    let key = upload["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with(&format!("merchants/{PARENT}/products/{id}/")));
+    // Confirming before the file is there, or with bytes that are not a PNG, is refused.
+    let confirm = |key: &str| {
+        json_request(
+            "PUT",
+            &format!("/products/{id}/image"),
+            Some(&admin),
+            json!({"key": key}),
+        )
+    };
+    let (status, problem) = w.call(confirm(&key)).await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("key"))
+    );
+    let other_product_key = key.replace(&id, "PZZZZZZZZZZ");
+    let (status, _) = w.call(confirm(&other_product_key)).await;
+    assert_eq!(status, 400, "another product's upload key is refused");
+    assert_eq!(
+        tessera_tests::put_to(upload["upload_url"].as_str().unwrap(), "image/png", PNG).await,
+        200
+    );
+    let (status, shown) = w.call(confirm(&key)).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["image_key"], key.as_str());
+    assert_eq!(
+        tessera_tests::get_bytes(shown["image_url"].as_str().unwrap()).await,
+        PNG
+    );
+    let (_, history) = w
+        .call(authed("GET", &format!("/products/{id}/history"), &admin))
+        .await;
+    assert_eq!(
+        tessera_tests::history_actions(&history),
+        ["created", "image_changed"]
+    );
+
+    // A read-only account cannot; another tenant cannot even see the product.
+    let manager = w.token(PARENT, "manager01", STAFF_PASSWORD).await;
+    let (status, problem) = w
+        .call(json_request(
+            "POST",
+            &format!("/products/{id}/image-uploads"),
+            Some(&manager),
+            json!({"content_type": "image/png", "size": 10}),
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("RIGHT_MISSING"))
+    );
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let (status, problem) = w
+        .call(json_request(
+            "POST",
+            &format!("/products/{id}/image-uploads"),
+            Some(&partner),
+            json!({"content_type": "image/png", "size": 10}),
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("PRODUCT_NOT_FOUND"))
+    );
+
+    // Issued: the picture is part of the terms and is locked.
+    w.mark_issued(&id).await;
+    let (status, problem) = w
+        .call(ask(json!({"content_type": "image/png", "size": PNG.len()})))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("PRODUCT_ISSUED_LOCKED"))
+    );
+}

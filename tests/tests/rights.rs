@@ -137,6 +137,20 @@ async fn an_account_without_modify_rights_is_refused_on_every_state_changing_rou
         ),
         (
             "POST",
+            "/products/{product_id}/image-uploads",
+            "/products/PZZZZZZZZZZ/image-uploads".to_owned(),
+            json!({"content_type": "image/png", "size": 10}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PUT",
+            "/products/{product_id}/image",
+            "/products/PZZZZZZZZZZ/image".to_owned(),
+            json!({"key": "merchants/DEMO0001/products/PZZZZZZZZZZ/x.png"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
             "/products",
             "/products".to_owned(),
             product.clone(),

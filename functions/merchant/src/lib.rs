@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
 use tessera_domain::merchant::{
-    rate_in_force, validate_image_upload, Contact, CustomerService, FeeItem, ImageType,
-    OperationSettings, ServiceStatus, TicketImage,
+    rate_in_force, validate_image_upload, Contact, CustomerService, FeeItem, OperationSettings,
+    ServiceStatus, TicketImage,
 };
 use tessera_domain::values::EmailList;
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
@@ -572,6 +572,10 @@ async fn request_upload(
 ) -> Result<(axum::http::StatusCode, Json<UploadTicket>), Problem> {
     let actor = &current.actor;
     check(actor, FunctionArea::OperationSettings, Access::Modify)?;
+    if input.image == TicketImage::Product {
+        // Product pictures are uploaded through the product (POST /products/{id}/image-uploads).
+        return Err(Error::invalid_field("image", "logo or banner").into());
+    }
     let kind = validate_image_upload(input.image, &input.content_type, input.size)?;
     let key = format!(
         "{}{}.{}",
@@ -618,45 +622,19 @@ async fn confirm_image(
         "banner" => TicketImage::Banner,
         _ => return Err(Problem::new(ErrorCode::RouteNotFound)),
     };
-    let bad = |reason: &str| Problem(Error::invalid_field("key", reason));
-    let name = input
-        .key
-        .strip_prefix(&key_prefix(actor, image))
-        .ok_or_else(|| bad("not an upload of this merchant for this image"))?;
-    let (stem, extension) = name
-        .split_once('.')
-        .ok_or_else(|| bad("not an upload key"))?;
-    let kind = match extension {
-        "png" => ImageType::Png,
-        "jpg" => ImageType::Jpeg,
-        _ => return Err(bad("not an upload key")),
-    };
-    if stem.len() != 32 || !stem.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(bad("not an upload key"));
-    }
-    let facts = services
-        .assets
-        .facts(&input.key)
-        .await?
-        .ok_or_else(|| bad("nothing was uploaded with this key"))?;
-    if facts.size == 0 || facts.size > image.max_bytes() {
-        return Err(bad(&format!(
-            "the file is {} bytes; a {} is at most {}",
-            facts.size,
-            image.name(),
-            image.max_bytes()
-        )));
-    }
-    let head = services.assets.head_bytes(&input.key, 8).await?;
-    if !kind.matches_magic(&head) || ImageType::from_content_type(&facts.content_type) != Some(kind)
-    {
-        return Err(bad(&format!("the file is not a {}", kind.content_type())));
-    }
+    tessera_platform::assets::verify_image_upload(
+        &services.assets,
+        &input.key,
+        &key_prefix(actor, image),
+        image,
+    )
+    .await?;
     let merchant = merchant_record(&services, actor).await?;
     let mut settings = services.table.get_settings(&actor.acting_as).await?;
     let slot = match image {
         TicketImage::Logo => &mut settings.logo_key,
         TicketImage::Banner => &mut settings.banner_key,
+        TicketImage::Product => return Err(Problem::new(ErrorCode::RouteNotFound)),
     };
     let before = slot.replace(input.key.clone());
     let changes = json!({"image": image.name(), "before": before, "after": input.key});

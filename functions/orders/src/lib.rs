@@ -228,6 +228,57 @@ async fn unissued(
     Ok(Json(OrderList { items }))
 }
 
+/// The issuable orders as a pre-filled issuance file (§7-2): one row per order, with the
+/// trade number also proposed as the import number; add or change what you need, then
+/// upload it for issuance.
+#[utoipa::path(get, path = "/orders/unissued/export", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, description = "The issuance template with the issuable orders filled in", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 403, description = "RIGHT_MISSING: query right of issuance", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn export_issuable(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    check(&current.actor, Access::Query)?;
+    let now = services.clock.now();
+    let mut orders = services.table.list_orders(&current.actor.acting_as).await?;
+    orders.retain(|o| is_issuable(o.status, o.paid_at, now));
+    orders.sort_by(|a, b| a.paid_at.cmp(&b.paid_at));
+    let rows: Vec<[String; 8]> = orders
+        .iter()
+        .map(|o| {
+            [
+                o.trade_no.clone(),
+                o.trade_no.clone(),
+                o.product_id.clone(),
+                o.quantity.to_string(),
+                o.cardholder_name.clone(),
+                o.mobile.as_str().to_owned(),
+                o.email.clone(),
+                String::new(),
+            ]
+        })
+        .collect();
+    let bytes = tessera_sheets::issuance_template(&rows)?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                tessera_sheets::XLSX_CONTENT_TYPE.to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"issuable-orders-{}.xlsx\"",
+                    calendar::taipei_date(now)
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// Give up an unissued order's authorization: it leaves the unissued list and its reminders.
 #[utoipa::path(post, path = "/orders/{trade_no}/abandon", tag = "orders", security(("bearer" = [])),
     params(("trade_no" = String, Path, description = "Merchant trade number")),
@@ -276,6 +327,7 @@ pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(record))
         .routes(routes!(unissued))
+        .routes(routes!(export_issuable))
         .routes(routes!(abandon))
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashSet;
 use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
+use tessera_domain::merchant::{validate_image_upload, TicketImage};
 use tessera_domain::products::{
     check_edit, check_query_range, is_product_id, product_id_from, ProductLists, ProductSpec,
     TicketKind,
@@ -62,6 +63,9 @@ pub struct ProductView {
     pub listed: bool,
     /// When the first ticket was issued (then only the three lists can change).
     pub first_issued_at: Option<DateTime<Utc>>,
+    /// The picture's key in the assets bucket, and a download link valid for 15 minutes.
+    pub image_key: Option<String>,
+    pub image_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -131,9 +135,157 @@ fn view(product: &ProductRecord) -> ProductView {
         input: input_of(&product.spec),
         listed: product.listed,
         first_issued_at: product.first_issued_at,
+        image_key: product.image_key.clone(),
+        image_url: None,
         created_at: product.created_at,
         updated_at: product.updated_at,
     }
+}
+
+/// How long a product picture's download link works.
+const IMAGE_LINK_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The view with a download link for the picture, when there is one (presigning is a local
+/// signature, no round trip).
+async fn linked(services: &Services, product: &ProductRecord) -> Result<ProductView, Error> {
+    let mut view = view(product);
+    if let Some(key) = &product.image_key {
+        view.image_url = Some(
+            services
+                .assets
+                .presign_download(key, IMAGE_LINK_LIFETIME)
+                .await?,
+        );
+    }
+    Ok(view)
+}
+
+fn image_prefix(owner: &MerchantId, product_id: &str) -> String {
+    format!("merchants/{owner}/products/{product_id}/")
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ImageUploadRequest {
+    /// `image/png` or `image/jpeg`.
+    pub content_type: String,
+    /// Bytes, at most 1 MiB.
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImageUpload {
+    /// PUT the file here with this content type and exactly `size` bytes.
+    pub upload_url: String,
+    /// Then confirm with this key (PUT /products/{product_id}/image).
+    pub key: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Ask for a presigned URL to upload the product's picture (PNG or JPEG, ≤ 1 MiB).
+#[utoipa::path(post, path = "/products/{product_id}/image-uploads", tag = "products", security(("bearer" = [])),
+    params(("product_id" = String, Path, description = "Product number")), request_body = ImageUploadRequest,
+    responses((status = 201, body = ImageUpload),
+        (status = 400, description = "VALIDATION_FAILED: content_type, size", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "PRODUCT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "PRODUCT_ISSUED_LOCKED", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn request_image_upload(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ImageUploadRequest>,
+) -> Result<(StatusCode, Json<ImageUpload>), Problem> {
+    let actor = &current.actor;
+    let owner = actor.acting_as.clone();
+    check(actor, &owner, Access::Modify)?;
+    let product = existing(&services, &owner, &id).await?;
+    require_image_editable(&product)?;
+    let kind = validate_image_upload(TicketImage::Product, &input.content_type, input.size)?;
+    let key = format!(
+        "{}{}.{}",
+        image_prefix(&owner, &id),
+        uuid::Uuid::new_v4().simple(),
+        kind.extension()
+    );
+    let upload_url = services
+        .assets
+        .presign_upload(&key, kind.content_type(), input.size, IMAGE_LINK_LIFETIME)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ImageUpload {
+            upload_url,
+            key,
+            expires_at: services.clock.now()
+                + chrono::Duration::seconds(IMAGE_LINK_LIFETIME.as_secs() as i64),
+        }),
+    ))
+}
+
+/// The picture is part of what a ticket holder was sold: it is locked with the other terms
+/// once tickets are issued.
+fn require_image_editable(product: &ProductRecord) -> Result<(), Error> {
+    if product.first_issued_at.is_some() {
+        return Err(Error {
+            code: ErrorCode::ProductIssuedLocked,
+            detail: Some(
+                "tickets were issued for this product; its picture can no longer change".into(),
+            ),
+            violations: vec![Violation::field("image", "locked once tickets are issued")],
+        });
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfirmImage {
+    /// The key handed out with the upload URL.
+    pub key: String,
+}
+
+/// Use an uploaded file as the product's picture; the object is checked again (this
+/// product's upload, size, really a PNG/JPEG).
+#[utoipa::path(put, path = "/products/{product_id}/image", tag = "products", security(("bearer" = [])),
+    params(("product_id" = String, Path, description = "Product number")), request_body = ConfirmImage,
+    responses((status = 200, body = ProductView),
+        (status = 400, description = "VALIDATION_FAILED: key", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "PRODUCT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "PRODUCT_ISSUED_LOCKED; CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn set_image(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ConfirmImage>,
+) -> Result<Json<ProductView>, Problem> {
+    let actor = &current.actor;
+    let owner = actor.acting_as.clone();
+    check(actor, &owner, Access::Modify)?;
+    let mut product = existing(&services, &owner, &id).await?;
+    require_image_editable(&product)?;
+    tessera_platform::assets::verify_image_upload(
+        &services.assets,
+        &input.key,
+        &image_prefix(&owner, &id),
+        TicketImage::Product,
+    )
+    .await?;
+    let before = product.image_key.replace(input.key.clone());
+    product.updated_at = services.clock.now();
+    product.version += 1;
+    let entry = history(
+        actor,
+        &owner,
+        product.updated_at,
+        &id,
+        "image_changed",
+        json!({"before": before, "after": input.key}),
+    );
+    services
+        .table
+        .save_products(&[(product.clone(), entry)])
+        .await?;
+    Ok(Json(linked(&services, &product).await?))
 }
 
 fn history(
@@ -321,9 +473,11 @@ async fn list(
             calendar::end_of_day_exclusive(to),
         )
         .await?;
-    Ok(Json(ProductList {
-        items: products.iter().map(view).collect(),
-    }))
+    let mut items = Vec::with_capacity(products.len());
+    for product in &products {
+        items.push(linked(&services, product).await?);
+    }
+    Ok(Json(ProductList { items }))
 }
 
 /// Create ("list") a product.
@@ -348,6 +502,7 @@ async fn create(
         spec,
         listed: true,
         first_issued_at: None,
+        image_key: None,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -381,7 +536,9 @@ async fn get_one(
 ) -> Result<Json<ProductView>, Problem> {
     let owner = query.owner(&current.actor)?;
     check(&current.actor, &owner, Access::Query)?;
-    Ok(Json(view(&existing(&services, &owner, &id).await?)))
+    Ok(Json(
+        linked(&services, &existing(&services, &owner, &id).await?).await?,
+    ))
 }
 
 /// Replace a product's data. Once tickets were issued, only the three lists may differ.
@@ -571,6 +728,8 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(relist))
         .routes(routes!(copy))
         .routes(routes!(product_history))
+        .routes(routes!(request_image_upload))
+        .routes(routes!(set_image))
 }
 
 pub fn app(services: Services) -> Router {

@@ -472,6 +472,8 @@ pub enum TicketImage {
     Logo,
     /// On the e-ticket redemption sign-in page.
     Banner,
+    /// A product's picture, on its tickets and in its listing (§7-3 A).
+    Product,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -483,7 +485,7 @@ pub enum ImageType {
 impl TicketImage {
     pub const fn max_bytes(self) -> u64 {
         match self {
-            TicketImage::Logo => 1024 * 1024,
+            TicketImage::Logo | TicketImage::Product => 1024 * 1024,
             TicketImage::Banner => 3 * 1024 * 1024,
         }
     }
@@ -492,6 +494,7 @@ impl TicketImage {
         match self {
             TicketImage::Logo => "logo",
             TicketImage::Banner => "banner",
+            TicketImage::Product => "product",
         }
     }
 }

@@ -155,3 +155,49 @@ impl AssetStore {
         Ok(())
     }
 }
+
+/// Checks an uploaded image before it is used: the key must be one this merchant was handed
+/// for this image (`prefix` + 32 hex digits + `.png`/`.jpg`), the object must be there,
+/// within the image's limit, declared as that type and really of it (magic bytes). Any
+/// failure is a validation error on `key`.
+pub async fn verify_image_upload(
+    assets: &AssetStore,
+    key: &str,
+    prefix: &str,
+    image: tessera_domain::merchant::TicketImage,
+) -> Result<(), Error> {
+    use tessera_domain::merchant::ImageType;
+    let bad = |reason: &str| Error::invalid_field("key", reason);
+    let name = key
+        .strip_prefix(prefix)
+        .ok_or_else(|| bad("not an upload of this merchant for this image"))?;
+    let (stem, extension) = name
+        .split_once('.')
+        .ok_or_else(|| bad("not an upload key"))?;
+    let kind = match extension {
+        "png" => ImageType::Png,
+        "jpg" => ImageType::Jpeg,
+        _ => return Err(bad("not an upload key")),
+    };
+    if stem.len() != 32 || !stem.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad("not an upload key"));
+    }
+    let facts = assets
+        .facts(key)
+        .await?
+        .ok_or_else(|| bad("nothing was uploaded with this key"))?;
+    if facts.size == 0 || facts.size > image.max_bytes() {
+        return Err(bad(&format!(
+            "the file is {} bytes; a {} image is at most {}",
+            facts.size,
+            image.name(),
+            image.max_bytes()
+        )));
+    }
+    let head = assets.head_bytes(key, 8).await?;
+    if !kind.matches_magic(&head) || ImageType::from_content_type(&facts.content_type) != Some(kind)
+    {
+        return Err(bad(&format!("the file is not a {}", kind.content_type())));
+    }
+    Ok(())
+}

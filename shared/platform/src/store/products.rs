@@ -21,6 +21,9 @@ pub struct ProductRecord {
     /// When the first ticket was issued; from then on only the lists may change.
     #[serde(default)]
     pub first_issued_at: Option<DateTime<Utc>>,
+    /// The product picture in the assets bucket.
+    #[serde(default)]
+    pub image_key: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
