@@ -243,7 +243,7 @@ async fn export_issuable(
     let now = services.clock.now();
     let mut orders = services.table.list_orders(&current.actor.acting_as).await?;
     orders.retain(|o| is_issuable(o.status, o.paid_at, now));
-    orders.sort_by(|a, b| a.paid_at.cmp(&b.paid_at));
+    orders.sort_by_key(|o| o.paid_at);
     let rows: Vec<[String; 8]> = orders
         .iter()
         .map(|o| {
