@@ -13,6 +13,9 @@ const SESSION_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/sessions/current"),
     ("POST", "/sessions/current/switch"),
     ("PUT", "/account/password"),
+    // A lookup that is a POST only to keep redemption codes out of URLs: it changes nothing
+    // (its query-right denials are in lifecycle.rs).
+    ("POST", "/tickets/lookup"),
 ];
 
 #[tokio::test]
@@ -119,6 +122,41 @@ async fn an_account_without_modify_rights_is_refused_on_every_state_changing_rou
             "/issuance/uploads/{upload_id}/confirm",
             "/issuance/uploads/0123456789abcdef0123456789abcdef/confirm".to_owned(),
             json!({}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/redemptions",
+            "/redemptions".to_owned(),
+            json!({"code": "2222222222222222"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/redemptions/cancel",
+            "/redemptions/cancel".to_owned(),
+            json!({"code": "2222222222222222", "reason": "x"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/returns",
+            "/returns".to_owned(),
+            json!({"code": "2222222222222222", "reason": "x"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/returns/cancel",
+            "/returns/cancel".to_owned(),
+            json!({"code": "2222222222222222", "reason": "x"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/tickets/{ticket_no}/remarks",
+            "/tickets/0000000000018/remarks".to_owned(),
+            json!({"remark": "x"}),
             "RIGHT_MISSING",
         ),
         (

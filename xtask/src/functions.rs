@@ -63,6 +63,14 @@ pub fn http_functions() -> Vec<HttpFunction> {
             logical_id: "IssuanceFunction",
             routes: fn_issuance::routes(),
         },
+        HttpFunction {
+            logical_id: "RedeemFunction",
+            routes: fn_redeem::routes(),
+        },
+        HttpFunction {
+            logical_id: "ReturnFunction",
+            routes: fn_return::routes(),
+        },
     ]
 }
 

@@ -72,6 +72,22 @@ pub async fn seed_demo(services: &Services) -> Result<String, Error> {
         .grant(FunctionArea::Redemption, Access::Modify)
         .grant(FunctionArea::CancelRedemption, Access::Modify)
         .grant(FunctionArea::Reports, Access::Query);
+    // A counter clerk who also handles returns (bind them to a branch to try branch rules).
+    let clerk = Rights::none()
+        .grant(FunctionArea::Redemption, Access::Modify)
+        .grant(FunctionArea::CancelRedemption, Access::Modify)
+        .grant(FunctionArea::Return, Access::Modify)
+        .grant(FunctionArea::CancelReturn, Access::Modify);
+    create_if_absent(
+        services,
+        PARENT,
+        "clerk01",
+        Role::SubAccount,
+        STAFF_PASSWORD,
+        clerk,
+        "高雄櫃台（含退貨）",
+    )
+    .await?;
     let manager = FunctionArea::ALL
         .iter()
         .fold(Rights::none(), |rights, area| {
@@ -110,7 +126,7 @@ pub async fn seed_demo(services: &Services) -> Result<String, Error> {
     seed_partner_relation(services).await?;
     Ok(format!(
         "demo data (branches TPE01, KHH01; cashier01 bound to TPE01; DEMO0003 a redeemable store of DEMO0001): sign in with POST /sessions {{\"merchant_id\":\"{PARENT}\",\"account\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}\n\
-         \x20          (also sub-accounts cashier01 / manager01 with password {STAFF_PASSWORD}; child merchant {CHILD}; partner {PARTNER})"
+         \x20          (also sub-accounts cashier01 / clerk01 / manager01 with password {STAFF_PASSWORD}; child merchant {CHILD}; partner {PARTNER})"
     ))
 }
 

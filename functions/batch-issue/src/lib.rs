@@ -907,6 +907,13 @@ impl RowDraft {
                 issued_branch: batch.branch.clone(),
                 issued_at: now,
                 updated_at: now,
+                redeemed_at: None,
+                redeemed_by: None,
+                redeemed_branch: None,
+                returned_at: None,
+                returned_branch: None,
+                return_fee: None,
+                bank_update_at: None,
                 version: 1,
             };
             drawn.push(ticket);

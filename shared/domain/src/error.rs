@@ -139,6 +139,28 @@ error_codes! {
     IssuanceRowsInvalid = ("ISSUANCE_ROWS_INVALID", 422, "Some rows have errors; correct the file and upload it again.", "發行資料有誤，請修正後重新上傳。"),
     BatchNotFound = ("BATCH_NOT_FOUND", 404, "No such issuance batch.", "查無此發行批次。"),
     TicketNotFound = ("TICKET_NOT_FOUND", 404, "No such ticket.", "查無此票券。"),
+    TicketAlreadyRedeemed = ("TICKET_ALREADY_REDEEMED", 409, "The ticket was already redeemed.", "此票券已核銷。"),
+    TicketAlreadyReturned = ("TICKET_ALREADY_RETURNED", 409, "The ticket was returned or is being returned.", "此票券已退貨或退貨處理中。"),
+    TicketExpired = ("TICKET_EXPIRED", 409, "The ticket has expired.", "此票券已逾期。"),
+    /// The operation does not apply to the ticket's status.
+    TicketStatusConflict = ("TICKET_STATUS_CONFLICT", 409, "The ticket's status does not allow this.", "票券狀態不允許此操作。"),
+    /// Sent to the bank (redeeming/redeemed, returning/returned): no status may change.
+    TicketWithBank = ("TICKET_WITH_BANK", 409, "The ticket was sent to the bank and can no longer change.", "票券已送銀行處理，無法異動。"),
+    TicketNotRedeemed = ("TICKET_NOT_REDEEMED", 409, "The ticket is not redeemed.", "此票券未核銷。"),
+    TicketNotReturned = ("TICKET_NOT_RETURNED", 409, "The ticket is not returned.", "此票券未退貨。"),
+    GiftVoucherNotCancellable = ("GIFT_VOUCHER_NOT_CANCELLABLE", 409, "A gift voucher's redemption cannot be cancelled.", "贈品券無法取消核銷。"),
+    /// The same-day window (until 23:59 Taipei of the day it happened) is over.
+    CancelWindowClosed = ("CANCEL_WINDOW_CLOSED", 409, "It can only be cancelled until 23:59 (Taipei) of the day it happened.", "僅能於當日23:59前取消。"),
+    ReturnFeeNotAllowed = ("RETURN_FEE_NOT_ALLOWED", 400, "A return handling fee applies only to goods vouchers within escrow.", "僅價金保管期間內的提貨券可收取退貨手續費。"),
+    ReturnFeeTooHigh = ("RETURN_FEE_TOO_HIGH", 400, "The return handling fee may not exceed the face value.", "退貨手續費不可高於票面金額。"),
+    /// Only the branch or store that redeemed (returned) a ticket, or head office, may cancel.
+    NotOriginalActor = ("NOT_ORIGINAL_ACTOR", 403, "Only head office or whoever performed the operation may cancel it.", "僅總公司或原操作分店／商店可取消。"),
+    BranchNotPermitted = ("BRANCH_NOT_PERMITTED", 403, "This branch is not permitted for this product.", "此分店不在商品的核銷或退貨分店中。"),
+    StoreNotPermitted = ("STORE_NOT_PERMITTED", 403, "This store may not redeem this product.", "此商店不可核銷此商品。"),
+    IssuerOnly = ("ISSUER_ONLY", 403, "Only the issuer may do this.", "僅發行商店可執行此操作。"),
+    IdempotencyKeyRequired = ("IDEMPOTENCY_KEY_REQUIRED", 400, "This request needs an Idempotency-Key header (1 to 64 letters, digits, - or _).", "此請求需要 Idempotency-Key 標頭。"),
+    /// The key was used before with another request body.
+    IdempotencyKeyReused = ("IDEMPOTENCY_KEY_REUSED", 422, "This Idempotency-Key was already used for a different request.", "此 Idempotency-Key 已用於不同的請求。"),
     /// Someone changed the record since it was read; read it again and retry.
     ConcurrentChange = ("CONCURRENT_CHANGE", 409, "The record was changed by someone else; reload and retry.", "資料已被他人修改，請重新整理後再試。"),
     /// A storage, queue or mail service did not answer; the request may be retried.

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod clock;
 pub mod error;
 pub mod issuance;
+pub mod lifecycle;
 pub mod lockout;
 pub mod merchant;
 pub mod notification;

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod http;
 pub mod issuance;
 pub mod lambda;
+pub mod lifecycle;
 pub mod problem;
 pub mod telemetry;
 

@@ -257,3 +257,26 @@ pub fn sms_log(notification_id: &str) -> String {
 pub fn sms_log_of(merchant_id: &str) -> String {
     format!("MERCHANT#{merchant_id}#SMS")
 }
+
+/// A merchant's ticket events of one Taipei day (the reports' index).
+pub fn ticket_events(merchant_id: &str, date: chrono::NaiveDate) -> String {
+    format!("MERCHANT#{merchant_id}#EVENTS#{date}")
+}
+
+/// An event's key: time, ticket and the ticket version the change produced (unique even
+/// when two changes share a timestamp).
+pub fn ticket_event(at: DateTime<Utc>, ticket_no: &str, version: u64) -> String {
+    format!("{}#{ticket_no}#{version:010}", timestamp(at))
+}
+
+/// GSI2 partition of one branch's ticket events (branch reports).
+pub fn branch_events(merchant_id: &str, branch: &str) -> String {
+    format!("MERCHANT#{merchant_id}#BRANCH#{branch}#EVENTS")
+}
+
+/// An idempotency key, scoped to the merchant that used it.
+pub fn idempotency(merchant_id: &str, key: &str) -> String {
+    format!("IDEMPOTENCY#{merchant_id}#{key}")
+}
+
+pub const IDEMPOTENCY: &str = "IDEMPOTENCY";

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod billing;
 pub mod branches;
 pub mod history;
+pub mod idempotency;
 pub mod issuance;
 pub mod keys;
 pub mod notifications;
@@ -102,6 +103,9 @@ pub enum Expect {
     Absent,
     /// The item as it was read at this version (optimistic concurrency).
     Version(u64),
+    /// Nothing, or only an item whose `expires_at` (epoch seconds) is before this: DynamoDB
+    /// deletes expired items lazily, so an expired claim must not block a new one.
+    AbsentOrExpiredBefore(i64),
 }
 
 /// One put of a transaction, with its condition.
@@ -130,6 +134,9 @@ impl Table {
                         ":expected",
                         AttributeValue::N(version.to_string()),
                     ),
+                Expect::AbsentOrExpiredBefore(now) => put
+                    .condition_expression("attribute_not_exists(PK) OR expires_at < :now")
+                    .expression_attribute_values(":now", AttributeValue::N(now.to_string())),
             };
             let put = put.build().map_err(unavailable)?;
             request = request.transact_items(TransactWriteItem::builder().put(put).build());

@@ -63,6 +63,24 @@ pub struct TicketRecord {
     pub issued_branch: Option<BranchCode>,
     pub issued_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The redemption in force: when, by which merchant (issuer or store) and branch.
+    #[serde(default)]
+    pub redeemed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub redeemed_by: Option<MerchantId>,
+    #[serde(default)]
+    pub redeemed_branch: Option<BranchCode>,
+    /// The return in force: when, by which branch (None: head office), the fee kept.
+    #[serde(default)]
+    pub returned_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub returned_branch: Option<BranchCode>,
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub return_fee: Option<Decimal>,
+    /// When the bank is told of the pending return (issue day + 2, 01:00 for a ticket
+    /// issued and returned the same day; otherwise the next day, 01:00).
+    #[serde(default)]
+    pub bank_update_at: Option<DateTime<Utc>>,
     pub version: u64,
 }
 
@@ -319,5 +337,114 @@ impl Table {
                 return Ok(found);
             }
         }
+    }
+}
+
+/// A ticket event for the reports (circulation, branch, cross-store): one per change, under
+/// the issuer and, when a store acted, under the store too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketEvent {
+    pub at: DateTime<Utc>,
+    pub ticket_no: String,
+    /// The ticket version the change produced.
+    pub version: u64,
+    pub operation: String,
+    pub issuer: MerchantId,
+    pub product_id: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub face_value: Decimal,
+    pub by_merchant: MerchantId,
+    #[serde(default)]
+    pub branch: Option<BranchCode>,
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub fee: Option<Decimal>,
+}
+
+fn event_item(event: &TicketEvent, owner: &MerchantId) -> Result<Item, Error> {
+    let date = tessera_domain::calendar::taipei_date(event.at);
+    let mut item = to_item(
+        event,
+        keys::ticket_events(owner.as_str(), date),
+        &keys::ticket_event(event.at, &event.ticket_no, event.version),
+    )?;
+    if let (Some(branch), true) = (&event.branch, owner == &event.by_merchant) {
+        item.insert(
+            keys::GSI2PK.to_owned(),
+            AttributeValue::S(keys::branch_events(owner.as_str(), branch.as_str())),
+        );
+        item.insert(
+            keys::GSI2SK.to_owned(),
+            AttributeValue::S(keys::ticket_event(
+                event.at,
+                &event.ticket_no,
+                event.version,
+            )),
+        );
+    }
+    Ok(item)
+}
+
+/// A ticket change as one transaction: the ticket (conditional on the version it was read
+/// at), its history entry, the report events, and whatever else must commit with it (an
+/// idempotency record).
+pub struct TicketChange {
+    pub ticket: TicketRecord,
+    pub entry: TicketHistoryEntry,
+    pub event: Option<TicketEvent>,
+    pub extra: Vec<Write>,
+}
+
+impl Table {
+    pub async fn apply_ticket_change(&self, change: TicketChange) -> Result<(), Error> {
+        let ticket = &change.ticket;
+        let mut writes = vec![
+            Write {
+                item: ticket_item(ticket)?,
+                expect: Expect::Version(ticket.version - 1),
+            },
+            Write {
+                item: to_item(
+                    &change.entry,
+                    keys::ticket(&ticket.ticket_no),
+                    &keys::ticket_history(ticket.version),
+                )?,
+                expect: Expect::Absent,
+            },
+        ];
+        if let Some(event) = &change.event {
+            writes.push(Write {
+                item: event_item(event, &event.issuer)?,
+                expect: Expect::Absent,
+            });
+            if event.by_merchant != event.issuer {
+                writes.push(Write {
+                    item: event_item(event, &event.by_merchant)?,
+                    expect: Expect::Absent,
+                });
+            }
+        }
+        writes.extend(change.extra);
+        self.transact(writes, tessera_domain::ErrorCode::ConcurrentChange)
+            .await
+    }
+
+    /// A merchant's ticket events of one Taipei day, in time order.
+    pub async fn ticket_events(
+        &self,
+        merchant_id: &MerchantId,
+        date: NaiveDate,
+    ) -> Result<Vec<TicketEvent>, Error> {
+        // Every key of the partition starts with its timestamp, so with the year.
+        let year = chrono::Datelike::year(&date).to_string();
+        self.query_prefix(
+            keys::ticket_events(merchant_id.as_str(), date),
+            &year,
+            true,
+            None,
+        )
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
     }
 }

@@ -1,0 +1,590 @@
+//! Ticket operations (redeem, cancel redemption, return, cancel return, remarks) as one
+//! routine the redeem and return functions share: find the ticket, decide who the caller
+//! is to it, apply the domain's rules, and commit the change, its history, its report
+//! events and its idempotency record in one transaction. A lost race is read again and
+//! decided again, so fifty concurrent redemptions end as one success and forty-nine
+//! "already redeemed".
+
+use crate::services::Services;
+use crate::store::idempotency::IdempotencyRecord;
+use crate::store::tickets::{TicketChange, TicketEvent, TicketHistoryEntry, TicketRecord};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
+use tessera_domain::lifecycle::{
+    check_return_fee, check_window, may_act, return_bank_update_at, transition, Operation,
+    Standing, TicketParties,
+};
+use tessera_domain::products::TicketKind;
+use tessera_domain::tickets::{normalise_redemption_code, TicketStatus};
+use tessera_domain::{Error, ErrorCode};
+use utoipa::ToSchema;
+
+/// Attempts at a change before giving up on a ticket that keeps changing under us.
+const ATTEMPTS: usize = 8;
+pub const REASON_MAX: usize = 100;
+
+/// The `Idempotency-Key` header, if any. Checked by [`perform`] after the rights, so that a
+/// caller without the right hears that first.
+#[derive(Debug, Clone, Default)]
+pub struct IdempotencyHeader(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(IdempotencyHeader(
+            parts
+                .headers
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_owned()),
+        ))
+    }
+}
+
+fn valid_key(key: &str) -> bool {
+    (1..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// What an issuer sees of its ticket.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TicketView {
+    pub ticket_no: String,
+    #[schema(value_type = String)]
+    pub status: TicketStatus,
+    pub product_id: String,
+    pub product_name: String,
+    #[schema(value_type = String)]
+    pub kind: TicketKind,
+    pub face_value: String,
+    /// Last day of escrow (goods) or validity (gift), Taipei.
+    pub term_ends_on: NaiveDate,
+    pub issued_at: DateTime<Utc>,
+    pub import_no: String,
+    pub trade_no: Option<String>,
+    pub holder_name: String,
+    pub redeemed_at: Option<DateTime<Utc>>,
+    pub redeemed_by: Option<String>,
+    pub redeemed_branch: Option<String>,
+    pub returned_at: Option<DateTime<Utc>>,
+    pub returned_branch: Option<String>,
+    pub return_fee: Option<String>,
+    pub bank_update_at: Option<DateTime<Utc>>,
+    /// What the caller may do with it now.
+    pub allowed: Vec<String>,
+}
+
+/// What a redeeming store sees of another issuer's ticket: enough to redeem it, nothing
+/// about its buyer, order or history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StoreTicketView {
+    pub ticket_no: String,
+    #[schema(value_type = String)]
+    pub status: TicketStatus,
+    pub issuer: String,
+    pub product_name: String,
+    pub face_value: String,
+    pub term_ends_on: NaiveDate,
+    pub allowed: Vec<String>,
+}
+
+/// A ticket as its caller may see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TicketLookup {
+    Issuer(Box<TicketView>),
+    Store(StoreTicketView),
+}
+
+/// A ticket with what decides who may act on it.
+struct Found {
+    ticket: TicketRecord,
+    standing: Standing,
+    lists: tessera_domain::products::ProductLists,
+}
+
+impl Found {
+    fn parties(&self) -> TicketParties<'_> {
+        let t = &self.ticket;
+        TicketParties {
+            issuer: &t.merchant_id,
+            redeem_branches: &self.lists.redeem_branches,
+            return_branches: &self.lists.return_branches,
+            redeemable_stores: &self.lists.redeemable_stores,
+            redeemed_by: t
+                .redeemed_by
+                .as_ref()
+                .map(|m| (m, t.redeemed_branch.as_ref())),
+            returned_by_branch: t.returned_at.map(|_| t.returned_branch.as_ref()),
+        }
+    }
+
+    fn happened_at(&self, operation: Operation) -> Option<DateTime<Utc>> {
+        match operation {
+            Operation::CancelRedemption => self.ticket.redeemed_at,
+            Operation::CancelReturn => self.ticket.returned_at,
+            _ => None,
+        }
+    }
+
+    /// The merchant operations the actor could perform now.
+    fn allowed(&self, actor: &Actor, now: DateTime<Utc>) -> Vec<String> {
+        [
+            Operation::Redeem,
+            Operation::CancelRedemption,
+            Operation::Return,
+            Operation::CancelReturn,
+        ]
+        .into_iter()
+        .filter(|op| {
+            may_act(actor, &self.standing, &self.parties(), *op).is_ok()
+                && transition(self.ticket.kind, self.ticket.status, *op).is_ok()
+                && check_window(self.ticket.status, *op, self.happened_at(*op), now).is_ok()
+        })
+        .map(|op| op.name().to_owned())
+        .collect()
+    }
+
+    fn lookup(&self, actor: &Actor, now: DateTime<Utc>) -> TicketLookup {
+        let t = &self.ticket;
+        match self.standing {
+            Standing::Issuer => {
+                TicketLookup::Issuer(Box::new(issuer_view(t, self.allowed(actor, now))))
+            }
+            _ => TicketLookup::Store(StoreTicketView {
+                ticket_no: t.ticket_no.clone(),
+                status: t.status,
+                issuer: t.merchant_id.to_string(),
+                product_name: t.product_name.clone(),
+                face_value: t.face_value.to_string(),
+                term_ends_on: t.term_ends_on,
+                allowed: self.allowed(actor, now),
+            }),
+        }
+    }
+}
+
+fn issuer_view(t: &TicketRecord, allowed: Vec<String>) -> TicketView {
+    TicketView {
+        ticket_no: t.ticket_no.clone(),
+        status: t.status,
+        product_id: t.product_id.clone(),
+        product_name: t.product_name.clone(),
+        kind: t.kind,
+        face_value: t.face_value.to_string(),
+        term_ends_on: t.term_ends_on,
+        issued_at: t.issued_at,
+        import_no: t.import_no.clone(),
+        trade_no: t.trade_no.clone(),
+        holder_name: t.holder.name.clone(),
+        redeemed_at: t.redeemed_at,
+        redeemed_by: t.redeemed_by.as_ref().map(ToString::to_string),
+        redeemed_branch: t.redeemed_branch.as_ref().map(ToString::to_string),
+        returned_at: t.returned_at,
+        returned_branch: t.returned_branch.as_ref().map(ToString::to_string),
+        return_fee: t.return_fee.map(|f| f.to_string()),
+        bank_update_at: t.bank_update_at,
+        allowed,
+    }
+}
+
+/// Finds the ticket behind a redemption code as the actor may know it: its issuer (or the
+/// issuer's parent) sees it; a store with a relation to the issuer sees it; anyone else
+/// gets "not found", exactly as for a code that does not exist.
+async fn find(services: &Services, actor: &Actor, code: &str) -> Result<Found, Error> {
+    let code =
+        normalise_redemption_code(code).ok_or_else(|| Error::new(ErrorCode::TicketNotFound))?;
+    let ticket = services
+        .table
+        .ticket_by_code(&code)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::TicketNotFound))?;
+    let issuer = &ticket.merchant_id;
+    let is_issuer = *issuer == actor.acting_as
+        || (actor.acting_as == actor.merchant && actor.children.contains(issuer));
+    let (product, standing) = if is_issuer {
+        let product = services
+            .table
+            .get_product(issuer, &ticket.product_id)
+            .await?;
+        (product, Standing::Issuer)
+    } else {
+        let (product, relation) = tokio::try_join!(
+            services.table.get_product(issuer, &ticket.product_id),
+            services.table.get_relation(issuer, &actor.acting_as),
+        )?;
+        let standing = match relation {
+            Some(relation) => Standing::Store {
+                relation_open: relation.status.is_open(),
+            },
+            None => Standing::Stranger,
+        };
+        (product, standing)
+    };
+    if standing == Standing::Stranger {
+        return Err(Error::new(ErrorCode::TicketNotFound));
+    }
+    Ok(Found {
+        lists: product.map(|p| p.spec.lists).unwrap_or_default(),
+        ticket,
+        standing,
+    })
+}
+
+/// Looks a ticket up by redemption code, with what the caller may do with it.
+pub async fn lookup(services: &Services, actor: &Actor, code: &str) -> Result<TicketLookup, Error> {
+    let found = find(services, actor, code).await?;
+    if found.standing == Standing::Issuer {
+        authorize(
+            actor,
+            &found.ticket.merchant_id,
+            FunctionArea::Redemption,
+            Access::Query,
+            ErrorCode::TicketNotFound,
+        )
+        .or_else(|_| {
+            authorize(
+                actor,
+                &found.ticket.merchant_id,
+                FunctionArea::Return,
+                Access::Query,
+                ErrorCode::TicketNotFound,
+            )
+        })?;
+    } else {
+        authorize(
+            actor,
+            &actor.acting_as,
+            FunctionArea::Redemption,
+            Access::Query,
+            ErrorCode::TicketNotFound,
+        )?;
+    }
+    Ok(found.lookup(actor, services.clock.now()))
+}
+
+/// A merchant operation on the ticket behind `code`.
+#[derive(Debug, Clone)]
+pub struct OperationRequest {
+    pub code: String,
+    pub operation: Operation,
+    pub reason: Option<String>,
+    pub fee: Option<Decimal>,
+}
+
+/// The caller's `Idempotency-Key` and a digest of what it asked (path and parsed body).
+pub struct Idempotency {
+    pub key: Option<String>,
+    pub request: String,
+}
+
+fn digest(request: &str) -> String {
+    sha2::Sha256::digest(request.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Checks the key (after the rights: a caller without them hears that first) and, if it
+/// was used before, answers the first response or refuses a different request.
+async fn replay(
+    services: &Services,
+    actor: &Actor,
+    idempotency: &Idempotency,
+) -> Result<(String, String, Option<serde_json::Value>), Error> {
+    let key = idempotency
+        .key
+        .clone()
+        .filter(|k| valid_key(k))
+        .ok_or_else(|| Error::new(ErrorCode::IdempotencyKeyRequired))?;
+    let hash = digest(&idempotency.request);
+    let stored = services
+        .table
+        .get_idempotency(&actor.acting_as, &key, services.clock.now())
+        .await?;
+    match stored {
+        Some(record) if record.request_hash == hash => {
+            let body = serde_json::from_str(&record.body)
+                .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
+            Ok((key, hash, Some(body)))
+        }
+        Some(_) => Err(Error::new(ErrorCode::IdempotencyKeyReused)),
+        None => Ok((key, hash, None)),
+    }
+}
+
+fn check_reason(operation: Operation, reason: Option<String>) -> Result<Option<String>, Error> {
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    let required = operation != Operation::Redeem;
+    match &reason {
+        None if required => Err(Error::invalid_field("reason", "required")),
+        Some(r) if r.chars().count() > REASON_MAX || r.chars().any(char::is_control) => Err(
+            Error::invalid_field("reason", format!("at most {REASON_MAX} characters")),
+        ),
+        _ => Ok(reason),
+    }
+}
+
+/// Performs a redeem, cancel-redemption, return or cancel-return. Answers the ticket as
+/// the caller may see it; a retry with the same key and request answers the same.
+pub async fn perform(
+    services: &Services,
+    actor: &Actor,
+    idempotency: Idempotency,
+    request: OperationRequest,
+) -> Result<serde_json::Value, Error> {
+    let operation = request.operation;
+    let area = operation
+        .area()
+        .ok_or_else(|| Error::new(ErrorCode::TicketStatusConflict))?;
+    // The right first: without it nothing else about the request matters.
+    authorize(
+        actor,
+        &actor.acting_as,
+        area,
+        Access::Modify,
+        ErrorCode::TicketNotFound,
+    )?;
+    let (key, hash, replayed) = replay(services, actor, &idempotency).await?;
+    if let Some(body) = replayed {
+        return Ok(body);
+    }
+    let reason = check_reason(operation, request.reason)?;
+    for _ in 0..ATTEMPTS {
+        let now = services.clock.now();
+        let found = find(services, actor, &request.code).await?;
+        may_act(actor, &found.standing, &found.parties(), operation)?;
+        let before = found.ticket.status;
+        let after = transition(found.ticket.kind, before, operation).map_err(Error::new)?;
+        check_window(before, operation, found.happened_at(operation), now)?;
+        let fee = if operation == Operation::Return {
+            Some(check_return_fee(
+                found.ticket.kind,
+                before,
+                found.ticket.face_value,
+                request.fee,
+            )?)
+        } else if request.fee.is_some_and(|f| !f.is_zero()) {
+            return Err(Error::new(ErrorCode::ReturnFeeNotAllowed));
+        } else {
+            None
+        };
+        let mut ticket = found.ticket.clone();
+        ticket.status = after;
+        ticket.updated_at = now;
+        ticket.version += 1;
+        match operation {
+            Operation::Redeem => {
+                ticket.redeemed_at = Some(now);
+                ticket.redeemed_by = Some(actor.acting_as.clone());
+                ticket.redeemed_branch = actor.branch.clone();
+            }
+            Operation::CancelRedemption => {
+                ticket.redeemed_at = None;
+                ticket.redeemed_by = None;
+                ticket.redeemed_branch = None;
+            }
+            Operation::Return => {
+                ticket.returned_at = Some(now);
+                ticket.returned_branch = actor.branch.clone();
+                ticket.return_fee = fee.filter(|f| !f.is_zero());
+                ticket.bank_update_at = (after == TicketStatus::PendingReturn)
+                    .then(|| return_bank_update_at(ticket.issued_at, now));
+            }
+            Operation::CancelReturn => {
+                ticket.returned_at = None;
+                ticket.returned_branch = None;
+                ticket.return_fee = None;
+                ticket.bank_update_at = None;
+            }
+            _ => {}
+        }
+        let entry = TicketHistoryEntry {
+            ticket_no: ticket.ticket_no.clone(),
+            at: now,
+            action: operation.name().to_owned(),
+            by_merchant: actor.acting_as.clone(),
+            by_account: actor.account.clone(),
+            branch: actor.branch.clone(),
+            before: Some(before),
+            after: Some(after),
+            reason: reason.clone(),
+            changes: serde_json::json!({
+                "fee": fee.filter(|f| !f.is_zero()).map(|f| f.to_string()),
+                "bank_update_at": ticket.bank_update_at,
+            }),
+        };
+        let event = TicketEvent {
+            at: now,
+            ticket_no: ticket.ticket_no.clone(),
+            version: ticket.version,
+            operation: operation.name().to_owned(),
+            issuer: ticket.merchant_id.clone(),
+            product_id: ticket.product_id.clone(),
+            face_value: ticket.face_value,
+            by_merchant: actor.acting_as.clone(),
+            branch: actor.branch.clone(),
+            fee: fee.filter(|f| !f.is_zero()),
+        };
+        let answer = match found.standing {
+            Standing::Issuer => serde_json::to_value(issuer_view(&ticket, Vec::new())),
+            _ => serde_json::to_value(StoreTicketView {
+                ticket_no: ticket.ticket_no.clone(),
+                status: ticket.status,
+                issuer: ticket.merchant_id.to_string(),
+                product_name: ticket.product_name.clone(),
+                face_value: ticket.face_value.to_string(),
+                term_ends_on: ticket.term_ends_on,
+                allowed: Vec::new(),
+            }),
+        }
+        .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
+        let record = IdempotencyRecord {
+            merchant_id: actor.acting_as.clone(),
+            key: key.clone(),
+            request_hash: hash.clone(),
+            status: 200,
+            body: answer.to_string(),
+            created_at: now,
+        };
+        let change = TicketChange {
+            ticket,
+            entry,
+            event: Some(event),
+            extra: vec![record.write()?],
+        };
+        match services.table.apply_ticket_change(change).await {
+            Ok(()) => {
+                tracing::info!(merchant = %actor.acting_as, ticket = %record_ticket(&answer), operation = operation.name(), "ticket changed");
+                return Ok(answer);
+            }
+            Err(error) if error.code == ErrorCode::ConcurrentChange => {
+                // Someone changed the ticket, or used this key, since we read: a request
+                // with the same key answers with its response; otherwise decide again.
+                if let (_, _, Some(body)) = replay(services, actor, &idempotency).await? {
+                    return Ok(body);
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(Error::new(ErrorCode::ConcurrentChange))
+}
+
+fn record_ticket(answer: &serde_json::Value) -> String {
+    answer["ticket_no"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Adds a remark to the issuer's ticket (it shows in the ticket's history).
+pub async fn add_remark(
+    services: &Services,
+    actor: &Actor,
+    idempotency: Idempotency,
+    ticket_no: &str,
+    remark: &str,
+) -> Result<serde_json::Value, Error> {
+    authorize(
+        actor,
+        &actor.acting_as,
+        FunctionArea::IssuedOrders,
+        Access::Modify,
+        ErrorCode::TicketNotFound,
+    )?;
+    let (key, hash, replayed) = replay(services, actor, &idempotency).await?;
+    if let Some(body) = replayed {
+        return Ok(body);
+    }
+    let remark = remark.trim();
+    if remark.is_empty()
+        || remark.chars().count() > REASON_MAX
+        || remark.chars().any(char::is_control)
+    {
+        return Err(Error::invalid_field(
+            "remark",
+            format!("1 to {REASON_MAX} characters"),
+        ));
+    }
+    for _ in 0..ATTEMPTS {
+        let now = services.clock.now();
+        let ticket = issuers_ticket(services, actor, ticket_no, Access::Modify).await?;
+        let mut changed = ticket.clone();
+        changed.updated_at = now;
+        changed.version += 1;
+        let entry = TicketHistoryEntry {
+            ticket_no: ticket.ticket_no.clone(),
+            at: now,
+            action: "remark".to_owned(),
+            by_merchant: actor.acting_as.clone(),
+            by_account: actor.account.clone(),
+            branch: actor.branch.clone(),
+            before: Some(ticket.status),
+            after: Some(ticket.status),
+            reason: Some(remark.to_owned()),
+            changes: serde_json::Value::Null,
+        };
+        let answer = serde_json::to_value(issuer_view(&changed, Vec::new()))
+            .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
+        let record = IdempotencyRecord {
+            merchant_id: actor.acting_as.clone(),
+            key: key.clone(),
+            request_hash: hash.clone(),
+            status: 200,
+            body: answer.to_string(),
+            created_at: now,
+        };
+        match services
+            .table
+            .apply_ticket_change(TicketChange {
+                ticket: changed,
+                entry,
+                event: None,
+                extra: vec![record.write()?],
+            })
+            .await
+        {
+            Ok(()) => return Ok(answer),
+            Err(error) if error.code == ErrorCode::ConcurrentChange => {
+                if let (_, _, Some(body)) = replay(services, actor, &idempotency).await? {
+                    return Ok(body);
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(Error::new(ErrorCode::ConcurrentChange))
+}
+
+/// The issuer's own ticket by number (another merchant's answers "not found").
+pub async fn issuers_ticket(
+    services: &Services,
+    actor: &Actor,
+    ticket_no: &str,
+    access: Access,
+) -> Result<TicketRecord, Error> {
+    if !tessera_domain::tickets::is_ticket_number(ticket_no) {
+        return Err(Error::new(ErrorCode::TicketNotFound));
+    }
+    let ticket = services
+        .table
+        .get_ticket(ticket_no)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::TicketNotFound))?;
+    authorize(
+        actor,
+        &ticket.merchant_id,
+        FunctionArea::IssuedOrders,
+        access,
+        ErrorCode::TicketNotFound,
+    )?;
+    Ok(ticket)
+}
