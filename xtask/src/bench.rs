@@ -12,7 +12,7 @@ use tower::ServiceExt;
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs every benchmark group, or only the one named (`errors`, `dynamodb`, `sessions`,
-/// `issuance`).
+/// `issuance`, `redeem`).
 pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
     // Quiet unless RUST_LOG asks (bench.sh sets it off by default).
     tessera_platform::telemetry::init();
@@ -28,6 +28,9 @@ pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
     }
     if wanted("issuance") {
         batch_issue().await?;
+    }
+    if wanted("redeem") {
+        redeem().await?;
     }
     Ok(())
 }
@@ -520,6 +523,258 @@ async fn batch_issue() -> Result<(), BenchError> {
         "batch_issue_1000_worker",
         (elapsed - confirmed).as_secs_f64(),
         "s",
+    );
+    Ok(())
+}
+
+/// Issues `count` gift-voucher tickets (≤ 1000) through the real path; returns their
+/// redemption codes.
+async fn issue_for_bench(
+    aws: &crate::provision::LocalAws,
+    provisioned: &crate::provision::Provisioned,
+    services: &tessera_platform::services::Services,
+    gateway: &axum::Router,
+    token: &str,
+    product_id: &str,
+    import_no: &str,
+    count: usize,
+) -> Result<Vec<tessera_platform::store::tickets::TicketRecord>, BenchError> {
+    let rows = vec![[
+        import_no.to_owned(),
+        String::new(),
+        product_id.to_owned(),
+        count.to_string(),
+        "王小明".to_owned(),
+        "0912345678".to_owned(),
+        String::new(),
+        String::new(),
+    ]];
+    let file = tessera_sheets::issuance_template(&rows)?;
+    let upload = call(
+        gateway,
+        "POST",
+        "/issuance/uploads",
+        token,
+        serde_json::json!({"delivery_method": "paper_by_merchant", "size": file.len()}),
+    )
+    .await?;
+    let upload_id = upload["upload_id"].as_str().unwrap_or_default().to_owned();
+    aws.s3
+        .put_object()
+        .bucket(&provisioned.buckets["UploadsBucket"])
+        .key(format!(
+            "merchants/{}/issuance/{upload_id}.xlsx",
+            crate::seed::PARENT
+        ))
+        .content_type(tessera_sheets::XLSX_CONTENT_TYPE)
+        .body(file.into())
+        .send()
+        .await
+        .map_err(|e| e.into_service_error())?;
+    call(
+        gateway,
+        "POST",
+        &format!("/issuance/uploads/{upload_id}/confirm"),
+        token,
+        serde_json::json!({}),
+    )
+    .await?;
+    let handler = crate::functions::queue_handlers(&crate::functions::HandlerContext {
+        services: services.clone(),
+        ses: aws.ses.clone(),
+        sns: aws.sns.clone(),
+        mail_from: "noreply@tessera.example.com".to_owned(),
+    })
+    .into_iter()
+    .find(|(id, _)| *id == "BatchIssueFunction")
+    .map(|(_, h)| h)
+    .ok_or("no batch-issue handler")?;
+    while crate::gateway::poll_once(
+        &aws.sqs,
+        &provisioned.queue_urls["BatchIssueQueue"],
+        &handler,
+        0,
+    )
+    .await?
+        == 0
+    {}
+    let merchant = tessera_domain::values::MerchantId::parse("m", crate::seed::PARENT)?;
+    Ok(services
+        .table
+        .tickets_of_issued_order(&merchant, import_no)
+        .await?)
+}
+
+async fn redeem_once(
+    gateway: &axum::Router,
+    token: &str,
+    code: &str,
+) -> Result<Duration, BenchError> {
+    let request = Request::post("/redemptions")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", uuid::Uuid::new_v4().simple().to_string())
+        .body(Body::from(serde_json::json!({ "code": code }).to_string()))?;
+    let started = Instant::now();
+    let response = gateway.clone().oneshot(request).await?;
+    let status = response.status();
+    let _ = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+    let elapsed = started.elapsed();
+    if !status.is_success() {
+        return Err(format!("redeem answered {status}").into());
+    }
+    Ok(elapsed)
+}
+
+/// Redemption through the gateway (authorizer included): 1000 sequential redemptions
+/// (p50, p99); the floor, the operation's own transaction (ticket, history entry, report
+/// event, idempotency record, as stored by the run) written bare into an empty table; and
+/// 32 concurrent clients over another 1000 tickets.
+async fn redeem() -> Result<(), BenchError> {
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+
+    let (aws, provisioned, services) = bench_stack().await?;
+    let template = Template::load_default(&StackContext::named(
+        provisioned
+            .table_name
+            .strip_suffix("-main")
+            .unwrap_or("bench"),
+    ))?;
+    let gateway = crate::gateway::router(crate::gateway::GatewayState::new(
+        aws.clone(),
+        &template,
+        provisioned.clone(),
+        services.clone(),
+    )?);
+    let sign_in = serde_json::json!({"merchant_id": crate::seed::PARENT, "account": "admin", "password": crate::seed::ADMIN_PASSWORD});
+    let request = Request::post("/sessions")
+        .header("content-type", "application/json")
+        .body(Body::from(sign_in.to_string()))?;
+    let response = gateway.clone().oneshot(request).await?;
+    let session: serde_json::Value =
+        serde_json::from_slice(&axum::body::to_bytes(response.into_body(), 1 << 20).await?)?;
+    let token = session["token"].as_str().unwrap_or_default().to_owned();
+    let product = call(
+        &gateway,
+        "POST",
+        "/products",
+        &token,
+        serde_json::json!({"name": "生日禮券", "kind": "gift_voucher", "term_days": 30, "face_value": 50}),
+    )
+    .await?;
+    let product_id = product["product_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let sequential = issue_for_bench(
+        &aws,
+        &provisioned,
+        &services,
+        &gateway,
+        &token,
+        &product_id,
+        "BENCHSEQ",
+        1000,
+    )
+    .await?;
+    let concurrent = issue_for_bench(
+        &aws,
+        &provisioned,
+        &services,
+        &gateway,
+        &token,
+        &product_id,
+        "BENCHPAR",
+        1000,
+    )
+    .await?;
+
+    let mut samples = Vec::with_capacity(sequential.len());
+    for ticket in &sequential {
+        samples.push(redeem_once(&gateway, &token, &ticket.redemption_code).await?);
+    }
+    samples.sort();
+
+    // The floor: the items those redemptions committed, one transaction per ticket.
+    let stored = scan_all(&aws.dynamodb, &provisioned.table_name).await?;
+    let floor_stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let floor_template = Template::load_default(&StackContext::named(&floor_stack))?;
+    provision_table(&aws.dynamodb, &floor_template.table).await?;
+    let floor_table = floor_template.table.name.clone();
+    let text = |item: &std::collections::HashMap<String, AttributeValue>, key: &str| {
+        item.get(key)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut per_ticket: std::collections::HashMap<String, Vec<_>> =
+        std::collections::HashMap::new();
+    let redeemed: std::collections::HashSet<String> =
+        sequential.iter().map(|t| t.ticket_no.clone()).collect();
+    for item in &stored {
+        let (pk, sk) = (text(item, "PK"), text(item, "SK"));
+        let ticket_no = if let Some(no) = pk.strip_prefix("TICKET#") {
+            // The ticket and its new history entry (version 2), not the issuance entry.
+            (sk == "TICKET" || sk == "HISTORY#0000000002").then(|| no.to_owned())
+        } else if pk.contains("#EVENTS#") {
+            sk.split('#').nth(1).map(str::to_owned)
+        } else if pk.starts_with("IDEMPOTENCY#") {
+            item.get("body")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+                .and_then(|b| b["ticket_no"].as_str().map(str::to_owned))
+        } else {
+            None
+        };
+        if let Some(no) = ticket_no.filter(|no| redeemed.contains(no)) {
+            per_ticket.entry(no).or_default().push(item.clone());
+        }
+    }
+    let mut floor = Vec::with_capacity(per_ticket.len());
+    for items in per_ticket.values() {
+        let mut request = aws.dynamodb.transact_write_items();
+        for item in items {
+            let put = Put::builder()
+                .table_name(&floor_table)
+                .set_item(Some(item.clone()))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()?;
+            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        let started = Instant::now();
+        request.send().await.map_err(|e| e.into_service_error())?;
+        floor.push(started.elapsed());
+    }
+    floor.sort();
+
+    let started = Instant::now();
+    stream::iter(concurrent.iter())
+        .map(|ticket| redeem_once(&gateway, &token, &ticket.redemption_code))
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let throughput = concurrent.len() as f64 / started.elapsed().as_secs_f64();
+
+    for table in [&provisioned.table_name, &floor_table] {
+        let _ = aws.dynamodb.delete_table().table_name(table).send().await;
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let p50 = percentile(&samples, 50.0);
+    let floor_p50 = percentile(&floor, 50.0);
+    report("redeem_p50", ms(p50), "ms");
+    report("redeem_p99", ms(percentile(&samples, 99.0)), "ms");
+    report("redeem_floor_p50", ms(floor_p50), "ms");
+    report(
+        "redeem_overhead_ratio",
+        p50.as_secs_f64() / floor_p50.as_secs_f64(),
+        "x",
+    );
+    report("redeem_throughput_32", throughput, "per_s");
+    report(
+        "redeem_floor_items",
+        per_ticket.values().map(Vec::len).sum::<usize>() as f64 / per_ticket.len().max(1) as f64,
+        "items_per_op",
     );
     Ok(())
 }

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tessera_domain::access::Actor;
 use tessera_domain::clock::Clock;
+use tessera_domain::values::{AccountName, BranchCode, MerchantId};
 use tessera_domain::{Error, ErrorCode};
 
 /// The authorizer context key under which the actor travels.
@@ -44,24 +45,44 @@ impl Authenticator {
         let now = self.clock.now();
         let claims = verify(token, &self.key, now)?;
         let expired = || Error::new(ErrorCode::SessionExpired);
-        let session = self
+        // Every key follows from the token: one batched read instead of three in a row.
+        let (Ok(merchant_id), Ok(account_name)) = (
+            MerchantId::parse("mid", &claims.mid),
+            AccountName::parse_login("sub", &claims.sub),
+        ) else {
+            return Err(expired());
+        };
+        let token_branch = claims
+            .br
+            .as_deref()
+            .and_then(|b| BranchCode::parse("br", b).ok());
+        let facts = self
             .table
-            .get_session(&claims.sid)
-            .await?
-            .ok_or_else(expired)?;
-        if session.expires <= now {
+            .session_facts(
+                &claims.sid,
+                &merchant_id,
+                &account_name,
+                token_branch.as_ref(),
+            )
+            .await?;
+        let session = facts.session.ok_or_else(expired)?;
+        if session.expires <= now
+            || session.merchant_id != merchant_id
+            || session.account != account_name
+        {
             return Err(expired());
         }
-        let (account, merchant) = tokio::join!(
-            self.table
-                .get_account(&session.merchant_id, &session.account),
-            self.table.get_merchant(&session.merchant_id),
-        );
-        let account = account?
+        let account = facts
+            .account
             .filter(|a| a.deleted_at.is_none())
             .ok_or_else(expired)?;
-        let merchant = merchant?.ok_or_else(expired)?;
+        let merchant = facts.merchant.ok_or_else(expired)?;
         let branch_enabled = match &account.branch {
+            // Bound to the branch the token names (the usual case): already read.
+            Some(code) if token_branch.as_ref() == Some(code) => {
+                facts.branch.is_some_and(|branch| branch.enabled)
+            }
+            // Re-bound since sign-in: read the branch it is bound to now.
             Some(code) => self
                 .table
                 .get_branch(&session.merchant_id, code)

@@ -200,38 +200,42 @@ fn issuer_view(t: &TicketRecord, allowed: Vec<String>) -> TicketView {
 /// issuer's parent) sees it; a store with a relation to the issuer sees it; anyone else
 /// gets "not found", exactly as for a code that does not exist.
 async fn find(services: &Services, actor: &Actor, code: &str) -> Result<Found, Error> {
-    let code =
-        normalise_redemption_code(code).ok_or_else(|| Error::new(ErrorCode::TicketNotFound))?;
-    let ticket = services
+    let not_found = || Error::new(ErrorCode::TicketNotFound);
+    let code = normalise_redemption_code(code).ok_or_else(not_found)?;
+    let claim = services
         .table
-        .ticket_by_code(&code)
+        .code_claim(&code)
         .await?
-        .ok_or_else(|| Error::new(ErrorCode::TicketNotFound))?;
-    let issuer = &ticket.merchant_id;
+        .ok_or_else(not_found)?;
+    let issuer = &claim.merchant_id;
     let is_issuer = *issuer == actor.acting_as
         || (actor.acting_as == actor.merchant && actor.children.contains(issuer));
-    let (product, standing) = if is_issuer {
-        let product = services
-            .table
-            .get_product(issuer, &ticket.product_id)
-            .await?;
-        (product, Standing::Issuer)
+    // The ticket, its product and (for a store) the relation, all at once.
+    let relation = async {
+        if is_issuer {
+            Ok(None)
+        } else {
+            services.table.get_relation(issuer, &actor.acting_as).await
+        }
+    };
+    let (ticket, product, relation) = tokio::try_join!(
+        services.table.get_ticket(&claim.ticket_no),
+        services.table.get_product(issuer, &claim.product_id),
+        relation,
+    )?;
+    let ticket = ticket
+        .filter(|t| t.redemption_code == code)
+        .ok_or_else(not_found)?;
+    let standing = if is_issuer {
+        Standing::Issuer
     } else {
-        let (product, relation) = tokio::try_join!(
-            services.table.get_product(issuer, &ticket.product_id),
-            services.table.get_relation(issuer, &actor.acting_as),
-        )?;
-        let standing = match relation {
+        match relation {
             Some(relation) => Standing::Store {
                 relation_open: relation.status.is_open(),
             },
-            None => Standing::Stranger,
-        };
-        (product, standing)
+            None => return Err(not_found()),
+        }
     };
-    if standing == Standing::Stranger {
-        return Err(Error::new(ErrorCode::TicketNotFound));
-    }
     Ok(Found {
         lists: product.map(|p| p.spec.lists).unwrap_or_default(),
         ticket,
@@ -293,31 +297,35 @@ fn digest(request: &str) -> String {
         .collect()
 }
 
-/// Checks the key (after the rights: a caller without them hears that first) and, if it
-/// was used before, answers the first response or refuses a different request.
-async fn replay(
-    services: &Services,
-    actor: &Actor,
-    idempotency: &Idempotency,
-) -> Result<(String, String, Option<serde_json::Value>), Error> {
+/// The key, which must be present and well-formed (checked after the rights: a caller
+/// without them hears that first).
+fn require_key(idempotency: &Idempotency) -> Result<(String, String), Error> {
     let key = idempotency
         .key
         .clone()
         .filter(|k| valid_key(k))
         .ok_or_else(|| Error::new(ErrorCode::IdempotencyKeyRequired))?;
-    let hash = digest(&idempotency.request);
+    Ok((key, digest(&idempotency.request)))
+}
+
+/// The first answer given to this key, if the key was used for this very request; a key
+/// used for another request is refused.
+async fn stored_answer(
+    services: &Services,
+    actor: &Actor,
+    key: &str,
+    hash: &str,
+) -> Result<Option<serde_json::Value>, Error> {
     let stored = services
         .table
-        .get_idempotency(&actor.acting_as, &key, services.clock.now())
+        .get_idempotency(&actor.acting_as, key, services.clock.now())
         .await?;
     match stored {
-        Some(record) if record.request_hash == hash => {
-            let body = serde_json::from_str(&record.body)
-                .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
-            Ok((key, hash, Some(body)))
-        }
+        Some(record) if record.request_hash == hash => serde_json::from_str(&record.body)
+            .map(Some)
+            .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string())),
         Some(_) => Err(Error::new(ErrorCode::IdempotencyKeyReused)),
-        None => Ok((key, hash, None)),
+        None => Ok(None),
     }
 }
 
@@ -355,14 +363,23 @@ pub async fn perform(
         Access::Modify,
         ErrorCode::TicketNotFound,
     )?;
-    let (key, hash, replayed) = replay(services, actor, &idempotency).await?;
-    if let Some(body) = replayed {
+    let (key, hash) = require_key(&idempotency)?;
+    let reason = check_reason(operation, request.reason)?;
+    // The key's first answer and the ticket are read at once; a replay wins.
+    let (stored, first) = tokio::join!(
+        stored_answer(services, actor, &key, &hash),
+        find(services, actor, &request.code)
+    );
+    if let Some(body) = stored? {
         return Ok(body);
     }
-    let reason = check_reason(operation, request.reason)?;
+    let mut first = Some(first);
     for _ in 0..ATTEMPTS {
         let now = services.clock.now();
-        let found = find(services, actor, &request.code).await?;
+        let found = match first.take() {
+            Some(found) => found?,
+            None => find(services, actor, &request.code).await?,
+        };
         may_act(actor, &found.standing, &found.parties(), operation)?;
         let before = found.ticket.status;
         let after = transition(found.ticket.kind, before, operation).map_err(Error::new)?;
@@ -471,7 +488,7 @@ pub async fn perform(
             Err(error) if error.code == ErrorCode::ConcurrentChange => {
                 // Someone changed the ticket, or used this key, since we read: a request
                 // with the same key answers with its response; otherwise decide again.
-                if let (_, _, Some(body)) = replay(services, actor, &idempotency).await? {
+                if let Some(body) = stored_answer(services, actor, &key, &hash).await? {
                     return Ok(body);
                 }
             }
@@ -500,8 +517,8 @@ pub async fn add_remark(
         Access::Modify,
         ErrorCode::TicketNotFound,
     )?;
-    let (key, hash, replayed) = replay(services, actor, &idempotency).await?;
-    if let Some(body) = replayed {
+    let (key, hash) = require_key(&idempotency)?;
+    if let Some(body) = stored_answer(services, actor, &key, &hash).await? {
         return Ok(body);
     }
     let remark = remark.trim();
@@ -554,7 +571,7 @@ pub async fn add_remark(
         {
             Ok(()) => return Ok(answer),
             Err(error) if error.code == ErrorCode::ConcurrentChange => {
-                if let (_, _, Some(body)) = replay(services, actor, &idempotency).await? {
+                if let Some(body) = stored_answer(services, actor, &key, &hash).await? {
                     return Ok(body);
                 }
             }

@@ -1,10 +1,10 @@
 //! Sessions (one item per signed-in token) and the failed-sign-in counters of the lockout.
 
-use super::{epoch_seconds, key, keys, to_item, unavailable, Table};
+use super::{epoch_seconds, from_item, key, keys, to_item, unavailable, Table};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::values::{AccountName, MerchantId};
+use tessera_domain::values::{AccountName, BranchCode, MerchantId};
 use tessera_domain::{lockout, Error, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,5 +165,54 @@ impl Table {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+/// What the authorizer needs about a session, read in one round trip.
+#[derive(Debug, Default)]
+pub struct SessionFacts {
+    pub session: Option<SessionRecord>,
+    pub account: Option<super::accounts::AccountRecord>,
+    pub merchant: Option<super::accounts::MerchantRecord>,
+    pub branch: Option<super::branches::BranchRecord>,
+}
+
+impl Table {
+    /// The session, its account and merchant, and the branch the token names, in one
+    /// batched read (the keys all follow from the token).
+    pub async fn session_facts(
+        &self,
+        session_id: &str,
+        merchant_id: &MerchantId,
+        account: &AccountName,
+        branch: Option<&BranchCode>,
+    ) -> Result<SessionFacts, Error> {
+        let merchant_pk = keys::merchant(merchant_id.as_str());
+        let mut wanted = vec![
+            key(keys::session(session_id), keys::SESSION),
+            key(merchant_pk.clone(), &keys::account(account.as_str())),
+            key(merchant_pk.clone(), keys::PROFILE),
+        ];
+        if let Some(branch) = branch {
+            wanted.push(key(merchant_pk, &keys::branch(branch.as_str())));
+        }
+        let mut facts = SessionFacts::default();
+        for item in self.batch_get(wanted).await? {
+            let sk = item
+                .get(keys::SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            if sk == keys::SESSION {
+                facts.session = Some(from_item(item)?);
+            } else if sk == keys::PROFILE {
+                facts.merchant = Some(from_item(item)?);
+            } else if sk.starts_with(keys::ACCOUNT_PREFIX) {
+                facts.account = Some(from_item(item)?);
+            } else if sk.starts_with(keys::BRANCH_PREFIX) {
+                facts.branch = Some(from_item(item)?);
+            }
+        }
+        Ok(facts)
     }
 }

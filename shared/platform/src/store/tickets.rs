@@ -145,7 +145,21 @@ fn claim_item(pk: String, sk: &str, ticket: &TicketRecord) -> Item {
         "merchant_id".to_owned(),
         AttributeValue::S(ticket.merchant_id.as_str().to_owned()),
     );
+    // The product never changes for a ticket: with it here, the ticket and its product
+    // can be read at once after the claim.
+    item.insert(
+        "product_id".to_owned(),
+        AttributeValue::S(ticket.product_id.clone()),
+    );
     item
+}
+
+/// What a redemption-code claim says: the ticket, its issuer and its product.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CodeClaim {
+    pub ticket_no: String,
+    pub merchant_id: MerchantId,
+    pub product_id: String,
 }
 
 /// The conditional writes that create a ticket: the ticket and its redemption-code claim,
@@ -238,6 +252,10 @@ impl Table {
             .get_ticket(ticket_no)
             .await?
             .filter(|t| t.redemption_code == code))
+    }
+
+    pub async fn code_claim(&self, code: &str) -> Result<Option<CodeClaim>, Error> {
+        self.get(keys::redemption_code(code), keys::RCODE).await
     }
 
     /// The ticket behind a ticket link (the consumer's page). Only a ticket that carries
