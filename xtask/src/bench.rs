@@ -529,16 +529,28 @@ async fn batch_issue() -> Result<(), BenchError> {
 
 /// Issues `count` gift-voucher tickets (≤ 1000) through the real path; returns their
 /// redemption codes.
+/// A benchmark's stack, with the gateway in front and a signed-in admin.
+struct BenchWorld {
+    aws: crate::provision::LocalAws,
+    provisioned: crate::provision::Provisioned,
+    services: tessera_platform::services::Services,
+    gateway: axum::Router,
+    token: String,
+}
+
 async fn issue_for_bench(
-    aws: &crate::provision::LocalAws,
-    provisioned: &crate::provision::Provisioned,
-    services: &tessera_platform::services::Services,
-    gateway: &axum::Router,
-    token: &str,
+    world: &BenchWorld,
     product_id: &str,
     import_no: &str,
     count: usize,
 ) -> Result<Vec<tessera_platform::store::tickets::TicketRecord>, BenchError> {
+    let BenchWorld {
+        aws,
+        provisioned,
+        services,
+        gateway,
+        token,
+    } = world;
     let rows = vec![[
         import_no.to_owned(),
         String::new(),
@@ -667,28 +679,15 @@ async fn redeem() -> Result<(), BenchError> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let sequential = issue_for_bench(
-        &aws,
-        &provisioned,
-        &services,
-        &gateway,
-        &token,
-        &product_id,
-        "BENCHSEQ",
-        1000,
-    )
-    .await?;
-    let concurrent = issue_for_bench(
-        &aws,
-        &provisioned,
-        &services,
-        &gateway,
-        &token,
-        &product_id,
-        "BENCHPAR",
-        1000,
-    )
-    .await?;
+    let world = BenchWorld {
+        aws: aws.clone(),
+        provisioned: provisioned.clone(),
+        services: services.clone(),
+        gateway: gateway.clone(),
+        token: token.clone(),
+    };
+    let sequential = issue_for_bench(&world, &product_id, "BENCHSEQ", 1000).await?;
+    let concurrent = issue_for_bench(&world, &product_id, "BENCHPAR", 1000).await?;
 
     let mut samples = Vec::with_capacity(sequential.len());
     for ticket in &sequential {
