@@ -364,138 +364,157 @@ pub async fn perform(
         ErrorCode::TicketNotFound,
     )?;
     let (key, hash) = require_key(&idempotency)?;
-    let reason = check_reason(operation, request.reason)?;
-    // The key's first answer and the ticket are read at once; a replay wins.
-    let (stored, first) = tokio::join!(
-        stored_answer(services, actor, &key, &hash),
-        find(services, actor, &request.code)
-    );
-    if let Some(body) = stored? {
-        return Ok(body);
-    }
-    let mut first = Some(first);
+    let reason = check_reason(operation, request.reason.clone())?;
+    // The happy path reads no idempotency record: the record is written with the change,
+    // conditional on the key being new. Only when the change is refused or conflicts is the
+    // key's first answer looked up (a retry of a request that succeeded lands there).
     for _ in 0..ATTEMPTS {
-        let now = services.clock.now();
-        let found = match first.take() {
-            Some(found) => found?,
-            None => find(services, actor, &request.code).await?,
-        };
-        may_act(actor, &found.standing, &found.parties(), operation)?;
-        let before = found.ticket.status;
-        let after = transition(found.ticket.kind, before, operation).map_err(Error::new)?;
-        check_window(before, operation, found.happened_at(operation), now)?;
-        let fee = if operation == Operation::Return {
-            Some(check_return_fee(
-                found.ticket.kind,
-                before,
-                found.ticket.face_value,
-                request.fee,
-            )?)
-        } else if request.fee.is_some_and(|f| !f.is_zero()) {
-            return Err(Error::new(ErrorCode::ReturnFeeNotAllowed));
-        } else {
-            None
-        };
-        let mut ticket = found.ticket.clone();
-        ticket.status = after;
-        ticket.updated_at = now;
-        ticket.version += 1;
-        match operation {
-            Operation::Redeem => {
-                ticket.redeemed_at = Some(now);
-                ticket.redeemed_by = Some(actor.acting_as.clone());
-                ticket.redeemed_branch = actor.branch.clone();
-            }
-            Operation::CancelRedemption => {
-                ticket.redeemed_at = None;
-                ticket.redeemed_by = None;
-                ticket.redeemed_branch = None;
-            }
-            Operation::Return => {
-                ticket.returned_at = Some(now);
-                ticket.returned_branch = actor.branch.clone();
-                ticket.return_fee = fee.filter(|f| !f.is_zero());
-                ticket.bank_update_at = (after == TicketStatus::PendingReturn)
-                    .then(|| return_bank_update_at(ticket.issued_at, now));
-            }
-            Operation::CancelReturn => {
-                ticket.returned_at = None;
-                ticket.returned_branch = None;
-                ticket.return_fee = None;
-                ticket.bank_update_at = None;
-            }
-            _ => {}
-        }
-        let entry = TicketHistoryEntry {
-            ticket_no: ticket.ticket_no.clone(),
-            at: now,
-            action: operation.name().to_owned(),
-            by_merchant: actor.acting_as.clone(),
-            by_account: actor.account.clone(),
-            branch: actor.branch.clone(),
-            before: Some(before),
-            after: Some(after),
-            reason: reason.clone(),
-            changes: serde_json::json!({
-                "fee": fee.filter(|f| !f.is_zero()).map(|f| f.to_string()),
-                "bank_update_at": ticket.bank_update_at,
-            }),
-        };
-        let event = TicketEvent {
-            at: now,
-            ticket_no: ticket.ticket_no.clone(),
-            version: ticket.version,
-            operation: operation.name().to_owned(),
-            issuer: ticket.merchant_id.clone(),
-            product_id: ticket.product_id.clone(),
-            face_value: ticket.face_value,
-            by_merchant: actor.acting_as.clone(),
-            branch: actor.branch.clone(),
-            fee: fee.filter(|f| !f.is_zero()),
-        };
-        let answer = match found.standing {
-            Standing::Issuer => serde_json::to_value(issuer_view(&ticket, Vec::new())),
-            _ => serde_json::to_value(StoreTicketView {
-                ticket_no: ticket.ticket_no.clone(),
-                status: ticket.status,
-                issuer: ticket.merchant_id.to_string(),
-                product_name: ticket.product_name.clone(),
-                face_value: ticket.face_value.to_string(),
-                term_ends_on: ticket.term_ends_on,
-                allowed: Vec::new(),
-            }),
-        }
-        .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
-        let record = IdempotencyRecord {
-            merchant_id: actor.acting_as.clone(),
-            key: key.clone(),
-            request_hash: hash.clone(),
-            status: 200,
-            body: answer.to_string(),
-            created_at: now,
-        };
-        let change = TicketChange {
-            ticket,
-            entry,
-            event: Some(event),
-            extra: vec![record.write()?],
-        };
-        match services.table.apply_ticket_change(change).await {
-            Ok(()) => {
-                tracing::info!(merchant = %actor.acting_as, ticket = %record_ticket(&answer), operation = operation.name(), "ticket changed");
-                return Ok(answer);
-            }
-            Err(error) if error.code == ErrorCode::ConcurrentChange => {
+        match attempt(services, actor, &request, reason.clone(), &key, &hash).await {
+            Ok(Some(answer)) => return Ok(answer),
+            Ok(None) => {
                 // Someone changed the ticket, or used this key, since we read: a request
                 // with the same key answers with its response; otherwise decide again.
                 if let Some(body) = stored_answer(services, actor, &key, &hash).await? {
                     return Ok(body);
                 }
             }
+            Err(error)
+                if !matches!(
+                    error.code,
+                    ErrorCode::DependencyUnavailable | ErrorCode::InternalError
+                ) =>
+            {
+                return match stored_answer(services, actor, &key, &hash).await? {
+                    Some(body) => Ok(body),
+                    None => Err(error),
+                };
+            }
             Err(error) => return Err(error),
         }
     }
     Err(Error::new(ErrorCode::ConcurrentChange))
+}
+
+/// One decision and one transaction: the answer, or `None` if a condition failed.
+async fn attempt(
+    services: &Services,
+    actor: &Actor,
+    request: &OperationRequest,
+    reason: Option<String>,
+    key: &str,
+    hash: &str,
+) -> Result<Option<serde_json::Value>, Error> {
+    let operation = request.operation;
+    let now = services.clock.now();
+    let found = find(services, actor, &request.code).await?;
+    may_act(actor, &found.standing, &found.parties(), operation)?;
+    let before = found.ticket.status;
+    let after = transition(found.ticket.kind, before, operation).map_err(Error::new)?;
+    check_window(before, operation, found.happened_at(operation), now)?;
+    let fee = if operation == Operation::Return {
+        Some(check_return_fee(
+            found.ticket.kind,
+            before,
+            found.ticket.face_value,
+            request.fee,
+        )?)
+    } else if request.fee.is_some_and(|f| !f.is_zero()) {
+        return Err(Error::new(ErrorCode::ReturnFeeNotAllowed));
+    } else {
+        None
+    };
+    let mut ticket = found.ticket.clone();
+    ticket.status = after;
+    ticket.updated_at = now;
+    ticket.version += 1;
+    match operation {
+        Operation::Redeem => {
+            ticket.redeemed_at = Some(now);
+            ticket.redeemed_by = Some(actor.acting_as.clone());
+            ticket.redeemed_branch = actor.branch.clone();
+        }
+        Operation::CancelRedemption => {
+            ticket.redeemed_at = None;
+            ticket.redeemed_by = None;
+            ticket.redeemed_branch = None;
+        }
+        Operation::Return => {
+            ticket.returned_at = Some(now);
+            ticket.returned_branch = actor.branch.clone();
+            ticket.return_fee = fee.filter(|f| !f.is_zero());
+            ticket.bank_update_at = (after == TicketStatus::PendingReturn)
+                .then(|| return_bank_update_at(ticket.issued_at, now));
+        }
+        Operation::CancelReturn => {
+            ticket.returned_at = None;
+            ticket.returned_branch = None;
+            ticket.return_fee = None;
+            ticket.bank_update_at = None;
+        }
+        _ => {}
+    }
+    let entry = TicketHistoryEntry {
+        ticket_no: ticket.ticket_no.clone(),
+        at: now,
+        action: operation.name().to_owned(),
+        by_merchant: actor.acting_as.clone(),
+        by_account: actor.account.clone(),
+        branch: actor.branch.clone(),
+        before: Some(before),
+        after: Some(after),
+        reason: reason.clone(),
+        changes: serde_json::json!({
+            "fee": fee.filter(|f| !f.is_zero()).map(|f| f.to_string()),
+            "bank_update_at": ticket.bank_update_at,
+        }),
+    };
+    let event = TicketEvent {
+        at: now,
+        ticket_no: ticket.ticket_no.clone(),
+        version: ticket.version,
+        operation: operation.name().to_owned(),
+        issuer: ticket.merchant_id.clone(),
+        product_id: ticket.product_id.clone(),
+        face_value: ticket.face_value,
+        by_merchant: actor.acting_as.clone(),
+        branch: actor.branch.clone(),
+        fee: fee.filter(|f| !f.is_zero()),
+    };
+    let answer = match found.standing {
+        Standing::Issuer => serde_json::to_value(issuer_view(&ticket, Vec::new())),
+        _ => serde_json::to_value(StoreTicketView {
+            ticket_no: ticket.ticket_no.clone(),
+            status: ticket.status,
+            issuer: ticket.merchant_id.to_string(),
+            product_name: ticket.product_name.clone(),
+            face_value: ticket.face_value.to_string(),
+            term_ends_on: ticket.term_ends_on,
+            allowed: Vec::new(),
+        }),
+    }
+    .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
+    let record = IdempotencyRecord {
+        merchant_id: actor.acting_as.clone(),
+        key: key.to_owned(),
+        request_hash: hash.to_owned(),
+        status: 200,
+        body: answer.to_string(),
+        created_at: now,
+    };
+    let change = TicketChange {
+        ticket,
+        entry,
+        event: Some(event),
+        extra: vec![record.write()?],
+    };
+    match services.table.apply_ticket_change(change).await {
+        Ok(()) => {
+            tracing::info!(merchant = %actor.acting_as, ticket = %record_ticket(&answer), operation = operation.name(), "ticket changed");
+            Ok(Some(answer))
+        }
+        Err(error) if error.code == ErrorCode::ConcurrentChange => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 fn record_ticket(answer: &serde_json::Value) -> String {
