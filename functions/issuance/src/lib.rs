@@ -325,6 +325,8 @@ pub struct BatchView {
     #[schema(value_type = String)]
     pub status: BatchStatus,
     pub rows_total: u32,
+    /// Rows with a result. Counted live in a batch's detail; the list shows `rows_total`
+    /// for a finished batch and 0 otherwise (open the batch for its progress).
     pub rows_done: u32,
     pub rows_failed: u32,
     pub tickets_total: u32,
@@ -485,7 +487,7 @@ async fn list_batches(
         items: batches
             .iter()
             .map(|b| {
-                let done = if b.status == BatchStatus::Done {
+                let done = if matches!(b.status, BatchStatus::Done) {
                     b.rows_total
                 } else {
                     0
