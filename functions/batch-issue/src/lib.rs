@@ -1,10 +1,13 @@
 //! The batch-issue queue's consumer: issues every row of a confirmed batch.
 //!
 //! Safe to run twice on the same message and to resume after a crash:
-//! - a row's tickets, its issued order (the import-number claim), the paid order's change
-//!   and the row result are written in one transaction when they fit (≤ 24 tickets), so a
-//!   row is either issued whole or not at all; bigger rows claim first, write tickets in
-//!   chunks that recognise their own earlier writes, and finish with the row result;
+//! - a row's tickets and code claims, its issued order (the import-number claim) and the
+//!   paid order's change are written in one transaction when they fit (rows are packed
+//!   whole into shared transactions), so a row is issued whole or not at all; bigger rows
+//!   claim first, write tickets in chunks that recognise their own earlier writes, and
+//!   finish; history entries, link claims and the row result are idempotent writes beside
+//!   the transaction, re-derived from what is stored when a retry finds a row committed
+//!   (docs/decisions/0005-batch-issuance.md);
 //! - rows with a result are skipped on the next delivery;
 //! - ticket numbers were reserved at confirmation, so a retried row reuses its numbers;
 //! - notifications have ids derived from the row, and the notify consumer sends an id once.
