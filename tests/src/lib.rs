@@ -219,6 +219,32 @@ impl Seeded {
         (status, body)
     }
 
+    /// The queue consumer of a function of the template, as Lambda would call it.
+    pub fn handler(&self, logical_id: &str) -> tessera_dev::functions::QueueHandler {
+        tessera_dev::functions::queue_handler(
+            &self.stack.handler_context(self.clock.clone()),
+            logical_id,
+        )
+        .unwrap_or_else(|| panic!("{logical_id} consumes no queue"))
+    }
+
+    /// Runs a function's consumer over its queue until the queue is empty; how many
+    /// messages it took.
+    pub async fn drain(&self, queue: &str, logical_id: &str) -> usize {
+        let url = self.stack.provisioned.queue_urls[queue].clone();
+        let handler = self.handler(logical_id);
+        let mut total = 0;
+        loop {
+            let taken = tessera_dev::gateway::poll_once(&self.stack.aws.sqs, &url, &handler, 0)
+                .await
+                .expect("the queue answers");
+            if taken == 0 {
+                return total;
+            }
+            total += taken;
+        }
+    }
+
     /// Signs in and returns the bearer token.
     pub async fn token(&self, merchant: &str, account: &str, password: &str) -> String {
         let body =

@@ -4,8 +4,6 @@
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
-use tessera_dev::functions::{queue_handlers, QueueHandler};
-use tessera_dev::gateway::poll_once;
 use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, PARTNER};
 use tessera_domain::issuance::COLUMNS;
 use tessera_domain::tickets::{ticket_number, TicketStatus};
@@ -142,29 +140,10 @@ impl World {
         body
     }
 
-    fn handler(&self, id: &str) -> QueueHandler {
-        queue_handlers(&self.stack.handler_context(self.clock.clone()))
-            .into_iter()
-            .find(|(name, _)| *name == id)
-            .map(|(_, h)| h)
-            .unwrap()
-    }
-
     /// Runs the batch-issue worker over whatever the queue holds (as Lambda's SQS
-    /// integration would), then returns how many messages it took.
+    /// integration would); how many messages it took.
     async fn run_worker(&self) -> usize {
-        let url = self.stack.provisioned.queue_urls["BatchIssueQueue"].clone();
-        let handler = self.handler("BatchIssueFunction");
-        let mut total = 0;
-        loop {
-            let n = poll_once(&self.stack.aws.sqs, &url, &handler, 0)
-                .await
-                .unwrap();
-            if n == 0 {
-                return total;
-            }
-            total += n;
-        }
+        self.drain("BatchIssueQueue", "BatchIssueFunction").await
     }
 
     /// The same message delivered again (an SQS redelivery), straight to the handler.
@@ -190,18 +169,7 @@ impl World {
 
     /// Delivers queued notifications (mail through SES, SMS through SNS).
     async fn deliver_notifications(&self) -> usize {
-        let url = self.stack.provisioned.queue_urls["NotificationsQueue"].clone();
-        let notify = self.handler("NotifyFunction");
-        let mut total = 0;
-        loop {
-            let n = poll_once(&self.stack.aws.sqs, &url, &notify, 0)
-                .await
-                .unwrap();
-            if n == 0 {
-                return total;
-            }
-            total += n;
-        }
+        self.drain("NotificationsQueue", "NotifyFunction").await
     }
 
     async fn queued_notifications(&self) -> Vec<Value> {

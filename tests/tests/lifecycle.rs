@@ -6,8 +6,6 @@ use axum::body::Body;
 use axum::http::Request;
 use chrono::{Duration, NaiveDate, NaiveTime};
 use serde_json::{json, Value};
-use tessera_dev::functions::queue_handlers;
-use tessera_dev::gateway::poll_once;
 use tessera_dev::seed::{ADMIN_PASSWORD, CHILD, PARENT, PARTNER, STAFF_PASSWORD};
 use tessera_domain::calendar;
 use tessera_domain::clock::Clock;
@@ -126,17 +124,7 @@ async fn world(count: usize) -> World {
         ))
         .await;
     assert_eq!(status, 202, "{batch}");
-    let handler = queue_handlers(&base.stack.handler_context(base.clock.clone()))
-        .into_iter()
-        .find(|(name, _)| *name == "BatchIssueFunction")
-        .map(|(_, h)| h)
-        .unwrap();
-    let url = base.stack.provisioned.queue_urls["BatchIssueQueue"].clone();
-    while poll_once(&base.stack.aws.sqs, &url, &handler, 0)
-        .await
-        .unwrap()
-        > 0
-    {}
+    base.drain("BatchIssueQueue", "BatchIssueFunction").await;
     let merchant = MerchantId::parse("m", PARENT).unwrap();
     let table = &base.services.table;
     let goods = table

@@ -2,8 +2,8 @@
 //! idempotency and poison-message handling, against the local AWS.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use serde_json::{json, Value};
-use tessera_dev::functions::{queue_handlers, QueueHandler};
+use serde_json::json;
+use tessera_dev::functions::QueueHandler;
 use tessera_dev::gateway::poll_once;
 use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, STAFF_PASSWORD};
 use tessera_tests::{authed, json_request, seeded, Seeded};
@@ -24,11 +24,7 @@ impl std::ops::Deref for World {
 
 async fn world() -> World {
     let base = seeded().await;
-    let notify = queue_handlers(&base.stack.handler_context(base.clock.clone()))
-        .into_iter()
-        .find(|(id, _)| *id == "NotifyFunction")
-        .map(|(_, handler)| handler)
-        .unwrap();
+    let notify = base.handler("NotifyFunction");
     let inbox = format!(
         "alerts-{}@demo.com.tw",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
@@ -73,31 +69,7 @@ impl World {
 
     /// Mails the emulator accepted for this test's inbox: (subject, body).
     async fn inbox(&self) -> Vec<(String, String)> {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-        let output = tokio::process::Command::new("curl")
-            .arg("-s")
-            .arg(format!("{endpoint}/moto-api/data.json"))
-            .output()
-            .await
-            .unwrap();
-        let data: Value = serde_json::from_slice(&output.stdout).unwrap();
-        data["ses"]["Message"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|m| {
-                m["destinations"]["ToAddresses"]
-                    .as_array()
-                    .is_some_and(|to| to.iter().any(|a| a == self.inbox.as_str()))
-            })
-            .map(|m| {
-                (
-                    m["subject"].as_str().unwrap_or_default().to_owned(),
-                    m["body"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect()
+        tessera_tests::mail_to(&self.inbox).await
     }
 
     async fn set_alerts(&self, token: &str, failed: bool, new_device: bool) {

@@ -3,8 +3,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
-use tessera_dev::functions::{queue_handlers, QueueHandler};
-use tessera_dev::gateway::poll_once;
 use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, PARTNER, STAFF_PASSWORD};
 use tessera_tests::{authed, json_request, seeded, test_start, Seeded};
 
@@ -82,48 +80,10 @@ impl World {
         assert_eq!(status, 204, "{body}");
     }
 
-    fn notify(&self) -> QueueHandler {
-        queue_handlers(&self.stack.handler_context(self.clock.clone()))
-            .into_iter()
-            .find(|(id, _)| *id == "NotifyFunction")
-            .map(|(_, h)| h)
-            .unwrap()
-    }
-
     /// Delivers queued mail and returns the subjects that reached this test's billing inbox.
     async fn mail(&self) -> Vec<(String, String)> {
-        let url = self.stack.provisioned.queue_urls["NotificationsQueue"].clone();
-        let notify = self.notify();
-        while poll_once(&self.stack.aws.sqs, &url, &notify, 0)
-            .await
-            .unwrap()
-            > 0
-        {}
-        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-        let output = tokio::process::Command::new("curl")
-            .arg("-s")
-            .arg(format!("{endpoint}/moto-api/data.json"))
-            .output()
-            .await
-            .unwrap();
-        let data: Value = serde_json::from_slice(&output.stdout).unwrap();
-        data["ses"]["Message"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|m| {
-                m["destinations"]["ToAddresses"]
-                    .as_array()
-                    .is_some_and(|to| to.iter().any(|a| a == self.inbox.as_str()))
-            })
-            .map(|m| {
-                (
-                    m["subject"].as_str().unwrap_or_default().to_owned(),
-                    m["body"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect()
+        self.drain("NotificationsQueue", "NotifyFunction").await;
+        tessera_tests::mail_to(&self.inbox).await
     }
 }
 

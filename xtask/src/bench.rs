@@ -302,44 +302,20 @@ async fn call(
 /// very items that run stored, written again into an empty table with bare parallel
 /// BatchWriteItem calls.
 async fn batch_issue() -> Result<(), BenchError> {
-    use crate::functions::queue_handlers;
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     use futures_util::stream::{self, StreamExt, TryStreamExt};
 
-    let (aws, provisioned, services) = bench_stack().await?;
-    let template = Template::load_default(&StackContext::named(
-        provisioned
-            .table_name
-            .strip_suffix("-main")
-            .unwrap_or("bench"),
-    ))?;
-    let gateway = crate::gateway::router(crate::gateway::GatewayState::new(
-        aws.clone(),
-        &template,
-        provisioned.clone(),
-        services.clone(),
-    )?);
-    let auth = fn_auth::app(services.clone());
-    let sign_in = serde_json::json!({"merchant_id": crate::seed::PARENT, "account": "admin", "password": crate::seed::ADMIN_PASSWORD});
-    let request = Request::post("/sessions")
-        .header("content-type", "application/json")
-        .body(Body::from(sign_in.to_string()))?;
-    let response = auth.oneshot(request).await?;
-    let session: serde_json::Value =
-        serde_json::from_slice(&axum::body::to_bytes(response.into_body(), 1 << 20).await?)?;
-    let token = session["token"].as_str().unwrap_or_default().to_owned();
-    let product = call(
-        &gateway,
-        "POST",
-        "/products",
-        &token,
-        serde_json::json!({"name": "拿鐵提貨券", "kind": "goods_voucher", "term_days": 365, "face_value": 120}),
-    )
-    .await?;
-    let product_id = product["product_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let world = bench_world().await?;
+    let BenchWorld {
+        aws,
+        provisioned,
+        gateway,
+        token,
+        ..
+    } = &world;
+    let product_id = world
+        .create_product(serde_json::json!({"name": "拿鐵提貨券", "kind": "goods_voucher", "term_days": 365, "face_value": 120}))
+        .await?;
     let paid_at = chrono::Utc::now() - chrono::Duration::hours(1);
     stream::iter(0..1000)
         .map(|i| {
@@ -377,47 +353,15 @@ async fn batch_issue() -> Result<(), BenchError> {
             .iter()
             .map(|item| format!("{:?}{:?}", item.get("PK"), item.get("SK")))
             .collect();
-    let handler = queue_handlers(&crate::functions::HandlerContext {
-        services: services.clone(),
-        ses: aws.ses.clone(),
-        sns: aws.sns.clone(),
-        mail_from: "noreply@tessera.example.com".to_owned(),
-    })
-    .into_iter()
-    .find(|(id, _)| *id == "BatchIssueFunction")
-    .map(|(_, h)| h)
-    .ok_or("no batch-issue handler")?;
-    let batch_queue = provisioned.queue_urls["BatchIssueQueue"].clone();
 
     let started = Instant::now();
-    let upload = call(
-        &gateway,
-        "POST",
-        "/issuance/uploads",
-        &token,
-        serde_json::json!({"delivery_method": "electronic_immediate", "size": file.len()}),
-    )
-    .await?;
-    let upload_id = upload["upload_id"].as_str().unwrap_or_default().to_owned();
-    // The browser's PUT to the presigned URL, done with the SDK to the same key.
-    aws.s3
-        .put_object()
-        .bucket(&provisioned.buckets["UploadsBucket"])
-        .key(format!(
-            "merchants/{}/issuance/{upload_id}.xlsx",
-            crate::seed::PARENT
-        ))
-        .content_type(tessera_sheets::XLSX_CONTENT_TYPE)
-        .body(file.clone().into())
-        .send()
-        .await
-        .map_err(|e| e.into_service_error())?;
+    let upload_id = world.upload("electronic_immediate", file).await?;
     let uploaded = started.elapsed();
     let preview = call(
-        &gateway,
+        gateway,
         "POST",
         &format!("/issuance/uploads/{upload_id}/preview"),
-        &token,
+        token,
         serde_json::json!({}),
     )
     .await?;
@@ -426,21 +370,21 @@ async fn batch_issue() -> Result<(), BenchError> {
     }
     let previewed = started.elapsed();
     call(
-        &gateway,
+        gateway,
         "POST",
         &format!("/issuance/uploads/{upload_id}/confirm"),
-        &token,
+        token,
         serde_json::json!({}),
     )
     .await?;
     let confirmed = started.elapsed();
-    while crate::gateway::poll_once(&aws.sqs, &batch_queue, &handler, 0).await? == 0 {}
+    world.run_worker().await?;
     let elapsed = started.elapsed();
     let batch = call(
-        &gateway,
+        gateway,
         "GET",
         &format!("/issuance/batches/{upload_id}"),
-        &token,
+        token,
         serde_json::Value::Null,
     )
     .await?;
@@ -527,8 +471,6 @@ async fn batch_issue() -> Result<(), BenchError> {
     Ok(())
 }
 
-/// Issues `count` gift-voucher tickets (≤ 1000) through the real path; returns their
-/// redemption codes.
 /// A benchmark's stack, with the gateway in front and a signed-in admin.
 struct BenchWorld {
     aws: crate::provision::LocalAws,
@@ -538,19 +480,97 @@ struct BenchWorld {
     token: String,
 }
 
+async fn bench_world() -> Result<BenchWorld, BenchError> {
+    let (aws, provisioned, services) = bench_stack().await?;
+    let template = Template::load_default(&StackContext::named(
+        provisioned
+            .table_name
+            .strip_suffix("-main")
+            .unwrap_or("bench"),
+    ))?;
+    let gateway = crate::gateway::router(crate::gateway::GatewayState::new(
+        aws.clone(),
+        &template,
+        provisioned.clone(),
+        services.clone(),
+    )?);
+    let sign_in = serde_json::json!({"merchant_id": crate::seed::PARENT, "account": "admin", "password": crate::seed::ADMIN_PASSWORD});
+    let request = Request::post("/sessions")
+        .header("content-type", "application/json")
+        .body(Body::from(sign_in.to_string()))?;
+    let response = gateway.clone().oneshot(request).await?;
+    let session: serde_json::Value =
+        serde_json::from_slice(&axum::body::to_bytes(response.into_body(), 1 << 20).await?)?;
+    let token = session["token"].as_str().unwrap_or_default().to_owned();
+    Ok(BenchWorld {
+        aws,
+        provisioned,
+        services,
+        gateway,
+        token,
+    })
+}
+
+impl BenchWorld {
+    async fn create_product(&self, body: serde_json::Value) -> Result<String, BenchError> {
+        let product = call(&self.gateway, "POST", "/products", &self.token, body).await?;
+        Ok(product["product_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// Asks for an upload and puts the file where the presigned URL points (with the SDK,
+    /// to the same key, as the browser's PUT would); the upload id.
+    async fn upload(&self, method: &str, file: Vec<u8>) -> Result<String, BenchError> {
+        let upload = call(
+            &self.gateway,
+            "POST",
+            "/issuance/uploads",
+            &self.token,
+            serde_json::json!({"delivery_method": method, "size": file.len()}),
+        )
+        .await?;
+        let upload_id = upload["upload_id"].as_str().unwrap_or_default().to_owned();
+        self.aws
+            .s3
+            .put_object()
+            .bucket(&self.provisioned.buckets["UploadsBucket"])
+            .key(format!(
+                "merchants/{}/issuance/{upload_id}.xlsx",
+                crate::seed::PARENT
+            ))
+            .content_type(tessera_sheets::XLSX_CONTENT_TYPE)
+            .body(file.into())
+            .send()
+            .await
+            .map_err(|e| e.into_service_error())?;
+        Ok(upload_id)
+    }
+
+    /// Waits for the confirmed batch's message and runs the worker on it.
+    async fn run_worker(&self) -> Result<(), BenchError> {
+        let context = crate::functions::HandlerContext {
+            services: self.services.clone(),
+            ses: self.aws.ses.clone(),
+            sns: self.aws.sns.clone(),
+            mail_from: "noreply@tessera.example.com".to_owned(),
+        };
+        let handler = crate::functions::queue_handler(&context, "BatchIssueFunction")
+            .ok_or("no batch-issue handler")?;
+        let queue = &self.provisioned.queue_urls["BatchIssueQueue"];
+        while crate::gateway::poll_once(&self.aws.sqs, queue, &handler, 0).await? == 0 {}
+        Ok(())
+    }
+}
+
+/// Issues `count` gift-voucher tickets (≤ 1000) through the real path; the tickets.
 async fn issue_for_bench(
     world: &BenchWorld,
     product_id: &str,
     import_no: &str,
     count: usize,
 ) -> Result<Vec<tessera_platform::store::tickets::TicketRecord>, BenchError> {
-    let BenchWorld {
-        aws,
-        provisioned,
-        services,
-        gateway,
-        token,
-    } = world;
     let rows = vec![[
         import_no.to_owned(),
         String::new(),
@@ -562,56 +582,19 @@ async fn issue_for_bench(
         String::new(),
     ]];
     let file = tessera_sheets::issuance_template(&rows)?;
-    let upload = call(
-        gateway,
-        "POST",
-        "/issuance/uploads",
-        token,
-        serde_json::json!({"delivery_method": "paper_by_merchant", "size": file.len()}),
-    )
-    .await?;
-    let upload_id = upload["upload_id"].as_str().unwrap_or_default().to_owned();
-    aws.s3
-        .put_object()
-        .bucket(&provisioned.buckets["UploadsBucket"])
-        .key(format!(
-            "merchants/{}/issuance/{upload_id}.xlsx",
-            crate::seed::PARENT
-        ))
-        .content_type(tessera_sheets::XLSX_CONTENT_TYPE)
-        .body(file.into())
-        .send()
-        .await
-        .map_err(|e| e.into_service_error())?;
+    let upload_id = world.upload("paper_by_merchant", file).await?;
     call(
-        gateway,
+        &world.gateway,
         "POST",
         &format!("/issuance/uploads/{upload_id}/confirm"),
-        token,
+        &world.token,
         serde_json::json!({}),
     )
     .await?;
-    let handler = crate::functions::queue_handlers(&crate::functions::HandlerContext {
-        services: services.clone(),
-        ses: aws.ses.clone(),
-        sns: aws.sns.clone(),
-        mail_from: "noreply@tessera.example.com".to_owned(),
-    })
-    .into_iter()
-    .find(|(id, _)| *id == "BatchIssueFunction")
-    .map(|(_, h)| h)
-    .ok_or("no batch-issue handler")?;
-    while crate::gateway::poll_once(
-        &aws.sqs,
-        &provisioned.queue_urls["BatchIssueQueue"],
-        &handler,
-        0,
-    )
-    .await?
-        == 0
-    {}
+    world.run_worker().await?;
     let merchant = tessera_domain::values::MerchantId::parse("m", crate::seed::PARENT)?;
-    Ok(services
+    Ok(world
+        .services
         .table
         .tickets_of_issued_order(&merchant, import_no)
         .await?)
@@ -646,52 +629,23 @@ async fn redeem() -> Result<(), BenchError> {
     use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
     use futures_util::stream::{self, StreamExt, TryStreamExt};
 
-    let (aws, provisioned, services) = bench_stack().await?;
-    let template = Template::load_default(&StackContext::named(
-        provisioned
-            .table_name
-            .strip_suffix("-main")
-            .unwrap_or("bench"),
-    ))?;
-    let gateway = crate::gateway::router(crate::gateway::GatewayState::new(
-        aws.clone(),
-        &template,
-        provisioned.clone(),
-        services.clone(),
-    )?);
-    let sign_in = serde_json::json!({"merchant_id": crate::seed::PARENT, "account": "admin", "password": crate::seed::ADMIN_PASSWORD});
-    let request = Request::post("/sessions")
-        .header("content-type", "application/json")
-        .body(Body::from(sign_in.to_string()))?;
-    let response = gateway.clone().oneshot(request).await?;
-    let session: serde_json::Value =
-        serde_json::from_slice(&axum::body::to_bytes(response.into_body(), 1 << 20).await?)?;
-    let token = session["token"].as_str().unwrap_or_default().to_owned();
-    let product = call(
-        &gateway,
-        "POST",
-        "/products",
-        &token,
-        serde_json::json!({"name": "生日禮券", "kind": "gift_voucher", "term_days": 30, "face_value": 50}),
-    )
-    .await?;
-    let product_id = product["product_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let world = BenchWorld {
-        aws: aws.clone(),
-        provisioned: provisioned.clone(),
-        services: services.clone(),
-        gateway: gateway.clone(),
-        token: token.clone(),
-    };
+    let world = bench_world().await?;
+    let BenchWorld {
+        aws,
+        provisioned,
+        gateway,
+        token,
+        ..
+    } = &world;
+    let product_id = world
+        .create_product(serde_json::json!({"name": "生日禮券", "kind": "gift_voucher", "term_days": 30, "face_value": 50}))
+        .await?;
     let sequential = issue_for_bench(&world, &product_id, "BENCHSEQ", 1000).await?;
     let concurrent = issue_for_bench(&world, &product_id, "BENCHPAR", 1000).await?;
 
     let mut samples = Vec::with_capacity(sequential.len());
     for ticket in &sequential {
-        samples.push(redeem_once(&gateway, &token, &ticket.redemption_code).await?);
+        samples.push(redeem_once(gateway, token, &ticket.redemption_code).await?);
     }
     samples.sort();
 
@@ -749,7 +703,7 @@ async fn redeem() -> Result<(), BenchError> {
 
     let started = Instant::now();
     stream::iter(concurrent.iter())
-        .map(|ticket| redeem_once(&gateway, &token, &ticket.redemption_code))
+        .map(|ticket| redeem_once(gateway, token, &ticket.redemption_code))
         .buffer_unordered(32)
         .try_collect::<Vec<_>>()
         .await?;

@@ -107,6 +107,14 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
     ]
 }
 
+/// The queue consumer of one function, by logical id.
+pub fn queue_handler(context: &HandlerContext, logical_id: &str) -> Option<QueueHandler> {
+    queue_handlers(context)
+        .into_iter()
+        .find(|(id, _)| *id == logical_id)
+        .map(|(_, handler)| handler)
+}
+
 /// Scheduled functions by logical id, called with the schedule's input as EventBridge
 /// Scheduler calls them.
 pub fn scheduled_handlers(services: &Services) -> Vec<(&'static str, ScheduledHandler)> {

@@ -3,8 +3,8 @@
 //! confirmation that queues the batch, and the batch results.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -42,21 +42,6 @@ fn check(actor: &Actor, access: Access, not_found: ErrorCode) -> Result<(), Erro
     )
 }
 
-/// An xlsx download.
-pub fn xlsx_response(bytes: Vec<u8>, file_name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, XLSX_CONTENT_TYPE.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// Download the issuance template (sheet 1: the columns; sheet 2: the rules).
 #[utoipa::path(get, path = "/issuance/template", tag = "issuance", security(("bearer" = [])),
     responses((status = 200, description = "The template", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -64,7 +49,11 @@ pub fn xlsx_response(bytes: Vec<u8>, file_name: &str) -> Response {
 async fn template(current: CurrentActor) -> Result<Response, Problem> {
     check(&current.actor, Access::Query, ErrorCode::UploadNotFound)?;
     let bytes = tessera_sheets::issuance_template(&[])?;
-    Ok(xlsx_response(bytes, "issuance-template.xlsx"))
+    Ok(tessera_platform::http::attachment(
+        bytes,
+        XLSX_CONTENT_TYPE,
+        "issuance-template.xlsx",
+    ))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -273,13 +262,17 @@ async fn checked_rows(
     Ok((upload, checks))
 }
 
+/// Upload ids are 32 hex digits (a UUID without dashes); anything else is no upload.
+fn is_upload_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 async fn load_upload(
     services: &Services,
     actor: &Actor,
     upload_id: &str,
 ) -> Result<UploadRecord, Error> {
-    let valid_id = upload_id.len() == 32 && upload_id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !valid_id {
+    if !is_upload_id(upload_id) {
         return Err(Error::new(ErrorCode::UploadNotFound));
     }
     services
@@ -545,7 +538,8 @@ async fn get_batch(
 ) -> Result<Json<BatchDetail>, Problem> {
     let actor = &current.actor;
     check(actor, Access::Query, ErrorCode::BatchNotFound)?;
-    if batch_id.len() != 32 || !batch_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    // A batch id is the id of the upload it was confirmed from.
+    if !is_upload_id(&batch_id) {
         return Err(Problem::new(ErrorCode::BatchNotFound));
     }
     let batch = services

@@ -238,7 +238,6 @@ async fn export_issuable(
     State(services): State<Services>,
     current: CurrentActor,
 ) -> Result<axum::response::Response, Problem> {
-    use axum::response::IntoResponse;
     check(&current.actor, Access::Query)?;
     let now = services.clock.now();
     let mut orders = services.table.list_orders(&current.actor.acting_as).await?;
@@ -260,23 +259,11 @@ async fn export_issuable(
         })
         .collect();
     let bytes = tessera_sheets::issuance_template(&rows)?;
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                tessera_sheets::XLSX_CONTENT_TYPE.to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"issuable-orders-{}.xlsx\"",
-                    calendar::taipei_date(now)
-                ),
-            ),
-        ],
+    Ok(tessera_platform::http::attachment(
         bytes,
-    )
-        .into_response())
+        tessera_sheets::XLSX_CONTENT_TYPE,
+        &format!("issuable-orders-{}.xlsx", calendar::taipei_date(now)),
+    ))
 }
 
 /// Give up an unissued order's authorization: it leaves the unissued list and its reminders.

@@ -37,14 +37,6 @@ pub struct CancelInput {
     pub reason: String,
 }
 
-/// The request as the idempotency record remembers it.
-fn idempotency<T: Serialize>(header: IdempotencyHeader, path: &str, body: &T) -> Idempotency {
-    Idempotency {
-        key: header.0,
-        request: format!("{path} {}", serde_json::to_string(body).unwrap_or_default()),
-    }
-}
-
 /// Find a ticket by redemption code: the issuer sees it whole; a store with a relation to
 /// the issuer sees what it needs to redeem it; anyone else, "not found". Both see what they
 /// may do with it now. POST, so that codes stay out of URLs and access logs.
@@ -78,7 +70,7 @@ async fn redeem(
     header: IdempotencyHeader,
     ApiJson(input): ApiJson<RedeemInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let key = idempotency(header, "/redemptions", &input);
+    let key = Idempotency::of(header, "/redemptions", &input);
     let request = OperationRequest {
         code: input.code,
         operation: Operation::Redeem,
@@ -106,7 +98,7 @@ async fn cancel_redemption(
     header: IdempotencyHeader,
     ApiJson(input): ApiJson<CancelInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let key = idempotency(header, "/redemptions/cancel", &input);
+    let key = Idempotency::of(header, "/redemptions/cancel", &input);
     let request = OperationRequest {
         code: input.code,
         operation: Operation::CancelRedemption,
@@ -138,7 +130,7 @@ async fn add_remark(
     Path(ticket_no): Path<String>,
     ApiJson(input): ApiJson<RemarkInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let key = idempotency(header, &format!("/tickets/{ticket_no}/remarks"), &input);
+    let key = Idempotency::of(header, &format!("/tickets/{ticket_no}/remarks"), &input);
     Ok(Json(
         lifecycle::add_remark(&services, &current.actor, key, &ticket_no, &input.remark).await?,
     ))

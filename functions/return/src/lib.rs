@@ -35,13 +35,6 @@ pub struct CancelReturnInput {
     pub reason: String,
 }
 
-fn idempotency<T: Serialize>(header: IdempotencyHeader, path: &str, body: &T) -> Idempotency {
-    Idempotency {
-        key: header.0,
-        request: format!("{path} {}", serde_json::to_string(body).unwrap_or_default()),
-    }
-}
-
 /// Return a ticket (退貨): `unused` → `pending_return` (the bank hears of it the next day
 /// at 01:00, or on issue day + 2 at 01:00 if it was issued the same day);
 /// `unused_escrow_expired` → `returned_escrow_expired`. Needs an `Idempotency-Key` header.
@@ -59,7 +52,7 @@ async fn return_ticket(
     header: IdempotencyHeader,
     ApiJson(input): ApiJson<ReturnInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let key = idempotency(header, "/returns", &input);
+    let key = Idempotency::of(header, "/returns", &input);
     let request = OperationRequest {
         code: input.code,
         operation: Operation::Return,
@@ -87,7 +80,7 @@ async fn cancel_return(
     header: IdempotencyHeader,
     ApiJson(input): ApiJson<CancelReturnInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let key = idempotency(header, "/returns/cancel", &input);
+    let key = Idempotency::of(header, "/returns/cancel", &input);
     let request = OperationRequest {
         code: input.code,
         operation: Operation::CancelReturn,

@@ -85,3 +85,19 @@ fn request_id(request: &Request) -> String {
     }
     uuid::Uuid::new_v4().to_string()
 }
+
+/// A file to download: its bytes, type and the name the browser saves it under.
+pub fn attachment(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

@@ -159,16 +159,20 @@ impl Found {
             Standing::Issuer => {
                 TicketLookup::Issuer(Box::new(issuer_view(t, self.allowed(actor, now))))
             }
-            _ => TicketLookup::Store(StoreTicketView {
-                ticket_no: t.ticket_no.clone(),
-                status: t.status,
-                issuer: t.merchant_id.to_string(),
-                product_name: t.product_name.clone(),
-                face_value: t.face_value.to_string(),
-                term_ends_on: t.term_ends_on,
-                allowed: self.allowed(actor, now),
-            }),
+            _ => TicketLookup::Store(store_view(t, self.allowed(actor, now))),
         }
+    }
+}
+
+fn store_view(t: &TicketRecord, allowed: Vec<String>) -> StoreTicketView {
+    StoreTicketView {
+        ticket_no: t.ticket_no.clone(),
+        status: t.status,
+        issuer: t.merchant_id.to_string(),
+        product_name: t.product_name.clone(),
+        face_value: t.face_value.to_string(),
+        term_ends_on: t.term_ends_on,
+        allowed,
     }
 }
 
@@ -284,10 +288,19 @@ pub struct OperationRequest {
     pub fee: Option<Decimal>,
 }
 
-/// The caller's `Idempotency-Key` and a digest of what it asked (path and parsed body).
+/// The caller's `Idempotency-Key` and what it asked (path and parsed body, digested).
 pub struct Idempotency {
     pub key: Option<String>,
     pub request: String,
+}
+
+impl Idempotency {
+    pub fn of<T: Serialize>(header: IdempotencyHeader, path: &str, body: &T) -> Idempotency {
+        Idempotency {
+            key: header.0,
+            request: format!("{path} {}", serde_json::to_string(body).unwrap_or_default()),
+        }
+    }
 }
 
 fn digest(request: &str) -> String {
@@ -482,15 +495,7 @@ async fn attempt(
     };
     let answer = match found.standing {
         Standing::Issuer => serde_json::to_value(issuer_view(&ticket, Vec::new())),
-        _ => serde_json::to_value(StoreTicketView {
-            ticket_no: ticket.ticket_no.clone(),
-            status: ticket.status,
-            issuer: ticket.merchant_id.to_string(),
-            product_name: ticket.product_name.clone(),
-            face_value: ticket.face_value.to_string(),
-            term_ends_on: ticket.term_ends_on,
-            allowed: Vec::new(),
-        }),
+        _ => serde_json::to_value(store_view(&ticket, Vec::new())),
     }
     .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
     let record = IdempotencyRecord {
