@@ -1036,3 +1036,67 @@ async fn issuable_orders_export_as_a_prefilled_file_that_issues_as_is() {
         "{preview}"
     );
 }
+
+#[tokio::test]
+async fn staff_of_a_disabled_branch_cannot_issue_and_rights_are_checked_first() {
+    let w = world().await;
+    // An issuing clerk bound to KHH01.
+    let create = json!({"account": "issuer01", "password": "Staff2026", "remark": "",
+        "rights": {"issuance": {"query": true, "modify": true}}});
+    let (status, body) = w
+        .call(json_request(
+            "POST",
+            "/sub-accounts",
+            Some(&w.admin()),
+            create,
+        ))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let bind = json!({"branch_code": "KHH01", "accounts": ["issuer01"]});
+    let (status, _) = w
+        .call(json_request(
+            "PUT",
+            "/branch-bindings",
+            Some(&w.admin()),
+            bind,
+        ))
+        .await;
+    assert_eq!(status, 204);
+    let clerk = w.token(PARENT, "issuer01", "Staff2026").await;
+    let ask = |token: &str| {
+        json_request(
+            "POST",
+            "/issuance/uploads",
+            Some(token),
+            json!({"delivery_method": "ibon", "size": 100}),
+        )
+    };
+    assert_eq!(
+        w.call(ask(&clerk)).await.0,
+        201,
+        "an enabled branch may issue"
+    );
+    let (status, _) = w
+        .call(json_request(
+            "PATCH",
+            "/branches/KHH01",
+            Some(&w.admin()),
+            json!({"enabled": false}),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let (status, problem) = w.call(ask(&clerk)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("BRANCH_DISABLED"))
+    );
+    // A cashier (no issuance right) hears about the right, whatever the branch.
+    let cashier = w
+        .token(PARENT, "cashier01", tessera_dev::seed::STAFF_PASSWORD)
+        .await;
+    let (status, problem) = w.call(ask(&cashier)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("RIGHT_MISSING"))
+    );
+}
