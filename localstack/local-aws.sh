@@ -65,7 +65,7 @@ start() {
     local jar; jar="$(dynamodb_jar)"
     say "starting DynamoDB Local on :$DYNAMODB_PORT"
     nohup java -Xmx1g -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" \
-      -jar "$jar" -inMemory -sharedDb -port "$DYNAMODB_PORT" \
+      -jar "$jar" -inMemory -sharedDb -disableTelemetry -port "$DYNAMODB_PORT" \
       </dev/null >"$logs/dynamodb.log" 2>&1 &
     echo $! >"$local_dir/dynamodb.pid"
   fi

@@ -321,6 +321,7 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
         .unwrap()
         .unwrap();
     assert_eq!(order.status, tessera_domain::orders::OrderStatus::Issued);
+    assert_eq!(issued_entries(&w, "ORD100").await, 1);
     let (_, product) = w
         .call(authed("GET", &format!("/products/{}", w.goods), &w.admin()))
         .await;
@@ -343,6 +344,7 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
     // The same message delivered again: nothing new.
     assert_eq!(w.redeliver(&upload, 2).await, 0);
     assert_eq!(w.tickets_of("IMP100").await, tickets);
+    assert_eq!(issued_entries(&w, "ORD100").await, 1);
 
     // One mail per buyer with its links, one SMS each, recorded in the SMS log.
     w.deliver_notifications().await;
@@ -769,6 +771,83 @@ async fn a_worker_that_fails_mid_batch_resumes_without_duplicates() {
     );
     assert_eq!(w.tickets_of("R2").await[0].ticket_no, ticket_number(3));
     assert_eq!(w.tickets_of("R3").await.len(), 1);
+}
+
+/// The paid order's "issued" entries in its history.
+async fn issued_entries(w: &World, trade_no: &str) -> usize {
+    w.services
+        .table
+        .list_history(&w.merchant, "order", trade_no)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "issued")
+        .count()
+}
+
+#[tokio::test]
+async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
+    let w = world().await;
+    w.order("ORD700", 1, test_start() - Duration::days(1)).await;
+    let file = xlsx(&[row([
+        "IMP700", "ORD700", &w.goods, "1", "王小明", "0912345678", "", "",
+    ])]);
+    let upload = w.upload("paper_by_merchant", &file).await;
+    assert_eq!(w.confirm(&upload).await.0, 202);
+    w.run_worker().await;
+    let tickets = w.tickets_of("IMP700").await;
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(issued_entries(&w, "ORD700").await, 1);
+
+    // A crash between the row's transaction and its records: the order's history entry and
+    // the row result are written after the transaction commits, so take both away again.
+    let table = &w.services.table;
+    let issued = table
+        .get_order(&w.merchant, "ORD700")
+        .await
+        .unwrap()
+        .unwrap();
+    for (pk, sk) in [
+        (keys::batch_rows(&upload), keys::batch_row(0)),
+        (
+            keys::merchant(PARENT),
+            keys::history("order", "ORD700", issued.version),
+        ),
+    ] {
+        table
+            .client
+            .delete_item()
+            .table_name(&table.name)
+            .set_key(Some(tessera_platform::store::key(pk, &sk)))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(issued_entries(&w, "ORD700").await, 0);
+    table
+        .move_batch(
+            &w.merchant,
+            &upload,
+            &[tessera_domain::issuance::BatchStatus::Done],
+            tessera_domain::issuance::BatchStatus::Issuing,
+            None,
+        )
+        .await
+        .unwrap();
+
+    // The redelivery finds the row committed by its own batch and records it: the same
+    // ticket, the order issued once, its history entry back exactly once.
+    assert_eq!(w.redeliver(&upload, 2).await, 0);
+    let done = w.batch(&upload).await;
+    assert_eq!(
+        (done["status"].as_str(), done["rows_done"].as_u64(), done["rows_failed"].as_u64()),
+        (Some("done"), Some(1), Some(0)),
+        "{done}"
+    );
+    assert_eq!(w.tickets_of("IMP700").await, tickets);
+    assert_eq!(issued_entries(&w, "ORD700").await, 1);
+    let order = table.get_order(&w.merchant, "ORD700").await.unwrap().unwrap();
+    assert_eq!(order.version, issued.version, "the order changed only once");
 }
 
 #[tokio::test]

@@ -371,10 +371,12 @@ impl BatchIssuer {
                         if let Err(error) = preluded {
                             return vec![Err(Retry::from(error))];
                         }
-                        let results: Vec<RowResult> =
-                            group.into_iter().map(|row| row.3.result).collect();
-                        match self.table.put_row_results(&results).await {
-                            Ok(()) => results.into_iter().map(Ok).collect(),
+                        let committed: Vec<(IssuedOrderRecord, RowResult)> = group
+                            .into_iter()
+                            .map(|row| (row.3.issued_order, row.3.result))
+                            .collect();
+                        match self.record_rows(batch, committed).await {
+                            Ok(results) => results.into_iter().map(Ok).collect(),
                             Err(error) => vec![Err(Retry::from(error))],
                         }
                     }
@@ -678,10 +680,33 @@ impl BatchIssuer {
             pickup_code: issued.pickup_code.clone(),
             at: issued.issued_at,
         };
-        self.table
-            .put_row_results(std::slice::from_ref(&result))
+        let mut recorded = self
+            .record_rows(batch, vec![(issued.clone(), result)])
             .await?;
-        Ok(result)
+        recorded
+            .pop()
+            .ok_or_else(|| Retry(format!("row {} was not recorded", planned.row.row)))
+    }
+
+    /// Records committed rows: first each paid order's "issued" history entry, then the row
+    /// results. In that order, because a row with a result is never looked at again: an
+    /// entry lost in a crash is written by the redelivery, which finds the row committed
+    /// and comes back here.
+    async fn record_rows(
+        &self,
+        batch: &BatchRecord,
+        committed: Vec<(IssuedOrderRecord, RowResult)>,
+    ) -> Result<Vec<RowResult>, Error> {
+        let mut entries = Vec::new();
+        for (issued, _) in &committed {
+            if let Some(entry) = order_history_item(batch, issued)? {
+                entries.push(entry);
+            }
+        }
+        self.table.put_all(entries, self.concurrency).await?;
+        let results: Vec<RowResult> = committed.into_iter().map(|(_, r)| r).collect();
+        self.table.put_row_results(&results).await?;
+        Ok(results)
     }
 
     async fn notifications_for(
@@ -799,6 +824,29 @@ enum Written {
     Conflict,
 }
 
+/// The paid order's "issued" history entry. It is written after the row commits, not in
+/// its transaction (an entry in a transaction costs as much as a ticket), and is derived
+/// from the issued order alone, so a repair writes the very same item.
+fn order_history_item(
+    batch: &BatchRecord,
+    issued: &IssuedOrderRecord,
+) -> Result<Option<tessera_platform::store::Item>, Error> {
+    let (Some(trade_no), Some(version)) = (&issued.trade_no, issued.order_version) else {
+        return Ok(None);
+    };
+    let entry = HistoryEntry {
+        at: issued.issued_at,
+        merchant_id: batch.merchant_id.clone(),
+        by_account: batch.created_by.clone(),
+        entity: "order".to_owned(),
+        entity_id: trade_no.clone(),
+        action: "issued".to_owned(),
+        changes: json!({"import_no": issued.import_no, "batch_id": batch.batch_id,
+            "status": {"before": "unissued", "after": "issued"}}),
+    };
+    Ok(Some(entry.write(version)?.item))
+}
+
 fn conflict_or(result: Result<(), Error>) -> Result<Written, Error> {
     match result {
         Ok(()) => Ok(Written::Done),
@@ -819,18 +867,17 @@ type DraftedRow = (
 /// Everything one row writes, drawn once per attempt.
 struct RowDraft {
     issued_order: IssuedOrderRecord,
-    order: Option<(OrderRecord, HistoryEntry)>,
+    order: Option<OrderRecord>,
     tickets: Vec<TicketRecord>,
     result: RowResult,
 }
 
 impl RowDraft {
-    /// The issued order (the import-number claim) and the paid order with its history.
+    /// The issued order (the import-number claim) and the paid order's change.
     fn head_writes(&self) -> Result<Vec<Write>, Error> {
         let mut head = vec![issued_order_write(&self.issued_order)?];
-        if let Some((order, entry)) = &self.order {
+        if let Some(order) = &self.order {
             head.push(order_write(order)?);
-            head.push(entry.write(order.version)?);
         }
         Ok(head)
     }
@@ -925,17 +972,7 @@ impl RowDraft {
             order.status = OrderStatus::Issued;
             order.updated_at = now;
             order.version += 1;
-            let entry = HistoryEntry {
-                at: now,
-                merchant_id: batch.merchant_id.clone(),
-                by_account: batch.created_by.clone(),
-                entity: "order".to_owned(),
-                entity_id: order.trade_no.clone(),
-                action: "issued".to_owned(),
-                changes: json!({"import_no": row.import_no, "batch_id": batch.batch_id,
-                    "status": {"before": "unissued", "after": "issued"}}),
-            };
-            (order, entry)
+            order
         });
         let result = RowResult {
             batch_id: batch.batch_id.clone(),
@@ -974,6 +1011,7 @@ impl RowDraft {
             status: IssuedOrderStatus::Issued,
             issued_at: now,
             version: 1,
+            order_version: order.as_ref().map(|o| o.version),
         };
         Ok(RowDraft {
             issued_order,

@@ -138,6 +138,9 @@ pub struct IssuedOrderRecord {
     pub status: IssuedOrderStatus,
     pub issued_at: DateTime<Utc>,
     pub version: u64,
+    /// The paid order's version once issued: its "issued" history entry is keyed by it.
+    #[serde(default)]
+    pub order_version: Option<u64>,
 }
 
 pub fn upload_item(upload: &UploadRecord) -> Result<Item, Error> {
