@@ -5,8 +5,9 @@
 //!   paid order's change are written in one transaction when they fit (rows are packed
 //!   whole into shared transactions), so a row is issued whole or not at all; bigger rows
 //!   claim first, write tickets in chunks that recognise their own earlier writes, and
-//!   finish; history entries, link claims and the row result are idempotent writes beside
-//!   the transaction, re-derived from what is stored when a retry finds a row committed
+//!   finish; the tickets' history entries and link claims are idempotent writes beside the
+//!   transaction, the order's history entry and the row result idempotent writes after it,
+//!   all re-derived from what is stored when a retry finds a row committed
 //!   (docs/decisions/0005-batch-issuance.md);
 //! - rows with a result are skipped on the next delivery;
 //! - ticket numbers were reserved at confirmation, so a retried row reuses its numbers;
