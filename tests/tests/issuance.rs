@@ -790,7 +790,14 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
     let w = world().await;
     w.order("ORD700", 1, test_start() - Duration::days(1)).await;
     let file = xlsx(&[row([
-        "IMP700", "ORD700", &w.goods, "1", "王小明", "0912345678", "", "",
+        "IMP700",
+        "ORD700",
+        &w.goods,
+        "1",
+        "王小明",
+        "0912345678",
+        "",
+        "",
     ])]);
     let upload = w.upload("paper_by_merchant", &file).await;
     assert_eq!(w.confirm(&upload).await.0, 202);
@@ -840,13 +847,21 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
     assert_eq!(w.redeliver(&upload, 2).await, 0);
     let done = w.batch(&upload).await;
     assert_eq!(
-        (done["status"].as_str(), done["rows_done"].as_u64(), done["rows_failed"].as_u64()),
+        (
+            done["status"].as_str(),
+            done["rows_done"].as_u64(),
+            done["rows_failed"].as_u64()
+        ),
         (Some("done"), Some(1), Some(0)),
         "{done}"
     );
     assert_eq!(w.tickets_of("IMP700").await, tickets);
     assert_eq!(issued_entries(&w, "ORD700").await, 1);
-    let order = table.get_order(&w.merchant, "ORD700").await.unwrap().unwrap();
+    let order = table
+        .get_order(&w.merchant, "ORD700")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(order.version, issued.version, "the order changed only once");
 }
 
