@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use axum::body::Body;
 use axum::http::Request;
 use std::time::{Duration, Instant};
+use tessera_platform::store::keys;
 use tower::ServiceExt;
 
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
@@ -205,7 +206,7 @@ async fn sessions() -> Result<(), BenchError> {
 /// A provisioned stack with the demo data and services over it.
 async fn bench_stack() -> Result<
     (
-        crate::provision::LocalAws,
+        LocalAws,
         crate::provision::Provisioned,
         tessera_platform::services::Services,
     ),
@@ -302,7 +303,6 @@ async fn call(
 /// very items that run stored, written again into an empty table with bare parallel
 /// BatchWriteItem calls.
 async fn batch_issue() -> Result<(), BenchError> {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     use futures_util::stream::{self, StreamExt, TryStreamExt};
 
     let world = bench_world().await?;
@@ -392,57 +392,43 @@ async fn batch_issue() -> Result<(), BenchError> {
         return Err(format!("the batch did not finish cleanly: {}", batch["status"]).into());
     }
 
-    let written: Vec<_> = scan_all(&aws.dynamodb, &provisioned.table_name)
-        .await?
-        .into_iter()
-        .filter(|item| !before.contains(&format!("{:?}{:?}", item.get("PK"), item.get("SK"))))
-        .collect();
-    let floor_stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let floor_template = Template::load_default(&StackContext::named(&floor_stack))?;
-    provision_table(&aws.dynamodb, &floor_template.table).await?;
-    let floor_table = floor_template.table.name.clone();
-    let chunks: Vec<Vec<WriteRequest>> = written
-        .chunks(25)
-        .map(|chunk| {
-            chunk
+    let stored = scan_all(&aws.dynamodb, &provisioned.table_name).await?;
+    let new_key =
+        |item: &Item| !before.contains(&format!("{:?}{:?}", item.get("PK"), item.get("SK")));
+    let written: Vec<Item> = stored.iter().filter(|i| new_key(i)).cloned().collect();
+    let floor = write_floor(aws, &written, Vec::new()).await?;
+    // The floor for any design that keeps each row atomic: the row's conditional core
+    // (issued order, paid order, ticket, code claim) in transactions of 100, the rest batched.
+    let text = |item: &Item, key: &str| {
+        item.get(key)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (core, rest): (Vec<Item>, Vec<Item>) = written
+        .iter()
+        .cloned()
+        .chain(
+            stored
                 .iter()
-                .map(|item| {
-                    PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map(|put| WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .collect::<Result<_, _>>()?;
-    let floor_started = Instant::now();
-    stream::iter(chunks)
-        .map(|mut requests| {
-            let dynamodb = aws.dynamodb.clone();
-            let table = floor_table.clone();
-            async move {
-                while !requests.is_empty() {
-                    let output = dynamodb
-                        .batch_write_item()
-                        .request_items(&table, requests)
-                        .send()
-                        .await
-                        .map_err(|e| BenchError::from(e.into_service_error()))?;
-                    requests = output
-                        .unprocessed_items
-                        .and_then(|mut u| u.remove(&table))
-                        .unwrap_or_default();
-                }
-                Ok::<_, BenchError>(())
-            }
-        })
-        .buffer_unordered(fn_batch_issue::DEFAULT_CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await?;
-    let floor = floor_started.elapsed();
-    for table in [&provisioned.table_name, &floor_table] {
-        let _ = aws.dynamodb.delete_table().table_name(table).send().await;
-    }
+                .filter(|i| text(i, "SK").starts_with(keys::ORDER_PREFIX))
+                .cloned(),
+        )
+        .partition(|item| {
+            let (pk, sk) = (text(item, "PK"), text(item, "SK"));
+            sk.starts_with(&keys::issued_order(""))
+                || sk.starts_with(keys::ORDER_PREFIX)
+                || (pk.starts_with(&keys::ticket("")) && sk == keys::TICKET)
+                || pk.starts_with(&keys::redemption_code(""))
+        });
+    let core_items = core.len();
+    let atomic_floor = write_floor(aws, &rest, core).await?;
+    let _ = aws
+        .dynamodb
+        .delete_table()
+        .table_name(&provisioned.table_name)
+        .send()
+        .await;
     report("batch_issue_1000", elapsed.as_secs_f64(), "s");
     report("batch_issue_1000_floor", floor.as_secs_f64(), "s");
     report(
@@ -451,6 +437,12 @@ async fn batch_issue() -> Result<(), BenchError> {
         "x",
     );
     report("batch_issue_1000_items", written.len() as f64, "items");
+    report(
+        "batch_issue_1000_atomic_floor",
+        atomic_floor.as_secs_f64(),
+        "s",
+    );
+    report("batch_issue_1000_atomic_items", core_items as f64, "items");
     // Where the time went: upload, preview, confirm, worker (receive to notifications queued).
     report("batch_issue_1000_upload", uploaded.as_secs_f64(), "s");
     report(
@@ -471,9 +463,98 @@ async fn batch_issue() -> Result<(), BenchError> {
     Ok(())
 }
 
+type Item = std::collections::HashMap<String, AttributeValue>;
+
+/// Writes `batched` with bare parallel BatchWriteItem calls and `transactional` in
+/// conditional transactions of 100 puts, all at once, into a fresh empty table; how long
+/// that took.
+async fn write_floor(
+    aws: &LocalAws,
+    batched: &[Item],
+    transactional: Vec<Item>,
+) -> Result<Duration, BenchError> {
+    use aws_sdk_dynamodb::types::{Put, PutRequest, TransactWriteItem, WriteRequest};
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let template = Template::load_default(&StackContext::named(&stack))?;
+    provision_table(&aws.dynamodb, &template.table).await?;
+    let table = template.table.name.clone();
+    let chunks: Vec<Vec<WriteRequest>> = batched
+        .chunks(25)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|item| {
+                    PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map(|put| WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let transactions: Vec<Vec<TransactWriteItem>> = transactional
+        .chunks(100)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|item| {
+                    Put::builder()
+                        .table_name(&table)
+                        .set_item(Some(item.clone()))
+                        .condition_expression("attribute_not_exists(PK)")
+                        .build()
+                        .map(|put| TransactWriteItem::builder().put(put).build())
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let started = Instant::now();
+    let batches = stream::iter(chunks)
+        .map(|mut requests| {
+            let dynamodb = aws.dynamodb.clone();
+            let table = table.clone();
+            async move {
+                while !requests.is_empty() {
+                    let output = dynamodb
+                        .batch_write_item()
+                        .request_items(&table, requests)
+                        .send()
+                        .await
+                        .map_err(|e| BenchError::from(e.into_service_error()))?;
+                    requests = output
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(&table))
+                        .unwrap_or_default();
+                }
+                Ok::<_, BenchError>(())
+            }
+        })
+        .buffer_unordered(fn_batch_issue::DEFAULT_CONCURRENCY)
+        .try_collect::<Vec<_>>();
+    let transacted = stream::iter(transactions)
+        .map(|items| {
+            let dynamodb = aws.dynamodb.clone();
+            async move {
+                dynamodb
+                    .transact_write_items()
+                    .set_transact_items(Some(items))
+                    .send()
+                    .await
+                    .map_err(|e| BenchError::from(e.into_service_error()))
+            }
+        })
+        .buffer_unordered(fn_batch_issue::DEFAULT_CONCURRENCY)
+        .try_collect::<Vec<_>>();
+    tokio::try_join!(batches, transacted)?;
+    let elapsed = started.elapsed();
+    let _ = aws.dynamodb.delete_table().table_name(&table).send().await;
+    Ok(elapsed)
+}
+
 /// A benchmark's stack, with the gateway in front and a signed-in admin.
 struct BenchWorld {
-    aws: crate::provision::LocalAws,
+    aws: LocalAws,
     provisioned: crate::provision::Provisioned,
     services: tessera_platform::services::Services,
     gateway: axum::Router,
