@@ -866,6 +866,85 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
 }
 
 #[tokio::test]
+async fn a_large_row_stopped_after_its_claim_finishes_with_one_order_history_entry() {
+    let w = world().await;
+    w.order("ORD800", 60, test_start() - Duration::days(1))
+        .await;
+    // 60 tickets do not fit in one transaction: the row claims its import number (and
+    // issues the order) first, then writes tickets in chunks of 50.
+    let file = xlsx(&[row([
+        "IMP800",
+        "ORD800",
+        &w.goods,
+        "60",
+        "王小明",
+        "0912345678",
+        "",
+        "",
+    ])]);
+    let upload = w.upload("paper_by_merchant", &file).await;
+    assert_eq!(w.confirm(&upload).await.0, 202);
+    let blocker = tessera_platform::store::key(keys::ticket(&ticket_number(55)), keys::TICKET);
+    let table = &w.services.table;
+    table
+        .client
+        .put_item()
+        .table_name(&table.name)
+        .set_item(Some(blocker.clone()))
+        .send()
+        .await
+        .unwrap();
+    w.run_worker().await;
+    assert_eq!(w.batch(&upload).await["status"], "issuing");
+    let order = table
+        .get_order(&w.merchant, "ORD800")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.status, tessera_domain::orders::OrderStatus::Issued);
+    assert_eq!(
+        issued_entries(&w, "ORD800").await,
+        0,
+        "not before the row is done"
+    );
+
+    table
+        .client
+        .delete_item()
+        .table_name(&table.name)
+        .set_key(Some(blocker))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(w.redeliver(&upload, 2).await, 0);
+    assert_eq!(w.batch(&upload).await["status"], "done");
+    assert_eq!(w.tickets_of("IMP800").await.len(), 60);
+    // The entry is the one the claim's order change made: keyed by that version.
+    let after = table
+        .get_order(&w.merchant, "ORD800")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.version, order.version);
+    assert_eq!(issued_entries(&w, "ORD800").await, 1);
+    let entry = table
+        .client
+        .get_item()
+        .table_name(&table.name)
+        .set_key(Some(tessera_platform::store::key(
+            keys::merchant(PARENT),
+            &keys::history("order", "ORD800", order.version),
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        entry.item.is_some(),
+        "the entry sits at the order's version"
+    );
+}
+
+#[tokio::test]
 async fn a_batch_that_cannot_be_processed_is_failed_with_its_reason() {
     let w = world().await;
     let file = xlsx(&[row(["P1", "", &w.gift, "1", "王", "0912345678", "", ""])]);

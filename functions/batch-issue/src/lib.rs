@@ -585,8 +585,10 @@ impl BatchIssuer {
             .table
             .get_issued_order(&batch.merchant_id, &planned.row.import_no)
             .await?;
-        match existing {
-            Some(mine) if mine.batch_id == batch.batch_id => {}
+        let claim = match existing {
+            // An earlier attempt's claim: it changed the order, so its order version (and
+            // time) are the ones the finished record and the order's history entry carry.
+            Some(mine) if mine.batch_id == batch.batch_id => mine,
             Some(_) => return Ok(None),
             None => {
                 if let Written::Conflict =
@@ -594,8 +596,9 @@ impl BatchIssuer {
                 {
                     return Ok(None);
                 }
+                claim
             }
-        }
+        };
         // ...write the tickets in chunks, each recognising its own earlier write...
         let mut chunk: Vec<Write> = Vec::new();
         let mut chunk_first: Option<&TicketRecord> = None;
@@ -629,6 +632,8 @@ impl BatchIssuer {
         stored.sort_by(|a, b| a.ticket_no.cmp(&b.ticket_no));
         let mut finished = draft.issued_order.clone();
         finished.version = 2;
+        finished.issued_at = claim.issued_at;
+        finished.order_version = claim.order_version;
         finished.tickets = stored
             .into_iter()
             .map(|t| IssuedTicket {
