@@ -9,7 +9,7 @@ use tessera_domain::issuance::COLUMNS;
 use tessera_domain::tickets::{ticket_number, TicketStatus};
 use tessera_domain::values::MerchantId;
 use tessera_platform::store::issuance::BatchMessage;
-use tessera_platform::store::keys;
+use tessera_platform::store::{key, keys, Item};
 use tessera_tests::{authed, json_request, seeded, test_start, Seeded};
 
 struct World {
@@ -144,6 +144,34 @@ impl World {
     /// integration would); how many messages it took.
     async fn run_worker(&self) -> usize {
         self.drain("BatchIssueQueue", "BatchIssueFunction").await
+    }
+
+    /// Puts something where ticket number `sequence` goes, so that the row given that
+    /// number cannot be written until `remove_item` takes it away again.
+    async fn block_ticket_number(&self, sequence: u64) -> Item {
+        let blocker = key(keys::ticket(&ticket_number(sequence)), keys::TICKET);
+        let table = &self.services.table;
+        table
+            .client
+            .put_item()
+            .table_name(&table.name)
+            .set_item(Some(blocker.clone()))
+            .send()
+            .await
+            .unwrap();
+        blocker
+    }
+
+    async fn remove_item(&self, item_key: Item) {
+        let table = &self.services.table;
+        table
+            .client
+            .delete_item()
+            .table_name(&table.name)
+            .set_key(Some(item_key))
+            .send()
+            .await
+            .unwrap();
     }
 
     /// The same message delivered again (an SQS redelivery), straight to the handler.
@@ -734,30 +762,14 @@ async fn a_worker_that_fails_mid_batch_resumes_without_duplicates() {
     assert_eq!(w.confirm(&upload).await.0, 202);
     // Something else holds the ticket number row 2 was given (numbers 1-2 are row 1's): its
     // write fails until the obstacle is gone.
-    let blocker = tessera_platform::store::key(keys::ticket(&ticket_number(3)), keys::TICKET);
-    let table = &w.services.table;
-    table
-        .client
-        .put_item()
-        .table_name(&table.name)
-        .set_item(Some(blocker.clone()))
-        .send()
-        .await
-        .unwrap();
+    let blocker = w.block_ticket_number(3).await;
     w.run_worker().await;
     let stuck = w.batch(&upload).await;
     assert_eq!(stuck["status"], "issuing", "{stuck}");
     assert_eq!(stuck["rows_done"], 2);
     let row_one = w.tickets_of("R1").await;
 
-    table
-        .client
-        .delete_item()
-        .table_name(&table.name)
-        .set_key(Some(blocker))
-        .send()
-        .await
-        .unwrap();
+    w.remove_item(blocker).await;
     assert_eq!(w.redeliver(&upload, 2).await, 0);
     let done = w.batch(&upload).await;
     assert_eq!(
@@ -821,14 +833,7 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
             keys::history("order", "ORD700", issued.version),
         ),
     ] {
-        table
-            .client
-            .delete_item()
-            .table_name(&table.name)
-            .set_key(Some(tessera_platform::store::key(pk, &sk)))
-            .send()
-            .await
-            .unwrap();
+        w.remove_item(key(pk, &sk)).await;
     }
     assert_eq!(issued_entries(&w, "ORD700").await, 0);
     table
@@ -884,16 +889,8 @@ async fn a_large_row_stopped_after_its_claim_finishes_with_one_order_history_ent
     ])]);
     let upload = w.upload("paper_by_merchant", &file).await;
     assert_eq!(w.confirm(&upload).await.0, 202);
-    let blocker = tessera_platform::store::key(keys::ticket(&ticket_number(55)), keys::TICKET);
+    let blocker = w.block_ticket_number(55).await;
     let table = &w.services.table;
-    table
-        .client
-        .put_item()
-        .table_name(&table.name)
-        .set_item(Some(blocker.clone()))
-        .send()
-        .await
-        .unwrap();
     w.run_worker().await;
     assert_eq!(w.batch(&upload).await["status"], "issuing");
     let order = table
@@ -908,14 +905,7 @@ async fn a_large_row_stopped_after_its_claim_finishes_with_one_order_history_ent
         "not before the row is done"
     );
 
-    table
-        .client
-        .delete_item()
-        .table_name(&table.name)
-        .set_key(Some(blocker))
-        .send()
-        .await
-        .unwrap();
+    w.remove_item(blocker).await;
     assert_eq!(w.redeliver(&upload, 2).await, 0);
     assert_eq!(w.batch(&upload).await["status"], "done");
     assert_eq!(w.tickets_of("IMP800").await.len(), 60);
@@ -931,7 +921,7 @@ async fn a_large_row_stopped_after_its_claim_finishes_with_one_order_history_ent
         .client
         .get_item()
         .table_name(&table.name)
-        .set_key(Some(tessera_platform::store::key(
+        .set_key(Some(key(
             keys::merchant(PARENT),
             &keys::history("order", "ORD800", order.version),
         )))
