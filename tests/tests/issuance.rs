@@ -1198,6 +1198,20 @@ async fn issuable_orders_export_as_a_prefilled_file_that_issues_as_is() {
         (200, Some(true)),
         "{preview}"
     );
+    assert_eq!(w.confirm(&upload).await.0, 202);
+    w.run_worker().await;
+    assert_eq!(w.batch(&upload).await["rows_failed"], 0);
+    let import_no = &rows[0].cells[0];
+    assert_eq!(w.tickets_of(import_no).await.len(), 2);
+    let order = w
+        .services
+        .table
+        .get_order(&w.merchant, "ORD500")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.status, tessera_domain::orders::OrderStatus::Issued);
+    assert_eq!(issued_entries(&w, "ORD500").await, 1);
 }
 
 #[tokio::test]
