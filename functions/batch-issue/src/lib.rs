@@ -24,27 +24,26 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tessera_domain::clock::Clock;
 use tessera_domain::issuance::{check_rows, BatchStatus, RowCheck};
-use tessera_domain::merchant::DeliveryMethod;
-use tessera_domain::notification::{Message, Notification};
 use tessera_domain::orders::OrderStatus;
-use tessera_domain::tickets::{self, TicketStatus};
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::issuance::StoredFacts;
 use tessera_platform::notifications::NotificationQueue;
-use tessera_platform::random::random_bytes;
 use tessera_platform::services::Services;
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::issuance::{
     issued_order_write, BatchMessage, BatchRecord, IssuedOrderRecord, IssuedOrderStatus,
     IssuedTicket, PlannedRow, RowOutcome, RowResult,
 };
-use tessera_platform::store::orders::{order_write, OrderRecord};
+use tessera_platform::store::orders::OrderRecord;
 use tessera_platform::store::products::ProductRecord;
-use tessera_platform::store::tickets::{
-    new_ticket_writes, ticket_prelude, Person, PrintStatus, TicketRecord,
-};
+use tessera_platform::store::tickets::{new_ticket_writes, ticket_prelude, TicketRecord};
 use tessera_platform::store::{Table, Write, MAX_TRANSACTION_WRITES};
+
+mod draft;
+mod notify;
+
+use draft::{order_history_item, DraftedRow, RowDraft};
 
 /// Rows issued at once. DynamoDB transactions on different items do not contend.
 pub const DEFAULT_CONCURRENCY: usize = 32;
@@ -714,114 +713,6 @@ impl BatchIssuer {
         self.table.put_row_results(&results).await?;
         Ok(results)
     }
-
-    async fn notifications_for(
-        &self,
-        batch: &BatchRecord,
-        plan: &[PlannedRow],
-        results: &HashMap<u32, RowResult>,
-    ) -> Result<Vec<Notification>, Error> {
-        let settings = self.table.get_settings(&batch.merchant_id).await?;
-        let sms = settings.operation.sms_enabled;
-        let mut product_ids: Vec<String> = plan.iter().map(|p| p.row.product_id.clone()).collect();
-        product_ids.sort();
-        product_ids.dedup();
-        let names: HashMap<String, String> = self
-            .table
-            .get_products(&batch.merchant_id, &product_ids)
-            .await?
-            .into_iter()
-            .map(|p| (p.product_id, p.spec.name))
-            .collect();
-        let mut out = Vec::new();
-        for planned in plan {
-            let Some(result) = results.get(&planned.index) else {
-                continue;
-            };
-            if result.outcome != RowOutcome::Issued {
-                continue;
-            }
-            let product = names
-                .get(&planned.row.product_id)
-                .cloned()
-                .unwrap_or_default();
-            out.extend(self.row_notifications(batch, planned, result, &product, sms));
-        }
-        Ok(out)
-    }
-
-    /// ibon: the pickup code; electronic: the ticket links; paper: nothing to send.
-    fn row_notifications(
-        &self,
-        batch: &BatchRecord,
-        planned: &PlannedRow,
-        result: &RowResult,
-        product: &str,
-        sms: bool,
-    ) -> Vec<Notification> {
-        let row = &planned.row;
-        let count = result.tickets.len();
-        let (subject, body, text) = match batch.delivery_method {
-            DeliveryMethod::Ibon => {
-                let code = result.pickup_code.clone().unwrap_or_default();
-                (
-                    format!("【{product}】超商取票代碼 Pickup code"),
-                    format!(
-                        "{} 您好：\n\n您購買的「{product}」共 {count} 張已發行，請於 7-ELEVEN ibon 輸入取票代碼 {code} 列印票券。\n\nYour {count} ticket(s) for \"{product}\" are ready: print them at an ibon kiosk with pickup code {code}.\n",
-                        row.buyer_name
-                    ),
-                    format!("您的「{product}」{count}張已發行，ibon取票代碼：{code}"),
-                )
-            }
-            DeliveryMethod::ElectronicImmediate | DeliveryMethod::ElectronicDeferred => {
-                let links: Vec<String> = result
-                    .tickets
-                    .iter()
-                    .filter_map(|t| t.link_token.as_ref())
-                    .map(|token| format!("{}{token}", self.ticket_link_base))
-                    .collect();
-                (
-                    format!("【{product}】您的電子票券 Your e-tickets"),
-                    format!(
-                        "{} 您好：\n\n您購買的「{product}」共 {count} 張電子票券已發行，請由以下連結開啟：\nYour {count} e-ticket(s) for \"{product}\":\n\n{}\n",
-                        row.buyer_name,
-                        links.join("\n")
-                    ),
-                    format!(
-                        "您的「{product}」電子票券{count}張已發行：{}",
-                        links.first().cloned().unwrap_or_default()
-                    ),
-                )
-            }
-            DeliveryMethod::PaperByMerchant | DeliveryMethod::PaperByPlatform => return Vec::new(),
-        };
-        let id = format!("issue-{}-{}", batch.batch_id, planned.index);
-        let mut out = Vec::new();
-        if let Some(email) = &row.buyer_email {
-            out.push(Notification {
-                id: format!("{id}-email"),
-                merchant_id: batch.merchant_id.to_string(),
-                message: Message::Email {
-                    to: vec![email.clone()],
-                    subject,
-                    body,
-                },
-            });
-        }
-        if sms {
-            out.push(Notification {
-                id: format!("{id}-sms"),
-                merchant_id: batch.merchant_id.to_string(),
-                message: Message::Sms {
-                    to: row.buyer_mobile.as_str().to_owned(),
-                    buyer_name: row.buyer_name.clone(),
-                    body: text,
-                    purpose: "issue".to_owned(),
-                },
-            });
-        }
-        out
-    }
 }
 
 enum Written {
@@ -830,200 +721,10 @@ enum Written {
     Conflict,
 }
 
-/// The paid order's "issued" history entry. It is written after the row commits, not in
-/// its transaction (an entry in a transaction costs as much as a ticket), and is derived
-/// from the issued order alone, so a repair writes the very same item.
-fn order_history_item(
-    batch: &BatchRecord,
-    issued: &IssuedOrderRecord,
-) -> Result<Option<tessera_platform::store::Item>, Error> {
-    let (Some(trade_no), Some(version)) = (&issued.trade_no, issued.order_version) else {
-        return Ok(None);
-    };
-    let entry = HistoryEntry {
-        at: issued.issued_at,
-        merchant_id: batch.merchant_id.clone(),
-        by_account: batch.created_by.clone(),
-        entity: "order".to_owned(),
-        entity_id: trade_no.clone(),
-        action: "issued".to_owned(),
-        changes: json!({"import_no": issued.import_no, "batch_id": batch.batch_id,
-            "status": {"before": "unissued", "after": "issued"}}),
-    };
-    Ok(Some(entry.write(version)?.item))
-}
-
 fn conflict_or(result: Result<(), Error>) -> Result<Written, Error> {
     match result {
         Ok(()) => Ok(Written::Done),
         Err(error) if error.code == ErrorCode::ConcurrentChange => Ok(Written::Conflict),
         Err(error) => Err(error),
-    }
-}
-
-/// A row ready to go into a shared transaction, with what its fallback needs.
-type DraftedRow = (
-    PlannedRow,
-    ProductRecord,
-    Option<OrderRecord>,
-    RowDraft,
-    Vec<Write>,
-);
-
-/// Everything one row writes, drawn once per attempt.
-struct RowDraft {
-    issued_order: IssuedOrderRecord,
-    order: Option<OrderRecord>,
-    tickets: Vec<TicketRecord>,
-    result: RowResult,
-}
-
-impl RowDraft {
-    /// The issued order (the import-number claim) and the paid order's change.
-    fn head_writes(&self) -> Result<Vec<Write>, Error> {
-        let mut head = vec![issued_order_write(&self.issued_order)?];
-        if let Some(order) = &self.order {
-            head.push(order_write(order)?);
-        }
-        Ok(head)
-    }
-
-    /// Every write of the row, if they fit in one transaction.
-    fn single_transaction(&self) -> Result<Option<Vec<Write>>, Error> {
-        let mut writes = self.head_writes()?;
-        for ticket in &self.tickets {
-            writes.extend(new_ticket_writes(ticket)?);
-            if writes.len() >= MAX_TRANSACTION_WRITES {
-                return Ok(None);
-            }
-        }
-        Ok(Some(writes))
-    }
-
-    /// Every ticket's prelude (history entry, link claim), written before the transaction.
-    fn prelude(&self) -> Result<Vec<tessera_platform::store::Item>, Error> {
-        let mut items = Vec::new();
-        for ticket in &self.tickets {
-            items.extend(ticket_prelude(ticket)?);
-        }
-        Ok(items)
-    }
-
-    fn new(
-        batch: &BatchRecord,
-        planned: &PlannedRow,
-        product: &ProductRecord,
-        order: Option<OrderRecord>,
-        now: DateTime<Utc>,
-    ) -> Result<RowDraft, Error> {
-        let row = &planned.row;
-        let method = batch.delivery_method;
-        let electronic = tessera_domain::issuance::needs_email(method);
-        let pickup_code = match method {
-            DeliveryMethod::Ibon => Some(tickets::pickup_code(random_bytes()?)),
-            _ => None,
-        };
-        let print_status = match method {
-            DeliveryMethod::PaperByMerchant => Some(PrintStatus::AwaitingMerchantPrint),
-            DeliveryMethod::PaperByPlatform => Some(PrintStatus::AwaitingPlatformPrint),
-            _ => None,
-        };
-        let buyer = Person {
-            name: row.buyer_name.clone(),
-            mobile: row.buyer_mobile.as_str().to_owned(),
-            email: row.buyer_email.clone(),
-        };
-        let mut drawn = Vec::with_capacity(row.quantity as usize);
-        for offset in 0..u64::from(row.quantity) {
-            let ticket_no = tickets::ticket_number(planned.first_sequence + offset);
-            let ticket = TicketRecord {
-                ticket_no: ticket_no.clone(),
-                merchant_id: batch.merchant_id.clone(),
-                product_id: product.product_id.clone(),
-                product_name: product.spec.name.clone(),
-                kind: product.spec.kind,
-                face_value: product.spec.face_value,
-                term_ends_on: tickets::term_ends_on(now, product.spec.term_days),
-                status: TicketStatus::Unused,
-                redemption_code: tickets::redemption_code(random_bytes()?),
-                link_token: if electronic {
-                    Some(tickets::link_token(random_bytes()?))
-                } else {
-                    None
-                },
-                pickup_code: pickup_code.clone(),
-                delivery_method: method,
-                print_status,
-                batch_id: batch.batch_id.clone(),
-                import_no: row.import_no.clone(),
-                trade_no: row.trade_no.clone(),
-                buyer: buyer.clone(),
-                holder: buyer.clone(),
-                issued_by: batch.created_by.clone(),
-                issued_branch: batch.branch.clone(),
-                issued_at: now,
-                updated_at: now,
-                redeemed_at: None,
-                redeemed_by: None,
-                redeemed_branch: None,
-                returned_at: None,
-                returned_branch: None,
-                return_fee: None,
-                bank_update_at: None,
-                version: 1,
-            };
-            drawn.push(ticket);
-        }
-        let order = order.map(|mut order| {
-            order.status = OrderStatus::Issued;
-            order.updated_at = now;
-            order.version += 1;
-            order
-        });
-        let result = RowResult {
-            batch_id: batch.batch_id.clone(),
-            index: planned.index,
-            row: row.row,
-            import_no: row.import_no.clone(),
-            outcome: RowOutcome::Issued,
-            error_code: None,
-            reason: None,
-            tickets: drawn
-                .iter()
-                .map(|t| IssuedTicket {
-                    ticket_no: t.ticket_no.clone(),
-                    link_token: t.link_token.clone(),
-                })
-                .collect(),
-            pickup_code: pickup_code.clone(),
-            at: now,
-        };
-        let issued_order = IssuedOrderRecord {
-            merchant_id: batch.merchant_id.clone(),
-            import_no: row.import_no.clone(),
-            batch_id: batch.batch_id.clone(),
-            row_index: planned.index,
-            trade_no: row.trade_no.clone(),
-            product_id: product.product_id.clone(),
-            quantity: row.quantity,
-            buyer_name: row.buyer_name.clone(),
-            buyer_mobile: row.buyer_mobile.as_str().to_owned(),
-            buyer_email: row.buyer_email.clone(),
-            remark: row.remark.clone(),
-            delivery_method: method,
-            first_sequence: planned.first_sequence,
-            pickup_code,
-            tickets: result.tickets.clone(),
-            status: IssuedOrderStatus::Issued,
-            issued_at: now,
-            version: 1,
-            order_version: order.as_ref().map(|o| o.version),
-        };
-        Ok(RowDraft {
-            issued_order,
-            order,
-            tickets: drawn,
-            result,
-        })
     }
 }
