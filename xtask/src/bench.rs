@@ -82,16 +82,14 @@ async fn error_code_lookup() -> Result<(), BenchError> {
 
 /// One PutItem round trip to the local DynamoDB: the floor under every stored operation.
 async fn dynamodb_put_floor() -> Result<(), BenchError> {
-    let stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let template = Template::load_default(&StackContext::named(&stack))?;
     let aws = LocalAws::from_env().await;
-    provision_table(&aws.dynamodb, &template.table).await?;
+    let table = empty_table(&aws).await?;
     let mut samples = Vec::with_capacity(1000);
     for i in 0..1000 {
         let started = Instant::now();
         aws.dynamodb
             .put_item()
-            .table_name(&template.table.name)
+            .table_name(&table)
             .item("PK", AttributeValue::S(format!("BENCH#{i}")))
             .item("SK", AttributeValue::S("ITEM".to_owned()))
             .condition_expression("attribute_not_exists(PK)")
@@ -100,12 +98,7 @@ async fn dynamodb_put_floor() -> Result<(), BenchError> {
             .map_err(|e| e.into_service_error())?;
         samples.push(started.elapsed());
     }
-    let _ = aws
-        .dynamodb
-        .delete_table()
-        .table_name(&template.table.name)
-        .send()
-        .await;
+    let _ = aws.dynamodb.delete_table().table_name(&table).send().await;
     samples.sort();
     report(
         "dynamodb_put_p50",
@@ -123,43 +116,7 @@ async fn dynamodb_put_floor() -> Result<(), BenchError> {
 /// Sign-in (argon2id verification dominates, by design) and the authorizer every protected
 /// request passes through (token check + session, account and merchant reads).
 async fn sessions() -> Result<(), BenchError> {
-    use crate::provision::{provision, LocalAws};
-    use std::sync::Arc;
-    use tessera_platform::assets::AssetStore;
-    use tessera_platform::notifications::NotificationQueue;
-    use tessera_platform::services::{Services, SystemClock};
-    use tessera_platform::session::SigningKey;
-    use tessera_platform::store::Table;
-
-    let stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let template = Template::load_default(&StackContext::named(&stack))?;
-    let aws = LocalAws::from_env().await;
-    let provisioned = provision(&aws, &template).await?;
-    let services = Services {
-        table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
-        signing_key: Some(SigningKey::new(
-            b"benchmark-signing-key-0123456789abcdef".to_vec(),
-        )?),
-        clock: Arc::new(SystemClock),
-        session_lifetime: chrono::Duration::hours(8),
-        uploads: AssetStore {
-            s3: aws.s3.clone(),
-            bucket: provisioned.buckets["UploadsBucket"].clone(),
-        },
-        batch_issue: tessera_platform::notifications::WorkQueue {
-            sqs: aws.sqs.clone(),
-            url: provisioned.queue_urls["BatchIssueQueue"].clone(),
-        },
-        notifications: NotificationQueue {
-            sqs: aws.sqs.clone(),
-            url: provisioned.queue_urls["NotificationsQueue"].clone(),
-        },
-        assets: AssetStore {
-            s3: aws.s3.clone(),
-            bucket: provisioned.buckets["AssetsBucket"].clone(),
-        },
-    };
-    crate::seed::seed_demo(&services).await?;
+    let (_, _, _, services) = bench_stack().await?;
     let app = fn_auth::app(services.clone());
     let sign_in_body = serde_json::json!({"merchant_id": crate::seed::PARENT, "account": "cashier01", "password": crate::seed::STAFF_PASSWORD}).to_string();
     let mut sign_in = Vec::with_capacity(50);
@@ -203,10 +160,31 @@ async fn sessions() -> Result<(), BenchError> {
     Ok(())
 }
 
+/// A stack name of its own, so that benchmarks never share a table.
+fn bench_stack_name() -> String {
+    format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+/// A fresh, empty table laid out like the platform's; its name.
+async fn empty_table(aws: &LocalAws) -> Result<String, BenchError> {
+    let template = Template::load_default(&StackContext::named(&bench_stack_name()))?;
+    provision_table(&aws.dynamodb, &template.table).await?;
+    Ok(template.table.name)
+}
+
+/// A string attribute of an item ("" when absent).
+fn text(item: &Item, key: &str) -> String {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// A provisioned stack with the demo data and services over it.
 async fn bench_stack() -> Result<
     (
         LocalAws,
+        Template,
         crate::provision::Provisioned,
         tessera_platform::services::Services,
     ),
@@ -219,8 +197,7 @@ async fn bench_stack() -> Result<
     use tessera_platform::session::SigningKey;
     use tessera_platform::store::Table;
 
-    let stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let template = Template::load_default(&StackContext::named(&stack))?;
+    let template = Template::load_default(&StackContext::named(&bench_stack_name()))?;
     let aws = LocalAws::from_env().await;
     let provisioned = crate::provision::provision(&aws, &template).await?;
     let services = Services {
@@ -248,7 +225,7 @@ async fn bench_stack() -> Result<
         },
     };
     crate::seed::seed_demo(&services).await?;
-    Ok((aws, provisioned, services))
+    Ok((aws, template, provisioned, services))
 }
 
 /// Every item of a table (a bench table is small).
@@ -399,12 +376,6 @@ async fn batch_issue() -> Result<(), BenchError> {
     let floor = write_floor(aws, &written, Vec::new()).await?;
     // The floor for any design that keeps each row atomic: the row's conditional core
     // (issued order, paid order, ticket, code claim) in transactions of 100, the rest batched.
-    let text = |item: &Item, key: &str| {
-        item.get(key)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
     let (core, rest): (Vec<Item>, Vec<Item>) = written
         .iter()
         .cloned()
@@ -475,10 +446,7 @@ async fn write_floor(
 ) -> Result<Duration, BenchError> {
     use aws_sdk_dynamodb::types::{Put, PutRequest, TransactWriteItem, WriteRequest};
     use futures_util::stream::{self, StreamExt, TryStreamExt};
-    let stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let template = Template::load_default(&StackContext::named(&stack))?;
-    provision_table(&aws.dynamodb, &template.table).await?;
-    let table = template.table.name.clone();
+    let table = empty_table(aws).await?;
     let chunks: Vec<Vec<WriteRequest>> = batched
         .chunks(25)
         .map(|chunk| {
@@ -562,13 +530,7 @@ struct BenchWorld {
 }
 
 async fn bench_world() -> Result<BenchWorld, BenchError> {
-    let (aws, provisioned, services) = bench_stack().await?;
-    let template = Template::load_default(&StackContext::named(
-        provisioned
-            .table_name
-            .strip_suffix("-main")
-            .unwrap_or("bench"),
-    ))?;
+    let (aws, template, provisioned, services) = bench_stack().await?;
     let gateway = crate::gateway::router(crate::gateway::GatewayState::new(
         aws.clone(),
         &template,
@@ -752,28 +714,19 @@ async fn redeem() -> Result<(), BenchError> {
 
     // The floor: the items those redemptions committed, one transaction per ticket.
     let stored = scan_all(&aws.dynamodb, &provisioned.table_name).await?;
-    let floor_stack = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let floor_template = Template::load_default(&StackContext::named(&floor_stack))?;
-    provision_table(&aws.dynamodb, &floor_template.table).await?;
-    let floor_table = floor_template.table.name.clone();
-    let text = |item: &std::collections::HashMap<String, AttributeValue>, key: &str| {
-        item.get(key)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
+    let floor_table = empty_table(aws).await?;
     let mut per_ticket: std::collections::HashMap<String, Vec<_>> =
         std::collections::HashMap::new();
     let redeemed: std::collections::HashSet<String> =
         sequential.iter().map(|t| t.ticket_no.clone()).collect();
     for item in &stored {
         let (pk, sk) = (text(item, "PK"), text(item, "SK"));
-        let ticket_no = if let Some(no) = pk.strip_prefix("TICKET#") {
+        let ticket_no = if let Some(no) = pk.strip_prefix(&keys::ticket("")) {
             // The ticket and its new history entry (version 2), not the issuance entry.
-            (sk == "TICKET" || sk == "HISTORY#0000000002").then(|| no.to_owned())
+            (sk == keys::TICKET || sk == keys::ticket_history(2)).then(|| no.to_owned())
         } else if pk.contains("#EVENTS#") {
             sk.split('#').nth(1).map(str::to_owned)
-        } else if pk.starts_with("IDEMPOTENCY#") {
+        } else if sk == keys::IDEMPOTENCY {
             item.get("body")
                 .and_then(|v| v.as_s().ok())
                 .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
