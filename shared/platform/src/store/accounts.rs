@@ -279,10 +279,6 @@ impl Table {
             .iter()
             .map(|id| key(keys::merchant(id.as_str()), keys::PROFILE))
             .collect();
-        self.batch_get(keys)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        self.get_many(keys).await
     }
 }

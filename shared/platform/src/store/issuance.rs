@@ -402,10 +402,6 @@ impl Table {
                 )
             })
             .collect();
-        self.batch_get(keys)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        self.get_many(keys).await
     }
 }

@@ -202,6 +202,18 @@ impl Table {
         Ok(found)
     }
 
+    /// `batch_get`, each item read as a `T`.
+    pub(crate) async fn get_many<T: DeserializeOwned>(
+        &self,
+        keys: Vec<Item>,
+    ) -> Result<Vec<T>, Error> {
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
     async fn batch_get_chunk(&self, keys: Vec<Item>) -> Result<Vec<Item>, Error> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = Vec::with_capacity(keys.len());

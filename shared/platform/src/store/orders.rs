@@ -80,11 +80,7 @@ impl Table {
                 super::key(keys::merchant(merchant.as_str()), &keys::order(trade_no))
             })
             .collect();
-        self.batch_get(keys)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        self.get_many(keys).await
     }
 
     /// Creates (version 1; an existing number is `ORDER_EXISTS`) or saves a changed order,

@@ -77,11 +77,7 @@ impl Table {
             .iter()
             .map(|id| super::key(keys::merchant(merchant_id.as_str()), &keys::product(id)))
             .collect();
-        self.batch_get(keys)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        self.get_many(keys).await
     }
 
     /// Creates (version 1) or saves changed products with their history entries, all in one

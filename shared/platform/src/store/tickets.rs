@@ -229,11 +229,7 @@ impl Table {
             .iter()
             .map(|no| key(keys::ticket(no), keys::TICKET))
             .collect();
-        self.batch_get(keys)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        self.get_many(keys).await
     }
 
     /// The ticket a redemption code belongs to, platform-wide (the caller checks tenancy).
