@@ -1,6 +1,6 @@
 //! Daily fee totals and monthly bills, under their merchant.
 
-use super::{from_item, keys, to_item, unavailable, Table};
+use super::{from_item, keys, to_item, unavailable, Gsi, SortKeys, Table};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -102,35 +102,14 @@ impl Table {
 
     /// Every merchant (the directory on GSI1), for jobs that visit all of them.
     pub async fn list_merchant_ids(&self) -> Result<Vec<MerchantId>, Error> {
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(keys::MERCHANT_DIRECTORY.to_owned()),
-                )
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(id)) = item.get("merchant_id") {
-                    if let Ok(id) = MerchantId::parse("merchant_id", id) {
-                        ids.push(id);
-                    }
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(ids);
-            }
-        }
+        let pk = keys::MERCHANT_DIRECTORY.to_owned();
+        let items = self.query_index(Gsi::One, pk, SortKeys::All).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| match item.get("merchant_id") {
+                Some(AttributeValue::S(id)) => MerchantId::parse("merchant_id", id).ok(),
+                _ => None,
+            })
+            .collect())
     }
 }

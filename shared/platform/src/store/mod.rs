@@ -251,7 +251,80 @@ impl Table {
     }
 }
 
+/// A global secondary index of the table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Gsi {
+    One,
+    Two,
+    Three,
+}
+
+impl Gsi {
+    /// The index's name and its partition- and sort-key attributes.
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Gsi::One => (keys::GSI1, keys::GSI1PK, keys::GSI1SK),
+            Gsi::Two => (keys::GSI2, keys::GSI2PK, keys::GSI2SK),
+            Gsi::Three => (keys::GSI3, keys::GSI3PK, keys::GSI3SK),
+        }
+    }
+}
+
+/// Which sort keys of an index partition a query wants.
+pub(crate) enum SortKeys<'a> {
+    All,
+    Prefix(&'a str),
+    /// From `.0` up to `.1`, both as stored strings (`BETWEEN`).
+    Between(String, String),
+}
+
 impl Table {
+    /// Every item of one index partition (in sort-key order), page after page. Indexes are
+    /// eventually consistent; callers that decide writes read the base table instead.
+    pub(crate) async fn query_index(
+        &self,
+        index: Gsi,
+        pk: String,
+        sort: SortKeys<'_>,
+    ) -> Result<Vec<Item>, Error> {
+        let (name, pk_name, sk_name) = index.names();
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name(name)
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()));
+            request = match &sort {
+                SortKeys::All => request.key_condition_expression("#pk = :pk"),
+                SortKeys::Prefix(prefix) => request
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", sk_name)
+                    .expression_attribute_values(
+                        ":prefix",
+                        AttributeValue::S((*prefix).to_owned()),
+                    ),
+                SortKeys::Between(from, until) => request
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :until")
+                    .expression_attribute_names("#sk", sk_name)
+                    .expression_attribute_values(":from", AttributeValue::S(from.clone()))
+                    .expression_attribute_values(":until", AttributeValue::S(until.clone())),
+            };
+            let output = request
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
     /// Writes items unconditionally with parallel BatchWriteItem calls (25 items each),
     /// resending what DynamoDB returns unprocessed. For items whose writing twice is
     /// harmless: deterministic keys and content, or claims that lookups verify.

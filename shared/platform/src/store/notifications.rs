@@ -1,6 +1,6 @@
 //! What the notification consumer remembers (sent ids) and the known sign-in devices.
 
-use super::{epoch_seconds, key, keys, unavailable, Table};
+use super::{epoch_seconds, key, keys, unavailable, Gsi, SortKeys, Table};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 use tessera_domain::values::{AccountName, MerchantId};
@@ -93,33 +93,12 @@ impl Table {
         from: chrono::DateTime<Utc>,
         until: chrono::DateTime<Utc>,
     ) -> Result<Vec<SmsLogEntry>, Error> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :until")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_names("#sk", keys::GSI1SK)
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(keys::sms_log_of(merchant_id.as_str())),
-                )
-                .expression_attribute_values(":from", AttributeValue::S(keys::timestamp(from)))
-                .expression_attribute_values(":until", AttributeValue::S(keys::timestamp(until)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        items.into_iter().map(super::from_item).collect()
+        let pk = keys::sms_log_of(merchant_id.as_str());
+        let range = SortKeys::Between(keys::timestamp(from), keys::timestamp(until));
+        self.query_index(Gsi::One, pk, range)
+            .await?
+            .into_iter()
+            .map(super::from_item)
+            .collect()
     }
 }

@@ -3,7 +3,7 @@
 //! rewrites the item without those attributes, which takes it off the index.
 
 use super::history::HistoryEntry;
-use super::{from_item, keys, to_item, unavailable, Expect, Table, Write};
+use super::{from_item, keys, to_item, Expect, Gsi, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -120,36 +120,19 @@ impl Table {
         &self,
         date: NaiveDate,
     ) -> Result<Vec<(MerchantId, String)>, Error> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .index_name(keys::GSI3)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI3PK)
-                .expression_attribute_values(":pk", AttributeValue::S(keys::unissued_paid_on(date)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
+        let items = self
+            .query_index(Gsi::Three, keys::unissued_paid_on(date), SortKeys::All)
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
                 let Some(AttributeValue::S(entry)) = item.get(keys::GSI3SK) else {
-                    continue;
+                    return None;
                 };
-                let Some((merchant, trade_no)) = entry.split_once('#') else {
-                    continue;
-                };
-                if let Ok(merchant) = MerchantId::parse("merchant_id", merchant) {
-                    found.push((merchant, trade_no.to_owned()));
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(found);
-            }
-        }
+                let (merchant, trade_no) = entry.split_once('#')?;
+                let merchant = MerchantId::parse("merchant_id", merchant).ok()?;
+                Some((merchant, trade_no.to_owned()))
+            })
+            .collect())
     }
 }

@@ -2,7 +2,7 @@
 //! date-range query.
 
 use super::history::HistoryEntry;
-use super::{from_item, keys, to_item, unavailable, Expect, Item, Table, Write};
+use super::{from_item, keys, to_item, Expect, Gsi, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -101,34 +101,13 @@ impl Table {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<ProductRecord>, Error> {
-        let mut items: Vec<Item> = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :until")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_names("#sk", keys::GSI1SK)
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(keys::products_of(merchant_id.as_str())),
-                )
-                .expression_attribute_values(":from", AttributeValue::S(keys::timestamp(from)))
-                // "{until}" sorts before every "{until}#id": the bound is exclusive.
-                .expression_attribute_values(":until", AttributeValue::S(keys::timestamp(until)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        items.into_iter().map(from_item).collect()
+        let pk = keys::products_of(merchant_id.as_str());
+        // "{until}" sorts before every "{until}#id": the bound is exclusive.
+        let range = SortKeys::Between(keys::timestamp(from), keys::timestamp(until));
+        self.query_index(Gsi::One, pk, range)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 }

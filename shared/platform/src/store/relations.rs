@@ -3,7 +3,7 @@
 //! for both sides in the same transaction.
 
 use super::history::HistoryEntry;
-use super::{from_item, keys, to_item, unavailable, Expect, Item, Table, Write};
+use super::{from_item, keys, to_item, unavailable, Expect, Gsi, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -111,36 +111,12 @@ impl Table {
         &self,
         store: &MerchantId,
     ) -> Result<Vec<RelationRecord>, Error> {
-        let mut items: Vec<Item> = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_names("#sk", keys::GSI1SK)
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(keys::merchant(store.as_str())),
-                )
-                .expression_attribute_values(
-                    ":prefix",
-                    AttributeValue::S(keys::ISSUER_PREFIX.to_owned()),
-                )
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        items.into_iter().map(from_item).collect()
+        let pk = keys::merchant(store.as_str());
+        self.query_index(Gsi::One, pk, SortKeys::Prefix(keys::ISSUER_PREFIX))
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     /// Merchants whose name starts with `prefix` (case-insensitive), at most `limit`.

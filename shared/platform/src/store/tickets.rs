@@ -3,7 +3,7 @@
 //! On GSI1 by merchant and issue time, on GSI2 by issued order, and on the sparse GSI3
 //! while a paper ticket waits to be printed.
 
-use super::{from_item, key, keys, to_item, Expect, Item, Table, Write};
+use super::{from_item, key, keys, to_item, Expect, Gsi, Item, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -292,65 +292,27 @@ impl Table {
         merchant_id: &MerchantId,
         import_no: &str,
     ) -> Result<Vec<TicketRecord>, Error> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .index_name(keys::GSI2)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI2PK)
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(keys::tickets_of_issued_order(
-                        merchant_id.as_str(),
-                        import_no,
-                    )),
-                )
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(super::unavailable)?;
-            items.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        items.into_iter().map(from_item).collect()
+        let pk = keys::tickets_of_issued_order(merchant_id.as_str(), import_no);
+        self.query_index(Gsi::Two, pk, SortKeys::All)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     /// Ticket numbers waiting in a print queue (GSI3 holds keys only).
     pub async fn print_queue(&self, queue: &str) -> Result<Vec<String>, Error> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .index_name(keys::GSI3)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI3PK)
-                .expression_attribute_values(":pk", AttributeValue::S(queue.to_owned()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(super::unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(pk)) = item.get(keys::PK) {
-                    if let Some(no) = pk.strip_prefix("TICKET#") {
-                        found.push(no.to_owned());
-                    }
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(found);
-            }
-        }
+        let ticket_prefix = keys::ticket("");
+        let items = self
+            .query_index(Gsi::Three, queue.to_owned(), SortKeys::All)
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| match item.get(keys::PK) {
+                Some(AttributeValue::S(pk)) => pk.strip_prefix(&ticket_prefix).map(str::to_owned),
+                _ => None,
+            })
+            .collect())
     }
 }
 
