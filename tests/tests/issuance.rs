@@ -162,6 +162,16 @@ impl World {
         blocker
     }
 
+    /// A paid order as stored.
+    async fn stored_order(&self, trade_no: &str) -> tessera_platform::store::orders::OrderRecord {
+        self.services
+            .table
+            .get_order(&self.merchant, trade_no)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     async fn remove_item(&self, item_key: Item) {
         let table = &self.services.table;
         table
@@ -341,13 +351,7 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
     assert_eq!(gift[0].term_ends_on.to_string(), "2026-12-30");
 
     // The paid order is issued, and the product's terms are now locked.
-    let order = w
-        .services
-        .table
-        .get_order(&w.merchant, "ORD100")
-        .await
-        .unwrap()
-        .unwrap();
+    let order = w.stored_order("ORD100").await;
     assert_eq!(order.status, tessera_domain::orders::OrderStatus::Issued);
     assert_eq!(issued_entries(&w, "ORD100").await, 1);
     let (_, product) = w
@@ -821,11 +825,7 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
     // A crash between the row's transaction and its records: the order's history entry and
     // the row result are written after the transaction commits, so take both away again.
     let table = &w.services.table;
-    let issued = table
-        .get_order(&w.merchant, "ORD700")
-        .await
-        .unwrap()
-        .unwrap();
+    let issued = w.stored_order("ORD700").await;
     for (pk, sk) in [
         (keys::batch_rows(&upload), keys::batch_row(0)),
         (
@@ -862,11 +862,7 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
     );
     assert_eq!(w.tickets_of("IMP700").await, tickets);
     assert_eq!(issued_entries(&w, "ORD700").await, 1);
-    let order = table
-        .get_order(&w.merchant, "ORD700")
-        .await
-        .unwrap()
-        .unwrap();
+    let order = w.stored_order("ORD700").await;
     assert_eq!(order.version, issued.version, "the order changed only once");
 }
 
@@ -893,11 +889,7 @@ async fn a_large_row_stopped_after_its_claim_finishes_with_one_order_history_ent
     let table = &w.services.table;
     w.run_worker().await;
     assert_eq!(w.batch(&upload).await["status"], "issuing");
-    let order = table
-        .get_order(&w.merchant, "ORD800")
-        .await
-        .unwrap()
-        .unwrap();
+    let order = w.stored_order("ORD800").await;
     assert_eq!(order.status, tessera_domain::orders::OrderStatus::Issued);
     assert_eq!(
         issued_entries(&w, "ORD800").await,
@@ -910,11 +902,7 @@ async fn a_large_row_stopped_after_its_claim_finishes_with_one_order_history_ent
     assert_eq!(w.batch(&upload).await["status"], "done");
     assert_eq!(w.tickets_of("IMP800").await.len(), 60);
     // The entry is the one the claim's order change made: keyed by that version.
-    let after = table
-        .get_order(&w.merchant, "ORD800")
-        .await
-        .unwrap()
-        .unwrap();
+    let after = w.stored_order("ORD800").await;
     assert_eq!(after.version, order.version);
     assert_eq!(issued_entries(&w, "ORD800").await, 1);
     let entry = table
@@ -1203,13 +1191,7 @@ async fn issuable_orders_export_as_a_prefilled_file_that_issues_as_is() {
     assert_eq!(w.batch(&upload).await["rows_failed"], 0);
     let import_no = &rows[0].cells[0];
     assert_eq!(w.tickets_of(import_no).await.len(), 2);
-    let order = w
-        .services
-        .table
-        .get_order(&w.merchant, "ORD500")
-        .await
-        .unwrap()
-        .unwrap();
+    let order = w.stored_order("ORD500").await;
     assert_eq!(order.status, tessera_domain::orders::OrderStatus::Issued);
     assert_eq!(issued_entries(&w, "ORD500").await, 1);
 }
