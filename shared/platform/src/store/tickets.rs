@@ -234,18 +234,8 @@ impl Table {
 
     /// The ticket a redemption code belongs to, platform-wide (the caller checks tenancy).
     pub async fn ticket_by_code(&self, code: &str) -> Result<Option<TicketRecord>, Error> {
-        let claim: Option<Item> = self
-            .get_item_raw(keys::redemption_code(code), keys::RCODE)
-            .await?;
-        let Some(ticket_no) = claim
-            .as_ref()
-            .and_then(|c| c.get("ticket_no"))
-            .and_then(|v| v.as_s().ok())
-        else {
-            return Ok(None);
-        };
         Ok(self
-            .get_ticket(ticket_no)
+            .ticket_claimed_by(keys::redemption_code(code), keys::RCODE)
             .await?
             .filter(|t| t.redemption_code == code))
     }
@@ -257,20 +247,23 @@ impl Table {
     /// The ticket behind a ticket link (the consumer's page). Only a ticket that carries
     /// the token answers: a claim left by an attempt that never committed leads nowhere.
     pub async fn ticket_by_link(&self, token: &str) -> Result<Option<TicketRecord>, Error> {
-        let claim: Option<Item> = self
-            .get_item_raw(keys::ticket_link(token), keys::LINK)
-            .await?;
-        let Some(ticket_no) = claim
+        Ok(self
+            .ticket_claimed_by(keys::ticket_link(token), keys::LINK)
+            .await?
+            .filter(|t| t.link_token.as_deref() == Some(token)))
+    }
+
+    /// The ticket a claim item (code or link) names; the caller checks it carries the claim.
+    async fn ticket_claimed_by(&self, pk: String, sk: &str) -> Result<Option<TicketRecord>, Error> {
+        let claim: Option<Item> = self.get_item_raw(pk, sk).await?;
+        match claim
             .as_ref()
             .and_then(|c| c.get("ticket_no"))
             .and_then(|v| v.as_s().ok())
-        else {
-            return Ok(None);
-        };
-        Ok(self
-            .get_ticket(ticket_no)
-            .await?
-            .filter(|t| t.link_token.as_deref() == Some(token)))
+        {
+            Some(ticket_no) => self.get_ticket(ticket_no).await,
+            None => Ok(None),
+        }
     }
 
     pub async fn ticket_history(&self, ticket_no: &str) -> Result<Vec<TicketHistoryEntry>, Error> {
