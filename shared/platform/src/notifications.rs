@@ -10,29 +10,15 @@ pub struct NotificationQueue {
     pub url: String,
 }
 
-impl NotificationQueue {
-    pub async fn enqueue(&self, notification: &Notification) -> Result<(), Error> {
-        let body = serde_json::to_string(notification)
-            .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
-        self.sqs
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                tracing::error!(error = ?e, "notification not queued");
-                Error::new(ErrorCode::DependencyUnavailable)
-            })?;
-        Ok(())
-    }
-}
-
 /// Notifications per bundle, and the bundle's size limit (SQS takes 256 KiB a message).
 const BUNDLE_MAX: usize = 100;
 const BUNDLE_MAX_BYTES: usize = 200 * 1024;
 
 impl NotificationQueue {
+    pub async fn enqueue(&self, notification: &Notification) -> Result<(), Error> {
+        send(&self.sqs, &self.url, to_json(notification)?).await
+    }
+
     /// Queues many notifications as a few bundles (at most 100 notifications or 200 KiB
     /// each), all sent at once. A failure is the caller's to retry: the consumer's dedupe
     /// by notification id keeps a re-queued notification from being sent twice.
@@ -41,12 +27,10 @@ impl NotificationQueue {
         let mut bundle: Vec<&Notification> = Vec::new();
         let mut size = 0;
         for notification in notifications {
-            let bytes = serde_json::to_vec(notification)
-                .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?
-                .len();
+            let bytes = to_json(notification)?.len();
             if !bundle.is_empty() && (bundle.len() == BUNDLE_MAX || size + bytes > BUNDLE_MAX_BYTES)
             {
-                bodies.push(bundle_body(&bundle)?);
+                bodies.push(to_json(&serde_json::json!({ "bundle": bundle }))?);
                 bundle.clear();
                 size = 0;
             }
@@ -54,28 +38,16 @@ impl NotificationQueue {
             size += bytes + 1;
         }
         if !bundle.is_empty() {
-            bodies.push(bundle_body(&bundle)?);
+            bodies.push(to_json(&serde_json::json!({ "bundle": bundle }))?);
         }
-        let sends = bodies.into_iter().map(|body| {
-            self.sqs
-                .send_message()
-                .queue_url(&self.url)
-                .message_body(body)
-                .send()
-        });
+        let sends = bodies
+            .into_iter()
+            .map(|body| send(&self.sqs, &self.url, body));
         for sent in futures_util::future::join_all(sends).await {
-            sent.map_err(|e| {
-                tracing::error!(error = ?e, "notifications not queued");
-                Error::new(ErrorCode::DependencyUnavailable)
-            })?;
+            sent?;
         }
         Ok(())
     }
-}
-
-fn bundle_body(bundle: &[&Notification]) -> Result<String, Error> {
-    serde_json::to_string(&serde_json::json!({ "bundle": bundle }))
-        .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))
 }
 
 /// A work queue (batch issuance, report export): JSON messages for a consumer function.
@@ -87,18 +59,25 @@ pub struct WorkQueue {
 
 impl WorkQueue {
     pub async fn send<T: serde::Serialize>(&self, message: &T) -> Result<(), Error> {
-        let body = serde_json::to_string(message)
-            .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
-        self.sqs
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                tracing::error!(error = ?e, queue = %self.url, "work not queued");
-                Error::new(ErrorCode::DependencyUnavailable)
-            })?;
-        Ok(())
+        send(&self.sqs, &self.url, to_json(message)?).await
     }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value)
+        .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))
+}
+
+/// One message onto a queue; a refusal is `DEPENDENCY_UNAVAILABLE` (logged with the cause).
+async fn send(sqs: &aws_sdk_sqs::Client, url: &str, body: String) -> Result<(), Error> {
+    sqs.send_message()
+        .queue_url(url)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            tracing::error!(error = ?e, queue = %url, "message not queued");
+            Error::new(ErrorCode::DependencyUnavailable)
+        })?;
+    Ok(())
 }
