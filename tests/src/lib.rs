@@ -257,6 +257,19 @@ impl Seeded {
     }
 }
 
+/// `Deref` to the `Seeded` in the `base` field of a test's world that carries more.
+#[macro_export]
+macro_rules! deref_to_seeded {
+    ($world:ty) => {
+        impl std::ops::Deref for $world {
+            type Target = $crate::Seeded;
+            fn deref(&self) -> &$crate::Seeded {
+                &self.base
+            }
+        }
+    };
+}
+
 /// Declares a test file's `World`: a [`Seeded`] stack that the file can give methods of its
 /// own (`impl World { … }`), and `world()` to make one.
 #[macro_export]

@@ -21,12 +21,7 @@ struct World {
     merchant: MerchantId,
 }
 
-impl std::ops::Deref for World {
-    type Target = Seeded;
-    fn deref(&self) -> &Seeded {
-        &self.base
-    }
-}
+tessera_tests::deref_to_seeded!(World);
 
 async fn world() -> World {
     let base = seeded().await;

@@ -22,12 +22,7 @@ struct World {
     gift: Vec<TicketRecord>,
 }
 
-impl std::ops::Deref for World {
-    type Target = Seeded;
-    fn deref(&self) -> &Seeded {
-        &self.base
-    }
-}
+tessera_tests::deref_to_seeded!(World);
 
 fn keyed(uri: &str, token: &str, key: &str, body: Value) -> Request<Body> {
     let mut request = json_request("POST", uri, Some(token), body);

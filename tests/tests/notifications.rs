@@ -15,12 +15,7 @@ struct World {
     inbox: String,
 }
 
-impl std::ops::Deref for World {
-    type Target = Seeded;
-    fn deref(&self) -> &Seeded {
-        &self.base
-    }
-}
+tessera_tests::deref_to_seeded!(World);
 
 async fn world() -> World {
     let base = seeded().await;

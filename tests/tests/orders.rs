@@ -13,12 +13,7 @@ struct World {
     inbox: String,
 }
 
-impl std::ops::Deref for World {
-    type Target = Seeded;
-    fn deref(&self) -> &Seeded {
-        &self.base
-    }
-}
+tessera_tests::deref_to_seeded!(World);
 
 /// The demo parent with a product and a billing contact whose inbox is this test's own.
 async fn world() -> World {
