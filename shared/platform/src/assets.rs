@@ -83,22 +83,28 @@ impl AssetStore {
 
     /// The first `count` bytes of an object (to check what it really is).
     pub async fn head_bytes(&self, key: &str, count: u64) -> Result<Vec<u8>, Error> {
+        let range = format!("bytes=0-{}", count.saturating_sub(1));
+        let bytes = self.read(key, Some(range)).await?;
+        Ok(bytes.iter().take(count as usize).copied().collect())
+    }
+
+    /// An object's bytes, or the `range` of them.
+    async fn read(&self, key: &str, range: Option<String>) -> Result<bytes::Bytes, Error> {
         let object = self
             .s3
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .range(format!("bytes=0-{}", count.saturating_sub(1)))
+            .set_range(range)
             .send()
             .await
             .map_err(unavailable)?;
-        let bytes = object
+        Ok(object
             .body
             .collect()
             .await
             .map_err(unavailable)?
-            .into_bytes();
-        Ok(bytes.iter().take(count as usize).copied().collect())
+            .into_bytes())
     }
 }
 
@@ -117,20 +123,7 @@ impl AssetStore {
         if facts.size > max_bytes {
             return Err(too_large);
         }
-        let object = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(unavailable)?
-            .into_bytes();
+        let bytes = self.read(key, None).await?;
         if bytes.len() as u64 > max_bytes {
             return Err(too_large);
         }
