@@ -308,9 +308,9 @@ impl BatchIssuer {
             .collect();
         // Rows that fail their checks get their result now; the others are drafted and
         // packed, whole rows at a time, into transactions of up to 100 writes.
-        let mut outcomes = Vec::new();
         let mut drafted: Vec<DraftedRow> = Vec::new();
         let mut alone = Vec::new();
+        let mut refused = Vec::new();
         for (planned, check, product, order) in jobs {
             match (check.violations.first(), product) {
                 (None, Some(product)) => {
@@ -328,13 +328,18 @@ impl BatchIssuer {
                     let reason = violation
                         .map(|v| format!("{}: {}", v.column.clone().unwrap_or_default(), v.reason))
                         .unwrap_or_else(|| "the product is gone".to_owned());
-                    outcomes.push(
-                        self.fail_row(batch, &planned, ErrorCode::IssuanceRowsInvalid, reason, now)
-                            .await,
-                    );
+                    refused.push((planned, reason));
                 }
             }
         }
+        let mut outcomes: Vec<Result<RowResult, Retry>> = stream::iter(refused)
+            .map(|(planned, reason)| async move {
+                self.fail_row(batch, &planned, ErrorCode::IssuanceRowsInvalid, reason, now)
+                    .await
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
         let mut groups: Vec<Vec<_>> = Vec::new();
         let mut group_writes = 0;
         for row in drafted {
