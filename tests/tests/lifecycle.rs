@@ -367,6 +367,38 @@ async fn each_actor_may_do_what_the_rules_allow_and_no_more() {
 }
 
 #[tokio::test]
+async fn a_store_taken_off_the_products_list_can_no_longer_redeem_its_tickets() {
+    let w = world(1).await;
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let ticket = &w.goods[0];
+    // The lists stay editable after issuance, and already-issued tickets follow them.
+    let path = format!("/products/{}", ticket.product_id);
+    let (status, mut product) = w.call(authed("GET", &path, &w.admin)).await;
+    assert_eq!(status, 200, "{product}");
+    for key in [
+        "product_id",
+        "listed",
+        "first_issued_at",
+        "created_at",
+        "updated_at",
+    ] {
+        product.as_object_mut().unwrap().remove(key);
+    }
+    product["redeemable_stores"] = json!([]);
+    let (status, saved) = w
+        .call(json_request("PUT", &path, Some(&w.admin), product))
+        .await;
+    assert_eq!(status, 200, "{saved}");
+
+    let (status, body) = w.redeem(&partner, ticket).await;
+    assert_eq!(
+        (status, World::code_of(&body)),
+        (403, Some("STORE_NOT_PERMITTED"))
+    );
+    assert_eq!(w.status_of(ticket).await, TicketStatus::Unused);
+}
+
+#[tokio::test]
 async fn lookup_shows_the_issuer_everything_and_a_store_only_what_it_needs() {
     let w = world(1).await;
     let code = &w.goods[0].redemption_code;
