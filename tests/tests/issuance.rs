@@ -334,6 +334,35 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
         .unwrap()
         .unwrap();
     assert_eq!(by_code.ticket_no, first.ticket_no);
+    // The link in the mail leads to its ticket; a token nobody was given leads nowhere.
+    let table = &w.services.table;
+    let by_link = table
+        .ticket_by_link(first.link_token.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_link.map(|t| t.ticket_no), Some(first.ticket_no.clone()));
+    assert!(table
+        .ticket_by_link(&"0".repeat(40))
+        .await
+        .unwrap()
+        .is_none());
+    // A claim left by an attempt that never committed names a ticket that does not carry
+    // its token: it leads nowhere either (decision 0005).
+    let stray = "1".repeat(40);
+    let mut claim = key(keys::ticket_link(&stray), keys::LINK);
+    claim.insert(
+        "ticket_no".to_owned(),
+        aws_sdk_dynamodb::types::AttributeValue::S(first.ticket_no.clone()),
+    );
+    table
+        .client
+        .put_item()
+        .table_name(&table.name)
+        .set_item(Some(claim))
+        .send()
+        .await
+        .unwrap();
+    assert!(table.ticket_by_link(&stray).await.unwrap().is_none());
     let history = w
         .services
         .table
