@@ -276,6 +276,13 @@ pub struct TicketParties<'a> {
     pub returned_by_branch: Option<Option<&'a BranchCode>>,
 }
 
+/// Whether the product's lists (redeem branches, return branches, redeemable stores) can
+/// change what [`may_act`] answers for this caller: they cannot for the issuer's head
+/// office, which may act whatever the lists say, so its requests need not read the product.
+pub fn product_lists_matter(actor: &Actor, standing: &Standing) -> bool {
+    !(*standing == Standing::Issuer && actor.branch.is_none())
+}
+
 /// Who may perform a merchant operation on a ticket (§6):
 /// - redeem: issuer head office; an issuer branch on the redeem-branch list (any branch if
 ///   the list is empty); a store with an open relation that the product grants;
@@ -638,6 +645,58 @@ mod tests {
             .fold(Rights::none(), |rights, area| {
                 rights.grant(*area, Access::Modify)
             })
+    }
+
+    #[test]
+    fn the_product_lists_matter_to_everyone_but_the_issuers_head_office() {
+        let issuer = m("ISSUER01");
+        let tpe = [b("TPE01")];
+        let shop = [m("STORE001")];
+        let redeemed_by_tpe = (&issuer, Some(&tpe[0]));
+        let head = actor("ISSUER01", None, true, all_rights());
+        let at_tpe = actor("ISSUER01", Some("TPE01"), true, all_rights());
+        let at_khh = actor("ISSUER01", Some("KHH01"), true, all_rights());
+        let store = actor("STORE001", None, true, all_rights());
+        let open = Standing::Store {
+            relation_open: true,
+        };
+        let answers = |actor: &Actor, standing: &Standing| {
+            // Every operation, on a ticket redeemed and returned by TPE01, under lists that
+            // name nobody, name TPE01 and the store, or are empty (anyone).
+            let mut answers = Vec::new();
+            for (branches, stores) in [(&tpe[..0], &shop[..0]), (&tpe[..], &shop[..])] {
+                for operation in Operation::ALL {
+                    let parties = TicketParties {
+                        issuer: &issuer,
+                        redeem_branches: branches,
+                        return_branches: branches,
+                        redeemable_stores: stores,
+                        redeemed_by: Some(redeemed_by_tpe),
+                        returned_by_branch: Some(Some(&tpe[0])),
+                    };
+                    answers.push(may_act(actor, standing, &parties, operation).map_err(|e| e.code));
+                }
+            }
+            let (empty, listed) = answers.split_at(answers.len() / 2);
+            empty != listed
+        };
+        assert!(!product_lists_matter(&head, &Standing::Issuer));
+        assert!(
+            !answers(&head, &Standing::Issuer),
+            "head office ignores the lists"
+        );
+        for (who, standing) in [
+            (&at_tpe, &Standing::Issuer),
+            (&at_khh, &Standing::Issuer),
+            (&store, &open),
+        ] {
+            assert!(product_lists_matter(who, standing));
+        }
+        assert!(
+            answers(&at_khh, &Standing::Issuer),
+            "a branch depends on the lists"
+        );
+        assert!(answers(&store, &open), "a store depends on the lists");
     }
 
     #[test]

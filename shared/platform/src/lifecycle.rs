@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
 use tessera_domain::lifecycle::{
-    check_return_fee, check_window, may_act, return_bank_update_at, transition, Operation,
-    Standing, TicketParties,
+    check_return_fee, check_window, may_act, product_lists_matter, return_bank_update_at,
+    transition, Operation, Standing, TicketParties,
 };
 use tessera_domain::products::TicketKind;
 use tessera_domain::tickets::{normalise_redemption_code, TicketStatus};
@@ -108,6 +108,7 @@ pub enum TicketLookup {
 struct Found {
     ticket: TicketRecord,
     standing: Standing,
+    /// The product's lists; left empty when they cannot matter to the caller.
     lists: tessera_domain::products::ProductLists,
 }
 
@@ -214,7 +215,8 @@ async fn find(services: &Services, actor: &Actor, code: &str) -> Result<Found, E
     let issuer = &claim.merchant_id;
     let is_issuer = *issuer == actor.acting_as
         || (actor.acting_as == actor.merchant && actor.children.contains(issuer));
-    // The ticket, its product and (for a store) the relation, all at once.
+    // The ticket, its product if its lists can matter, and (for a store) the relation, all
+    // at once. The lists cannot matter to the issuer's head office (the domain says when).
     let relation = async {
         if is_issuer {
             Ok(None)
@@ -222,9 +224,17 @@ async fn find(services: &Services, actor: &Actor, code: &str) -> Result<Found, E
             services.table.get_relation(issuer, &actor.acting_as).await
         }
     };
+    let lists_matter = !is_issuer || product_lists_matter(actor, &Standing::Issuer);
+    let product = async {
+        if lists_matter {
+            services.table.get_product(issuer, &claim.product_id).await
+        } else {
+            Ok(None)
+        }
+    };
     let (ticket, product, relation) = tokio::try_join!(
         services.table.get_ticket(&claim.ticket_no),
-        services.table.get_product(issuer, &claim.product_id),
+        product,
         relation,
     )?;
     let ticket = ticket
