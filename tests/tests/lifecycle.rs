@@ -229,7 +229,7 @@ impl World {
         table
             .apply_ticket_change(TicketChange {
                 ticket: stored,
-                entry,
+                entries: vec![entry],
                 event: None,
                 extra: Vec::new(),
             })
@@ -590,6 +590,119 @@ async fn fees_gift_vouchers_bank_states_and_escrow_expiry() {
         (status, body["status"].as_str()),
         (200, Some("returned_escrow_expired"))
     );
+}
+
+/// A ticket's term runs out at the midnight after its last day (Taipei), whether or not a
+/// job has recorded it: the goods voucher is then redeemed "after expiry" and takes no
+/// return fee, the gift voucher is expired. The lapse shows in the history at once and is
+/// stored, once, with the ticket's next change.
+#[tokio::test]
+async fn tickets_lapse_at_the_midnight_after_their_last_day() {
+    let w = world(3).await;
+    let (goods, gift) = (&w.goods, &w.gift);
+    let last_day = goods[0].term_ends_on;
+    assert_eq!(gift[0].term_ends_on, last_day, "both are 30-day products");
+    let lookup = |token: String, ticket: &TicketRecord| {
+        let request = json_request(
+            "POST",
+            "/tickets/lookup",
+            Some(&token),
+            json!({"code": ticket.redemption_code}),
+        );
+        async { w.call(request).await.1 }
+    };
+    let history = |token: String, ticket: &TicketRecord| {
+        let request = authed(
+            "GET",
+            &format!("/tickets/{}/history", ticket.ticket_no),
+            &token,
+        );
+        async { tessera_tests::history_actions(&w.call(request).await.1) }
+    };
+
+    // The last day, one second before midnight: still within the term.
+    w.clock.set(taipei(last_day, 23, 59, 59));
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(lookup(admin.clone(), &goods[0]).await["status"], "unused");
+    let (status, body) = w.redeem(&admin, &gift[0]).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("used")));
+
+    // Midnight: lapsed, before any job has run.
+    w.clock.set(taipei(last_day + Duration::days(1), 0, 0, 0));
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let seen = lookup(admin.clone(), &goods[1]).await;
+    assert_eq!(seen["status"], "unused_escrow_expired", "{seen}");
+    assert_eq!(seen["allowed"], json!(["redeem", "return"]));
+    assert_eq!(
+        history(admin.clone(), &goods[1]).await,
+        ["issued", "escrow_expiry"]
+    );
+    let (status, body) = w.return_ticket(&admin, &goods[1], Some(10)).await;
+    assert_eq!(
+        (status, World::code_of(&body)),
+        (400, Some("RETURN_FEE_NOT_ALLOWED")),
+        "escrow is over"
+    );
+    assert_eq!(
+        w.status_of(&goods[1]).await,
+        TicketStatus::Unused,
+        "refused: unchanged"
+    );
+    let (status, body) = w.redeem(&admin, &goods[1]).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("redeemed_after_expiry")),
+        "{body}"
+    );
+    let (status, body) = w.return_ticket(&admin, &goods[2], None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("returned_escrow_expired")),
+        "{body}"
+    );
+    let (status, body) = w.redeem(&admin, &gift[1]).await;
+    assert_eq!(
+        (status, World::code_of(&body)),
+        (409, Some("TICKET_EXPIRED"))
+    );
+    assert_eq!(lookup(admin.clone(), &gift[1]).await["allowed"], json!([]));
+    let (status, body) = w
+        .act(
+            &format!("/tickets/{}/remarks", gift[2].ticket_no),
+            &admin,
+            json!({"remark": "過期未使用"}),
+        )
+        .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("expired")));
+
+    // Stored once, dated the midnight it happened, before the change that stored it.
+    assert_eq!(
+        history(admin.clone(), &goods[1]).await,
+        ["issued", "escrow_expiry", "redeem"]
+    );
+    assert_eq!(
+        history(admin.clone(), &gift[2]).await,
+        ["issued", "gift_expiry", "remark"]
+    );
+    let entries = w
+        .services
+        .table
+        .ticket_history(&goods[1].ticket_no)
+        .await
+        .unwrap();
+    assert_eq!(entries[1].at, taipei(last_day + Duration::days(1), 0, 0, 0));
+    assert_eq!(entries[1].by_account.as_str(), "system");
+    assert_eq!(
+        (entries[1].before, entries[1].after, entries[2].before),
+        (
+            Some(TicketStatus::Unused),
+            Some(TicketStatus::UnusedEscrowExpired),
+            Some(TicketStatus::UnusedEscrowExpired)
+        )
+    );
+    assert_eq!(w.status_of(&gift[2]).await, TicketStatus::Expired);
+    // The gift voucher used on its last day is not touched by the lapse.
+    assert_eq!(history(admin, &gift[0]).await, ["issued", "redeem"]);
 }
 
 #[tokio::test]

@@ -139,7 +139,7 @@ impl DailyJobs {
         let entry = HistoryEntry {
             at: now,
             merchant_id: order.merchant_id.clone(),
-            by_account: AccountName::parse_login("account", "system")?,
+            by_account: AccountName::system(),
             entity: "order".to_owned(),
             entity_id: order.trade_no.clone(),
             action: "auto_cancelled".to_owned(),

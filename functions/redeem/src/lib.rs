@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tessera_domain::access::Access;
 use tessera_domain::lifecycle::Operation;
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::lifecycle::{
@@ -165,8 +164,8 @@ fn status_name(status: Option<tessera_domain::tickets::TicketStatus>) -> Option<
     })
 }
 
-/// A ticket's history, oldest first: issuance, every change with who, where and why, and
-/// the remarks.
+/// A ticket's history, oldest first: issuance, every change with who, where and why, the
+/// remarks, and the end of its escrow or validity (`escrow_expiry`, `gift_expiry`).
 #[utoipa::path(get, path = "/tickets/{ticket_no}/history", tag = "tickets", security(("bearer" = [])),
     params(("ticket_no" = String, Path)),
     responses((status = 200, body = TicketHistory),
@@ -177,9 +176,7 @@ async fn history(
     current: CurrentActor,
     Path(ticket_no): Path<String>,
 ) -> Result<Json<TicketHistory>, Problem> {
-    let ticket =
-        lifecycle::issuers_ticket(&services, &current.actor, &ticket_no, Access::Query).await?;
-    let entries = services.table.ticket_history(&ticket.ticket_no).await?;
+    let entries = lifecycle::history(&services, &current.actor, &ticket_no).await?;
     Ok(Json(TicketHistory {
         items: entries
             .into_iter()

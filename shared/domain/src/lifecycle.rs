@@ -7,7 +7,7 @@ use crate::error::{Error, ErrorCode};
 use crate::products::TicketKind;
 use crate::tickets::TicketStatus;
 use crate::values::{BranchCode, MerchantId};
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -178,6 +178,29 @@ pub fn transition(
         _ => return Err(refusal(status, operation)),
     };
     Ok(next)
+}
+
+/// Whether an `unused` ticket's term has run out by `today` (Taipei): from the day after its
+/// last day, a goods voucher's escrow is over and a gift voucher has expired. The system
+/// operation and the status it leads to, or `None` if the ticket has not lapsed. Operations
+/// and views go by this, so a ticket lapses at midnight whether or not a job has recorded
+/// it yet.
+pub fn lapse(
+    kind: TicketKind,
+    status: TicketStatus,
+    term_ends_on: NaiveDate,
+    today: NaiveDate,
+) -> Option<(Operation, TicketStatus)> {
+    let operation = match kind {
+        TicketKind::GoodsVoucher => Operation::EscrowExpiry,
+        TicketKind::GiftVoucher => Operation::GiftExpiry,
+    };
+    if today <= term_ends_on {
+        return None;
+    }
+    transition(kind, status, operation)
+        .ok()
+        .map(|lapsed| (operation, lapsed))
 }
 
 /// The same-day windows (§6): cancelling a redemption of a `used` ticket, or a return of a
@@ -645,6 +668,39 @@ mod tests {
             .fold(Rights::none(), |rights, area| {
                 rights.grant(*area, Access::Modify)
             })
+    }
+
+    #[test]
+    fn unused_tickets_lapse_the_day_after_their_term() {
+        use TicketStatus as S;
+        let last_day = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        let next_day = last_day.succ_opt().unwrap();
+        assert_eq!(lapse(GoodsVoucher, S::Unused, last_day, last_day), None);
+        assert_eq!(lapse(GiftVoucher, S::Unused, last_day, last_day), None);
+        assert_eq!(
+            lapse(GoodsVoucher, S::Unused, last_day, next_day),
+            Some((Operation::EscrowExpiry, S::UnusedEscrowExpired))
+        );
+        assert_eq!(
+            lapse(
+                GiftVoucher,
+                S::Unused,
+                last_day,
+                next_day + Duration::days(400)
+            ),
+            Some((Operation::GiftExpiry, S::Expired))
+        );
+        // Only an unused ticket lapses: redeemed, returned or already lapsed ones keep their
+        // status, and the bank's states are out of reach.
+        for kind in [GoodsVoucher, GiftVoucher] {
+            for status in S::ALL.into_iter().filter(|s| *s != S::Unused) {
+                assert_eq!(
+                    lapse(kind, status, last_day, next_day),
+                    None,
+                    "{kind:?} {status:?}"
+                );
+            }
+        }
     }
 
     #[test]

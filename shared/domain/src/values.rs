@@ -58,6 +58,12 @@ impl MerchantId {
 }
 
 impl AccountName {
+    /// The platform itself, in the history of what it does on its own (jobs, a ticket's
+    /// term running out). No sub-account can be called this: their IDs mix in digits.
+    pub fn system() -> Self {
+        AccountName("system".to_owned())
+    }
+
     /// A sub-account ID: 6–20 characters mixing letters and digits (§4-1).
     pub fn parse_sub_account(field: &str, value: &str) -> Result<Self, Error> {
         let value = value.trim();

@@ -15,12 +15,14 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
+use tessera_domain::calendar;
 use tessera_domain::lifecycle::{
-    check_return_fee, check_window, may_act, product_lists_matter, return_bank_update_at,
+    check_return_fee, check_window, lapse, may_act, product_lists_matter, return_bank_update_at,
     transition, Operation, Standing, TicketParties,
 };
 use tessera_domain::products::TicketKind;
 use tessera_domain::tickets::{normalise_redemption_code, TicketStatus};
+use tessera_domain::values::AccountName;
 use tessera_domain::{Error, ErrorCode};
 use utoipa::ToSchema;
 
@@ -106,7 +108,10 @@ pub enum TicketLookup {
 
 /// A ticket with what decides who may act on it.
 struct Found {
+    /// The ticket as it stands today: lapsed, if its term ran out since it was last written.
     ticket: TicketRecord,
+    /// The lapse's history entry, to be written with the next change.
+    lapsed: Vec<TicketHistoryEntry>,
     standing: Standing,
     /// The product's lists; left empty when they cannot matter to the caller.
     lists: tessera_domain::products::ProductLists,
@@ -250,11 +255,47 @@ async fn find(services: &Services, actor: &Actor, code: &str) -> Result<Found, E
             None => return Err(not_found()),
         }
     };
+    let (ticket, lapsed) = as_of(ticket, services.clock.now());
     Ok(Found {
         lists: product.map(|p| p.spec.lists).unwrap_or_default(),
         ticket,
+        lapsed,
         standing,
     })
+}
+
+/// The ticket as it stands at `now`: an unused ticket whose term ran out since it was last
+/// written has lapsed (`lifecycle::lapse`), with the system's history entry for it, dated
+/// the midnight it happened. The next write of the ticket records both, so a ticket lapses
+/// on time whether or not a job got to it first.
+fn as_of(mut ticket: TicketRecord, now: DateTime<Utc>) -> (TicketRecord, Vec<TicketHistoryEntry>) {
+    let today = calendar::taipei_date(now);
+    let Some((operation, status)) = lapse(ticket.kind, ticket.status, ticket.term_ends_on, today)
+    else {
+        return (ticket, Vec::new());
+    };
+    let at = calendar::taipei_instant(
+        ticket.term_ends_on + chrono::Duration::days(1),
+        chrono::NaiveTime::MIN,
+    );
+    let entry = TicketHistoryEntry {
+        ticket_no: ticket.ticket_no.clone(),
+        at,
+        action: operation.name().to_owned(),
+        by_merchant: ticket.merchant_id.clone(),
+        by_account: AccountName::system(),
+        branch: None,
+        before: Some(ticket.status),
+        after: Some(status),
+        reason: None,
+        changes: serde_json::json!({
+            tessera_domain::tickets::term_name(ticket.kind): ticket.term_ends_on,
+        }),
+    };
+    ticket.status = status;
+    ticket.updated_at = at;
+    ticket.version += 1;
+    (ticket, vec![entry])
 }
 
 /// Looks a ticket up by redemption code, with what the caller may do with it.
@@ -518,7 +559,7 @@ async fn attempt(
     };
     let change = TicketChange {
         ticket,
-        entry,
+        entries: found.lapsed.into_iter().chain([entry]).collect(),
         event: Some(event),
         extra: vec![record.write()?],
     };
@@ -567,7 +608,8 @@ pub async fn add_remark(
     }
     for _ in 0..ATTEMPTS {
         let now = services.clock.now();
-        let ticket = issuers_ticket(services, actor, ticket_no, Access::Modify).await?;
+        let stored = issuers_ticket(services, actor, ticket_no, Access::Modify).await?;
+        let (ticket, lapsed) = as_of(stored, now);
         let mut changed = ticket.clone();
         changed.updated_at = now;
         changed.version += 1;
@@ -597,7 +639,7 @@ pub async fn add_remark(
             .table
             .apply_ticket_change(TicketChange {
                 ticket: changed,
-                entry,
+                entries: lapsed.into_iter().chain([entry]).collect(),
                 event: None,
                 extra: vec![record.write()?],
             })
@@ -613,6 +655,19 @@ pub async fn add_remark(
         }
     }
     Err(Error::new(ErrorCode::ConcurrentChange))
+}
+
+/// The issuer's ticket's history, oldest first, ending with its lapse if its term ran out
+/// since it was last written (the lapse is stored with the ticket's next change).
+pub async fn history(
+    services: &Services,
+    actor: &Actor,
+    ticket_no: &str,
+) -> Result<Vec<TicketHistoryEntry>, Error> {
+    let ticket = issuers_ticket(services, actor, ticket_no, Access::Query).await?;
+    let mut entries = services.table.ticket_history(&ticket.ticket_no).await?;
+    entries.extend(as_of(ticket, services.clock.now()).1);
+    Ok(entries)
 }
 
 /// The issuer's own ticket by number (another merchant's answers "not found").

@@ -3,7 +3,7 @@
 //! On GSI1 by merchant and issue time, on GSI2 by issued order, and on the sparse GSI3
 //! while a paper ticket waits to be printed.
 
-use super::{from_item, key, keys, to_item, Expect, Gsi, Item, SortKeys, Table, Write};
+use super::{from_item, internal, key, keys, to_item, Expect, Gsi, Item, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -354,11 +354,14 @@ fn event_item(event: &TicketEvent, owner: &MerchantId) -> Result<Item, Error> {
 }
 
 /// A ticket change as one transaction: the ticket (conditional on the version it was read
-/// at), its history entry, the report events, and whatever else must commit with it (an
+/// at), its history entries, the report events, and whatever else must commit with it (an
 /// idempotency record).
 pub struct TicketChange {
     pub ticket: TicketRecord,
-    pub entry: TicketHistoryEntry,
+    /// One entry per version step, oldest first, the last at the ticket's new version:
+    /// usually one; two when the ticket's term ran out since it was last written (the
+    /// lapse, then the change).
+    pub entries: Vec<TicketHistoryEntry>,
     pub event: Option<TicketEvent>,
     pub extra: Vec<Write>,
 }
@@ -366,20 +369,26 @@ pub struct TicketChange {
 impl Table {
     pub async fn apply_ticket_change(&self, change: TicketChange) -> Result<(), Error> {
         let ticket = &change.ticket;
-        let mut writes = vec![
-            Write {
-                item: ticket_item(ticket)?,
-                expect: Expect::Version(ticket.version - 1),
-            },
-            Write {
+        let steps = change.entries.len() as u64;
+        let read_at = ticket
+            .version
+            .checked_sub(steps)
+            .filter(|_| steps > 0)
+            .ok_or_else(|| internal(&"a ticket change needs a history entry per version"))?;
+        let mut writes = vec![Write {
+            item: ticket_item(ticket)?,
+            expect: Expect::Version(read_at),
+        }];
+        for (version, entry) in (read_at + 1..).zip(&change.entries) {
+            writes.push(Write {
                 item: to_item(
-                    &change.entry,
+                    entry,
                     keys::ticket(&ticket.ticket_no),
-                    &keys::ticket_history(ticket.version),
+                    &keys::ticket_history(version),
                 )?,
                 expect: Expect::Absent,
-            },
-        ];
+            });
+        }
         if let Some(event) = &change.event {
             writes.push(Write {
                 item: event_item(event, &event.issuer)?,
