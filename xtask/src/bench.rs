@@ -529,6 +529,25 @@ struct BenchWorld {
     token: String,
 }
 
+/// A demo parent account's bearer token, signed in through the gateway.
+async fn sign_in(
+    gateway: &axum::Router,
+    account: &str,
+    password: &str,
+) -> Result<String, BenchError> {
+    let sign_in = serde_json::json!({"merchant_id": crate::seed::PARENT, "account": account, "password": password});
+    let request = Request::post("/sessions")
+        .header("content-type", "application/json")
+        .body(Body::from(sign_in.to_string()))?;
+    let response = gateway.clone().oneshot(request).await?;
+    let session: serde_json::Value =
+        serde_json::from_slice(&axum::body::to_bytes(response.into_body(), 1 << 20).await?)?;
+    session["token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{account} could not sign in: {session}").into())
+}
+
 async fn bench_world() -> Result<BenchWorld, BenchError> {
     let (aws, template, provisioned, services) = bench_stack().await?;
     let gateway = crate::gateway::router(crate::gateway::GatewayState::new(
@@ -537,14 +556,7 @@ async fn bench_world() -> Result<BenchWorld, BenchError> {
         provisioned.clone(),
         services.clone(),
     )?);
-    let sign_in = serde_json::json!({"merchant_id": crate::seed::PARENT, "account": "admin", "password": crate::seed::ADMIN_PASSWORD});
-    let request = Request::post("/sessions")
-        .header("content-type", "application/json")
-        .body(Body::from(sign_in.to_string()))?;
-    let response = gateway.clone().oneshot(request).await?;
-    let session: serde_json::Value =
-        serde_json::from_slice(&axum::body::to_bytes(response.into_body(), 1 << 20).await?)?;
-    let token = session["token"].as_str().unwrap_or_default().to_owned();
+    let token = sign_in(&gateway, "admin", crate::seed::ADMIN_PASSWORD).await?;
     Ok(BenchWorld {
         aws,
         provisioned,
@@ -664,8 +676,8 @@ async fn redeem_once(
     Ok(elapsed)
 }
 
-/// Redemption through the gateway (authorizer included): 1000 sequential redemptions
-/// (p50, p99); the floor, the operation's own transaction (ticket, history entry, report
+/// Redemption through the gateway (authorizer included): 1000 sequential redemptions by
+/// the head office (p50, p99) and 300 by a cashier bound to a branch; the floor, the operation's own transaction (ticket, history entry, report
 /// event, idempotency record, as stored by the run) written bare into an empty table; and
 /// 32 concurrent clients over another 1000 tickets.
 async fn redeem() -> Result<(), BenchError> {
@@ -685,12 +697,21 @@ async fn redeem() -> Result<(), BenchError> {
         .await?;
     let sequential = issue_for_bench(&world, &product_id, "BENCHSEQ", 1000).await?;
     let concurrent = issue_for_bench(&world, &product_id, "BENCHPAR", 1000).await?;
+    let at_branch = issue_for_bench(&world, &product_id, "BENCHBR", 300).await?;
 
     let mut samples = Vec::with_capacity(sequential.len());
     for ticket in &sequential {
         samples.push(redeem_once(gateway, token, &ticket.redemption_code).await?);
     }
     samples.sort();
+    // A cashier bound to a branch: the product is read too, since its redeem-branch list
+    // decides whether that branch may redeem.
+    let cashier = sign_in(gateway, "cashier01", crate::seed::STAFF_PASSWORD).await?;
+    let mut at_branch_samples = Vec::with_capacity(at_branch.len());
+    for ticket in &at_branch {
+        at_branch_samples.push(redeem_once(gateway, &cashier, &ticket.redemption_code).await?);
+    }
+    at_branch_samples.sort();
 
     // What comes before the transaction, bare: the authorizer's work, the code claim, then
     // the ticket, with its product when the product's lists matter to the caller (as the
@@ -781,6 +802,13 @@ async fn redeem() -> Result<(), BenchError> {
     report(
         "redeem_overhead_ratio",
         p50.as_secs_f64() / floor_p50.as_secs_f64(),
+        "x",
+    );
+    let at_branch_p50 = percentile(&at_branch_samples, 50.0);
+    report("redeem_at_branch_p50", ms(at_branch_p50), "ms");
+    report(
+        "redeem_at_branch_ratio",
+        at_branch_p50.as_secs_f64() / floor_p50.as_secs_f64(),
         "x",
     );
     let reads_p50 = percentile(&before_write, 50.0);
