@@ -698,6 +698,7 @@ async fn redeem() -> Result<(), BenchError> {
     let sequential = issue_for_bench(&world, &product_id, "BENCHSEQ", 1000).await?;
     let concurrent = issue_for_bench(&world, &product_id, "BENCHPAR", 1000).await?;
     let at_branch = issue_for_bench(&world, &product_id, "BENCHBR", 300).await?;
+    let one_read_set = issue_for_bench(&world, &product_id, "BENCHONE", 300).await?;
 
     let mut samples = Vec::with_capacity(sequential.len());
     for ticket in &sequential {
@@ -782,6 +783,8 @@ async fn redeem() -> Result<(), BenchError> {
     }
     floor.sort();
 
+    let one_read = one_read_floor(&world, token, &one_read_set, &stored).await?;
+
     let started = Instant::now();
     stream::iter(concurrent.iter())
         .map(|ticket| redeem_once(gateway, token, &ticket.redemption_code))
@@ -818,6 +821,13 @@ async fn redeem() -> Result<(), BenchError> {
         (reads_p50 + floor_p50).as_secs_f64() / floor_p50.as_secs_f64(),
         "x",
     );
+    let one_read_p50 = percentile(&one_read, 50.0);
+    report("redeem_one_read_floor_p50", ms(one_read_p50), "ms");
+    report(
+        "redeem_one_read_ratio",
+        one_read_p50.as_secs_f64() / floor_p50.as_secs_f64(),
+        "x",
+    );
     report("redeem_throughput_32", throughput, "per_s");
     report(
         "redeem_floor_items",
@@ -825,6 +835,117 @@ async fn redeem() -> Result<(), BenchError> {
         "items_per_op",
     );
     Ok(())
+}
+
+/// The floor of any design that reads only once before its transaction: one BatchGetItem
+/// of the authorizer's items (session, account, merchant) and the code claim, as if the
+/// function authenticated the caller itself and the claim carried the whole ticket; then
+/// the redemption's transaction as the store writes it (the ticket replaced at its
+/// version, history entry, report event, an idempotency record as large as the run's).
+/// No routing, no JSON, no rules: what such a design could not go below.
+async fn one_read_floor(
+    world: &BenchWorld,
+    token: &str,
+    tickets: &[tessera_platform::store::tickets::TicketRecord],
+    stored: &[std::collections::HashMap<String, AttributeValue>],
+) -> Result<Vec<Duration>, BenchError> {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    use tessera_platform::store::idempotency::IdempotencyRecord;
+    use tessera_platform::store::key;
+    use tessera_platform::store::tickets::{TicketChange, TicketEvent, TicketHistoryEntry};
+
+    let (actor, session_id) = world.services.authenticator()?.authenticate(token).await?;
+    let answer = stored
+        .iter()
+        .find(|item| text(item, "SK") == keys::IDEMPOTENCY)
+        .and_then(|item| item.get("body")?.as_s().ok().cloned())
+        .ok_or("the run stored no idempotency record")?;
+    let merchant = keys::merchant(actor.merchant.as_str());
+    let mut samples = Vec::with_capacity(tickets.len());
+    for ticket in tickets {
+        let started = Instant::now();
+        let wanted = vec![
+            key(keys::session(&session_id), keys::SESSION),
+            key(merchant.clone(), &keys::account(actor.account.as_str())),
+            key(merchant.clone(), keys::PROFILE),
+            key(keys::redemption_code(&ticket.redemption_code), keys::RCODE),
+        ];
+        let read = world
+            .aws
+            .dynamodb
+            .batch_get_item()
+            .request_items(
+                &world.provisioned.table_name,
+                KeysAndAttributes::builder()
+                    .set_keys(Some(wanted))
+                    .consistent_read(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(|e| e.into_service_error())?;
+        let found = read
+            .responses
+            .unwrap_or_default()
+            .into_values()
+            .flatten()
+            .count();
+        if found != 4 {
+            return Err(format!("one read found {found} of 4 items").into());
+        }
+        let now = chrono::Utc::now();
+        let mut redeemed = ticket.clone();
+        redeemed.status = tessera_domain::tickets::TicketStatus::Used;
+        redeemed.version += 1;
+        redeemed.updated_at = now;
+        redeemed.redeemed_at = Some(now);
+        redeemed.redeemed_by = Some(actor.acting_as.clone());
+        let entry = TicketHistoryEntry {
+            ticket_no: redeemed.ticket_no.clone(),
+            at: now,
+            action: "redeem".to_owned(),
+            by_merchant: actor.acting_as.clone(),
+            by_account: actor.account.clone(),
+            branch: None,
+            before: Some(ticket.status),
+            after: Some(redeemed.status),
+            reason: None,
+            changes: serde_json::json!({"fee": null, "bank_update_at": null}),
+        };
+        let event = TicketEvent {
+            at: now,
+            ticket_no: redeemed.ticket_no.clone(),
+            version: redeemed.version,
+            operation: "redeem".to_owned(),
+            issuer: redeemed.merchant_id.clone(),
+            product_id: redeemed.product_id.clone(),
+            face_value: redeemed.face_value,
+            by_merchant: actor.acting_as.clone(),
+            branch: None,
+            fee: None,
+        };
+        let record = IdempotencyRecord {
+            merchant_id: actor.acting_as.clone(),
+            key: uuid::Uuid::new_v4().simple().to_string(),
+            request_hash: format!("{:064}", 0),
+            status: 200,
+            body: answer.clone(),
+            created_at: now,
+        };
+        world
+            .services
+            .table
+            .apply_ticket_change(TicketChange {
+                ticket: redeemed,
+                entries: vec![entry],
+                event: Some(event),
+                extra: vec![record.write()?],
+            })
+            .await?;
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    Ok(samples)
 }
 
 #[cfg(test)]
