@@ -716,9 +716,10 @@ mod tests {
         let open = Standing::Store {
             relation_open: true,
         };
-        let answers = |actor: &Actor, standing: &Standing| {
-            // Every operation, on a ticket redeemed and returned by TPE01, under lists that
-            // name nobody, name TPE01 and the store, or are empty (anyone).
+        // Whether any operation, on a ticket redeemed and returned by TPE01, is answered
+        // differently under empty lists (any branch, no store) and under lists naming
+        // TPE01 and the store.
+        let lists_change_answers = |actor: &Actor, standing: &Standing| {
             let mut answers = Vec::new();
             for (branches, stores) in [(&tpe[..0], &shop[..0]), (&tpe[..], &shop[..])] {
                 for operation in Operation::ALL {
@@ -738,7 +739,7 @@ mod tests {
         };
         assert!(!product_lists_matter(&head, &Standing::Issuer));
         assert!(
-            !answers(&head, &Standing::Issuer),
+            !lists_change_answers(&head, &Standing::Issuer),
             "head office ignores the lists"
         );
         for (who, standing) in [
@@ -749,10 +750,13 @@ mod tests {
             assert!(product_lists_matter(who, standing));
         }
         assert!(
-            answers(&at_khh, &Standing::Issuer),
+            lists_change_answers(&at_khh, &Standing::Issuer),
             "a branch depends on the lists"
         );
-        assert!(answers(&store, &open), "a store depends on the lists");
+        assert!(
+            lists_change_answers(&store, &open),
+            "a store depends on the lists"
+        );
     }
 
     #[test]
