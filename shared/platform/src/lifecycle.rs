@@ -208,8 +208,14 @@ fn issuer_view(t: &TicketRecord, allowed: Vec<String>) -> TicketView {
 
 /// Finds the ticket behind a redemption code as the actor may know it: its issuer (or the
 /// issuer's parent) sees it; a store with a relation to the issuer sees it; anyone else
-/// gets "not found", exactly as for a code that does not exist.
-async fn find(services: &Services, actor: &Actor, code: &str) -> Result<Found, Error> {
+/// gets "not found", exactly as for a code that does not exist. The ticket is as it stands
+/// at `now`.
+async fn find(
+    services: &Services,
+    actor: &Actor,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Found, Error> {
     let not_found = || Error::new(ErrorCode::TicketNotFound);
     let code = normalise_redemption_code(code).ok_or_else(not_found)?;
     let claim = services
@@ -255,7 +261,7 @@ async fn find(services: &Services, actor: &Actor, code: &str) -> Result<Found, E
             None => return Err(not_found()),
         }
     };
-    let (ticket, lapsed) = as_of(ticket, services.clock.now());
+    let (ticket, lapsed) = as_of(ticket, now);
     Ok(Found {
         lists: product.map(|p| p.spec.lists).unwrap_or_default(),
         ticket,
@@ -300,7 +306,8 @@ fn as_of(mut ticket: TicketRecord, now: DateTime<Utc>) -> (TicketRecord, Vec<Tic
 
 /// Looks a ticket up by redemption code, with what the caller may do with it.
 pub async fn lookup(services: &Services, actor: &Actor, code: &str) -> Result<TicketLookup, Error> {
-    let found = find(services, actor, code).await?;
+    let now = services.clock.now();
+    let found = find(services, actor, code, now).await?;
     if found.standing == Standing::Issuer {
         authorize(
             actor,
@@ -327,7 +334,7 @@ pub async fn lookup(services: &Services, actor: &Actor, code: &str) -> Result<Ti
             ErrorCode::TicketNotFound,
         )?;
     }
-    Ok(found.lookup(actor, services.clock.now()))
+    Ok(found.lookup(actor, now))
 }
 
 /// A merchant operation on the ticket behind `code`.
@@ -470,7 +477,7 @@ async fn attempt(
 ) -> Result<Option<serde_json::Value>, Error> {
     let operation = request.operation;
     let now = services.clock.now();
-    let found = find(services, actor, &request.code).await?;
+    let found = find(services, actor, &request.code, now).await?;
     may_act(actor, &found.standing, &found.parties(), operation)?;
     let before = found.ticket.status;
     let after = transition(found.ticket.kind, before, operation).map_err(Error::new)?;
