@@ -598,7 +598,7 @@ async fn fees_gift_vouchers_bank_states_and_escrow_expiry() {
 /// stored, once, with the ticket's next change.
 #[tokio::test]
 async fn tickets_lapse_at_the_midnight_after_their_last_day() {
-    let w = world(3).await;
+    let w = world(4).await;
     let (goods, gift) = (&w.goods, &w.gift);
     let last_day = goods[0].term_ends_on;
     assert_eq!(gift[0].term_ends_on, last_day, "both are 30-day products");
@@ -702,7 +702,37 @@ async fn tickets_lapse_at_the_midnight_after_their_last_day() {
     );
     assert_eq!(w.status_of(&gift[2]).await, TicketStatus::Expired);
     // The gift voucher used on its last day is not touched by the lapse.
-    assert_eq!(history(admin, &gift[0]).await, ["issued", "redeem"]);
+    assert_eq!(history(admin.clone(), &gift[0]).await, ["issued", "redeem"]);
+
+    // Ten redemptions of a lapsed ticket at once: one wins, and the lapse is stored once.
+    let attempts = (0..10).map(|_| {
+        let request = keyed(
+            "/redemptions",
+            &admin,
+            &fresh_key(),
+            json!({"code": goods[3].redemption_code}),
+        );
+        let gateway = w.gateway.clone();
+        tokio::spawn(async move {
+            let response = tessera_tests::send(&gateway, request).await;
+            let status = response.status().as_u16();
+            (status, tessera_tests::body_json(response).await)
+        })
+    });
+    let mut outcomes = Vec::new();
+    for attempt in attempts {
+        outcomes.push(attempt.await.unwrap());
+    }
+    let won = outcomes.iter().filter(|(s, _)| *s == 200).count();
+    let refused = outcomes
+        .iter()
+        .filter(|(s, b)| *s == 409 && b["code"] == "TICKET_ALREADY_REDEEMED")
+        .count();
+    assert_eq!((won, refused), (1, 9), "{outcomes:?}");
+    assert_eq!(
+        history(admin, &goods[3]).await,
+        ["issued", "escrow_expiry", "redeem"]
+    );
 }
 
 #[tokio::test]
