@@ -135,42 +135,6 @@ impl Table {
         .collect()
     }
 
-    pub(crate) async fn query_prefix(
-        &self,
-        pk: String,
-        prefix: &str,
-        ascending: bool,
-        limit: Option<i32>,
-    ) -> Result<Vec<Item>, Error> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
-                .scan_index_forward(ascending)
-                // Management lists feed conditional writes: read what was last written.
-                .consistent_read(true)
-                .set_limit(limit)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            let full = limit.is_some_and(|limit| items.len() >= limit as usize);
-            if start.is_none() || full {
-                return Ok(items);
-            }
-        }
-    }
-
     /// Creates a merchant profile unless it exists (used by seeding and operator tooling).
     pub async fn put_merchant_if_absent(&self, merchant: &MerchantRecord) -> Result<bool, Error> {
         let mut item = to_item(

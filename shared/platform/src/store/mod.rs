@@ -270,6 +270,29 @@ impl Gsi {
     }
 }
 
+/// Sends a query page after page until DynamoDB has no more, or until `limit` items.
+async fn all_pages(
+    request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    limit: Option<i32>,
+) -> Result<Vec<Item>, Error> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let output = request
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        items.extend(output.items.unwrap_or_default());
+        start = output.last_evaluated_key;
+        let full = limit.is_some_and(|limit| items.len() >= limit as usize);
+        if start.is_none() || full {
+            return Ok(items);
+        }
+    }
+}
+
 /// Which sort keys of an index partition a query wants.
 pub(crate) enum SortKeys<'a> {
     All,
@@ -288,43 +311,53 @@ impl Table {
         sort: SortKeys<'_>,
     ) -> Result<Vec<Item>, Error> {
         let (name, pk_name, sk_name) = index.names();
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let mut request = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .index_name(name)
-                .expression_attribute_names("#pk", pk_name)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()));
-            request = match &sort {
-                SortKeys::All => request.key_condition_expression("#pk = :pk"),
-                SortKeys::Prefix(prefix) => request
-                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                    .expression_attribute_names("#sk", sk_name)
-                    .expression_attribute_values(
-                        ":prefix",
-                        AttributeValue::S((*prefix).to_owned()),
-                    ),
-                SortKeys::Between(from, until) => request
-                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :until")
-                    .expression_attribute_names("#sk", sk_name)
-                    .expression_attribute_values(":from", AttributeValue::S(from.clone()))
-                    .expression_attribute_values(":until", AttributeValue::S(until.clone())),
-            };
-            let output = request
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        let request = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(name)
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", AttributeValue::S(pk));
+        let request = match sort {
+            SortKeys::All => request.key_condition_expression("#pk = :pk"),
+            SortKeys::Prefix(prefix) => request
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
+            SortKeys::Between(from, until) => request
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :until")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":from", AttributeValue::S(from))
+                .expression_attribute_values(":until", AttributeValue::S(until)),
+        };
+        all_pages(request, None).await
     }
+
+    /// The items of one base-table partition whose sort key starts with `prefix`, page
+    /// after page, up to `limit` items if given; strongly consistent.
+    pub(crate) async fn query_prefix(
+        &self,
+        pk: String,
+        prefix: &str,
+        ascending: bool,
+        limit: Option<i32>,
+    ) -> Result<Vec<Item>, Error> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .scan_index_forward(ascending)
+            // Management lists feed conditional writes: read what was last written.
+            .consistent_read(true)
+            .set_limit(limit);
+        all_pages(request, limit).await
+    }
+
     /// Writes items unconditionally with parallel BatchWriteItem calls (25 items each),
     /// resending what DynamoDB returns unprocessed. For items whose writing twice is
     /// harmless: deterministic keys and content, or claims that lookups verify.
