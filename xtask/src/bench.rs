@@ -40,6 +40,16 @@ fn report(name: &str, value: f64, unit: &str) {
     println!("{name} {value:.3} {unit}");
 }
 
+fn report_ms(name: &str, duration: Duration) {
+    report(name, duration.as_secs_f64() * 1e3, "ms");
+}
+
+/// `{prefix}_p50` and `{prefix}_p99` of sorted samples, in milliseconds.
+fn report_latency(prefix: &str, sorted: &[Duration]) {
+    report_ms(&format!("{prefix}_p50"), percentile(sorted, 50.0));
+    report_ms(&format!("{prefix}_p99"), percentile(sorted, 99.0));
+}
+
 /// The p-th percentile (0–100) of sorted samples.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -100,16 +110,7 @@ async fn dynamodb_put_floor() -> Result<(), BenchError> {
     }
     let _ = aws.dynamodb.delete_table().table_name(&table).send().await;
     samples.sort();
-    report(
-        "dynamodb_put_p50",
-        percentile(&samples, 50.0).as_secs_f64() * 1e3,
-        "ms",
-    );
-    report(
-        "dynamodb_put_p99",
-        percentile(&samples, 99.0).as_secs_f64() * 1e3,
-        "ms",
-    );
+    report_latency("dynamodb_put", &samples);
     Ok(())
 }
 
@@ -133,11 +134,7 @@ async fn sessions() -> Result<(), BenchError> {
         token = session["token"].as_str().unwrap_or_default().to_owned();
     }
     sign_in.sort();
-    report(
-        "sign_in_p50",
-        percentile(&sign_in, 50.0).as_secs_f64() * 1e3,
-        "ms",
-    );
+    report_ms("sign_in_p50", percentile(&sign_in, 50.0));
 
     let authenticator = services.authenticator()?;
     let mut samples = Vec::with_capacity(1000);
@@ -147,16 +144,7 @@ async fn sessions() -> Result<(), BenchError> {
         samples.push(started.elapsed());
     }
     samples.sort();
-    report(
-        "authorizer_p50",
-        percentile(&samples, 50.0).as_secs_f64() * 1e3,
-        "ms",
-    );
-    report(
-        "authorizer_p99",
-        percentile(&samples, 99.0).as_secs_f64() * 1e3,
-        "ms",
-    );
+    report_latency("authorizer", &samples);
     Ok(())
 }
 
@@ -251,6 +239,15 @@ async fn scan_all(
     }
 }
 
+/// A JSON request to the gateway with the caller's bearer token.
+fn api_request(method: &str, uri: &str, token: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+}
+
 async fn call(
     app: &axum::Router,
     method: &str,
@@ -258,12 +255,7 @@ async fn call(
     token: &str,
     body: serde_json::Value,
 ) -> Result<serde_json::Value, BenchError> {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))?;
+    let request = api_request(method, uri, token).body(Body::from(body.to_string()))?;
     let response = app.clone().oneshot(request).await?;
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 8 << 20).await?;
@@ -660,9 +652,7 @@ async fn redeem_once(
     token: &str,
     code: &str,
 ) -> Result<Duration, BenchError> {
-    let request = Request::post("/redemptions")
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
+    let request = api_request("POST", "/redemptions", token)
         .header("idempotency-key", uuid::Uuid::new_v4().simple().to_string())
         .body(Body::from(serde_json::json!({ "code": code }).to_string()))?;
     let started = Instant::now();
@@ -798,33 +788,31 @@ async fn redeem() -> Result<(), BenchError> {
     for table in [&provisioned.table_name, &floor_table] {
         let _ = aws.dynamodb.delete_table().table_name(table).send().await;
     }
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let p50 = percentile(&samples, 50.0);
     let floor_p50 = percentile(&floor, 50.0);
-    report("redeem_p50", ms(p50), "ms");
-    report("redeem_p99", ms(percentile(&samples, 99.0)), "ms");
-    report("redeem_floor_p50", ms(floor_p50), "ms");
+    report_latency("redeem", &samples);
+    report_ms("redeem_floor_p50", floor_p50);
     report(
         "redeem_overhead_ratio",
         p50.as_secs_f64() / floor_p50.as_secs_f64(),
         "x",
     );
     let at_branch_p50 = percentile(&at_branch_samples, 50.0);
-    report("redeem_at_branch_p50", ms(at_branch_p50), "ms");
+    report_ms("redeem_at_branch_p50", at_branch_p50);
     report(
         "redeem_at_branch_ratio",
         at_branch_p50.as_secs_f64() / floor_p50.as_secs_f64(),
         "x",
     );
     let reads_p50 = percentile(&before_write, 50.0);
-    report("redeem_reads_p50", ms(reads_p50), "ms");
+    report_ms("redeem_reads_p50", reads_p50);
     report(
         "redeem_bound_ratio",
         (reads_p50 + floor_p50).as_secs_f64() / floor_p50.as_secs_f64(),
         "x",
     );
     let one_read_p50 = percentile(&one_read, 50.0);
-    report("redeem_one_read_floor_p50", ms(one_read_p50), "ms");
+    report_ms("redeem_one_read_floor_p50", one_read_p50);
     report(
         "redeem_one_read_ratio",
         one_read_p50.as_secs_f64() / floor_p50.as_secs_f64(),
