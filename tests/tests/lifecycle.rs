@@ -237,6 +237,37 @@ impl World {
             .unwrap();
     }
 
+    /// `count` redemptions of one ticket sent at once, taking turns with `tokens`; each
+    /// answer's status and body.
+    async fn redeem_at_once(
+        &self,
+        tokens: &[String],
+        ticket: &TicketRecord,
+        count: usize,
+    ) -> Vec<(u16, Value)> {
+        let attempts: Vec<_> = (0..count)
+            .map(|i| {
+                let request = keyed(
+                    "/redemptions",
+                    &tokens[i % tokens.len()],
+                    &fresh_key(),
+                    json!({"code": ticket.redemption_code}),
+                );
+                let gateway = self.gateway.clone();
+                tokio::spawn(async move {
+                    let response = tessera_tests::send(&gateway, request).await;
+                    let status = response.status().as_u16();
+                    (status, tessera_tests::body_json(response).await)
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for attempt in attempts {
+            outcomes.push(attempt.await.unwrap());
+        }
+        outcomes
+    }
+
     fn code_of(body: &Value) -> Option<&str> {
         body["code"].as_str()
     }
@@ -705,24 +736,7 @@ async fn tickets_lapse_at_the_midnight_after_their_last_day() {
     assert_eq!(history(admin.clone(), &gift[0]).await, ["issued", "redeem"]);
 
     // Ten redemptions of a lapsed ticket at once: one wins, and the lapse is stored once.
-    let attempts = (0..10).map(|_| {
-        let request = keyed(
-            "/redemptions",
-            &admin,
-            &fresh_key(),
-            json!({"code": goods[3].redemption_code}),
-        );
-        let gateway = w.gateway.clone();
-        tokio::spawn(async move {
-            let response = tessera_tests::send(&gateway, request).await;
-            let status = response.status().as_u16();
-            (status, tessera_tests::body_json(response).await)
-        })
-    });
-    let mut outcomes = Vec::new();
-    for attempt in attempts {
-        outcomes.push(attempt.await.unwrap());
-    }
+    let outcomes = w.redeem_at_once(&[admin.clone()], &goods[3], 10).await;
     let won = outcomes.iter().filter(|(s, _)| *s == 200).count();
     let refused = outcomes
         .iter()
@@ -861,24 +875,7 @@ async fn fifty_concurrent_redemptions_of_one_code_succeed_once() {
         w.token(PARENT, "cashier01", STAFF_PASSWORD).await,
         w.token(PARTNER, "admin", ADMIN_PASSWORD).await,
     ];
-    let attempts = (0..50).map(|i| {
-        let request = keyed(
-            "/redemptions",
-            &tokens[i % tokens.len()],
-            &fresh_key(),
-            json!({"code": ticket.redemption_code}),
-        );
-        let gateway = w.gateway.clone();
-        tokio::spawn(async move {
-            let response = tessera_tests::send(&gateway, request).await;
-            let status = response.status().as_u16();
-            (status, tessera_tests::body_json(response).await)
-        })
-    });
-    let mut outcomes = Vec::new();
-    for attempt in attempts {
-        outcomes.push(attempt.await.unwrap());
-    }
+    let outcomes = w.redeem_at_once(&tokens, &ticket, 50).await;
     let successes = outcomes.iter().filter(|(s, _)| *s == 200).count();
     let already: Vec<_> = outcomes
         .iter()
