@@ -291,6 +291,23 @@ macro_rules! seeded_world {
 }
 
 /// The `field` of every violation in a problem+json body, in order.
+/// A product as `GET /products/{id}` shows it, made into a `PUT` body: without the fields
+/// the platform keeps itself (id, listing, first issue, times).
+pub fn product_edit_body(mut view: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = view.as_object_mut() {
+        for kept in [
+            "product_id",
+            "listed",
+            "first_issued_at",
+            "created_at",
+            "updated_at",
+        ] {
+            fields.remove(kept);
+        }
+    }
+    view
+}
+
 pub fn error_fields(problem: &serde_json::Value) -> Vec<String> {
     listed(&problem["errors"], "field")
 }

@@ -204,16 +204,7 @@ async fn once_issued_only_the_three_lists_can_change() {
     let fields = tessera_tests::error_fields(&problem);
     assert_eq!(fields, ["face_value", "usage_notes"]);
 
-    let mut lists_only = edited.clone();
-    for key in [
-        "product_id",
-        "listed",
-        "first_issued_at",
-        "created_at",
-        "updated_at",
-    ] {
-        lists_only.as_object_mut().unwrap().remove(key);
-    }
+    let mut lists_only = tessera_tests::product_edit_body(edited.clone());
     lists_only["redeem_branches"] = json!(["TPE01"]);
     lists_only["redeemable_stores"] = json!([]);
     let (status, saved) = w
