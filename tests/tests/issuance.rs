@@ -145,16 +145,21 @@ impl World {
     /// number cannot be written until `remove_item` takes it away again.
     async fn block_ticket_number(&self, sequence: u64) -> Item {
         let blocker = key(keys::ticket(&ticket_number(sequence)), keys::TICKET);
+        self.put_item(blocker.clone()).await;
+        blocker
+    }
+
+    /// Writes an item as it is, past the store's code (to stage what a crash leaves).
+    async fn put_item(&self, item: Item) {
         let table = &self.services.table;
         table
             .client
             .put_item()
             .table_name(&table.name)
-            .set_item(Some(blocker.clone()))
+            .set_item(Some(item))
             .send()
             .await
             .unwrap();
-        blocker
     }
 
     /// A paid order as stored.
@@ -354,14 +359,7 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
         "ticket_no".to_owned(),
         aws_sdk_dynamodb::types::AttributeValue::S(first.ticket_no.clone()),
     );
-    table
-        .client
-        .put_item()
-        .table_name(&table.name)
-        .set_item(Some(claim))
-        .send()
-        .await
-        .unwrap();
+    w.put_item(claim).await;
     assert!(table.ticket_by_link(&stray).await.unwrap().is_none());
     let history = w
         .services
