@@ -388,11 +388,13 @@ impl BatchIssuer {
                     // Some row's condition failed (its order changed, its import number was
                     // taken, a code collided): issue each row on its own to find which.
                     Ok(Written::Conflict) => {
-                        let mut out = Vec::new();
-                        for (planned, product, order, _, _) in group {
-                            out.push(self.issue_row(batch, &planned, &product, order, now).await);
-                        }
-                        out
+                        stream::iter(group)
+                            .map(|(planned, product, order, _, _)| async move {
+                                self.issue_row(batch, &planned, &product, order, now).await
+                            })
+                            .buffer_unordered(self.concurrency)
+                            .collect()
+                            .await
                     }
                     Err(error) => vec![Err(Retry::from(error))],
                 }
