@@ -728,7 +728,9 @@ async fn tickets_lapse_at_the_midnight_after_their_last_day() {
     assert_eq!(history(admin.clone(), &gift[0]).await, ["issued", "redeem"]);
 
     // Ten redemptions of a lapsed ticket at once: one wins, and the lapse is stored once.
-    let outcomes = w.redeem_at_once(&[admin.clone()], &goods[3], 10).await;
+    let outcomes = w
+        .redeem_at_once(std::slice::from_ref(&admin), &goods[3], 10)
+        .await;
     let won = outcomes.iter().filter(|(s, _)| *s == 200).count();
     let refused = outcomes
         .iter()
