@@ -67,11 +67,12 @@ async fn the_authorizer_event_is_answered_with_a_simple_response() {
     let authenticator = services.authenticator().unwrap();
 
     // The sample's placeholder token: authorized to reach the function, with the error.
-    let response = fn_authorizer::handle(&authenticator, event.clone()).await;
+    let response = fn_authorizer::handle(&authenticator, event.clone());
     assert!(response.is_authorized);
     assert_eq!(response.context["error"], "UNAUTHENTICATED");
 
-    // A real session: the context carries the actor.
+    // A real session: the context carries its verified claims, which the function loads
+    // the caller from.
     let sign_in = send(&fn_auth::app(services.clone()), http_event("auth")).await;
     let token = body_json(sign_in).await["token"]
         .as_str()
@@ -80,11 +81,16 @@ async fn the_authorizer_event_is_answered_with_a_simple_response() {
     event
         .headers
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let response = fn_authorizer::handle(&authenticator, event).await;
-    let actor: tessera_domain::access::Actor =
-        serde_json::from_str(response.context["actor"].as_str().unwrap()).unwrap();
-    assert_eq!(actor.merchant.as_str(), "DEMO0001");
-    assert_eq!(actor.acting_as.as_str(), "DEMO0001");
+    let response = fn_authorizer::handle(&authenticator, event);
+    assert!(response.is_authorized);
+    let claims: tessera_platform::session::SessionClaims =
+        serde_json::from_str(response.context["session"].as_str().unwrap()).unwrap();
+    assert_eq!(claims.mid, "DEMO0001");
+    assert_eq!(claims.act, "DEMO0001");
+    let signed_in = tessera_platform::auth::SignedIn { claims };
+    let current = signed_in.actor(&services).await.unwrap();
+    assert_eq!(current.actor.merchant.as_str(), "DEMO0001");
+    assert_eq!(current.actor.acting_as.as_str(), "DEMO0001");
 }
 
 #[test]

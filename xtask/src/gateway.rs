@@ -128,10 +128,7 @@ async fn apply_authorizer(
             .contains(&(request.method().as_str().to_owned(), path))
     });
     if protected {
-        let fields = state
-            .authenticator
-            .authorize_request(request.headers())
-            .await;
+        let fields = state.authenticator.authorize_request(request.headers());
         request.extensions_mut().insert(request_context(fields));
     }
     next.run(request).await

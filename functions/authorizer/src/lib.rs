@@ -1,17 +1,18 @@
 //! The HTTP API's Lambda authorizer (payload 2.0, simple responses). It runs the same
 //! `Authenticator::authorize_request` as the local gateway and always authorizes: the
-//! context carries the actor or the error code, and the function answers problem+json.
+//! context carries the verified session claims or the error code; the function loads the
+//! caller from them and answers any failure as problem+json. It reads nothing stored.
 
 use aws_lambda_events::event::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use tessera_platform::auth::Authenticator;
 
-pub async fn handle(
+pub fn handle(
     authenticator: &Authenticator,
     request: ApiGatewayV2CustomAuthorizerV2Request,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
-    let fields = authenticator.authorize_request(&request.headers).await;
+    let fields = authenticator.authorize_request(&request.headers);
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     response.is_authorized = true;
     response.context = serde_json::Value::Object(fields.into_iter().collect());

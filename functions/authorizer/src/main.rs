@@ -11,9 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         >| {
             let authenticator = authenticator.clone();
             async move {
-                Ok::<_, lambda_runtime::Error>(
-                    fn_authorizer::handle(&authenticator, event.payload).await,
-                )
+                Ok::<_, lambda_runtime::Error>(fn_authorizer::handle(&authenticator, event.payload))
             }
         },
     ))

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_domain::lifecycle::Operation;
-use tessera_platform::auth::CurrentActor;
+use tessera_platform::auth::{CurrentActor, SignedIn};
 use tessera_platform::lifecycle::{
     self, Idempotency, IdempotencyHeader, OperationRequest, TicketLookup, TicketView,
 };
@@ -45,11 +45,11 @@ pub struct CancelInput {
         (status = 404, description = "TICKET_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn lookup(
     State(services): State<Services>,
-    current: CurrentActor,
+    signed_in: SignedIn,
     ApiJson(input): ApiJson<CodeInput>,
 ) -> Result<Json<TicketLookup>, Problem> {
     Ok(Json(
-        lifecycle::lookup(&services, &current.actor, &input.code).await?,
+        lifecycle::lookup(&services, &signed_in, &input.code).await?,
     ))
 }
 
@@ -65,7 +65,7 @@ async fn lookup(
         (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn redeem(
     State(services): State<Services>,
-    current: CurrentActor,
+    signed_in: SignedIn,
     header: IdempotencyHeader,
     ApiJson(input): ApiJson<RedeemInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
@@ -77,7 +77,7 @@ async fn redeem(
         fee: None,
     };
     Ok(Json(
-        lifecycle::perform(&services, &current.actor, key, request).await?,
+        lifecycle::perform(&services, &signed_in, key, request).await?,
     ))
 }
 
@@ -93,7 +93,7 @@ async fn redeem(
         (status = 409, description = "TICKET_NOT_REDEEMED, TICKET_WITH_BANK, GIFT_VOUCHER_NOT_CANCELLABLE, CANCEL_WINDOW_CLOSED", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn cancel_redemption(
     State(services): State<Services>,
-    current: CurrentActor,
+    signed_in: SignedIn,
     header: IdempotencyHeader,
     ApiJson(input): ApiJson<CancelInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
@@ -105,7 +105,7 @@ async fn cancel_redemption(
         fee: None,
     };
     Ok(Json(
-        lifecycle::perform(&services, &current.actor, key, request).await?,
+        lifecycle::perform(&services, &signed_in, key, request).await?,
     ))
 }
 

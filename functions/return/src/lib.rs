@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tessera_domain::lifecycle::Operation;
-use tessera_platform::auth::CurrentActor;
+use tessera_platform::auth::SignedIn;
 use tessera_platform::lifecycle::{
     self, Idempotency, IdempotencyHeader, OperationRequest, TicketView,
 };
@@ -48,7 +48,7 @@ pub struct CancelReturnInput {
         (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn return_ticket(
     State(services): State<Services>,
-    current: CurrentActor,
+    signed_in: SignedIn,
     header: IdempotencyHeader,
     ApiJson(input): ApiJson<ReturnInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
@@ -60,7 +60,7 @@ async fn return_ticket(
         fee: input.fee,
     };
     Ok(Json(
-        lifecycle::perform(&services, &current.actor, key, request).await?,
+        lifecycle::perform(&services, &signed_in, key, request).await?,
     ))
 }
 
@@ -76,7 +76,7 @@ async fn return_ticket(
         (status = 409, description = "TICKET_NOT_RETURNED, TICKET_WITH_BANK, CANCEL_WINDOW_CLOSED", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn cancel_return(
     State(services): State<Services>,
-    current: CurrentActor,
+    signed_in: SignedIn,
     header: IdempotencyHeader,
     ApiJson(input): ApiJson<CancelReturnInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
@@ -88,7 +88,7 @@ async fn cancel_return(
         fee: None,
     };
     Ok(Json(
-        lifecycle::perform(&services, &current.actor, key, request).await?,
+        lifecycle::perform(&services, &signed_in, key, request).await?,
     ))
 }
 

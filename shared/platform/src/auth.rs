@@ -1,13 +1,17 @@
-//! Authentication: bearer token → [`Actor`]. The same [`authenticate`] runs in the Lambda
-//! authorizer (API Gateway) and in the local gateway's middleware; both hand the result to
-//! the functions the same way, as the authorizer context of the request (`actor`, JSON).
+//! Authentication: bearer token → [`Actor`], in two steps. The authorizer (the Lambda
+//! authorizer behind API Gateway, and the local gateway's middleware, running the same
+//! [`Authenticator::authorize_request`]) verifies the token and hands its claims to the
+//! function in the authorizer context; the function loads the caller as they stand now
+//! ([`load_actor`]), concurrently with its own first read where it has one.
 
 use crate::problem::Problem;
-use crate::session::{verify, SigningKey};
+use crate::services::Services;
+use crate::session::{verify, SessionClaims, SigningKey};
 use crate::store::Table;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
+use chrono::{DateTime, Utc};
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayRequestAuthorizer, ApiGatewayV2httpRequestContext,
 };
@@ -19,9 +23,8 @@ use tessera_domain::clock::Clock;
 use tessera_domain::values::{AccountName, BranchCode, MerchantId};
 use tessera_domain::{Error, ErrorCode};
 
-/// The authorizer context key under which the actor travels.
-pub const ACTOR_CONTEXT_KEY: &str = "actor";
-pub const SESSION_CONTEXT_KEY: &str = "session_id";
+/// The authorizer context key under which the verified session claims travel.
+pub const CLAIMS_CONTEXT_KEY: &str = "session";
 pub const ERROR_CONTEXT_KEY: &str = "error";
 
 #[derive(Clone)]
@@ -39,93 +42,32 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl Authenticator {
-    /// Verifies the token, then checks the session still exists and reloads the account and
-    /// merchant, so sign-out, deletion and changed rights or bindings apply at once.
+    /// Verifies the token and loads the caller as they stand now: what the authorizer and
+    /// the function do between them for one request.
     pub async fn authenticate(&self, token: &str) -> Result<(Actor, String), Error> {
-        let now = self.clock.now();
-        let claims = verify(token, &self.key, now)?;
-        let expired = || Error::new(ErrorCode::SessionExpired);
-        // Every key follows from the token: one batched read instead of three in a row.
-        let (Ok(merchant_id), Ok(account_name)) = (
-            MerchantId::parse("mid", &claims.mid),
-            AccountName::parse_login("sub", &claims.sub),
-        ) else {
-            return Err(expired());
-        };
-        let token_branch = claims
-            .br
-            .as_deref()
-            .and_then(|b| BranchCode::parse("br", b).ok());
-        let facts = self
-            .table
-            .session_facts(
-                &claims.sid,
-                &merchant_id,
-                &account_name,
-                token_branch.as_ref(),
-            )
-            .await?;
-        let session = facts.session.ok_or_else(expired)?;
-        if session.expires <= now
-            || session.merchant_id != merchant_id
-            || session.account != account_name
-        {
-            return Err(expired());
-        }
-        let account = facts
-            .account
-            .filter(|a| a.deleted_at.is_none())
-            .ok_or_else(expired)?;
-        let merchant = facts.merchant.ok_or_else(expired)?;
-        let branch_enabled = match &account.branch {
-            // Bound to the branch the token names (the usual case): already read.
-            Some(code) if token_branch.as_ref() == Some(code) => {
-                facts.branch.is_some_and(|branch| branch.enabled)
-            }
-            // Re-bound since sign-in: read the branch it is bound to now.
-            Some(code) => self
-                .table
-                .get_branch(&session.merchant_id, code)
-                .await?
-                .is_some_and(|branch| branch.enabled),
-            None => true,
-        };
-        let actor = Actor {
-            merchant: session.merchant_id,
-            account: session.account,
-            role: account.role,
-            rights: account.rights,
-            acting_as: session.acting_as,
-            children: merchant.children,
-            branch: account.branch,
-            branch_enabled,
-        };
+        let claims = verify(token, &self.key, self.clock.now())?;
+        let actor = load_actor(&self.table, self.clock.now(), &claims).await?;
         Ok((actor, claims.sid))
     }
-}
 
-/// The authorizer context for a request: the actor and session on success, else the error
-/// code. The request always reaches the function, which answers a failure as problem+json
-/// (API Gateway's own 401/403 bodies would not be); see docs/decisions/0004-auth.md.
-pub type AuthorizerFields = HashMap<String, serde_json::Value>;
-
-impl Authenticator {
-    pub async fn authorize_request(&self, headers: &HeaderMap) -> AuthorizerFields {
+    /// The authorizer's verdict on a request: the token's signature and expiry, nothing
+    /// stored. Its claims, or the error code, go into the authorizer context; the function
+    /// then loads the caller (`SignedIn::actor`), so sign-out, deletion and changed rights
+    /// or bindings apply to the very next request. See docs/decisions/0004-auth.md.
+    pub fn authorize_request(&self, headers: &HeaderMap) -> AuthorizerFields {
         let outcome = match bearer_token(headers) {
             None => Err(Error::new(ErrorCode::Unauthenticated)),
-            Some(token) => self.authenticate(token).await,
+            Some(token) => verify(token, &self.key, self.clock.now()),
         };
         let mut fields = AuthorizerFields::new();
-        match outcome {
-            Ok((actor, session_id)) => {
-                let actor_json = serde_json::to_string(&actor).unwrap_or_default();
+        match outcome.and_then(|claims| {
+            serde_json::to_string(&claims)
+                .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))
+        }) {
+            Ok(claims_json) => {
                 fields.insert(
-                    ACTOR_CONTEXT_KEY.to_owned(),
-                    serde_json::Value::String(actor_json),
-                );
-                fields.insert(
-                    SESSION_CONTEXT_KEY.to_owned(),
-                    serde_json::Value::String(session_id),
+                    CLAIMS_CONTEXT_KEY.to_owned(),
+                    serde_json::Value::String(claims_json),
                 );
             }
             Err(error) => {
@@ -139,6 +81,75 @@ impl Authenticator {
     }
 }
 
+/// The caller named by verified claims, as they stand at `now`: the session still exists
+/// and has not expired, the account is not deleted (its rights and branch as stored now),
+/// the merchant's children as stored now, and whether the bound branch is enabled.
+pub async fn load_actor(
+    table: &Table,
+    now: DateTime<Utc>,
+    claims: &SessionClaims,
+) -> Result<Actor, Error> {
+    let expired = || Error::new(ErrorCode::SessionExpired);
+    // Every key follows from the token: one batched read instead of three in a row.
+    let (Ok(merchant_id), Ok(account_name)) = (
+        MerchantId::parse("mid", &claims.mid),
+        AccountName::parse_login("sub", &claims.sub),
+    ) else {
+        return Err(expired());
+    };
+    let token_branch = claims
+        .br
+        .as_deref()
+        .and_then(|b| BranchCode::parse("br", b).ok());
+    let facts = table
+        .session_facts(
+            &claims.sid,
+            &merchant_id,
+            &account_name,
+            token_branch.as_ref(),
+        )
+        .await?;
+    let session = facts.session.ok_or_else(expired)?;
+    if session.expires <= now
+        || session.merchant_id != merchant_id
+        || session.account != account_name
+    {
+        return Err(expired());
+    }
+    let account = facts
+        .account
+        .filter(|a| a.deleted_at.is_none())
+        .ok_or_else(expired)?;
+    let merchant = facts.merchant.ok_or_else(expired)?;
+    let branch_enabled = match &account.branch {
+        // Bound to the branch the token names (the usual case): already read.
+        Some(code) if token_branch.as_ref() == Some(code) => {
+            facts.branch.is_some_and(|branch| branch.enabled)
+        }
+        // Re-bound since sign-in: read the branch it is bound to now.
+        Some(code) => table
+            .get_branch(&session.merchant_id, code)
+            .await?
+            .is_some_and(|branch| branch.enabled),
+        None => true,
+    };
+    Ok(Actor {
+        merchant: session.merchant_id,
+        account: session.account,
+        role: account.role,
+        rights: account.rights,
+        acting_as: session.acting_as,
+        children: merchant.children,
+        branch: account.branch,
+        branch_enabled,
+    })
+}
+
+/// The authorizer context for a request: the verified session claims on success, else the
+/// error code. The request always reaches the function, which answers a failure as
+/// problem+json (API Gateway's own 401/403 bodies would not be).
+pub type AuthorizerFields = HashMap<String, serde_json::Value>;
+
 /// The request context API Gateway gives a function behind a Lambda authorizer.
 pub fn request_context(fields: AuthorizerFields) -> RequestContext {
     let mut authorizer = ApiGatewayRequestAuthorizer::default();
@@ -148,14 +159,27 @@ pub fn request_context(fields: AuthorizerFields) -> RequestContext {
     RequestContext::ApiGatewayV2(context)
 }
 
-/// The signed-in caller of a protected route, as the authorizer established it.
+/// A request whose token the authorizer verified: who it claims to be, not yet checked
+/// against what is stored. Handlers that can read something else meanwhile take this and
+/// load the caller alongside (`actor`); the rest take [`CurrentActor`].
 #[derive(Debug, Clone)]
-pub struct CurrentActor {
-    pub actor: Actor,
-    pub session_id: String,
+pub struct SignedIn {
+    pub claims: SessionClaims,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
+impl SignedIn {
+    /// The caller as they stand now (see [`load_actor`]).
+    pub async fn actor(&self, services: &Services) -> Result<CurrentActor, Error> {
+        let actor = load_actor(&services.table, services.clock.now(), &self.claims).await?;
+        tracing::Span::current().record("merchant", actor.acting_as.as_str());
+        Ok(CurrentActor {
+            actor,
+            session_id: self.claims.sid.clone(),
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
@@ -171,12 +195,30 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
                 ErrorCode::parse(code).unwrap_or(ErrorCode::Unauthenticated),
             ));
         }
-        let actor = field(ACTOR_CONTEXT_KEY)
-            .and_then(|json| serde_json::from_str::<Actor>(json).ok())
+        let claims = field(CLAIMS_CONTEXT_KEY)
+            .and_then(|json| serde_json::from_str::<SessionClaims>(json).ok())
             .ok_or_else(|| Problem::new(ErrorCode::Unauthenticated))?;
-        let session_id = field(SESSION_CONTEXT_KEY).unwrap_or_default().to_owned();
-        tracing::Span::current().record("merchant", actor.acting_as.as_str());
-        Ok(CurrentActor { actor, session_id })
+        Ok(SignedIn { claims })
+    }
+}
+
+/// The signed-in caller of a protected route, as they stand now: the authorizer verified
+/// the token, and the session, account and merchant were read for this request.
+#[derive(Debug, Clone)]
+pub struct CurrentActor {
+    pub actor: Actor,
+    pub session_id: String,
+}
+
+impl FromRequestParts<Services> for CurrentActor {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        services: &Services,
+    ) -> Result<Self, Self::Rejection> {
+        let signed_in = SignedIn::from_request_parts(parts, services).await?;
+        signed_in.actor(services).await.map_err(Problem)
     }
 }
 

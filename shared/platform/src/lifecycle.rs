@@ -5,9 +5,15 @@
 //! decided again, so fifty concurrent redemptions end as one success and forty-nine
 //! "already redeemed".
 
+use crate::auth::SignedIn;
 use crate::services::Services;
+use crate::session::SessionClaims;
 use crate::store::idempotency::IdempotencyRecord;
-use crate::store::tickets::{TicketChange, TicketEvent, TicketHistoryEntry, TicketRecord};
+use crate::store::products::ProductRecord;
+use crate::store::relations::RelationRecord;
+use crate::store::tickets::{
+    CodeClaim, TicketChange, TicketEvent, TicketHistoryEntry, TicketRecord,
+};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -22,7 +28,7 @@ use tessera_domain::lifecycle::{
 };
 use tessera_domain::products::TicketKind;
 use tessera_domain::tickets::{normalise_redemption_code, TicketStatus};
-use tessera_domain::values::AccountName;
+use tessera_domain::values::{AccountName, MerchantId};
 use tessera_domain::{Error, ErrorCode};
 use utoipa::ToSchema;
 
@@ -206,52 +212,148 @@ fn issuer_view(t: &TicketRecord, allowed: Vec<String>) -> TicketView {
     }
 }
 
-/// Finds the ticket behind a redemption code as the actor may know it: its issuer (or the
-/// issuer's parent) sees it; a store with a relation to the issuer sees it; anyone else
-/// gets "not found", exactly as for a code that does not exist. The ticket is as it stands
-/// at `now`.
-async fn find(
+/// What a redemption code leads to, read before (or while) the caller is loaded: its claim,
+/// the ticket, and what the caller will probably need besides. The read-ahead is only a
+/// guess; [`resolve`] decides with the loaded caller and reads what the guess missed.
+struct CodeRead {
+    claim: CodeClaim,
+    /// The ticket carrying this very code (None: a claim whose issuance never committed).
+    ticket: Option<TicketRecord>,
+    /// The product, if it was read (its lists decide for branches and stores).
+    product: Option<Option<ProductRecord>>,
+    /// The issuer's relation with a store, and which store it was read for.
+    relation: Option<(MerchantId, Option<RelationRecord>)>,
+}
+
+/// What a caller needs read besides the ticket to be decided on.
+#[derive(Debug, Clone, Default)]
+struct Needs {
+    /// The product: its lists decide for branches and stores.
+    product: bool,
+    /// The relation between the issuer and this store.
+    relation_for: Option<MerchantId>,
+}
+
+/// The claim, then the ticket together with whatever `needs` asks for. `None` for a code
+/// that is malformed or not claimed.
+async fn read_code(
     services: &Services,
-    actor: &Actor,
     code: &str,
-    now: DateTime<Utc>,
-) -> Result<Found, Error> {
-    let not_found = || Error::new(ErrorCode::TicketNotFound);
-    let code = normalise_redemption_code(code).ok_or_else(not_found)?;
-    let claim = services
-        .table
-        .code_claim(&code)
-        .await?
-        .ok_or_else(not_found)?;
-    let issuer = &claim.merchant_id;
-    let is_issuer = *issuer == actor.acting_as
-        || (actor.acting_as == actor.merchant && actor.children.contains(issuer));
-    // The ticket, its product if its lists can matter, and (for a store) the relation, all
-    // at once. The lists cannot matter to the issuer's head office (the domain says when).
-    let relation = async {
-        if is_issuer {
-            Ok(None)
-        } else {
-            services.table.get_relation(issuer, &actor.acting_as).await
+    needs: impl FnOnce(&CodeClaim) -> Needs,
+) -> Result<Option<CodeRead>, Error> {
+    let Some(code) = normalise_redemption_code(code) else {
+        return Ok(None);
+    };
+    let Some(claim) = services.table.code_claim(&code).await? else {
+        return Ok(None);
+    };
+    let Needs {
+        product: with_product,
+        relation_for,
+    } = needs(&claim);
+    let product = async {
+        match with_product {
+            true => services
+                .table
+                .get_product(&claim.merchant_id, &claim.product_id)
+                .await
+                .map(Some),
+            false => Ok(None),
         }
     };
-    let lists_matter = !is_issuer || product_lists_matter(actor, &Standing::Issuer);
-    let product = async {
-        if lists_matter {
-            services.table.get_product(issuer, &claim.product_id).await
-        } else {
-            Ok(None)
+    let relation = async {
+        match relation_for {
+            Some(store) => {
+                let relation = services
+                    .table
+                    .get_relation(&claim.merchant_id, &store)
+                    .await?;
+                Ok(Some((store, relation)))
+            }
+            None => Ok(None),
         }
     };
     let (ticket, product, relation) = tokio::try_join!(
         services.table.get_ticket(&claim.ticket_no),
         product,
-        relation,
+        relation
     )?;
-    let ticket = ticket
-        .filter(|t| t.redemption_code == code)
-        .ok_or_else(not_found)?;
-    let standing = if is_issuer {
+    Ok(Some(CodeRead {
+        ticket: ticket.filter(|t| t.redemption_code == code),
+        claim,
+        product,
+        relation,
+    }))
+}
+
+/// Whether the actor is the issuer (or the issuer's parent acting as itself).
+fn is_issuer(actor: &Actor, issuer: &MerchantId) -> bool {
+    *issuer == actor.acting_as
+        || (actor.acting_as == actor.merchant && actor.children.contains(issuer))
+}
+
+/// What the loaded actor needs besides the ticket: the product when its lists can matter
+/// (the domain says when), the relation when it is not the issuer.
+fn needs(actor: &Actor, claim: &CodeClaim) -> Needs {
+    let issuer = is_issuer(actor, &claim.merchant_id);
+    Needs {
+        product: !issuer || product_lists_matter(actor, &Standing::Issuer),
+        relation_for: (!issuer).then(|| actor.acting_as.clone()),
+    }
+}
+
+/// The same guess from the token's claims alone, before the caller is loaded: a caller
+/// bound to a branch, or acting as another merchant than the issuer, will need the product
+/// (and a store its relation). A wrong guess costs a read, never a wrong answer.
+fn needs_by_claims(claims: &SessionClaims, claim: &CodeClaim) -> Needs {
+    let stranger = claims.act != claim.merchant_id.as_str();
+    Needs {
+        product: stranger || claims.br.is_some(),
+        relation_for: stranger
+            .then(|| MerchantId::parse("act", &claims.act).ok())
+            .flatten(),
+    }
+}
+
+/// The ticket behind a redemption code as the actor may know it: its issuer (or the
+/// issuer's parent) sees it; a store with a relation to the issuer sees it; anyone else
+/// gets "not found", exactly as for a code that does not exist. The ticket is as it stands
+/// at `now`.
+async fn resolve(
+    services: &Services,
+    actor: &Actor,
+    read: Option<CodeRead>,
+    now: DateTime<Utc>,
+) -> Result<Found, Error> {
+    let not_found = || Error::new(ErrorCode::TicketNotFound);
+    let read = read.ok_or_else(not_found)?;
+    let issuer = &read.claim.merchant_id;
+    let Needs {
+        product: lists_matter,
+        relation_for,
+    } = needs(actor, &read.claim);
+    let product = async {
+        match (&read.product, lists_matter) {
+            (Some(product), _) => Ok(product.clone()),
+            (None, true) => {
+                services
+                    .table
+                    .get_product(issuer, &read.claim.product_id)
+                    .await
+            }
+            (None, false) => Ok(None),
+        }
+    };
+    let relation = async {
+        match (&read.relation, relation_for) {
+            (_, None) => Ok(None),
+            (Some((store, relation)), Some(wanted)) if *store == wanted => Ok(relation.clone()),
+            (_, Some(wanted)) => services.table.get_relation(issuer, &wanted).await,
+        }
+    };
+    let (product, relation) = tokio::try_join!(product, relation)?;
+    let ticket = read.ticket.ok_or_else(not_found)?;
+    let standing = if is_issuer(actor, issuer) {
         Standing::Issuer
     } else {
         match relation {
@@ -268,6 +370,23 @@ async fn find(
         lapsed,
         standing,
     })
+}
+
+/// Loads the caller and reads the code at once; the caller's failure comes first, so an
+/// unknown session never learns anything about the code.
+async fn caller_and_code(
+    services: &Services,
+    signed_in: &SignedIn,
+    code: &str,
+) -> Result<(Actor, Option<CodeRead>), Error> {
+    let (current, read) = tokio::join!(
+        signed_in.actor(services),
+        read_code(services, code, |claim| needs_by_claims(
+            &signed_in.claims,
+            claim
+        )),
+    );
+    Ok((current?.actor, read?))
 }
 
 /// The ticket as it stands at `now`: an unused ticket whose term ran out since it was last
@@ -305,9 +424,15 @@ fn as_of(mut ticket: TicketRecord, now: DateTime<Utc>) -> (TicketRecord, Vec<Tic
 }
 
 /// Looks a ticket up by redemption code, with what the caller may do with it.
-pub async fn lookup(services: &Services, actor: &Actor, code: &str) -> Result<TicketLookup, Error> {
+pub async fn lookup(
+    services: &Services,
+    signed_in: &SignedIn,
+    code: &str,
+) -> Result<TicketLookup, Error> {
+    let (actor, read) = caller_and_code(services, signed_in, code).await?;
+    let actor = &actor;
     let now = services.clock.now();
-    let found = find(services, actor, code, now).await?;
+    let found = resolve(services, actor, read, now).await?;
     if found.standing == Standing::Issuer {
         authorize(
             actor,
@@ -418,7 +543,7 @@ fn check_reason(operation: Operation, reason: Option<String>) -> Result<Option<S
 /// the caller may see it; a retry with the same key and request answers the same.
 pub async fn perform(
     services: &Services,
-    actor: &Actor,
+    signed_in: &SignedIn,
     idempotency: Idempotency,
     request: OperationRequest,
 ) -> Result<serde_json::Value, Error> {
@@ -426,6 +551,8 @@ pub async fn perform(
     let area = operation
         .area()
         .ok_or_else(|| Error::new(ErrorCode::TicketStatusConflict))?;
+    let (actor, read) = caller_and_code(services, signed_in, &request.code).await?;
+    let actor = &actor;
     // The right first: without it nothing else about the request matters.
     authorize(
         actor,
@@ -439,8 +566,14 @@ pub async fn perform(
     // The happy path reads no idempotency record: the record is written with the change,
     // conditional on the key being new. Only when the change is refused or conflicts is the
     // key's first answer looked up (a retry of a request that succeeded lands there).
+    // The first attempt decides on what was read with the caller; a lost race reads again.
+    let mut read_ahead = Some(read);
     for _ in 0..ATTEMPTS {
-        match attempt(services, actor, &request, reason.clone(), &key, &hash).await {
+        let read = match read_ahead.take() {
+            Some(read) => read,
+            None => read_code(services, &request.code, |claim| needs(actor, claim)).await?,
+        };
+        match attempt(services, actor, &request, read, reason.clone(), &key, &hash).await {
             Ok(Some(answer)) => return Ok(answer),
             Ok(None) => {
                 // Someone changed the ticket, or used this key, since we read: a request
@@ -471,13 +604,14 @@ async fn attempt(
     services: &Services,
     actor: &Actor,
     request: &OperationRequest,
+    read: Option<CodeRead>,
     reason: Option<String>,
     key: &str,
     hash: &str,
 ) -> Result<Option<serde_json::Value>, Error> {
     let operation = request.operation;
     let now = services.clock.now();
-    let found = find(services, actor, &request.code, now).await?;
+    let found = resolve(services, actor, read, now).await?;
     may_act(actor, &found.standing, &found.parties(), operation)?;
     let before = found.ticket.status;
     let after = transition(found.ticket.kind, before, operation).map_err(Error::new)?;
