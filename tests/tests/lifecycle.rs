@@ -904,3 +904,55 @@ async fn fifty_concurrent_redemptions_of_one_code_succeed_once() {
     );
     assert_eq!(w.history(&other).await.len(), 2);
 }
+
+/// The function loads the caller while it reads the code (decision 0004): whatever the code,
+/// a caller who is no longer signed in hears only that, and nothing changes.
+#[tokio::test]
+async fn a_signed_out_caller_learns_nothing_about_a_code_and_changes_nothing() {
+    let w = world(1).await;
+    let ticket = w.goods[0].clone();
+    let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
+    assert_eq!(
+        w.call(authed("DELETE", "/sessions/current", &cashier))
+            .await
+            .0,
+        204
+    );
+    for code in [ticket.redemption_code.as_str(), "2222222222222222"] {
+        let (status, body) = w.act("/redemptions", &cashier, json!({"code": code})).await;
+        assert_eq!(
+            (status, World::code_of(&body)),
+            (401, Some("SESSION_EXPIRED")),
+            "{body}"
+        );
+        let (status, body) = w
+            .call(json_request(
+                "POST",
+                "/tickets/lookup",
+                Some(&cashier),
+                json!({"code": code}),
+            ))
+            .await;
+        assert_eq!(
+            (status, World::code_of(&body)),
+            (401, Some("SESSION_EXPIRED")),
+            "{body}"
+        );
+    }
+    // A token whose signature does not verify is refused by the authorizer.
+    let forged = format!("{}A", w.admin);
+    let (status, body) = w
+        .act(
+            "/returns",
+            &forged,
+            json!({"code": ticket.redemption_code, "reason": "退貨"}),
+        )
+        .await;
+    assert_eq!(
+        (status, World::code_of(&body)),
+        (401, Some("UNAUTHENTICATED")),
+        "{body}"
+    );
+    assert_eq!(w.status_of(&ticket).await, TicketStatus::Unused);
+    assert_eq!(w.history(&ticket).await, ["issued"]);
+}

@@ -902,8 +902,8 @@ async fn redeem() -> Result<(), BenchError> {
 }
 
 /// The floor of any design that reads only once before its transaction: one BatchGetItem
-/// of the authorizer's items (session, account, merchant) and the code claim, as if the
-/// function authenticated the caller itself and the claim carried the whole ticket; then
+/// of the caller's items (session, account, merchant) and the code claim, as if the claim
+/// carried the whole ticket; then
 /// the redemption's transaction as the store writes it (the ticket replaced at its
 /// version, history entry, report event, an idempotency record as large as the run's).
 /// No routing, no JSON, no rules: what such a design could not go below.
