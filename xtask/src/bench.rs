@@ -708,9 +708,10 @@ async fn redeem_once(
 /// Redemption through the gateway (authorizer included): 1000 sequential redemptions by
 /// the head office (p50, p99) and 300 by a cashier bound to a branch; the floor, the
 /// operation's own transaction (ticket, history entry, report event, idempotency record,
-/// as stored by the run) written bare into an empty table; the reads that must come
-/// first, bare; the one-read floor (`one_read_floor`); and 32 concurrent clients over
-/// another 1000 tickets.
+/// as stored by the run) written bare with the store's conditions into a copy of the
+/// table as the redemptions found it (and into an empty table); the reads that come first,
+/// bare; the one-read floor (`one_read_floor`); and 32 concurrent clients over another
+/// 1000 tickets.
 async fn redeem() -> Result<(), BenchError> {
     use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
     use futures_util::stream::{self, StreamExt, TryStreamExt};
