@@ -45,8 +45,9 @@ impl Authenticator {
     /// Verifies the token and loads the caller as they stand now: what the authorizer and
     /// the function do between them for one request.
     pub async fn authenticate(&self, token: &str) -> Result<(Actor, String), Error> {
-        let claims = verify(token, &self.key, self.clock.now())?;
-        let actor = load_actor(&self.table, self.clock.now(), &claims).await?;
+        let now = self.clock.now();
+        let claims = verify(token, &self.key, now)?;
+        let actor = load_actor(&self.table, now, &claims).await?;
         Ok((actor, claims.sid))
     }
 

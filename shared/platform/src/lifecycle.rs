@@ -219,10 +219,7 @@ struct CodeRead {
     claim: CodeClaim,
     /// The ticket carrying this very code (None: a claim whose issuance never committed).
     ticket: Option<TicketRecord>,
-    /// The product, if it was read (its lists decide for branches and stores).
-    product: Option<Option<ProductRecord>>,
-    /// The issuer's relation with a store, and which store it was read for.
-    relation: Option<(MerchantId, Option<RelationRecord>)>,
+    beside: Beside,
 }
 
 /// What a caller needs read besides the ticket to be decided on.
@@ -232,6 +229,46 @@ struct Needs {
     product: bool,
     /// The relation between the issuer and this store.
     relation_for: Option<MerchantId>,
+}
+
+/// What was read besides the ticket; `None` where it was not read.
+#[derive(Debug, Default)]
+struct Beside {
+    product: Option<Option<ProductRecord>>,
+    /// The issuer's relation with a store, and which store it was read for.
+    relation: Option<(MerchantId, Option<RelationRecord>)>,
+}
+
+/// Reads what `needs` names, at once.
+async fn read_beside(
+    services: &Services,
+    claim: &CodeClaim,
+    needs: Needs,
+) -> Result<Beside, Error> {
+    let product = async {
+        match needs.product {
+            true => services
+                .table
+                .get_product(&claim.merchant_id, &claim.product_id)
+                .await
+                .map(Some),
+            false => Ok(None),
+        }
+    };
+    let relation = async {
+        match needs.relation_for {
+            Some(store) => {
+                let relation = services
+                    .table
+                    .get_relation(&claim.merchant_id, &store)
+                    .await?;
+                Ok(Some((store, relation)))
+            }
+            None => Ok(None),
+        }
+    };
+    let (product, relation) = tokio::try_join!(product, relation)?;
+    Ok(Beside { product, relation })
 }
 
 /// The claim, then the ticket together with whatever `needs` asks for. `None` for a code
@@ -247,42 +284,14 @@ async fn read_code(
     let Some(claim) = services.table.code_claim(&code).await? else {
         return Ok(None);
     };
-    let Needs {
-        product: with_product,
-        relation_for,
-    } = needs(&claim);
-    let product = async {
-        match with_product {
-            true => services
-                .table
-                .get_product(&claim.merchant_id, &claim.product_id)
-                .await
-                .map(Some),
-            false => Ok(None),
-        }
-    };
-    let relation = async {
-        match relation_for {
-            Some(store) => {
-                let relation = services
-                    .table
-                    .get_relation(&claim.merchant_id, &store)
-                    .await?;
-                Ok(Some((store, relation)))
-            }
-            None => Ok(None),
-        }
-    };
-    let (ticket, product, relation) = tokio::try_join!(
+    let (ticket, beside) = tokio::try_join!(
         services.table.get_ticket(&claim.ticket_no),
-        product,
-        relation
+        read_beside(services, &claim, needs(&claim)),
     )?;
     Ok(Some(CodeRead {
         ticket: ticket.filter(|t| t.redemption_code == code),
         claim,
-        product,
-        relation,
+        beside,
     }))
 }
 
@@ -326,34 +335,34 @@ async fn resolve(
     now: DateTime<Utc>,
 ) -> Result<Found, Error> {
     let not_found = || Error::new(ErrorCode::TicketNotFound);
-    let read = read.ok_or_else(not_found)?;
-    let issuer = &read.claim.merchant_id;
+    let CodeRead {
+        claim,
+        ticket,
+        beside,
+    } = read.ok_or_else(not_found)?;
+    // What the loaded actor needs and the read-ahead did not guess, read now.
     let Needs {
-        product: lists_matter,
+        product: wants_product,
         relation_for,
-    } = needs(actor, &read.claim);
-    let product = async {
-        match (&read.product, lists_matter) {
-            (Some(product), _) => Ok(product.clone()),
-            (None, true) => {
-                services
-                    .table
-                    .get_product(issuer, &read.claim.product_id)
-                    .await
-            }
-            (None, false) => Ok(None),
-        }
+    } = needs(actor, &claim);
+    let relation_read = beside
+        .relation
+        .filter(|(store, _)| Some(store) == relation_for.as_ref());
+    let missing = Needs {
+        product: wants_product && beside.product.is_none(),
+        relation_for: relation_for.filter(|_| relation_read.is_none()),
     };
-    let relation = async {
-        match (&read.relation, relation_for) {
-            (_, None) => Ok(None),
-            (Some((store, relation)), Some(wanted)) if *store == wanted => Ok(relation.clone()),
-            (_, Some(wanted)) => services.table.get_relation(issuer, &wanted).await,
-        }
-    };
-    let (product, relation) = tokio::try_join!(product, relation)?;
-    let ticket = read.ticket.ok_or_else(not_found)?;
-    let standing = if is_issuer(actor, issuer) {
+    let more = read_beside(services, &claim, missing).await?;
+    let product = beside
+        .product
+        .or(more.product)
+        .flatten()
+        .filter(|_| wants_product);
+    let relation = relation_read
+        .or(more.relation)
+        .and_then(|(_, relation)| relation);
+    let ticket = ticket.ok_or_else(not_found)?;
+    let standing = if is_issuer(actor, &claim.merchant_id) {
         Standing::Issuer
     } else {
         match relation {
