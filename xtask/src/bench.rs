@@ -713,8 +713,9 @@ async fn redeem_once(
 /// bare; the one-read floor (`one_read_floor`); and 32 concurrent clients over another
 /// 1000 tickets.
 async fn redeem() -> Result<(), BenchError> {
-    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
     use futures_util::stream::{self, StreamExt, TryStreamExt};
+    use tessera_domain::ErrorCode;
+    use tessera_platform::store::{Expect, Table, Write};
 
     let world = bench_world().await?;
     let BenchWorld {
@@ -796,51 +797,45 @@ async fn redeem() -> Result<(), BenchError> {
             per_ticket.entry(no).or_default().push(item.clone());
         }
     }
-    // The floor: each ticket's items, written bare in one transaction with the conditions
-    // the store puts on them (the ticket replaced at the version it was read at, the rest
-    // new), into a copy of the table as the redemptions found it. The same items written
-    // into an empty table are reported too, as the floor was measured before.
+    // The floor: each ticket's items, written in one transaction by the store's own
+    // `transact` with the conditions the store puts on them (the ticket replaced at the
+    // version it was read at, the rest new), into a copy of the table as the redemptions
+    // found it. The same items written into an empty table, each only if new, are reported
+    // too, as the floor was measured before.
     let floor_table = empty_table(aws).await?;
     load_items(aws, &floor_table, write_requests(&unredeemed)?).await?;
+    let into_copy = Table::new(aws.dynamodb.clone(), floor_table.clone());
+    let into_empty = Table::new(aws.dynamodb.clone(), empty_floor_table.clone());
     let mut floor = Vec::with_capacity(per_ticket.len());
     let mut floor_empty = Vec::with_capacity(per_ticket.len());
     for items in per_ticket.values() {
-        let mut request = aws.dynamodb.transact_write_items();
-        let mut into_empty = aws.dynamodb.transact_write_items();
-        for item in items {
-            let put = Put::builder()
-                .table_name(&floor_table)
-                .set_item(Some(item.clone()));
-            let version = item
-                .get("version")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<u64>().ok());
-            let put = match version.filter(|_| text(item, "SK") == keys::TICKET) {
-                Some(version) => put
-                    .condition_expression("attribute_exists(PK) AND version = :expected")
-                    .expression_attribute_values(
-                        ":expected",
-                        AttributeValue::N((version - 1).to_string()),
-                    ),
-                None => put.condition_expression("attribute_not_exists(PK)"),
-            };
-            request =
-                request.transact_items(TransactWriteItem::builder().put(put.build()?).build());
-            let put = Put::builder()
-                .table_name(&empty_floor_table)
-                .set_item(Some(item.clone()))
-                .condition_expression("attribute_not_exists(PK)")
-                .build()?;
-            into_empty = into_empty.transact_items(TransactWriteItem::builder().put(put).build());
-        }
+        let writes = |as_stored: bool| {
+            items
+                .iter()
+                .map(|item| {
+                    let version = item
+                        .get("version")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .filter(|_| as_stored && text(item, "SK") == keys::TICKET);
+                    Write {
+                        item: item.clone(),
+                        expect: version
+                            .map_or(Expect::Absent, |v| Expect::Version(v.saturating_sub(1))),
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        let (as_stored, new_only) = (writes(true), writes(false));
         let started = Instant::now();
-        request.send().await.map_err(|e| e.into_service_error())?;
+        into_copy
+            .transact(as_stored, ErrorCode::ConcurrentChange)
+            .await?;
         floor.push(started.elapsed());
         let started = Instant::now();
         into_empty
-            .send()
-            .await
-            .map_err(|e| e.into_service_error())?;
+            .transact(new_only, ErrorCode::ConcurrentChange)
+            .await?;
         floor_empty.push(started.elapsed());
     }
     floor.sort();
