@@ -328,7 +328,10 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
     assert_eq!(first.trade_no.as_deref(), Some("ORD100"));
     assert_eq!(first.issued_by.as_str(), "admin");
     assert_eq!(first.buyer.mobile, "0912345678");
-    assert_eq!(first.redemption_code.len(), 16);
+    assert_eq!(
+        first.redemption_code.len(),
+        tessera_domain::tickets::REDEMPTION_CODE_LEN
+    );
     assert_ne!(first.redemption_code, tickets[1].redemption_code);
     assert_eq!(first.link_token.as_ref().unwrap().len(), 40);
     let by_code = w
@@ -339,6 +342,24 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
         .unwrap()
         .unwrap();
     assert_eq!(by_code.ticket_no, first.ticket_no);
+    // The code spells the ticket's number, but only the ticket's own code opens it: the
+    // other ticket's random part with this one's number, or a code not yet given to any
+    // ticket, leads nowhere.
+    let random_len = tessera_domain::tickets::CODE_RANDOM_LEN;
+    let forged = format!(
+        "{}{}",
+        &tickets[1].redemption_code[..random_len],
+        &first.redemption_code[random_len..]
+    );
+    assert_eq!(
+        w.services.table.ticket_by_code(&forged).await.unwrap(),
+        None
+    );
+    let unissued = tessera_domain::tickets::redemption_code(999_999, [3; 16]);
+    assert_eq!(
+        w.services.table.ticket_by_code(&unissued).await.unwrap(),
+        None
+    );
     // The link in the mail leads to its ticket; a token nobody was given leads nowhere.
     let table = &w.services.table;
     let by_link = table
@@ -891,15 +912,15 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
 #[tokio::test]
 async fn a_large_row_stopped_after_its_claim_finishes_with_one_order_history_entry() {
     let w = world().await;
-    w.order("ORD800", 60, test_start() - Duration::days(1))
+    w.order("ORD800", 120, test_start() - Duration::days(1))
         .await;
-    // 60 tickets do not fit in one transaction: the row claims its import number (and
-    // issues the order) first, then writes tickets in chunks of 50.
+    // 120 tickets do not fit in one transaction: the row claims its import number (and
+    // issues the order) first, then writes tickets in chunks of 100.
     let file = xlsx(&[row([
         "IMP800",
         "ORD800",
         &w.goods,
-        "60",
+        "120",
         "王小明",
         "0912345678",
         "",
@@ -907,7 +928,7 @@ async fn a_large_row_stopped_after_its_claim_finishes_with_one_order_history_ent
     ])]);
     let upload = w.upload("paper_by_merchant", &file).await;
     assert_eq!(w.confirm(&upload).await.0, 202);
-    let blocker = w.block_ticket_number(55).await;
+    let blocker = w.block_ticket_number(110).await;
     let table = &w.services.table;
     w.run_worker().await;
     assert_eq!(w.batch(&upload).await["status"], "issuing");
@@ -922,7 +943,7 @@ async fn a_large_row_stopped_after_its_claim_finishes_with_one_order_history_ent
     w.remove_item(blocker).await;
     assert_eq!(w.redeliver(&upload, 2).await, 0);
     assert_eq!(w.batch(&upload).await["status"], "done");
-    assert_eq!(w.tickets_of("IMP800").await.len(), 60);
+    assert_eq!(w.tickets_of("IMP800").await.len(), 120);
     // The entry is the one the claim's order change made: keyed by that version.
     let after = w.stored_order("ORD800").await;
     assert_eq!(after.version, order.version);

@@ -401,7 +401,6 @@ async fn batch_issue() -> Result<(), BenchError> {
             sk.starts_with(&keys::issued_order(""))
                 || sk.starts_with(keys::ORDER_PREFIX)
                 || (pk.starts_with(&keys::ticket("")) && sk == keys::TICKET)
-                || pk.starts_with(&keys::redemption_code(""))
         });
     let core_items = core.len();
     let atomic_floor = write_floor(aws, &rest, core).await?;
@@ -750,19 +749,18 @@ async fn redeem() -> Result<(), BenchError> {
     at_branch_samples.sort();
 
     // What comes before the transaction, bare: the token verified and the caller loaded,
-    // while the code claim and then the ticket are read (as the redeem function does; the
-    // product's lists do not matter to the head office the bench signs in as).
+    // while the ticket the code names is read (as the redeem function does; the product's
+    // lists do not matter to the head office the bench signs in as).
     let authenticator = world.services.authenticator()?;
     let table = &world.services.table;
     let mut before_write = Vec::with_capacity(sequential.len());
     for ticket in &sequential {
         let started = Instant::now();
         let code = async {
-            let claim = table
-                .code_claim(&ticket.redemption_code)
+            table
+                .ticket_by_code(&ticket.redemption_code)
                 .await?
-                .ok_or("a redeemed ticket lost its code claim")?;
-            table.get_ticket(&claim.ticket_no).await?;
+                .ok_or("a redeemed ticket is not found by its code")?;
             Ok::<_, BenchError>(())
         };
         let caller = async { Ok::<_, BenchError>(authenticator.authenticate(token).await?) };
@@ -898,8 +896,7 @@ async fn redeem() -> Result<(), BenchError> {
 }
 
 /// The floor of any design that reads only once before its transaction: one BatchGetItem
-/// of the caller's items (session, account, merchant) and the code claim, as if the claim
-/// carried the whole ticket; then
+/// of the caller's items (session, account, merchant) and the ticket the code names; then
 /// the redemption's transaction as the store writes it (the ticket replaced at its
 /// version, history entry, report event, an idempotency record as large as the run's).
 /// No routing, no JSON, no rules: what such a design could not go below.
@@ -928,7 +925,7 @@ async fn one_read_floor(
             key(keys::session(&session_id), keys::SESSION),
             key(merchant.clone(), &keys::account(actor.account.as_str())),
             key(merchant.clone(), keys::PROFILE),
-            key(keys::redemption_code(&ticket.redemption_code), keys::RCODE),
+            key(keys::ticket(&ticket.ticket_no), keys::TICKET),
         ];
         let read = world
             .aws

@@ -117,7 +117,8 @@ impl RowDraft {
         };
         let mut drawn = Vec::with_capacity(row.quantity as usize);
         for offset in 0..u64::from(row.quantity) {
-            let ticket_no = tickets::ticket_number(planned.first_sequence + offset);
+            let sequence = planned.first_sequence + offset;
+            let ticket_no = tickets::ticket_number(sequence);
             let ticket = TicketRecord {
                 ticket_no: ticket_no.clone(),
                 merchant_id: batch.merchant_id.clone(),
@@ -127,7 +128,7 @@ impl RowDraft {
                 face_value: product.spec.face_value,
                 term_ends_on: tickets::term_ends_on(now, product.spec.term_days),
                 status: TicketStatus::Unused,
-                redemption_code: tickets::redemption_code(random_bytes()?),
+                redemption_code: tickets::redemption_code(sequence, random_bytes()?),
                 link_token: if electronic {
                     Some(tickets::link_token(random_bytes()?))
                 } else {

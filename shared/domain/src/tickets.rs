@@ -28,10 +28,15 @@ pub enum TicketStatus {
 
 /// Digits of the platform-wide sequence in a ticket number.
 pub const TICKET_SEQUENCE_DIGITS: usize = 12;
-/// Characters of a redemption code: 31^16 ≈ 2^79 codes.
-pub const REDEMPTION_CODE_LEN: usize = 16;
+/// Characters of a redemption code: a random part, then the ticket's sequence.
+pub const REDEMPTION_CODE_LEN: usize = CODE_RANDOM_LEN + CODE_SEQUENCE_LEN;
+/// Random characters of a redemption code: 31^11 ≈ 2^54 values for each ticket.
+pub const CODE_RANDOM_LEN: usize = 11;
+/// Characters that spell the ticket's sequence in its code (31^9 > 10^12 sequences), so
+/// that a code leads straight to its ticket.
+pub const CODE_SEQUENCE_LEN: usize = 9;
 /// Random bytes behind a redemption code (more than the code holds, so the reduction to
-/// 31^16 values is unbiased to about 2^-48).
+/// 31^11 values is unbiased to about 2^-73).
 pub const REDEMPTION_CODE_BYTES: usize = 16;
 /// Random bytes behind a ticket link token (160 bits, written as 40 hex digits).
 pub const LINK_TOKEN_BYTES: usize = 20;
@@ -88,9 +93,44 @@ fn spell(mut value: u128, len: usize) -> String {
     out.into_iter().map(char::from).collect()
 }
 
-/// A redemption code (核銷代碼) from CSPRNG bytes.
-pub fn redemption_code(random: [u8; REDEMPTION_CODE_BYTES]) -> String {
-    spell(u128::from_le_bytes(random), REDEMPTION_CODE_LEN)
+/// The value `spell` wrote, or `None` if a character is not of the alphabet.
+fn unspell(text: &str) -> Option<u128> {
+    let base = CODE_ALPHABET.len() as u128;
+    text.bytes().rev().try_fold(0u128, |value, byte| {
+        let digit = CODE_ALPHABET.iter().position(|&c| c == byte)?;
+        Some(value * base + digit as u128)
+    })
+}
+
+/// A redemption code (核銷代碼) for the ticket with this sequence, from CSPRNG bytes: the
+/// random part makes it unguessable, the sequence makes it unique platform-wide (as
+/// ticket numbers are) and names the one ticket it can open.
+pub fn redemption_code(sequence: u64, random: [u8; REDEMPTION_CODE_BYTES]) -> String {
+    let mut code = spell(u128::from_le_bytes(random), CODE_RANDOM_LEN);
+    code.push_str(&spell(u128::from(sequence), CODE_SEQUENCE_LEN));
+    code
+}
+
+/// The number of the only ticket a (normalised) redemption code can belong to; `None` if
+/// the code spells no sequence a ticket number can have. The ticket must still carry the
+/// very code ([`same_code`]): the sequence part alone is no secret.
+pub fn ticket_number_in_code(code: &str) -> Option<String> {
+    let spelled = code
+        .get(CODE_RANDOM_LEN..)
+        .filter(|s| s.len() == CODE_SEQUENCE_LEN)?;
+    let sequence = u64::try_from(unspell(spelled)?).ok()?;
+    (sequence < 10u64.pow(TICKET_SEQUENCE_DIGITS as u32)).then(|| ticket_number(sequence))
+}
+
+/// Whether a presented code is the ticket's own, compared in time that does not depend on
+/// where they differ (the answer must not hint at how much of a guess was right).
+pub fn same_code(presented: &str, carried: &str) -> bool {
+    presented.len() == carried.len()
+        && presented
+            .bytes()
+            .zip(carried.bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 /// What a person types is normalised (case, spaces, dashes) before it is looked up.
@@ -133,11 +173,15 @@ pub fn numbering_rules() -> Vec<(&'static str, String)> {
         (
             "redemption_code",
             format!(
-                "核銷代碼：{} 碼，由密碼學安全亂數產生，僅使用 {}（不含 0、O、1、I、L 等易混淆字元），約 79 位元亂度；全平台唯一，不可推測。Redemption code: {} characters drawn by a cryptographically secure generator from {} (no 0/O/1/I/L), about 79 bits; unique and unguessable.",
+                "核銷代碼：{} 碼，僅使用 {}（不含 0、O、1、I、L 等易混淆字元）；前 {} 碼由密碼學安全亂數產生（約 54 位元亂度，每張票券各自獨立），後 {} 碼為票券流水號，故全平台唯一，且一次猜測至多只能命中該流水號的那一張票券，不可推測。Redemption code: {} characters from {} (no 0/O/1/I/L): {} drawn by a cryptographically secure generator (about 54 bits for each ticket), then {} spelling the ticket's sequence number, so codes are unique platform-wide and a guess can only ever hit the one ticket it names; unguessable.",
                 REDEMPTION_CODE_LEN,
                 String::from_utf8_lossy(CODE_ALPHABET),
+                CODE_RANDOM_LEN,
+                CODE_SEQUENCE_LEN,
                 REDEMPTION_CODE_LEN,
-                String::from_utf8_lossy(CODE_ALPHABET)
+                String::from_utf8_lossy(CODE_ALPHABET),
+                CODE_RANDOM_LEN,
+                CODE_SEQUENCE_LEN
             ),
         ),
         (
@@ -181,9 +225,9 @@ mod tests {
 
     #[test]
     fn redemption_codes_use_the_unambiguous_alphabet_and_all_of_it() {
-        let zero = redemption_code([0; 16]);
-        assert_eq!(zero, "2222222222222222");
-        let max = redemption_code([0xff; 16]);
+        let zero = redemption_code(0, [0; 16]);
+        assert_eq!(zero, "22222222222222222222");
+        let max = redemption_code(999_999_999_999, [0xff; 16]);
         assert_eq!(max.len(), REDEMPTION_CODE_LEN);
         let mut seen = std::collections::HashSet::new();
         for seed in 0u8..=255 {
@@ -193,7 +237,7 @@ mod tests {
                     .wrapping_mul(31)
                     .wrapping_add((i as u8).wrapping_mul(97));
             }
-            let code = redemption_code(bytes);
+            let code = redemption_code(u64::from(seed), bytes);
             assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code}");
             assert!(!code.contains(['0', 'O', '1', 'I', 'L']));
             seen.extend(code.bytes());
@@ -202,8 +246,59 @@ mod tests {
     }
 
     #[test]
+    fn a_code_names_its_ticket_and_nothing_else() {
+        for sequence in [0, 1, 30, 31, 4_242_424, 999_999_999_999] {
+            let code = redemption_code(sequence, [0x5a; 16]);
+            assert_eq!(
+                ticket_number_in_code(&code),
+                Some(ticket_number(sequence)),
+                "{code}"
+            );
+        }
+        // Codes of the same ticket differ in their random part only; of neighbours, in
+        // their sequence part too.
+        let (a, b) = (redemption_code(7, [1; 16]), redemption_code(7, [2; 16]));
+        assert_ne!(a[..CODE_RANDOM_LEN], b[..CODE_RANDOM_LEN]);
+        assert_eq!(a[CODE_RANDOM_LEN..], b[CODE_RANDOM_LEN..]);
+        assert_ne!(
+            redemption_code(8, [1; 16])[CODE_RANDOM_LEN..],
+            a[CODE_RANDOM_LEN..]
+        );
+        // Nine characters can spell more than twelve digits hold: such a code names none.
+        let beyond = format!(
+            "{}{}",
+            "2".repeat(CODE_RANDOM_LEN),
+            "Z".repeat(CODE_SEQUENCE_LEN)
+        );
+        assert_eq!(ticket_number_in_code(&beyond), None);
+        assert_eq!(ticket_number_in_code("2222"), None);
+        assert_eq!(
+            ticket_number_in_code(&"2".repeat(CODE_RANDOM_LEN + 2)),
+            None
+        );
+        assert_eq!(
+            ticket_number_in_code(&format!("{}0OOOOOOOO", "2".repeat(11))),
+            None
+        );
+    }
+
+    #[test]
+    fn a_code_is_the_tickets_only_when_every_character_is() {
+        let code = redemption_code(42, [9; 16]);
+        assert!(same_code(&code, &code.clone()));
+        for at in [0, CODE_RANDOM_LEN - 1, REDEMPTION_CODE_LEN - 1] {
+            let mut other = code.clone().into_bytes();
+            other[at] = if other[at] == b'Z' { b'Y' } else { b'Z' };
+            let other = String::from_utf8(other).unwrap();
+            assert!(!same_code(&other, &code), "{other} differs at {at}");
+        }
+        assert!(!same_code(&code[..REDEMPTION_CODE_LEN - 1], &code));
+        assert!(!same_code("", &code));
+    }
+
+    #[test]
     fn typed_codes_are_normalised() {
-        let code = redemption_code([7; 16]);
+        let code = redemption_code(12_345, [7; 16]);
         let typed = format!(
             "{}-{} {}",
             &code[..4],
@@ -211,7 +306,11 @@ mod tests {
             &code[8..]
         );
         assert_eq!(normalise_redemption_code(&typed), Some(code));
-        assert_eq!(normalise_redemption_code("0000000000000000"), None);
+        assert_eq!(
+            normalise_redemption_code(&"0".repeat(REDEMPTION_CODE_LEN)),
+            None
+        );
+        assert_eq!(normalise_redemption_code(&"2".repeat(16)), None);
         assert_eq!(normalise_redemption_code("ABC"), None);
     }
 

@@ -11,9 +11,7 @@ use crate::session::SessionClaims;
 use crate::store::idempotency::IdempotencyRecord;
 use crate::store::products::ProductRecord;
 use crate::store::relations::RelationRecord;
-use crate::store::tickets::{
-    CodeClaim, TicketChange, TicketEvent, TicketHistoryEntry, TicketRecord,
-};
+use crate::store::tickets::{TicketChange, TicketEvent, TicketHistoryEntry, TicketRecord};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -212,13 +210,12 @@ fn issuer_view(t: &TicketRecord, allowed: Vec<String>) -> TicketView {
     }
 }
 
-/// What a redemption code leads to, read before (or while) the caller is loaded: its claim,
-/// the ticket, and what the caller will probably need besides. The read-ahead is only a
-/// guess; [`resolve`] decides with the loaded caller and reads what the guess missed.
+/// What a redemption code leads to, read before (or while) the caller is loaded: the
+/// ticket, and what the caller will probably need besides. The read-ahead is only a guess;
+/// [`resolve`] decides with the loaded caller and reads what the guess missed.
 struct CodeRead {
-    claim: CodeClaim,
-    /// The ticket carrying this very code (None: a claim whose issuance never committed).
-    ticket: Option<TicketRecord>,
+    /// The ticket carrying this very code.
+    ticket: TicketRecord,
     beside: Beside,
 }
 
@@ -239,17 +236,17 @@ struct Beside {
     relation: Option<(MerchantId, Option<RelationRecord>)>,
 }
 
-/// Reads what `needs` names, at once.
+/// Reads what `needs` names about the ticket's issuer and product, at once.
 async fn read_beside(
     services: &Services,
-    claim: &CodeClaim,
+    ticket: &TicketRecord,
     needs: Needs,
 ) -> Result<Beside, Error> {
     let product = async {
         match needs.product {
             true => services
                 .table
-                .get_product(&claim.merchant_id, &claim.product_id)
+                .get_product(&ticket.merchant_id, &ticket.product_id)
                 .await
                 .map(Some),
             false => Ok(None),
@@ -260,7 +257,7 @@ async fn read_beside(
             Some(store) => {
                 let relation = services
                     .table
-                    .get_relation(&claim.merchant_id, &store)
+                    .get_relation(&ticket.merchant_id, &store)
                     .await?;
                 Ok(Some((store, relation)))
             }
@@ -271,28 +268,22 @@ async fn read_beside(
     Ok(Beside { product, relation })
 }
 
-/// The claim, then the ticket together with whatever `needs` asks for. `None` for a code
-/// that is malformed or not claimed.
+/// The ticket the code names (one read: the code spells the ticket's number), then
+/// whatever `needs` asks for. `None` for a code that is malformed, names no ticket, or is
+/// not the code that ticket carries.
 async fn read_code(
     services: &Services,
     code: &str,
-    needs: impl FnOnce(&CodeClaim) -> Needs,
+    needs: impl FnOnce(&TicketRecord) -> Needs,
 ) -> Result<Option<CodeRead>, Error> {
     let Some(code) = normalise_redemption_code(code) else {
         return Ok(None);
     };
-    let Some(claim) = services.table.code_claim(&code).await? else {
+    let Some(ticket) = services.table.ticket_by_code(&code).await? else {
         return Ok(None);
     };
-    let (ticket, beside) = tokio::try_join!(
-        services.table.get_ticket(&claim.ticket_no),
-        read_beside(services, &claim, needs(&claim)),
-    )?;
-    Ok(Some(CodeRead {
-        ticket: ticket.filter(|t| t.redemption_code == code),
-        claim,
-        beside,
-    }))
+    let beside = read_beside(services, &ticket, needs(&ticket)).await?;
+    Ok(Some(CodeRead { ticket, beside }))
 }
 
 /// Whether the actor is the issuer (or the issuer's parent acting as itself).
@@ -303,8 +294,8 @@ fn is_issuer(actor: &Actor, issuer: &MerchantId) -> bool {
 
 /// What the loaded actor needs besides the ticket: the product when its lists can matter
 /// (the domain says when), the relation when it is not the issuer.
-fn needs(actor: &Actor, claim: &CodeClaim) -> Needs {
-    let issuer = is_issuer(actor, &claim.merchant_id);
+fn needs(actor: &Actor, ticket: &TicketRecord) -> Needs {
+    let issuer = is_issuer(actor, &ticket.merchant_id);
     Needs {
         product: !issuer || product_lists_matter(actor, &Standing::Issuer),
         relation_for: (!issuer).then(|| actor.acting_as.clone()),
@@ -314,8 +305,8 @@ fn needs(actor: &Actor, claim: &CodeClaim) -> Needs {
 /// The same guess from the token's claims alone, before the caller is loaded: a caller
 /// bound to a branch, or acting as another merchant than the issuer, will need the product
 /// (and a store its relation). A wrong guess costs a read, never a wrong answer.
-fn needs_by_claims(claims: &SessionClaims, claim: &CodeClaim) -> Needs {
-    let stranger = claims.act != claim.merchant_id.as_str();
+fn needs_by_claims(claims: &SessionClaims, ticket: &TicketRecord) -> Needs {
+    let stranger = claims.act != ticket.merchant_id.as_str();
     Needs {
         product: stranger || claims.br.is_some(),
         relation_for: stranger
@@ -335,16 +326,12 @@ async fn resolve(
     now: DateTime<Utc>,
 ) -> Result<Found, Error> {
     let not_found = || Error::new(ErrorCode::TicketNotFound);
-    let CodeRead {
-        claim,
-        ticket,
-        beside,
-    } = read.ok_or_else(not_found)?;
+    let CodeRead { ticket, beside } = read.ok_or_else(not_found)?;
     // What the loaded actor needs and the read-ahead did not guess, read now.
     let Needs {
         product: wants_product,
         relation_for,
-    } = needs(actor, &claim);
+    } = needs(actor, &ticket);
     let relation_read = beside
         .relation
         .filter(|(store, _)| Some(store) == relation_for.as_ref());
@@ -352,7 +339,7 @@ async fn resolve(
         product: wants_product && beside.product.is_none(),
         relation_for: relation_for.filter(|_| relation_read.is_none()),
     };
-    let more = read_beside(services, &claim, missing).await?;
+    let more = read_beside(services, &ticket, missing).await?;
     let product = beside
         .product
         .or(more.product)
@@ -361,8 +348,7 @@ async fn resolve(
     let relation = relation_read
         .or(more.relation)
         .and_then(|(_, relation)| relation);
-    let ticket = ticket.ok_or_else(not_found)?;
-    let standing = if is_issuer(actor, &claim.merchant_id) {
+    let standing = if is_issuer(actor, &ticket.merchant_id) {
         Standing::Issuer
     } else {
         match relation {
@@ -390,9 +376,9 @@ async fn caller_and_code(
 ) -> Result<(Actor, Option<CodeRead>), Error> {
     let (current, read) = tokio::join!(
         signed_in.actor(services),
-        read_code(services, code, |claim| needs_by_claims(
+        read_code(services, code, |ticket| needs_by_claims(
             &signed_in.claims,
-            claim
+            ticket
         )),
     );
     Ok((current?.actor, read?))
@@ -580,7 +566,7 @@ pub async fn perform(
     for _ in 0..ATTEMPTS {
         let read = match read_ahead.take() {
             Some(read) => read,
-            None => read_code(services, &request.code, |claim| needs(actor, claim)).await?,
+            None => read_code(services, &request.code, |ticket| needs(actor, ticket)).await?,
         };
         match attempt(services, actor, &request, read, reason.clone(), &key, &hash).await {
             Ok(Some(answer)) => return Ok(answer),

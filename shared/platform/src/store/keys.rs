@@ -219,13 +219,6 @@ pub fn ticket_history(version: u64) -> String {
     format!("{TICKET_HISTORY_PREFIX}{version:010}")
 }
 
-/// The claim that makes a redemption code unique platform-wide, and finds its ticket.
-pub fn redemption_code(code: &str) -> String {
-    format!("RCODE#{code}")
-}
-
-pub const RCODE: &str = "RCODE";
-
 /// The claim of a ticket-link token (the consumer's e-ticket page).
 pub fn ticket_link(token: &str) -> String {
     format!("LINK#{token}")

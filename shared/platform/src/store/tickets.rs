@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tessera_domain::merchant::DeliveryMethod;
 use tessera_domain::products::TicketKind;
-use tessera_domain::tickets::TicketStatus;
+use tessera_domain::tickets::{self, TicketStatus};
 use tessera_domain::values::{AccountName, BranchCode, MerchantId};
 use tessera_domain::Error;
 
@@ -145,40 +145,16 @@ fn claim_item(pk: String, sk: &str, ticket: &TicketRecord) -> Item {
         "merchant_id".to_owned(),
         AttributeValue::S(ticket.merchant_id.as_str().to_owned()),
     );
-    // The product never changes for a ticket: with it here, the ticket and its product
-    // can be read at once after the claim.
-    item.insert(
-        "product_id".to_owned(),
-        AttributeValue::S(ticket.product_id.clone()),
-    );
     item
 }
 
-/// What a redemption-code claim says: the ticket, its issuer and its product.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CodeClaim {
-    pub ticket_no: String,
-    pub merchant_id: MerchantId,
-    pub product_id: String,
-}
-
-/// The conditional writes that create a ticket: the ticket and its redemption-code claim,
-/// each new (a taken code fails the transaction, so codes stay unique platform-wide).
+/// The conditional write that creates a ticket, only if its number is new. Its
+/// redemption code spells that number, so codes are unique platform-wide with it.
 pub fn new_ticket_writes(ticket: &TicketRecord) -> Result<Vec<Write>, Error> {
-    Ok(vec![
-        Write {
-            item: ticket_item(ticket)?,
-            expect: Expect::Absent,
-        },
-        Write {
-            item: claim_item(
-                keys::redemption_code(&ticket.redemption_code),
-                keys::RCODE,
-                ticket,
-            ),
-            expect: Expect::Absent,
-        },
-    ])
+    Ok(vec![Write {
+        item: ticket_item(ticket)?,
+        expect: Expect::Absent,
+    }])
 }
 
 /// A ticket's first history entry, derived from the ticket alone, so that it can be
@@ -232,16 +208,16 @@ impl Table {
         self.get_many(keys).await
     }
 
-    /// The ticket a redemption code belongs to, platform-wide (the caller checks tenancy).
+    /// The ticket a (normalised) redemption code belongs to, platform-wide (the caller
+    /// checks tenancy): the one whose number the code spells, if it carries this very code.
     pub async fn ticket_by_code(&self, code: &str) -> Result<Option<TicketRecord>, Error> {
+        let Some(ticket_no) = tickets::ticket_number_in_code(code) else {
+            return Ok(None);
+        };
         Ok(self
-            .ticket_claimed_by(keys::redemption_code(code), keys::RCODE)
+            .get_ticket(&ticket_no)
             .await?
-            .filter(|t| t.redemption_code == code))
-    }
-
-    pub async fn code_claim(&self, code: &str) -> Result<Option<CodeClaim>, Error> {
-        self.get(keys::redemption_code(code), keys::RCODE).await
+            .filter(|t| tickets::same_code(code, &t.redemption_code)))
     }
 
     /// The ticket behind a ticket link (the consumer's page). Only a ticket that carries
@@ -253,7 +229,7 @@ impl Table {
             .filter(|t| t.link_token.as_deref() == Some(token)))
     }
 
-    /// The ticket a claim item (code or link) names; the caller checks it carries the claim.
+    /// The ticket a claim item (a link's) names; the caller checks it carries the claim.
     async fn ticket_claimed_by(&self, pk: String, sk: &str) -> Result<Option<TicketRecord>, Error> {
         let claim: Option<Item> = self.get_item_raw(pk, sk).await?;
         match claim
