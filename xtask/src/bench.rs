@@ -707,10 +707,11 @@ async fn redeem_once(
 /// Redemption through the gateway (authorizer included): 1000 sequential redemptions by
 /// the head office (p50, p99) and 300 by a cashier bound to a branch; the floor, the
 /// operation's own transaction (ticket, history entry, report event, idempotency record,
-/// as stored by the run) written bare with the store's conditions into a copy of the
-/// table as the redemptions found it (and into an empty table); the reads that come first,
-/// bare; the one-read floor (`one_read_floor`); and 32 concurrent clients over another
-/// 1000 tickets.
+/// as an unreported pass of 1000 redemptions stored them) written bare with the store's
+/// conditions into a copy of the table as the redemptions found it (and into an empty
+/// table); the reads that come first, bare; the one-read floor ([`OneRead`]); all of
+/// them taken in turn, ticket by ticket; then 32 concurrent clients over another 1000
+/// tickets.
 async fn redeem() -> Result<(), BenchError> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     use tessera_domain::ErrorCode;
@@ -728,54 +729,23 @@ async fn redeem() -> Result<(), BenchError> {
         .create_product(serde_json::json!({"name": "生日禮券", "kind": "gift_voucher", "term_days": 30, "face_value": 50}))
         .await?;
     let sequential = issue_for_bench(&world, &product_id, "BENCHSEQ", 1000).await?;
+    let preparation = issue_for_bench(&world, &product_id, "BENCHPRE", 1000).await?;
     let concurrent = issue_for_bench(&world, &product_id, "BENCHPAR", 1000).await?;
     let at_branch = issue_for_bench(&world, &product_id, "BENCHBR", 300).await?;
     let one_read_set = issue_for_bench(&world, &product_id, "BENCHONE", 300).await?;
     // The table as the redemptions find it, so that the floor writes into the same state.
     let unredeemed = scan_all(&aws.dynamodb, &provisioned.table_name).await?;
 
-    let mut samples = Vec::with_capacity(sequential.len());
-    for ticket in &sequential {
-        samples.push(redeem_once(gateway, token, &ticket.redemption_code).await?);
+    // An unreported pass: the items these redemptions commit become the floor's
+    // transactions, so that the floor can then be timed side by side with the redemptions.
+    for ticket in &preparation {
+        redeem_once(gateway, token, &ticket.redemption_code).await?;
     }
-    samples.sort();
-    // A cashier bound to a branch: the product is read too, since its redeem-branch list
-    // decides whether that branch may redeem.
-    let cashier = sign_in(gateway, "cashier01", crate::seed::STAFF_PASSWORD).await?;
-    let mut at_branch_samples = Vec::with_capacity(at_branch.len());
-    for ticket in &at_branch {
-        at_branch_samples.push(redeem_once(gateway, &cashier, &ticket.redemption_code).await?);
-    }
-    at_branch_samples.sort();
-
-    // What comes before the transaction, bare: the token verified and the caller loaded,
-    // while the ticket the code names is read (as the redeem function does; the product's
-    // lists do not matter to the head office the bench signs in as).
-    let authenticator = world.services.authenticator()?;
-    let table = &world.services.table;
-    let mut before_write = Vec::with_capacity(sequential.len());
-    for ticket in &sequential {
-        let started = Instant::now();
-        let code = async {
-            table
-                .ticket_by_code(&ticket.redemption_code)
-                .await?
-                .ok_or("a redeemed ticket is not found by its code")?;
-            Ok::<_, BenchError>(())
-        };
-        let caller = async { Ok::<_, BenchError>(authenticator.authenticate(token).await?) };
-        tokio::try_join!(caller, code)?;
-        before_write.push(started.elapsed());
-    }
-    before_write.sort();
-
-    // The items those redemptions committed, by ticket.
     let stored = scan_all(&aws.dynamodb, &provisioned.table_name).await?;
-    let empty_floor_table = empty_table(aws).await?;
+    let prepared: std::collections::HashSet<String> =
+        preparation.iter().map(|t| t.ticket_no.clone()).collect();
     let mut per_ticket: std::collections::HashMap<String, Vec<_>> =
         std::collections::HashMap::new();
-    let redeemed: std::collections::HashSet<String> =
-        sequential.iter().map(|t| t.ticket_no.clone()).collect();
     for item in &stored {
         let (pk, sk) = (text(item, "PK"), text(item, "SK"));
         let ticket_no = if let Some(no) = pk.strip_prefix(&keys::ticket("")) {
@@ -791,22 +761,46 @@ async fn redeem() -> Result<(), BenchError> {
         } else {
             None
         };
-        if let Some(no) = ticket_no.filter(|no| redeemed.contains(no)) {
+        if let Some(no) = ticket_no.filter(|no| prepared.contains(no)) {
             per_ticket.entry(no).or_default().push(item.clone());
         }
     }
-    // The floor: each ticket's items, written in one transaction by the store's own
-    // `transact` with the conditions the store puts on them (the ticket replaced at the
-    // version it was read at, the rest new), into a copy of the table as the redemptions
-    // found it. The same items written into an empty table, each only if new, are reported
-    // too, as the floor was measured before.
+    if per_ticket.len() != sequential.len() {
+        return Err(format!(
+            "the unreported pass left {} transactions for {} redemptions",
+            per_ticket.len(),
+            sequential.len()
+        )
+        .into());
+    }
+
+    // The floor: each prepared ticket's items, written in one transaction by the store's
+    // own `transact` with the conditions the store puts on them (the ticket replaced at
+    // the version it was read at, the rest new), into a copy of the table as the
+    // redemptions found it. The same items written into an empty table, each only if new,
+    // are reported too, as the floor was measured before. Every figure below is taken in
+    // turn, ticket by ticket (a redemption, a floor transaction of each kind, the bare
+    // reads, ...), so that a drift of the emulator's speed during the run weighs on both
+    // sides of every ratio alike.
+    let empty_floor_table = empty_table(aws).await?;
     let floor_table = empty_table(aws).await?;
     load_items(aws, &floor_table, write_requests(&unredeemed)?).await?;
     let into_copy = Table::new(aws.dynamodb.clone(), floor_table.clone());
     let into_empty = Table::new(aws.dynamodb.clone(), empty_floor_table.clone());
+    // A cashier bound to a branch: the product is read too, since its redeem-branch list
+    // decides whether that branch may redeem.
+    let cashier = sign_in(gateway, "cashier01", crate::seed::STAFF_PASSWORD).await?;
+    let one_read = OneRead::new(&world, token, &stored).await?;
+    let authenticator = world.services.authenticator()?;
+    let table = &world.services.table;
+    let mut samples = Vec::with_capacity(sequential.len());
     let mut floor = Vec::with_capacity(per_ticket.len());
     let mut floor_empty = Vec::with_capacity(per_ticket.len());
-    for items in per_ticket.values() {
+    let mut at_branch_samples = Vec::with_capacity(at_branch.len());
+    let mut one_read_samples = Vec::with_capacity(one_read_set.len());
+    let mut before_write = Vec::with_capacity(sequential.len());
+    for (index, (ticket, items)) in sequential.iter().zip(per_ticket.values()).enumerate() {
+        samples.push(redeem_once(gateway, token, &ticket.redemption_code).await?);
         let writes = |as_stored: bool| {
             items
                 .iter()
@@ -835,11 +829,39 @@ async fn redeem() -> Result<(), BenchError> {
             .transact(new_only, ErrorCode::ConcurrentChange)
             .await?;
         floor_empty.push(started.elapsed());
-    }
-    floor.sort();
-    floor_empty.sort();
 
-    let one_read = one_read_floor(&world, token, &one_read_set, &stored).await?;
+        // What comes before the transaction, bare: the token verified and the caller
+        // loaded, while the ticket the code names is read (as the redeem function does;
+        // the product's lists do not matter to the head office the bench signs in as).
+        let started = Instant::now();
+        let code = async {
+            table
+                .ticket_by_code(&ticket.redemption_code)
+                .await?
+                .ok_or("a redeemed ticket is not found by its code")?;
+            Ok::<_, BenchError>(())
+        };
+        let caller = async { Ok::<_, BenchError>(authenticator.authenticate(token).await?) };
+        tokio::try_join!(caller, code)?;
+        before_write.push(started.elapsed());
+
+        if let Some(ticket) = at_branch.get(index) {
+            at_branch_samples.push(redeem_once(gateway, &cashier, &ticket.redemption_code).await?);
+        }
+        if let Some(ticket) = one_read_set.get(index) {
+            one_read_samples.push(one_read.once(&world, ticket).await?);
+        }
+    }
+    for sorted in [
+        &mut samples,
+        &mut floor,
+        &mut floor_empty,
+        &mut at_branch_samples,
+        &mut one_read_samples,
+        &mut before_write,
+    ] {
+        sorted.sort();
+    }
 
     let started = Instant::now();
     stream::iter(concurrent.iter())
@@ -879,7 +901,7 @@ async fn redeem() -> Result<(), BenchError> {
         (reads_p50 + floor_p50).as_secs_f64() / floor_p50.as_secs_f64(),
         "x",
     );
-    let one_read_p50 = percentile(&one_read, 50.0);
+    let one_read_p50 = percentile(&one_read_samples, 50.0);
     report_ms("redeem_one_read_floor_p50", one_read_p50);
     report(
         "redeem_one_read_ratio",
@@ -900,29 +922,48 @@ async fn redeem() -> Result<(), BenchError> {
 /// the redemption's transaction as the store writes it (the ticket replaced at its
 /// version, history entry, report event, an idempotency record as large as the run's).
 /// No routing, no JSON, no rules: what such a design could not go below.
-async fn one_read_floor(
-    world: &BenchWorld,
-    token: &str,
-    tickets: &[tessera_platform::store::tickets::TicketRecord],
-    stored: &[std::collections::HashMap<String, AttributeValue>],
-) -> Result<Vec<Duration>, BenchError> {
-    use aws_sdk_dynamodb::types::KeysAndAttributes;
-    use tessera_platform::store::idempotency::IdempotencyRecord;
-    use tessera_platform::store::key;
-    use tessera_platform::store::tickets::{TicketChange, TicketEvent, TicketHistoryEntry};
+struct OneRead {
+    actor: tessera_domain::access::Actor,
+    session_id: String,
+    /// A redemption's answer as the run stored it, for an idempotency record as large.
+    answer: String,
+}
 
-    let (actor, session_id) = world.services.authenticator()?.authenticate(token).await?;
-    let answer = stored
-        .iter()
-        .find(|item| text(item, "SK") == keys::IDEMPOTENCY)
-        .and_then(|item| item.get("body")?.as_s().ok().cloned())
-        .ok_or("the run stored no idempotency record")?;
-    let merchant = keys::merchant(actor.merchant.as_str());
-    let mut samples = Vec::with_capacity(tickets.len());
-    for ticket in tickets {
+impl OneRead {
+    async fn new(
+        world: &BenchWorld,
+        token: &str,
+        stored: &[std::collections::HashMap<String, AttributeValue>],
+    ) -> Result<OneRead, BenchError> {
+        let (actor, session_id) = world.services.authenticator()?.authenticate(token).await?;
+        let answer = stored
+            .iter()
+            .find(|item| text(item, "SK") == keys::IDEMPOTENCY)
+            .and_then(|item| item.get("body")?.as_s().ok().cloned())
+            .ok_or("the run stored no idempotency record")?;
+        Ok(OneRead {
+            actor,
+            session_id,
+            answer,
+        })
+    }
+
+    /// One read and one transaction for `ticket`: how long they took.
+    async fn once(
+        &self,
+        world: &BenchWorld,
+        ticket: &tessera_platform::store::tickets::TicketRecord,
+    ) -> Result<Duration, BenchError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        use tessera_platform::store::idempotency::IdempotencyRecord;
+        use tessera_platform::store::key;
+        use tessera_platform::store::tickets::{TicketChange, TicketEvent, TicketHistoryEntry};
+
+        let actor = &self.actor;
+        let merchant = keys::merchant(actor.merchant.as_str());
         let started = Instant::now();
         let wanted = vec![
-            key(keys::session(&session_id), keys::SESSION),
+            key(keys::session(&self.session_id), keys::SESSION),
             key(merchant.clone(), &keys::account(actor.account.as_str())),
             key(merchant.clone(), keys::PROFILE),
             key(keys::ticket(&ticket.ticket_no), keys::TICKET),
@@ -986,7 +1027,7 @@ async fn one_read_floor(
             key: uuid::Uuid::new_v4().simple().to_string(),
             request_hash: format!("{:064}", 0),
             status: 200,
-            body: answer.clone(),
+            body: self.answer.clone(),
             created_at: now,
         };
         world
@@ -999,10 +1040,8 @@ async fn one_read_floor(
                 extra: vec![record.write()?],
             })
             .await?;
-        samples.push(started.elapsed());
+        Ok(started.elapsed())
     }
-    samples.sort();
-    Ok(samples)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The batch-issue queue's consumer: issues every row of a confirmed batch.
 //!
 //! Safe to run twice on the same message and to resume after a crash:
-//! - a row's tickets and code claims, its issued order (the import-number claim) and the
+//! - a row's tickets, its issued order (the import-number claim) and the
 //!   paid order's change are written in one transaction when they fit (rows are packed
 //!   whole into shared transactions), so a row is issued whole or not at all; bigger rows
 //!   claim first, write tickets in chunks that recognise their own earlier writes, and
@@ -496,8 +496,9 @@ impl BatchIssuer {
         order: Option<OrderRecord>,
         now: DateTime<Utc>,
     ) -> Result<RowResult, Retry> {
-        // A fresh draw of codes per attempt: the only condition that can fail for reasons of
-        // our own making is a redemption-code or link collision, and a new draw clears it.
+        // A fresh draft per attempt. Redemption codes spell their ticket numbers and link
+        // claims are written outside the transaction, so a failed condition is someone
+        // else's write in the way, which the lines below find out.
         for _attempt in 0..3 {
             let draft = RowDraft::new(batch, planned, product, order.clone(), now)?;
             if let Some(issued) = self.write_row(batch, planned, &draft).await? {
