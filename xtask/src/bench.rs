@@ -845,12 +845,20 @@ async fn redeem() -> Result<(), BenchError> {
         tokio::try_join!(caller, code)?;
         before_write.push(started.elapsed());
 
-        if let Some(ticket) = at_branch.get(index) {
+        // The smaller sets are spread evenly over the run, so that they share its minutes.
+        let spread = |set_len: usize| {
+            let nth = index * set_len / sequential.len();
+            ((index + 1) * set_len / sequential.len() > nth).then_some(nth)
+        };
+        if let Some(ticket) = spread(at_branch.len()).and_then(|nth| at_branch.get(nth)) {
             at_branch_samples.push(redeem_once(gateway, &cashier, &ticket.redemption_code).await?);
         }
-        if let Some(ticket) = one_read_set.get(index) {
+        if let Some(ticket) = spread(one_read_set.len()).and_then(|nth| one_read_set.get(nth)) {
             one_read_samples.push(one_read.once(&world, ticket).await?);
         }
+    }
+    if (at_branch_samples.len(), one_read_samples.len()) != (at_branch.len(), one_read_set.len()) {
+        return Err("the spread missed some of the smaller sets' tickets".into());
     }
     for sorted in [
         &mut samples,
