@@ -140,6 +140,12 @@ async fn world(count: usize) -> World {
 }
 
 impl World {
+    /// A JSON request by the parent's admin, without an Idempotency-Key.
+    async fn as_admin(&self, method: &str, uri: &str, body: Value) -> (u16, Value) {
+        self.call(json_request(method, uri, Some(&self.admin), body))
+            .await
+    }
+
     async fn act(&self, uri: &str, token: &str, body: Value) -> (u16, Value) {
         self.call(keyed(uri, token, &fresh_key(), body)).await
     }
@@ -364,12 +370,7 @@ async fn each_actor_may_do_what_the_rules_allow_and_no_more() {
 
     // A disabled branch, an unlinked store.
     let (status, _) = w
-        .call(json_request(
-            "PATCH",
-            "/branches/TPE01",
-            Some(&w.admin),
-            json!({"enabled": false}),
-        ))
+        .as_admin("PATCH", "/branches/TPE01", json!({"enabled": false}))
         .await;
     assert_eq!(status, 200);
     let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
@@ -379,12 +380,11 @@ async fn each_actor_may_do_what_the_rules_allow_and_no_more() {
         (403, Some("BRANCH_DISABLED"))
     );
     let (status, _) = w
-        .call(json_request(
+        .as_admin(
             "PUT",
             &format!("/redeemable-stores/{PARTNER}/status"),
-            Some(&w.admin),
             json!({"status": "unlinked"}),
-        ))
+        )
         .await;
     assert_eq!(status, 200);
     let (status, body) = w.redeem(&partner, &t[4]).await;
@@ -414,9 +414,7 @@ async fn a_store_taken_off_the_products_list_can_no_longer_redeem_its_tickets() 
     assert_eq!(status, 200, "{product}");
     let mut product = tessera_tests::product_edit_body(product);
     product["redeemable_stores"] = json!([]);
-    let (status, saved) = w
-        .call(json_request("PUT", &path, Some(&w.admin), product))
-        .await;
+    let (status, saved) = w.as_admin("PUT", &path, product).await;
     assert_eq!(status, 200, "{saved}");
 
     let (status, body) = w.redeem(&partner, ticket).await;
@@ -479,14 +477,7 @@ async fn lookup_shows_the_issuer_everything_and_a_store_only_what_it_needs() {
     // An account with no right over redemption or returns may not look codes up.
     let create = json!({"account": "report01", "password": "Staff2026", "remark": "",
         "rights": {"reports": {"query": true, "modify": false}}});
-    let (status, body) = w
-        .call(json_request(
-            "POST",
-            "/sub-accounts",
-            Some(&w.admin),
-            create,
-        ))
-        .await;
+    let (status, body) = w.as_admin("POST", "/sub-accounts", create).await;
     assert_eq!(status, 201, "{body}");
     let reports_only = w.token(PARENT, "report01", "Staff2026").await;
     let (status, body) = w.lookup(&reports_only, code).await;
@@ -766,12 +757,11 @@ async fn idempotency_keys_replay_the_first_answer_and_refuse_another_request() {
         (422, Some("IDEMPOTENCY_KEY_REUSED"))
     );
     let (status, problem) = w
-        .call(json_request(
+        .as_admin(
             "POST",
             "/redemptions",
-            Some(&w.admin),
             json!({"code": t[1].redemption_code}),
-        ))
+        )
         .await;
     assert_eq!(
         (status, World::code_of(&problem)),
@@ -947,25 +937,11 @@ async fn a_branch_bound_after_sign_in_is_held_to_the_products_lists_at_once() {
     let w = world(1).await;
     let ticket = w.goods[0].clone();
     let unbind = json!({"accounts": ["clerk01"]});
-    let (status, body) = w
-        .call(json_request(
-            "POST",
-            "/branch-bindings/unbind",
-            Some(&w.admin),
-            unbind,
-        ))
-        .await;
+    let (status, body) = w.as_admin("POST", "/branch-bindings/unbind", unbind).await;
     assert_eq!(status, 204, "{body}");
     let clerk = w.token(PARENT, "clerk01", STAFF_PASSWORD).await;
     let bind = json!({"branch_code": "KHH01", "accounts": ["clerk01"]});
-    let (status, body) = w
-        .call(json_request(
-            "PUT",
-            "/branch-bindings",
-            Some(&w.admin),
-            bind,
-        ))
-        .await;
+    let (status, body) = w.as_admin("PUT", "/branch-bindings", bind).await;
     assert_eq!(status, 204, "{body}");
 
     let (status, body) = w.redeem(&clerk, &ticket).await;

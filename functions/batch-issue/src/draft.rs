@@ -16,7 +16,7 @@ use tessera_platform::store::issuance::{
 use tessera_platform::store::orders::{order_write, OrderRecord};
 use tessera_platform::store::products::ProductRecord;
 use tessera_platform::store::tickets::{
-    new_ticket_writes, ticket_prelude, Person, PrintStatus, TicketRecord,
+    new_ticket_write, ticket_prelude, Person, PrintStatus, TicketRecord,
 };
 use tessera_platform::store::{Write, MAX_TRANSACTION_WRITES};
 
@@ -70,14 +70,15 @@ impl RowDraft {
         Ok(head)
     }
 
-    /// Every write of the row, if they fit in one transaction.
+    /// Every write of the row (its head, then one per ticket), if they fit in one
+    /// transaction.
     pub(crate) fn single_transaction(&self) -> Result<Option<Vec<Write>>, Error> {
         let mut writes = self.head_writes()?;
+        if writes.len() + self.tickets.len() >= MAX_TRANSACTION_WRITES {
+            return Ok(None);
+        }
         for ticket in &self.tickets {
-            writes.extend(new_ticket_writes(ticket)?);
-            if writes.len() >= MAX_TRANSACTION_WRITES {
-                return Ok(None);
-            }
+            writes.push(new_ticket_write(ticket)?);
         }
         Ok(Some(writes))
     }

@@ -37,7 +37,7 @@ use tessera_platform::store::issuance::{
 };
 use tessera_platform::store::orders::OrderRecord;
 use tessera_platform::store::products::ProductRecord;
-use tessera_platform::store::tickets::{new_ticket_writes, ticket_prelude, TicketRecord};
+use tessera_platform::store::tickets::{new_ticket_write, ticket_prelude};
 use tessera_platform::store::{Table, Write, MAX_TRANSACTION_WRITES};
 
 mod draft;
@@ -578,10 +578,10 @@ impl BatchIssuer {
                 },
             );
         }
-        let ticket_writes: Vec<Vec<Write>> = draft
+        let ticket_writes: Vec<Write> = draft
             .tickets
             .iter()
-            .map(new_ticket_writes)
+            .map(new_ticket_write)
             .collect::<Result<_, _>>()?;
         let mut head = draft.head_writes()?;
         // Too big for one transaction: claim the import number as `issuing`...
@@ -606,25 +606,21 @@ impl BatchIssuer {
                 claim
             }
         };
-        // ...write the tickets in chunks, each recognising its own earlier write...
-        let mut chunk: Vec<Write> = Vec::new();
-        let mut chunk_first: Option<&TicketRecord> = None;
-        let mut chunks = Vec::new();
-        for (ticket, writes) in draft.tickets.iter().zip(ticket_writes) {
-            if chunk.len() + writes.len() > MAX_TRANSACTION_WRITES {
-                chunks.push((chunk_first.take(), std::mem::take(&mut chunk)));
-            }
-            chunk_first.get_or_insert(ticket);
-            chunk.extend(writes);
-        }
-        chunks.push((chunk_first, chunk));
-        for (first, writes) in chunks {
+        // ...write the tickets in chunks (one write each), each recognising its own earlier
+        // write...
+        let chunks = draft
+            .tickets
+            .chunks(MAX_TRANSACTION_WRITES)
+            .zip(ticket_writes.chunks(MAX_TRANSACTION_WRITES));
+        for (tickets, writes) in chunks {
             if let Written::Conflict = conflict_or(
                 self.table
-                    .transact(writes, ErrorCode::ConcurrentChange)
+                    .transact(writes.to_vec(), ErrorCode::ConcurrentChange)
                     .await,
             )? {
-                let Some(first) = first else { continue };
+                let Some(first) = tickets.first() else {
+                    continue;
+                };
                 let stored = self.table.get_ticket(&first.ticket_no).await?;
                 if stored.is_none_or(|t| t.batch_id != batch.batch_id) {
                     return Err(Error::new(ErrorCode::ConcurrentChange)

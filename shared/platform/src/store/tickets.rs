@@ -134,9 +134,9 @@ fn ticket_item(ticket: &TicketRecord) -> Result<Item, Error> {
     Ok(item)
 }
 
-/// What a claim item points at.
-fn claim_item(pk: String, sk: &str, ticket: &TicketRecord) -> Item {
-    let mut item = key(pk, sk);
+/// A ticket link's claim: the ticket (and its issuer) the token leads to.
+fn link_claim_item(token: &str, ticket: &TicketRecord) -> Item {
+    let mut item = key(keys::ticket_link(token), keys::LINK);
     item.insert(
         "ticket_no".to_owned(),
         AttributeValue::S(ticket.ticket_no.clone()),
@@ -150,11 +150,11 @@ fn claim_item(pk: String, sk: &str, ticket: &TicketRecord) -> Item {
 
 /// The conditional write that creates a ticket, only if its number is new. Its
 /// redemption code spells that number, so codes are unique platform-wide with it.
-pub fn new_ticket_writes(ticket: &TicketRecord) -> Result<Vec<Write>, Error> {
-    Ok(vec![Write {
+pub fn new_ticket_write(ticket: &TicketRecord) -> Result<Write, Error> {
+    Ok(Write {
         item: ticket_item(ticket)?,
         expect: Expect::Absent,
-    }])
+    })
 }
 
 /// A ticket's first history entry, derived from the ticket alone, so that it can be
@@ -190,7 +190,7 @@ pub fn ticket_prelude(ticket: &TicketRecord) -> Result<Vec<Item>, Error> {
         &keys::ticket_history(1),
     )?];
     if let Some(token) = &ticket.link_token {
-        items.push(claim_item(keys::ticket_link(token), keys::LINK, ticket));
+        items.push(link_claim_item(token, ticket));
     }
     Ok(items)
 }
@@ -223,23 +223,20 @@ impl Table {
     /// The ticket behind a ticket link (the consumer's page). Only a ticket that carries
     /// the token answers: a claim left by an attempt that never committed leads nowhere.
     pub async fn ticket_by_link(&self, token: &str) -> Result<Option<TicketRecord>, Error> {
-        Ok(self
-            .ticket_claimed_by(keys::ticket_link(token), keys::LINK)
-            .await?
-            .filter(|t| t.link_token.as_deref() == Some(token)))
-    }
-
-    /// The ticket a claim item (a link's) names; the caller checks it carries the claim.
-    async fn ticket_claimed_by(&self, pk: String, sk: &str) -> Result<Option<TicketRecord>, Error> {
-        let claim: Option<Item> = self.get_item_raw(pk, sk).await?;
-        match claim
+        let claim: Option<Item> = self
+            .get_item_raw(keys::ticket_link(token), keys::LINK)
+            .await?;
+        let Some(ticket_no) = claim
             .as_ref()
             .and_then(|c| c.get("ticket_no"))
             .and_then(|v| v.as_s().ok())
-        {
-            Some(ticket_no) => self.get_ticket(ticket_no).await,
-            None => Ok(None),
-        }
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .get_ticket(ticket_no)
+            .await?
+            .filter(|t| t.link_token.as_deref() == Some(token)))
     }
 
     pub async fn ticket_history(&self, ticket_no: &str) -> Result<Vec<TicketHistoryEntry>, Error> {
