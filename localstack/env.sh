@@ -8,6 +8,5 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export TESSERA_S3_FORCE_PATH_STYLE="${TESSERA_S3_FORCE_PATH_STYLE:-true}"
 export TESSERA_STACK_NAME="${TESSERA_STACK_NAME:-tessera-local}"
-# Signs local session tokens. A fixed development key; deployed stacks get a generated one
-# from Secrets Manager (infra/template.yaml, SigningKeySecret).
-export TESSERA_SIGNING_KEY="${TESSERA_SIGNING_KEY:-local-development-signing-key-not-for-production}"
+# Session tokens are signed with the SigningKeySecret of the template, which provisioning
+# creates (with a generated value) in the local Secrets Manager, as CloudFormation does.

@@ -20,8 +20,10 @@ impl TestStack {
     pub async fn provision() -> TestStack {
         require_local_aws();
         let stack_name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let template = Template::load_default(&StackContext::named(&stack_name))
-            .expect("infra/template.yaml parses");
+        // Ticket links lead to the local gateway, as `tessera-dev up` serves it.
+        let context =
+            StackContext::named(&stack_name).with_parameter("PublicUrl", "http://localhost:3000");
+        let template = Template::load_default(&context).expect("infra/template.yaml parses");
         let aws = LocalAws::from_env().await;
         let provisioned = provision(&aws, &template)
             .await
@@ -95,7 +97,8 @@ impl TestStack {
             ),
             signing_key: Some(
                 tessera_platform::session::SigningKey::new(TEST_SIGNING_KEY.as_bytes().to_vec())
-                    .expect("test key is long enough"),
+                    .expect("test key is long enough")
+                    .into(),
             ),
             clock,
             session_lifetime: chrono::Duration::hours(8),
@@ -131,6 +134,7 @@ impl TestStack {
                 .template
                 .mail_from()
                 .expect("the template declares an SES identity"),
+            ticket_link_base: "http://localhost:3000/t/".to_owned(),
         }
     }
 

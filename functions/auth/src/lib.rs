@@ -196,11 +196,12 @@ async fn sign_in(
         account.branch.as_ref().map(|b| b.to_string()),
         account.role,
         merchant.children.iter().map(|c| c.to_string()).collect(),
-    );
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(view?)))
 }
 
-fn session_view(
+async fn session_view(
     services: &Services,
     session: &SessionRecord,
     branch: Option<String>,
@@ -216,13 +217,13 @@ fn session_view(
         iat: session.created_at.timestamp(),
         exp: session.expires.timestamp(),
     };
+    let key = services
+        .require_signing_key()
+        .map_err(|e| Problem::internal(&e))?
+        .current()
+        .await?;
     Ok(SessionView {
-        token: sign(
-            &claims,
-            services
-                .require_signing_key()
-                .map_err(|e| Problem::internal(&e))?,
-        ),
+        token: sign(&claims, &key),
         expires_at: session.expires,
         merchant_id: session.merchant_id.to_string(),
         account: session.account.to_string(),
@@ -383,13 +384,16 @@ async fn switch_merchant(
         .await?
         .ok_or_else(|| Problem::new(ErrorCode::SessionExpired))?;
     tracing::info!(merchant = %actor.merchant, acting_as = %target, operation = "switch_merchant", "switched");
-    Ok(Json(session_view(
-        &services,
-        &session,
-        actor.branch.as_ref().map(|b| b.to_string()),
-        actor.role,
-        actor.children.iter().map(|c| c.to_string()).collect(),
-    )?))
+    Ok(Json(
+        session_view(
+            &services,
+            &session,
+            actor.branch.as_ref().map(|b| b.to_string()),
+            actor.role,
+            actor.children.iter().map(|c| c.to_string()).collect(),
+        )
+        .await?,
+    ))
 }
 
 /// The merchant's login history, newest first (§3-5).

@@ -8,11 +8,11 @@ use aws_lambda_events::event::apigw::{
 };
 use tessera_platform::auth::Authenticator;
 
-pub fn handle(
+pub async fn handle(
     authenticator: &Authenticator,
     request: ApiGatewayV2CustomAuthorizerV2Request,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
-    let fields = authenticator.authorize_request(&request.headers);
+    let fields = authenticator.authorize_request(&request.headers).await;
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     response.is_authorized = true;
     response.context = serde_json::Value::Object(fields.into_iter().collect());

@@ -11,7 +11,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         >| {
             let authenticator = authenticator.clone();
             async move {
-                Ok::<_, lambda_runtime::Error>(fn_authorizer::handle(&authenticator, event.payload))
+                Ok::<_, lambda_runtime::Error>(
+                    fn_authorizer::handle(&authenticator, event.payload).await,
+                )
             }
         },
     ))

@@ -6,7 +6,7 @@
 
 use crate::problem::Problem;
 use crate::services::Services;
-use crate::session::{verify, SessionClaims, SigningKey};
+use crate::session::{SessionClaims, SigningKeys};
 use crate::store::Table;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -30,7 +30,7 @@ pub const ERROR_CONTEXT_KEY: &str = "error";
 #[derive(Clone)]
 pub struct Authenticator {
     pub table: Table,
-    pub key: SigningKey,
+    pub keys: SigningKeys,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -46,7 +46,7 @@ impl Authenticator {
     /// the function do between them for one request.
     pub async fn authenticate(&self, token: &str) -> Result<(Actor, String), Error> {
         let now = self.clock.now();
-        let claims = verify(token, &self.key, now)?;
+        let claims = self.keys.verify(token, now).await?;
         let actor = load_actor(&self.table, now, &claims).await?;
         Ok((actor, claims.sid))
     }
@@ -55,10 +55,10 @@ impl Authenticator {
     /// stored. Its claims, or the error code, go into the authorizer context; the function
     /// then loads the caller (`SignedIn::actor`), so sign-out, deletion and changed rights
     /// or bindings apply to the very next request. See docs/decisions/0004-auth.md.
-    pub fn authorize_request(&self, headers: &HeaderMap) -> AuthorizerFields {
+    pub async fn authorize_request(&self, headers: &HeaderMap) -> AuthorizerFields {
         let outcome = match bearer_token(headers) {
             None => Err(Error::new(ErrorCode::Unauthenticated)),
-            Some(token) => verify(token, &self.key, self.clock.now()),
+            Some(token) => self.keys.verify(token, self.clock.now()).await,
         };
         let mut fields = AuthorizerFields::new();
         match outcome.and_then(|claims| {

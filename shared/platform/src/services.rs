@@ -3,7 +3,7 @@
 use crate::assets::AssetStore;
 use crate::auth::Authenticator;
 use crate::notifications::{NotificationQueue, WorkQueue};
-use crate::session::SigningKey;
+use crate::session::SigningKeys;
 use crate::store::Table;
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
@@ -23,8 +23,8 @@ impl Clock for SystemClock {
 pub struct Services {
     pub table: Table,
     /// Only the functions that sign or verify session tokens (auth, the authorizer) are
-    /// given the key; see [`Services::require_signing_key`].
-    pub signing_key: Option<SigningKey>,
+    /// given the key's secret; see [`Services::require_signing_key`].
+    pub signing_key: Option<SigningKeys>,
     pub clock: Arc<dyn Clock>,
     pub session_lifetime: Duration,
     pub notifications: NotificationQueue,
@@ -35,8 +35,9 @@ pub struct Services {
 }
 
 impl Services {
-    /// From the standard AWS configuration plus `TABLE_NAME`, `NOTIFICATIONS_QUEUE_URL`, `ASSETS_BUCKET`,
-    /// `TESSERA_SIGNING_KEY` (where given) and
+    /// From the standard AWS configuration plus `TABLE_NAME`, `NOTIFICATIONS_QUEUE_URL`,
+    /// `ASSETS_BUCKET`, `UPLOADS_BUCKET`, `BATCH_ISSUE_QUEUE_URL`,
+    /// `TESSERA_SIGNING_KEY_SECRET_ARN` (where given: the key is read from it now) and
     /// `TESSERA_SESSION_HOURS` (default 8: a working day).
     pub async fn from_env() -> Result<Services, String> {
         let config = crate::aws::load_sdk_config().await;
@@ -68,8 +69,10 @@ impl Services {
             batch_issue,
             notifications,
             table: Table::new(crate::aws::dynamodb_client(&config), table_name),
-            signing_key: match std::env::var("TESSERA_SIGNING_KEY") {
-                Ok(_) => Some(SigningKey::from_env()?),
+            signing_key: match std::env::var("TESSERA_SIGNING_KEY_SECRET_ARN") {
+                Ok(secret) => Some(
+                    SigningKeys::from_secret(crate::aws::secrets_client(&config), &secret).await?,
+                ),
                 Err(_) => None,
             },
             clock: Arc::new(SystemClock),
@@ -79,9 +82,9 @@ impl Services {
 
     /// The signing key, for the functions that need it: they call this at start, so a
     /// missing key fails the cold start with a clear message instead of a request.
-    pub fn require_signing_key(&self) -> Result<&SigningKey, String> {
+    pub fn require_signing_key(&self) -> Result<&SigningKeys, String> {
         self.signing_key.as_ref().ok_or_else(|| {
-            "TESSERA_SIGNING_KEY is not set for a function that signs or verifies sessions"
+            "TESSERA_SIGNING_KEY_SECRET_ARN is not set for a function that signs or verifies sessions"
                 .to_owned()
         })
     }
@@ -89,7 +92,7 @@ impl Services {
     pub fn authenticator(&self) -> Result<Authenticator, String> {
         Ok(Authenticator {
             table: self.table.clone(),
-            key: self.require_signing_key()?.clone(),
+            keys: self.require_signing_key()?.clone(),
             clock: self.clock.clone(),
         })
     }
