@@ -81,6 +81,8 @@ pub struct HandlerContext {
     pub ses: aws_sdk_sesv2::Client,
     pub sns: aws_sdk_sns::Client,
     pub mail_from: String,
+    /// Where ticket links point (`TESSERA_TICKET_LINK_BASE` of the batch-issue function).
+    pub ticket_link_base: String,
 }
 
 /// Queue consumers by function logical id, called as Lambda's SQS integration calls them.
@@ -96,7 +98,8 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
         let notifier = notifier.clone();
         Box::pin(async move { Ok(notifier.handle(event).await) })
     });
-    let issuer = fn_batch_issue::BatchIssuer::new(&context.services);
+    let issuer =
+        fn_batch_issue::BatchIssuer::new(&context.services, context.ticket_link_base.clone());
     let batch_issue: QueueHandler = Arc::new(move |event: SqsEvent| {
         let issuer = issuer.clone();
         Box::pin(async move { Ok(issuer.handle(event).await) })

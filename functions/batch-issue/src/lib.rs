@@ -79,14 +79,14 @@ impl From<Error> for Retry {
 }
 
 impl BatchIssuer {
-    pub fn new(services: &Services) -> BatchIssuer {
+    /// `ticket_link_base` is where ticket links point (the link is it and the token).
+    pub fn new(services: &Services, ticket_link_base: String) -> BatchIssuer {
         BatchIssuer {
             table: services.table.clone(),
             uploads: services.uploads.clone(),
             notifications: services.notifications.clone(),
             clock: services.clock.clone(),
-            ticket_link_base: std::env::var("TESSERA_TICKET_LINK_BASE")
-                .unwrap_or_else(|_| "https://tickets.tessera.example.com/t/".to_owned()),
+            ticket_link_base,
             concurrency: std::env::var("TESSERA_BATCH_CONCURRENCY")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -100,7 +100,13 @@ impl BatchIssuer {
     }
 
     pub async fn from_env() -> Result<BatchIssuer, String> {
-        Ok(BatchIssuer::new(&Services::from_env().await?))
+        // Required: a link to a made-up host would reach consumers as if it were real.
+        let ticket_link_base = tessera_platform::aws::required_env("TESSERA_TICKET_LINK_BASE")
+            .map_err(|e| e.to_string())?;
+        Ok(BatchIssuer::new(
+            &Services::from_env().await?,
+            ticket_link_base,
+        ))
     }
 
     /// Lambda's SQS integration: failed messages are reported, the others deleted.
