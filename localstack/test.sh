@@ -2,12 +2,25 @@
 # Runs the whole test suite: starts the local AWS if needed, then every unit, storage and
 # end-to-end test of the workspace. Each test provisions its own stack (own table, buckets
 # and queues), so tests run in parallel and can be repeated against the same emulators.
+# The emulators this script starts are stopped when it ends; ones already running are kept.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/.."
 # shellcheck source=env.sh
 source "$here/env.sh"
 if [ "${TESSERA_LOCAL_AWS:-}" != "external" ]; then
+  already="$("$here/local-aws.sh" running)"
   "$here/local-aws.sh" start
+  started=""
+  for name in dynamodb moto; do
+    case "$already" in *"$name"*) ;; *) started="$started $name" ;; esac
+  done
+  if [ -n "$started" ]; then
+    trap '"$here/local-aws.sh" stop "$started"' EXIT
+  fi
 fi
-exec cargo test --workspace "$@"
+# The deployed-function tests (tests/tests/deployed.rs) start each function from its own
+# binary, as Lambda does: build them first.
+echo "test.sh: building the function binaries" >&2
+cargo build --workspace --bins
+cargo test --workspace "$@"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs Tessera locally: starts the local AWS if needed, provisions it from
-# infra/template.yaml, and serves every function on http://localhost:3000.
+# infra/template.yaml, and serves every function on http://localhost:3000, each from its
+# own binary in its own processes with the template's environment (as deployed). Pass
+# --in-process to run every function inside the gateway instead (quicker to rebuild).
 # Set TESSERA_LOCAL_AWS=external to use an emulator you started yourself (e.g. LocalStack).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -11,4 +13,7 @@ if [ "${TESSERA_LOCAL_AWS:-}" != "external" ]; then
   "$here/local-aws.sh" start
 fi
 export TESSERA_LOG_FORMAT="${TESSERA_LOG_FORMAT:-pretty}"
+# The first build compiles the AWS SDK and takes minutes: cargo shows its progress.
+echo "up.sh: building the functions and the local gateway" >&2
+cargo build --workspace --bins
 exec cargo run --quiet -p tessera-dev -- up "$@"

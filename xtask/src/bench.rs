@@ -13,7 +13,7 @@ use tower::ServiceExt;
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs every benchmark group, or only the one named (`errors`, `dynamodb`, `sessions`,
-/// `issuance`, `redeem`).
+/// `issuance`, `redeem`, `cold`).
 pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
     // Quiet unless RUST_LOG asks (bench.sh sets it off by default).
     tessera_platform::telemetry::init();
@@ -32,6 +32,45 @@ pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
     }
     if wanted("redeem") {
         redeem().await?;
+    }
+    if wanted("cold") {
+        cold_init().await?;
+    }
+    Ok(())
+}
+
+/// Each function's start to ready: its process spawned with the template's environment
+/// until it asks the Runtime API for its first event (init done: configuration read,
+/// clients built, the signing key fetched where it has one). The median of five starts,
+/// from the binaries `TESSERA_FUNCTION_BINARIES` names (bench.sh: the release build).
+async fn cold_init() -> Result<(), BenchError> {
+    let template = Template::load_default(
+        &StackContext::named(&bench_stack_name()).with_parameter("PublicUrl", "http://localhost:3000"),
+    )?;
+    let aws = LocalAws::from_env().await;
+    let provisioned = crate::provision::provision(&aws, &template).await?;
+    let values = crate::deployed::resource_values(&template, &provisioned);
+    let functions = crate::deployed::DeployedFunctions::new(
+        &template,
+        &values,
+        &crate::lambda_host::binaries_dir(),
+        &crate::lambda_host::LocalEnvironment::from_env(),
+        false,
+    )?;
+    for (_, pool) in functions.pools() {
+        let mut samples = Vec::with_capacity(5);
+        for _ in 0..5 {
+            let instance = crate::lambda_host::Instance::start(&pool.config).await?;
+            samples.push(instance.init_duration);
+        }
+        samples.sort();
+        let binary = pool
+            .config
+            .binary
+            .file_name()
+            .map(|name| name.to_string_lossy().replace('-', "_"))
+            .unwrap_or_default();
+        report_ms(&format!("cold_init_{binary}"), percentile(&samples, 50.0));
     }
     Ok(())
 }
@@ -147,7 +186,7 @@ async fn sessions() -> Result<(), BenchError> {
     let mut loads = Vec::with_capacity(1000);
     for _ in 0..1000 {
         let started = Instant::now();
-        let fields = authenticator.authorize_request(&headers);
+        let fields = authenticator.authorize_request(&headers).await;
         verdicts.push(started.elapsed());
         let claims = fields
             .get(tessera_platform::auth::CLAIMS_CONTEXT_KEY)
@@ -209,9 +248,9 @@ async fn bench_stack() -> Result<
     let provisioned = crate::provision::provision(&aws, &template).await?;
     let services = Services {
         table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
-        signing_key: Some(SigningKey::new(
-            b"benchmark-signing-key-0123456789abcdef".to_vec(),
-        )?),
+        signing_key: Some(
+            SigningKey::new(b"benchmark-signing-key-0123456789abcdef".to_vec())?.into(),
+        ),
         clock: Arc::new(SystemClock),
         session_lifetime: chrono::Duration::hours(8),
         uploads: AssetStore {
@@ -640,6 +679,7 @@ impl BenchWorld {
             ses: self.aws.ses.clone(),
             sns: self.aws.sns.clone(),
             mail_from: "noreply@tessera.example.com".to_owned(),
+            ticket_link_base: "http://localhost:3000/t/".to_owned(),
         };
         let handler = crate::functions::queue_handler(&context, "BatchIssueFunction")
             .ok_or("no batch-issue handler")?;

@@ -53,6 +53,12 @@ pub fn router(state: GatewayState) -> Router {
             apply_authorizer,
         ))
         .with_state(state.services.clone());
+    router_over(state, functions)
+}
+
+/// The gateway's own endpoints in front of `functions` (in process, or the deployed
+/// functions' processes: [`crate::deployed::DeployedFunctions::router`]).
+pub fn router_over(state: GatewayState, functions: Router) -> Router {
     let own = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
@@ -69,13 +75,28 @@ impl GatewayState {
         provisioned: Provisioned,
         services: Services,
     ) -> Result<Self, String> {
+        let handlers = scheduled_handlers(&services)
+            .into_iter()
+            .map(|(id, handler)| (id.to_owned(), handler))
+            .collect();
+        GatewayState::with_schedules(aws, template, provisioned, services, handlers)
+    }
+
+    /// The gateway firing `handlers` (by function logical id) on the template's schedules.
+    pub fn with_schedules(
+        aws: LocalAws,
+        template: &Template,
+        provisioned: Provisioned,
+        services: Services,
+        handlers: Vec<(String, ScheduledHandler)>,
+    ) -> Result<Self, String> {
         let protected = template
             .routes()
             .into_iter()
             .filter(|(route, _)| !route.public)
             .map(|(route, _)| (route.method, route.path))
             .collect();
-        let handlers: HashMap<_, _> = scheduled_handlers(&services).into_iter().collect();
+        let handlers: HashMap<_, _> = handlers.into_iter().collect();
         let mut schedules = BTreeMap::new();
         for function in &template.functions {
             for spec in &function.schedules {
@@ -128,7 +149,10 @@ async fn apply_authorizer(
             .contains(&(request.method().as_str().to_owned(), path))
     });
     if protected {
-        let fields = state.authenticator.authorize_request(request.headers());
+        let fields = state
+            .authenticator
+            .authorize_request(request.headers())
+            .await;
         request.extensions_mut().insert(request_context(fields));
     }
     next.run(request).await
@@ -280,7 +304,21 @@ pub fn spawn_queue_pollers(
     provisioned: &Provisioned,
     context: &HandlerContext,
 ) -> Result<(), String> {
-    let handlers: HashMap<_, _> = queue_handlers(context).into_iter().collect();
+    let handlers = queue_handlers(context)
+        .into_iter()
+        .map(|(id, handler)| (id.to_owned(), handler))
+        .collect();
+    spawn_queue_pollers_with(aws, template, provisioned, handlers)
+}
+
+/// Polls each consumed queue into `handlers` (by function logical id).
+pub fn spawn_queue_pollers_with(
+    aws: &LocalAws,
+    template: &Template,
+    provisioned: &Provisioned,
+    handlers: Vec<(String, QueueHandler)>,
+) -> Result<(), String> {
+    let handlers: HashMap<_, _> = handlers.into_iter().collect();
     for function in &template.functions {
         for queue_id in &function.queues {
             let handler = handlers

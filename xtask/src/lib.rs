@@ -2,8 +2,11 @@
 //! the local gateway that runs every function, and the benchmarks.
 
 pub mod bench;
+pub mod deployed;
 pub mod functions;
 pub mod gateway;
+pub mod iam;
+pub mod lambda_host;
 pub mod openapi;
 pub mod provision;
 pub mod schedule;

@@ -1,38 +1,50 @@
 //! `tessera-dev`: provision the local AWS from the template, run the local gateway.
 //!
 //!   tessera-dev provision        create the table, buckets and queues (idempotent)
-//!   tessera-dev up [--port N]    provision, then serve every function on localhost
+//!   tessera-dev up [--port N] [--in-process]
+//!                                provision, then serve every function on localhost: each
+//!                                in its own processes as deployed (default), or all in this
+//!                                one process (quicker to rebuild, but not what ships)
 //!   tessera-dev bench [group]    run the benchmarks (or one group) against the local AWS
 //!   tessera-dev openapi          print the OpenAPI document
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tessera_dev::deployed::{self, DeployedFunctions};
 use tessera_dev::functions::HandlerContext;
 use tessera_dev::gateway::{self, GatewayState};
+use tessera_dev::lambda_host::{self, LocalEnvironment};
 use tessera_dev::provision::{provision, LocalAws};
 use tessera_dev::template::{StackContext, Template};
 use tessera_platform::assets::AssetStore;
 use tessera_platform::notifications::NotificationQueue;
 use tessera_platform::services::{Services, SystemClock};
-use tessera_platform::session::SigningKey;
+use tessera_platform::session::SigningKeys;
 use tessera_platform::store::Table;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("provision") => run_provision().await.map(|_| ()),
-        Some("up") => run_up(port_argument(&args)).await,
+        Some("provision") => run_provision(StackContext::local()).await.map(|_| ()),
+        Some("up") => {
+            run_up(
+                port_argument(&args),
+                args.iter().any(|a| a == "--in-process"),
+            )
+            .await
+        }
         Some("bench") => tessera_dev::bench::run(args.get(1).map(String::as_str))
             .await
             .map_err(|e| e.to_string()),
         Some("openapi") => serde_json::to_string_pretty(&tessera_dev::openapi::document())
             .map(|json| println!("{json}"))
             .map_err(|e| e.to_string()),
-        _ => {
-            Err("usage: tessera-dev provision | up [--port N] | bench [group] | openapi".to_owned())
-        }
+        _ => Err(
+            "usage: tessera-dev provision | up [--port N] [--in-process] | bench [group] | openapi"
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -55,14 +67,19 @@ fn port_argument(args: &[String]) -> u16 {
         .unwrap_or(3000)
 }
 
-async fn run_provision() -> Result<(LocalAws, Template, tessera_dev::provision::Provisioned), String>
-{
-    let context = StackContext::local();
+async fn run_provision(
+    context: StackContext,
+) -> Result<(LocalAws, Template, tessera_dev::provision::Provisioned), String> {
     let template = Template::load_default(&context).map_err(|e| e.to_string())?;
     let aws = LocalAws::from_env().await;
-    let provisioned = provision(&aws, &template)
-        .await
-        .map_err(|e| format!("provisioning failed: {e}"))?;
+    let provisioned = provision(&aws, &template).await.map_err(|e| {
+        format!(
+            "provisioning failed: {}\n  Is the local AWS the one localstack/local-aws.sh started? \
+                 `./localstack/local-aws.sh status` says; `./localstack/local-aws.sh stop` and \
+                 run again to start afresh.",
+            tessera_dev::provision::describe_error(e.as_ref())
+        )
+    })?;
     println!(
         "provisioned stack {}: table {}, {} buckets, {} queues",
         context.stack_name,
@@ -73,9 +90,11 @@ async fn run_provision() -> Result<(LocalAws, Template, tessera_dev::provision::
     Ok((aws, template, provisioned))
 }
 
-async fn run_up(port: u16) -> Result<(), String> {
+async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
     tessera_platform::telemetry::init();
-    let (aws, template, provisioned) = run_provision().await?;
+    let public_url = format!("http://localhost:{port}");
+    let (aws, template, provisioned) =
+        run_provision(StackContext::local().with_parameter("PublicUrl", &public_url)).await?;
     let services = Services {
         assets: AssetStore {
             s3: aws.s3.clone(),
@@ -102,7 +121,16 @@ async fn run_up(port: u16) -> Result<(), String> {
                 .ok_or("the template declares no BatchIssueQueue")?,
         },
         table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
-        signing_key: Some(SigningKey::from_env()?),
+        signing_key: Some(
+            SigningKeys::from_secret(
+                aws.secrets.clone(),
+                provisioned
+                    .secrets
+                    .get("SigningKeySecret")
+                    .ok_or("the template declares no SigningKeySecret")?,
+            )
+            .await?,
+        ),
         clock: Arc::new(SystemClock),
         session_lifetime: chrono::Duration::hours(8),
         notifications: NotificationQueue {
@@ -121,14 +149,43 @@ async fn run_up(port: u16) -> Result<(), String> {
         mail_from: template
             .mail_from()
             .ok_or("the template declares no SES identity")?,
+        ticket_link_base: format!("http://localhost:{port}/t/"),
     };
     let seeded = tessera_dev::seed::seed_demo(&services)
         .await
         .map_err(|e| format!("seeding failed: {e}"))?;
     println!("{seeded}");
-    let state = GatewayState::new(aws.clone(), &template, provisioned.clone(), services)?;
-    gateway::spawn_queue_pollers(&aws, &template, &provisioned, &context)?;
-    gateway::spawn_scheduler(&state);
+    let app = if in_process {
+        let state = GatewayState::new(aws.clone(), &template, provisioned.clone(), services)?;
+        gateway::spawn_queue_pollers(&aws, &template, &provisioned, &context)?;
+        gateway::spawn_scheduler(&state);
+        println!("every function runs inside this process (--in-process)");
+        gateway::router(state)
+    } else {
+        let resources = deployed::resource_values(&template, &provisioned);
+        let functions = DeployedFunctions::new(
+            &template,
+            &resources,
+            &lambda_host::binaries_dir(),
+            &LocalEnvironment::from_env(),
+            true,
+        )?;
+        let (queues, schedules) = deployed::handlers(&functions, &template);
+        let state = GatewayState::with_schedules(
+            aws.clone(),
+            &template,
+            provisioned.clone(),
+            services,
+            schedules,
+        )?;
+        gateway::spawn_queue_pollers_with(&aws, &template, &provisioned, queues)?;
+        gateway::spawn_scheduler(&state);
+        println!(
+            "each function runs in its own processes from {}, with the template's environment",
+            lambda_host::binaries_dir().display()
+        );
+        gateway::router_over(state, functions.router(&template))
+    };
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -136,7 +193,7 @@ async fn run_up(port: u16) -> Result<(), String> {
     println!(
         "Tessera is running at http://localhost:{port}  (health: /health, API: /openapi.json)"
     );
-    axum::serve(listener, gateway::router(state))
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -20,6 +20,7 @@ pub struct LocalAws {
     pub sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub sns: aws_sdk_sns::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
     pub region: String,
 }
 
@@ -32,6 +33,7 @@ impl LocalAws {
             sqs: tessera_platform::aws::sqs_client(&config),
             ses: aws_sdk_sesv2::Client::new(&config),
             sns: aws_sdk_sns::Client::new(&config),
+            secrets: tessera_platform::aws::secrets_client(&config),
             region: config
                 .region()
                 .map(|region| region.to_string())
@@ -48,9 +50,50 @@ pub struct Provisioned {
     pub buckets: HashMap<String, String>,
     /// Queue logical id → queue URL.
     pub queue_urls: HashMap<String, String>,
+    /// Secret logical id → secret ARN.
+    pub secrets: HashMap<String, String>,
 }
 
 pub type ProvisionError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An AWS error as a person can act on it: the operation, the service's error code and
+/// its message (an SDK error's own text is often just "service error").
+pub fn aws_error<E, R>(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> ProvisionError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let operation = std::any::type_name::<E>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("request")
+        .trim_end_matches("Error")
+        .to_owned();
+    let text = match error.as_service_error() {
+        Some(service) => format!(
+            "{operation}: {}: {}",
+            service.code().unwrap_or("unknown error"),
+            service.message().unwrap_or("no message")
+        ),
+        None => format!(
+            "{operation}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(&error)
+        ),
+    };
+    text.into()
+}
+
+/// An error with every cause it carries, for messages to people.
+pub fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
 
 pub async fn provision(aws: &LocalAws, template: &Template) -> Result<Provisioned, ProvisionError> {
     provision_table(&aws.dynamodb, &template.table).await?;
@@ -72,11 +115,51 @@ pub async fn provision(aws: &LocalAws, template: &Template) -> Result<Provisione
         let url = create_queue(&aws.sqs, queue, &queue_urls).await?;
         queue_urls.insert(queue.logical_id.clone(), url);
     }
+    let mut secrets = HashMap::new();
+    for secret in &template.secrets {
+        secrets.insert(
+            secret.logical_id.clone(),
+            create_secret(&aws.secrets, &secret.name).await?,
+        );
+    }
     Ok(Provisioned {
         table_name: template.table.name.clone(),
         buckets,
         queue_urls,
+        secrets,
     })
+}
+
+/// A secret as `GenerateSecretString` makes it (64 letters and digits), unless it exists.
+async fn create_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    name: &str,
+) -> Result<String, ProvisionError> {
+    if let Ok(existing) = secrets.describe_secret().secret_id(name).send().await {
+        if let Some(arn) = existing.arn() {
+            return Ok(arn.to_owned());
+        }
+    }
+    let created = secrets
+        .create_secret()
+        .name(name)
+        .secret_string(generated_secret()?)
+        .send()
+        .await
+        .map_err(aws_error)?;
+    created
+        .arn()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("creating secret {name} returned no ARN").into())
+}
+
+fn generated_secret() -> Result<String, ProvisionError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let bytes = tessera_platform::random::random_bytes::<64>().map_err(|e| e.to_string())?;
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect())
 }
 
 /// Creates the table as the template declares it (under the template's name) and waits
@@ -99,7 +182,7 @@ pub async fn provision_table(
         {
             false
         }
-        Err(error) => return Err(Box::new(error.into_service_error())),
+        Err(error) => return Err(aws_error(error)),
     };
     if !exists {
         let mut request = dynamodb
@@ -135,7 +218,7 @@ pub async fn provision_table(
                 if error
                     .as_service_error()
                     .is_some_and(|e| e.is_resource_in_use_exception()) => {}
-            Err(error) => return Err(Box::new(error.into_service_error())),
+            Err(error) => return Err(aws_error(error)),
         }
     }
     wait_until_active(dynamodb, &table.name).await?;
@@ -145,7 +228,7 @@ pub async fn provision_table(
             .table_name(&table.name)
             .send()
             .await
-            .map_err(|e| e.into_service_error())?;
+            .map_err(aws_error)?;
         let enabled = current
             .time_to_live_description()
             .and_then(|d| d.attribute_name())
@@ -162,7 +245,7 @@ pub async fn provision_table(
                 )
                 .send()
                 .await
-                .map_err(|e| e.into_service_error())?;
+                .map_err(aws_error)?;
         }
     }
     Ok(())
@@ -190,7 +273,7 @@ async fn wait_until_active(
             .table_name(table_name)
             .send()
             .await
-            .map_err(|e| e.into_service_error())?;
+            .map_err(aws_error)?;
         if description.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
             return Ok(());
         }
@@ -212,11 +295,12 @@ async fn create_bucket(aws: &LocalAws, name: &str) -> Result<(), ProvisionError>
     match request.send().await {
         Ok(_) => Ok(()),
         Err(error) => {
-            let service = error.into_service_error();
-            if service.is_bucket_already_owned_by_you() || service.is_bucket_already_exists() {
+            if error.as_service_error().is_some_and(|service| {
+                service.is_bucket_already_owned_by_you() || service.is_bucket_already_exists()
+            }) {
                 Ok(())
             } else {
-                Err(Box::new(service))
+                Err(aws_error(error))
             }
         }
     }
@@ -234,11 +318,13 @@ async fn create_email_identity(
     {
         Ok(_) => Ok(()),
         Err(error) => {
-            let service = error.into_service_error();
-            if service.is_already_exists_exception() {
+            if error
+                .as_service_error()
+                .is_some_and(|service| service.is_already_exists_exception())
+            {
                 Ok(())
             } else {
-                Err(Box::new(service))
+                Err(aws_error(error))
             }
         }
     }
@@ -271,7 +357,7 @@ async fn create_queue(
             serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max_receives });
         request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
     }
-    let output = request.send().await.map_err(|e| e.into_service_error())?;
+    let output = request.send().await.map_err(aws_error)?;
     output
         .queue_url()
         .map(str::to_owned)
@@ -285,7 +371,7 @@ pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, P
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| e.into_service_error())?;
+        .map_err(aws_error)?;
     attributes
         .attributes()
         .and_then(|a| a.get(&QueueAttributeName::QueueArn))

@@ -34,6 +34,8 @@ pub struct StackContext {
     pub stack_name: String,
     pub account_id: String,
     pub region: String,
+    /// Parameter values given at deploy time; the others take their defaults.
+    pub parameters: BTreeMap<String, String>,
 }
 
 impl StackContext {
@@ -45,7 +47,14 @@ impl StackContext {
                 .unwrap_or_else(|_| "tessera-local".to_owned()),
             account_id: "000000000000".to_owned(),
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "ap-northeast-1".to_owned()),
+            parameters: BTreeMap::new(),
         }
+    }
+
+    /// The same stack deployed with `name` set to `value`.
+    pub fn with_parameter(mut self, name: &str, value: &str) -> Self {
+        self.parameters.insert(name.to_owned(), value.to_owned());
+        self
     }
 
     pub fn named(stack_name: &str) -> Self {
@@ -116,8 +125,13 @@ pub struct ScheduleSpec {
 #[derive(Debug, Clone)]
 pub struct FunctionSpec {
     pub logical_id: String,
+    /// `FunctionName`, resolved: what Lambda calls the function (`AWS_LAMBDA_FUNCTION_NAME`).
+    pub name: String,
     pub binary: Option<String>,
+    /// `CodeUri` as written (relative to the template's folder).
+    pub code_uri: Option<String>,
     pub timeout: Option<i64>,
+    pub memory_size: Option<i64>,
     pub routes: Vec<RouteSpec>,
     /// Logical ids of the queues this function consumes.
     pub queues: Vec<String>,
@@ -131,7 +145,28 @@ pub struct Template {
     /// SES identities (domains or addresses) mail is sent from.
     pub email_identities: Vec<String>,
     pub queues: Vec<QueueSpec>,
+    /// `AWS::SecretsManager::Secret` resources: logical id → secret name.
+    pub secrets: Vec<BucketSpec>,
     pub functions: Vec<FunctionSpec>,
+    /// The whole document and the stack it was resolved for, for what is resolved only
+    /// once resources exist (a function's environment).
+    document: Value,
+    context: StackContext,
+}
+
+/// What CloudFormation would answer for `!Ref X` and `!GetAtt X.Attr` once the resources
+/// exist; locally, the provisioned names, URLs and ARNs.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceValues {
+    /// Logical id → its `Ref` value (table and bucket names, queue URLs, secret ARNs).
+    pub refs: BTreeMap<String, String>,
+    /// `Logical.Attribute` → value (`Queue.Arn`, `Bucket.Arn`, ...).
+    pub attributes: BTreeMap<String, String>,
+    /// The stack's pseudo parameters and parameter values, for resolving policies.
+    pub region: String,
+    pub account: String,
+    pub stack_name: String,
+    pub parameters: BTreeMap<String, String>,
 }
 
 /// `infra/template.yaml` of this workspace, found from this crate's manifest directory.
@@ -162,16 +197,19 @@ impl Template {
             .get("Resources")
             .and_then(Value::as_mapping)
             .ok_or_else(|| shape("template", "has no Resources"))?;
-        let globals_timeout = document
-            .get("Globals")
-            .and_then(|g| g.get("Function"))
+        let globals = document.get("Globals").and_then(|g| g.get("Function"));
+        let globals_timeout = globals
             .and_then(|f| f.get("Timeout"))
+            .and_then(Value::as_i64);
+        let globals_memory = globals
+            .and_then(|f| f.get("MemorySize"))
             .and_then(Value::as_i64);
 
         let mut tables = Vec::new();
         let mut buckets = Vec::new();
         let mut email_identities = Vec::new();
         let mut queues = Vec::new();
+        let mut secrets = Vec::new();
         let mut functions = Vec::new();
         for (id, resource) in resources {
             let id = id.as_str().unwrap_or_default().to_owned();
@@ -188,6 +226,10 @@ impl Template {
                     logical_id: id,
                 }),
                 "AWS::SQS::Queue" => queues.push(parse_queue(&id, properties, &resolver)?),
+                "AWS::SecretsManager::Secret" => secrets.push(BucketSpec {
+                    name: resolver.string(&id, properties.get("Name"))?,
+                    logical_id: id,
+                }),
                 "AWS::SES::EmailIdentity" => {
                     email_identities.push(resolver.string(&id, properties.get("EmailIdentity"))?)
                 }
@@ -195,7 +237,7 @@ impl Template {
                     &id,
                     resource,
                     properties,
-                    globals_timeout,
+                    (globals_timeout, globals_memory),
                     &resolver,
                 )?),
                 _ => {}
@@ -212,8 +254,67 @@ impl Template {
             buckets,
             email_identities,
             queues,
+            secrets,
             functions,
+            context: context.clone(),
+            document,
         })
+    }
+
+    /// The stack this template was resolved for.
+    pub fn context(&self) -> &StackContext {
+        &self.context
+    }
+
+    /// Every parameter's value: the stack's, else the default.
+    pub fn parameter_values(&self) -> BTreeMap<String, String> {
+        let mut values = Resolver::new(&self.document, &self.context).parameter_defaults;
+        values.extend(self.context.parameters.clone());
+        values
+    }
+
+    pub fn function(&self, logical_id: &str) -> Option<&FunctionSpec> {
+        self.functions
+            .iter()
+            .find(|function| function.logical_id == logical_id)
+    }
+
+    /// Exactly the variables Lambda would give the function: the Globals' and its own (its
+    /// own win), with every reference resolved against `resources`.
+    pub fn function_environment(
+        &self,
+        logical_id: &str,
+        resources: &ResourceValues,
+    ) -> Result<BTreeMap<String, String>, TemplateError> {
+        let resolver = Resolver::new(&self.document, &self.context).with_resources(resources);
+        let function = self
+            .document
+            .get("Resources")
+            .and_then(|r| r.get(logical_id))
+            .ok_or_else(|| shape(logical_id, "is not a resource of the template"))?;
+        let globals = self
+            .document
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Environment"))
+            .and_then(|e| e.get("Variables"));
+        let own = function
+            .get("Properties")
+            .and_then(|p| p.get("Environment"))
+            .and_then(|e| e.get("Variables"));
+        let mut environment = BTreeMap::new();
+        for variables in [globals, own].into_iter().flatten() {
+            let variables = variables
+                .as_mapping()
+                .ok_or_else(|| shape(logical_id, "Environment.Variables must be a mapping"))?;
+            for (name, value) in variables {
+                let name = name
+                    .as_str()
+                    .ok_or_else(|| shape(logical_id, "a variable name is not a string"))?;
+                environment.insert(name.to_owned(), resolver.string(logical_id, Some(value))?);
+            }
+        }
+        Ok(environment)
     }
 
     /// The sender address functions mail from: `noreply@` the first SES identity.
@@ -350,7 +451,7 @@ fn parse_function(
     id: &str,
     resource: &Value,
     p: &Value,
-    globals_timeout: Option<i64>,
+    (globals_timeout, globals_memory): (Option<i64>, Option<i64>),
     r: &Resolver,
 ) -> Result<FunctionSpec, TemplateError> {
     let binary = resource
@@ -361,8 +462,14 @@ fn parse_function(
         .map(str::to_owned);
     let mut function = FunctionSpec {
         logical_id: id.to_owned(),
+        name: r.string(id, p.get("FunctionName"))?,
         binary,
+        code_uri: p.get("CodeUri").and_then(Value::as_str).map(str::to_owned),
         timeout: p.get("Timeout").and_then(Value::as_i64).or(globals_timeout),
+        memory_size: p
+            .get("MemorySize")
+            .and_then(Value::as_i64)
+            .or(globals_memory),
         routes: Vec::new(),
         queues: Vec::new(),
         schedules: Vec::new(),
@@ -442,10 +549,13 @@ fn get_att_target(value: &Value) -> Option<String> {
 struct Resolver<'a> {
     context: &'a StackContext,
     parameter_defaults: BTreeMap<String, String>,
+    conditions: Option<&'a Mapping>,
+    /// Present once resources exist: `!Ref Resource` and `!GetAtt` then resolve too.
+    resources: Option<&'a ResourceValues>,
 }
 
 impl<'a> Resolver<'a> {
-    fn new(document: &Value, context: &'a StackContext) -> Self {
+    fn new(document: &'a Value, context: &'a StackContext) -> Self {
         let parameter_defaults = document
             .get("Parameters")
             .and_then(Value::as_mapping)
@@ -468,6 +578,58 @@ impl<'a> Resolver<'a> {
         Resolver {
             context,
             parameter_defaults,
+            conditions: document.get("Conditions").and_then(Value::as_mapping),
+            resources: None,
+        }
+    }
+
+    fn with_resources(mut self, resources: &'a ResourceValues) -> Self {
+        self.resources = Some(resources);
+        self
+    }
+
+    /// `!Ref X` or `${X}`: a pseudo parameter, a parameter, or (once they exist) a resource.
+    fn reference(&self, name: &str) -> Option<String> {
+        if let Some((resource, attribute)) = name.split_once('.') {
+            return self
+                .resources?
+                .attributes
+                .get(&format!("{resource}.{attribute}"))
+                .cloned();
+        }
+        self.pseudo_or_parameter(name)
+            .or_else(|| self.resources?.refs.get(name).cloned())
+    }
+
+    /// A condition of the forms the template uses: `!Equals [a, b]`, `!Not [c]`,
+    /// `!Condition Name`, or a condition's name.
+    fn condition(&self, resource: &str, value: &Value) -> Result<bool, TemplateError> {
+        match value {
+            Value::String(name) => {
+                let definition = self
+                    .conditions
+                    .and_then(|c| c.get(name.as_str()))
+                    .ok_or_else(|| shape(resource, format!("condition {name} is not declared")))?;
+                self.condition(resource, definition)
+            }
+            Value::Tagged(tagged) => {
+                let arguments = tagged.value.as_sequence();
+                match (tagged.tag.to_string().trim_start_matches('!'), arguments) {
+                    ("Equals", Some(pair)) if pair.len() == 2 => Ok(self
+                        .string(resource, pair.first())?
+                        == self.string(resource, pair.get(1))?),
+                    ("Not", Some(one)) if one.len() == 1 => Ok(!self.condition(resource, &one[0])?),
+                    ("Condition", _) => self.condition(resource, &tagged.value),
+                    (tag, _) => Err(shape(
+                        resource,
+                        format!("condition !{tag} is not supported locally"),
+                    )),
+                }
+            }
+            other => Err(shape(
+                resource,
+                format!("cannot evaluate condition {other:?}"),
+            )),
         }
     }
 
@@ -476,8 +638,14 @@ impl<'a> Resolver<'a> {
             "AWS::StackName" => Some(self.context.stack_name.clone()),
             "AWS::AccountId" => Some(self.context.account_id.clone()),
             "AWS::Region" => Some(self.context.region.clone()),
+            "AWS::Partition" => Some("aws".to_owned()),
             "AWS::URLSuffix" => Some("amazonaws.com".to_owned()),
-            _ => self.parameter_defaults.get(name).cloned(),
+            _ => self
+                .context
+                .parameters
+                .get(name)
+                .or_else(|| self.parameter_defaults.get(name))
+                .cloned(),
         }
     }
 
@@ -497,9 +665,39 @@ impl<'a> Resolver<'a> {
             },
             Value::Tagged(tagged) if tagged.tag == "Ref" => {
                 let name = tagged.value.as_str().unwrap_or_default();
-                self.pseudo_or_parameter(name).ok_or_else(|| {
+                self.reference(name).ok_or_else(|| {
                     shape(resource, format!("!Ref {name} cannot be resolved locally"))
                 })
+            }
+            Value::Tagged(tagged) if tagged.tag == "GetAtt" => {
+                let name = match &tagged.value {
+                    Value::String(s) => s.clone(),
+                    Value::Sequence(parts) => parts
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("."),
+                    _ => String::new(),
+                };
+                self.reference(&name).ok_or_else(|| {
+                    shape(
+                        resource,
+                        format!("!GetAtt {name} cannot be resolved locally"),
+                    )
+                })
+            }
+            Value::Tagged(tagged) if tagged.tag == "If" => {
+                let arguments = tagged
+                    .value
+                    .as_sequence()
+                    .filter(|a| a.len() == 3)
+                    .ok_or_else(|| shape(resource, "!If takes [condition, then, else]"))?;
+                let chosen = if self.condition(resource, &arguments[0])? {
+                    &arguments[1]
+                } else {
+                    &arguments[2]
+                };
+                self.string(resource, Some(chosen))
             }
             other => Err(shape(
                 resource,
@@ -518,7 +716,7 @@ impl<'a> Resolver<'a> {
                 .find('}')
                 .ok_or_else(|| shape(resource, format!("unclosed ${{ in {pattern:?}")))?;
             let name = &after[..end];
-            let value = self.pseudo_or_parameter(name).ok_or_else(|| {
+            let value = self.reference(name).ok_or_else(|| {
                 shape(resource, format!("${{{name}}} cannot be resolved locally"))
             })?;
             out.push_str(&value);

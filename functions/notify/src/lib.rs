@@ -10,6 +10,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as 
 use futures_util::stream::{self, StreamExt};
 use tessera_domain::notification::{mask_email, Message, Notification, QueuedNotifications};
 use tessera_domain::values::TaiwanMobile;
+use tessera_platform::aws_calls::CallRecorder;
 use tessera_platform::store::notifications::SmsLogEntry;
 use tessera_platform::store::Table;
 
@@ -35,8 +36,20 @@ impl Notifier {
             tessera_platform::aws::required_env("TESSERA_MAIL_FROM").map_err(|e| e.to_string())?;
         Ok(Notifier {
             table: Table::new(tessera_platform::aws::dynamodb_client(&config), table_name),
-            ses: aws_sdk_sesv2::Client::new(&config),
-            sns: aws_sdk_sns::Client::new(&config),
+            ses: {
+                let mut builder = aws_sdk_sesv2::config::Builder::from(&config);
+                if let Some(recorder) = CallRecorder::from_env() {
+                    builder = builder.interceptor(recorder);
+                }
+                aws_sdk_sesv2::Client::from_conf(builder.build())
+            },
+            sns: {
+                let mut builder = aws_sdk_sns::config::Builder::from(&config);
+                if let Some(recorder) = CallRecorder::from_env() {
+                    builder = builder.interceptor(recorder);
+                }
+                aws_sdk_sns::Client::from_conf(builder.build())
+            },
             mail_from,
         })
     }

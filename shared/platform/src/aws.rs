@@ -2,6 +2,7 @@
 //! service comes from `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` and nothing in
 //! function code knows whether it talks to AWS or to an emulator.
 
+use crate::aws_calls::CallRecorder;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 /// Loads the shared SDK configuration (region, credentials, endpoints) from the environment.
@@ -15,19 +16,30 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     let force_path_style = std::env::var("TESSERA_S3_FORCE_PATH_STYLE")
         .map(|value| value.eq_ignore_ascii_case("true") || value == "1")
         .unwrap_or(false);
-    let s3_config = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(force_path_style)
-        .build();
-    aws_sdk_s3::Client::from_conf(s3_config)
+    let mut builder = aws_sdk_s3::config::Builder::from(config).force_path_style(force_path_style);
+    if let Some(recorder) = CallRecorder::from_env() {
+        builder = builder.interceptor(recorder);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
 }
 
-pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(config)
+/// Builds a client of any service from the shared configuration, with the call recorder
+/// installed when `TESSERA_AWS_CALL_LOG` asks for it (local and test runs only).
+macro_rules! recorded_client {
+    ($name:ident, $sdk:ident) => {
+        pub fn $name(config: &SdkConfig) -> $sdk::Client {
+            let mut builder = $sdk::config::Builder::from(config);
+            if let Some(recorder) = CallRecorder::from_env() {
+                builder = builder.interceptor(recorder);
+            }
+            $sdk::Client::from_conf(builder.build())
+        }
+    };
 }
 
-pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(config)
-}
+recorded_client!(dynamodb_client, aws_sdk_dynamodb);
+recorded_client!(sqs_client, aws_sdk_sqs);
+recorded_client!(secrets_client, aws_sdk_secretsmanager);
 
 /// Reads a required configuration variable, naming it when it is missing.
 pub fn required_env(name: &str) -> Result<String, ConfigError> {

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod aws;
+pub mod aws_calls;
 pub mod extract;
 pub mod http;
 pub mod issuance;

@@ -1,0 +1,529 @@
+//! The functions as they deploy: each started from its own binary, in its own process, with
+//! exactly the environment `infra/template.yaml` gives it (the emulator endpoints put in
+//! place of AWS's), driven through the Lambda Runtime API, behind an emulation of API
+//! Gateway (the authorizer invoked as a Lambda), the SQS event source and the scheduler.
+//! Every AWS call the processes make is recorded and checked against the calling function's
+//! own policy in the expanded template. Needs the binaries: `cargo build --workspace --bins`
+//! (`localstack/test.sh` builds them).
+
+use axum::body::Body;
+use axum::http::Request;
+use axum::Router;
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tessera_dev::deployed::{self, DeployedFunctions};
+use tessera_dev::iam::{check_calls, Expanded};
+use tessera_dev::lambda_host::{binaries_dir, Instance, LocalEnvironment};
+use tessera_dev::template::{ResourceValues, StackContext, Template};
+use tessera_domain::clock::FixedClock;
+use tessera_domain::values::MerchantId;
+use tessera_platform::aws_calls::{AwsCall, CALL_LOG_VARIABLE};
+use tessera_tests::{json_request, TestStack};
+
+const DEMO: &str = "DEMO0001";
+const DEMO_PASSWORD: &str = "Demo#2026";
+
+struct Deployed {
+    stack: TestStack,
+    template: Template,
+    values: ResourceValues,
+    functions: DeployedFunctions,
+    api: Router,
+    call_log: PathBuf,
+}
+
+/// A provisioned stack with the demo data, and its functions ready to start as deployed;
+/// `parameters` are the stack's parameter values (the template's defaults otherwise).
+async fn deploy(parameters: &[(&str, &str)]) -> Deployed {
+    let stack = TestStack::provision().await;
+    // The demo data dates its contracts from the clock: seed at the processes' own time.
+    let services = stack.services(Arc::new(FixedClock::at(Utc::now())));
+    tessera_dev::seed::seed_demo(&services)
+        .await
+        .expect("demo data seeds");
+    let stack_name = stack
+        .provisioned
+        .table_name
+        .trim_end_matches("-main")
+        .to_owned();
+    let mut context =
+        StackContext::named(&stack_name).with_parameter("PublicUrl", "http://localhost:3000");
+    for (name, value) in parameters {
+        context = context.with_parameter(name, value);
+    }
+    let template = Template::load_default(&context).expect("the template parses");
+    let values = deployed::resource_values(&template, &stack.provisioned);
+    let call_log = std::env::temp_dir().join(format!("tessera-aws-calls-{stack_name}.jsonl"));
+    let local = LocalEnvironment::from_env().with(CALL_LOG_VARIABLE, &call_log.to_string_lossy());
+    let functions = DeployedFunctions::new(&template, &values, &binaries_dir(), &local, false)
+        .expect("every function is configured from the template");
+    let api = functions.router(&template);
+    Deployed {
+        stack,
+        template,
+        values,
+        functions,
+        api,
+        call_log,
+    }
+}
+
+impl Deployed {
+    async fn call(&self, request: Request<Body>) -> (u16, Value) {
+        let response = tessera_tests::send(&self.api, request).await;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 16 << 20)
+            .await
+            .expect("body readable");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn sign_in(&self, merchant: &str, account: &str, password: &str) -> String {
+        let (status, body) = self
+            .call(json_request(
+                "POST",
+                "/sessions",
+                None,
+                json!({"merchant_id": merchant, "account": account, "password": password}),
+            ))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Hands what waits on a queue to its consumer as the event source mapping does.
+    async fn drain(&self, queue: &str, function: &str) -> usize {
+        let handler = self.functions.queue_handler(function);
+        let url = &self.stack.provisioned.queue_urls[queue];
+        let mut handled = 0;
+        loop {
+            let received = tessera_dev::gateway::poll_once(&self.stack.aws.sqs, url, &handler, 1)
+                .await
+                .unwrap_or_else(|e| panic!("{function} on {queue}: {e}"));
+            if received == 0 {
+                return handled;
+            }
+            handled += received;
+        }
+    }
+
+    fn recorded_calls(&self) -> Vec<AwsCall> {
+        std::fs::read_to_string(&self.call_log)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a recorded call"))
+            .collect()
+    }
+
+    /// Fails on any recorded call the calling function's own policy does not allow;
+    /// returns the allowed actions no call used.
+    fn assert_least_privilege(&self) -> Vec<String> {
+        let calls = self.recorded_calls();
+        assert!(
+            !calls.is_empty(),
+            "no AWS call was recorded in {}",
+            self.call_log.display()
+        );
+        let expanded = Expanded::load().unwrap_or_else(|e| panic!("{e}"));
+        let functions: BTreeMap<String, String> = self
+            .template
+            .functions
+            .iter()
+            .map(|f| (f.logical_id.clone(), f.name.clone()))
+            .collect();
+        let report = check_calls(&expanded, &self.values, &functions, &calls)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            report.denied.is_empty(),
+            "calls the template's policies do not allow (function, action, resource):\n{}",
+            report.denied.iter().cloned().collect::<Vec<_>>().join("\n")
+        );
+        report.unused.into_iter().collect()
+    }
+}
+
+impl Drop for Deployed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.call_log);
+    }
+}
+
+fn sample_event(binary: &str) -> Value {
+    let path = format!("{}/../events/{binary}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[tokio::test]
+async fn every_function_starts_from_its_binary_with_only_the_template_environment() {
+    let d = deploy(&[]).await;
+    for (id, pool) in d.functions.pools() {
+        let instance = Instance::start(&pool.config)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!instance.has_exited(), "{id}");
+    }
+}
+
+#[tokio::test]
+async fn every_function_answers_its_sample_events_as_deployed() {
+    let d = deploy(&[]).await;
+    let token = d.sign_in(DEMO, "admin", DEMO_PASSWORD).await;
+    for function in &d.template.functions {
+        let binary = function.binary.as_deref().expect("a binary");
+        let mut event = sample_event(binary);
+        let text = event
+            .to_string()
+            .replace("<token from POST /sessions>", &token);
+        event = serde_json::from_str(&text).expect("still JSON");
+        let id = function.logical_id.as_str();
+        if event.get("routeKey").is_some() && id != deployed::AUTHORIZER {
+            // What API Gateway does: the authorizer's verdict, then the function.
+            let route =
+                d.template.routes().into_iter().find(|(route, _)| {
+                    format!("{} {}", route.method, route.path) == event["routeKey"]
+                });
+            let (route, _) = route.unwrap_or_else(|| panic!("{binary}.json: no such route"));
+            if !route.public {
+                let verdict = d
+                    .functions
+                    .invoke(deployed::AUTHORIZER, &deployed::authorizer_event(&event))
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(verdict["isAuthorized"], true);
+                event["requestContext"]["authorizer"] = json!({"lambda": verdict["context"]});
+            }
+            let answer = d
+                .functions
+                .invoke(id, &event)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let status = answer["statusCode"].as_u64().unwrap_or_default();
+            assert!(
+                (200..300).contains(&status) || status == 404,
+                "{binary}.json: {status} {answer}"
+            );
+        } else {
+            let answer = d
+                .functions
+                .invoke(id, &event)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            match binary {
+                "authorizer" => {
+                    assert_eq!(answer["isAuthorized"], true, "{answer}");
+                    assert!(answer["context"]["session"].is_string(), "{answer}");
+                }
+                "notify" | "batch-issue" => {
+                    assert!(answer["batchItemFailures"].is_array(), "{binary}: {answer}")
+                }
+                _ => {}
+            }
+        }
+    }
+    d.assert_least_privilege();
+}
+
+fn authed_json(method: &str, uri: &str, token: &str, body: Value) -> Request<Body> {
+    json_request(method, uri, Some(token), body)
+}
+
+/// A state change at the till, with the Idempotency-Key it needs.
+fn keyed(method: &str, uri: &str, token: &str, key: &str, body: Value) -> Request<Body> {
+    let mut request = json_request(method, uri, Some(token), body);
+    request
+        .headers_mut()
+        .insert("idempotency-key", key.parse().expect("a header value"));
+    request
+}
+
+fn authed_get(uri: &str, token: &str) -> Request<Body> {
+    tessera_tests::authed("GET", uri, token)
+}
+
+#[tokio::test]
+async fn a_merchants_day_runs_through_the_deployed_functions_within_their_policies() {
+    let d = deploy(&[]).await;
+    // Signed out: the authorizer (a Lambda of its own) lets the request through with the
+    // reason, and the function answers it as problem+json.
+    let (status, body) = d.call(tessera_tests::get("/sub-accounts")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("UNAUTHENTICATED"))
+    );
+
+    let admin = d.sign_in(DEMO, "admin", DEMO_PASSWORD).await;
+    for uri in [
+        "/sub-accounts",
+        "/branches",
+        "/branch-bindings",
+        "/merchant/profile",
+        "/merchant/contract",
+        "/merchant/operation-settings",
+        "/merchant/ticket-page",
+        "/merchant/history",
+        "/bills",
+        "/redeemable-stores",
+        "/joint-issuers",
+        "/login-history",
+        "/login-alerts",
+        "/orders/unissued",
+        "/issuance/rules",
+        "/issuance/batches",
+        "/error-codes",
+    ] {
+        let (status, body) = d.call(authed_get(uri, &admin)).await;
+        assert_eq!(status, 200, "GET {uri}: {body}");
+    }
+    let (status, body) = d
+        .call(authed_get("/merchants/search?q=DEMO0003", &admin))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // A branch, a product and a paid order.
+    let (status, body) = d
+        .call(authed_json(
+            "POST",
+            "/branches",
+            &admin,
+            json!({"code": "TPE09", "name": "信義店"}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, product) = d
+        .call(authed_json(
+            "POST",
+            "/products",
+            &admin,
+            json!({"name": "拿鐵提貨券", "kind": "goods_voucher", "term_days": 365, "face_value": 120}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{product}");
+    let product_id = product["product_id"].as_str().expect("an id").to_owned();
+    let (status, body) = d
+        .call(authed_get(
+            &format!("/products/{product_id}/history"),
+            &admin,
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = d
+        .call(authed_json(
+            "POST",
+            &format!("/products/{product_id}/image-uploads"),
+            &admin,
+            json!({"content_type": "image/png", "size": 1024}),
+        ))
+        .await;
+    assert!(status == 201 || status == 200, "{body}");
+    let paid_at = Utc::now() - Duration::days(1);
+    let (status, body) = d
+        .call(authed_json(
+            "POST",
+            "/orders",
+            &admin,
+            json!({"trade_no": "ORD900", "product_id": product_id, "amount": 120, "quantity": 1,
+                   "cardholder_name": "王小明", "cardholder_mobile": "0912345678", "paid_at": paid_at}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // Issuance: presigned upload, preview, confirm, the worker, the mail.
+    let file = tessera_sheets::issuance_template(&[[
+        "IMP900",
+        "ORD900",
+        &product_id,
+        "1",
+        "王小明",
+        "0912345678",
+        "ming@example.com",
+        "",
+    ]
+    .map(str::to_owned)])
+    .expect("a template");
+    let (status, upload) = d
+        .call(authed_json(
+            "POST",
+            "/issuance/uploads",
+            &admin,
+            json!({"delivery_method": "electronic_immediate", "size": file.len()}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{upload}");
+    let put = tessera_tests::put_to(
+        upload["upload_url"].as_str().expect("a URL"),
+        upload["content_type"].as_str().expect("a type"),
+        &file,
+    )
+    .await;
+    assert_eq!(put, 200);
+    let upload_id = upload["upload_id"].as_str().expect("an id").to_owned();
+    let (status, preview) = d
+        .call(authed_json(
+            "POST",
+            &format!("/issuance/uploads/{upload_id}/preview"),
+            &admin,
+            json!({}),
+        ))
+        .await;
+    assert_eq!(
+        (status, &preview["can_confirm"]),
+        (200, &json!(true)),
+        "{preview}"
+    );
+    let (status, batch) = d
+        .call(authed_json(
+            "POST",
+            &format!("/issuance/uploads/{upload_id}/confirm"),
+            &admin,
+            json!({}),
+        ))
+        .await;
+    assert_eq!(status, 202, "{batch}");
+    assert!(d.drain("BatchIssueQueue", "BatchIssueFunction").await >= 1);
+    let (status, batch) = d
+        .call(authed_get(
+            &format!("/issuance/batches/{upload_id}"),
+            &admin,
+        ))
+        .await;
+    assert_eq!(
+        (status, batch["status"].as_str()),
+        (200, Some("done")),
+        "{batch}"
+    );
+    assert!(d.drain("NotificationsQueue", "NotifyFunction").await >= 1);
+
+    // At the till: look up, redeem (twice with one key: one redemption), cancel, return.
+    let merchant = MerchantId::parse("m", DEMO).expect("an id");
+    let services = d.stack.services(Arc::new(FixedClock::at(Utc::now())));
+    let tickets = services
+        .table
+        .tickets_of_issued_order(&merchant, "IMP900")
+        .await
+        .expect("tickets readable");
+    assert_eq!(tickets.len(), 1);
+    let (code, ticket_no) = (
+        tickets[0].redemption_code.clone(),
+        tickets[0].ticket_no.clone(),
+    );
+    assert!(
+        tickets[0].link_token.is_some(),
+        "an electronic ticket has its link"
+    );
+    let (status, body) = d
+        .call(authed_json(
+            "POST",
+            "/tickets/lookup",
+            &admin,
+            json!({"code": code}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..2 {
+        let (status, body) = d
+            .call(keyed(
+                "POST",
+                "/redemptions",
+                &admin,
+                "redeem-900",
+                json!({"code": code}),
+            ))
+            .await;
+        assert!((200..300).contains(&status), "{body}");
+    }
+    let (status, body) = d
+        .call(keyed(
+            "POST",
+            "/redemptions/cancel",
+            &admin,
+            "cancel-900",
+            json!({"code": code, "reason": "顧客取消"}),
+        ))
+        .await;
+    assert!((200..300).contains(&status), "{body}");
+    let (status, body) = d
+        .call(keyed(
+            "POST",
+            "/returns",
+            &admin,
+            "return-900",
+            json!({"code": code, "reason": "顧客退貨"}),
+        ))
+        .await;
+    assert!((200..300).contains(&status), "{body}");
+    let (status, history) = d
+        .call(authed_get(&format!("/tickets/{ticket_no}/history"), &admin))
+        .await;
+    assert_eq!(status, 200, "{history}");
+    d.drain("NotificationsQueue", "NotifyFunction").await;
+
+    // The scheduled jobs, called as EventBridge Scheduler calls them.
+    for (function, input) in [
+        ("DailyJobsFunction", json!({"job": "unissued_orders"})),
+        ("BillingCloseFunction", json!({"job": "monthly_close"})),
+    ] {
+        d.functions
+            .invoke(function, &input)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    // A bound cashier is held to the rights the stored account has, in its own process.
+    let cashier = d.sign_in(DEMO, "cashier01", "Tessera2026").await;
+    let (status, body) = d
+        .call(authed_json(
+            "POST",
+            "/sub-accounts",
+            &cashier,
+            json!({"account": "intruder01", "password": "Tessera2026"}),
+        ))
+        .await;
+    assert_eq!(status, 403, "{body}");
+
+    let (status, _) = d
+        .call(authed_json(
+            "DELETE",
+            "/sessions/current",
+            &admin,
+            json!({}),
+        ))
+        .await;
+    assert!((200..300).contains(&status));
+    let (status, body) = d.call(authed_get("/branches", &admin)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("SESSION_EXPIRED"))
+    );
+
+    for unused in d.assert_least_privilege() {
+        eprintln!("warning: allowed but used by no test: {unused}");
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_at_the_most_verbose_log_level_logs_neither_the_password_nor_the_token() {
+    let d = deploy(&[("LogLevel", "trace")]).await;
+    let token = d.sign_in(DEMO, "admin", DEMO_PASSWORD).await;
+    let (status, body) = d.call(authed_get("/login-history", &token)).await;
+    assert_eq!(status, 200, "{body}");
+    let mut printed = String::new();
+    for id in ["AuthFunction", deployed::AUTHORIZER] {
+        let pool = d.functions.pool(id).expect("a function of the template");
+        assert_eq!(pool.config.environment["RUST_LOG"], "trace");
+        printed.push_str(&pool.output());
+    }
+    assert!(
+        !printed.is_empty(),
+        "at trace the functions print something"
+    );
+    assert!(!printed.contains(DEMO_PASSWORD), "the password was logged");
+    let signature = token.rsplit('.').next().expect("a signature");
+    assert!(!printed.contains(signature), "the token was logged");
+}
