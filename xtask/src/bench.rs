@@ -45,7 +45,8 @@ pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
 /// from the binaries `TESSERA_FUNCTION_BINARIES` names (bench.sh: the release build).
 async fn cold_init() -> Result<(), BenchError> {
     let template = Template::load_default(
-        &StackContext::named(&bench_stack_name()).with_parameter("PublicUrl", "http://localhost:3000"),
+        &StackContext::named(&bench_stack_name())
+            .with_parameter("PublicUrl", "http://localhost:3000"),
     )?;
     let aws = LocalAws::from_env().await;
     let provisioned = crate::provision::provision(&aws, &template).await?;

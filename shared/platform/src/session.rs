@@ -79,8 +79,8 @@ impl KeyRing {
 /// How long fetched keys are used before they are read again.
 const KEY_CACHE_TTL: Duration = Duration::from_secs(300);
 /// An unknown key id forces a fresh read at most this often (random ids cannot make every
-/// request call Secrets Manager).
-const UNKNOWN_KID_REFRESH: Duration = Duration::from_secs(30);
+/// request call Secrets Manager); a token of a version put since is refused until then.
+pub const UNKNOWN_KID_REFRESH: Duration = Duration::from_secs(5);
 const AWS_CURRENT: &str = "AWSCURRENT";
 const AWS_PREVIOUS: &str = "AWSPREVIOUS";
 
