@@ -29,8 +29,8 @@ if ! rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$'; the
   rustup target add aarch64-unknown-linux-gnu
 fi
 export PATH="$venv/bin:$PATH"
-# Older SAM CLI versions mark the Rust builder as beta.
-export SAM_CLI_BETA_RUST_CARGO_LAMBDA=1
+# Older SAM CLI versions mark the Rust builder as beta; no telemetry from a build machine.
+export SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 SAM_CLI_TELEMETRY=0
 cd "$root/infra"
 say "sam build (cargo lambda, release, arm64): cargo prints its progress"
 sam build --beta-features --template-file template.yaml --build-dir "$root/infra/.aws-sam/build"

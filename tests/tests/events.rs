@@ -67,7 +67,7 @@ async fn the_authorizer_event_is_answered_with_a_simple_response() {
     let authenticator = services.authenticator().unwrap();
 
     // The sample's placeholder token: authorized to reach the function, with the error.
-    let response = fn_authorizer::handle(&authenticator, event.clone()).await;
+    let response = fn_authorizer::handle(&authenticator.verifier(), event.clone()).await;
     assert!(response.is_authorized);
     assert_eq!(response.context["error"], "UNAUTHENTICATED");
 
@@ -81,7 +81,7 @@ async fn the_authorizer_event_is_answered_with_a_simple_response() {
     event
         .headers
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let response = fn_authorizer::handle(&authenticator, event).await;
+    let response = fn_authorizer::handle(&authenticator.verifier(), event).await;
     assert!(response.is_authorized);
     let claims: tessera_platform::session::SessionClaims =
         serde_json::from_str(response.context["session"].as_str().unwrap()).unwrap();

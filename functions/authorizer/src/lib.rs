@@ -1,18 +1,18 @@
 //! The HTTP API's Lambda authorizer (payload 2.0, simple responses). It runs the same
-//! `Authenticator::authorize_request` as the local gateway and always authorizes: the
+//! `TokenVerifier::authorize_request` as the local gateway and always authorizes: the
 //! context carries the verified session claims or the error code; the function loads the
 //! caller from them and answers any failure as problem+json. It reads nothing stored.
 
 use aws_lambda_events::event::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
-use tessera_platform::auth::Authenticator;
+use tessera_platform::auth::TokenVerifier;
 
 pub async fn handle(
-    authenticator: &Authenticator,
+    verifier: &TokenVerifier,
     request: ApiGatewayV2CustomAuthorizerV2Request,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
-    let fields = authenticator.authorize_request(&request.headers).await;
+    let fields = verifier.authorize_request(&request.headers).await;
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     response.is_authorized = true;
     response.context = serde_json::Value::Object(fields.into_iter().collect());

@@ -1,6 +1,6 @@
 //! Authentication: bearer token → [`Actor`], in two steps. The authorizer (the Lambda
 //! authorizer behind API Gateway, and the local gateway's middleware, running the same
-//! [`Authenticator::authorize_request`]) verifies the token and hands its claims to the
+//! [`TokenVerifier::authorize_request`]) verifies the token and hands its claims to the
 //! function in the authorizer context; the function loads the caller as they stand now
 //! ([`load_actor`]), concurrently with its own first read where it has one.
 
@@ -51,6 +51,28 @@ impl Authenticator {
         Ok((actor, claims.sid))
     }
 
+    /// The authorizer's verdict on a request (see [`TokenVerifier::authorize_request`]).
+    pub async fn authorize_request(&self, headers: &HeaderMap) -> AuthorizerFields {
+        self.verifier().authorize_request(headers).await
+    }
+
+    /// The part that verifies tokens and reads nothing stored: all the authorizer needs.
+    pub fn verifier(&self) -> TokenVerifier {
+        TokenVerifier {
+            keys: self.keys.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+/// Verifies session tokens; reads nothing stored, so the authorizer builds no table client.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    pub keys: SigningKeys,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl TokenVerifier {
     /// The authorizer's verdict on a request: the token's signature and expiry, nothing
     /// stored. Its claims, or the error code, go into the authorizer context; the function
     /// then loads the caller (`SignedIn::actor`), so sign-out, deletion and changed rights

@@ -5,9 +5,17 @@
 use crate::aws_calls::CallRecorder;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-/// Loads the shared SDK configuration (region, credentials, endpoints) from the environment.
+/// Loads the shared SDK configuration (region, credentials, endpoints) from the environment,
+/// with the one HTTPS client every service client shares (rustls on ring).
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::load_defaults(BehaviorVersion::latest()).await
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client)
+        .load()
+        .await
 }
 
 /// An S3 client. Path-style addressing is switched on by `TESSERA_S3_FORCE_PATH_STYLE=true`,
