@@ -1,12 +1,18 @@
 use lambda_runtime::{service_fn, LambdaEvent};
 use std::sync::Arc;
+use tessera_platform::aws;
+use tessera_platform::store::Table;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     tessera_platform::telemetry::init();
-    let services = tessera_platform::services::Services::from_env().await?;
+    // Only the table: the close reads and writes nothing else.
+    let config = aws::load_sdk_config().await;
     let close = fn_billing_close::BillingClose {
-        table: services.table.clone(),
+        table: Table::new(
+            aws::dynamodb_client(&config),
+            aws::required_env("TABLE_NAME")?,
+        ),
         clock: Arc::new(tessera_platform::services::SystemClock),
     };
     // EventBridge Scheduler invokes the function with the schedule's input as the event.

@@ -1,13 +1,23 @@
 use lambda_runtime::{service_fn, LambdaEvent};
 use std::sync::Arc;
+use tessera_platform::aws;
+use tessera_platform::notifications::NotificationQueue;
+use tessera_platform::store::Table;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     tessera_platform::telemetry::init();
-    let services = tessera_platform::services::Services::from_env().await?;
+    // Only the clients the jobs use: the table and the notifications queue.
+    let config = aws::load_sdk_config().await;
     let jobs = fn_daily_jobs::DailyJobs {
-        table: services.table.clone(),
-        notifications: services.notifications.clone(),
+        table: Table::new(
+            aws::dynamodb_client(&config),
+            aws::required_env("TABLE_NAME")?,
+        ),
+        notifications: NotificationQueue {
+            sqs: aws::sqs_client(&config),
+            url: aws::required_env("NOTIFICATIONS_QUEUE_URL")?,
+        },
         clock: Arc::new(tessera_platform::services::SystemClock),
     };
     // EventBridge Scheduler invokes the function with the schedule's input as the event.
