@@ -81,18 +81,24 @@ dynamodb_jar() {
 answers() { curl -s -o /dev/null --max-time 2 "$1"; }
 
 # DynamoDB Local answers a ListTables call with a TableNames list; anything else on the
-# port (another program, a hung JVM) is not what the tests need.
+# port (another program, a hung JVM) is not what the tests need. (Bodies are read whole
+# before matching: `curl | grep -q` fails under pipefail when grep stops reading early.)
 is_dynamodb() {
-  curl -s --max-time 3 -X POST "http://127.0.0.1:$DYNAMODB_PORT/" \
+  local body
+  body="$(curl -s --max-time 3 -X POST "http://127.0.0.1:$DYNAMODB_PORT/" \
     -H 'Content-Type: application/x-amz-json-1.0' \
     -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
     -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/ap-northeast-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
-    -d '{}' 2>/dev/null | grep -q '"TableNames"'
+    -d '{}' 2>/dev/null)" || return 1
+  [[ "$body" == *'"TableNames"'* ]]
 }
 
-# moto server's own API lists the state it holds as JSON.
+# moto server's dashboard names it, and its state endpoint answers JSON (empty when fresh).
 is_moto() {
-  curl -s --max-time 3 "http://127.0.0.1:$MOTO_PORT/moto-api/data.json" 2>/dev/null | grep -q '"sqs"'
+  local page state
+  page="$(curl -s --max-time 3 "http://127.0.0.1:$MOTO_PORT/moto-api/" 2>/dev/null)" || return 1
+  state="$(curl -s --max-time 3 "http://127.0.0.1:$MOTO_PORT/moto-api/data.json" 2>/dev/null)" || return 1
+  [[ "$page" == *'<title>Moto'* && "$state" == '{'* ]]
 }
 
 # Says what is wrong when a port answers but not as the expected emulator.
