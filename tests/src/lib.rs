@@ -207,20 +207,53 @@ pub async fn seeded() -> Seeded {
     }
 }
 
+/// One request through a router: status and JSON body (null when empty).
+pub async fn call(router: &Router, request: Request<Body>) -> (u16, serde_json::Value) {
+    let response = send(router, request).await;
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 16 << 20)
+        .await
+        .expect("body readable");
+    let body = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("JSON body")
+    };
+    (status, body)
+}
+
+/// Signs in through a router and returns the bearer token.
+pub async fn sign_in(router: &Router, merchant: &str, account: &str, password: &str) -> String {
+    let body =
+        serde_json::json!({"merchant_id": merchant, "account": account, "password": password});
+    let (status, session) = call(router, json_request("POST", "/sessions", None, body)).await;
+    assert_eq!(status, 201, "{session}");
+    session["token"].as_str().expect("token").to_owned()
+}
+
+/// Hands what waits on a queue to `handler` until the queue is empty, as the SQS event
+/// source mapping does; how many messages it took.
+pub async fn drain(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    handler: &tessera_dev::functions::QueueHandler,
+) -> usize {
+    let mut total = 0;
+    loop {
+        let taken = tessera_dev::gateway::poll_once(sqs, queue_url, handler, 0)
+            .await
+            .unwrap_or_else(|e| panic!("{queue_url}: {e}"));
+        if taken == 0 {
+            return total;
+        }
+        total += taken;
+    }
+}
+
 impl Seeded {
     /// One request through the gateway: status and JSON body (null when empty).
     pub async fn call(&self, request: Request<Body>) -> (u16, serde_json::Value) {
-        let response = send(&self.gateway, request).await;
-        let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .expect("body readable");
-        let body = if bytes.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("JSON body")
-        };
-        (status, body)
+        call(&self.gateway, request).await
     }
 
     /// The queue consumer of a function of the template, as Lambda would call it.
@@ -235,29 +268,13 @@ impl Seeded {
     /// Runs a function's consumer over its queue until the queue is empty; how many
     /// messages it took.
     pub async fn drain(&self, queue: &str, logical_id: &str) -> usize {
-        let url = self.stack.provisioned.queue_urls[queue].clone();
-        let handler = self.handler(logical_id);
-        let mut total = 0;
-        loop {
-            let taken = tessera_dev::gateway::poll_once(&self.stack.aws.sqs, &url, &handler, 0)
-                .await
-                .expect("the queue answers");
-            if taken == 0 {
-                return total;
-            }
-            total += taken;
-        }
+        let url = &self.stack.provisioned.queue_urls[queue];
+        drain(&self.stack.aws.sqs, url, &self.handler(logical_id)).await
     }
 
     /// Signs in and returns the bearer token.
     pub async fn token(&self, merchant: &str, account: &str, password: &str) -> String {
-        let body =
-            serde_json::json!({"merchant_id": merchant, "account": account, "password": password});
-        let (status, session) = self
-            .call(json_request("POST", "/sessions", None, body))
-            .await;
-        assert_eq!(status, 201, "{session}");
-        session["token"].as_str().expect("token").to_owned()
+        sign_in(&self.gateway, merchant, account, password).await
     }
 }
 

@@ -73,44 +73,22 @@ async fn deploy(parameters: &[(&str, &str)]) -> Deployed {
 
 impl Deployed {
     async fn call(&self, request: Request<Body>) -> (u16, Value) {
-        let response = tessera_tests::send(&self.api, request).await;
-        let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), 16 << 20)
-            .await
-            .expect("body readable");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        tessera_tests::call(&self.api, request).await
     }
 
     async fn sign_in(&self, merchant: &str, account: &str, password: &str) -> String {
-        let (status, body) = self
-            .call(json_request(
-                "POST",
-                "/sessions",
-                None,
-                json!({"merchant_id": merchant, "account": account, "password": password}),
-            ))
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body["token"].as_str().expect("a token").to_owned()
+        tessera_tests::sign_in(&self.api, merchant, account, password).await
     }
 
-    /// Hands what waits on a queue to its consumer as the event source mapping does.
+    /// Hands what waits on a queue to its function's processes.
     async fn drain(&self, queue: &str, function: &str) -> usize {
-        let handler = self.functions.queue_handler(function);
         let url = &self.stack.provisioned.queue_urls[queue];
-        let mut handled = 0;
-        loop {
-            let received = tessera_dev::gateway::poll_once(&self.stack.aws.sqs, url, &handler, 1)
-                .await
-                .unwrap_or_else(|e| panic!("{function} on {queue}: {e}"));
-            if received == 0 {
-                return handled;
-            }
-            handled += received;
-        }
+        tessera_tests::drain(
+            &self.stack.aws.sqs,
+            url,
+            &self.functions.queue_handler(function),
+        )
+        .await
     }
 
     fn recorded_calls(&self) -> Vec<AwsCall> {

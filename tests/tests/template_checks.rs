@@ -8,8 +8,10 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use tessera_dev::iam::{wildcard_match, Expanded};
 
-fn expanded() -> Expanded {
-    Expanded::load().unwrap_or_else(|e| panic!("{e}"))
+/// The expansion, made once for all the checks (each run of expand.py takes about half a second).
+fn expanded() -> &'static Expanded {
+    static EXPANDED: std::sync::OnceLock<Expanded> = std::sync::OnceLock::new();
+    EXPANDED.get_or_init(|| Expanded::load().unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// The logical id a `Ref`, `Fn::GetAtt` or `Fn::Sub` "${X.Arn}" points at.
@@ -129,7 +131,7 @@ fn every_event_source_may_invoke_its_function() {
             "sqs:GetQueueAttributes",
         ] {
             assert!(
-                managed || role_statements(&t, &role).iter().any(|s| allows(s, action)),
+                managed || role_statements(t, &role).iter().any(|s| allows(s, action)),
                 "{id}: {function} may not {action}"
             );
         }
@@ -139,7 +141,7 @@ fn every_event_source_may_invoke_its_function() {
         let target_function = target(&schedule["Properties"]["Target"]["Arn"]).expect("a target");
         let role = target(&schedule["Properties"]["Target"]["RoleArn"]).expect("a role");
         assert!(
-            role_statements(&t, &role)
+            role_statements(t, &role)
                 .iter()
                 .any(|s| allows(s, "lambda:InvokeFunction")
                     && target(&s["Resource"]).as_deref() == Some(target_function.as_str())),
@@ -234,7 +236,7 @@ fn every_dead_letter_queue_and_every_function_raises_an_alarm() {
             "no alarm on the depth of {queue}"
         );
     }
-    for function in functions(&t) {
+    for function in functions(t) {
         assert!(
             watched("AWS/Lambda", "Errors", "FunctionName", &function),
             "no alarm on {function}'s errors"
@@ -245,7 +247,7 @@ fn every_dead_letter_queue_and_every_function_raises_an_alarm() {
 #[test]
 fn every_function_logs_to_a_group_with_a_retention_and_the_api_is_throttled_and_logged() {
     let t = expanded();
-    for function in functions(&t) {
+    for function in functions(t) {
         let group =
             target(&t.document["Resources"][&function]["Properties"]["LoggingConfig"]["LogGroup"])
                 .unwrap_or_else(|| panic!("{function} names no log group of the template"));
@@ -284,7 +286,7 @@ fn every_function_logs_to_a_group_with_a_retention_and_the_api_is_throttled_and_
 #[test]
 fn no_function_is_given_a_secret_in_its_configuration() {
     let t = expanded();
-    for function in functions(&t) {
+    for function in functions(t) {
         let variables =
             &t.document["Resources"][&function]["Properties"]["Environment"]["Variables"];
         let text = variables.to_string();

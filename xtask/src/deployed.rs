@@ -29,61 +29,51 @@ pub const AUTHORIZER: &str = "AuthorizerFunction";
 /// What `!Ref` and `!GetAtt` answer for the provisioned local resources.
 pub fn resource_values(template: &Template, provisioned: &Provisioned) -> ResourceValues {
     let context = template.context();
-    let (region, account) = (context.region.as_str(), context.account_id.as_str());
     let mut values = ResourceValues {
-        region: region.to_owned(),
-        account: account.to_owned(),
+        region: context.region.clone(),
+        account: context.account_id.clone(),
         stack_name: context.stack_name.clone(),
         parameters: template.parameter_values(),
         ..ResourceValues::default()
     };
-    let table = &template.table;
-    values
-        .refs
-        .insert(table.logical_id.clone(), provisioned.table_name.clone());
-    values.attributes.insert(
-        format!("{}.Arn", table.logical_id),
-        format!(
-            "arn:aws:dynamodb:{region}:{account}:table/{}",
-            provisioned.table_name
-        ),
-    );
+    // (logical id, its Ref value where provisioned, its ARN)
+    let mut resources = vec![(
+        template.table.logical_id.clone(),
+        Some(provisioned.table_name.clone()),
+        values.arn("dynamodb", &format!("table/{}", provisioned.table_name)),
+    )];
     for bucket in &template.buckets {
-        values
-            .refs
-            .insert(bucket.logical_id.clone(), bucket.name.clone());
-        values.attributes.insert(
-            format!("{}.Arn", bucket.logical_id),
-            format!("arn:aws:s3:::{}", bucket.name),
-        );
+        let arn = values.arn("s3", &bucket.name);
+        resources.push((bucket.logical_id.clone(), Some(bucket.name.clone()), arn));
     }
     for queue in &template.queues {
-        if let Some(url) = provisioned.queue_urls.get(&queue.logical_id) {
-            values.refs.insert(queue.logical_id.clone(), url.clone());
-        }
-        values.attributes.insert(
-            format!("{}.Arn", queue.logical_id),
-            format!("arn:aws:sqs:{region}:{account}:{}", queue.name),
-        );
+        let url = provisioned.queue_urls.get(&queue.logical_id).cloned();
+        resources.push((
+            queue.logical_id.clone(),
+            url,
+            values.arn("sqs", &queue.name),
+        ));
         values.attributes.insert(
             format!("{}.QueueName", queue.logical_id),
             queue.name.clone(),
         );
     }
+    for function in &template.functions {
+        let arn = values.arn("lambda", &format!("function:{}", function.name));
+        resources.push((
+            function.logical_id.clone(),
+            Some(function.name.clone()),
+            arn,
+        ));
+    }
+    for (logical_id, reference, arn) in resources {
+        values.attributes.insert(format!("{logical_id}.Arn"), arn);
+        if let Some(reference) = reference {
+            values.refs.insert(logical_id, reference);
+        }
+    }
     for (logical_id, arn) in &provisioned.secrets {
         values.refs.insert(logical_id.clone(), arn.clone());
-    }
-    for function in &template.functions {
-        values
-            .refs
-            .insert(function.logical_id.clone(), function.name.clone());
-        values.attributes.insert(
-            format!("{}.Arn", function.logical_id),
-            format!(
-                "arn:aws:lambda:{region}:{account}:function:{}",
-                function.name
-            ),
-        );
     }
     values
 }
@@ -321,7 +311,7 @@ pub fn http_event(
     }
     let raw_query = parts.uri.query().unwrap_or_default().to_owned();
     let mut query: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in url_pairs(&raw_query) {
+    for (name, value) in form_urlencoded::parse(raw_query.as_bytes()).into_owned() {
         query
             .entry(name)
             .and_modify(|existing| {
@@ -455,43 +445,6 @@ pub fn http_response(answer: &serde_json::Value) -> Response {
         }
     }
     response
-}
-
-fn url_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name), percent_decode(value))
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Handlers by function logical id.

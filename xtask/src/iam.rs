@@ -142,23 +142,10 @@ impl Expanded {
                     }
                     other => return Err(format!("unsupported Fn::Sub {other}")),
                 };
-                let mut out = String::new();
-                let mut rest = pattern.as_str();
-                while let Some(start) = rest.find("${") {
-                    out.push_str(&rest[..start]);
-                    let after = &rest[start + 2..];
-                    let end = after
-                        .find('}')
-                        .ok_or_else(|| format!("unclosed ${{ in {pattern}"))?;
-                    let name = &after[..end];
-                    match variables.get(name) {
-                        Some(value) => out.push_str(value),
-                        None => out.push_str(&reference(name)?),
-                    }
-                    rest = &after[end + 1..];
-                }
-                out.push_str(rest);
-                Ok(out)
+                crate::template::substitute(&pattern, |name| match variables.get(name) {
+                    Some(value) => Ok(value.clone()),
+                    None => reference(name),
+                })
             }
             Value::Object(map) if map.contains_key("Fn::Join") => {
                 let parts = &map["Fn::Join"];
@@ -234,20 +221,8 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 
 /// The ARN a recorded call touches, in the local stack's region and account.
 pub fn call_arn(call: &AwsCall, values: &ResourceValues) -> String {
-    let (region, account) = (&values.region, &values.account);
     let service = call.action.split(':').next().unwrap_or_default();
-    match service {
-        "dynamodb" => format!("arn:aws:dynamodb:{region}:{account}:{}", call.resource),
-        "s3" => format!("arn:aws:s3:::{}", call.resource),
-        "sqs" => format!("arn:aws:sqs:{region}:{account}:{}", call.resource),
-        "ses" => format!("arn:aws:ses:{region}:{account}:{}", call.resource),
-        "secretsmanager" if call.resource.starts_with("arn:") => call.resource.clone(),
-        "secretsmanager" => format!(
-            "arn:aws:secretsmanager:{region}:{account}:secret:{}",
-            call.resource
-        ),
-        _ => call.resource.clone(),
-    }
+    values.arn(service, &call.resource)
 }
 
 /// What the recorded calls say about each function's policy.

@@ -265,6 +265,12 @@ impl Instance {
             binary: config.binary.display().to_string(),
             reason,
         };
+        if !config.binary.is_file() {
+            return Err(spawn_error(
+                "no such binary; build the functions first (cargo build --workspace --bins)"
+                    .to_owned(),
+            ));
+        }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| spawn_error(format!("no port for its Runtime API: {e}")))?;
@@ -287,13 +293,6 @@ impl Instance {
             let _ = axum::serve(listener, router).await;
         });
 
-        if !config.binary.is_file() {
-            server.abort();
-            return Err(spawn_error(
-                "no such binary; build the functions first (cargo build --workspace --bins)"
-                    .to_owned(),
-            ));
-        }
         let started = Instant::now();
         let mut child = tokio::process::Command::new(&config.binary)
             .env_clear()

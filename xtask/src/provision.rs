@@ -56,31 +56,13 @@ pub struct Provisioned {
 
 pub type ProvisionError = Box<dyn std::error::Error + Send + Sync>;
 
-/// An AWS error as a person can act on it: the operation, the service's error code and
-/// its message (an SDK error's own text is often just "service error").
+/// An AWS error as a person can act on it (`tessera_platform::aws::sdk_error_text`).
 pub fn aws_error<E, R>(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> ProvisionError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let operation = std::any::type_name::<E>()
-        .rsplit("::")
-        .next()
-        .unwrap_or("request")
-        .trim_end_matches("Error")
-        .to_owned();
-    let text = match error.as_service_error() {
-        Some(service) => format!(
-            "{operation}: {}: {}",
-            service.code().unwrap_or("unknown error"),
-            service.message().unwrap_or("no message")
-        ),
-        None => format!(
-            "{operation}: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(&error)
-        ),
-    };
-    text.into()
+    tessera_platform::aws::sdk_error_text(&error).into()
 }
 
 /// An error with every cause it carries, for messages to people.

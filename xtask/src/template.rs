@@ -169,6 +169,23 @@ pub struct ResourceValues {
     pub parameters: BTreeMap<String, String>,
 }
 
+impl ResourceValues {
+    /// The ARN of `resource` (in the service's own terms, e.g. `table/NAME`, `BUCKET/KEY`, a
+    /// queue name) in this stack's region and account: the one place ARNs are laid out.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        let (region, account) = (&self.region, &self.account);
+        match service {
+            "s3" => format!("arn:aws:s3:::{resource}"),
+            "secretsmanager" if resource.starts_with("arn:") => resource.to_owned(),
+            "secretsmanager" => {
+                format!("arn:aws:secretsmanager:{region}:{account}:secret:{resource}")
+            }
+            "sns" => resource.to_owned(),
+            _ => format!("arn:aws:{service}:{region}:{account}:{resource}"),
+        }
+    }
+}
+
 /// `infra/template.yaml` of this workspace, found from this crate's manifest directory.
 pub fn default_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -707,24 +724,32 @@ impl<'a> Resolver<'a> {
     }
 
     fn substitute(&self, resource: &str, pattern: &str) -> Result<String, TemplateError> {
-        let mut out = String::with_capacity(pattern.len());
-        let mut rest = pattern;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after
-                .find('}')
-                .ok_or_else(|| shape(resource, format!("unclosed ${{ in {pattern:?}")))?;
-            let name = &after[..end];
-            let value = self.reference(name).ok_or_else(|| {
-                shape(resource, format!("${{{name}}} cannot be resolved locally"))
-            })?;
-            out.push_str(&value);
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
+        substitute(pattern, |name| {
+            self.reference(name)
+                .ok_or_else(|| format!("${{{name}}} cannot be resolved locally"))
+        })
+        .map_err(|problem| shape(resource, problem))
     }
+}
+
+/// `Fn::Sub`'s `${Name}` replacement, each name answered by `lookup`.
+pub fn substitute(
+    pattern: &str,
+    lookup: impl Fn(&str) -> Result<String, String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed ${{ in {pattern:?}"))?;
+        out.push_str(&lookup(&after[..end])?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -9,10 +9,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Only the table: the close reads and writes nothing else.
     let config = aws::load_sdk_config().await;
     let close = fn_billing_close::BillingClose {
-        table: Table::new(
-            aws::dynamodb_client(&config),
-            aws::required_env("TABLE_NAME")?,
-        ),
+        table: Table::from_env(&config)?,
         clock: Arc::new(tessera_platform::services::SystemClock),
     };
     // EventBridge Scheduler invokes the function with the schedule's input as the event.

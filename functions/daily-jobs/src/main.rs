@@ -10,10 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Only the clients the jobs use: the table and the notifications queue.
     let config = aws::load_sdk_config().await;
     let jobs = fn_daily_jobs::DailyJobs {
-        table: Table::new(
-            aws::dynamodb_client(&config),
-            aws::required_env("TABLE_NAME")?,
-        ),
+        table: Table::from_env(&config)?,
         notifications: NotificationQueue {
             sqs: aws::sqs_client(&config),
             url: aws::required_env("NOTIFICATIONS_QUEUE_URL")?,

@@ -10,7 +10,9 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as 
 use futures_util::stream::{self, StreamExt};
 use tessera_domain::notification::{mask_email, Message, Notification, QueuedNotifications};
 use tessera_domain::values::TaiwanMobile;
-use tessera_platform::aws_calls::CallRecorder;
+
+tessera_platform::recorded_client!(ses_client, aws_sdk_sesv2);
+tessera_platform::recorded_client!(sns_client, aws_sdk_sns);
 use tessera_platform::store::notifications::SmsLogEntry;
 use tessera_platform::store::Table;
 
@@ -30,26 +32,12 @@ pub struct Notifier {
 impl Notifier {
     pub async fn from_env() -> Result<Notifier, String> {
         let config = tessera_platform::aws::load_sdk_config().await;
-        let table_name =
-            tessera_platform::aws::required_env("TABLE_NAME").map_err(|e| e.to_string())?;
         let mail_from =
             tessera_platform::aws::required_env("TESSERA_MAIL_FROM").map_err(|e| e.to_string())?;
         Ok(Notifier {
-            table: Table::new(tessera_platform::aws::dynamodb_client(&config), table_name),
-            ses: {
-                let mut builder = aws_sdk_sesv2::config::Builder::from(&config);
-                if let Some(recorder) = CallRecorder::from_env() {
-                    builder = builder.interceptor(recorder);
-                }
-                aws_sdk_sesv2::Client::from_conf(builder.build())
-            },
-            sns: {
-                let mut builder = aws_sdk_sns::config::Builder::from(&config);
-                if let Some(recorder) = CallRecorder::from_env() {
-                    builder = builder.interceptor(recorder);
-                }
-                aws_sdk_sns::Client::from_conf(builder.build())
-            },
+            table: Table::from_env(&config).map_err(|e| e.to_string())?,
+            ses: ses_client(&config),
+            sns: sns_client(&config),
             mail_from,
         })
     }

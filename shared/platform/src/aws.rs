@@ -3,7 +3,8 @@
 //! function code knows whether it talks to AWS or to an emulator.
 
 use crate::aws_calls::CallRecorder;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::BehaviorVersion;
+pub use aws_config::SdkConfig;
 
 /// Loads the shared SDK configuration (region, credentials, endpoints) from the environment,
 /// with the one HTTPS client every service client shares (rustls on ring).
@@ -31,13 +32,16 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
-/// Builds a client of any service from the shared configuration, with the call recorder
-/// installed when `TESSERA_AWS_CALL_LOG` asks for it (local and test runs only).
+/// Defines `pub fn $name(&SdkConfig) -> $sdk::Client`: a client of any service built from
+/// the shared configuration, with the call recorder installed when `TESSERA_AWS_CALL_LOG`
+/// asks for it (local and test runs only). Functions use it for the services the platform
+/// does not know (mail, text messages).
+#[macro_export]
 macro_rules! recorded_client {
     ($name:ident, $sdk:ident) => {
-        pub fn $name(config: &SdkConfig) -> $sdk::Client {
+        pub fn $name(config: &$crate::aws::SdkConfig) -> $sdk::Client {
             let mut builder = $sdk::config::Builder::from(config);
-            if let Some(recorder) = CallRecorder::from_env() {
+            if let Some(recorder) = $crate::aws_calls::CallRecorder::from_env() {
                 builder = builder.interceptor(recorder);
             }
             $sdk::Client::from_conf(builder.build())
@@ -48,6 +52,31 @@ macro_rules! recorded_client {
 recorded_client!(dynamodb_client, aws_sdk_dynamodb);
 recorded_client!(sqs_client, aws_sdk_sqs);
 recorded_client!(secrets_client, aws_sdk_secretsmanager);
+
+/// An SDK error as a person can act on it: the operation, the service's error code and its
+/// message (an SDK error's own text is often just "service error" or "unhandled error").
+pub fn sdk_error_text<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let operation = std::any::type_name::<E>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("request")
+        .trim_end_matches("Error");
+    match error.as_service_error() {
+        Some(service) => format!(
+            "{operation}: {}: {}",
+            service.code().unwrap_or("unknown error"),
+            service.message().unwrap_or("no message")
+        ),
+        None => format!(
+            "{operation}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(error)
+        ),
+    }
+}
 
 /// Reads a required configuration variable, naming it when it is missing.
 pub fn required_env(name: &str) -> Result<String, ConfigError> {

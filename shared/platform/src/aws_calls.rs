@@ -174,12 +174,7 @@ pub fn describe(
             vec![call(action, format!("identity/{domain}"))]
         }
         "sns" => {
-            let form = String::from_utf8_lossy(body);
-            let field = |name: &str| {
-                form.split('&')
-                    .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
-                    .map(percent_decode)
-            };
+            let field = |name: &str| form_value(body, name);
             let action = field("Action").unwrap_or_default();
             let resource = field("TopicArn")
                 .or_else(|| field("TargetArn"))
@@ -187,13 +182,12 @@ pub fn describe(
             vec![call(&action, resource)]
         }
         "s3" => {
-            let path = percent_decode(path.trim_start_matches('/'));
+            let path = percent_encoding::percent_decode_str(path.trim_start_matches('/'))
+                .decode_utf8_lossy()
+                .into_owned();
             let has_key = path.contains('/');
-            let x_id = query
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("x-id="))
-                .unwrap_or_default();
-            let action = match (x_id, method, has_key) {
+            let x_id = form_value(query.as_bytes(), "x-id").unwrap_or_default();
+            let action = match (x_id.as_str(), method, has_key) {
                 ("PutObject" | "CopyObject" | "UploadPart" | "CreateMultipartUpload", _, _) => {
                     "PutObject"
                 }
@@ -230,31 +224,16 @@ fn signing_service(authorization: Option<&str>, query: &str) -> Option<String> {
             .split([',', ' '])
             .next()?
             .to_owned(),
-        None => percent_decode(
-            query
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("X-Amz-Credential="))?,
-        ),
+        None => form_value(query.as_bytes(), "X-Amz-Credential")?,
     };
     credential.split('/').nth(3).map(str::to_owned)
 }
 
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// One field of a query string or form body, decoded.
+fn form_value(form: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(form)
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
 }
 
 #[cfg(test)]

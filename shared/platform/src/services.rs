@@ -41,7 +41,7 @@ impl Services {
     /// `TESSERA_SESSION_HOURS` (default 8: a working day).
     pub async fn from_env() -> Result<Services, String> {
         let config = crate::aws::load_sdk_config().await;
-        let table_name = crate::aws::required_env("TABLE_NAME").map_err(|e| e.to_string())?;
+        let table = Table::from_env(&config).map_err(|e| e.to_string())?;
         let hours = std::env::var("TESSERA_SESSION_HOURS")
             .ok()
             .and_then(|h| h.parse::<i64>().ok())
@@ -68,7 +68,7 @@ impl Services {
             uploads,
             batch_issue,
             notifications,
-            table: Table::new(crate::aws::dynamodb_client(&config), table_name),
+            table,
             signing_key: match std::env::var("TESSERA_SIGNING_KEY_SECRET_ARN") {
                 Ok(secret) => Some(
                     SigningKeys::from_secret(crate::aws::secrets_client(&config), &secret).await?,

@@ -90,20 +90,21 @@ const AWS_PREVIOUS: &str = "AWSPREVIOUS";
 pub struct SigningKeys(Arc<Source>);
 
 enum Source {
-    Fixed(KeyRing),
+    Fixed(Arc<KeyRing>),
     Secret {
         client: SecretsClient,
         secret_id: String,
-        cache: RwLock<(KeyRing, Instant)>,
+        // Shared, not copied, with each request that verifies a token.
+        cache: RwLock<(Arc<KeyRing>, Instant)>,
     },
 }
 
 impl From<SigningKey> for SigningKeys {
     fn from(key: SigningKey) -> Self {
-        SigningKeys(Arc::new(Source::Fixed(KeyRing {
+        SigningKeys(Arc::new(Source::Fixed(Arc::new(KeyRing {
             current: key,
             previous: None,
-        })))
+        }))))
     }
 }
 
@@ -124,12 +125,12 @@ impl SigningKeys {
         Ok(SigningKeys(Arc::new(Source::Secret {
             client,
             secret_id: secret_id.to_owned(),
-            cache: RwLock::new((ring, Instant::now())),
+            cache: RwLock::new((Arc::new(ring), Instant::now())),
         })))
     }
 
     /// The key ring, read again when the cached one is older than `max_age`.
-    async fn ring(&self, max_age: Duration) -> Result<KeyRing, Error> {
+    async fn ring(&self, max_age: Duration) -> Result<Arc<KeyRing>, Error> {
         match &*self.0 {
             Source::Fixed(ring) => Ok(ring.clone()),
             Source::Secret {
@@ -150,6 +151,7 @@ impl SigningKeys {
                 }
                 match fetch_ring(client, secret_id).await {
                     Ok(ring) => {
+                        let ring = Arc::new(ring);
                         *cached = (ring.clone(), Instant::now());
                         Ok(ring)
                     }
@@ -165,7 +167,7 @@ impl SigningKeys {
 
     /// The key that signs new tokens.
     pub async fn current(&self) -> Result<SigningKey, Error> {
-        Ok(self.ring(KEY_CACHE_TTL).await?.current)
+        Ok(self.ring(KEY_CACHE_TTL).await?.current.clone())
     }
 
     /// Checks the signature (with the key the token names), the algorithm and the expiry.
@@ -175,17 +177,15 @@ impl SigningKeys {
             .and_then(|header| header.kid)
             .ok_or_else(|| Error::new(ErrorCode::Unauthenticated))?;
         let ring = self.ring(KEY_CACHE_TTL).await?;
-        let key = match ring.by_kid(&kid) {
-            Some(key) => key.clone(),
-            // Perhaps rotated since the keys were read: read them again (rate-limited).
-            None => self
-                .ring(UNKNOWN_KID_REFRESH)
-                .await?
-                .by_kid(&kid)
-                .cloned()
-                .ok_or_else(|| Error::new(ErrorCode::Unauthenticated))?,
-        };
-        verify(token, &key, now)
+        if let Some(key) = ring.by_kid(&kid) {
+            return verify(token, key, now);
+        }
+        // Perhaps rotated since the keys were read: read them again (rate-limited).
+        let ring = self.ring(UNKNOWN_KID_REFRESH).await?;
+        let key = ring
+            .by_kid(&kid)
+            .ok_or_else(|| Error::new(ErrorCode::Unauthenticated))?;
+        verify(token, key, now)
     }
 }
 
@@ -224,14 +224,10 @@ async fn fetch_version(
             return Ok(None)
         }
         Err(error) => {
-            let error = error.into_service_error();
             return Err(format!(
-                "cannot read the signing key {secret_id} ({stage}): {}: {}",
-                aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&error)
-                    .unwrap_or("unknown"),
-                aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(&error)
-                    .unwrap_or("no message")
-            ));
+                "cannot read the signing key {secret_id} ({stage}): {}",
+                crate::aws::sdk_error_text(&error)
+            ))
         }
     };
     let (Some(version), Some(secret)) = (output.version_id(), output.secret_string()) else {
@@ -326,10 +322,10 @@ mod tests {
     async fn a_ring_verifies_by_key_id_and_refuses_unknown_ids() {
         let current = SigningKey::with_id("v2", b"0123456789abcdef0123456789abcdef").unwrap();
         let previous = SigningKey::with_id("v1", b"fedcba9876543210fedcba9876543210").unwrap();
-        let keys = SigningKeys(Arc::new(Source::Fixed(KeyRing {
+        let keys = SigningKeys(Arc::new(Source::Fixed(Arc::new(KeyRing {
             current: current.clone(),
             previous: Some(previous.clone()),
-        })));
+        }))));
         let now = at(1_800_000_001);
         assert_eq!(
             keys.verify(&sign(&claims(), &current), now).await.unwrap(),

@@ -40,6 +40,14 @@ impl Table {
             name: name.into(),
         }
     }
+
+    /// The table `TABLE_NAME` names (set by the template), through a recorded client.
+    pub fn from_env(config: &crate::aws::SdkConfig) -> Result<Self, crate::aws::ConfigError> {
+        Ok(Table::new(
+            crate::aws::dynamodb_client(config),
+            crate::aws::required_env("TABLE_NAME")?,
+        ))
+    }
 }
 
 /// A record as an item under the given keys.
