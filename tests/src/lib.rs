@@ -189,6 +189,8 @@ pub struct Seeded {
     pub clock: std::sync::Arc<tessera_domain::clock::FixedClock>,
     pub services: tessera_platform::services::Services,
     pub gateway: Router,
+    /// The table stream's event source into the publisher, made at first use.
+    outbox: tokio::sync::OnceCell<tessera_dev::streams::StreamSource>,
 }
 
 pub async fn seeded() -> Seeded {
@@ -204,6 +206,21 @@ pub async fn seeded() -> Seeded {
         clock,
         services,
         gateway,
+        outbox: tokio::sync::OnceCell::new(),
+    }
+}
+
+impl TestStack {
+    /// The event source of the template's stream mapping into `logical_id`, reading this
+    /// stack's table from the start of its stream.
+    pub async fn stream_source(&self, logical_id: &str) -> tessera_dev::streams::StreamSource {
+        tessera_dev::gateway::stream_sources(&self.aws, &self.template, &self.provisioned)
+            .await
+            .expect("the stream sources start")
+            .into_iter()
+            .find(|(id, _)| id == logical_id)
+            .map(|(_, source)| source)
+            .unwrap_or_else(|| panic!("{logical_id} reads no stream"))
     }
 }
 
@@ -270,6 +287,34 @@ impl Seeded {
     pub async fn drain(&self, queue: &str, logical_id: &str) -> usize {
         let url = &self.stack.provisioned.queue_urls[queue];
         drain(&self.stack.aws.sqs, url, &self.handler(logical_id)).await
+    }
+
+    /// Runs the outbox publisher over what the table's stream carries since the last
+    /// call, as the event source mapping would (in-process, on the test's clock).
+    pub async fn publish(&self) -> tessera_dev::streams::PollOutcome {
+        let source = self
+            .outbox
+            .get_or_init(|| self.stack.stream_source("PublishFunction"))
+            .await;
+        let context = self.stack.handler_context(self.clock.clone());
+        let (_, handler) = tessera_dev::functions::stream_handlers(&context)
+            .into_iter()
+            .find(|(id, _)| *id == "PublishFunction")
+            .expect("the publisher has a stream handler");
+        let outcome = source.poll_once(&handler).await.expect("the stream reads");
+        assert_eq!(
+            outcome.retrying + outcome.dead_lettered,
+            0,
+            "the publisher failed: {outcome:?}"
+        );
+        outcome
+    }
+
+    /// Publishes the outbox, then runs the notify consumer until its queue is empty: every
+    /// notification requested so far is sent. How many queue messages it took.
+    pub async fn deliver_notifications(&self) -> usize {
+        self.publish().await;
+        self.drain("NotificationsQueue", "NotifyFunction").await
     }
 
     /// Signs in and returns the bearer token.

@@ -80,6 +80,18 @@ impl Deployed {
         tessera_tests::sign_in(&self.api, merchant, account, password).await
     }
 
+    /// Hands the table stream's new records to the publisher's processes, as the stream
+    /// event source mapping does.
+    async fn publish(&self) -> tessera_dev::streams::PollOutcome {
+        let source = self.stack.stream_source("PublishFunction").await;
+        let outcome = source
+            .poll_once(&self.functions.stream_handler("PublishFunction"))
+            .await
+            .expect("the stream reads");
+        assert_eq!(outcome.retrying + outcome.dead_lettered, 0, "{outcome:?}");
+        outcome
+    }
+
     /// Hands what waits on a queue to its function's processes.
     async fn drain(&self, queue: &str, function: &str) -> usize {
         let url = &self.stack.provisioned.queue_urls[queue];
@@ -201,6 +213,7 @@ async fn every_function_answers_its_sample_events_as_deployed() {
                 "notify" | "batch-issue" => {
                     assert!(answer["batchItemFailures"].is_array(), "{binary}: {answer}")
                 }
+                "publish" => assert_eq!(answer["batchItemFailures"], json!([]), "{answer}"),
                 _ => {}
             }
         }
@@ -376,6 +389,10 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         (200, Some("done")),
         "{batch}"
     );
+    assert!(
+        d.publish().await.delivered >= 1,
+        "the batch requested its notifications"
+    );
     assert!(d.drain("NotificationsQueue", "NotifyFunction").await >= 1);
 
     // At the till: look up, redeem (twice with one key: one redemption), cancel, return.
@@ -440,6 +457,7 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         .call(authed_get(&format!("/tickets/{ticket_no}/history"), &admin))
         .await;
     assert_eq!(status, 200, "{history}");
+    d.publish().await;
     d.drain("NotificationsQueue", "NotifyFunction").await;
 
     // The scheduled jobs, called as EventBridge Scheduler calls them.

@@ -205,12 +205,9 @@ impl World {
         response.batch_item_failures.len()
     }
 
-    /// Delivers queued notifications (mail through SES, SMS through SNS).
-    async fn deliver_notifications(&self) -> usize {
-        self.drain("NotificationsQueue", "NotifyFunction").await
-    }
-
+    /// What the publisher put on the notifications queue, taken off it unsent.
     async fn queued_notifications(&self) -> Vec<Value> {
+        self.publish().await;
         let url = self.stack.provisioned.queue_urls["NotificationsQueue"].clone();
         let mut out = Vec::new();
         loop {

@@ -53,8 +53,10 @@ impl World {
         self.stack.provisioned.queue_urls["NotificationsQueue"].clone()
     }
 
-    /// Runs the consumer until the queue is empty, as Lambda would.
+    /// Publishes the outbox, then runs the consumer until the queue is empty, as Lambda
+    /// would.
     async fn drain(&self) {
+        self.base.publish().await;
         while poll_once(&self.stack.aws.sqs, &self.queue_url(), &self.notify, 0)
             .await
             .unwrap()

@@ -77,7 +77,7 @@ impl World {
 
     /// Delivers queued mail and returns the subjects that reached this test's billing inbox.
     async fn mail(&self) -> Vec<(String, String)> {
-        self.drain("NotificationsQueue", "NotifyFunction").await;
+        self.deliver_notifications().await;
         tessera_tests::mail_to(&self.inbox).await
     }
 }

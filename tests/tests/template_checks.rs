@@ -110,26 +110,40 @@ fn every_event_source_may_invoke_its_function() {
             "API Gateway may not invoke the authorizer {function}"
         );
     }
-    // Queues: the function's role may receive and delete from the queue it is mapped to.
+    // Queues and streams: the function's role may read what it is mapped to.
     for (id, mapping) in t.resources_of_type("AWS::Lambda::EventSourceMapping") {
         let function = target(&mapping["Properties"]["FunctionName"]).expect("a function");
         let role =
             target(&t.document["Resources"][&function]["Properties"]["Role"]).expect("a role");
-        // SAM attaches AWS's managed policy for SQS consumers (these three actions on any
-        // queue); an inline statement would do too.
+        let source = target(&mapping["Properties"]["EventSourceArn"]).expect("a source");
+        let (managed_policy, actions): (&str, &[&str]) =
+            match t.document["Resources"][&source]["Type"].as_str() {
+                Some("AWS::DynamoDB::Table") => (
+                    "/AWSLambdaDynamoDBExecutionRole",
+                    &[
+                        "dynamodb:DescribeStream",
+                        "dynamodb:GetRecords",
+                        "dynamodb:GetShardIterator",
+                        "dynamodb:ListStreams",
+                    ],
+                ),
+                _ => (
+                    "/AWSLambdaSQSQueueExecutionRole",
+                    &[
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                    ],
+                ),
+            };
+        // SAM attaches AWS's managed policy for the source's consumers (these actions on
+        // any queue or stream); an inline statement would do too.
         let managed = t.document["Resources"][&role]["Properties"]["ManagedPolicyArns"]
             .as_array()
             .into_iter()
             .flatten()
-            .any(|arn| {
-                arn.as_str()
-                    .is_some_and(|a| a.ends_with("/AWSLambdaSQSQueueExecutionRole"))
-            });
-        for action in [
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-            "sqs:GetQueueAttributes",
-        ] {
+            .any(|arn| arn.as_str().is_some_and(|a| a.ends_with(managed_policy)));
+        for action in actions {
             assert!(
                 managed || role_statements(t, &role).iter().any(|s| allows(s, action)),
                 "{id}: {function} may not {action}"
@@ -175,9 +189,33 @@ fn everything_asynchronous_has_a_dead_letter_destination() {
             "{function} is invoked asynchronously but has no on-failure destination"
         );
     }
-    // Every work queue (one that is consumed) redrives to a dead-letter queue.
+    // Every work queue (one that is consumed) redrives to a dead-letter queue; a stream's
+    // mapping sends what it gives up on to its on-failure destination, which the function
+    // may write to.
     for (id, mapping) in t.resources_of_type("AWS::Lambda::EventSourceMapping") {
         let queue = target(&mapping["Properties"]["EventSourceArn"]).expect("a queue");
+        if t.document["Resources"][&queue]["Type"] == "AWS::DynamoDB::Table" {
+            let destination =
+                target(&mapping["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
+                    .unwrap_or_else(|| {
+                        panic!("{id}: a stream mapping without an on-failure destination")
+                    });
+            let function = target(&mapping["Properties"]["FunctionName"]).expect("a function");
+            let role =
+                target(&t.document["Resources"][&function]["Properties"]["Role"]).expect("a role");
+            assert!(
+                role_statements(t, &role)
+                    .iter()
+                    .any(|s| allows(s, "sqs:SendMessage")
+                        && target(&s["Resource"]).as_deref() == Some(destination.as_str())),
+                "{id}: {function} may not send to its on-failure destination {destination}"
+            );
+            assert!(
+                mapping["Properties"]["MaximumRetryAttempts"].is_number(),
+                "{id}: a stream mapping must bound its retries"
+            );
+            continue;
+        }
         assert!(
             t.document["Resources"][&queue]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]
                 .is_object(),

@@ -238,6 +238,17 @@ impl DeployedFunctions {
         })
     }
 
+    /// The DynamoDB stream event source's call: the records in, the batch response out.
+    pub fn stream_handler(&self, logical_id: &str) -> crate::streams::StreamHandler {
+        let functions = self.clone();
+        let logical_id = logical_id.to_owned();
+        Arc::new(move |event: serde_json::Value| {
+            let functions = functions.clone();
+            let logical_id = logical_id.clone();
+            Box::pin(async move { Ok(functions.invoke(&logical_id, &event).await?) })
+        })
+    }
+
     /// EventBridge Scheduler's call: the schedule's input is the event.
     pub fn scheduled_handler(&self, logical_id: &str) -> ScheduledHandler {
         let functions = self.clone();
@@ -445,6 +456,24 @@ pub fn http_response(answer: &serde_json::Value) -> Response {
         }
     }
     response
+}
+
+/// The stream handlers of every function that reads a stream, by logical id.
+pub fn stream_handlers(
+    functions: &DeployedFunctions,
+    template: &Template,
+) -> Handlers<crate::streams::StreamHandler> {
+    template
+        .functions
+        .iter()
+        .filter(|f| !f.streams.is_empty())
+        .map(|f| {
+            (
+                f.logical_id.clone(),
+                functions.stream_handler(&f.logical_id),
+            )
+        })
+        .collect()
 }
 
 /// Handlers by function logical id.

@@ -1,6 +1,7 @@
 //! Which code serves which function of the template. The gateway mounts these; a test
 //! checks that this list and `infra/template.yaml` agree in both directions.
 
+use crate::streams::StreamHandler;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::future::Future;
 use std::pin::Pin;
@@ -110,6 +111,28 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
     ]
 }
 
+/// Stream consumers by function logical id, called as Lambda's DynamoDB stream event source
+/// calls them (the event and the batch response as JSON).
+pub fn stream_handlers(context: &HandlerContext) -> Vec<(&'static str, StreamHandler)> {
+    let publisher = fn_publish::Publisher {
+        table: context.services.table.clone(),
+        notifications: context.services.notifications.clone(),
+        clock: context.services.clock.clone(),
+    };
+    vec![("PublishFunction", publisher_handler(publisher))]
+}
+
+/// A publisher as a stream handler (tests build one over a failing queue to fault it).
+pub fn publisher_handler(publisher: fn_publish::Publisher) -> StreamHandler {
+    Arc::new(move |event: serde_json::Value| {
+        let publisher = publisher.clone();
+        Box::pin(async move {
+            let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_value(event)?;
+            Ok(serde_json::to_value(publisher.handle(event).await)?)
+        })
+    })
+}
+
 /// The queue consumer of one function, by logical id.
 pub fn queue_handler(context: &HandlerContext, logical_id: &str) -> Option<QueueHandler> {
     queue_handlers(context)
@@ -123,7 +146,6 @@ pub fn queue_handler(context: &HandlerContext, logical_id: &str) -> Option<Queue
 pub fn scheduled_handlers(services: &Services) -> Vec<(&'static str, ScheduledHandler)> {
     let jobs = fn_daily_jobs::DailyJobs {
         table: services.table.clone(),
-        notifications: services.notifications.clone(),
         clock: services.clock.clone(),
     };
     let daily: ScheduledHandler = Arc::new(move |input: serde_json::Value| {

@@ -352,6 +352,85 @@ pub fn spawn_queue_pollers_with(
     Ok(())
 }
 
+/// Starts the stream event sources: each function's DynamoDB stream mappings, polled
+/// twice a second (the real event source polls each shard about four times a second).
+pub async fn spawn_stream_pollers(
+    aws: &LocalAws,
+    template: &Template,
+    provisioned: &Provisioned,
+    handlers: Vec<(String, crate::streams::StreamHandler)>,
+) -> Result<(), String> {
+    for source in stream_sources(aws, template, provisioned).await? {
+        let (logical_id, source) = source;
+        let handler = handlers
+            .iter()
+            .find(|(id, _)| *id == logical_id)
+            .map(|(_, h)| h.clone())
+            .ok_or_else(|| format!("{logical_id} reads a stream but has no handler"))?;
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = source.poll_once(&handler).await {
+                    tracing::warn!(function = %logical_id, error = %error, "stream poll failed");
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Every stream event source of the template, by the logical id of its function.
+pub async fn stream_sources(
+    aws: &LocalAws,
+    template: &Template,
+    provisioned: &Provisioned,
+) -> Result<Vec<(String, crate::streams::StreamSource)>, String> {
+    let mut sources = Vec::new();
+    for function in &template.functions {
+        for spec in &function.streams {
+            if spec.table != template.table.logical_id {
+                return Err(format!(
+                    "{} reads the stream of an unknown table {}",
+                    function.logical_id, spec.table
+                ));
+            }
+            if let Some(pattern) = spec
+                .filters
+                .iter()
+                .find(|p| !crate::streams::pattern_supported(p))
+            {
+                return Err(format!(
+                    "{}: the local event source does not understand the filter {pattern}",
+                    function.logical_id
+                ));
+            }
+            let on_failure_url = match &spec.on_failure {
+                Some(queue) => Some(
+                    provisioned
+                        .queue_urls
+                        .get(queue)
+                        .ok_or_else(|| format!("queue {queue} was not provisioned"))?
+                        .clone(),
+                ),
+                None => None,
+            };
+            let source = crate::streams::StreamSource::new(
+                &aws.dynamodb,
+                aws.streams.clone(),
+                aws.sqs.clone(),
+                &provisioned.table_name,
+                spec.clone(),
+                on_failure_url,
+                &aws.region,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            sources.push((function.logical_id.clone(), source));
+        }
+    }
+    Ok(sources)
+}
+
 /// One receive–handle–delete round. Returns how many messages were received.
 pub async fn poll_once(
     sqs: &aws_sdk_sqs::Client,

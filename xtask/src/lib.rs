@@ -11,4 +11,5 @@ pub mod openapi;
 pub mod provision;
 pub mod schedule;
 pub mod seed;
+pub mod streams;
 pub mod template;

@@ -158,6 +158,11 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
     let app = if in_process {
         let state = GatewayState::new(aws.clone(), &template, provisioned.clone(), services)?;
         gateway::spawn_queue_pollers(&aws, &template, &provisioned, &context)?;
+        let streams = tessera_dev::functions::stream_handlers(&context)
+            .into_iter()
+            .map(|(id, handler)| (id.to_owned(), handler))
+            .collect();
+        gateway::spawn_stream_pollers(&aws, &template, &provisioned, streams).await?;
         gateway::spawn_scheduler(&state);
         println!("every function runs inside this process (--in-process)");
         gateway::router(state)
@@ -179,6 +184,8 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
             schedules,
         )?;
         gateway::spawn_queue_pollers_with(&aws, &template, &provisioned, queues)?;
+        let streams = deployed::stream_handlers(&functions, &template);
+        gateway::spawn_stream_pollers(&aws, &template, &provisioned, streams).await?;
         gateway::spawn_scheduler(&state);
         println!(
             "each function runs in its own processes from {}, with the template's environment",

@@ -5,7 +5,8 @@
 use crate::template::{KeyElement, QueueSpec, StackContext, TableSpec, Template};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification,
 };
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -21,6 +22,8 @@ pub struct LocalAws {
     pub ses: aws_sdk_sesv2::Client,
     pub sns: aws_sdk_sns::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// DynamoDB Local's streams, for the stream event source emulator.
+    pub streams: crate::streams::StreamsApi,
     pub region: String,
 }
 
@@ -34,12 +37,21 @@ impl LocalAws {
             ses: aws_sdk_sesv2::Client::new(&config),
             sns: aws_sdk_sns::Client::new(&config),
             secrets: tessera_platform::aws::secrets_client(&config),
+            streams: streams_api(&config),
             region: config
                 .region()
                 .map(|region| region.to_string())
                 .unwrap_or_else(|| StackContext::local().region),
         }
     }
+}
+
+/// The streams API is served where DynamoDB is (DynamoDB Local answers both).
+fn streams_api(config: &aws_config::SdkConfig) -> crate::streams::StreamsApi {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .unwrap_or_else(|_| "http://127.0.0.1:8000".to_owned());
+    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
+    crate::streams::StreamsApi::new(&endpoint, &region).unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// What provisioning made: names and URLs a caller needs to reach the resources.
@@ -172,6 +184,14 @@ pub async fn provision_table(
             .table_name(&table.name)
             .billing_mode(BillingMode::PayPerRequest)
             .set_key_schema(Some(key_schema(&table.key_schema)?));
+        if let Some(view) = &table.stream_view_type {
+            request = request.stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(view.as_str()))
+                    .build()?,
+            );
+        }
         for (name, kind) in &table.attributes {
             request = request.attribute_definitions(
                 AttributeDefinition::builder()
@@ -204,6 +224,9 @@ pub async fn provision_table(
         }
     }
     wait_until_active(dynamodb, &table.name).await?;
+    if let Some(view) = &table.stream_view_type {
+        enable_stream(dynamodb, &table.name, view).await?;
+    }
     if let Some(attribute) = &table.ttl_attribute {
         let current = dynamodb
             .describe_time_to_live()
@@ -229,6 +252,41 @@ pub async fn provision_table(
                 .await
                 .map_err(aws_error)?;
         }
+    }
+    Ok(())
+}
+
+/// Turns the stream on for a table made before the template declared it (a local table that
+/// outlived an upgrade); a table that has it already is left alone.
+async fn enable_stream(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    name: &str,
+    view: &str,
+) -> Result<(), ProvisionError> {
+    let described = dynamodb
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(aws_error)?;
+    let enabled = described
+        .table()
+        .and_then(|t| t.stream_specification())
+        .is_some_and(|s| s.stream_enabled());
+    if !enabled {
+        dynamodb
+            .update_table()
+            .table_name(name)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(view))
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(aws_error)?;
+        wait_until_active(dynamodb, name).await?;
     }
     Ok(())
 }

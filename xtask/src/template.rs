@@ -88,6 +88,8 @@ pub struct TableSpec {
     pub key_schema: Vec<KeyElement>,
     pub global_indexes: Vec<IndexSpec>,
     pub ttl_attribute: Option<String>,
+    /// `StreamSpecification.StreamViewType`, if the table has a stream.
+    pub stream_view_type: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +124,23 @@ pub struct ScheduleSpec {
     pub input: Option<String>,
 }
 
+/// A DynamoDB stream event source (`Type: DynamoDB`), as Lambda's event source mapping
+/// reads it.
+#[derive(Debug, Clone)]
+pub struct StreamSourceSpec {
+    pub event_name: String,
+    /// The table whose stream it reads (`!GetAtt <Table>.StreamArn`).
+    pub table: String,
+    pub batch_size: usize,
+    /// Retries of a failing record before it goes to `on_failure` (-1: until it expires).
+    pub maximum_retry_attempts: i64,
+    /// The on-failure destination queue's logical id.
+    pub on_failure: Option<String>,
+    /// `FilterCriteria.Filters[].Pattern`, parsed: a record passes if any pattern matches.
+    pub filters: Vec<serde_json::Value>,
+    pub report_batch_item_failures: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct FunctionSpec {
     pub logical_id: String,
@@ -136,6 +155,7 @@ pub struct FunctionSpec {
     /// Logical ids of the queues this function consumes.
     pub queues: Vec<String>,
     pub schedules: Vec<ScheduleSpec>,
+    pub streams: Vec<StreamSourceSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -409,6 +429,10 @@ fn parse_table(id: &str, p: &Value, r: &Resolver) -> Result<TableSpec, TemplateE
         }
         _ => None,
     };
+    let stream_view_type = p
+        .get("StreamSpecification")
+        .map(|spec| r.string(id, spec.get("StreamViewType")))
+        .transpose()?;
     Ok(TableSpec {
         logical_id: id.to_owned(),
         name: r.string(id, p.get("TableName"))?,
@@ -416,6 +440,7 @@ fn parse_table(id: &str, p: &Value, r: &Resolver) -> Result<TableSpec, TemplateE
         key_schema,
         global_indexes,
         ttl_attribute,
+        stream_view_type,
     })
 }
 
@@ -490,6 +515,7 @@ fn parse_function(
         routes: Vec::new(),
         queues: Vec::new(),
         schedules: Vec::new(),
+        streams: Vec::new(),
     };
     let Some(events) = p.get("Events").and_then(Value::as_mapping) else {
         return Ok(function);
@@ -527,6 +553,7 @@ fn parse_function(
                     .transpose()?,
                 input: prop("Input").map(|v| r.string(id, Some(v))).transpose()?,
             }),
+            "DynamoDB" => function.streams.push(parse_stream_source(id, name, prop)?),
             other => {
                 return Err(shape(
                     id,
@@ -536,6 +563,64 @@ fn parse_function(
         }
     }
     Ok(function)
+}
+
+fn parse_stream_source<'a>(
+    id: &str,
+    name: &str,
+    prop: impl Fn(&str) -> Option<&'a Value>,
+) -> Result<StreamSourceSpec, TemplateError> {
+    let table = prop("Stream").and_then(get_att_target).ok_or_else(|| {
+        shape(
+            id,
+            format!("event {name}: Stream must be !GetAtt <Table>.StreamArn"),
+        )
+    })?;
+    let on_failure = match prop("DestinationConfig")
+        .and_then(|d| d.get("OnFailure"))
+        .and_then(|f| f.get("Destination"))
+    {
+        None => None,
+        Some(destination) => Some(get_att_target(destination).ok_or_else(|| {
+            shape(
+                id,
+                format!("event {name}: OnFailure.Destination must be !GetAtt <Queue>.Arn"),
+            )
+        })?),
+    };
+    let filters = match prop("FilterCriteria").and_then(|c| c.get("Filters")) {
+        None => Vec::new(),
+        Some(filters) => sequence(id, Some(filters))?
+            .iter()
+            .map(|filter| {
+                let pattern = filter
+                    .get("Pattern")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| shape(id, format!("event {name}: a filter needs a Pattern")))?;
+                serde_json::from_str(pattern).map_err(|e| {
+                    shape(id, format!("event {name}: filter pattern is not JSON: {e}"))
+                })
+            })
+            .collect::<Result<Vec<_>, TemplateError>>()?,
+    };
+    let report_batch_item_failures = prop("FunctionResponseTypes")
+        .and_then(Value::as_sequence)
+        .is_some_and(|types| {
+            types
+                .iter()
+                .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
+        });
+    Ok(StreamSourceSpec {
+        event_name: name.to_owned(),
+        table,
+        batch_size: prop("BatchSize").and_then(Value::as_u64).unwrap_or(100) as usize,
+        maximum_retry_attempts: prop("MaximumRetryAttempts")
+            .and_then(Value::as_i64)
+            .unwrap_or(-1),
+        on_failure,
+        filters,
+        report_batch_item_failures,
+    })
 }
 
 fn sequence<'a>(id: &str, value: Option<&'a Value>) -> Result<&'a Vec<Value>, TemplateError> {

@@ -250,8 +250,8 @@ enum Alert {
     NewDevice,
 }
 
-/// Queues a sign-in alert if the merchant asked for this kind. Best effort: an alert that
-/// cannot be queued is logged and never changes the sign-in's answer.
+/// Requests a sign-in alert (an outbox event) if the merchant asked for this kind. Best
+/// effort: an alert that cannot be requested is logged and never changes the sign-in's answer.
 async fn alert(
     services: &Services,
     merchant_id: &MerchantId,
@@ -303,8 +303,19 @@ async fn alert(
             body,
         },
     };
-    if let Err(error) = services.notifications.enqueue(&notification).await {
-        tracing::warn!(error = %error, "login alert not queued");
+    let requested = tessera_platform::notifications::notification_events(
+        &format!("alert-{}", notification.id),
+        merchant_id,
+        at,
+        account.as_str(),
+        std::slice::from_ref(&notification),
+    );
+    let written = match requested {
+        Ok(events) => services.table.put_events(&events).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = written {
+        tracing::warn!(error = %error, "login alert not requested");
     }
 }
 

@@ -11,7 +11,9 @@
 //!   (docs/decisions/0005-batch-issuance.md);
 //! - rows with a result are skipped on the next delivery;
 //! - ticket numbers were reserved at confirmation, so a retried row reuses its numbers;
-//! - notifications have ids derived from the row, and the notify consumer sends an id once.
+//! - notifications have ids derived from the row and are requested by outbox events with ids
+//!   derived from the batch; the publisher hands an event on once, the notify consumer
+//!   sends a notification id once.
 //!
 //! A delivery that fails is retried by SQS; on the last allowed receive the batch is marked
 //! failed with the reason before the message goes to the dead-letter queue.
@@ -28,7 +30,6 @@ use tessera_domain::orders::OrderStatus;
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::issuance::StoredFacts;
-use tessera_platform::notifications::NotificationQueue;
 use tessera_platform::services::Services;
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::issuance::{
@@ -56,7 +57,6 @@ const MAX_PLAN_BYTES: u64 = 4 * 1024 * 1024;
 pub struct BatchIssuer {
     pub table: Table,
     pub uploads: tessera_platform::assets::AssetStore,
-    pub notifications: NotificationQueue,
     pub clock: Arc<dyn Clock>,
     /// Where a ticket link points: this and the token.
     pub ticket_link_base: String,
@@ -84,7 +84,6 @@ impl BatchIssuer {
         BatchIssuer {
             table: services.table.clone(),
             uploads: services.uploads.clone(),
-            notifications: services.notifications.clone(),
             clock: services.clock.clone(),
             ticket_link_base,
             concurrency: std::env::var("TESSERA_BATCH_CONCURRENCY")
@@ -161,7 +160,7 @@ impl BatchIssuer {
         result
     }
 
-    /// Issues every row of the batch that has no result yet, then queues the notifications.
+    /// Issues every row of the batch that has no result yet, then requests the notifications.
     pub async fn issue(&self, message: &BatchMessage) -> Result<(), Retry> {
         let merchant = MerchantId::parse("merchant_id", &message.merchant_id)
             .map_err(|_| Retry("bad merchant id".to_owned()))?;
@@ -230,7 +229,16 @@ impl BatchIssuer {
             .await?;
         let notifications = self.notifications_for(&batch, &plan, &results).await?;
         tracing::info!(batch = %batch.batch_id, elapsed_ms = started.elapsed().as_millis() as u64, operation = "batch_issue", "notifications built");
-        self.notifications.enqueue_all(&notifications).await?;
+        // Outbox events with ids derived from the batch: a redelivered message writes none
+        // twice, and each is published once.
+        let events = tessera_platform::notifications::notification_events(
+            &format!("batch-{}", batch.batch_id),
+            &merchant,
+            self.clock.now(),
+            &batch.batch_id,
+            &notifications,
+        )?;
+        self.table.put_events(&events).await?;
         self.table
             .mark_batch_notified(&merchant, &batch.batch_id)
             .await?;

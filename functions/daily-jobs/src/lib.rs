@@ -1,6 +1,6 @@
 //! The daily jobs, fired by EventBridge Scheduler in Asia/Taipei. The schedule's input names
-//! the job. Every job is safe to run twice for the same day: reminder notifications carry a
-//! deterministic id (the consumer sends an id once) and state changes are conditional.
+//! the job. Every job is safe to run twice for the same day: reminders are outbox events
+//! with deterministic ids (written once, published once) and state changes are conditional.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,6 @@ use tessera_domain::notification::{Message, Notification};
 use tessera_domain::orders::{daily_work, DailyAction, OrderStatus};
 use tessera_domain::values::{AccountName, EmailList, MerchantId};
 use tessera_domain::{calendar, Error, ErrorCode};
-use tessera_platform::notifications::NotificationQueue;
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::orders::OrderRecord;
 use tessera_platform::store::Table;
@@ -28,7 +27,6 @@ pub enum Job {
 #[derive(Clone)]
 pub struct DailyJobs {
     pub table: Table,
-    pub notifications: NotificationQueue,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -90,7 +88,7 @@ impl DailyJobs {
         Ok(summary)
     }
 
-    /// Queues one reminder per merchant, day and reminder kind to the billing contact.
+    /// Requests one reminder per merchant, day and reminder kind to the billing contact.
     async fn remind(
         &self,
         merchant: &MerchantId,
@@ -124,8 +122,15 @@ impl DailyJobs {
                 body,
             },
         };
-        self.notifications.enqueue(&notification).await?;
-        Ok(true)
+        // Deterministic event id too: a re-run finds the request already written.
+        let events = tessera_platform::notifications::notification_events(
+            &notification.id,
+            merchant,
+            self.clock.now(),
+            &format!("unissued-{today}"),
+            std::slice::from_ref(&notification),
+        )?;
+        Ok(self.table.put_events(&events).await? > 0)
     }
 
     /// Cancels an order still unissued 30 days after payment; false if it no longer is.

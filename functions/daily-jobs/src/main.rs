@@ -1,20 +1,15 @@
 use lambda_runtime::{service_fn, LambdaEvent};
 use std::sync::Arc;
 use tessera_platform::aws;
-use tessera_platform::notifications::NotificationQueue;
 use tessera_platform::store::Table;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     tessera_platform::telemetry::init();
-    // Only the clients the jobs use: the table and the notifications queue.
+    // Only the client the jobs use: the table (reminders are outbox events in it).
     let config = aws::load_sdk_config().await;
     let jobs = fn_daily_jobs::DailyJobs {
         table: Table::from_env(&config)?,
-        notifications: NotificationQueue {
-            sqs: aws::sqs_client(&config),
-            url: aws::required_env("NOTIFICATIONS_QUEUE_URL")?,
-        },
         clock: Arc::new(tessera_platform::services::SystemClock),
     };
     // EventBridge Scheduler invokes the function with the schedule's input as the event.

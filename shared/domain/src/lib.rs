@@ -9,6 +9,7 @@ pub mod branches;
 pub mod calendar;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod issuance;
 pub mod lifecycle;
 pub mod lockout;

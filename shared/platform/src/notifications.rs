@@ -19,35 +19,63 @@ impl NotificationQueue {
         send(&self.sqs, &self.url, to_json(notification)?).await
     }
 
-    /// Queues many notifications as a few bundles (at most 100 notifications or 200 KiB
-    /// each), all sent at once. A failure is the caller's to retry: the consumer's dedupe
-    /// by notification id keeps a re-queued notification from being sent twice.
-    pub async fn enqueue_all(&self, notifications: &[Notification]) -> Result<(), Error> {
-        let mut bodies = Vec::new();
-        let mut bundle: Vec<&Notification> = Vec::new();
-        let mut size = 0;
-        for notification in notifications {
-            let bytes = to_json(notification)?.len();
-            if !bundle.is_empty() && (bundle.len() == BUNDLE_MAX || size + bytes > BUNDLE_MAX_BYTES)
-            {
-                bodies.push(to_json(&serde_json::json!({ "bundle": bundle }))?);
-                bundle.clear();
-                size = 0;
-            }
-            bundle.push(notification);
-            size += bytes + 1;
-        }
-        if !bundle.is_empty() {
-            bodies.push(to_json(&serde_json::json!({ "bundle": bundle }))?);
-        }
-        let sends = bodies
-            .into_iter()
-            .map(|body| send(&self.sqs, &self.url, body));
-        for sent in futures_util::future::join_all(sends).await {
-            sent?;
-        }
-        Ok(())
+    /// The queue `NOTIFICATIONS_QUEUE_URL` names (set by the template).
+    pub fn from_env(config: &crate::aws::SdkConfig) -> Result<Self, crate::aws::ConfigError> {
+        Ok(NotificationQueue {
+            sqs: crate::aws::sqs_client(config),
+            url: crate::aws::required_env("NOTIFICATIONS_QUEUE_URL")?,
+        })
     }
+
+    /// Sends a message body as it is (a bundle the outbox carried).
+    pub async fn send_raw(&self, body: String) -> Result<(), Error> {
+        send(&self.sqs, &self.url, body).await
+    }
+}
+
+/// Many notifications as a few bundles (at most 100 notifications or 200 KiB each), each
+/// the body of one queue message or the data of one outbox event.
+pub fn bundles(notifications: &[Notification]) -> Result<Vec<String>, Error> {
+    let mut bodies = Vec::new();
+    let mut bundle: Vec<&Notification> = Vec::new();
+    let mut size = 0;
+    for notification in notifications {
+        let bytes = to_json(notification)?.len();
+        if !bundle.is_empty() && (bundle.len() == BUNDLE_MAX || size + bytes > BUNDLE_MAX_BYTES) {
+            bodies.push(to_json(&serde_json::json!({ "bundle": bundle }))?);
+            bundle.clear();
+            size = 0;
+        }
+        bundle.push(notification);
+        size += bytes + 1;
+    }
+    if !bundle.is_empty() {
+        bodies.push(to_json(&serde_json::json!({ "bundle": bundle }))?);
+    }
+    Ok(bodies)
+}
+
+/// The outbox events that request `notifications`, one per bundle, with ids derived from
+/// `id_prefix` (unique to the change that requests them) and the bundle's place.
+pub fn notification_events(
+    id_prefix: &str,
+    merchant_id: &tessera_domain::values::MerchantId,
+    at: chrono::DateTime<chrono::Utc>,
+    subject: &str,
+    notifications: &[Notification],
+) -> Result<Vec<crate::store::outbox::OutboxEvent>, Error> {
+    Ok(bundles(notifications)?
+        .into_iter()
+        .enumerate()
+        .map(|(part, data)| crate::store::outbox::OutboxEvent {
+            event_id: format!("{id_prefix}-n{part}"),
+            event_type: tessera_domain::events::EventType::NotificationsRequested,
+            merchant_id: merchant_id.clone(),
+            at,
+            subject: subject.to_owned(),
+            data,
+        })
+        .collect())
 }
 
 /// A work queue (batch issuance, report export): JSON messages for a consumer function.

@@ -273,3 +273,16 @@ pub fn idempotency(merchant_id: &str, key: &str) -> String {
 }
 
 pub const IDEMPOTENCY: &str = "IDEMPOTENCY";
+
+/// An outbox event, under a partition of its own: the stream consumer filters on the sort
+/// key, and the consumers' marks sit beside the event they record.
+pub fn event(event_id: &str) -> String {
+    format!("EVENT#{event_id}")
+}
+
+pub const EVENT: &str = "EVENT";
+
+/// A consumer's mark that it handled the event of this partition.
+pub fn event_handled(consumer: &str) -> String {
+    format!("HANDLED#{consumer}")
+}

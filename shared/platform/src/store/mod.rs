@@ -10,6 +10,7 @@ pub mod issuance;
 pub mod keys;
 pub mod notifications;
 pub mod orders;
+pub mod outbox;
 pub mod products;
 pub mod relations;
 pub mod sessions;

@@ -1,0 +1,89 @@
+//! The outbox publisher: the table's stream (filtered to new event items) in, each event
+//! handed to the consumers that want it.
+//!
+//! At least once, and once per consumer: a consumer's work is followed by its mark beside
+//! the event, and an event whose mark exists is skipped, so the stream's redeliveries
+//! (a failed batch is retried from the record that failed) do nothing twice. A consumer
+//! that fails stops the batch at that record (`ReportBatchItemFailures`): records of a
+//! shard are handled in order, and after the event source's last retry the record goes to
+//! the outbox dead-letter queue, which raises an alarm.
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use std::sync::Arc;
+use tessera_domain::clock::Clock;
+use tessera_domain::events::Consumer;
+use tessera_domain::Error;
+use tessera_platform::notifications::NotificationQueue;
+use tessera_platform::services::SystemClock;
+use tessera_platform::store::outbox::OutboxEvent;
+use tessera_platform::store::{Item, Table};
+
+#[derive(Clone)]
+pub struct Publisher {
+    pub table: Table,
+    pub notifications: NotificationQueue,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Publisher {
+    /// From `TABLE_NAME` and `NOTIFICATIONS_QUEUE_URL`.
+    pub async fn from_env() -> Result<Publisher, String> {
+        let config = tessera_platform::aws::load_sdk_config().await;
+        Ok(Publisher {
+            table: Table::from_env(&config).map_err(|e| e.to_string())?,
+            notifications: NotificationQueue::from_env(&config).map_err(|e| e.to_string())?,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Lambda's DynamoDB stream integration: the first record that fails is reported (its
+    /// sequence number), and the batch is retried from there.
+    pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
+        let mut response = DynamoDbEventResponse::default();
+        for record in event.records {
+            if let Err(error) = self.publish(&record).await {
+                let sequence = record.change.sequence_number.clone();
+                tracing::warn!(record = %record.event_id, sequence = ?sequence, error = %error, operation = "publish", "event not handled; the stream will deliver it again");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = sequence;
+                response.batch_item_failures.push(failure);
+                break;
+            }
+        }
+        response
+    }
+
+    async fn publish(&self, record: &EventRecord) -> Result<(), Error> {
+        if record.event_name != "INSERT" {
+            return Ok(());
+        }
+        let image: Item = record.change.new_image.clone().into();
+        let Some(event) = OutboxEvent::from_image(image)? else {
+            return Ok(());
+        };
+        for consumer in Consumer::ALL {
+            if consumer.wants(event.event_type) {
+                self.deliver_once(consumer, &event).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver_once(&self, consumer: Consumer, event: &OutboxEvent) -> Result<(), Error> {
+        if self.table.event_handled(consumer, &event.event_id).await? {
+            tracing::info!(event = %event.event_id, consumer = consumer.name(), operation = "publish", "already handled; redelivery skipped");
+            return Ok(());
+        }
+        match consumer {
+            // The notify consumer sends each notification id once, so a crash between
+            // this send and the mark below costs a duplicate message, never a mail.
+            Consumer::Notifications => self.notifications.send_raw(event.data.clone()).await?,
+        }
+        self.table
+            .mark_event_handled(consumer, event, self.clock.now())
+            .await?;
+        tracing::info!(event = %event.event_id, event_type = event.event_type.name(), merchant = %event.merchant_id, consumer = consumer.name(), operation = "publish", "event handled");
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! Domain events: what happened, named once. A change writes its events in its own
+//! transaction (the outbox); the publisher hands each to the consumers that want it. The
+//! names are a contract with consumers (reports, callbacks, mail), so they never change
+//! meaning; a new fact gets a new name.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "ticket.redeemed")]
+    TicketRedeemed,
+    #[serde(rename = "ticket.redemption_cancelled")]
+    TicketRedemptionCancelled,
+    #[serde(rename = "ticket.returned")]
+    TicketReturned,
+    #[serde(rename = "ticket.return_cancelled")]
+    TicketReturnCancelled,
+    /// An unused ticket's term ran out (escrow or validity).
+    #[serde(rename = "ticket.lapsed")]
+    TicketLapsed,
+    #[serde(rename = "ticket.remarked")]
+    TicketRemarked,
+    /// A batch's rows were issued: its issued orders and their tickets exist.
+    #[serde(rename = "order.issued")]
+    OrderIssued,
+    #[serde(rename = "order.cancelled")]
+    OrderCancelled,
+    /// Messages to people, sent by the notify consumer (mail, SMS).
+    #[serde(rename = "notifications.requested")]
+    NotificationsRequested,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 9] = [
+        EventType::TicketRedeemed,
+        EventType::TicketRedemptionCancelled,
+        EventType::TicketReturned,
+        EventType::TicketReturnCancelled,
+        EventType::TicketLapsed,
+        EventType::TicketRemarked,
+        EventType::OrderIssued,
+        EventType::OrderCancelled,
+        EventType::NotificationsRequested,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EventType::TicketRedeemed => "ticket.redeemed",
+            EventType::TicketRedemptionCancelled => "ticket.redemption_cancelled",
+            EventType::TicketReturned => "ticket.returned",
+            EventType::TicketReturnCancelled => "ticket.return_cancelled",
+            EventType::TicketLapsed => "ticket.lapsed",
+            EventType::TicketRemarked => "ticket.remarked",
+            EventType::OrderIssued => "order.issued",
+            EventType::OrderCancelled => "order.cancelled",
+            EventType::NotificationsRequested => "notifications.requested",
+        }
+    }
+}
+
+/// Who consumes published events. Each consumer handles an event at most once (by event
+/// id), however often the stream delivers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Consumer {
+    /// Forwards requested notifications to the notifications queue.
+    Notifications,
+}
+
+impl Consumer {
+    pub const ALL: [Consumer; 1] = [Consumer::Notifications];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Consumer::Notifications => "notifications",
+        }
+    }
+
+    /// Whether this consumer wants events of this type.
+    pub fn wants(self, event: EventType) -> bool {
+        match self {
+            Consumer::Notifications => event == EventType::NotificationsRequested,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_what_serde_writes() {
+        for event in EventType::ALL {
+            assert_eq!(
+                serde_json::to_value(event).unwrap(),
+                serde_json::json!(event.name())
+            );
+        }
+    }
+
+    #[test]
+    fn only_notification_requests_reach_the_notifications_consumer() {
+        let wanted: Vec<_> = EventType::ALL
+            .into_iter()
+            .filter(|e| Consumer::Notifications.wants(*e))
+            .collect();
+        assert_eq!(wanted, vec![EventType::NotificationsRequested]);
+    }
+}
