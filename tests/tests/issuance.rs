@@ -236,10 +236,7 @@ impl World {
         }
     }
 
-    async fn tickets_of(
-        &self,
-        import_no: &str,
-    ) -> Vec<tessera_platform::store::tickets::TicketRecord> {
+    async fn tickets_of(&self, import_no: &str) -> Vec<tessera_platform::store::tickets::Ticket> {
         self.services
             .table
             .tickets_of_issued_order(&self.merchant, import_no)

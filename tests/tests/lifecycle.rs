@@ -9,17 +9,17 @@ use serde_json::{json, Value};
 use tessera_dev::seed::{ADMIN_PASSWORD, CHILD, PARENT, PARTNER, STAFF_PASSWORD};
 use tessera_domain::calendar;
 use tessera_domain::clock::Clock;
-use tessera_domain::lifecycle::{transition, Operation};
+use tessera_domain::lifecycle::Operation;
 use tessera_domain::tickets::TicketStatus;
 use tessera_domain::values::MerchantId;
-use tessera_platform::store::tickets::{TicketChange, TicketRecord};
+use tessera_platform::store::tickets::{ticket_change_writes, Ticket};
 use tessera_tests::{authed, json_request, seeded, test_start, Seeded};
 
 struct World {
     base: Seeded,
     admin: String,
-    goods: Vec<TicketRecord>,
-    gift: Vec<TicketRecord>,
+    goods: Vec<Ticket>,
+    gift: Vec<Ticket>,
 }
 
 tessera_tests::deref_to_seeded!(World);
@@ -156,7 +156,7 @@ impl World {
             .await
     }
 
-    async fn redeem(&self, token: &str, ticket: &TicketRecord) -> (u16, Value) {
+    async fn redeem(&self, token: &str, ticket: &Ticket) -> (u16, Value) {
         self.act(
             "/redemptions",
             token,
@@ -165,7 +165,7 @@ impl World {
         .await
     }
 
-    async fn cancel_redemption(&self, token: &str, ticket: &TicketRecord) -> (u16, Value) {
+    async fn cancel_redemption(&self, token: &str, ticket: &Ticket) -> (u16, Value) {
         self.act(
             "/redemptions/cancel",
             token,
@@ -174,12 +174,7 @@ impl World {
         .await
     }
 
-    async fn return_ticket(
-        &self,
-        token: &str,
-        ticket: &TicketRecord,
-        fee: Option<i64>,
-    ) -> (u16, Value) {
+    async fn return_ticket(&self, token: &str, ticket: &Ticket, fee: Option<i64>) -> (u16, Value) {
         let mut body = json!({"code": ticket.redemption_code, "reason": "顧客退貨"});
         if let Some(fee) = fee {
             body["fee"] = json!(fee.to_string());
@@ -187,7 +182,7 @@ impl World {
         self.act("/returns", token, body).await
     }
 
-    async fn cancel_return(&self, token: &str, ticket: &TicketRecord) -> (u16, Value) {
+    async fn cancel_return(&self, token: &str, ticket: &Ticket) -> (u16, Value) {
         self.act(
             "/returns/cancel",
             token,
@@ -196,7 +191,7 @@ impl World {
         .await
     }
 
-    async fn status_of(&self, ticket: &TicketRecord) -> TicketStatus {
+    async fn status_of(&self, ticket: &Ticket) -> TicketStatus {
         self.services
             .table
             .get_ticket(&ticket.ticket_no)
@@ -206,7 +201,7 @@ impl World {
             .status
     }
 
-    async fn history(&self, ticket: &TicketRecord) -> Vec<String> {
+    async fn history(&self, ticket: &Ticket) -> Vec<String> {
         let (status, body) = self
             .call(authed(
                 "GET",
@@ -220,31 +215,13 @@ impl World {
 
     /// A system transition (escrow expiry, bank cut-offs), through the same store code the
     /// jobs use.
-    async fn system(&self, ticket: &TicketRecord, operation: Operation) {
+    async fn system(&self, ticket: &Ticket, operation: Operation) {
         let table = &self.services.table;
-        let mut stored = table.get_ticket(&ticket.ticket_no).await.unwrap().unwrap();
-        let before = stored.status;
-        stored.status = transition(stored.kind, before, operation).unwrap();
-        stored.version += 1;
-        let entry = tessera_platform::store::tickets::TicketHistoryEntry {
-            ticket_no: stored.ticket_no.clone(),
-            at: self.clock.now(),
-            action: operation.name().to_owned(),
-            by_merchant: stored.merchant_id.clone(),
-            by_account: tessera_domain::values::AccountName::system(),
-            branch: None,
-            before: Some(before),
-            after: Some(stored.status),
-            reason: None,
-            changes: Value::Null,
-        };
+        let stored = table.get_ticket(&ticket.ticket_no).await.unwrap().unwrap();
+        let mut change = stored.apply_system(operation, self.clock.now()).unwrap();
+        let writes = ticket_change_writes(stored.version, &mut change).unwrap();
         table
-            .apply_ticket_change(TicketChange {
-                ticket: stored,
-                entries: vec![entry],
-                event: None,
-                extra: Vec::new(),
-            })
+            .transact(writes, tessera_domain::ErrorCode::ConcurrentChange)
             .await
             .unwrap();
     }
@@ -254,7 +231,7 @@ impl World {
     async fn redeem_at_once(
         &self,
         tokens: &[String],
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         count: usize,
     ) -> Vec<(u16, Value)> {
         let attempts: Vec<_> = (0..count)
@@ -608,11 +585,11 @@ async fn tickets_lapse_at_the_midnight_after_their_last_day() {
     let last_day = goods[0].term_ends_on;
     assert_eq!(gift[0].term_ends_on, last_day, "both are 30-day products");
     let w = &w;
-    let lookup = |token: String, ticket: &TicketRecord| {
+    let lookup = |token: String, ticket: &Ticket| {
         let code = ticket.redemption_code.clone();
         async move { w.lookup(&token, &code).await.1 }
     };
-    let history = |token: String, ticket: &TicketRecord| {
+    let history = |token: String, ticket: &Ticket| {
         let request = authed(
             "GET",
             &format!("/tickets/{}/history", ticket.ticket_no),

@@ -696,7 +696,7 @@ async fn issue_for_bench(
     product_id: &str,
     import_no: &str,
     count: usize,
-) -> Result<Vec<tessera_platform::store::tickets::TicketRecord>, BenchError> {
+) -> Result<Vec<tessera_platform::store::tickets::Ticket>, BenchError> {
     let rows = vec![[
         import_no.to_owned(),
         String::new(),
@@ -1001,12 +1001,16 @@ impl OneRead {
     async fn once(
         &self,
         world: &BenchWorld,
-        ticket: &tessera_platform::store::tickets::TicketRecord,
+        ticket: &tessera_platform::store::tickets::Ticket,
     ) -> Result<Duration, BenchError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
+        use tessera_domain::ticket::TicketChange;
         use tessera_platform::store::idempotency::IdempotencyRecord;
         use tessera_platform::store::key;
-        use tessera_platform::store::tickets::{TicketChange, TicketEvent, TicketHistoryEntry};
+        use tessera_platform::store::outbox::OutboxEvent;
+        use tessera_platform::store::tickets::{
+            ticket_change_writes, TicketEvent, TicketHistoryEntry,
+        };
 
         let actor = &self.actor;
         let merchant = keys::merchant(actor.merchant.as_str());
@@ -1043,7 +1047,6 @@ impl OneRead {
         let now = chrono::Utc::now();
         let mut redeemed = ticket.clone();
         redeemed.status = tessera_domain::tickets::TicketStatus::Used;
-        redeemed.version += 1;
         redeemed.updated_at = now;
         redeemed.redeemed_at = Some(now);
         redeemed.redeemed_by = Some(actor.acting_as.clone());
@@ -1062,7 +1065,7 @@ impl OneRead {
         let event = TicketEvent {
             at: now,
             ticket_no: redeemed.ticket_no.clone(),
-            version: redeemed.version,
+            version: 0,
             operation: "redeem".to_owned(),
             issuer: redeemed.merchant_id.clone(),
             product_id: redeemed.product_id.clone(),
@@ -1079,15 +1082,29 @@ impl OneRead {
             body: self.answer.clone(),
             created_at: now,
         };
+        // What every redemption writes: the ticket, its history entry, the report event,
+        // the outbox event and the idempotency record, in one transaction.
+        let outbox = OutboxEvent::new(
+            format!("ticket-{}-v{}", redeemed.ticket_no, ticket.version + 1),
+            tessera_domain::events::EventType::TicketRedeemed,
+            &redeemed.merchant_id,
+            now,
+            &redeemed.ticket_no,
+            &entry,
+        )?;
+        let mut change = TicketChange {
+            ticket: redeemed,
+            entries: vec![entry],
+            report: Some(event),
+            events: vec![tessera_domain::events::EventType::TicketRedeemed],
+        };
+        let mut writes = ticket_change_writes(ticket.version, &mut change)?;
+        writes.push(outbox.write()?);
+        writes.push(record.write()?);
         world
             .services
             .table
-            .apply_ticket_change(TicketChange {
-                ticket: redeemed,
-                entries: vec![entry],
-                event: Some(event),
-                extra: vec![record.write()?],
-            })
+            .transact(writes, tessera_domain::ErrorCode::ConcurrentChange)
             .await?;
         Ok(started.elapsed())
     }

@@ -47,7 +47,9 @@ pub fn router(state: GatewayState) -> Router {
         functions = functions.merge(function.routes);
     }
     let (functions, _) = functions.split_for_parts();
-    let functions = functions
+    // As in each function's app: the idempotency layer in front of every route, behind the
+    // authorizer (it scopes keys to the caller the authorizer verified).
+    let functions = tessera_platform::http::with_idempotency(functions, &state.services)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             apply_authorizer,

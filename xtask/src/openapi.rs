@@ -36,6 +36,8 @@ pub fn document() -> OpenApi {
     components
         .schemas
         .insert("ErrorCode".to_owned(), error_code_schema());
+    document_idempotency_keys(&mut document);
+    let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
         SecurityScheme::Http(
@@ -46,6 +48,81 @@ pub fn document() -> OpenApi {
         ),
     );
     document
+}
+
+/// Routes that take no `Idempotency-Key` (tessera_platform::idempotency says why).
+pub const WITHOUT_IDEMPOTENCY_KEY: [(&str, &str); 1] = [("POST", "/sessions")];
+
+/// Every state-changing operation takes an `Idempotency-Key` (the layer in front of every
+/// function's routes): documented here once, for every such operation, with the answers
+/// it adds (a malformed key, a key reused for another request).
+fn document_idempotency_keys(document: &mut OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ProblemDetails")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in document.paths.paths.iter_mut() {
+        let operations = [
+            ("POST", item.post.as_mut()),
+            ("PUT", item.put.as_mut()),
+            ("PATCH", item.patch.as_mut()),
+            ("DELETE", item.delete.as_mut()),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            if WITHOUT_IDEMPOTENCY_KEY.contains(&(method, path.as_str())) {
+                continue;
+            }
+            let parameters = operation.parameters.get_or_insert_with(Vec::new);
+            parameters.retain(|p| !p.name.eq_ignore_ascii_case("Idempotency-Key"));
+            let required = tessera_platform::idempotency::RECORDED_BY_THE_CHANGE
+                .contains(&(method, path.as_str()));
+            parameters.push(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(if required { Required::True } else { Required::False })
+                    .description(Some(
+                        "1-64 letters, digits, - or _. A retry with the same key and the same \
+                         request (caller, method, path, body) within 24 hours gets the first \
+                         answer again (header idempotent-replayed: true) and changes nothing; \
+                         the same key with another request is refused (422).",
+                    ))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .min_length(Some(1))
+                            .max_length(Some(64))
+                            .pattern(Some("^[A-Za-z0-9_-]+$")),
+                    ))
+                    .build(),
+            );
+            let responses = &mut operation.responses.responses;
+            for (status, code) in [("422", "IDEMPOTENCY_KEY_REUSED"), ("400", "IDEMPOTENCY_KEY_REQUIRED")] {
+                match responses.entry(status.to_owned()) {
+                    std::collections::btree_map::Entry::Vacant(entry) => {
+                        entry.insert(problem(code).into());
+                    }
+                    std::collections::btree_map::Entry::Occupied(mut entry) => {
+                        if let RefOr::T(response) = entry.get_mut() {
+                            if !response.description.contains(code) {
+                                response.description = format!("{}, {code}", response.description);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Every error code as an enum, so generated clients can match on them.

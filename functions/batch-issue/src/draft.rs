@@ -16,7 +16,7 @@ use tessera_platform::store::issuance::{
 use tessera_platform::store::orders::{order_write, OrderRecord};
 use tessera_platform::store::products::ProductRecord;
 use tessera_platform::store::tickets::{
-    new_ticket_write, ticket_prelude, Person, PrintStatus, TicketRecord,
+    new_ticket_write, ticket_prelude, Person, PrintStatus, Ticket,
 };
 use tessera_platform::store::{Write, MAX_TRANSACTION_WRITES};
 
@@ -56,7 +56,7 @@ pub(crate) type DraftedRow = (
 pub(crate) struct RowDraft {
     pub(crate) issued_order: IssuedOrderRecord,
     pub(crate) order: Option<OrderRecord>,
-    pub(crate) tickets: Vec<TicketRecord>,
+    pub(crate) tickets: Vec<Ticket>,
     pub(crate) result: RowResult,
 }
 
@@ -120,7 +120,7 @@ impl RowDraft {
         for offset in 0..u64::from(row.quantity) {
             let sequence = planned.first_sequence + offset;
             let ticket_no = tickets::ticket_number(sequence);
-            let ticket = TicketRecord {
+            let ticket = Ticket {
                 ticket_no: ticket_no.clone(),
                 merchant_id: batch.merchant_id.clone(),
                 product_id: product.product_id.clone(),

@@ -7,9 +7,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_domain::lifecycle::Operation;
 use tessera_platform::auth::{CurrentActor, SignedIn};
-use tessera_platform::lifecycle::{
-    self, Idempotency, IdempotencyHeader, OperationRequest, TicketLookup, TicketView,
-};
+use tessera_platform::idempotency::Keyed;
+use tessera_platform::lifecycle::{self, OperationRequest, TicketLookup, TicketView};
 use tessera_platform::services::Services;
 use tessera_platform::{ApiJson, Problem, ProblemDetails};
 use utoipa::ToSchema;
@@ -66,10 +65,9 @@ async fn lookup(
 async fn redeem(
     State(services): State<Services>,
     signed_in: SignedIn,
-    header: IdempotencyHeader,
+    keyed: Keyed,
     ApiJson(input): ApiJson<RedeemInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let key = Idempotency::of(header, "/redemptions", &input);
     let request = OperationRequest {
         code: input.code,
         operation: Operation::Redeem,
@@ -77,7 +75,7 @@ async fn redeem(
         fee: None,
     };
     Ok(Json(
-        lifecycle::perform(&services, &signed_in, key, request).await?,
+        lifecycle::perform(&services, &signed_in, &keyed, request).await?,
     ))
 }
 
@@ -94,10 +92,9 @@ async fn redeem(
 async fn cancel_redemption(
     State(services): State<Services>,
     signed_in: SignedIn,
-    header: IdempotencyHeader,
+    keyed: Keyed,
     ApiJson(input): ApiJson<CancelInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let key = Idempotency::of(header, "/redemptions/cancel", &input);
     let request = OperationRequest {
         code: input.code,
         operation: Operation::CancelRedemption,
@@ -105,7 +102,7 @@ async fn cancel_redemption(
         fee: None,
     };
     Ok(Json(
-        lifecycle::perform(&services, &signed_in, key, request).await?,
+        lifecycle::perform(&services, &signed_in, &keyed, request).await?,
     ))
 }
 
@@ -125,13 +122,12 @@ pub struct RemarkInput {
 async fn add_remark(
     State(services): State<Services>,
     current: CurrentActor,
-    header: IdempotencyHeader,
+    keyed: Keyed,
     Path(ticket_no): Path<String>,
     ApiJson(input): ApiJson<RemarkInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let key = Idempotency::of(header, &format!("/tickets/{ticket_no}/remarks"), &input);
     Ok(Json(
-        lifecycle::add_remark(&services, &current.actor, key, &ticket_no, &input.remark).await?,
+        lifecycle::add_remark(&services, &current.actor, &keyed, &ticket_no, &input.remark).await?,
     ))
 }
 
@@ -205,6 +201,5 @@ pub fn routes() -> OpenApiRouter<Services> {
 }
 
 pub fn app(services: Services) -> Router {
-    let (router, _) = routes().split_for_parts();
-    tessera_platform::http::finish(router.with_state(services))
+    tessera_platform::http::function_app(routes(), services)
 }

@@ -8,9 +8,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tessera_domain::lifecycle::Operation;
 use tessera_platform::auth::SignedIn;
-use tessera_platform::lifecycle::{
-    self, Idempotency, IdempotencyHeader, OperationRequest, TicketView,
-};
+use tessera_platform::idempotency::Keyed;
+use tessera_platform::lifecycle::{self, OperationRequest, TicketView};
 use tessera_platform::services::Services;
 use tessera_platform::{ApiJson, Problem, ProblemDetails};
 use utoipa::ToSchema;
@@ -49,10 +48,9 @@ pub struct CancelReturnInput {
 async fn return_ticket(
     State(services): State<Services>,
     signed_in: SignedIn,
-    header: IdempotencyHeader,
+    keyed: Keyed,
     ApiJson(input): ApiJson<ReturnInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let key = Idempotency::of(header, "/returns", &input);
     let request = OperationRequest {
         code: input.code,
         operation: Operation::Return,
@@ -60,7 +58,7 @@ async fn return_ticket(
         fee: input.fee,
     };
     Ok(Json(
-        lifecycle::perform(&services, &signed_in, key, request).await?,
+        lifecycle::perform(&services, &signed_in, &keyed, request).await?,
     ))
 }
 
@@ -77,10 +75,9 @@ async fn return_ticket(
 async fn cancel_return(
     State(services): State<Services>,
     signed_in: SignedIn,
-    header: IdempotencyHeader,
+    keyed: Keyed,
     ApiJson(input): ApiJson<CancelReturnInput>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let key = Idempotency::of(header, "/returns/cancel", &input);
     let request = OperationRequest {
         code: input.code,
         operation: Operation::CancelReturn,
@@ -88,7 +85,7 @@ async fn cancel_return(
         fee: None,
     };
     Ok(Json(
-        lifecycle::perform(&services, &signed_in, key, request).await?,
+        lifecycle::perform(&services, &signed_in, &keyed, request).await?,
     ))
 }
 
@@ -99,6 +96,5 @@ pub fn routes() -> OpenApiRouter<Services> {
 }
 
 pub fn app(services: Services) -> Router {
-    let (router, _) = routes().split_for_parts();
-    tessera_platform::http::finish(router.with_state(services))
+    tessera_platform::http::function_app(routes(), services)
 }

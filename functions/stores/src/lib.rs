@@ -438,6 +438,5 @@ pub fn routes() -> OpenApiRouter<Services> {
 }
 
 pub fn app(services: Services) -> Router {
-    let (router, _) = routes().split_for_parts();
-    tessera_platform::http::finish(router.with_state(services))
+    tessera_platform::http::function_app(routes(), services)
 }

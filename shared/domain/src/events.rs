@@ -20,6 +20,9 @@ pub enum EventType {
     TicketLapsed,
     #[serde(rename = "ticket.remarked")]
     TicketRemarked,
+    /// The bank cut-offs moved it (sent to the bank, settled).
+    #[serde(rename = "ticket.bank_updated")]
+    TicketBankUpdated,
     /// A batch's rows were issued: its issued orders and their tickets exist.
     #[serde(rename = "order.issued")]
     OrderIssued,
@@ -31,13 +34,14 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 10] = [
         EventType::TicketRedeemed,
         EventType::TicketRedemptionCancelled,
         EventType::TicketReturned,
         EventType::TicketReturnCancelled,
         EventType::TicketLapsed,
         EventType::TicketRemarked,
+        EventType::TicketBankUpdated,
         EventType::OrderIssued,
         EventType::OrderCancelled,
         EventType::NotificationsRequested,
@@ -51,6 +55,7 @@ impl EventType {
             EventType::TicketReturnCancelled => "ticket.return_cancelled",
             EventType::TicketLapsed => "ticket.lapsed",
             EventType::TicketRemarked => "ticket.remarked",
+            EventType::TicketBankUpdated => "ticket.bank_updated",
             EventType::OrderIssued => "order.issued",
             EventType::OrderCancelled => "order.cancelled",
             EventType::NotificationsRequested => "notifications.requested",

@@ -206,12 +206,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let fields = match parts.extensions.get::<RequestContext>() {
-            Some(RequestContext::ApiGatewayV2(context)) => {
-                context.authorizer.as_ref().map(|a| &a.fields)
-            }
-            _ => None,
-        };
+        let fields = authorizer_fields(&parts.extensions);
         let field = |name: &str| fields.and_then(|f| f.get(name)).and_then(|v| v.as_str());
         if let Some(code) = field(ERROR_CONTEXT_KEY) {
             return Err(Problem::new(
@@ -223,6 +218,25 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
             .ok_or_else(|| Problem::new(ErrorCode::Unauthenticated))?;
         Ok(SignedIn { claims })
     }
+}
+
+/// What the authorizer put into the request's context, if it ran.
+fn authorizer_fields(extensions: &http::Extensions) -> Option<&AuthorizerFields> {
+    match extensions.get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.authorizer.as_ref().map(|a| &a.fields)
+        }
+        _ => None,
+    }
+}
+
+/// The verified claims the authorizer passed, if the request carries any (layers in front
+/// of the handlers read them; handlers take [`SignedIn`]).
+pub fn claims_of(extensions: &http::Extensions) -> Option<SessionClaims> {
+    authorizer_fields(extensions)?
+        .get(CLAIMS_CONTEXT_KEY)?
+        .as_str()
+        .and_then(|json| serde_json::from_str(json).ok())
 }
 
 /// The signed-in caller of a protected route, as they stand now: the authorizer verified

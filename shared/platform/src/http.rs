@@ -22,6 +22,31 @@ pub fn finish(router: Router) -> Router {
         .layer(middleware::from_fn(trace_request))
 }
 
+/// A function's finished router: its routes over its services, behind the idempotency
+/// layer (every state-changing route takes an `Idempotency-Key`), then [`finish`].
+pub fn function_app(
+    routes: utoipa_axum::router::OpenApiRouter<crate::services::Services>,
+    services: crate::services::Services,
+) -> Router {
+    let (router, _) = routes.split_for_parts();
+    finish(with_idempotency(router, &services).with_state(services))
+}
+
+/// Puts the idempotency layer in front of every route of `router` (the routes must be
+/// matched first: the layer reads which route a request is for).
+pub fn with_idempotency<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    services: &crate::services::Services,
+) -> Router<S> {
+    router.route_layer(middleware::from_fn_with_state(
+        crate::idempotency::IdempotencyLayer {
+            table: services.table.clone(),
+            clock: services.clock.clone(),
+        },
+        crate::idempotency::idempotent,
+    ))
+}
+
 async fn route_not_found() -> Problem {
     Problem::new(ErrorCode::RouteNotFound)
 }

@@ -5,8 +5,10 @@
 pub mod assets;
 pub mod aws;
 pub mod aws_calls;
+pub mod change;
 pub mod extract;
 pub mod http;
+pub mod idempotency;
 pub mod issuance;
 pub mod lambda;
 pub mod lifecycle;

@@ -1,64 +1,30 @@
-//! Ticket operations (redeem, cancel redemption, return, cancel return, remarks) as one
-//! routine the redeem and return functions share: find the ticket, decide who the caller
-//! is to it, apply the domain's rules, and commit the change, its history, its report
-//! events and its idempotency record in one transaction. A lost race is read again and
-//! decided again, so fifty concurrent redemptions end as one success and forty-nine
-//! "already redeemed".
+//! Ticket operations (redeem, cancel redemption, return, cancel return, remarks) for the
+//! redeem and return functions: find the ticket behind a code, decide who the caller is to
+//! it, and let the change engine commit what the domain's ticket aggregate decides
+//! (`tessera_domain::ticket::Ticket::apply`) with its history, report event, outbox events
+//! and idempotency record. A lost race is read again and decided again, so fifty concurrent
+//! redemptions end as one success and forty-nine "already redeemed".
 
 use crate::auth::SignedIn;
+use crate::change::{ChangeEngine, Changes, Decision, KeyedRequest};
+use crate::idempotency::Keyed;
 use crate::services::Services;
 use crate::session::SessionClaims;
-use crate::store::idempotency::IdempotencyRecord;
+use crate::store::outbox::OutboxEvent;
 use crate::store::products::ProductRecord;
 use crate::store::relations::RelationRecord;
-use crate::store::tickets::{TicketChange, TicketEvent, TicketHistoryEntry, TicketRecord};
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
+use crate::store::tickets::{ticket_change_writes, Ticket, TicketHistoryEntry};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
-use tessera_domain::calendar;
-use tessera_domain::lifecycle::{
-    check_return_fee, check_window, lapse, may_act, product_lists_matter, return_bank_update_at,
-    transition, Operation, Standing, TicketParties,
-};
+use tessera_domain::lifecycle::{product_lists_matter, Operation, Standing};
 use tessera_domain::products::TicketKind;
+use tessera_domain::ticket::{Decider, TicketChange, TicketRequest};
 use tessera_domain::tickets::{normalise_redemption_code, TicketStatus};
-use tessera_domain::values::{AccountName, MerchantId};
+use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 use utoipa::ToSchema;
-
-/// Attempts at a change before giving up on a ticket that keeps changing under us.
-const ATTEMPTS: usize = 8;
-pub const REASON_MAX: usize = 100;
-
-/// The `Idempotency-Key` header, if any. Checked by [`perform`] after the rights, so that a
-/// caller without the right hears that first.
-#[derive(Debug, Clone, Default)]
-pub struct IdempotencyHeader(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(IdempotencyHeader(
-            parts
-                .headers
-                .get("idempotency-key")
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.trim().to_owned()),
-        ))
-    }
-}
-
-fn valid_key(key: &str) -> bool {
-    (1..=64).contains(&key.len())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
 
 /// What an issuer sees of its ticket.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -112,69 +78,43 @@ pub enum TicketLookup {
 
 /// A ticket with what decides who may act on it.
 struct Found {
-    /// The ticket as it stands today: lapsed, if its term ran out since it was last written.
-    ticket: TicketRecord,
-    /// The lapse's history entry, to be written with the next change.
-    lapsed: Vec<TicketHistoryEntry>,
+    /// The ticket as stored (the aggregate brings it up to date with the time).
+    ticket: Ticket,
     standing: Standing,
     /// The product's lists; left empty when they cannot matter to the caller.
     lists: tessera_domain::products::ProductLists,
 }
 
 impl Found {
-    fn parties(&self) -> TicketParties<'_> {
-        let t = &self.ticket;
-        TicketParties {
-            issuer: &t.merchant_id,
-            redeem_branches: &self.lists.redeem_branches,
-            return_branches: &self.lists.return_branches,
-            redeemable_stores: &self.lists.redeemable_stores,
-            redeemed_by: t
-                .redeemed_by
-                .as_ref()
-                .map(|m| (m, t.redeemed_branch.as_ref())),
-            returned_by_branch: t.returned_at.map(|_| t.returned_branch.as_ref()),
+    fn decider<'a>(&'a self, actor: &'a Actor) -> Decider<'a> {
+        Decider {
+            actor,
+            standing: &self.standing,
+            lists: &self.lists,
         }
     }
 
-    fn happened_at(&self, operation: Operation) -> Option<DateTime<Utc>> {
-        match operation {
-            Operation::CancelRedemption => self.ticket.redeemed_at,
-            Operation::CancelReturn => self.ticket.returned_at,
-            _ => None,
-        }
-    }
-
-    /// The merchant operations the actor could perform now.
-    fn allowed(&self, actor: &Actor, now: DateTime<Utc>) -> Vec<String> {
-        [
-            Operation::Redeem,
-            Operation::CancelRedemption,
-            Operation::Return,
-            Operation::CancelReturn,
-        ]
-        .into_iter()
-        .filter(|op| {
-            may_act(actor, &self.standing, &self.parties(), *op).is_ok()
-                && transition(self.ticket.kind, self.ticket.status, *op).is_ok()
-                && check_window(self.ticket.status, *op, self.happened_at(*op), now).is_ok()
-        })
-        .map(|op| op.name().to_owned())
-        .collect()
-    }
-
+    /// The ticket as the caller may see it at `now`, with what it may do with it.
     fn lookup(&self, actor: &Actor, now: DateTime<Utc>) -> TicketLookup {
-        let t = &self.ticket;
-        match self.standing {
-            Standing::Issuer => {
-                TicketLookup::Issuer(Box::new(issuer_view(t, self.allowed(actor, now))))
-            }
-            _ => TicketLookup::Store(store_view(t, self.allowed(actor, now))),
-        }
+        let (ticket, _) = self.ticket.as_of(now);
+        let allowed = ticket
+            .allowed(&self.decider(actor), now)
+            .into_iter()
+            .map(|op| op.name().to_owned())
+            .collect();
+        view(&ticket, &self.standing, allowed)
     }
 }
 
-fn store_view(t: &TicketRecord, allowed: Vec<String>) -> StoreTicketView {
+/// The ticket as a caller of this standing sees it.
+fn view(ticket: &Ticket, standing: &Standing, allowed: Vec<String>) -> TicketLookup {
+    match standing {
+        Standing::Issuer => TicketLookup::Issuer(Box::new(issuer_view(ticket, allowed))),
+        _ => TicketLookup::Store(store_view(ticket, allowed)),
+    }
+}
+
+fn store_view(t: &Ticket, allowed: Vec<String>) -> StoreTicketView {
     StoreTicketView {
         ticket_no: t.ticket_no.clone(),
         status: t.status,
@@ -186,7 +126,7 @@ fn store_view(t: &TicketRecord, allowed: Vec<String>) -> StoreTicketView {
     }
 }
 
-fn issuer_view(t: &TicketRecord, allowed: Vec<String>) -> TicketView {
+fn issuer_view(t: &Ticket, allowed: Vec<String>) -> TicketView {
     TicketView {
         ticket_no: t.ticket_no.clone(),
         status: t.status,
@@ -215,7 +155,7 @@ fn issuer_view(t: &TicketRecord, allowed: Vec<String>) -> TicketView {
 /// [`resolve`] decides with the loaded caller and reads what the guess missed.
 struct CodeRead {
     /// The ticket carrying this very code.
-    ticket: TicketRecord,
+    ticket: Ticket,
     beside: Beside,
 }
 
@@ -237,11 +177,7 @@ struct Beside {
 }
 
 /// Reads what `needs` names about the ticket's issuer and product, at once.
-async fn read_beside(
-    services: &Services,
-    ticket: &TicketRecord,
-    needs: Needs,
-) -> Result<Beside, Error> {
+async fn read_beside(services: &Services, ticket: &Ticket, needs: Needs) -> Result<Beside, Error> {
     let product = async {
         match needs.product {
             true => services
@@ -274,7 +210,7 @@ async fn read_beside(
 async fn read_code(
     services: &Services,
     code: &str,
-    needs: impl FnOnce(&TicketRecord) -> Needs,
+    needs: impl FnOnce(&Ticket) -> Needs,
 ) -> Result<Option<CodeRead>, Error> {
     let Some(code) = normalise_redemption_code(code) else {
         return Ok(None);
@@ -294,7 +230,7 @@ fn is_issuer(actor: &Actor, issuer: &MerchantId) -> bool {
 
 /// What the loaded actor needs besides the ticket: the product when its lists can matter
 /// (the domain says when), the relation when it is not the issuer.
-fn needs(actor: &Actor, ticket: &TicketRecord) -> Needs {
+fn needs(actor: &Actor, ticket: &Ticket) -> Needs {
     let issuer = is_issuer(actor, &ticket.merchant_id);
     Needs {
         product: !issuer || product_lists_matter(actor, &Standing::Issuer),
@@ -305,7 +241,7 @@ fn needs(actor: &Actor, ticket: &TicketRecord) -> Needs {
 /// The same guess from the token's claims alone, before the caller is loaded: a caller
 /// bound to a branch, or acting as another merchant than the issuer, will need the product
 /// (and a store its relation). A wrong guess costs a read, never a wrong answer.
-fn needs_by_claims(claims: &SessionClaims, ticket: &TicketRecord) -> Needs {
+fn needs_by_claims(claims: &SessionClaims, ticket: &Ticket) -> Needs {
     let stranger = claims.act != ticket.merchant_id.as_str();
     Needs {
         product: stranger || claims.br.is_some(),
@@ -318,12 +254,11 @@ fn needs_by_claims(claims: &SessionClaims, ticket: &TicketRecord) -> Needs {
 /// The ticket behind a redemption code as the actor may know it: its issuer (or the
 /// issuer's parent) sees it; a store with a relation to the issuer sees it; anyone else
 /// gets "not found", exactly as for a code that does not exist. The ticket is as it stands
-/// at `now`.
+/// as stored.
 async fn resolve(
     services: &Services,
     actor: &Actor,
     read: Option<CodeRead>,
-    now: DateTime<Utc>,
 ) -> Result<Found, Error> {
     let not_found = || Error::new(ErrorCode::TicketNotFound);
     let CodeRead { ticket, beside } = read.ok_or_else(not_found)?;
@@ -358,11 +293,9 @@ async fn resolve(
             None => return Err(not_found()),
         }
     };
-    let (ticket, lapsed) = as_of(ticket, now);
     Ok(Found {
         lists: product.map(|p| p.spec.lists).unwrap_or_default(),
         ticket,
-        lapsed,
         standing,
     })
 }
@@ -384,40 +317,6 @@ async fn caller_and_code(
     Ok((current?.actor, read?))
 }
 
-/// The ticket as it stands at `now`: an unused ticket whose term ran out since it was last
-/// written has lapsed (`lifecycle::lapse`), with the system's history entry for it, dated
-/// the midnight it happened. The next write of the ticket records both, so a ticket lapses
-/// on time whether or not a job got to it first.
-fn as_of(mut ticket: TicketRecord, now: DateTime<Utc>) -> (TicketRecord, Vec<TicketHistoryEntry>) {
-    let today = calendar::taipei_date(now);
-    let Some((operation, status)) = lapse(ticket.kind, ticket.status, ticket.term_ends_on, today)
-    else {
-        return (ticket, Vec::new());
-    };
-    let at = calendar::taipei_instant(
-        ticket.term_ends_on + chrono::Duration::days(1),
-        chrono::NaiveTime::MIN,
-    );
-    let entry = TicketHistoryEntry {
-        ticket_no: ticket.ticket_no.clone(),
-        at,
-        action: operation.name().to_owned(),
-        by_merchant: ticket.merchant_id.clone(),
-        by_account: AccountName::system(),
-        branch: None,
-        before: Some(ticket.status),
-        after: Some(status),
-        reason: None,
-        changes: serde_json::json!({
-            tessera_domain::tickets::term_name(ticket.kind): ticket.term_ends_on,
-        }),
-    };
-    ticket.status = status;
-    ticket.updated_at = at;
-    ticket.version += 1;
-    (ticket, vec![entry])
-}
-
 /// Looks a ticket up by redemption code, with what the caller may do with it.
 pub async fn lookup(
     services: &Services,
@@ -427,7 +326,7 @@ pub async fn lookup(
     let (actor, read) = caller_and_code(services, signed_in, code).await?;
     let actor = &actor;
     let now = services.clock.now();
-    let found = resolve(services, actor, read, now).await?;
+    let found = resolve(services, actor, read).await?;
     if found.standing == Standing::Issuer {
         authorize(
             actor,
@@ -466,80 +365,14 @@ pub struct OperationRequest {
     pub fee: Option<Decimal>,
 }
 
-/// The caller's `Idempotency-Key` and what it asked (path and parsed body, digested).
-pub struct Idempotency {
-    pub key: Option<String>,
-    pub request: String,
-}
-
-impl Idempotency {
-    pub fn of<T: Serialize>(header: IdempotencyHeader, path: &str, body: &T) -> Idempotency {
-        Idempotency {
-            key: header.0,
-            request: format!("{path} {}", serde_json::to_string(body).unwrap_or_default()),
-        }
-    }
-}
-
-fn digest(request: &str) -> String {
-    sha2::Sha256::digest(request.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The key, which must be present and well-formed (checked after the rights: a caller
-/// without them hears that first).
-fn require_key(idempotency: &Idempotency) -> Result<(String, String), Error> {
-    let key = idempotency
-        .key
-        .clone()
-        .filter(|k| valid_key(k))
-        .ok_or_else(|| Error::new(ErrorCode::IdempotencyKeyRequired))?;
-    Ok((key, digest(&idempotency.request)))
-}
-
-/// The first answer given to this key, if the key was used for this very request; a key
-/// used for another request is refused.
-async fn stored_answer(
-    services: &Services,
-    actor: &Actor,
-    key: &str,
-    hash: &str,
-) -> Result<Option<serde_json::Value>, Error> {
-    let stored = services
-        .table
-        .get_idempotency(&actor.acting_as, key, services.clock.now())
-        .await?;
-    match stored {
-        Some(record) if record.request_hash == hash => serde_json::from_str(&record.body)
-            .map(Some)
-            .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string())),
-        Some(_) => Err(Error::new(ErrorCode::IdempotencyKeyReused)),
-        None => Ok(None),
-    }
-}
-
-fn check_reason(operation: Operation, reason: Option<String>) -> Result<Option<String>, Error> {
-    let reason = reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    let required = operation != Operation::Redeem;
-    match &reason {
-        None if required => Err(Error::invalid_field("reason", "required")),
-        Some(r) if r.chars().count() > REASON_MAX || r.chars().any(char::is_control) => Err(
-            Error::invalid_field("reason", format!("at most {REASON_MAX} characters")),
-        ),
-        _ => Ok(reason),
-    }
-}
-
-/// Performs a redeem, cancel-redemption, return or cancel-return. Answers the ticket as
-/// the caller may see it; a retry with the same key and request answers the same.
+/// Performs a redeem, cancel-redemption, return or cancel-return through the change
+/// engine. Answers the ticket as the caller may see it; a retry with the same key and
+/// request answers the same. The key is required (after the rights: a caller without them
+/// hears that first).
 pub async fn perform(
     services: &Services,
     signed_in: &SignedIn,
-    idempotency: Idempotency,
+    keyed: &Keyed,
     request: OperationRequest,
 ) -> Result<serde_json::Value, Error> {
     let operation = request.operation;
@@ -556,168 +389,93 @@ pub async fn perform(
         Access::Modify,
         ErrorCode::TicketNotFound,
     )?;
-    let (key, hash) = require_key(&idempotency)?;
-    let reason = check_reason(operation, request.reason.clone())?;
-    // The happy path reads no idempotency record: the record is written with the change,
-    // conditional on the key being new. Only when the change is refused or conflicts is the
-    // key's first answer looked up (a retry of a request that succeeded lands there).
-    // The first attempt decides on what was read with the caller; a lost race reads again.
-    let mut read_ahead = Some(read);
-    for _ in 0..ATTEMPTS {
-        let read = match read_ahead.take() {
-            Some(read) => read,
-            None => read_code(services, &request.code, |ticket| needs(actor, ticket)).await?,
-        };
-        match attempt(services, actor, &request, read, reason.clone(), &key, &hash).await {
-            Ok(Some(answer)) => return Ok(answer),
-            Ok(None) => {
-                // Someone changed the ticket, or used this key, since we read: a request
-                // with the same key answers with its response; otherwise decide again.
-                if let Some(body) = stored_answer(services, actor, &key, &hash).await? {
-                    return Ok(body);
-                }
-            }
-            Err(error)
-                if !matches!(
-                    error.code,
-                    ErrorCode::DependencyUnavailable | ErrorCode::InternalError
-                ) =>
-            {
-                return match stored_answer(services, actor, &key, &hash).await? {
-                    Some(body) => Ok(body),
-                    None => Err(error),
+    let keyed = keyed.require()?;
+    let ticket_request = TicketRequest {
+        operation,
+        reason: request.reason.clone(),
+        fee: request.fee,
+    };
+    // Refused before anything is read again: a bad reason is the request's fault.
+    tessera_domain::ticket::check_reason(operation, request.reason.as_deref())?;
+    // The first decision uses what was read with the caller; a lost race reads again.
+    let read_ahead = std::sync::Mutex::new(Some(read));
+    let engine = ChangeEngine::new(services.table.clone(), services.clock.clone());
+    let (ticket_request, code) = (&ticket_request, request.code.as_str());
+    let answer = engine
+        .run(Some(keyed), 200, |now| {
+            let first = read_ahead.lock().ok().and_then(|mut r| r.take());
+            async move {
+                let read = match first {
+                    Some(read) => read,
+                    None => read_code(services, code, |ticket| needs(actor, ticket)).await?,
                 };
+                let found = resolve(services, actor, read).await?;
+                let change = found
+                    .ticket
+                    .apply(ticket_request, &found.decider(actor), now)?;
+                ticket_decision(&found.ticket, change, |ticket| {
+                    serde_json::to_value(view(ticket, &found.standing, Vec::new())).map_err(|e| {
+                        Error::new(ErrorCode::InternalError).with_detail(e.to_string())
+                    })
+                })
             }
-            Err(error) => return Err(error),
-        }
-    }
-    Err(Error::new(ErrorCode::ConcurrentChange))
+        })
+        .await?;
+    tracing::info!(merchant = %actor.acting_as, ticket = %answer["ticket_no"].as_str().unwrap_or_default(), operation = operation.name(), "ticket changed");
+    Ok(answer)
 }
 
-/// One decision and one transaction: the answer, or `None` if a condition failed.
-async fn attempt(
-    services: &Services,
-    actor: &Actor,
-    request: &OperationRequest,
-    read: Option<CodeRead>,
-    reason: Option<String>,
-    key: &str,
-    hash: &str,
-) -> Result<Option<serde_json::Value>, Error> {
-    let operation = request.operation;
-    let now = services.clock.now();
-    let found = resolve(services, actor, read, now).await?;
-    may_act(actor, &found.standing, &found.parties(), operation)?;
-    let before = found.ticket.status;
-    let after = transition(found.ticket.kind, before, operation).map_err(Error::new)?;
-    check_window(before, operation, found.happened_at(operation), now)?;
-    let fee = if operation == Operation::Return {
-        Some(check_return_fee(
-            found.ticket.kind,
-            before,
-            found.ticket.face_value,
-            request.fee,
-        )?)
-    } else if request.fee.is_some_and(|f| !f.is_zero()) {
-        return Err(Error::new(ErrorCode::ReturnFeeNotAllowed));
-    } else {
-        None
-    };
-    let mut ticket = found.ticket.clone();
-    ticket.status = after;
-    ticket.updated_at = now;
-    ticket.version += 1;
-    match operation {
-        Operation::Redeem => {
-            ticket.redeemed_at = Some(now);
-            ticket.redeemed_by = Some(actor.acting_as.clone());
-            ticket.redeemed_branch = actor.branch.clone();
-        }
-        Operation::CancelRedemption => {
-            ticket.redeemed_at = None;
-            ticket.redeemed_by = None;
-            ticket.redeemed_branch = None;
-        }
-        Operation::Return => {
-            ticket.returned_at = Some(now);
-            ticket.returned_branch = actor.branch.clone();
-            ticket.return_fee = fee.filter(|f| !f.is_zero());
-            ticket.bank_update_at = (after == TicketStatus::PendingReturn)
-                .then(|| return_bank_update_at(ticket.issued_at, now));
-        }
-        Operation::CancelReturn => {
-            ticket.returned_at = None;
-            ticket.returned_branch = None;
-            ticket.return_fee = None;
-            ticket.bank_update_at = None;
-        }
-        _ => {}
+/// The engine's decision for a ticket change read at `read`'s version: the change's writes
+/// and its outbox events (one per history entry, with ids from the ticket and the version
+/// the entry produced), answering what `answer` makes of the new ticket.
+fn ticket_decision(
+    read: &Ticket,
+    mut change: TicketChange,
+    answer: impl FnOnce(&Ticket) -> Result<serde_json::Value, Error>,
+) -> Result<Decision<serde_json::Value>, Error> {
+    let mut changes = Changes::new();
+    changes.writes(ticket_change_writes(read.version, &mut change)?);
+    let ticket = &change.ticket;
+    for ((version, entry), event_type) in (read.version + 1..)
+        .zip(&change.entries)
+        .zip(&change.events)
+    {
+        changes.event(OutboxEvent::new(
+            format!("ticket-{}-v{version}", ticket.ticket_no),
+            *event_type,
+            &ticket.merchant_id,
+            entry.at,
+            &ticket.ticket_no,
+            &TicketEventData {
+                ticket_no: &ticket.ticket_no,
+                version,
+                issuer: &ticket.merchant_id,
+                product_id: &ticket.product_id,
+                face_value: ticket.face_value.to_string(),
+                entry,
+            },
+        )?);
     }
-    let entry = TicketHistoryEntry {
-        ticket_no: ticket.ticket_no.clone(),
-        at: now,
-        action: operation.name().to_owned(),
-        by_merchant: actor.acting_as.clone(),
-        by_account: actor.account.clone(),
-        branch: actor.branch.clone(),
-        before: Some(before),
-        after: Some(after),
-        reason: reason.clone(),
-        changes: serde_json::json!({
-            "fee": fee.filter(|f| !f.is_zero()).map(|f| f.to_string()),
-            "bank_update_at": ticket.bank_update_at,
-        }),
-    };
-    let event = TicketEvent {
-        at: now,
-        ticket_no: ticket.ticket_no.clone(),
-        version: ticket.version,
-        operation: operation.name().to_owned(),
-        issuer: ticket.merchant_id.clone(),
-        product_id: ticket.product_id.clone(),
-        face_value: ticket.face_value,
-        by_merchant: actor.acting_as.clone(),
-        branch: actor.branch.clone(),
-        fee: fee.filter(|f| !f.is_zero()),
-    };
-    let answer = match found.standing {
-        Standing::Issuer => serde_json::to_value(issuer_view(&ticket, Vec::new())),
-        _ => serde_json::to_value(store_view(&ticket, Vec::new())),
-    }
-    .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
-    let record = IdempotencyRecord {
-        merchant_id: actor.acting_as.clone(),
-        key: key.to_owned(),
-        request_hash: hash.to_owned(),
-        status: 200,
-        body: answer.to_string(),
-        created_at: now,
-    };
-    let change = TicketChange {
-        ticket,
-        entries: found.lapsed.into_iter().chain([entry]).collect(),
-        event: Some(event),
-        extra: vec![record.write()?],
-    };
-    match services.table.apply_ticket_change(change).await {
-        Ok(()) => {
-            tracing::info!(merchant = %actor.acting_as, ticket = %record_ticket(&answer), operation = operation.name(), "ticket changed");
-            Ok(Some(answer))
-        }
-        Err(error) if error.code == ErrorCode::ConcurrentChange => Ok(None),
-        Err(error) => Err(error),
-    }
+    Ok(Decision::new(changes, answer(ticket)?))
 }
 
-fn record_ticket(answer: &serde_json::Value) -> String {
-    answer["ticket_no"].as_str().unwrap_or_default().to_owned()
+/// What a ticket's outbox event carries: the ticket's identity and the history entry of
+/// the step it reports.
+#[derive(Serialize)]
+struct TicketEventData<'a> {
+    ticket_no: &'a str,
+    version: u64,
+    issuer: &'a MerchantId,
+    product_id: &'a str,
+    face_value: String,
+    entry: &'a TicketHistoryEntry,
 }
 
 /// Adds a remark to the issuer's ticket (it shows in the ticket's history).
 pub async fn add_remark(
     services: &Services,
     actor: &Actor,
-    idempotency: Idempotency,
+    keyed: &Keyed,
     ticket_no: &str,
     remark: &str,
 ) -> Result<serde_json::Value, Error> {
@@ -728,69 +486,18 @@ pub async fn add_remark(
         Access::Modify,
         ErrorCode::TicketNotFound,
     )?;
-    let (key, hash) = require_key(&idempotency)?;
-    if let Some(body) = stored_answer(services, actor, &key, &hash).await? {
-        return Ok(body);
-    }
-    let remark = remark.trim();
-    if remark.is_empty()
-        || remark.chars().count() > REASON_MAX
-        || remark.chars().any(char::is_control)
-    {
-        return Err(Error::invalid_field(
-            "remark",
-            format!("1 to {REASON_MAX} characters"),
-        ));
-    }
-    for _ in 0..ATTEMPTS {
-        let now = services.clock.now();
-        let stored = issuers_ticket(services, actor, ticket_no, Access::Modify).await?;
-        let (ticket, lapsed) = as_of(stored, now);
-        let mut changed = ticket.clone();
-        changed.updated_at = now;
-        changed.version += 1;
-        let entry = TicketHistoryEntry {
-            ticket_no: ticket.ticket_no.clone(),
-            at: now,
-            action: "remark".to_owned(),
-            by_merchant: actor.acting_as.clone(),
-            by_account: actor.account.clone(),
-            branch: actor.branch.clone(),
-            before: Some(ticket.status),
-            after: Some(ticket.status),
-            reason: Some(remark.to_owned()),
-            changes: serde_json::Value::Null,
-        };
-        let answer = serde_json::to_value(issuer_view(&changed, Vec::new()))
-            .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
-        let record = IdempotencyRecord {
-            merchant_id: actor.acting_as.clone(),
-            key: key.clone(),
-            request_hash: hash.clone(),
-            status: 200,
-            body: answer.to_string(),
-            created_at: now,
-        };
-        match services
-            .table
-            .apply_ticket_change(TicketChange {
-                ticket: changed,
-                entries: lapsed.into_iter().chain([entry]).collect(),
-                event: None,
-                extra: vec![record.write()?],
+    let keyed: &KeyedRequest = keyed.require()?;
+    let engine = ChangeEngine::new(services.table.clone(), services.clock.clone());
+    engine
+        .run(Some(keyed), 200, |now| async move {
+            let stored = issuers_ticket(services, actor, ticket_no, Access::Modify).await?;
+            let change = stored.remark(remark, actor, now)?;
+            ticket_decision(&stored, change, |ticket| {
+                serde_json::to_value(issuer_view(ticket, Vec::new()))
+                    .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))
             })
-            .await
-        {
-            Ok(()) => return Ok(answer),
-            Err(error) if error.code == ErrorCode::ConcurrentChange => {
-                if let Some(body) = stored_answer(services, actor, &key, &hash).await? {
-                    return Ok(body);
-                }
-            }
-            Err(error) => return Err(error),
-        }
-    }
-    Err(Error::new(ErrorCode::ConcurrentChange))
+        })
+        .await
 }
 
 /// The issuer's ticket's history, oldest first, ending with its lapse if its term ran out
@@ -802,7 +509,7 @@ pub async fn history(
 ) -> Result<Vec<TicketHistoryEntry>, Error> {
     let ticket = issuers_ticket(services, actor, ticket_no, Access::Query).await?;
     let mut entries = services.table.ticket_history(&ticket.ticket_no).await?;
-    entries.extend(as_of(ticket, services.clock.now()).1);
+    entries.extend(ticket.as_of(services.clock.now()).1);
     Ok(entries)
 }
 
@@ -812,7 +519,7 @@ pub async fn issuers_ticket(
     actor: &Actor,
     ticket_no: &str,
     access: Access,
-) -> Result<TicketRecord, Error> {
+) -> Result<Ticket, Error> {
     if !tessera_domain::tickets::is_ticket_number(ticket_no) {
         return Err(Error::new(ErrorCode::TicketNotFound));
     }

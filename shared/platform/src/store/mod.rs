@@ -17,7 +17,6 @@ pub mod sessions;
 pub mod settings;
 pub mod tickets;
 
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::de::DeserializeOwned;
@@ -81,25 +80,6 @@ pub fn unavailable<E: std::fmt::Debug>(error: E) -> Error {
     Error::new(ErrorCode::DependencyUnavailable)
 }
 
-/// Maps a failed transaction: a failed condition becomes `on_condition`, anything else 503.
-pub fn transaction_error<R: std::fmt::Debug>(
-    error: SdkError<TransactWriteItemsError, R>,
-    on_condition: ErrorCode,
-) -> Error {
-    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        error.as_service_error()
-    {
-        let condition_failed = cancelled
-            .cancellation_reasons()
-            .iter()
-            .any(|reason| reason.code() == Some("ConditionalCheckFailed"));
-        if condition_failed {
-            return Error::new(on_condition);
-        }
-    }
-    unavailable(error)
-}
-
 /// Epoch seconds, as the TTL attribute wants them.
 pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
     AttributeValue::N(at.timestamp().to_string())
@@ -127,9 +107,27 @@ pub struct Write {
 /// At most 100 writes go in one DynamoDB transaction.
 pub const MAX_TRANSACTION_WRITES: usize = 100;
 
+/// Why a transaction did not commit.
+#[derive(Debug)]
+pub enum TransactFailure {
+    /// The conditions of these writes (their places in the transaction) failed.
+    Conditions(Vec<usize>),
+    /// Anything else (logged; a 503 for the caller).
+    Other(Error),
+}
+
 impl Table {
     /// Writes all or nothing. A failed condition anywhere is `on_condition`.
     pub async fn transact(&self, writes: Vec<Write>, on_condition: ErrorCode) -> Result<(), Error> {
+        match self.transact_detailed(writes).await {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Conditions(_)) => Err(Error::new(on_condition)),
+            Err(TransactFailure::Other(error)) => Err(error),
+        }
+    }
+
+    /// Writes all or nothing, saying which conditions failed if any did.
+    pub async fn transact_detailed(&self, writes: Vec<Write>) -> Result<(), TransactFailure> {
         let mut request = self.client.transact_write_items();
         for write in writes {
             let mut put = Put::builder()
@@ -147,14 +145,31 @@ impl Table {
                     .condition_expression("attribute_not_exists(PK) OR expires_at < :now")
                     .expression_attribute_values(":now", AttributeValue::N(now.to_string())),
             };
-            let put = put.build().map_err(unavailable)?;
+            let put = put
+                .build()
+                .map_err(|e| TransactFailure::Other(unavailable(e)))?;
             request = request.transact_items(TransactWriteItem::builder().put(put).build());
         }
-        request
-            .send()
-            .await
-            .map_err(|e| transaction_error(e, on_condition))?;
-        Ok(())
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                    error.as_service_error()
+                {
+                    let failed: Vec<usize> = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+                        .map(|(place, _)| place)
+                        .collect();
+                    if !failed.is_empty() {
+                        return Err(TransactFailure::Conditions(failed));
+                    }
+                }
+                Err(TransactFailure::Other(unavailable(error)))
+            }
+        }
     }
 }
 

@@ -5,106 +5,14 @@
 
 use super::{from_item, internal, key, keys, to_item, Expect, Gsi, Item, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-use tessera_domain::merchant::DeliveryMethod;
-use tessera_domain::products::TicketKind;
+use chrono::NaiveDate;
 use tessera_domain::tickets::{self, TicketStatus};
-use tessera_domain::values::{AccountName, BranchCode, MerchantId};
+use tessera_domain::values::MerchantId;
 use tessera_domain::Error;
 
-/// A person a ticket belongs to (the buyer, or later the holder after a transfer).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Person {
-    pub name: String,
-    pub mobile: String,
-    #[serde(default)]
-    pub email: Option<String>,
-}
+pub use tessera_domain::ticket::{Person, PrintStatus, Ticket, TicketEvent, TicketHistoryEntry};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrintStatus {
-    /// Waiting for the merchant to print it (paper printed by the merchant).
-    AwaitingMerchantPrint,
-    /// Queued for the platform's print run (paper printed by the platform).
-    AwaitingPlatformPrint,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TicketRecord {
-    pub ticket_no: String,
-    pub merchant_id: MerchantId,
-    pub product_id: String,
-    pub product_name: String,
-    pub kind: TicketKind,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub face_value: Decimal,
-    /// Last day of escrow (goods) or of validity (gift), Taipei.
-    pub term_ends_on: NaiveDate,
-    pub status: TicketStatus,
-    pub redemption_code: String,
-    #[serde(default)]
-    pub link_token: Option<String>,
-    #[serde(default)]
-    pub pickup_code: Option<String>,
-    pub delivery_method: DeliveryMethod,
-    #[serde(default)]
-    pub print_status: Option<PrintStatus>,
-    pub batch_id: String,
-    pub import_no: String,
-    #[serde(default)]
-    pub trade_no: Option<String>,
-    pub buyer: Person,
-    pub holder: Person,
-    pub issued_by: AccountName,
-    #[serde(default)]
-    pub issued_branch: Option<BranchCode>,
-    pub issued_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// The redemption in force: when, by which merchant (issuer or store) and branch.
-    #[serde(default)]
-    pub redeemed_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub redeemed_by: Option<MerchantId>,
-    #[serde(default)]
-    pub redeemed_branch: Option<BranchCode>,
-    /// The return in force: when, by which branch (None: head office), the fee kept.
-    #[serde(default)]
-    pub returned_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub returned_branch: Option<BranchCode>,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    pub return_fee: Option<Decimal>,
-    /// When the bank is told of the pending return (issue day + 2, 01:00 for a ticket
-    /// issued and returned the same day; otherwise the next day, 01:00).
-    #[serde(default)]
-    pub bank_update_at: Option<DateTime<Utc>>,
-    pub version: u64,
-}
-
-/// One entry of a ticket's history (issuance, every status change, remarks).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TicketHistoryEntry {
-    pub ticket_no: String,
-    pub at: DateTime<Utc>,
-    pub action: String,
-    pub by_merchant: MerchantId,
-    pub by_account: AccountName,
-    #[serde(default)]
-    pub branch: Option<BranchCode>,
-    #[serde(default)]
-    pub before: Option<TicketStatus>,
-    #[serde(default)]
-    pub after: Option<TicketStatus>,
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub changes: serde_json::Value,
-}
-
-fn ticket_item(ticket: &TicketRecord) -> Result<Item, Error> {
+fn ticket_item(ticket: &Ticket) -> Result<Item, Error> {
     let mut item = to_item(ticket, keys::ticket(&ticket.ticket_no), keys::TICKET)?;
     let merchant = ticket.merchant_id.as_str();
     let mut index = |name: &str, value: String| {
@@ -135,7 +43,7 @@ fn ticket_item(ticket: &TicketRecord) -> Result<Item, Error> {
 }
 
 /// A ticket link's claim: the ticket (and its issuer) the token leads to.
-fn link_claim_item(token: &str, ticket: &TicketRecord) -> Item {
+fn link_claim_item(token: &str, ticket: &Ticket) -> Item {
     let mut item = key(keys::ticket_link(token), keys::LINK);
     item.insert(
         "ticket_no".to_owned(),
@@ -150,7 +58,7 @@ fn link_claim_item(token: &str, ticket: &TicketRecord) -> Item {
 
 /// The conditional write that creates a ticket, only if its number is new. Its
 /// redemption code spells that number, so codes are unique platform-wide with it.
-pub fn new_ticket_write(ticket: &TicketRecord) -> Result<Write, Error> {
+pub fn new_ticket_write(ticket: &Ticket) -> Result<Write, Error> {
     Ok(Write {
         item: ticket_item(ticket)?,
         expect: Expect::Absent,
@@ -159,7 +67,7 @@ pub fn new_ticket_write(ticket: &TicketRecord) -> Result<Write, Error> {
 
 /// A ticket's first history entry, derived from the ticket alone, so that it can be
 /// written (or written again, on a retry or a repair) without anything else.
-pub fn issued_entry(ticket: &TicketRecord) -> TicketHistoryEntry {
+pub fn issued_entry(ticket: &Ticket) -> TicketHistoryEntry {
     TicketHistoryEntry {
         ticket_no: ticket.ticket_no.clone(),
         at: ticket.issued_at,
@@ -183,7 +91,7 @@ pub fn issued_entry(ticket: &TicketRecord) -> TicketHistoryEntry {
 /// entry (keyed by ticket number and version 1, derived from the ticket: writing it again
 /// changes nothing) and its link claim (a 160-bit random token; a claim left by an attempt
 /// that did not commit points at a ticket that does not carry it, and lookups check that).
-pub fn ticket_prelude(ticket: &TicketRecord) -> Result<Vec<Item>, Error> {
+pub fn ticket_prelude(ticket: &Ticket) -> Result<Vec<Item>, Error> {
     let mut items = vec![to_item(
         &issued_entry(ticket),
         keys::ticket(&ticket.ticket_no),
@@ -196,11 +104,11 @@ pub fn ticket_prelude(ticket: &TicketRecord) -> Result<Vec<Item>, Error> {
 }
 
 impl Table {
-    pub async fn get_ticket(&self, ticket_no: &str) -> Result<Option<TicketRecord>, Error> {
+    pub async fn get_ticket(&self, ticket_no: &str) -> Result<Option<Ticket>, Error> {
         self.get(keys::ticket(ticket_no), keys::TICKET).await
     }
 
-    pub async fn get_tickets(&self, ticket_nos: &[String]) -> Result<Vec<TicketRecord>, Error> {
+    pub async fn get_tickets(&self, ticket_nos: &[String]) -> Result<Vec<Ticket>, Error> {
         let keys = ticket_nos
             .iter()
             .map(|no| key(keys::ticket(no), keys::TICKET))
@@ -210,7 +118,7 @@ impl Table {
 
     /// The ticket a (normalised) redemption code belongs to, platform-wide (the caller
     /// checks tenancy): the one whose number the code spells, if it carries this very code.
-    pub async fn ticket_by_code(&self, code: &str) -> Result<Option<TicketRecord>, Error> {
+    pub async fn ticket_by_code(&self, code: &str) -> Result<Option<Ticket>, Error> {
         let Some(ticket_no) = tickets::ticket_number_in_code(code) else {
             return Ok(None);
         };
@@ -222,7 +130,7 @@ impl Table {
 
     /// The ticket behind a ticket link (the consumer's page). Only a ticket that carries
     /// the token answers: a claim left by an attempt that never committed leads nowhere.
-    pub async fn ticket_by_link(&self, token: &str) -> Result<Option<TicketRecord>, Error> {
+    pub async fn ticket_by_link(&self, token: &str) -> Result<Option<Ticket>, Error> {
         let claim: Option<Item> = self
             .get_item_raw(keys::ticket_link(token), keys::LINK)
             .await?;
@@ -257,7 +165,7 @@ impl Table {
         &self,
         merchant_id: &MerchantId,
         import_no: &str,
-    ) -> Result<Vec<TicketRecord>, Error> {
+    ) -> Result<Vec<Ticket>, Error> {
         let pk = keys::tickets_of_issued_order(merchant_id.as_str(), import_no);
         self.query_index(Gsi::Two, pk, SortKeys::All)
             .await?
@@ -280,26 +188,6 @@ impl Table {
             })
             .collect())
     }
-}
-
-/// A ticket event for the reports (circulation, branch, cross-store): one per change, under
-/// the issuer and, when a store acted, under the store too.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TicketEvent {
-    pub at: DateTime<Utc>,
-    pub ticket_no: String,
-    /// The ticket version the change produced.
-    pub version: u64,
-    pub operation: String,
-    pub issuer: MerchantId,
-    pub product_id: String,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub face_value: Decimal,
-    pub by_merchant: MerchantId,
-    #[serde(default)]
-    pub branch: Option<BranchCode>,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    pub fee: Option<Decimal>,
 }
 
 fn event_item(event: &TicketEvent, owner: &MerchantId) -> Result<Item, Error> {
@@ -326,59 +214,54 @@ fn event_item(event: &TicketEvent, owner: &MerchantId) -> Result<Item, Error> {
     Ok(item)
 }
 
-/// A ticket change as one transaction: the ticket (conditional on the version it was read
-/// at), its history entries, the report events, and whatever else must commit with it (an
-/// idempotency record).
-pub struct TicketChange {
-    pub ticket: TicketRecord,
-    /// One entry per version step, oldest first, the last at the ticket's new version:
-    /// usually one; two when the ticket's term ran out since it was last written (the
-    /// lapse, then the change).
-    pub entries: Vec<TicketHistoryEntry>,
-    pub event: Option<TicketEvent>,
-    pub extra: Vec<Write>,
+/// The writes that commit a decided ticket change read at `read_version`: the ticket at
+/// its new version (one step per history entry), conditional on the version it was read
+/// at; its history entries under the versions they produced; the report event under the
+/// issuer and, when a store acted, under the store. Versions are advanced here, nowhere
+/// else.
+pub fn ticket_change_writes(
+    read_version: u64,
+    change: &mut tessera_domain::ticket::TicketChange,
+) -> Result<Vec<Write>, Error> {
+    let steps = change.entries.len() as u64;
+    if steps == 0 {
+        return Err(internal(
+            &"a ticket change needs a history entry per version",
+        ));
+    }
+    let ticket = &mut change.ticket;
+    ticket.version = read_version + steps;
+    let mut writes = vec![Write {
+        item: ticket_item(ticket)?,
+        expect: Expect::Version(read_version),
+    }];
+    for (version, entry) in (read_version + 1..).zip(&change.entries) {
+        writes.push(Write {
+            item: to_item(
+                entry,
+                keys::ticket(&ticket.ticket_no),
+                &keys::ticket_history(version),
+            )?,
+            expect: Expect::Absent,
+        });
+    }
+    if let Some(event) = &mut change.report {
+        event.version = ticket.version;
+        writes.push(Write {
+            item: event_item(event, &event.issuer)?,
+            expect: Expect::Absent,
+        });
+        if event.by_merchant != event.issuer {
+            writes.push(Write {
+                item: event_item(event, &event.by_merchant)?,
+                expect: Expect::Absent,
+            });
+        }
+    }
+    Ok(writes)
 }
 
 impl Table {
-    pub async fn apply_ticket_change(&self, change: TicketChange) -> Result<(), Error> {
-        let ticket = &change.ticket;
-        let steps = change.entries.len() as u64;
-        let read_at = ticket
-            .version
-            .checked_sub(steps)
-            .filter(|_| steps > 0)
-            .ok_or_else(|| internal(&"a ticket change needs a history entry per version"))?;
-        let mut writes = vec![Write {
-            item: ticket_item(ticket)?,
-            expect: Expect::Version(read_at),
-        }];
-        for (version, entry) in (read_at + 1..).zip(&change.entries) {
-            writes.push(Write {
-                item: to_item(
-                    entry,
-                    keys::ticket(&ticket.ticket_no),
-                    &keys::ticket_history(version),
-                )?,
-                expect: Expect::Absent,
-            });
-        }
-        if let Some(event) = &change.event {
-            writes.push(Write {
-                item: event_item(event, &event.issuer)?,
-                expect: Expect::Absent,
-            });
-            if event.by_merchant != event.issuer {
-                writes.push(Write {
-                    item: event_item(event, &event.by_merchant)?,
-                    expect: Expect::Absent,
-                });
-            }
-        }
-        writes.extend(change.extra);
-        self.transact(writes, tessera_domain::ErrorCode::ConcurrentChange)
-            .await
-    }
-
     /// A merchant's ticket events of one Taipei day, in time order.
     pub async fn ticket_events(
         &self,
