@@ -873,14 +873,23 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
         w.remove_item(key(pk, &sk)).await;
     }
     assert_eq!(issued_entries(&w, "ORD700").await, 0);
+    // As if the worker had stopped before finishing: the batch back to issuing, by hand
+    // (no code path moves a done batch back).
     table
-        .move_batch(
-            &w.merchant,
-            &upload,
-            &[tessera_domain::issuance::BatchStatus::Done],
-            tessera_domain::issuance::BatchStatus::Issuing,
-            None,
+        .client
+        .update_item()
+        .table_name(&table.name)
+        .set_key(Some(key(
+            keys::merchant(w.merchant.as_str()),
+            &keys::batch(&upload),
+        )))
+        .update_expression("SET #status = :issuing")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(
+            ":issuing",
+            aws_sdk_dynamodb::types::AttributeValue::S("issuing".to_owned()),
         )
+        .send()
         .await
         .unwrap();
 

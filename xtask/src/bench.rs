@@ -794,6 +794,9 @@ async fn redeem() -> Result<(), BenchError> {
             (sk == keys::TICKET || sk == keys::ticket_history(2)).then(|| no.to_owned())
         } else if pk.contains("#EVENTS#") {
             sk.split('#').nth(1).map(str::to_owned)
+        } else if sk == keys::EVENT {
+            // The redemption's outbox event: its subject is the ticket.
+            item.get("subject").and_then(|v| v.as_s().ok()).cloned()
         } else if sk == keys::IDEMPOTENCY {
             item.get("body")
                 .and_then(|v| v.as_s().ok())

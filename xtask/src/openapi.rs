@@ -90,7 +90,11 @@ fn document_idempotency_keys(document: &mut OpenApi) {
                 ParameterBuilder::new()
                     .name("Idempotency-Key")
                     .parameter_in(ParameterIn::Header)
-                    .required(if required { Required::True } else { Required::False })
+                    .required(if required {
+                        Required::True
+                    } else {
+                        Required::False
+                    })
                     .description(Some(
                         "1-64 letters, digits, - or _. A retry with the same key and the same \
                          request (caller, method, path, body) within 24 hours gets the first \
@@ -107,7 +111,10 @@ fn document_idempotency_keys(document: &mut OpenApi) {
                     .build(),
             );
             let responses = &mut operation.responses.responses;
-            for (status, code) in [("422", "IDEMPOTENCY_KEY_REUSED"), ("400", "IDEMPOTENCY_KEY_REQUIRED")] {
+            for (status, code) in [
+                ("422", "IDEMPOTENCY_KEY_REUSED"),
+                ("400", "IDEMPOTENCY_KEY_REQUIRED"),
+            ] {
                 match responses.entry(status.to_owned()) {
                     std::collections::btree_map::Entry::Vacant(entry) => {
                         entry.insert(problem(code).into());

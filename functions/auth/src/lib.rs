@@ -11,11 +11,13 @@ use tessera_domain::notification::{Message, Notification};
 use tessera_domain::values::{AccountName, MerchantId};
 use tessera_domain::{lockout, Error, ErrorCode};
 use tessera_platform::auth::{device_fingerprint, CurrentActor};
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::services::Services;
 use tessera_platform::session::{sign, SessionClaims};
 use tessera_platform::store::accounts::LoginRecord;
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::sessions::SessionRecord;
+use tessera_platform::store::settings::settings_write;
 use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -513,22 +515,26 @@ async fn put_login_alerts(
         emails: input.emails,
     }
     .validate()?;
-    let mut settings = services.table.get_settings(&actor.acting_as).await?;
-    let before = alerts_view(&settings.login_alerts);
-    settings.login_alerts = alerts;
-    settings.version += 1;
-    let entry = HistoryEntry {
-        at: services.clock.now(),
-        merchant_id: actor.acting_as.clone(),
-        by_account: actor.account.clone(),
-        entity: "settings".to_owned(),
-        entity_id: actor.acting_as.to_string(),
-        action: "login_alerts_changed".to_owned(),
-        changes: serde_json::json!({"before": before, "after": alerts_view(&settings.login_alerts)}),
-    };
-    services
-        .table
-        .save_settings(&actor.acting_as, &settings, &entry)
+    let (services, alerts) = (&services, &alerts);
+    // A PUT sets a state: its key is recorded after it (the idempotency layer).
+    let settings = ChangeEngine::new(services.table.clone(), services.clock.clone())
+        .run(None, 200, |now| async move {
+            let mut settings = services.table.get_settings(&actor.acting_as).await?;
+            let before = alerts_view(&settings.login_alerts);
+            settings.login_alerts = alerts.clone();
+            let (write, version) = settings_write(&actor.acting_as, &mut settings)?;
+            let entry = HistoryEntry::by(
+                actor,
+                now,
+                "settings",
+                actor.acting_as.as_str(),
+                "login_alerts_changed",
+                serde_json::json!({"before": before, "after": alerts_view(&settings.login_alerts)}),
+            );
+            let mut changes = Changes::new();
+            changes.write(write).history(&entry, version)?;
+            Ok(Decision::new(changes, settings))
+        })
         .await?;
     Ok(Json(alerts_view(&settings.login_alerts)))
 }

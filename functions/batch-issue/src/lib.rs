@@ -149,7 +149,6 @@ impl BatchIssuer {
                         .move_batch(
                             &merchant,
                             &message.batch_id,
-                            &[BatchStatus::Queued, BatchStatus::Issuing],
                             BatchStatus::Failed,
                             Some((failed.unwrap_or(0), Some(reason.clone()), self.clock.now())),
                         )
@@ -176,13 +175,7 @@ impl BatchIssuer {
         }
         let started = std::time::Instant::now();
         self.table
-            .move_batch(
-                &merchant,
-                &batch.batch_id,
-                &[BatchStatus::Queued, BatchStatus::Issuing],
-                BatchStatus::Issuing,
-                None,
-            )
+            .move_batch(&merchant, &batch.batch_id, BatchStatus::Issuing, None)
             .await?;
         let plan = self.plan(&batch).await?;
         let mut results: HashMap<u32, RowResult> = self
@@ -222,7 +215,6 @@ impl BatchIssuer {
             .move_batch(
                 &merchant,
                 &batch.batch_id,
-                &[BatchStatus::Issuing, BatchStatus::Done],
                 BatchStatus::Done,
                 Some((failed, None, self.clock.now())),
             )

@@ -4,9 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use tessera_domain::billing::Bill;
 use tessera_domain::billing::{close_month, month_label, month_to_close};
 use tessera_domain::clock::Clock;
-use tessera_domain::{calendar, Error};
+use tessera_domain::events::EventType;
+use tessera_domain::values::MerchantId;
+use tessera_domain::{calendar, Error, ErrorCode};
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::store::billing::new_bill_write;
+use tessera_platform::store::outbox::OutboxEvent;
 use tessera_platform::store::Table;
 
 /// What a schedule's input may name, e.g. `{"job": "monthly_close"}`.
@@ -54,7 +60,7 @@ impl BillingClose {
                 .map(|b| (b.month.clone(), b.total))
                 .collect();
             let bill = close_month(month, &totals?, &unpaid);
-            if self.table.create_bill(&merchant, &bill).await? {
+            if self.close(&merchant, &bill).await? {
                 summary.bills_created += 1;
             } else {
                 summary.already_closed += 1;
@@ -62,5 +68,32 @@ impl BillingClose {
         }
         tracing::info!(summary = ?summary, operation = "monthly_close", "monthly close finished");
         Ok(summary)
+    }
+
+    /// Writes the bill with its `bill.closed` event, through the change engine; false if
+    /// the month was closed already (a re-run, or a run racing this one).
+    async fn close(&self, merchant: &MerchantId, bill: &Bill) -> Result<bool, Error> {
+        let engine = ChangeEngine::new(self.table.clone(), self.clock.clone());
+        let closed = engine
+            .run(None, 200, |now| async move {
+                let mut changes = Changes::new();
+                // Taken means closed already: the engine answers the claim's code.
+                changes.claim(new_bill_write(merchant, bill)?, ErrorCode::ConcurrentChange);
+                changes.event(OutboxEvent::new(
+                    format!("bill-{merchant}-{}", bill.month),
+                    EventType::BillClosed,
+                    merchant,
+                    now,
+                    &bill.month,
+                    bill,
+                )?);
+                Ok(Decision::new(changes, true))
+            })
+            .await;
+        match closed {
+            Ok(created) => Ok(created),
+            Err(error) if error.code == ErrorCode::ConcurrentChange => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 }

@@ -15,6 +15,8 @@ use tessera_domain::branches::{parse_account_list, BranchDetails};
 use tessera_domain::values::{AccountName, BranchCode, MerchantId};
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::idempotency::Keyed;
 use tessera_platform::owner::OwnerQuery;
 use tessera_platform::services::Services;
 use tessera_platform::store::accounts::{account_write, AccountRecord};
@@ -200,6 +202,7 @@ async fn list(
 async fn create(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     ApiQuery(query): ApiQuery<OwnerQuery>,
     ApiJson(request): ApiJson<CreateBranch>,
 ) -> Result<(StatusCode, Json<BranchView>), Problem> {
@@ -220,34 +223,36 @@ async fn create(
             return Err(Error::invalid(violations).into());
         }
     };
-    let now = services.clock.now();
-    let branch = BranchRecord {
+    let template = BranchRecord {
         merchant_id: owner.clone(),
         code: code.clone(),
         name: details.name,
         address: details.address,
         phone: details.phone,
         enabled: request.enabled,
-        created_at: now,
-        version: 1,
+        created_at: services.clock.now(),
+        version: 0,
     };
-    let changes = json!({"name": branch.name, "address": branch.address, "phone": branch.phone, "enabled": branch.enabled});
-    services
-        .table
-        .create_branch(
-            &branch,
-            &history(
-                actor,
-                &owner,
-                now,
-                ENTITY,
-                code.as_str(),
-                "created",
-                changes,
-            ),
-        )
+    let (template, owner) = (&template, &owner);
+    let view = engine(&services)
+        .run(keyed.as_ref(), 201, |now| async move {
+            let mut branch = template.clone();
+            branch.created_at = now;
+            let mut changes = Changes::new();
+            let version = changes.create(&mut branch, ErrorCode::BranchCodeTaken)?;
+            let created = json!({"name": branch.name, "address": branch.address, "phone": branch.phone, "enabled": branch.enabled});
+            changes.history(
+                &history(actor, owner, now, ENTITY, branch.code.as_str(), "created", created),
+                version,
+            )?;
+            Ok(Decision::new(changes, view(&branch, &[])))
+        })
         .await?;
-    Ok((StatusCode::CREATED, Json(view(&branch, &[]))))
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+fn engine(services: &Services) -> ChangeEngine {
+    ChangeEngine::new(services.table.clone(), services.clock.clone())
 }
 
 /// Edit a branch's name, address, phone, or enable/disable it. The code cannot change.
@@ -261,6 +266,7 @@ async fn create(
 async fn edit(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OwnerQuery>,
     ApiJson(request): ApiJson<EditBranch>,
@@ -273,32 +279,39 @@ async fn edit(
             Error::invalid_field("code", "a branch code cannot change once created").into(),
         );
     }
-    let mut branch = existing_branch(&services, &owner, &code).await?;
-    require_branch(actor, &branch.code)?;
-    let details = BranchDetails::parse(
-        request.name.as_deref().unwrap_or(&branch.name),
-        request.address.as_deref().unwrap_or(&branch.address),
-        request.phone.as_deref().unwrap_or(&branch.phone),
-    )?;
-    let before = json!({"name": branch.name, "address": branch.address, "phone": branch.phone, "enabled": branch.enabled});
-    branch.name = details.name;
-    branch.address = details.address;
-    branch.phone = details.phone;
-    branch.enabled = request.enabled.unwrap_or(branch.enabled);
-    let after = json!({"name": branch.name, "address": branch.address, "phone": branch.phone, "enabled": branch.enabled});
-    branch.version += 1;
-    let entry = history(
-        actor,
-        &owner,
-        services.clock.now(),
-        ENTITY,
-        branch.code.as_str(),
-        "edited",
-        json!({"before": before, "after": after}),
-    );
-    services.table.update_branch(&branch, &entry).await?;
-    let accounts = services.table.list_accounts(&owner).await?;
-    Ok(Json(view(&branch, &accounts)))
+    let (services, owner, code, request) = (&services, &owner, &code, &request);
+    let view = engine(services)
+        .run(keyed.as_ref(), 200, |now| async move {
+            let mut branch = existing_branch(services, owner, code).await.map_err(|p| p.0)?;
+            require_branch(actor, &branch.code)?;
+            let details = BranchDetails::parse(
+                request.name.as_deref().unwrap_or(&branch.name),
+                request.address.as_deref().unwrap_or(&branch.address),
+                request.phone.as_deref().unwrap_or(&branch.phone),
+            )?;
+            let before = json!({"name": branch.name, "address": branch.address, "phone": branch.phone, "enabled": branch.enabled});
+            branch.name = details.name;
+            branch.address = details.address;
+            branch.phone = details.phone;
+            branch.enabled = request.enabled.unwrap_or(branch.enabled);
+            let after = json!({"name": branch.name, "address": branch.address, "phone": branch.phone, "enabled": branch.enabled});
+            let mut changes = Changes::new();
+            let version = changes.update(&mut branch)?;
+            let entry = history(
+                actor,
+                owner,
+                now,
+                ENTITY,
+                branch.code.as_str(),
+                "edited",
+                json!({"before": before, "after": after}),
+            );
+            changes.history(&entry, version)?;
+            let accounts = services.table.list_accounts(owner).await?;
+            Ok(Decision::new(changes, view(&branch, &accounts)))
+        })
+        .await?;
+    Ok(Json(view))
 }
 
 /// The branch's history, oldest first.

@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tessera_domain::clock::Clock;
 use tessera_domain::notification::{Message, Notification};
-use tessera_domain::orders::{daily_work, DailyAction, OrderStatus};
-use tessera_domain::values::{AccountName, EmailList, MerchantId};
-use tessera_domain::{calendar, Error, ErrorCode};
+use tessera_domain::orders::{daily_work, DailyAction, OrderEvent};
+use tessera_domain::values::{EmailList, MerchantId};
+use tessera_domain::{calendar, Error};
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::store::history::HistoryEntry;
-use tessera_platform::store::orders::OrderRecord;
+use tessera_platform::store::orders::{order_cancelled_event, OrderRecord};
 use tessera_platform::store::Table;
 
 /// The jobs a schedule can name in its input, e.g. `{"job": "unissued_orders"}`.
@@ -133,28 +134,49 @@ impl DailyJobs {
         Ok(self.table.put_events(&events).await? > 0)
     }
 
-    /// Cancels an order still unissued 30 days after payment; false if it no longer is.
-    async fn cancel(&self, mut order: OrderRecord, now: DateTime<Utc>) -> Result<bool, Error> {
-        if order.status != OrderStatus::Unissued {
-            return Ok(false);
-        }
-        order.status = OrderStatus::AutoCancelled;
-        order.updated_at = now;
-        order.version += 1;
-        let entry = HistoryEntry {
-            at: now,
-            merchant_id: order.merchant_id.clone(),
-            by_account: AccountName::system(),
-            entity: "order".to_owned(),
-            entity_id: order.trade_no.clone(),
-            action: "auto_cancelled".to_owned(),
-            changes: json!({"status": {"before": "unissued", "after": "auto_cancelled"}, "reason": "not issued or abandoned within 30 days of payment"}),
-        };
-        match self.table.save_order(&order, &entry).await {
-            Ok(()) => Ok(true),
-            // Issued, abandoned or cancelled by someone else meanwhile: nothing to do.
-            Err(error) if error.code == ErrorCode::ConcurrentChange => Ok(false),
-            Err(error) => Err(error),
-        }
+    /// Cancels an order still unissued 30 days after payment (through the change engine);
+    /// false if it no longer is.
+    async fn cancel(&self, order: OrderRecord, now: DateTime<Utc>) -> Result<bool, Error> {
+        let engine = ChangeEngine::new(self.table.clone(), self.clock.clone());
+        let key = (order.merchant_id.clone(), order.trade_no.clone());
+        let key = &key;
+        let first = std::sync::Mutex::new(Some(order));
+        let cancelled = engine
+            .run(None, 200, |_| {
+                let first = first.lock().ok().and_then(|mut o| o.take());
+                async move {
+                    let order = match first {
+                        Some(order) => Some(order),
+                        None => self.table.get_order(&key.0, &key.1).await?,
+                    };
+                    let Some(mut order) = order else {
+                        return Ok(Decision::new(Changes::new(), false));
+                    };
+                    let before = order.status;
+                    // Issued, abandoned or cancelled by someone else meanwhile: nothing to do.
+                    let Ok(after) = before.after(OrderEvent::AutoCancel) else {
+                        return Ok(Decision::new(Changes::new(), false));
+                    };
+                    order.status = after;
+                    order.updated_at = now;
+                    let mut changes = Changes::new();
+                    let version = changes.update(&mut order)?;
+                    changes.history(
+                        &HistoryEntry::by_system(
+                            &order.merchant_id,
+                            now,
+                            "order",
+                            &order.trade_no,
+                            "auto_cancelled",
+                            json!({"status": {"before": before.name(), "after": after.name()}, "reason": "not issued or abandoned within 30 days of payment"}),
+                        ),
+                        version,
+                    )?;
+                    changes.event(order_cancelled_event(&order, version, now)?);
+                    Ok(Decision::new(changes, true))
+                }
+            })
+            .await?;
+        Ok(cancelled)
     }
 }

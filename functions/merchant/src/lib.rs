@@ -14,10 +14,13 @@ use tessera_domain::merchant::{
 use tessera_domain::values::EmailList;
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::services::Services;
 use tessera_platform::store::accounts::IssuerInfo;
 use tessera_platform::store::history::{HistoryEntry, HistoryList};
-use tessera_platform::store::settings::{Contacts, MerchantSettings, PaymentPageName};
+use tessera_platform::store::settings::{
+    settings_write, Contacts, MerchantSettings, PaymentPageName,
+};
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -49,26 +52,38 @@ fn refuse_read_only(fields: &[(&str, bool)]) -> Result<(), Error> {
     }
 }
 
-async fn save(
+/// Changes the merchant's settings through the change engine: `apply` is given the
+/// settings as stored (read again on a lost race) and answers the history entry's changes.
+/// A PUT sets a state, so its key is recorded after it (the idempotency layer) rather than
+/// in the change.
+async fn change_settings(
     services: &Services,
     actor: &Actor,
-    mut settings: MerchantSettings,
     action: &str,
-    changes: serde_json::Value,
+    apply: impl Fn(&mut MerchantSettings) -> Result<serde_json::Value, Error> + Sync,
 ) -> Result<MerchantSettings, Problem> {
-    settings.version += 1;
-    let entry = HistoryEntry {
-        at: services.clock.now(),
-        merchant_id: actor.acting_as.clone(),
-        by_account: actor.account.clone(),
-        entity: ENTITY.to_owned(),
-        entity_id: actor.acting_as.to_string(),
-        action: action.to_owned(),
-        changes,
-    };
-    services
-        .table
-        .save_settings(&actor.acting_as, &settings, &entry)
+    let apply = &apply;
+    let engine = ChangeEngine::new(services.table.clone(), services.clock.clone());
+    let settings = engine
+        .run(None, 200, |now| async move {
+            let mut settings = services.table.get_settings(&actor.acting_as).await?;
+            let changes_made = apply(&mut settings)?;
+            let (write, version) = settings_write(&actor.acting_as, &mut settings)?;
+            let mut changes = Changes::new();
+            changes.write(write);
+            changes.history(
+                &HistoryEntry::by(
+                    actor,
+                    now,
+                    ENTITY,
+                    actor.acting_as.as_str(),
+                    action,
+                    changes_made,
+                ),
+                version,
+            )?;
+            Ok(Decision::new(changes, settings))
+        })
         .await?;
     Ok(settings)
 }
@@ -259,22 +274,18 @@ async fn put_profile(
         return Err(Error::invalid(violations).into());
     }
     let merchant = merchant_record(&services, actor).await?;
-    let mut settings = services.table.get_settings(&actor.acting_as).await?;
-    let before = profile_view(&merchant, &settings);
-    settings.payment_page_name = match input.payment_page_name {
+    let payment_page_name = match input.payment_page_name {
         PaymentPageNameInput::Company => PaymentPageName::Company,
         PaymentPageNameInput::Store => PaymentPageName::Store,
     };
-    settings.contacts = contacts;
-    settings.authorization_emails = authorization_emails;
-    let after = profile_view(&merchant, &settings);
-    let settings = save(
-        &services,
-        actor,
-        settings,
-        "profile_changed",
-        json!({"before": before, "after": after}),
-    )
+    let settings = change_settings(&services, actor, "profile_changed", |settings| {
+        let before = profile_view(&merchant, settings);
+        settings.payment_page_name = payment_page_name;
+        settings.contacts = contacts.clone();
+        settings.authorization_emails = authorization_emails.clone();
+        let after = profile_view(&merchant, settings);
+        Ok(json!({"before": before, "after": after}))
+    })
     .await?;
     Ok(Json(profile_view(&merchant, &settings)))
 }
@@ -332,25 +343,17 @@ async fn put_operation_settings(
 ) -> Result<Json<OperationSettingsView>, Problem> {
     let actor = &current.actor;
     check(actor, FunctionArea::OperationSettings, Access::Modify)?;
-    let (settings, contract) = tokio::join!(
-        services.table.get_settings(&actor.acting_as),
-        services.table.get_contract(&actor.acting_as)
-    );
-    let (mut settings, contract) = (settings?, contract?);
+    let contract = services.table.get_contract(&actor.acting_as).await?;
     let requested = OperationSettings {
         sms_enabled: input.sms_enabled,
         consumer_returns_enabled: input.consumer_returns_enabled,
     };
     requested.validate(contract.as_ref())?;
-    let before = settings.operation;
-    settings.operation = requested;
-    let settings = save(
-        &services,
-        actor,
-        settings,
-        "operation_settings_changed",
-        json!({"before": before, "after": requested}),
-    )
+    let settings = change_settings(&services, actor, "operation_settings_changed", |settings| {
+        let before = settings.operation;
+        settings.operation = requested;
+        Ok(json!({"before": before, "after": requested}))
+    })
     .await?;
     Ok(Json(OperationSettingsView {
         sms_enabled: settings.operation.sms_enabled,
@@ -512,18 +515,13 @@ async fn put_ticket_page(
         return Err(Error::invalid(violations).into());
     }
     let merchant = merchant_record(&services, actor).await?;
-    let mut settings = services.table.get_settings(&actor.acting_as).await?;
-    let before = ticket_page_view(&merchant.issuer, &settings);
-    settings.customer_service = customer_service;
-    settings.return_rights_statement = statement;
-    let after = ticket_page_view(&merchant.issuer, &settings);
-    let settings = save(
-        &services,
-        actor,
-        settings,
-        "ticket_page_changed",
-        json!({"before": before, "after": after}),
-    )
+    let settings = change_settings(&services, actor, "ticket_page_changed", |settings| {
+        let before = ticket_page_view(&merchant.issuer, settings);
+        settings.customer_service = customer_service.clone();
+        settings.return_rights_statement = statement.clone();
+        let after = ticket_page_view(&merchant.issuer, settings);
+        Ok(json!({"before": before, "after": after}))
+    })
     .await?;
     Ok(Json(
         ticket_page_with_links(&services, &merchant.issuer, &settings).await?,
@@ -630,15 +628,16 @@ async fn confirm_image(
     )
     .await?;
     let merchant = merchant_record(&services, actor).await?;
-    let mut settings = services.table.get_settings(&actor.acting_as).await?;
-    let slot = match image {
-        TicketImage::Logo => &mut settings.logo_key,
-        TicketImage::Banner => &mut settings.banner_key,
-        TicketImage::Product => return Err(Problem::new(ErrorCode::RouteNotFound)),
-    };
-    let before = slot.replace(input.key.clone());
-    let changes = json!({"image": image.name(), "before": before, "after": input.key});
-    let settings = save(&services, actor, settings, "ticket_image_changed", changes).await?;
+    let settings = change_settings(&services, actor, "ticket_image_changed", |settings| {
+        let slot = match image {
+            TicketImage::Logo => &mut settings.logo_key,
+            TicketImage::Banner => &mut settings.banner_key,
+            TicketImage::Product => return Err(Error::new(ErrorCode::RouteNotFound)),
+        };
+        let before = slot.replace(input.key.clone());
+        Ok(json!({"image": image.name(), "before": before, "after": input.key}))
+    })
+    .await?;
     Ok(Json(
         ticket_page_with_links(&services, &merchant.issuer, &settings).await?,
     ))

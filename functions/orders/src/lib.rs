@@ -11,15 +11,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
 use tessera_domain::orders::{
-    is_issuable, last_issuable_day, parse_trade_no, OrderStatus, AUTO_CANCEL_AFTER_DAYS,
+    is_issuable, last_issuable_day, parse_trade_no, OrderEvent, OrderStatus, AUTO_CANCEL_AFTER_DAYS,
 };
 use tessera_domain::products::is_product_id;
 use tessera_domain::values::{is_email, TaiwanMobile};
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::idempotency::Keyed;
 use tessera_platform::services::Services;
 use tessera_platform::store::history::HistoryEntry;
-use tessera_platform::store::orders::OrderRecord;
+use tessera_platform::store::orders::{order_cancelled_event, OrderRecord};
 use tessera_platform::{ApiJson, Problem, ProblemDetails};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -96,24 +98,6 @@ fn view(order: &OrderRecord, now: DateTime<Utc>) -> OrderView {
     }
 }
 
-fn entry(
-    actor: &Actor,
-    at: DateTime<Utc>,
-    trade_no: &str,
-    action: &str,
-    changes: serde_json::Value,
-) -> HistoryEntry {
-    HistoryEntry {
-        at,
-        merchant_id: actor.acting_as.clone(),
-        by_account: actor.account.clone(),
-        entity: ENTITY.to_owned(),
-        entity_id: trade_no.to_owned(),
-        action: action.to_owned(),
-        changes,
-    }
-}
-
 /// Record a paid (card-authorised) order for a product of this merchant.
 #[utoipa::path(post, path = "/orders", tag = "orders", security(("bearer" = [])), request_body = OrderInput,
     responses((status = 201, body = OrderView),
@@ -123,6 +107,7 @@ fn entry(
 async fn record(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     ApiJson(input): ApiJson<OrderInput>,
 ) -> Result<(StatusCode, Json<OrderView>), Problem> {
     let actor = &current.actor;
@@ -178,7 +163,7 @@ async fn record(
     else {
         return Err(Error::invalid(violations).into());
     };
-    let order = OrderRecord {
+    let template = OrderRecord {
         merchant_id: actor.acting_as.clone(),
         trade_no: trade_no.clone(),
         product_id: product.product_id,
@@ -191,22 +176,33 @@ async fn record(
         status: OrderStatus::Unissued,
         created_at: now,
         updated_at: now,
-        version: 1,
+        version: 0,
     };
-    services
-        .table
-        .save_order(
-            &order,
-            &entry(
-                actor,
-                now,
-                &trade_no,
-                "recorded",
-                json!({"paid_at": order.paid_at, "amount": order.amount.to_string()}),
-            ),
-        )
+    let template = &template;
+    let view = engine(&services)
+        .run(keyed.as_ref(), 201, |now| async move {
+            let mut order = template.clone();
+            let mut changes = Changes::new();
+            let version = changes.create(&mut order, ErrorCode::OrderExists)?;
+            changes.history(
+                &HistoryEntry::by(
+                    actor,
+                    now,
+                    ENTITY,
+                    &order.trade_no,
+                    "recorded",
+                    json!({"paid_at": order.paid_at, "amount": order.amount.to_string()}),
+                ),
+                version,
+            )?;
+            Ok(Decision::new(changes, view(&order, now)))
+        })
         .await?;
-    Ok((StatusCode::CREATED, Json(view(&order, now))))
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+fn engine(services: &Services) -> ChangeEngine {
+    ChangeEngine::new(services.table.clone(), services.clock.clone())
 }
 
 /// Orders paid but not issued, each with whether it can still be issued (§7-2).
@@ -276,38 +272,42 @@ async fn export_issuable(
 async fn abandon(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     Path(trade_no): Path<String>,
 ) -> Result<Json<OrderView>, Problem> {
     let actor = &current.actor;
     check(actor, Access::Modify)?;
-    let trade_no = parse_trade_no("trade_no", &trade_no)
+    let trade_no = &parse_trade_no("trade_no", &trade_no)
         .map_err(|_| Problem::new(ErrorCode::OrderNotFound))?;
-    let mut order = services
-        .table
-        .get_order(&actor.acting_as, &trade_no)
-        .await?
-        .ok_or_else(|| Problem::new(ErrorCode::OrderNotFound))?;
-    if order.status != OrderStatus::Unissued {
-        return Err(Problem::new(ErrorCode::OrderNotUnissued));
-    }
-    let now = services.clock.now();
-    order.status = OrderStatus::Abandoned;
-    order.updated_at = now;
-    order.version += 1;
-    services
-        .table
-        .save_order(
-            &order,
-            &entry(
-                actor,
-                now,
-                &trade_no,
-                "abandoned",
-                json!({"status": {"before": "unissued", "after": "abandoned"}}),
-            ),
-        )
+    let services = &services;
+    let view = engine(services)
+        .run(keyed.as_ref(), 200, |now| async move {
+            let mut order = services
+                .table
+                .get_order(&actor.acting_as, trade_no)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::OrderNotFound))?;
+            let before = order.status;
+            order.status = before.after(OrderEvent::Abandon)?;
+            order.updated_at = now;
+            let mut changes = Changes::new();
+            let version = changes.update(&mut order)?;
+            changes.history(
+                &HistoryEntry::by(
+                    actor,
+                    now,
+                    ENTITY,
+                    trade_no,
+                    "abandoned",
+                    json!({"status": {"before": before.name(), "after": order.status.name()}}),
+                ),
+                version,
+            )?;
+            changes.event(order_cancelled_event(&order, version, now)?);
+            Ok(Decision::new(changes, view(&order, now)))
+        })
         .await?;
-    Ok(Json(view(&order, now)))
+    Ok(Json(view))
 }
 
 pub fn routes() -> OpenApiRouter<Services> {

@@ -19,6 +19,8 @@ use tessera_domain::products::{
 use tessera_domain::values::{BranchCode, MerchantId};
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::idempotency::Keyed;
 use tessera_platform::owner::OwnerQuery;
 use tessera_platform::services::Services;
 use tessera_platform::store::history::{HistoryEntry, HistoryList};
@@ -261,8 +263,7 @@ async fn set_image(
     let actor = &current.actor;
     let owner = actor.acting_as.clone();
     check(actor, &owner, Access::Modify)?;
-    let mut product = existing(&services, &owner, &id).await?;
-    require_image_editable(&product)?;
+    require_image_editable(&existing(&services, &owner, &id).await?)?;
     tessera_platform::assets::verify_image_upload(
         &services.assets,
         &input.key,
@@ -270,22 +271,36 @@ async fn set_image(
         TicketImage::Product,
     )
     .await?;
-    let before = product.image_key.replace(input.key.clone());
-    product.updated_at = services.clock.now();
-    product.version += 1;
-    let entry = history(
-        actor,
-        &owner,
-        product.updated_at,
-        &id,
-        "image_changed",
-        json!({"before": before, "after": input.key}),
-    );
-    services
-        .table
-        .save_products(&[(product.clone(), entry)])
+    let (services_ref, owner_ref, id_ref, key) = (&services, &owner, &id, &input.key);
+    let product = engine(&services)
+        .run(None, 200, |now| async move {
+            let mut product = existing(services_ref, owner_ref, id_ref)
+                .await
+                .map_err(|p| p.0)?;
+            require_image_editable(&product)?;
+            let before = product.image_key.replace(key.clone());
+            product.updated_at = now;
+            let mut changes = Changes::new();
+            let version = changes.update(&mut product)?;
+            changes.history(
+                &history(
+                    actor,
+                    owner_ref,
+                    now,
+                    id_ref,
+                    "image_changed",
+                    json!({"before": before, "after": key}),
+                ),
+                version,
+            )?;
+            Ok(Decision::new(changes, product))
+        })
         .await?;
     Ok(Json(linked(&services, &product).await?))
+}
+
+fn engine(services: &Services) -> ChangeEngine {
+    ChangeEngine::new(services.table.clone(), services.clock.clone())
 }
 
 fn history(
@@ -488,6 +503,7 @@ async fn list(
 async fn create(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     ApiQuery(query): ApiQuery<OwnerQuery>,
     ApiJson(input): ApiJson<ProductInput>,
 ) -> Result<(StatusCode, Json<ProductView>), Problem> {
@@ -495,31 +511,41 @@ async fn create(
     let owner = query.owner(actor)?;
     check(actor, &owner, Access::Modify)?;
     let spec = spec_from(&services, &owner, input).await?;
-    let now = services.clock.now();
-    let product = ProductRecord {
+    let template = ProductRecord {
         merchant_id: owner.clone(),
         product_id: new_product_id(),
         spec,
         listed: true,
         first_issued_at: None,
         image_key: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
+        created_at: services.clock.now(),
+        updated_at: services.clock.now(),
+        version: 0,
     };
-    let entry = history(
-        actor,
-        &owner,
-        now,
-        &product.product_id,
-        "created",
-        json!(input_of(&product.spec)),
-    );
-    services
-        .table
-        .save_products(&[(product.clone(), entry)])
+    let (template, owner) = (&template, &owner);
+    let view = engine(&services)
+        .run(keyed.as_ref(), 201, |now| async move {
+            let mut product = template.clone();
+            product.created_at = now;
+            product.updated_at = now;
+            let mut changes = Changes::new();
+            // A new random number: taken only if 64 random bits collide.
+            let version = changes.create(&mut product, ErrorCode::ConcurrentChange)?;
+            changes.history(
+                &history(
+                    actor,
+                    owner,
+                    now,
+                    &product.product_id,
+                    "created",
+                    json!(input_of(&product.spec)),
+                ),
+                version,
+            )?;
+            Ok(Decision::new(changes, view(&product)))
+        })
         .await?;
-    Ok((StatusCode::CREATED, Json(view(&product))))
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// One product.
@@ -559,24 +585,34 @@ async fn edit(
     let actor = &current.actor;
     let owner = query.owner(actor)?;
     check(actor, &owner, Access::Modify)?;
-    let mut product = existing(&services, &owner, &id).await?;
+    // Another merchant's (or no) product is "not found" before its input is judged.
+    existing(&services, &owner, &id).await?;
     let spec = spec_from(&services, &owner, input).await?;
-    check_edit(product.first_issued_at.is_some(), &product.spec, &spec)?;
-    let before = input_of(&product.spec);
-    product.spec = spec;
-    product.updated_at = services.clock.now();
-    product.version += 1;
-    let entry = history(
-        actor,
-        &owner,
-        product.updated_at,
-        &id,
-        "edited",
-        json!({"before": before, "after": input_of(&product.spec)}),
-    );
-    services
-        .table
-        .save_products(&[(product.clone(), entry)])
+    let (services_ref, owner_ref, id_ref, spec) = (&services, &owner, &id, &spec);
+    let product = engine(&services)
+        .run(None, 200, |now| async move {
+            let mut product = existing(services_ref, owner_ref, id_ref)
+                .await
+                .map_err(|p| p.0)?;
+            check_edit(product.first_issued_at.is_some(), &product.spec, spec)?;
+            let before = input_of(&product.spec);
+            product.spec = spec.clone();
+            product.updated_at = now;
+            let mut changes = Changes::new();
+            let version = changes.update(&mut product)?;
+            changes.history(
+                &history(
+                    actor,
+                    owner_ref,
+                    now,
+                    id_ref,
+                    "edited",
+                    json!({"before": before, "after": input_of(&product.spec)}),
+                ),
+                version,
+            )?;
+            Ok(Decision::new(changes, product))
+        })
         .await?;
     Ok(Json(view(&product)))
 }
@@ -597,51 +633,57 @@ async fn set_listed(
         return Err(Error::invalid_field(format!("product_ids[{index}]"), "listed twice").into());
     }
     let known: Vec<String> = ids.iter().filter(|id| is_product_id(id)).cloned().collect();
-    let mut found: std::collections::HashMap<String, ProductRecord> = services
-        .table
-        .get_products(owner, &known)
-        .await?
-        .into_iter()
-        .map(|p| (p.product_id.clone(), p))
-        .collect();
-    let violations: Vec<Violation> = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| !found.contains_key(id.as_str()))
-        .map(|(index, id)| {
-            Violation::field(
-                format!("product_ids[{index}]"),
-                format!("{id} is not a product of this merchant"),
-            )
-        })
-        .collect();
-    if !violations.is_empty() {
-        return Err(Error::invalid(violations).into());
-    }
-    let now = services.clock.now();
+    let known = &known;
     let action = if listed { "relisted" } else { "delisted" };
-    let changes: Vec<_> = ids
-        .iter()
-        .filter_map(|id| found.remove(id.as_str()))
-        .filter(|product| product.listed != listed)
-        .map(|mut product| {
-            product.listed = listed;
-            product.updated_at = now;
-            product.version += 1;
-            let entry = history(
-                actor,
-                owner,
-                now,
-                &product.product_id,
-                action,
-                json!({"listed": listed}),
-            );
-            (product, entry)
+    engine(services)
+        .run(None, 204, |now| async move {
+            let mut found: std::collections::HashMap<String, ProductRecord> = services
+                .table
+                .get_products(owner, known)
+                .await?
+                .into_iter()
+                .map(|p| (p.product_id.clone(), p))
+                .collect();
+            let violations: Vec<Violation> = ids
+                .iter()
+                .enumerate()
+                .filter(|(_, id)| !found.contains_key(id.as_str()))
+                .map(|(index, id)| {
+                    Violation::field(
+                        format!("product_ids[{index}]"),
+                        format!("{id} is not a product of this merchant"),
+                    )
+                })
+                .collect();
+            if !violations.is_empty() {
+                return Err(Error::invalid(violations));
+            }
+            let mut changes = Changes::new();
+            for id in ids {
+                let Some(mut product) = found.remove(id.as_str()) else {
+                    continue;
+                };
+                if product.listed == listed {
+                    continue;
+                }
+                product.listed = listed;
+                product.updated_at = now;
+                let version = changes.update(&mut product)?;
+                changes.history(
+                    &history(
+                        actor,
+                        owner,
+                        now,
+                        &product.product_id,
+                        action,
+                        json!({"listed": listed}),
+                    ),
+                    version,
+                )?;
+            }
+            Ok(Decision::new(changes, ()))
         })
-        .collect();
-    if !changes.is_empty() {
-        services.table.save_products(&changes).await?;
-    }
+        .await?;
     Ok(())
 }
 

@@ -23,18 +23,23 @@ pub enum EventType {
     /// The bank cut-offs moved it (sent to the bank, settled).
     #[serde(rename = "ticket.bank_updated")]
     TicketBankUpdated,
-    /// A batch's rows were issued: its issued orders and their tickets exist.
+    /// Issued orders of a batch committed (one event per transaction of rows: its import
+    /// numbers and the paid orders they issued).
     #[serde(rename = "order.issued")]
     OrderIssued,
+    /// A paid order will never be issued: abandoned by the merchant or cancelled on day 31.
     #[serde(rename = "order.cancelled")]
     OrderCancelled,
+    /// A month's bill was closed for a merchant.
+    #[serde(rename = "bill.closed")]
+    BillClosed,
     /// Messages to people, sent by the notify consumer (mail, SMS).
     #[serde(rename = "notifications.requested")]
     NotificationsRequested,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 11] = [
         EventType::TicketRedeemed,
         EventType::TicketRedemptionCancelled,
         EventType::TicketReturned,
@@ -44,6 +49,7 @@ impl EventType {
         EventType::TicketBankUpdated,
         EventType::OrderIssued,
         EventType::OrderCancelled,
+        EventType::BillClosed,
         EventType::NotificationsRequested,
     ];
 
@@ -58,6 +64,7 @@ impl EventType {
             EventType::TicketBankUpdated => "ticket.bank_updated",
             EventType::OrderIssued => "order.issued",
             EventType::OrderCancelled => "order.cancelled",
+            EventType::BillClosed => "bill.closed",
             EventType::NotificationsRequested => "notifications.requested",
         }
     }

@@ -390,6 +390,25 @@ pub enum BatchStatus {
     Failed,
 }
 
+impl BatchStatus {
+    /// The batch's state machine, in one place: the statuses a batch may come to `self`
+    /// from. Queued → issuing → done; queued or issuing → failed (the dead-letter queue).
+    /// A worker that resumes a batch moves it to where it already is (issuing → issuing,
+    /// done → done), which is how a redelivered message finds its way.
+    pub fn reachable_from(self) -> &'static [BatchStatus] {
+        match self {
+            BatchStatus::Queued => &[],
+            BatchStatus::Issuing => &[BatchStatus::Queued, BatchStatus::Issuing],
+            BatchStatus::Done => &[BatchStatus::Issuing, BatchStatus::Done],
+            BatchStatus::Failed => &[BatchStatus::Queued, BatchStatus::Issuing],
+        }
+    }
+
+    pub fn may_move_to(self, next: BatchStatus) -> bool {
+        next.reachable_from().contains(&self)
+    }
+}
+
 /// The rules sheet of the template and the rules endpoint: one line per rule.
 pub fn template_rules() -> Vec<String> {
     vec![

@@ -25,6 +25,38 @@ pub enum OrderStatus {
     AutoCancelled,
 }
 
+/// What can happen to a paid order after it is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderEvent {
+    /// Its tickets were issued (batch issuance).
+    Issue,
+    /// The merchant gave up its authorization.
+    Abandon,
+    /// Day 31 came with the order still unissued (the daily job).
+    AutoCancel,
+}
+
+impl OrderStatus {
+    /// The order's state machine, in one place: only an unissued order moves, once.
+    pub fn after(self, event: OrderEvent) -> Result<OrderStatus, Error> {
+        match (self, event) {
+            (OrderStatus::Unissued, OrderEvent::Issue) => Ok(OrderStatus::Issued),
+            (OrderStatus::Unissued, OrderEvent::Abandon) => Ok(OrderStatus::Abandoned),
+            (OrderStatus::Unissued, OrderEvent::AutoCancel) => Ok(OrderStatus::AutoCancelled),
+            _ => Err(Error::new(ErrorCode::OrderNotUnissued)),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderStatus::Unissued => "unissued",
+            OrderStatus::Issued => "issued",
+            OrderStatus::Abandoned => "abandoned",
+            OrderStatus::AutoCancelled => "auto_cancelled",
+        }
+    }
+}
+
 /// Whether an order paid at `paid_at` may be issued at `now`.
 pub fn is_issuable(status: OrderStatus, paid_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     let days = calendar::days_between(paid_at, now);
@@ -42,9 +74,7 @@ pub fn require_issuable(
     paid_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    if status != OrderStatus::Unissued {
-        return Err(Error::new(ErrorCode::OrderNotUnissued));
-    }
+    status.after(OrderEvent::Issue)?;
     if !is_issuable(status, paid_at, now) {
         return Err(
             Error::new(ErrorCode::OrderIssuePeriodOver).with_detail(format!(

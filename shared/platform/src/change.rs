@@ -6,9 +6,10 @@
 //! answers the first answer again; the same key for another request is refused
 //! (docs/decisions/0008-change-engine-and-outbox.md).
 
+use crate::store::history::HistoryEntry;
 use crate::store::idempotency::IdempotencyRecord;
 use crate::store::outbox::OutboxEvent;
-use crate::store::{Table, TransactFailure, Write};
+use crate::store::{Expect, Table, TransactFailure, Versioned, Write};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -59,6 +60,37 @@ impl Changes {
     pub fn claim(&mut self, write: Write, taken: ErrorCode) -> &mut Self {
         self.writes.push((write, Some(taken)));
         self
+    }
+
+    /// A new record at version 1, only if its key is new (`taken` if it is not). Returns
+    /// the version it was written at.
+    pub fn create<R: Versioned>(&mut self, record: &mut R, taken: ErrorCode) -> Result<u64, Error> {
+        record.set_version(1);
+        self.claim(
+            Write {
+                item: record.stored_item()?,
+                expect: Expect::Absent,
+            },
+            taken,
+        );
+        Ok(1)
+    }
+
+    /// A changed record at its next version, only if it is still at the version it was read
+    /// at (a race otherwise: decided again). Returns the version it was written at.
+    pub fn update<R: Versioned>(&mut self, record: &mut R) -> Result<u64, Error> {
+        let read = record.version();
+        record.set_version(read + 1);
+        self.write(Write {
+            item: record.stored_item()?,
+            expect: Expect::Version(read),
+        });
+        Ok(read + 1)
+    }
+
+    /// The history entry of the version a change produced (new: versions are unique).
+    pub fn history(&mut self, entry: &HistoryEntry, version: u64) -> Result<&mut Self, Error> {
+        Ok(self.write(entry.write(version)?))
     }
 
     /// An event published if and only if the change commits.

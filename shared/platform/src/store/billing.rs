@@ -15,6 +15,22 @@ struct StoredBill {
     bill: Bill,
 }
 
+/// The write that closes a month's bill: only if the month has none yet.
+pub fn new_bill_write(merchant_id: &MerchantId, bill: &Bill) -> Result<super::Write, Error> {
+    let stored = StoredBill {
+        merchant_id: merchant_id.clone(),
+        bill: bill.clone(),
+    };
+    Ok(super::Write {
+        item: to_item(
+            &stored,
+            keys::merchant(merchant_id.as_str()),
+            &keys::bill(&bill.month),
+        )?,
+        expect: super::Expect::Absent,
+    })
+}
+
 impl Table {
     /// Sets a day's total for one fee item (replacing it: the daily job may run twice).
     pub async fn record_daily_fee_total(
@@ -57,20 +73,6 @@ impl Table {
         .into_iter()
         .map(|item| from_item::<StoredBill>(item).map(|stored| stored.bill))
         .collect()
-    }
-
-    /// Stores a closed bill unless that month is already closed; true if stored.
-    pub async fn create_bill(&self, merchant_id: &MerchantId, bill: &Bill) -> Result<bool, Error> {
-        let stored = StoredBill {
-            merchant_id: merchant_id.clone(),
-            bill: bill.clone(),
-        };
-        self.put_if_absent(to_item(
-            &stored,
-            keys::merchant(merchant_id.as_str()),
-            &keys::bill(&bill.month),
-        )?)
-        .await
     }
 
     /// Records a bill as paid (the platform operator's act, on receiving the remittance).

@@ -33,6 +33,18 @@ pub fn branch_write(branch: &BranchRecord, expect: Expect) -> Result<Write, Erro
     })
 }
 
+impl super::Versioned for BranchRecord {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+    fn stored_item(&self) -> Result<super::Item, Error> {
+        Ok(branch_write(self, Expect::Absent)?.item)
+    }
+}
+
 impl Table {
     pub async fn get_branch(
         &self,

@@ -20,6 +20,46 @@ pub struct HistoryEntry {
 }
 
 impl HistoryEntry {
+    /// The entry of a change by `actor`, recorded under the merchant it acts as.
+    pub fn by(
+        actor: &tessera_domain::access::Actor,
+        at: DateTime<Utc>,
+        entity: &str,
+        entity_id: &str,
+        action: &str,
+        changes: serde_json::Value,
+    ) -> HistoryEntry {
+        HistoryEntry {
+            at,
+            merchant_id: actor.acting_as.clone(),
+            by_account: actor.account.clone(),
+            entity: entity.to_owned(),
+            entity_id: entity_id.to_owned(),
+            action: action.to_owned(),
+            changes,
+        }
+    }
+
+    /// The entry of a change the platform made itself (a job), for `merchant_id`.
+    pub fn by_system(
+        merchant_id: &MerchantId,
+        at: DateTime<Utc>,
+        entity: &str,
+        entity_id: &str,
+        action: &str,
+        changes: serde_json::Value,
+    ) -> HistoryEntry {
+        HistoryEntry {
+            at,
+            merchant_id: merchant_id.clone(),
+            by_account: AccountName::system(),
+            entity: entity.to_owned(),
+            entity_id: entity_id.to_owned(),
+            action: action.to_owned(),
+            changes,
+        }
+    }
+
     /// The entry as the write that records version `version` of its entity.
     pub fn write(&self, version: u64) -> Result<Write, Error> {
         Ok(Write {

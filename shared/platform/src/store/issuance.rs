@@ -283,10 +283,11 @@ impl Table {
         &self,
         merchant_id: &MerchantId,
         batch_id: &str,
-        from: &[BatchStatus],
         to: BatchStatus,
         finish: Option<(u32, Option<String>, DateTime<Utc>)>,
     ) -> Result<bool, Error> {
+        // Conditional on the domain's state machine: only from where `to` may be reached.
+        let from = to.reachable_from();
         let status = |s: BatchStatus| {
             AttributeValue::S(
                 serde_json::to_value(s)

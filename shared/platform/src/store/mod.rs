@@ -104,6 +104,15 @@ pub struct Write {
     pub expect: Expect,
 }
 
+/// A stored record with an optimistic-concurrency version. Its version is advanced by the
+/// change engine ([`crate::change::Changes::update`]) or the store, never by a handler.
+pub trait Versioned {
+    fn version(&self) -> u64;
+    fn set_version(&mut self, version: u64);
+    /// The item as stored: its keys and index attributes with it (one place per record).
+    fn stored_item(&self) -> Result<Item, Error>;
+}
+
 /// At most 100 writes go in one DynamoDB transaction.
 pub const MAX_TRANSACTION_WRITES: usize = 100;
 

@@ -59,6 +59,40 @@ pub fn order_write(order: &OrderRecord) -> Result<Write, Error> {
     Ok(Write { item, expect })
 }
 
+/// The `order.cancelled` event of an order that will never be issued (abandoned, or
+/// cancelled on day 31); its id is the order and the version its cancellation produced.
+pub fn order_cancelled_event(
+    order: &OrderRecord,
+    version: u64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<super::outbox::OutboxEvent, Error> {
+    super::outbox::OutboxEvent::new(
+        format!("order-{}-{}-v{version}", order.merchant_id, order.trade_no),
+        tessera_domain::events::EventType::OrderCancelled,
+        &order.merchant_id,
+        at,
+        &order.trade_no,
+        &serde_json::json!({
+            "trade_no": order.trade_no,
+            "product_id": order.product_id,
+            "amount": order.amount.to_string(),
+            "status": order.status.name(),
+        }),
+    )
+}
+
+impl super::Versioned for OrderRecord {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+    fn stored_item(&self) -> Result<super::Item, Error> {
+        Ok(order_write(self)?.item)
+    }
+}
+
 impl Table {
     pub async fn get_order(
         &self,

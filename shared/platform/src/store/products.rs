@@ -54,6 +54,18 @@ pub fn product_write(product: &ProductRecord) -> Result<Write, Error> {
     Ok(Write { item, expect })
 }
 
+impl super::Versioned for ProductRecord {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+    fn stored_item(&self) -> Result<super::Item, Error> {
+        Ok(product_write(self)?.item)
+    }
+}
+
 impl Table {
     pub async fn get_product(
         &self,

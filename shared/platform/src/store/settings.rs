@@ -1,13 +1,12 @@
 //! A merchant's settings (one versioned item), its contract and its fee rates.
 
-use super::history::HistoryEntry;
 use super::{from_item, keys, to_item, Expect, Table, Write};
 use serde::{Deserialize, Serialize};
 use tessera_domain::merchant::{
     Contact, Contract, CustomerService, FeeRate, LoginAlerts, OperationSettings,
 };
 use tessera_domain::values::MerchantId;
-use tessera_domain::{Error, ErrorCode};
+use tessera_domain::Error;
 
 /// Which name the payment page shows (§3-2).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,44 +64,39 @@ struct StoredContract {
     contract: Contract,
 }
 
+/// The write that saves settings read at their version (0: never saved) at the next one;
+/// the version is advanced here. Returns it with the version written.
+pub fn settings_write(
+    merchant_id: &MerchantId,
+    settings: &mut MerchantSettings,
+) -> Result<(Write, u64), Error> {
+    let read = settings.version;
+    settings.version = read + 1;
+    let stored = StoredSettings {
+        merchant_id: merchant_id.clone(),
+        settings: settings.clone(),
+    };
+    let write = Write {
+        item: to_item(
+            &stored,
+            keys::merchant(merchant_id.as_str()),
+            keys::SETTINGS,
+        )?,
+        expect: if read == 0 {
+            Expect::Absent
+        } else {
+            Expect::Version(read)
+        },
+    };
+    Ok((write, settings.version))
+}
+
 impl Table {
     pub async fn get_settings(&self, merchant_id: &MerchantId) -> Result<MerchantSettings, Error> {
         let stored: Option<StoredSettings> = self
             .get(keys::merchant(merchant_id.as_str()), keys::SETTINGS)
             .await?;
         Ok(stored.map(|s| s.settings).unwrap_or_default())
-    }
-
-    /// Saves settings whose version was advanced by one from what was read (0 = never saved).
-    pub async fn save_settings(
-        &self,
-        merchant_id: &MerchantId,
-        settings: &MerchantSettings,
-        history: &HistoryEntry,
-    ) -> Result<(), Error> {
-        let stored = StoredSettings {
-            merchant_id: merchant_id.clone(),
-            settings: settings.clone(),
-        };
-        let previous = settings.version.saturating_sub(1);
-        let expect = if previous == 0 {
-            Expect::Absent
-        } else {
-            Expect::Version(previous)
-        };
-        let write = Write {
-            item: to_item(
-                &stored,
-                keys::merchant(merchant_id.as_str()),
-                keys::SETTINGS,
-            )?,
-            expect,
-        };
-        self.transact(
-            vec![write, history.write(settings.version)?],
-            ErrorCode::ConcurrentChange,
-        )
-        .await
     }
 
     pub async fn get_contract(&self, merchant_id: &MerchantId) -> Result<Option<Contract>, Error> {

@@ -1,0 +1,550 @@
+//! Every state-changing route of the OpenAPI document takes an `Idempotency-Key`: walked
+//! route by route on a seeded stack, each request sent twice with one key answers the same
+//! twice, and the second time the table does not change at all. A new state-changing route
+//! without a step here fails the walk.
+
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, PARTNER, STAFF_PASSWORD};
+use tessera_tests::{json_request, seeded, Seeded};
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR tiny walk picture";
+
+/// A request of the walk: its operation as the OpenAPI document names it, and what to send.
+struct Step {
+    method: &'static str,
+    /// The path as the document spells it (`/branches/{code}`).
+    operation: &'static str,
+    uri: String,
+    token: String,
+    body: Value,
+}
+
+fn step(
+    method: &'static str,
+    operation: &'static str,
+    uri: impl Into<String>,
+    token: &str,
+    body: Value,
+) -> Step {
+    Step {
+        method,
+        operation,
+        uri: uri.into(),
+        token: token.to_owned(),
+        body,
+    }
+}
+
+struct Walk {
+    w: Seeded,
+    walked: BTreeSet<(String, String)>,
+}
+
+impl Walk {
+    async fn send(&self, step: &Step, key: &str) -> (u16, Value) {
+        let mut request =
+            json_request(step.method, &step.uri, Some(&step.token), step.body.clone());
+        request
+            .headers_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+        self.w.call(request).await
+    }
+
+    /// Every item of the table, as text, in key order.
+    async fn snapshot(&self) -> BTreeMap<String, String> {
+        let table = &self.w.services.table;
+        let mut items = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let page = table
+                .client
+                .scan()
+                .table_name(&table.name)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            for item in page.items.unwrap_or_default() {
+                let key = format!("{:?} {:?}", item.get("PK"), item.get("SK"));
+                let sorted: BTreeMap<_, _> = item
+                    .iter()
+                    .map(|(k, v)| (k.clone(), canonical(v)))
+                    .collect();
+                items.insert(key, format!("{sorted:?}"));
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
+    /// Sends the step twice with one key: the first must succeed; the second must answer the
+    /// same and leave every item of the table as it was. The first answer.
+    async fn twice(&mut self, step: Step) -> Value {
+        self.twice_with(step, json!({"another": "request"})).await
+    }
+
+    /// As `twice`, where `another` is a valid other request for the same route (the till's
+    /// routes check their key when the change is decided, after the body is read).
+    async fn twice_with(&mut self, step: Step, another: Value) -> Value {
+        let key = format!("walk-{}", uuid::Uuid::new_v4().simple());
+        let (status, first) = self.send(&step, &key).await;
+        assert!(
+            (200..300).contains(&status),
+            "{} {}: {status} {first}",
+            step.method,
+            step.uri
+        );
+        let before = self.snapshot().await;
+        let (again, second) = self.send(&step, &key).await;
+        let after = self.snapshot().await;
+        assert_eq!(
+            (again, &second),
+            (status, &first),
+            "{} {}: the repeated request answered differently",
+            step.method,
+            step.uri
+        );
+        let changed: Vec<&String> = after
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(v))
+            .map(|(k, _)| k)
+            .chain(before.keys().filter(|k| !after.contains_key(*k)))
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "{} {}: the repeated request changed {changed:?}",
+            step.method,
+            step.uri
+        );
+        // The same key with another request is refused.
+        let mut other = json_request(step.method, &step.uri, Some(&step.token), another);
+        other
+            .headers_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+        let (refused, problem) = self.w.call(other).await;
+        assert_eq!(
+            (refused, problem["code"].as_str()),
+            (422, Some("IDEMPOTENCY_KEY_REUSED")),
+            "{} {}",
+            step.method,
+            step.uri
+        );
+        self.walked
+            .insert((step.method.to_owned(), step.operation.to_owned()));
+        first
+    }
+
+    /// Uploads bytes where an upload answer says.
+    async fn put_file(&self, upload: &Value, content_type: &str, bytes: &[u8]) {
+        let url = upload["upload_url"].as_str().expect("an upload URL");
+        assert_eq!(tessera_tests::put_to(url, content_type, bytes).await, 200);
+    }
+}
+
+/// An attribute value as text that does not depend on a map's iteration order.
+fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    match value {
+        A::M(map) => {
+            let sorted: BTreeMap<_, _> =
+                map.iter().map(|(k, v)| (k.clone(), canonical(v))).collect();
+            format!("M{sorted:?}")
+        }
+        A::L(list) => format!("L{:?}", list.iter().map(canonical).collect::<Vec<_>>()),
+        A::Ss(set) | A::Ns(set) => {
+            let sorted: BTreeSet<_> = set.iter().collect();
+            format!("SET{sorted:?}")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_second_time() {
+    let w = seeded().await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let mut walk = Walk {
+        w,
+        walked: BTreeSet::new(),
+    };
+    let a = admin.as_str();
+
+    // Branches and sub-accounts.
+    walk.twice(step(
+        "POST",
+        "/branches",
+        "/branches",
+        a,
+        json!({"code": "WALK1", "name": "步行店"}),
+    ))
+    .await;
+    walk.twice(step(
+        "PATCH",
+        "/branches/{code}",
+        "/branches/WALK1",
+        a,
+        json!({"name": "步行二店"}),
+    ))
+    .await;
+    walk.twice(step(
+        "POST",
+        "/sub-accounts",
+        "/sub-accounts",
+        a,
+        json!({"account": "walker01", "password": "Walk2026x", "rights": {}}),
+    ))
+    .await;
+    walk.twice(step(
+        "PUT",
+        "/branch-bindings",
+        "/branch-bindings",
+        a,
+        json!({"branch_code": "WALK1", "accounts": ["walker01"]}),
+    ))
+    .await;
+    walk.twice(step(
+        "POST",
+        "/branch-bindings/unbind",
+        "/branch-bindings/unbind",
+        a,
+        json!({"accounts": ["walker01"]}),
+    ))
+    .await;
+    walk.twice(step(
+        "PUT",
+        "/sub-accounts/{account}/remark",
+        "/sub-accounts/walker01/remark",
+        a,
+        json!({"remark": "步行"}),
+    ))
+    .await;
+    walk.twice(step(
+        "PUT",
+        "/sub-accounts/{account}/rights",
+        "/sub-accounts/walker01/rights",
+        a,
+        json!({"rights": {}}),
+    ))
+    .await;
+    walk.twice(step(
+        "PUT",
+        "/sub-accounts/{account}/password",
+        "/sub-accounts/walker01/password",
+        a,
+        json!({"password": "Walk2027x"}),
+    ))
+    .await;
+    walk.twice(step(
+        "DELETE",
+        "/sub-accounts/{account}",
+        "/sub-accounts/walker01",
+        a,
+        json!({}),
+    ))
+    .await;
+
+    // Settings.
+    walk.twice(step(
+        "PUT",
+        "/login-alerts",
+        "/login-alerts",
+        a,
+        json!({"on_failed_sign_in": true, "on_new_device": false, "emails": "walk@demo.com.tw"}),
+    ))
+    .await;
+    walk.twice(step(
+        "PUT",
+        "/merchant/operation-settings",
+        "/merchant/operation-settings",
+        a,
+        json!({"sms_enabled": true, "consumer_returns_enabled": false}),
+    ))
+    .await;
+    walk.twice(step("PUT", "/merchant/profile", "/merchant/profile", a, json!({
+        "payment_page_name": "store",
+        "contacts": {
+            "billing": {"name": "會計 陳小姐", "phone": "02-2345-6789", "email": "billing@demo.com.tw"},
+            "business": {"name": "業務 林先生", "phone": "0912345678", "email": "sales@demo.com.tw"},
+            "technical": {"name": "", "phone": "", "email": ""}
+        },
+        "authorization_emails": "auth1@demo.com.tw"
+    }))).await;
+    walk.twice(step("PUT", "/merchant/ticket-page", "/merchant/ticket-page", a, json!({"customer_service": {"phone": "02-2345-6789", "email": "service@demo.com.tw", "links": []}, "return_rights_statement": "未使用之提貨券可申請退貨。"}))).await;
+    let logo = walk
+        .twice(step(
+            "POST",
+            "/merchant/ticket-page/uploads",
+            "/merchant/ticket-page/uploads",
+            a,
+            json!({"image": "logo", "content_type": "image/png", "size": PNG.len()}),
+        ))
+        .await;
+    walk.put_file(&logo, "image/png", PNG).await;
+    walk.twice(step(
+        "PUT",
+        "/merchant/ticket-page/images/{image}",
+        "/merchant/ticket-page/images/logo",
+        a,
+        json!({"key": logo["key"]}),
+    ))
+    .await;
+
+    // Products and paid orders.
+    let product = walk.twice(step("POST", "/products", "/products", a, json!({"name": "步行提貨券", "kind": "goods_voucher", "term_days": 365, "face_value": 120}))).await;
+    let id = product["product_id"].as_str().unwrap().to_owned();
+    walk.twice(step(
+        "PUT",
+        "/products/{product_id}",
+        format!("/products/{id}"),
+        a,
+        tessera_tests::product_edit_body(product.clone()),
+    ))
+    .await;
+    let picture = walk
+        .twice(step(
+            "POST",
+            "/products/{product_id}/image-uploads",
+            format!("/products/{id}/image-uploads"),
+            a,
+            json!({"content_type": "image/png", "size": PNG.len()}),
+        ))
+        .await;
+    walk.put_file(&picture, "image/png", PNG).await;
+    walk.twice(step(
+        "PUT",
+        "/products/{product_id}/image",
+        format!("/products/{id}/image"),
+        a,
+        json!({"key": picture["key"]}),
+    ))
+    .await;
+    walk.twice(step(
+        "POST",
+        "/products/delist",
+        "/products/delist",
+        a,
+        json!({"product_ids": [id]}),
+    ))
+    .await;
+    walk.twice(step(
+        "POST",
+        "/products/relist",
+        "/products/relist",
+        a,
+        json!({"product_ids": [id]}),
+    ))
+    .await;
+    let paid_at = tessera_tests::test_start();
+    let order = |trade_no: &str| json!({"trade_no": trade_no, "product_id": id, "amount": 120, "quantity": 1, "cardholder_name": "王小明", "cardholder_mobile": "0912345678", "cardholder_email": "walk@demo.com.tw", "paid_at": paid_at});
+    walk.twice(step("POST", "/orders", "/orders", a, order("WALK1")))
+        .await;
+    walk.twice(step("POST", "/orders", "/orders", a, order("WALK2")))
+        .await;
+    walk.twice(step(
+        "POST",
+        "/orders/{trade_no}/abandon",
+        "/orders/WALK2/abandon",
+        a,
+        json!({}),
+    ))
+    .await;
+
+    // Redeemable stores, from both sides: the partner adds this merchant as its store.
+    let p = partner.as_str();
+    walk.twice(step(
+        "POST",
+        "/redeemable-stores",
+        "/redeemable-stores",
+        p,
+        json!({"merchant_id": PARENT}),
+    ))
+    .await;
+    for status in ["unlinked", "open"] {
+        walk.twice(step(
+            "PUT",
+            "/redeemable-stores/{store_id}/status",
+            format!("/redeemable-stores/{PARENT}/status"),
+            p,
+            json!({"status": status}),
+        ))
+        .await;
+    }
+    walk.twice(step(
+        "POST",
+        "/joint-issuers/{issuer_id}/unlink",
+        format!("/joint-issuers/{PARTNER}/unlink"),
+        a,
+        json!({}),
+    ))
+    .await;
+
+    // Issuance: the order's ticket, through upload, preview and confirm.
+    let row: [String; 8] = [
+        "WALKIMP1",
+        "WALK1",
+        &id,
+        "1",
+        "王小明",
+        "0912345678",
+        "walk@demo.com.tw",
+        "",
+    ]
+    .map(str::to_owned);
+    let sheet = tessera_sheets::issuance_template(&[row]).unwrap();
+    let upload = walk
+        .twice(step(
+            "POST",
+            "/issuance/uploads",
+            "/issuance/uploads",
+            a,
+            json!({"delivery_method": "electronic_immediate", "size": sheet.len()}),
+        ))
+        .await;
+    walk.put_file(&upload, upload["content_type"].as_str().unwrap(), &sheet)
+        .await;
+    let upload_id = upload["upload_id"].as_str().unwrap().to_owned();
+    walk.twice(step(
+        "POST",
+        "/issuance/uploads/{upload_id}/preview",
+        format!("/issuance/uploads/{upload_id}/preview"),
+        a,
+        json!({}),
+    ))
+    .await;
+    walk.twice(step(
+        "POST",
+        "/issuance/uploads/{upload_id}/confirm",
+        format!("/issuance/uploads/{upload_id}/confirm"),
+        a,
+        json!({}),
+    ))
+    .await;
+    assert!(walk.w.drain("BatchIssueQueue", "BatchIssueFunction").await >= 1);
+    let merchant = tessera_domain::values::MerchantId::parse("m", PARENT).unwrap();
+    let tickets = walk
+        .w
+        .services
+        .table
+        .tickets_of_issued_order(&merchant, "WALKIMP1")
+        .await
+        .unwrap();
+    let (code, ticket_no) = (
+        tickets[0].redemption_code.clone(),
+        tickets[0].ticket_no.clone(),
+    );
+
+    // At the till.
+    walk.twice(step(
+        "POST",
+        "/tickets/lookup",
+        "/tickets/lookup",
+        a,
+        json!({"code": code}),
+    ))
+    .await;
+    let other_reason = json!({"code": code, "reason": "另一個理由"});
+    walk.twice_with(
+        step(
+            "POST",
+            "/redemptions",
+            "/redemptions",
+            a,
+            json!({"code": code}),
+        ),
+        other_reason.clone(),
+    )
+    .await;
+    walk.twice_with(
+        step(
+            "POST",
+            "/redemptions/cancel",
+            "/redemptions/cancel",
+            a,
+            json!({"code": code, "reason": "顧客取消"}),
+        ),
+        other_reason.clone(),
+    )
+    .await;
+    walk.twice_with(
+        step(
+            "POST",
+            "/returns",
+            "/returns",
+            a,
+            json!({"code": code, "reason": "顧客退貨"}),
+        ),
+        other_reason.clone(),
+    )
+    .await;
+    walk.twice_with(
+        step(
+            "POST",
+            "/returns/cancel",
+            "/returns/cancel",
+            a,
+            json!({"code": code, "reason": "退貨取消"}),
+        ),
+        other_reason,
+    )
+    .await;
+    walk.twice_with(
+        step(
+            "POST",
+            "/tickets/{ticket_no}/remarks",
+            format!("/tickets/{ticket_no}/remarks"),
+            a,
+            json!({"remark": "步行備註"}),
+        ),
+        json!({"remark": "另一個備註"}),
+    )
+    .await;
+
+    // The session and the caller's own password, last: they change who the caller is.
+    let cashier = walk.w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
+    walk.twice(step(
+        "PUT",
+        "/account/password",
+        "/account/password",
+        &cashier,
+        json!({"current_password": STAFF_PASSWORD, "new_password": "Walked2027"}),
+    ))
+    .await;
+    walk.twice(step(
+        "POST",
+        "/sessions/current/switch",
+        "/sessions/current/switch",
+        a,
+        json!({"merchant_id": tessera_dev::seed::CHILD}),
+    ))
+    .await;
+    walk.twice(step(
+        "DELETE",
+        "/sessions/current",
+        "/sessions/current",
+        a,
+        json!({}),
+    ))
+    .await;
+
+    // Every state-changing operation of the document was walked.
+    let document = tessera_dev::openapi::document();
+    let exempt: BTreeSet<(String, String)> = tessera_dev::openapi::WITHOUT_IDEMPOTENCY_KEY
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let state_changing: BTreeSet<(String, String)> = tessera_dev::openapi::operations(&document)
+        .into_iter()
+        .filter(|(method, _)| matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+        .filter(|op| !exempt.contains(op))
+        .collect();
+    let missing: Vec<_> = state_changing.difference(&walk.walked).collect();
+    assert!(
+        missing.is_empty(),
+        "state-changing routes the walk does not cover: {missing:?}"
+    );
+}
