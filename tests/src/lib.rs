@@ -90,35 +90,15 @@ impl TestStack {
         &self,
         clock: std::sync::Arc<tessera_domain::clock::FixedClock>,
     ) -> tessera_platform::services::Services {
-        tessera_platform::services::Services {
-            table: tessera_platform::store::Table::new(
-                self.aws.dynamodb.clone(),
-                self.provisioned.table_name.clone(),
-            ),
-            signing_key: Some(
+        // The functions' own constructor over the stack's variables; the signing key is the
+        // tests' (tokens are signed and checked with it).
+        tessera_dev::deployed::stack_services(&self.aws, &self.template, &self.provisioned, clock)
+            .expect("the stack's variables build its services")
+            .with_signing_keys(
                 tessera_platform::session::SigningKey::new(TEST_SIGNING_KEY.as_bytes().to_vec())
                     .expect("test key is long enough")
                     .into(),
-            ),
-            clock,
-            session_lifetime: chrono::Duration::hours(8),
-            assets: tessera_platform::assets::AssetStore {
-                s3: self.aws.s3.clone(),
-                bucket: self.provisioned.buckets["AssetsBucket"].clone(),
-            },
-            uploads: tessera_platform::assets::AssetStore {
-                s3: self.aws.s3.clone(),
-                bucket: self.provisioned.buckets["UploadsBucket"].clone(),
-            },
-            batch_issue: tessera_platform::notifications::WorkQueue {
-                sqs: self.aws.sqs.clone(),
-                url: self.provisioned.queue_urls["BatchIssueQueue"].clone(),
-            },
-            notifications: tessera_platform::notifications::NotificationQueue {
-                sqs: self.aws.sqs.clone(),
-                url: self.provisioned.queue_urls["NotificationsQueue"].clone(),
-            },
-        }
+            )
     }
 
     /// What the queue consumers are built from, as the gateway builds it.
@@ -298,6 +278,7 @@ impl Seeded {
             .await;
         let context = self.stack.handler_context(self.clock.clone());
         let (_, handler) = tessera_dev::functions::stream_handlers(&context)
+            .expect("the publisher's resources")
             .into_iter()
             .find(|(id, _)| *id == "PublishFunction")
             .expect("the publisher has a stream handler");

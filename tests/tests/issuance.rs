@@ -309,6 +309,26 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
     );
     let (_, list) = w.call(authed("GET", "/issuance/batches", &w.admin())).await;
     assert_eq!(list["items"][0]["batch_id"], upload.as_str());
+    // The rows committed together with their order.issued event (one per transaction).
+    let issued = w
+        .services
+        .table
+        .get_event(&format!("issued-{upload}-IMP100"))
+        .await
+        .unwrap()
+        .expect("the batch's order.issued event");
+    assert_eq!(
+        issued.event_type,
+        tessera_domain::events::EventType::OrderIssued
+    );
+    let data: Value = serde_json::from_str(&issued.data).unwrap();
+    let imports: Vec<&str> = data["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["import_no"].as_str().unwrap())
+        .collect();
+    assert_eq!(imports, ["IMP100", "IMP101"]);
 
     // Tickets: numbered, unused, with their term, codes and links, findable by code.
     let tickets = w.tickets_of("IMP100").await;
@@ -979,7 +999,7 @@ async fn a_batch_that_cannot_be_processed_is_failed_with_its_reason() {
     // on the last (the queue's maxReceiveCount, 5) it is marked failed and SQS moves the
     // message to the dead-letter queue.
     let plan_prefix = format!("merchants/{PARENT}/issuance/{upload}.plan-");
-    let uploads = &w.services.uploads;
+    let uploads = w.services.uploads().unwrap();
     let listed = uploads
         .s3
         .list_objects_v2()

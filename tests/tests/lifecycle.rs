@@ -832,6 +832,22 @@ async fn fifty_concurrent_redemptions_of_one_code_succeed_once() {
     assert_eq!(successes, 1, "{outcomes:?}");
     assert_eq!(already.len(), 49, "{outcomes:?}");
     assert_eq!(w.history(&ticket).await, ["issued", "redeem"]);
+    // One redemption, one ticket.redeemed event (with the version it produced).
+    let table = &w.services.table;
+    let event = table
+        .get_event(&format!("ticket-{}-v2", ticket.ticket_no))
+        .await
+        .unwrap()
+        .expect("the redemption's event");
+    assert_eq!(
+        event.event_type,
+        tessera_domain::events::EventType::TicketRedeemed
+    );
+    assert!(table
+        .get_event(&format!("ticket-{}-v3", ticket.ticket_no))
+        .await
+        .unwrap()
+        .is_none());
 
     // A return and a redemption at once: one wins, the other is refused cleanly.
     let other = w.goods[1].clone();

@@ -35,7 +35,7 @@ async fn failed_sign_in_with_alerts(w: &Seeded, inbox: &str) {
 
 /// The publisher over a queue that does not exist: every send fails after the commit.
 fn broken_publisher(w: &Seeded) -> StreamHandler {
-    let mut notifications = w.services.notifications.clone();
+    let mut notifications = w.services.notifications().unwrap().clone();
     notifications.url = format!("{}-gone", notifications.url);
     tessera_dev::functions::publisher_handler(fn_publish::Publisher {
         table: w.services.table.clone(),
@@ -47,7 +47,7 @@ fn broken_publisher(w: &Seeded) -> StreamHandler {
 fn healthy_publisher(w: &Seeded) -> StreamHandler {
     tessera_dev::functions::publisher_handler(fn_publish::Publisher {
         table: w.services.table.clone(),
-        notifications: w.services.notifications.clone(),
+        notifications: w.services.notifications().unwrap().clone(),
         clock: w.clock.clone(),
     })
 }
@@ -231,4 +231,66 @@ async fn a_record_that_keeps_failing_goes_to_the_dead_letter_queue_after_its_ret
     assert_eq!(messages.len(), 1);
     let info: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
     assert_eq!(info["DDBStreamBatchInfo"]["batchSize"], 2, "{info}");
+}
+
+#[tokio::test]
+async fn ticket_and_order_changes_write_their_events_with_the_change() {
+    let w = seeded().await;
+    let token = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let (status, product) = w
+        .call(json_request(
+            "POST",
+            "/products",
+            Some(&token),
+            json!({"name": "事件券", "kind": "goods_voucher", "term_days": 30, "face_value": 80}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{product}");
+    let order = json!({"trade_no": "EVT1", "product_id": product["product_id"], "amount": 80, "quantity": 1,
+        "cardholder_name": "王", "cardholder_mobile": "0912345678", "paid_at": tessera_tests::test_start()});
+    let (status, _) = w
+        .call(json_request("POST", "/orders", Some(&token), order))
+        .await;
+    assert_eq!(status, 201);
+    let (status, abandoned) = w
+        .call(json_request(
+            "POST",
+            "/orders/EVT1/abandon",
+            Some(&token),
+            json!({}),
+        ))
+        .await;
+    assert_eq!(
+        (status, abandoned["status"].as_str()),
+        (200, Some("abandoned"))
+    );
+    let event = w
+        .services
+        .table
+        .get_event(&format!("order-{PARENT}-EVT1-v2"))
+        .await
+        .unwrap()
+        .expect("the abandonment's event");
+    assert_eq!(event.event_type, EventType::OrderCancelled);
+    assert_eq!(event.subject, "EVT1");
+    // Abandoning again is refused, and writes no second event.
+    let (status, _) = w
+        .call(json_request(
+            "POST",
+            "/orders/EVT1/abandon",
+            Some(&token),
+            json!({}),
+        ))
+        .await;
+    assert_eq!(status, 409);
+    assert!(w
+        .services
+        .table
+        .get_event(&format!("order-{PARENT}-EVT1-v3"))
+        .await
+        .unwrap()
+        .is_none());
+    // The publisher takes it (no consumer wants it yet) and records nothing to send.
+    assert!(w.publish().await.delivered >= 1);
+    assert_eq!(w.drain("NotificationsQueue", "NotifyFunction").await, 0);
 }

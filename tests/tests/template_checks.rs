@@ -395,3 +395,37 @@ fn sam_builds_every_function_from_the_workspace_root() {
         );
     }
 }
+
+#[test]
+fn each_function_is_given_exactly_the_resources_it_declares() {
+    let t = expanded();
+    let needs = tessera_dev::functions::function_needs();
+    let declared: BTreeSet<&str> = needs.iter().map(|(id, _)| *id).collect();
+    let in_template: BTreeSet<String> = t
+        .resources_of_type("AWS::Lambda::Function")
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(
+        declared.iter().map(|id| id.to_string()).collect::<BTreeSet<_>>(),
+        in_template,
+        "every function of the template declares its needs in tessera_dev::functions::function_needs"
+    );
+    for (id, wanted) in needs {
+        let variables = &t.document["Resources"][id]["Properties"]["Environment"]["Variables"];
+        for resource in tessera_platform::services::Resource::ALL {
+            let given = variables.get(resource.variable()).is_some();
+            assert_eq!(
+                given,
+                wanted.contains(&resource),
+                "{id}: {} is {} in the template but the function {} it",
+                resource.variable(),
+                if given { "set" } else { "not set" },
+                if wanted.contains(&resource) {
+                    "needs"
+                } else {
+                    "does not need"
+                }
+            );
+        }
+    }
+}

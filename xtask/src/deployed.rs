@@ -458,6 +458,47 @@ pub fn http_response(answer: &serde_json::Value) -> Response {
     response
 }
 
+/// Every variable any function of the stack is given, resolved: what one process that runs
+/// every function (the in-process gateway, the tests, the benchmarks) builds its services
+/// from.
+pub fn stack_variables(
+    template: &Template,
+    provisioned: &Provisioned,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let values = resource_values(template, provisioned);
+    let mut all = std::collections::BTreeMap::new();
+    for function in &template.functions {
+        all.extend(
+            template
+                .function_environment(&function.logical_id, &values)
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(all)
+}
+
+/// Services over every resource of the stack (the table, buckets and queues the template
+/// names), built by the functions' own constructor, on `clock`; the signing key is the
+/// caller's to add.
+pub fn stack_services(
+    aws: &crate::provision::LocalAws,
+    template: &Template,
+    provisioned: &Provisioned,
+    clock: Arc<dyn tessera_domain::clock::Clock>,
+) -> Result<tessera_platform::services::Services, String> {
+    let variables = stack_variables(template, provisioned)?;
+    let lookup = |name: &str| variables.get(name).cloned();
+    tessera_platform::services::Services::build(
+        &aws.config,
+        &lookup,
+        &tessera_platform::services::Resource::ALL
+            .into_iter()
+            .filter(|r| *r != tessera_platform::services::Resource::SigningKey)
+            .collect::<Vec<_>>(),
+        clock,
+    )
+}
+
 /// The stream handlers of every function that reads a stream, by logical id.
 pub fn stream_handlers(
     functions: &DeployedFunctions,

@@ -6,7 +6,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use utoipa_axum::router::OpenApiRouter;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -75,6 +75,32 @@ pub fn http_functions() -> Vec<HttpFunction> {
     ]
 }
 
+/// What each function of the template is given besides the table (its `NEEDS`): the
+/// template's environment of each names exactly these resources (template_checks.rs).
+pub fn function_needs() -> Vec<(&'static str, &'static [Resource])> {
+    vec![
+        ("ErrorCodesFunction", &[]),
+        ("AuthorizerFunction", fn_authorizer::NEEDS),
+        ("AuthFunction", fn_auth::NEEDS),
+        ("AccountsFunction", fn_accounts::NEEDS),
+        ("BranchesFunction", fn_branches::NEEDS),
+        ("MerchantFunction", fn_merchant::NEEDS),
+        ("StoresFunction", fn_stores::NEEDS),
+        ("ProductsFunction", fn_products::NEEDS),
+        ("OrdersFunction", fn_orders::NEEDS),
+        ("IssuanceFunction", fn_issuance::NEEDS),
+        ("RedeemFunction", fn_redeem::NEEDS),
+        ("ReturnFunction", fn_return::NEEDS),
+        ("BatchIssueFunction", fn_batch_issue::NEEDS),
+        // The scheduled functions and the notify consumer build their own clients
+        // (the table; SES and SNS), from no resource variable.
+        ("DailyJobsFunction", &[]),
+        ("BillingCloseFunction", &[]),
+        ("NotifyFunction", &[]),
+        ("PublishFunction", fn_publish::NEEDS),
+    ]
+}
+
 /// What queue consumers are built from locally.
 #[derive(Clone)]
 pub struct HandlerContext {
@@ -103,7 +129,10 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
         fn_batch_issue::BatchIssuer::new(&context.services, context.ticket_link_base.clone());
     let batch_issue: QueueHandler = Arc::new(move |event: SqsEvent| {
         let issuer = issuer.clone();
-        Box::pin(async move { Ok(issuer.handle(event).await) })
+        Box::pin(async move {
+            let issuer = issuer.map_err(|e| BoxError::from(e.to_string()))?;
+            Ok(issuer.handle(event).await)
+        })
     });
     vec![
         ("NotifyFunction", notify),
@@ -113,13 +142,19 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
 
 /// Stream consumers by function logical id, called as Lambda's DynamoDB stream event source
 /// calls them (the event and the batch response as JSON).
-pub fn stream_handlers(context: &HandlerContext) -> Vec<(&'static str, StreamHandler)> {
+pub fn stream_handlers(
+    context: &HandlerContext,
+) -> Result<Vec<(&'static str, StreamHandler)>, String> {
     let publisher = fn_publish::Publisher {
         table: context.services.table.clone(),
-        notifications: context.services.notifications.clone(),
+        notifications: context
+            .services
+            .notifications()
+            .map_err(|e| e.to_string())?
+            .clone(),
         clock: context.services.clock.clone(),
     };
-    vec![("PublishFunction", publisher_handler(publisher))]
+    Ok(vec![("PublishFunction", publisher_handler(publisher))])
 }
 
 /// A publisher as a stream handler (tests build one over a failing queue to fault it).

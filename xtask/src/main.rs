@@ -17,11 +17,8 @@ use tessera_dev::gateway::{self, GatewayState};
 use tessera_dev::lambda_host::{self, LocalEnvironment};
 use tessera_dev::provision::{provision, LocalAws};
 use tessera_dev::template::{StackContext, Template};
-use tessera_platform::assets::AssetStore;
-use tessera_platform::notifications::NotificationQueue;
-use tessera_platform::services::{Services, SystemClock};
+use tessera_platform::services::SystemClock;
 use tessera_platform::session::SigningKeys;
-use tessera_platform::store::Table;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -95,53 +92,16 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
     let public_url = format!("http://localhost:{port}");
     let (aws, template, provisioned) =
         run_provision(StackContext::local().with_parameter("PublicUrl", &public_url)).await?;
-    let services = Services {
-        assets: AssetStore {
-            s3: aws.s3.clone(),
-            bucket: provisioned
-                .buckets
-                .get("AssetsBucket")
-                .cloned()
-                .ok_or("the template declares no AssetsBucket")?,
-        },
-        uploads: AssetStore {
-            s3: aws.s3.clone(),
-            bucket: provisioned
-                .buckets
-                .get("UploadsBucket")
-                .cloned()
-                .ok_or("the template declares no UploadsBucket")?,
-        },
-        batch_issue: tessera_platform::notifications::WorkQueue {
-            sqs: aws.sqs.clone(),
-            url: provisioned
-                .queue_urls
-                .get("BatchIssueQueue")
-                .cloned()
-                .ok_or("the template declares no BatchIssueQueue")?,
-        },
-        table: Table::new(aws.dynamodb.clone(), provisioned.table_name.clone()),
-        signing_key: Some(
-            SigningKeys::from_secret(
-                aws.secrets.clone(),
-                provisioned
-                    .secrets
-                    .get("SigningKeySecret")
-                    .ok_or("the template declares no SigningKeySecret")?,
-            )
-            .await?,
-        ),
-        clock: Arc::new(SystemClock),
-        session_lifetime: chrono::Duration::hours(8),
-        notifications: NotificationQueue {
-            sqs: aws.sqs.clone(),
-            url: provisioned
-                .queue_urls
-                .get("NotificationsQueue")
-                .cloned()
-                .ok_or("the template declares no NotificationsQueue")?,
-        },
-    };
+    let keys = SigningKeys::from_secret(
+        aws.secrets.clone(),
+        provisioned
+            .secrets
+            .get("SigningKeySecret")
+            .ok_or("the template declares no SigningKeySecret")?,
+    )
+    .await?;
+    let services = deployed::stack_services(&aws, &template, &provisioned, Arc::new(SystemClock))?
+        .with_signing_keys(keys);
     let context = HandlerContext {
         services: services.clone(),
         ses: aws.ses.clone(),
@@ -158,7 +118,7 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
     let app = if in_process {
         let state = GatewayState::new(aws.clone(), &template, provisioned.clone(), services)?;
         gateway::spawn_queue_pollers(&aws, &template, &provisioned, &context)?;
-        let streams = tessera_dev::functions::stream_handlers(&context)
+        let streams = tessera_dev::functions::stream_handlers(&context)?
             .into_iter()
             .map(|(id, handler)| (id.to_owned(), handler))
             .collect();

@@ -25,6 +25,8 @@ pub struct LocalAws {
     /// DynamoDB Local's streams, for the stream event source emulator.
     pub streams: crate::streams::StreamsApi,
     pub region: String,
+    /// The SDK configuration the clients were built from (services build theirs from it).
+    pub config: aws_config::SdkConfig,
 }
 
 impl LocalAws {
@@ -42,6 +44,7 @@ impl LocalAws {
                 .region()
                 .map(|region| region.to_string())
                 .unwrap_or_else(|| StackContext::local().region),
+            config,
         }
     }
 }

@@ -14,7 +14,7 @@ use tessera_domain::access::{
 use tessera_domain::values::{AccountName, NewPassword, Remark};
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::accounts::{AccountRecord, HistoryEntry};
 use tessera_platform::store::history::HistoryList;
 use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
@@ -22,6 +22,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 const ENTITY: &str = "account";
+
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AreaRightsView {

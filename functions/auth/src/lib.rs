@@ -12,7 +12,7 @@ use tessera_domain::values::{AccountName, MerchantId};
 use tessera_domain::{lockout, Error, ErrorCode};
 use tessera_platform::auth::{device_fingerprint, CurrentActor};
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::session::{sign, SessionClaims};
 use tessera_platform::store::accounts::LoginRecord;
 use tessera_platform::store::history::HistoryEntry;
@@ -21,6 +21,10 @@ use tessera_platform::store::settings::settings_write;
 use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[Resource::SigningKey];
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignInRequest {
@@ -219,11 +223,7 @@ async fn session_view(
         iat: session.created_at.timestamp(),
         exp: session.expires.timestamp(),
     };
-    let key = services
-        .require_signing_key()
-        .map_err(|e| Problem::internal(&e))?
-        .current()
-        .await?;
+    let key = services.signing_keys()?.current().await?;
     Ok(SessionView {
         token: sign(&claims, &key),
         expires_at: session.expires,

@@ -8,6 +8,11 @@ use aws_lambda_events::event::apigw::{
 };
 use tessera_platform::auth::TokenVerifier;
 
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[tessera_platform::services::Resource] =
+    &[tessera_platform::services::Resource::SigningKey];
+
 pub async fn handle(
     verifier: &TokenVerifier,
     request: ApiGatewayV2CustomAuthorizerV2Request,

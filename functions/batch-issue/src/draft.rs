@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tessera_domain::merchant::DeliveryMethod;
-use tessera_domain::orders::OrderStatus;
+use tessera_domain::orders::{OrderEvent, OrderStatus};
 use tessera_domain::tickets::{self, TicketStatus};
 use tessera_domain::Error;
 use tessera_platform::random::random_bytes;
@@ -18,6 +18,7 @@ use tessera_platform::store::products::ProductRecord;
 use tessera_platform::store::tickets::{
     new_ticket_write, ticket_prelude, Person, PrintStatus, Ticket,
 };
+use tessera_platform::store::Versioned;
 use tessera_platform::store::{Write, MAX_TRANSACTION_WRITES};
 
 /// The paid order's "issued" history entry. It is written after the row commits, not in
@@ -158,12 +159,22 @@ impl RowDraft {
             };
             drawn.push(ticket);
         }
-        let order = order.map(|mut order| {
-            order.status = OrderStatus::Issued;
-            order.updated_at = now;
-            order.version += 1;
-            order
-        });
+        // The paid order becomes issued (the rows were checked issuable); its write is
+        // conditional on the version it was read at, one version on (order_write).
+        let order = match order {
+            Some(mut order) => {
+                // check_rows let the row through: the order is unissued, or issued by this
+                // very batch (a redelivery, whose writes then find the row committed).
+                order.status = match order.status {
+                    OrderStatus::Issued => OrderStatus::Issued,
+                    unissued => unissued.after(OrderEvent::Issue)?,
+                };
+                order.updated_at = now;
+                order.set_version(order.version() + 1);
+                Some(order)
+            }
+            None => None,
+        };
         let result = RowResult {
             batch_id: batch.batch_id.clone(),
             index: planned.index,

@@ -25,18 +25,21 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tessera_domain::clock::Clock;
+use tessera_domain::events::EventType;
 use tessera_domain::issuance::{check_rows, BatchStatus, RowCheck};
 use tessera_domain::orders::OrderStatus;
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::issuance::StoredFacts;
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::issuance::{
     issued_order_write, BatchMessage, BatchRecord, IssuedOrderRecord, IssuedOrderStatus,
     IssuedTicket, PlannedRow, RowOutcome, RowResult,
 };
 use tessera_platform::store::orders::OrderRecord;
+use tessera_platform::store::outbox::OutboxEvent;
 use tessera_platform::store::products::ProductRecord;
 use tessera_platform::store::tickets::{new_ticket_write, ticket_prelude};
 use tessera_platform::store::{Table, Write, MAX_TRANSACTION_WRITES};
@@ -47,6 +50,10 @@ mod notify;
 use draft::{order_history_item, DraftedRow, RowDraft};
 
 /// Rows issued at once. DynamoDB transactions on different items do not contend.
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[Resource::Uploads];
+
 pub const DEFAULT_CONCURRENCY: usize = 32;
 /// The batch-issue queue's maxReceiveCount (infra/template.yaml).
 pub const DEFAULT_MAX_RECEIVES: u32 = 5;
@@ -62,6 +69,32 @@ pub struct BatchIssuer {
     pub ticket_link_base: String,
     pub concurrency: usize,
     pub max_receives: u32,
+}
+
+/// The `order.issued` event of rows committed in one transaction: their import and trade
+/// numbers. Its id is the batch and the first row's import number (import numbers are
+/// unique, and a row commits once).
+fn orders_issued(
+    batch: &BatchRecord,
+    rows: &[&IssuedOrderRecord],
+    at: DateTime<Utc>,
+) -> Result<OutboxEvent, Error> {
+    let first = rows
+        .first()
+        .map(|r| r.import_no.as_str())
+        .unwrap_or_default();
+    let orders: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| json!({"import_no": r.import_no, "trade_no": r.trade_no, "product_id": r.product_id, "quantity": r.quantity}))
+        .collect();
+    OutboxEvent::new(
+        format!("issued-{}-{first}", batch.batch_id),
+        EventType::OrderIssued,
+        &batch.merchant_id,
+        at,
+        &batch.batch_id,
+        &json!({"batch_id": batch.batch_id, "orders": orders}),
+    )
 }
 
 /// Why a delivery did not finish; SQS will deliver the message again.
@@ -80,10 +113,10 @@ impl From<Error> for Retry {
 
 impl BatchIssuer {
     /// `ticket_link_base` is where ticket links point (the link is it and the token).
-    pub fn new(services: &Services, ticket_link_base: String) -> BatchIssuer {
-        BatchIssuer {
+    pub fn new(services: &Services, ticket_link_base: String) -> Result<BatchIssuer, Error> {
+        Ok(BatchIssuer {
             table: services.table.clone(),
-            uploads: services.uploads.clone(),
+            uploads: services.uploads()?.clone(),
             clock: services.clock.clone(),
             ticket_link_base,
             concurrency: std::env::var("TESSERA_BATCH_CONCURRENCY")
@@ -95,17 +128,15 @@ impl BatchIssuer {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(DEFAULT_MAX_RECEIVES),
-        }
+        })
     }
 
     pub async fn from_env() -> Result<BatchIssuer, String> {
         // Required: a link to a made-up host would reach consumers as if it were real.
         let ticket_link_base = tessera_platform::aws::required_env("TESSERA_TICKET_LINK_BASE")
             .map_err(|e| e.to_string())?;
-        Ok(BatchIssuer::new(
-            &Services::from_env().await?,
-            ticket_link_base,
-        ))
+        BatchIssuer::new(&Services::from_env(NEEDS).await?, ticket_link_base)
+            .map_err(|e| e.to_string())
     }
 
     /// Lambda's SQS integration: failed messages are reported, the others deleted.
@@ -349,7 +380,8 @@ impl BatchIssuer {
         let mut groups: Vec<Vec<_>> = Vec::new();
         let mut group_writes = 0;
         for row in drafted {
-            if groups.is_empty() || group_writes + row.4.len() > MAX_TRANSACTION_WRITES {
+            // One place in each transaction is the group's `order.issued` event.
+            if groups.is_empty() || group_writes + row.4.len() > MAX_TRANSACTION_WRITES - 1 {
                 groups.push(Vec::new());
                 group_writes = 0;
             }
@@ -360,7 +392,13 @@ impl BatchIssuer {
         }
         let grouped = stream::iter(groups)
             .map(|group| async move {
-                let writes: Vec<Write> = group.iter().flat_map(|row| row.4.clone()).collect();
+                let mut writes: Vec<Write> = group.iter().flat_map(|row| row.4.clone()).collect();
+                let issued: Vec<&IssuedOrderRecord> =
+                    group.iter().map(|row| &row.3.issued_order).collect();
+                match orders_issued(batch, &issued, now).and_then(|event| event.write()) {
+                    Ok(event) => writes.push(event),
+                    Err(error) => return vec![Err(Retry::from(error))],
+                }
                 let prelude: Result<Vec<_>, Error> = group
                     .iter()
                     .map(|row| row.3.prelude())
@@ -420,37 +458,47 @@ impl BatchIssuer {
         outcomes
     }
 
-    /// A product that issues its first ticket can no longer change its terms (§7-3 A).
+    /// A product that issues its first ticket can no longer change its terms (§7-3 A):
+    /// marked through the change engine (read again if someone edits it meanwhile).
     async fn lock_products(
         &self,
         batch: &BatchRecord,
         products: &[&ProductRecord],
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let changes: Vec<(ProductRecord, HistoryEntry)> = products
+        let ids: Vec<String> = products
             .iter()
             .filter(|p| p.first_issued_at.is_none())
-            .map(|p| {
-                let mut locked = (*p).clone();
-                locked.first_issued_at = Some(now);
-                locked.updated_at = now;
-                locked.version += 1;
-                let entry = HistoryEntry {
-                    at: now,
-                    merchant_id: batch.merchant_id.clone(),
-                    by_account: batch.created_by.clone(),
-                    entity: "product".to_owned(),
-                    entity_id: p.product_id.clone(),
-                    action: "first_issued".to_owned(),
-                    changes: json!({"batch_id": batch.batch_id}),
-                };
-                (locked, entry)
-            })
+            .map(|p| p.product_id.clone())
             .collect();
-        if changes.is_empty() {
+        if ids.is_empty() {
             return Ok(());
         }
-        self.table.save_products(&changes).await
+        let ids = &ids;
+        ChangeEngine::new(self.table.clone(), self.clock.clone())
+            .run(None, 200, |_| async move {
+                let mut changes = Changes::new();
+                for mut product in self.table.get_products(&batch.merchant_id, ids).await? {
+                    if product.first_issued_at.is_some() {
+                        continue;
+                    }
+                    product.first_issued_at = Some(now);
+                    product.updated_at = now;
+                    let version = changes.update(&mut product)?;
+                    let entry = HistoryEntry {
+                        at: now,
+                        merchant_id: batch.merchant_id.clone(),
+                        by_account: batch.created_by.clone(),
+                        entity: "product".to_owned(),
+                        entity_id: product.product_id.clone(),
+                        action: "first_issued".to_owned(),
+                        changes: json!({"batch_id": batch.batch_id}),
+                    };
+                    changes.history(&entry, version)?;
+                }
+                Ok(Decision::new(changes, ()))
+            })
+            .await
     }
 
     async fn fail_row(
@@ -572,7 +620,9 @@ impl BatchIssuer {
         self.table
             .put_all(draft.prelude()?, self.concurrency)
             .await?;
-        if let Some(writes) = draft.single_transaction()? {
+        if let Some(mut writes) = draft.single_transaction()? {
+            let issued = &draft.issued_order;
+            writes.push(orders_issued(batch, &[issued], issued.issued_at)?.write()?);
             return Ok(
                 match conflict_or(
                     self.table
@@ -654,7 +704,10 @@ impl BatchIssuer {
             match conflict_or(
                 self.table
                     .transact(
-                        vec![issued_order_write(&finished)?],
+                        vec![
+                            issued_order_write(&finished)?,
+                            orders_issued(batch, &[&finished], finished.issued_at)?.write()?,
+                        ],
                         ErrorCode::ConcurrentChange,
                     )
                     .await,

@@ -18,7 +18,7 @@ use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::owner::OwnerQuery;
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::accounts::{account_write, AccountRecord};
 use tessera_platform::store::branches::BranchRecord;
 use tessera_platform::store::history::{HistoryEntry, HistoryList};
@@ -28,6 +28,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 const ENTITY: &str = "branch";
+
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BranchView {

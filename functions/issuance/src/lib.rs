@@ -20,7 +20,7 @@ use tessera_domain::tickets::numbering_rules;
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::issuance::check_against_storage;
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::issuance::{
     BatchMessage, BatchRecord, PlannedRow, RowOutcome, RowResult, UploadRecord,
 };
@@ -55,6 +55,10 @@ async fn template(current: CurrentActor) -> Result<Response, Problem> {
         "issuance-template.xlsx",
     ))
 }
+
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[Resource::Uploads, Resource::BatchIssueQueue];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Rule {
@@ -139,7 +143,7 @@ async fn request_upload(
     let upload_id = uuid::Uuid::new_v4().simple().to_string();
     let object_key = format!("merchants/{}/issuance/{upload_id}.xlsx", actor.acting_as);
     let upload_url = services
-        .uploads
+        .uploads()?
         .presign_upload(
             &object_key,
             XLSX_CONTENT_TYPE,
@@ -236,7 +240,7 @@ async fn checked_rows(
     let too_large = Error::new(ErrorCode::IssuanceFileTooLarge)
         .with_detail(format!("at most {MAX_FILE_BYTES} bytes"));
     let bytes = services
-        .uploads
+        .uploads()?
         .get_bytes(&upload.object_key, MAX_FILE_BYTES, too_large)
         .await?
         .ok_or_else(|| {
@@ -414,7 +418,7 @@ async fn confirm(
     let plan_json = serde_json::to_vec(&plan)
         .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
     services
-        .uploads
+        .uploads()?
         .put_bytes(&plan_key, plan_json, "application/json")
         .await?;
     let batch = BatchRecord {
@@ -450,7 +454,7 @@ async fn confirm(
 
 async fn queue(services: &Services, batch: &BatchRecord) -> Result<(), Error> {
     services
-        .batch_issue
+        .batch_issue()?
         .send(&BatchMessage {
             merchant_id: batch.merchant_id.to_string(),
             batch_id: batch.batch_id.clone(),

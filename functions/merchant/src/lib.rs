@@ -15,7 +15,7 @@ use tessera_domain::values::EmailList;
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::accounts::IssuerInfo;
 use tessera_platform::store::history::{HistoryEntry, HistoryList};
 use tessera_platform::store::settings::{
@@ -100,6 +100,10 @@ async fn merchant_record(
 }
 
 // ------------------------------------------------------------------ profile
+
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[Resource::Assets];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContactView {
@@ -445,7 +449,7 @@ async fn ticket_page_with_links(
     if let Some(key) = &settings.logo_key {
         view.logo_url = Some(
             services
-                .assets
+                .assets()?
                 .presign_download(key, DOWNLOAD_LINK_LIFETIME)
                 .await?,
         );
@@ -453,7 +457,7 @@ async fn ticket_page_with_links(
     if let Some(key) = &settings.banner_key {
         view.banner_url = Some(
             services
-                .assets
+                .assets()?
                 .presign_download(key, DOWNLOAD_LINK_LIFETIME)
                 .await?,
         );
@@ -582,7 +586,7 @@ async fn request_upload(
         kind.extension()
     );
     let upload_url = services
-        .assets
+        .assets()?
         .presign_upload(&key, kind.content_type(), input.size, UPLOAD_LINK_LIFETIME)
         .await?;
     let expires_at =
@@ -621,7 +625,7 @@ async fn confirm_image(
         _ => return Err(Problem::new(ErrorCode::RouteNotFound)),
     };
     tessera_platform::assets::verify_image_upload(
-        &services.assets,
+        services.assets()?,
         &input.key,
         &key_prefix(actor, image),
         image,

@@ -19,7 +19,7 @@ use tessera_domain::{calendar, Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::orders::{order_cancelled_event, OrderRecord};
 use tessera_platform::{ApiJson, Problem, ProblemDetails};
@@ -27,6 +27,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 const ENTITY: &str = "order";
+
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[];
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OrderInput {

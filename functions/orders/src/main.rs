@@ -1,5 +1,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let services = tessera_platform::services::Services::from_env().await?;
+    let services = tessera_platform::services::Services::from_env(fn_orders::NEEDS).await?;
     tessera_platform::lambda::run_http(fn_orders::app(services)).await
 }

@@ -22,7 +22,7 @@ use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::owner::OwnerQuery;
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::history::{HistoryEntry, HistoryList};
 use tessera_platform::store::products::ProductRecord;
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
@@ -32,6 +32,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 const ENTITY: &str = "product";
 
 /// What a merchant sends to create or edit a product (and what copy returns).
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[Resource::Assets];
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProductInput {
     pub name: String,
@@ -154,7 +158,7 @@ async fn linked(services: &Services, product: &ProductRecord) -> Result<ProductV
     if let Some(key) = &product.image_key {
         view.image_url = Some(
             services
-                .assets
+                .assets()?
                 .presign_download(key, IMAGE_LINK_LIFETIME)
                 .await?,
         );
@@ -210,7 +214,7 @@ async fn request_image_upload(
         kind.extension()
     );
     let upload_url = services
-        .assets
+        .assets()?
         .presign_upload(&key, kind.content_type(), input.size, IMAGE_LINK_LIFETIME)
         .await?;
     Ok((
@@ -265,7 +269,7 @@ async fn set_image(
     check(actor, &owner, Access::Modify)?;
     require_image_editable(&existing(&services, &owner, &id).await?)?;
     tessera_platform::assets::verify_image_upload(
-        &services.assets,
+        services.assets()?,
         &input.key,
         &image_prefix(&owner, &id),
         TicketImage::Product,

@@ -19,6 +19,11 @@ use tessera_platform::services::SystemClock;
 use tessera_platform::store::outbox::OutboxEvent;
 use tessera_platform::store::{Item, Table};
 
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[tessera_platform::services::Resource] =
+    &[tessera_platform::services::Resource::NotificationsQueue];
+
 #[derive(Clone)]
 pub struct Publisher {
     pub table: Table,

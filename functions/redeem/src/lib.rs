@@ -9,10 +9,14 @@ use tessera_domain::lifecycle::Operation;
 use tessera_platform::auth::{CurrentActor, SignedIn};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::lifecycle::{self, OperationRequest, TicketLookup, TicketView};
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::{ApiJson, Problem, ProblemDetails};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CodeInput {

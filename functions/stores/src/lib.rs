@@ -14,7 +14,7 @@ use tessera_domain::relations::{issuer_opens, issuer_unlinks, store_unlinks, Rel
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::services::Services;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::relations::{RelationRecord, ISSUER_ENTITY, STORE_ENTITY};
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
@@ -30,6 +30,10 @@ fn check(actor: &Actor, access: Access) -> Result<(), Error> {
         ErrorCode::RelationNotFound,
     )
 }
+
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RelationView {

@@ -1,13 +1,19 @@
-//! What a function that stores or authenticates needs, built once per cold start.
+//! What a function that stores or authenticates needs, built once per cold start by one
+//! constructor ([`Services::build`]) from the variables the template gives the function:
+//! the table and the clock always, and the stack's other resources only where the function
+//! declares it needs them ([`Resource`]; each function's `NEEDS`). The Lambda `main`s, the
+//! local gateway, the tests and the benchmarks all build them this way.
 
 use crate::assets::AssetStore;
 use crate::auth::Authenticator;
+use crate::aws::SdkConfig;
 use crate::notifications::{NotificationQueue, WorkQueue};
 use crate::session::SigningKeys;
 use crate::store::Table;
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use tessera_domain::clock::Clock;
+use tessera_domain::{Error, ErrorCode};
 
 /// The system clock: the one place production reads the time.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,81 +25,193 @@ impl Clock for SystemClock {
     }
 }
 
+/// A resource of the stack beyond the table, named to a function by one variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// The session-token signing key's secret (read at start, rotated at run time).
+    SigningKey,
+    /// Logos, banners and product images.
+    Assets,
+    /// Uploaded issuance spreadsheets.
+    Uploads,
+    BatchIssueQueue,
+    NotificationsQueue,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 5] = [
+        Resource::SigningKey,
+        Resource::Assets,
+        Resource::Uploads,
+        Resource::BatchIssueQueue,
+        Resource::NotificationsQueue,
+    ];
+
+    /// The variable the template sets for a function given this resource.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Resource::SigningKey => "TESSERA_SIGNING_KEY_SECRET_ARN",
+            Resource::Assets => "ASSETS_BUCKET",
+            Resource::Uploads => "UPLOADS_BUCKET",
+            Resource::BatchIssueQueue => "BATCH_ISSUE_QUEUE_URL",
+            Resource::NotificationsQueue => "NOTIFICATIONS_QUEUE_URL",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Services {
     pub table: Table,
-    /// Only the functions that sign or verify session tokens (auth, the authorizer) are
-    /// given the key's secret; see [`Services::require_signing_key`].
-    pub signing_key: Option<SigningKeys>,
     pub clock: Arc<dyn Clock>,
     pub session_lifetime: Duration,
-    pub notifications: NotificationQueue,
-    pub assets: AssetStore,
-    /// Uploaded issuance spreadsheets (presigned PUT, read back for the preview).
-    pub uploads: AssetStore,
-    pub batch_issue: WorkQueue,
+    signing_key: Option<SigningKeys>,
+    assets: Option<AssetStore>,
+    uploads: Option<AssetStore>,
+    batch_issue: Option<WorkQueue>,
+    notifications: Option<NotificationQueue>,
+}
+
+/// A variable's value by name (the process environment, or a stack's resolved variables).
+pub trait Variables {
+    fn variable(&self, name: &str) -> Option<String>;
+}
+
+impl<F: Fn(&str) -> Option<String>> Variables for F {
+    fn variable(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
+/// The process environment.
+pub fn process_environment(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 impl Services {
-    /// From the standard AWS configuration plus `TABLE_NAME`, `NOTIFICATIONS_QUEUE_URL`,
-    /// `ASSETS_BUCKET`, `UPLOADS_BUCKET`, `BATCH_ISSUE_QUEUE_URL`,
-    /// `TESSERA_SIGNING_KEY_SECRET_ARN` (where given: the key is read from it now) and
-    /// `TESSERA_SESSION_HOURS` (default 8: a working day).
-    pub async fn from_env() -> Result<Services, String> {
-        let config = crate::aws::load_sdk_config().await;
-        let table = Table::from_env(&config).map_err(|e| e.to_string())?;
-        let hours = std::env::var("TESSERA_SESSION_HOURS")
-            .ok()
+    /// The one constructor: `TABLE_NAME`, `TESSERA_SESSION_HOURS` (default 8: a working
+    /// day) and the variable of each resource in `needs`, clients built from `config`.
+    /// The signing key is not read here (that is I/O): [`Services::from_env`] reads it, and
+    /// tests and tools give theirs with [`Services::with_signing_keys`].
+    pub fn build(
+        config: &SdkConfig,
+        variables: &dyn Variables,
+        needs: &[Resource],
+        clock: Arc<dyn Clock>,
+    ) -> Result<Services, String> {
+        let required = |name: &str| {
+            variables
+                .variable(name)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    format!("{name} is not set (it is in the function's template environment)")
+                })
+        };
+        let wanted = |resource: Resource| -> Result<Option<String>, String> {
+            match needs.contains(&resource) {
+                true => required(resource.variable()).map(Some),
+                false => Ok(None),
+            }
+        };
+        let hours = variables
+            .variable("TESSERA_SESSION_HOURS")
             .and_then(|h| h.parse::<i64>().ok())
             .filter(|h| (1..=24).contains(h))
             .unwrap_or(8);
-        let notifications = NotificationQueue {
-            sqs: crate::aws::sqs_client(&config),
-            url: crate::aws::required_env("NOTIFICATIONS_QUEUE_URL").map_err(|e| e.to_string())?,
-        };
-        let assets = AssetStore {
-            s3: crate::aws::s3_client(&config),
-            bucket: crate::aws::required_env("ASSETS_BUCKET").map_err(|e| e.to_string())?,
-        };
-        let uploads = AssetStore {
-            s3: crate::aws::s3_client(&config),
-            bucket: crate::aws::required_env("UPLOADS_BUCKET").map_err(|e| e.to_string())?,
-        };
-        let batch_issue = WorkQueue {
-            sqs: crate::aws::sqs_client(&config),
-            url: crate::aws::required_env("BATCH_ISSUE_QUEUE_URL").map_err(|e| e.to_string())?,
-        };
         Ok(Services {
-            assets,
-            uploads,
-            batch_issue,
-            notifications,
-            table,
-            signing_key: match std::env::var("TESSERA_SIGNING_KEY_SECRET_ARN") {
-                Ok(secret) => Some(
-                    SigningKeys::from_secret(crate::aws::secrets_client(&config), &secret).await?,
-                ),
-                Err(_) => None,
-            },
-            clock: Arc::new(SystemClock),
+            table: Table::new(crate::aws::dynamodb_client(config), required("TABLE_NAME")?),
+            clock,
             session_lifetime: Duration::hours(hours),
+            signing_key: None,
+            assets: wanted(Resource::Assets)?.map(|bucket| AssetStore {
+                s3: crate::aws::s3_client(config),
+                bucket,
+            }),
+            uploads: wanted(Resource::Uploads)?.map(|bucket| AssetStore {
+                s3: crate::aws::s3_client(config),
+                bucket,
+            }),
+            batch_issue: wanted(Resource::BatchIssueQueue)?.map(|url| WorkQueue {
+                sqs: crate::aws::sqs_client(config),
+                url,
+            }),
+            notifications: wanted(Resource::NotificationsQueue)?.map(|url| NotificationQueue {
+                sqs: crate::aws::sqs_client(config),
+                url,
+            }),
         })
     }
 
-    /// The signing key, for the functions that need it: they call this at start, so a
-    /// missing key fails the cold start with a clear message instead of a request.
-    pub fn require_signing_key(&self) -> Result<&SigningKeys, String> {
-        self.signing_key.as_ref().ok_or_else(|| {
-            "TESSERA_SIGNING_KEY_SECRET_ARN is not set for a function that signs or verifies sessions"
-                .to_owned()
-        })
+    /// A Lambda's services: [`Services::build`] over the process environment and the
+    /// system clock, with the signing key read from its secret where it is needed (a
+    /// missing variable or key fails the cold start, with its name, not a request).
+    pub async fn from_env(needs: &[Resource]) -> Result<Services, String> {
+        let config = crate::aws::load_sdk_config().await;
+        let services =
+            Services::build(&config, &process_environment, needs, Arc::new(SystemClock))?;
+        if !needs.contains(&Resource::SigningKey) {
+            return Ok(services);
+        }
+        let secret = process_environment(Resource::SigningKey.variable())
+            .ok_or("TESSERA_SIGNING_KEY_SECRET_ARN is not set for a function that signs or verifies sessions")?;
+        let keys = SigningKeys::from_secret(crate::aws::secrets_client(&config), &secret).await?;
+        Ok(services.with_signing_keys(keys))
+    }
+
+    pub fn with_signing_keys(mut self, keys: SigningKeys) -> Services {
+        self.signing_key = Some(keys);
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Services {
+        self.clock = clock;
+        self
+    }
+
+    pub fn signing_keys(&self) -> Result<&SigningKeys, Error> {
+        self.signing_key
+            .as_ref()
+            .ok_or_else(|| missing(Resource::SigningKey))
+    }
+
+    pub fn assets(&self) -> Result<&AssetStore, Error> {
+        self.assets
+            .as_ref()
+            .ok_or_else(|| missing(Resource::Assets))
+    }
+
+    pub fn uploads(&self) -> Result<&AssetStore, Error> {
+        self.uploads
+            .as_ref()
+            .ok_or_else(|| missing(Resource::Uploads))
+    }
+
+    pub fn batch_issue(&self) -> Result<&WorkQueue, Error> {
+        self.batch_issue
+            .as_ref()
+            .ok_or_else(|| missing(Resource::BatchIssueQueue))
+    }
+
+    pub fn notifications(&self) -> Result<&NotificationQueue, Error> {
+        self.notifications
+            .as_ref()
+            .ok_or_else(|| missing(Resource::NotificationsQueue))
     }
 
     pub fn authenticator(&self) -> Result<Authenticator, String> {
         Ok(Authenticator {
             table: self.table.clone(),
-            keys: self.require_signing_key()?.clone(),
+            keys: self.signing_keys().map_err(|e| e.to_string())?.clone(),
             clock: self.clock.clone(),
         })
     }
+}
+
+/// A resource the function did not declare it needs: a programming error, logged with
+/// its name (the caller hears 500).
+fn missing(resource: Resource) -> Error {
+    tracing::error!(resource = ?resource, variable = resource.variable(), "a resource this function does not declare was asked for");
+    Error::new(ErrorCode::InternalError).with_detail(format!(
+        "{} is not configured for this function",
+        resource.variable()
+    ))
 }

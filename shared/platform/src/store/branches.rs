@@ -86,17 +86,4 @@ impl Table {
         ];
         self.transact(writes, ErrorCode::BranchCodeTaken).await
     }
-
-    /// Saves a changed branch (its version advanced by one) with its history entry.
-    pub async fn update_branch(
-        &self,
-        branch: &BranchRecord,
-        history: &HistoryEntry,
-    ) -> Result<(), Error> {
-        let writes = vec![
-            branch_write(branch, Expect::Version(branch.version.saturating_sub(1)))?,
-            history.write(branch.version)?,
-        ];
-        self.transact(writes, ErrorCode::ConcurrentChange).await
-    }
 }

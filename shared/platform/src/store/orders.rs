@@ -2,7 +2,6 @@
 //! payment date, so the daily job finds exactly the orders of a given day; any other status
 //! rewrites the item without those attributes, which takes it off the index.
 
-use super::history::HistoryEntry;
 use super::{from_item, keys, to_item, Expect, Gsi, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tessera_domain::calendar;
 use tessera_domain::orders::OrderStatus;
 use tessera_domain::values::{MerchantId, TaiwanMobile};
-use tessera_domain::{Error, ErrorCode};
+use tessera_domain::Error;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderRecord {
@@ -115,25 +114,6 @@ impl Table {
             })
             .collect();
         self.get_many(keys).await
-    }
-
-    /// Creates (version 1; an existing number is `ORDER_EXISTS`) or saves a changed order,
-    /// with its history entry, in one transaction.
-    pub async fn save_order(
-        &self,
-        order: &OrderRecord,
-        history: &HistoryEntry,
-    ) -> Result<(), Error> {
-        let on_condition = if order.version == 1 {
-            ErrorCode::OrderExists
-        } else {
-            ErrorCode::ConcurrentChange
-        };
-        self.transact(
-            vec![order_write(order)?, history.write(order.version)?],
-            on_condition,
-        )
-        .await
     }
 
     pub async fn list_orders(&self, merchant_id: &MerchantId) -> Result<Vec<OrderRecord>, Error> {
