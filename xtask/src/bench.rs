@@ -649,9 +649,9 @@ impl BenchWorld {
             .s3
             .put_object()
             .bucket(&self.provisioned.buckets["UploadsBucket"])
-            .key(format!(
-                "merchants/{}/issuance/{upload_id}.xlsx",
-                crate::seed::PARENT
+            .key(tessera_platform::store::object_keys::issuance_upload(
+                &tessera_domain::values::MerchantId::parse("m", crate::seed::PARENT)?,
+                &upload_id,
             ))
             .content_type(tessera_sheets::XLSX_CONTENT_TYPE)
             .body(file.into())

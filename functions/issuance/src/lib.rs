@@ -24,6 +24,7 @@ use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::issuance::{
     BatchMessage, BatchRecord, PlannedRow, RowOutcome, RowResult, UploadRecord,
 };
+use tessera_platform::store::object_keys;
 use tessera_platform::{ApiJson, Problem, ProblemDetails};
 use tessera_sheets::XLSX_CONTENT_TYPE;
 use utoipa::ToSchema;
@@ -141,7 +142,7 @@ async fn request_upload(
             .into());
     }
     let upload_id = uuid::Uuid::new_v4().simple().to_string();
-    let object_key = format!("merchants/{}/issuance/{upload_id}.xlsx", actor.acting_as);
+    let object_key = object_keys::issuance_upload(&actor.acting_as, &upload_id);
     let upload_url = services
         .uploads()?
         .presign_upload(
@@ -410,10 +411,10 @@ async fn confirm(
             planned
         })
         .collect();
-    let plan_key = format!(
-        "merchants/{}/issuance/{upload_id}.plan-{}.json",
-        actor.acting_as,
-        uuid::Uuid::new_v4().simple()
+    let plan_key = object_keys::issuance_plan(
+        &actor.acting_as,
+        &upload_id,
+        &uuid::Uuid::new_v4().simple().to_string(),
     );
     let plan_json = serde_json::to_vec(&plan)
         .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;

@@ -559,7 +559,7 @@ pub struct ConfirmImage {
 }
 
 fn key_prefix(actor: &Actor, image: TicketImage) -> String {
-    format!("merchants/{}/{}/", actor.acting_as, image.name())
+    tessera_platform::store::object_keys::ticket_page_images(&actor.acting_as, image.name())
 }
 
 /// Ask for a presigned URL to upload the logo or the banner (PNG or JPEG, size-limited).

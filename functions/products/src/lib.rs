@@ -167,7 +167,7 @@ async fn linked(services: &Services, product: &ProductRecord) -> Result<ProductV
 }
 
 fn image_prefix(owner: &MerchantId, product_id: &str) -> String {
-    format!("merchants/{owner}/products/{product_id}/")
+    tessera_platform::store::object_keys::product_images(owner, product_id)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod issuance;
 pub mod keys;
 pub mod notifications;
+pub mod object_keys;
 pub mod orders;
 pub mod outbox;
 pub mod products;

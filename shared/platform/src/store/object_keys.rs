@@ -1,0 +1,49 @@
+//! The one place where S3 object keys are spelled, beside the table's keys: every object a
+//! merchant owns lives under `merchants/{merchant}/`, the prefix the template's S3 policies
+//! grant (`${Bucket.Arn}/merchants/*`), so no key can reach another merchant's objects and
+//! no function can write outside the prefix.
+
+use tessera_domain::values::MerchantId;
+
+/// The prefix of everything a merchant owns in a bucket (the template's policies grant it).
+pub const MERCHANTS_PREFIX: &str = "merchants/";
+
+/// Where an uploaded issuance spreadsheet is kept (uploads bucket).
+pub fn issuance_upload(merchant: &MerchantId, upload_id: &str) -> String {
+    format!("{MERCHANTS_PREFIX}{merchant}/issuance/{upload_id}.xlsx")
+}
+
+/// Where a confirmed batch's plan is kept (uploads bucket); `nonce` keeps two
+/// confirmations of one upload from overwriting each other's plan.
+pub fn issuance_plan(merchant: &MerchantId, upload_id: &str, nonce: &str) -> String {
+    format!("{MERCHANTS_PREFIX}{merchant}/issuance/{upload_id}.plan-{nonce}.json")
+}
+
+/// The prefix of a product's pictures (assets bucket).
+pub fn product_images(merchant: &MerchantId, product_id: &str) -> String {
+    format!("{MERCHANTS_PREFIX}{merchant}/products/{product_id}/")
+}
+
+/// The prefix of a ticket page's logo or banner (assets bucket); `image` is its name.
+pub fn ticket_page_images(merchant: &MerchantId, image: &str) -> String {
+    format!("{MERCHANTS_PREFIX}{merchant}/{image}/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_under_its_merchants_prefix() {
+        let m = MerchantId::parse("m", "DEMO0001").unwrap();
+        let own = format!("{MERCHANTS_PREFIX}DEMO0001/");
+        for key in [
+            issuance_upload(&m, "u1"),
+            issuance_plan(&m, "u1", "n"),
+            product_images(&m, "P1"),
+            ticket_page_images(&m, "logo"),
+        ] {
+            assert!(key.starts_with(&own), "{key}");
+        }
+    }
+}
