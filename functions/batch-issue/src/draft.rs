@@ -44,14 +44,21 @@ pub(crate) fn order_history_item(
     Ok(Some(entry.write(version)?.item))
 }
 
-/// A row ready to go into a shared transaction, with what its fallback needs.
-pub(crate) type DraftedRow = (
-    PlannedRow,
-    ProductRecord,
-    Option<OrderRecord>,
-    RowDraft,
-    Vec<Write>,
-);
+/// A pending row that passed its checks, with what it is issued from: its product and
+/// its paid order as read now.
+pub(crate) struct RowJob {
+    pub(crate) planned: PlannedRow,
+    pub(crate) product: ProductRecord,
+    pub(crate) order: Option<OrderRecord>,
+}
+
+/// A row ready to go into a shared transaction: its job (for the fallback of issuing it on
+/// its own), its draft and the writes it adds to the transaction.
+pub(crate) struct DraftedRow {
+    pub(crate) job: RowJob,
+    pub(crate) draft: RowDraft,
+    pub(crate) writes: Vec<Write>,
+}
 
 /// Everything one row writes, drawn once per attempt.
 pub(crate) struct RowDraft {

@@ -47,7 +47,7 @@ use tessera_platform::store::{Table, Write, MAX_TRANSACTION_WRITES};
 mod draft;
 mod notify;
 
-use draft::{order_history_item, DraftedRow, RowDraft};
+use draft::{order_history_item, DraftedRow, RowDraft, RowJob};
 
 /// Rows issued at once. DynamoDB transactions on different items do not contend.
 /// The stack's resources this function is given besides the table (its template
@@ -69,6 +69,42 @@ pub struct BatchIssuer {
     pub ticket_link_base: String,
     pub concurrency: usize,
     pub max_receives: u32,
+}
+
+/// Drafts every job: the rows that fit a shared transaction, and those issued alone.
+fn draft_all(
+    batch: &BatchRecord,
+    jobs: Vec<RowJob>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<DraftedRow>, Vec<RowJob>), Error> {
+    let mut drafted = Vec::new();
+    let mut alone = Vec::new();
+    for job in jobs {
+        let draft = RowDraft::new(batch, &job.planned, &job.product, job.order.clone(), now)?;
+        match draft.single_transaction()? {
+            Some(writes) => drafted.push(DraftedRow { job, draft, writes }),
+            None => alone.push(job),
+        }
+    }
+    Ok((drafted, alone))
+}
+
+/// Packs drafted rows, whole, into groups that fit one transaction with their event.
+fn pack(drafted: Vec<DraftedRow>) -> Vec<Vec<DraftedRow>> {
+    let mut groups: Vec<Vec<DraftedRow>> = Vec::new();
+    let mut group_writes = 0;
+    for row in drafted {
+        // One place in each transaction is the group's `order.issued` event.
+        if groups.is_empty() || group_writes + row.writes.len() > MAX_TRANSACTION_WRITES - 1 {
+            groups.push(Vec::new());
+            group_writes = 0;
+        }
+        group_writes += row.writes.len();
+        if let Some(group) = groups.last_mut() {
+            group.push(row);
+        }
+    }
+    groups
 }
 
 /// The `order.issued` event of rows committed in one transaction: their import and trade
@@ -279,19 +315,60 @@ impl BatchIssuer {
         serde_json::from_slice(&bytes).map_err(|e| Retry(format!("the plan is unreadable: {e}")))
     }
 
-    /// Re-checks the pending rows now (an order may have been abandoned, a product delisted
-    /// since the preview), locks their products against edits, and issues them.
+    /// Issues the pending rows, in four steps: check them again now, draft each, pack the
+    /// drafts whole into shared transactions, and commit each pack (a row too large for
+    /// one, or a pack that conflicts, is issued on its own).
     async fn issue_rows(
         &self,
         batch: &BatchRecord,
         pending: &[&PlannedRow],
     ) -> Vec<Result<RowResult, Retry>> {
         let now = self.clock.now();
-        let rows: Vec<_> = pending.iter().map(|p| &p.row).collect();
-        let stored = match StoredFacts::load(&self.table, &batch.merchant_id, &rows).await {
-            Ok(stored) => stored,
+        let (jobs, refused) = match self.check(batch, pending, now).await {
+            Ok(checked) => checked,
             Err(error) => return vec![Err(error.into())],
         };
+        let (drafted, alone) = match draft_all(batch, jobs, now) {
+            Ok(drafts) => drafts,
+            Err(error) => return vec![Err(error.into())],
+        };
+        let mut outcomes: Vec<Result<RowResult, Retry>> = stream::iter(refused)
+            .map(|(planned, reason)| async move {
+                self.fail_row(batch, &planned, ErrorCode::IssuanceRowsInvalid, reason, now)
+                    .await
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let committed = stream::iter(pack(drafted))
+            .map(|group| self.commit_group(batch, group, now))
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<Vec<_>>>()
+            .await;
+        outcomes.extend(committed.into_iter().flatten());
+        let large = stream::iter(alone)
+            .map(|job| async move {
+                self.issue_row(batch, &job.planned, &job.product, job.order, now)
+                    .await
+            })
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        outcomes.extend(large);
+        outcomes
+    }
+
+    /// Re-checks the pending rows now (an order may have been abandoned, a product delisted
+    /// since the preview) and locks their products against edits: the rows to issue, with
+    /// what they are issued from, and the refused ones with why.
+    async fn check(
+        &self,
+        batch: &BatchRecord,
+        pending: &[&PlannedRow],
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<RowJob>, Vec<(PlannedRow, String)>), Error> {
+        let rows: Vec<_> = pending.iter().map(|p| &p.row).collect();
+        let stored = StoredFacts::load(&self.table, &batch.merchant_id, &rows).await?;
         let mut checks: Vec<RowCheck> = pending
             .iter()
             .map(|p| RowCheck {
@@ -321,141 +398,93 @@ impl BatchIssuer {
             ids.dedup();
             ids.into_iter().filter_map(|id| products.get(id)).collect()
         };
-        if let Err(error) = self.lock_products(batch, &issuing, now).await {
-            return vec![Err(error.into())];
-        }
-        let jobs: Vec<(
-            PlannedRow,
-            RowCheck,
-            Option<ProductRecord>,
-            Option<OrderRecord>,
-        )> = pending
-            .iter()
-            .zip(checks)
-            .map(|(planned, check)| {
-                let product = products.get(&planned.row.product_id).cloned();
-                let order = planned
-                    .row
-                    .trade_no
-                    .as_ref()
-                    .and_then(|t| orders.get(t))
-                    .cloned();
-                ((*planned).clone(), check, product, order)
-            })
-            .collect();
-        // Rows that fail their checks get their result now; the others are drafted and
-        // packed, whole rows at a time, into transactions of up to 100 writes.
-        let mut drafted: Vec<DraftedRow> = Vec::new();
-        let mut alone = Vec::new();
+        self.lock_products(batch, &issuing, now).await?;
+        let mut jobs = Vec::new();
         let mut refused = Vec::new();
-        for (planned, check, product, order) in jobs {
+        for (planned, check) in pending.iter().zip(checks) {
+            let product = products.get(&planned.row.product_id).cloned();
             match (check.violations.first(), product) {
-                (None, Some(product)) => {
-                    let draft = match RowDraft::new(batch, &planned, &product, order.clone(), now) {
-                        Ok(draft) => draft,
-                        Err(error) => return vec![Err(error.into())],
-                    };
-                    match draft.single_transaction() {
-                        Ok(Some(writes)) => drafted.push((planned, product, order, draft, writes)),
-                        Ok(None) => alone.push((planned, product, order)),
-                        Err(error) => return vec![Err(error.into())],
-                    }
-                }
+                (None, Some(product)) => jobs.push(RowJob {
+                    planned: (*planned).clone(),
+                    product,
+                    order: planned
+                        .row
+                        .trade_no
+                        .as_ref()
+                        .and_then(|t| orders.get(t))
+                        .cloned(),
+                }),
                 (violation, _) => {
                     let reason = violation
                         .map(|v| format!("{}: {}", v.column.clone().unwrap_or_default(), v.reason))
                         .unwrap_or_else(|| "the product is gone".to_owned());
-                    refused.push((planned, reason));
+                    refused.push(((*planned).clone(), reason));
                 }
             }
         }
-        let mut outcomes: Vec<Result<RowResult, Retry>> = stream::iter(refused)
-            .map(|(planned, reason)| async move {
-                self.fail_row(batch, &planned, ErrorCode::IssuanceRowsInvalid, reason, now)
-                    .await
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
-        let mut groups: Vec<Vec<_>> = Vec::new();
-        let mut group_writes = 0;
-        for row in drafted {
-            // One place in each transaction is the group's `order.issued` event.
-            if groups.is_empty() || group_writes + row.4.len() > MAX_TRANSACTION_WRITES - 1 {
-                groups.push(Vec::new());
-                group_writes = 0;
-            }
-            group_writes += row.4.len();
-            if let Some(group) = groups.last_mut() {
-                group.push(row);
-            }
+        Ok((jobs, refused))
+    }
+
+    /// Commits a pack of drafted rows in one transaction with its `order.issued` event,
+    /// their preludes beside it; on a conflict, issues each row on its own to find which.
+    async fn commit_group(
+        &self,
+        batch: &BatchRecord,
+        group: Vec<DraftedRow>,
+        now: DateTime<Utc>,
+    ) -> Vec<Result<RowResult, Retry>> {
+        let mut writes: Vec<Write> = group.iter().flat_map(|row| row.writes.clone()).collect();
+        let issued: Vec<&IssuedOrderRecord> =
+            group.iter().map(|row| &row.draft.issued_order).collect();
+        match orders_issued(batch, &issued, now).and_then(|event| event.write()) {
+            Ok(event) => writes.push(event),
+            Err(error) => return vec![Err(Retry::from(error))],
         }
-        let grouped = stream::iter(groups)
-            .map(|group| async move {
-                let mut writes: Vec<Write> = group.iter().flat_map(|row| row.4.clone()).collect();
-                let issued: Vec<&IssuedOrderRecord> =
-                    group.iter().map(|row| &row.3.issued_order).collect();
-                match orders_issued(batch, &issued, now).and_then(|event| event.write()) {
-                    Ok(event) => writes.push(event),
-                    Err(error) => return vec![Err(Retry::from(error))],
+        let prelude: Result<Vec<_>, Error> = group
+            .iter()
+            .map(|row| row.draft.prelude())
+            .collect::<Result<Vec<_>, _>>()
+            .map(|items| items.into_iter().flatten().collect());
+        let prelude = match prelude {
+            Ok(prelude) => prelude,
+            Err(error) => return vec![Err(Retry::from(error))],
+        };
+        // The prelude (history entries, link claims) goes in while the transaction runs: if
+        // it fails after the transaction committed, the retry finds the rows committed and
+        // repairs it from the stored tickets (finish_row).
+        let (written, preluded) = tokio::join!(
+            self.table.transact(writes, ErrorCode::ConcurrentChange),
+            self.table.put_all(prelude, 4)
+        );
+        match conflict_or(written) {
+            Ok(Written::Done) => {
+                if let Err(error) = preluded {
+                    return vec![Err(Retry::from(error))];
                 }
-                let prelude: Result<Vec<_>, Error> = group
-                    .iter()
-                    .map(|row| row.3.prelude())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(|items| items.into_iter().flatten().collect());
-                let prelude = match prelude {
-                    Ok(prelude) => prelude,
-                    Err(error) => return vec![Err(Retry::from(error))],
-                };
-                // The prelude (history entries, link claims) goes in while the transaction
-                // runs: if it fails after the transaction committed, the retry finds the
-                // rows committed and repairs it from the stored tickets (finish_row).
-                let (written, preluded) = tokio::join!(
-                    self.table.transact(writes, ErrorCode::ConcurrentChange),
-                    self.table.put_all(prelude, 4)
-                );
-                match conflict_or(written) {
-                    Ok(Written::Done) => {
-                        if let Err(error) = preluded {
-                            return vec![Err(Retry::from(error))];
-                        }
-                        let committed: Vec<(IssuedOrderRecord, RowResult)> = group
-                            .into_iter()
-                            .map(|row| (row.3.issued_order, row.3.result))
-                            .collect();
-                        match self.record_rows(batch, committed).await {
-                            Ok(results) => results.into_iter().map(Ok).collect(),
-                            Err(error) => vec![Err(Retry::from(error))],
-                        }
-                    }
-                    // Some row's condition failed (its order changed, its import number was
-                    // taken, a code collided): issue each row on its own to find which.
-                    Ok(Written::Conflict) => {
-                        stream::iter(group)
-                            .map(|(planned, product, order, _, _)| async move {
-                                self.issue_row(batch, &planned, &product, order, now).await
-                            })
-                            .buffer_unordered(self.concurrency)
-                            .collect()
-                            .await
-                    }
+                let committed: Vec<(IssuedOrderRecord, RowResult)> = group
+                    .into_iter()
+                    .map(|row| (row.draft.issued_order, row.draft.result))
+                    .collect();
+                match self.record_rows(batch, committed).await {
+                    Ok(results) => results.into_iter().map(Ok).collect(),
                     Err(error) => vec![Err(Retry::from(error))],
                 }
-            })
-            .buffer_unordered(self.concurrency)
-            .collect::<Vec<Vec<_>>>()
-            .await;
-        outcomes.extend(grouped.into_iter().flatten());
-        let large = stream::iter(alone)
-            .map(|(planned, product, order)| async move {
-                self.issue_row(batch, &planned, &product, order, now).await
-            })
-            .buffer_unordered(self.concurrency)
-            .collect::<Vec<_>>()
-            .await;
-        outcomes.extend(large);
-        outcomes
+            }
+            // Some row's condition failed (its order changed, its import number was taken,
+            // a code collided): issue each row on its own to find which.
+            Ok(Written::Conflict) => {
+                stream::iter(group)
+                    .map(|row| async move {
+                        let job = row.job;
+                        self.issue_row(batch, &job.planned, &job.product, job.order, now)
+                            .await
+                    })
+                    .buffer_unordered(self.concurrency)
+                    .collect()
+                    .await
+            }
+            Err(error) => vec![Err(Retry::from(error))],
+        }
     }
 
     /// A product that issues its first ticket can no longer change its terms (§7-3 A):

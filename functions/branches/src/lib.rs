@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
 use tessera_domain::access::{
-    authorize, require_branch, require_head_office, Access, Actor, FunctionArea, Role,
+    require_branch, require_head_office, Access, Actor, AreaGuard, FunctionArea, Role,
 };
 use tessera_domain::branches::{parse_account_list, BranchDetails};
 use tessera_domain::values::{AccountName, BranchCode, MerchantId};
@@ -104,15 +104,8 @@ pub struct BindingList {
     pub items: Vec<BindingView>,
 }
 
-fn check(actor: &Actor, owner: &MerchantId, access: Access) -> Result<(), Error> {
-    authorize(
-        actor,
-        owner,
-        FunctionArea::Branches,
-        access,
-        ErrorCode::BranchNotFound,
-    )
-}
+/// The rights check of every branch route.
+const RIGHTS: AreaGuard = AreaGuard::new(FunctionArea::Branches, ErrorCode::BranchNotFound);
 
 fn view(branch: &BranchRecord, accounts: &[AccountRecord]) -> BranchView {
     BranchView {
@@ -183,7 +176,7 @@ async fn list(
 ) -> Result<Json<BranchList>, Problem> {
     let actor = &current.actor;
     let owner = query.owner(actor)?;
-    check(actor, &owner, Access::Query)?;
+    RIGHTS.check(actor, &owner, Access::Query)?;
     let (branches, accounts) = tokio::join!(
         services.table.list_branches(&owner),
         services.table.list_accounts(&owner)
@@ -212,7 +205,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<BranchView>), Problem> {
     let actor = &current.actor;
     let owner = query.owner(actor)?;
-    check(actor, &owner, Access::Modify)?;
+    RIGHTS.check(actor, &owner, Access::Modify)?;
     require_head_office(actor)?;
     let code = BranchCode::parse("code", &request.code);
     let details = BranchDetails::parse(&request.name, &request.address, &request.phone);
@@ -277,7 +270,7 @@ async fn edit(
 ) -> Result<Json<BranchView>, Problem> {
     let actor = &current.actor;
     let owner = query.owner(actor)?;
-    check(actor, &owner, Access::Modify)?;
+    RIGHTS.check(actor, &owner, Access::Modify)?;
     if request.code.is_some() {
         return Err(
             Error::invalid_field("code", "a branch code cannot change once created").into(),
@@ -332,7 +325,7 @@ async fn branch_history(
 ) -> Result<Json<HistoryList>, Problem> {
     let actor = &current.actor;
     let owner = query.owner(actor)?;
-    check(actor, &owner, Access::Query)?;
+    RIGHTS.check(actor, &owner, Access::Query)?;
     let branch = existing_branch(&services, &owner, &code).await?;
     require_branch(actor, &branch.code)?;
     let entries = services
@@ -353,7 +346,7 @@ async fn list_bindings(
 ) -> Result<Json<BindingList>, Problem> {
     let actor = &current.actor;
     let owner = query.owner(actor)?;
-    check(actor, &owner, Access::Query)?;
+    RIGHTS.check(actor, &owner, Access::Query)?;
     let (branches, accounts) = tokio::join!(
         services.table.list_branches(&owner),
         services.table.list_accounts(&owner)
@@ -463,7 +456,7 @@ async fn bind(
 ) -> Result<StatusCode, Problem> {
     let actor = &current.actor;
     let owner = query.owner(actor)?;
-    check(actor, &owner, Access::Modify)?;
+    RIGHTS.check(actor, &owner, Access::Modify)?;
     let names = parse_account_list(&request.accounts)?;
     let branch = existing_branch(&services, &owner, &request.branch_code).await?;
     require_branch(actor, &branch.code)?;
@@ -494,7 +487,7 @@ async fn unbind(
 ) -> Result<StatusCode, Problem> {
     let actor = &current.actor;
     let owner = query.owner(actor)?;
-    check(actor, &owner, Access::Modify)?;
+    RIGHTS.check(actor, &owner, Access::Modify)?;
     let names = parse_account_list(&request.accounts)?;
     let accounts: Vec<AccountRecord> = sub_accounts(&services, actor, &owner, &names)
         .await?

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tessera_domain::access::{authorize, require_operational_branch, Access, Actor, FunctionArea};
+use tessera_domain::access::{require_operational_branch, Access, Actor, AreaGuard, FunctionArea};
 use tessera_domain::issuance::{
     check_header, read_rows, require_can_issue, template_rules, BatchStatus, RowCheck, COLUMNS,
     MAX_FILE_BYTES,
@@ -33,14 +33,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 /// How long a presigned upload link works.
 const UPLOAD_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
-fn check(actor: &Actor, access: Access, not_found: ErrorCode) -> Result<(), Error> {
-    authorize(
-        actor,
-        &actor.acting_as,
-        FunctionArea::Issuance,
-        access,
-        not_found,
-    )
+/// The rights check of an issuance route, whose missing object answers `not_found`.
+const fn rights(not_found: ErrorCode) -> AreaGuard {
+    AreaGuard::new(FunctionArea::Issuance, not_found)
 }
 
 /// Download the issuance template (sheet 1: the columns; sheet 2: the rules).
@@ -48,7 +43,7 @@ fn check(actor: &Actor, access: Access, not_found: ErrorCode) -> Result<(), Erro
     responses((status = 200, description = "The template", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 403, description = "RIGHT_MISSING: query right of issuance", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn template(current: CurrentActor) -> Result<Response, Problem> {
-    check(&current.actor, Access::Query, ErrorCode::UploadNotFound)?;
+    rights(ErrorCode::UploadNotFound).check_own(&current.actor, Access::Query)?;
     let bytes = tessera_sheets::issuance_template(&[])?;
     Ok(tessera_platform::http::attachment(
         bytes,
@@ -128,7 +123,7 @@ async fn request_upload(
     ApiJson(input): ApiJson<UploadRequest>,
 ) -> Result<(StatusCode, Json<UploadTicket>), Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify, ErrorCode::UploadNotFound)?;
+    rights(ErrorCode::UploadNotFound).check_own(actor, Access::Modify)?;
     require_operational_branch(actor)?;
     let now = services.clock.now();
     let contract = services.table.get_contract(&actor.acting_as).await?;
@@ -300,7 +295,7 @@ async fn preview(
     Path(upload_id): Path<String>,
 ) -> Result<Json<Preview>, Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify, ErrorCode::UploadNotFound)?;
+    rights(ErrorCode::UploadNotFound).check_own(actor, Access::Modify)?;
     let (upload, checks) = checked_rows(&services, actor, &upload_id).await?;
     let rows: Vec<PreviewRow> = checks.iter().map(preview_row).collect();
     let rows_with_errors = rows.iter().filter(|r| !r.errors.is_empty()).count() as u32;
@@ -365,7 +360,7 @@ async fn confirm(
     Path(upload_id): Path<String>,
 ) -> Result<(StatusCode, Json<BatchView>), Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify, ErrorCode::UploadNotFound)?;
+    rights(ErrorCode::UploadNotFound).check_own(actor, Access::Modify)?;
     require_operational_branch(actor)?;
     let upload = load_upload(&services, actor, &upload_id).await?;
     // The batch id is the upload id: a second confirmation finds the first one's batch.
@@ -476,7 +471,7 @@ async fn list_batches(
     State(services): State<Services>,
     current: CurrentActor,
 ) -> Result<Json<BatchList>, Problem> {
-    check(&current.actor, Access::Query, ErrorCode::BatchNotFound)?;
+    rights(ErrorCode::BatchNotFound).check_own(&current.actor, Access::Query)?;
     let batches = services
         .table
         .list_batches(&current.actor.acting_as, 50)
@@ -542,7 +537,7 @@ async fn get_batch(
     Path(batch_id): Path<String>,
 ) -> Result<Json<BatchDetail>, Problem> {
     let actor = &current.actor;
-    check(actor, Access::Query, ErrorCode::BatchNotFound)?;
+    rights(ErrorCode::BatchNotFound).check_own(actor, Access::Query)?;
     // A batch id is the id of the upload it was confirmed from.
     if !is_upload_id(&batch_id) {
         return Err(Problem::new(ErrorCode::BatchNotFound));

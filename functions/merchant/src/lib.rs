@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
+use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea};
 use tessera_domain::merchant::{
     rate_in_force, validate_image_upload, Contact, CustomerService, FeeItem, OperationSettings,
     ServiceStatus, TicketImage,
@@ -27,14 +27,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 const ENTITY: &str = "settings";
 
-fn check(actor: &Actor, area: FunctionArea, access: Access) -> Result<(), Error> {
-    authorize(
-        actor,
-        &actor.acting_as,
-        area,
-        access,
-        ErrorCode::MerchantNotFound,
-    )
+/// The rights check of a merchant-data route in `area`.
+const fn rights(area: FunctionArea) -> AreaGuard {
+    AreaGuard::new(area, ErrorCode::MerchantNotFound)
 }
 
 /// Refuses a read-only field that was sent for editing, naming it.
@@ -218,7 +213,7 @@ async fn get_profile(
     State(services): State<Services>,
     current: CurrentActor,
 ) -> Result<Json<ProfileView>, Problem> {
-    check(&current.actor, FunctionArea::Profile, Access::Query)?;
+    rights(FunctionArea::Profile).check_own(&current.actor, Access::Query)?;
     let (merchant, settings) = tokio::join!(
         merchant_record(&services, &current.actor),
         services.table.get_settings(&current.actor.acting_as)
@@ -239,7 +234,7 @@ async fn put_profile(
     ApiJson(input): ApiJson<ProfileInput>,
 ) -> Result<Json<ProfileView>, Problem> {
     let actor = &current.actor;
-    check(actor, FunctionArea::Profile, Access::Modify)?;
+    rights(FunctionArea::Profile).check_own(actor, Access::Modify)?;
     refuse_read_only(&[("website", input.website.is_some())])?;
     let mut violations = Vec::new();
     let contact = |input: &ContactInput, prefix: &str, violations: &mut Vec<Violation>| {
@@ -318,11 +313,7 @@ async fn get_operation_settings(
     State(services): State<Services>,
     current: CurrentActor,
 ) -> Result<Json<OperationSettingsView>, Problem> {
-    check(
-        &current.actor,
-        FunctionArea::OperationSettings,
-        Access::Query,
-    )?;
+    rights(FunctionArea::OperationSettings).check_own(&current.actor, Access::Query)?;
     let (settings, contract) = tokio::join!(
         services.table.get_settings(&current.actor.acting_as),
         services.table.get_contract(&current.actor.acting_as)
@@ -346,7 +337,7 @@ async fn put_operation_settings(
     ApiJson(input): ApiJson<OperationSettingsInput>,
 ) -> Result<Json<OperationSettingsView>, Problem> {
     let actor = &current.actor;
-    check(actor, FunctionArea::OperationSettings, Access::Modify)?;
+    rights(FunctionArea::OperationSettings).check_own(actor, Access::Modify)?;
     let contract = services.table.get_contract(&actor.acting_as).await?;
     let requested = OperationSettings {
         sms_enabled: input.sms_enabled,
@@ -476,11 +467,7 @@ async fn get_ticket_page(
     State(services): State<Services>,
     current: CurrentActor,
 ) -> Result<Json<TicketPageView>, Problem> {
-    check(
-        &current.actor,
-        FunctionArea::OperationSettings,
-        Access::Query,
-    )?;
+    rights(FunctionArea::OperationSettings).check_own(&current.actor, Access::Query)?;
     let (merchant, settings) = tokio::join!(
         merchant_record(&services, &current.actor),
         services.table.get_settings(&current.actor.acting_as)
@@ -502,7 +489,7 @@ async fn put_ticket_page(
     ApiJson(input): ApiJson<TicketPageInput>,
 ) -> Result<Json<TicketPageView>, Problem> {
     let actor = &current.actor;
-    check(actor, FunctionArea::OperationSettings, Access::Modify)?;
+    rights(FunctionArea::OperationSettings).check_own(actor, Access::Modify)?;
     refuse_read_only(&[("issuer", input.issuer.is_some())])?;
     let mut violations = Vec::new();
     let customer_service = CustomerService {
@@ -573,7 +560,7 @@ async fn request_upload(
     ApiJson(input): ApiJson<UploadRequest>,
 ) -> Result<(axum::http::StatusCode, Json<UploadTicket>), Problem> {
     let actor = &current.actor;
-    check(actor, FunctionArea::OperationSettings, Access::Modify)?;
+    rights(FunctionArea::OperationSettings).check_own(actor, Access::Modify)?;
     if input.image == TicketImage::Product {
         // Product pictures are uploaded through the product (POST /products/{id}/image-uploads).
         return Err(Error::invalid_field("image", "logo or banner").into());
@@ -618,7 +605,7 @@ async fn confirm_image(
     ApiJson(input): ApiJson<ConfirmImage>,
 ) -> Result<Json<TicketPageView>, Problem> {
     let actor = &current.actor;
-    check(actor, FunctionArea::OperationSettings, Access::Modify)?;
+    rights(FunctionArea::OperationSettings).check_own(actor, Access::Modify)?;
     let image = match image.as_str() {
         "logo" => TicketImage::Logo,
         "banner" => TicketImage::Banner,
@@ -698,7 +685,7 @@ async fn get_contract(
     current: CurrentActor,
     ApiQuery(query): ApiQuery<ContractQuery>,
 ) -> Result<Json<ContractView>, Problem> {
-    check(&current.actor, FunctionArea::Profile, Access::Query)?;
+    rights(FunctionArea::Profile).check_own(&current.actor, Access::Query)?;
     let now = services.clock.now();
     let day = match query
         .date
@@ -754,7 +741,7 @@ async fn settings_history(
     current: CurrentActor,
 ) -> Result<Json<HistoryList>, Problem> {
     let actor = &current.actor;
-    check(actor, FunctionArea::Profile, Access::Query)?;
+    rights(FunctionArea::Profile).check_own(actor, Access::Query)?;
     let entries = services
         .table
         .list_history(&actor.acting_as, ENTITY, actor.acting_as.as_str())
@@ -797,7 +784,7 @@ async fn bills(
     current: CurrentActor,
 ) -> Result<Json<BillList>, Problem> {
     let actor = &current.actor;
-    check(actor, FunctionArea::Billing, Access::Query)?;
+    rights(FunctionArea::Billing).check_own(actor, Access::Query)?;
     let mut bills = services.table.list_bills(&actor.acting_as).await?;
     bills.reverse();
     let items = bills

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
+use tessera_domain::access::{Access, AreaGuard, FunctionArea};
 use tessera_domain::orders::{
     is_issuable, last_issuable_day, parse_trade_no, OrderEvent, OrderStatus, AUTO_CANCEL_AFTER_DAYS,
 };
@@ -73,15 +73,8 @@ pub struct OrderList {
     pub items: Vec<OrderView>,
 }
 
-fn check(actor: &Actor, access: Access) -> Result<(), Error> {
-    authorize(
-        actor,
-        &actor.acting_as,
-        FunctionArea::Issuance,
-        access,
-        ErrorCode::OrderNotFound,
-    )
-}
+/// The rights check of every order route (paid orders are part of issuance).
+const RIGHTS: AreaGuard = AreaGuard::new(FunctionArea::Issuance, ErrorCode::OrderNotFound);
 
 fn view(order: &OrderRecord, now: DateTime<Utc>) -> OrderView {
     OrderView {
@@ -115,7 +108,7 @@ async fn record(
     ApiJson(input): ApiJson<OrderInput>,
 ) -> Result<(StatusCode, Json<OrderView>), Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify)?;
+    RIGHTS.check_own(actor, Access::Modify)?;
     let now = services.clock.now();
     let mut violations = Vec::new();
     let trade_no = parse_trade_no("trade_no", &input.trade_no)
@@ -217,7 +210,7 @@ async fn unissued(
     State(services): State<Services>,
     current: CurrentActor,
 ) -> Result<Json<OrderList>, Problem> {
-    check(&current.actor, Access::Query)?;
+    RIGHTS.check_own(&current.actor, Access::Query)?;
     let now = services.clock.now();
     let orders = services.table.list_orders(&current.actor.acting_as).await?;
     let items = orders
@@ -238,7 +231,7 @@ async fn export_issuable(
     State(services): State<Services>,
     current: CurrentActor,
 ) -> Result<axum::response::Response, Problem> {
-    check(&current.actor, Access::Query)?;
+    RIGHTS.check_own(&current.actor, Access::Query)?;
     let now = services.clock.now();
     let mut orders = services.table.list_orders(&current.actor.acting_as).await?;
     orders.retain(|o| is_issuable(o.status, o.paid_at, now));
@@ -280,7 +273,7 @@ async fn abandon(
     Path(trade_no): Path<String>,
 ) -> Result<Json<OrderView>, Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify)?;
+    RIGHTS.check_own(actor, Access::Modify)?;
     let trade_no = &parse_trade_no("trade_no", &trade_no)
         .map_err(|_| Problem::new(ErrorCode::OrderNotFound))?;
     let services = &services;

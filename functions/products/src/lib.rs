@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashSet;
-use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
+use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea};
 use tessera_domain::merchant::{validate_image_upload, TicketImage};
 use tessera_domain::products::{
     check_edit, check_query_range, is_product_id, product_id_from, ProductLists, ProductSpec,
@@ -97,15 +97,8 @@ pub struct ProductIds {
     pub product_ids: Vec<String>,
 }
 
-fn check(actor: &Actor, owner: &MerchantId, access: Access) -> Result<(), Error> {
-    authorize(
-        actor,
-        owner,
-        FunctionArea::Products,
-        access,
-        ErrorCode::ProductNotFound,
-    )
-}
+/// The rights check of every product route.
+const RIGHTS: AreaGuard = AreaGuard::new(FunctionArea::Products, ErrorCode::ProductNotFound);
 
 fn input_of(spec: &ProductSpec) -> ProductInput {
     ProductInput {
@@ -203,7 +196,7 @@ async fn request_image_upload(
 ) -> Result<(StatusCode, Json<ImageUpload>), Problem> {
     let actor = &current.actor;
     let owner = actor.acting_as.clone();
-    check(actor, &owner, Access::Modify)?;
+    RIGHTS.check(actor, &owner, Access::Modify)?;
     let product = existing(&services, &owner, &id).await?;
     require_image_editable(&product)?;
     let kind = validate_image_upload(TicketImage::Product, &input.content_type, input.size)?;
@@ -266,7 +259,7 @@ async fn set_image(
 ) -> Result<Json<ProductView>, Problem> {
     let actor = &current.actor;
     let owner = actor.acting_as.clone();
-    check(actor, &owner, Access::Modify)?;
+    RIGHTS.check(actor, &owner, Access::Modify)?;
     require_image_editable(&existing(&services, &owner, &id).await?)?;
     tessera_platform::assets::verify_image_upload(
         services.assets()?,
@@ -477,7 +470,7 @@ async fn list(
         merchant_id: query.merchant_id.clone(),
     }
     .owner(actor)?;
-    check(actor, &owner, Access::Query)?;
+    RIGHTS.check(actor, &owner, Access::Query)?;
     let date = |field: &str, text: &str| {
         NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
             .map_err(|_| Error::invalid_field(field, "a date as YYYY-MM-DD"))
@@ -513,7 +506,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<ProductView>), Problem> {
     let actor = &current.actor;
     let owner = query.owner(actor)?;
-    check(actor, &owner, Access::Modify)?;
+    RIGHTS.check(actor, &owner, Access::Modify)?;
     let spec = spec_from(&services, &owner, input).await?;
     let template = ProductRecord {
         merchant_id: owner.clone(),
@@ -565,7 +558,7 @@ async fn get_one(
     ApiQuery(query): ApiQuery<OwnerQuery>,
 ) -> Result<Json<ProductView>, Problem> {
     let owner = query.owner(&current.actor)?;
-    check(&current.actor, &owner, Access::Query)?;
+    RIGHTS.check(&current.actor, &owner, Access::Query)?;
     Ok(Json(
         linked(&services, &existing(&services, &owner, &id).await?).await?,
     ))
@@ -588,7 +581,7 @@ async fn edit(
 ) -> Result<Json<ProductView>, Problem> {
     let actor = &current.actor;
     let owner = query.owner(actor)?;
-    check(actor, &owner, Access::Modify)?;
+    RIGHTS.check(actor, &owner, Access::Modify)?;
     // Another merchant's (or no) product is "not found" before its input is judged.
     existing(&services, &owner, &id).await?;
     let spec = spec_from(&services, &owner, input).await?;
@@ -703,7 +696,7 @@ async fn delist(
     ApiJson(input): ApiJson<ProductIds>,
 ) -> Result<StatusCode, Problem> {
     let owner = query.owner(&current.actor)?;
-    check(&current.actor, &owner, Access::Modify)?;
+    RIGHTS.check(&current.actor, &owner, Access::Modify)?;
     set_listed(&services, &current.actor, &owner, &input.product_ids, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -720,7 +713,7 @@ async fn relist(
     ApiJson(input): ApiJson<ProductIds>,
 ) -> Result<StatusCode, Problem> {
     let owner = query.owner(&current.actor)?;
-    check(&current.actor, &owner, Access::Modify)?;
+    RIGHTS.check(&current.actor, &owner, Access::Modify)?;
     set_listed(&services, &current.actor, &owner, &input.product_ids, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -738,7 +731,7 @@ async fn copy(
     ApiQuery(query): ApiQuery<OwnerQuery>,
 ) -> Result<Json<ProductInput>, Problem> {
     let owner = query.owner(&current.actor)?;
-    check(&current.actor, &owner, Access::Query)?;
+    RIGHTS.check(&current.actor, &owner, Access::Query)?;
     Ok(Json(input_of(
         &existing(&services, &owner, &id).await?.spec,
     )))
@@ -757,7 +750,7 @@ async fn product_history(
     ApiQuery(query): ApiQuery<OwnerQuery>,
 ) -> Result<Json<HistoryList>, Problem> {
     let owner = query.owner(&current.actor)?;
-    check(&current.actor, &owner, Access::Query)?;
+    RIGHTS.check(&current.actor, &owner, Access::Query)?;
     let product = existing(&services, &owner, &id).await?;
     let entries = services
         .table

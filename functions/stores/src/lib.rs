@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
-use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
+use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea};
 use tessera_domain::relations::{issuer_opens, issuer_unlinks, store_unlinks, RelationStatus};
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
@@ -21,15 +21,9 @@ use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-fn check(actor: &Actor, access: Access) -> Result<(), Error> {
-    authorize(
-        actor,
-        &actor.acting_as,
-        FunctionArea::OperationSettings,
-        access,
-        ErrorCode::RelationNotFound,
-    )
-}
+/// The rights check of every relation route (redeemable stores are an operation setting).
+const RIGHTS: AreaGuard =
+    AreaGuard::new(FunctionArea::OperationSettings, ErrorCode::RelationNotFound);
 
 /// The stack's resources this function is given besides the table (its template
 /// environment names exactly these; `tessera-dev` checks both agree).
@@ -173,7 +167,7 @@ async fn search(
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<MerchantHits>, Problem> {
     let actor = &current.actor;
-    check(actor, Access::Query)?;
+    RIGHTS.check_own(actor, Access::Query)?;
     let q = query.q.trim();
     if q.is_empty() || q.chars().count() > 40 {
         return Err(Error::invalid_field("q", "1 to 40 characters").into());
@@ -210,7 +204,7 @@ async fn list_stores(
     State(services): State<Services>,
     current: CurrentActor,
 ) -> Result<Json<RelationList>, Problem> {
-    check(&current.actor, Access::Query)?;
+    RIGHTS.check_own(&current.actor, Access::Query)?;
     let relations = services.table.list_stores(&current.actor.acting_as).await?;
     let names = names(&services, relations.iter().map(|r| r.store.clone())).await?;
     Ok(Json(RelationList {
@@ -234,7 +228,7 @@ async fn add_store(
     ApiJson(input): ApiJson<AddStore>,
 ) -> Result<(StatusCode, Json<RelationView>), Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify)?;
+    RIGHTS.check_own(actor, Access::Modify)?;
     let store = MerchantId::parse("merchant_id", &input.merchant_id)?;
     if store == actor.acting_as {
         return Err(Problem::new(ErrorCode::RelationWithSelf));
@@ -278,7 +272,7 @@ async fn set_store_status(
     ApiJson(input): ApiJson<SetStatus>,
 ) -> Result<Json<RelationView>, Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify)?;
+    RIGHTS.check_own(actor, Access::Modify)?;
     let store = parse_other("store_id", &store_id)?;
     let mut relation = services
         .table
@@ -309,7 +303,7 @@ async fn list_issuers(
     State(services): State<Services>,
     current: CurrentActor,
 ) -> Result<Json<RelationList>, Problem> {
-    check(&current.actor, Access::Query)?;
+    RIGHTS.check_own(&current.actor, Access::Query)?;
     let relations = services
         .table
         .list_joint_issuers(&current.actor.acting_as)
@@ -336,7 +330,7 @@ async fn unlink_issuer(
     Path(issuer_id): Path<String>,
 ) -> Result<Json<RelationView>, Problem> {
     let actor = &current.actor;
-    check(actor, Access::Modify)?;
+    RIGHTS.check_own(actor, Access::Modify)?;
     let issuer = parse_other("issuer_id", &issuer_id)?;
     let mut relation = services
         .table
@@ -400,7 +394,7 @@ async fn store_history(
     current: CurrentActor,
     Path(store_id): Path<String>,
 ) -> Result<Json<HistoryList>, Problem> {
-    check(&current.actor, Access::Query)?;
+    RIGHTS.check_own(&current.actor, Access::Query)?;
     let store = parse_other("store_id", &store_id)?;
     services
         .table
@@ -420,7 +414,7 @@ async fn issuer_history(
     current: CurrentActor,
     Path(issuer_id): Path<String>,
 ) -> Result<Json<HistoryList>, Problem> {
-    check(&current.actor, Access::Query)?;
+    RIGHTS.check_own(&current.actor, Access::Query)?;
     let issuer = parse_other("issuer_id", &issuer_id)?;
     services
         .table

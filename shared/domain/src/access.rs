@@ -202,6 +202,30 @@ pub fn authorize(
     Ok(())
 }
 
+/// A function's rights check, in one place: the function area its routes belong to, and
+/// what a merchant the caller may not see answers ("not found", never "forbidden").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AreaGuard {
+    pub area: FunctionArea,
+    pub not_found: ErrorCode,
+}
+
+impl AreaGuard {
+    pub const fn new(area: FunctionArea, not_found: ErrorCode) -> AreaGuard {
+        AreaGuard { area, not_found }
+    }
+
+    /// The caller may `access` this area of `owner`'s data ([`authorize`]).
+    pub fn check(self, actor: &Actor, owner: &MerchantId, access: Access) -> Result<(), Error> {
+        authorize(actor, owner, self.area, access, self.not_found)
+    }
+
+    /// The caller may `access` this area of the merchant it acts as.
+    pub fn check_own(self, actor: &Actor, access: Access) -> Result<(), Error> {
+        self.check(actor, &actor.acting_as, access)
+    }
+}
+
 /// Issuing, redeeming and returning need an enabled branch (§7-1): staff of a disabled
 /// branch may still read reports, so this is checked only by the ticket operations.
 pub fn require_operational_branch(actor: &Actor) -> Result<(), Error> {
