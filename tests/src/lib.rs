@@ -304,6 +304,138 @@ impl Seeded {
     }
 }
 
+/// One row of an issuance file, typed: what a test wants issued (the file's columns are the
+/// sheet crate's business).
+#[derive(Debug, Clone)]
+pub struct IssueRow {
+    pub import_no: String,
+    pub trade_no: Option<String>,
+    pub product_id: String,
+    pub quantity: u32,
+    pub buyer_name: String,
+    pub buyer_mobile: String,
+    pub buyer_email: Option<String>,
+    pub remark: Option<String>,
+}
+
+impl IssueRow {
+    /// `quantity` tickets of `product_id` under `import_no`, for 王小明 (0912345678).
+    pub fn new(import_no: &str, product_id: &str, quantity: u32) -> IssueRow {
+        IssueRow {
+            import_no: import_no.to_owned(),
+            trade_no: None,
+            product_id: product_id.to_owned(),
+            quantity,
+            buyer_name: "王小明".to_owned(),
+            buyer_mobile: "0912345678".to_owned(),
+            buyer_email: None,
+            remark: None,
+        }
+    }
+
+    /// Issued against the paid order `trade_no` (goods vouchers need one).
+    pub fn paid_by(mut self, trade_no: &str) -> IssueRow {
+        self.trade_no = Some(trade_no.to_owned());
+        self
+    }
+
+    pub fn mailed_to(mut self, email: &str) -> IssueRow {
+        self.buyer_email = Some(email.to_owned());
+        self
+    }
+
+    /// The row's cells, in the template's column order.
+    pub fn cells(&self) -> [String; 8] {
+        [
+            self.import_no.clone(),
+            self.trade_no.clone().unwrap_or_default(),
+            self.product_id.clone(),
+            self.quantity.to_string(),
+            self.buyer_name.clone(),
+            self.buyer_mobile.clone(),
+            self.buyer_email.clone().unwrap_or_default(),
+            self.remark.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+impl Seeded {
+    /// Records a paid order (`POST /orders`) for `quantity` tickets of a product.
+    pub async fn record_order(
+        &self,
+        token: &str,
+        trade_no: &str,
+        product_id: &str,
+        amount: u64,
+        quantity: u32,
+    ) {
+        let body = serde_json::json!({
+            "trade_no": trade_no, "product_id": product_id, "amount": amount, "quantity": quantity,
+            "cardholder_name": "王小明", "cardholder_mobile": "0912345678", "paid_at": test_start()
+        });
+        let (status, order) = self
+            .call(json_request("POST", "/orders", Some(token), body))
+            .await;
+        assert_eq!(status, 201, "{order}");
+    }
+
+    /// Issues `rows` the way a merchant does (the file uploaded, confirmed, the batch
+    /// worker run) as `token` of `merchant`, delivered by `method`: each row's tickets, by
+    /// ticket number.
+    pub async fn issue(
+        &self,
+        token: &str,
+        merchant: &str,
+        method: &str,
+        rows: &[IssueRow],
+    ) -> Vec<Vec<tessera_platform::store::tickets::Ticket>> {
+        let cells: Vec<[String; 8]> = rows.iter().map(IssueRow::cells).collect();
+        let file = tessera_sheets::issuance_template(&cells).expect("an issuance file");
+        let body = serde_json::json!({"delivery_method": method, "size": file.len()});
+        let (status, upload) = self
+            .call(json_request("POST", "/issuance/uploads", Some(token), body))
+            .await;
+        assert_eq!(status, 201, "{upload}");
+        let url = upload["upload_url"].as_str().expect("an upload URL");
+        let content_type = upload["content_type"].as_str().expect("a content type");
+        assert_eq!(put_to(url, content_type, &file).await, 200);
+        let id = upload["upload_id"].as_str().expect("an upload id");
+        let confirm = format!("/issuance/uploads/{id}/confirm");
+        let (status, batch) = self
+            .call(json_request(
+                "POST",
+                &confirm,
+                Some(token),
+                serde_json::json!({}),
+            ))
+            .await;
+        assert_eq!(status, 202, "{batch}");
+        self.drain("BatchIssueQueue", "BatchIssueFunction").await;
+        let (status, batch) = self
+            .call(authed("GET", &format!("/issuance/batches/{id}"), token))
+            .await;
+        assert_eq!(
+            (status, batch["status"].as_str()),
+            (200, Some("done")),
+            "{batch}"
+        );
+        let merchant =
+            tessera_domain::values::MerchantId::parse("m", merchant).expect("a merchant id");
+        let mut issued = Vec::new();
+        for row in rows {
+            let tickets = self
+                .services
+                .table
+                .tickets_of_issued_order(&merchant, &row.import_no)
+                .await
+                .expect("tickets readable");
+            assert_eq!(tickets.len(), row.quantity as usize, "{}", row.import_no);
+            issued.push(tickets);
+        }
+        issued
+    }
+}
+
 /// `Deref` to the `Seeded` in the `base` field of a test's world that carries more.
 #[macro_export]
 macro_rules! deref_to_seeded {

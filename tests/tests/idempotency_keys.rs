@@ -384,18 +384,10 @@ async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_se
     .await;
 
     // Issuance: the order's ticket, through upload, preview and confirm.
-    let row: [String; 8] = [
-        "WALKIMP1",
-        "WALK1",
-        &id,
-        "1",
-        "王小明",
-        "0912345678",
-        "walk@demo.com.tw",
-        "",
-    ]
-    .map(str::to_owned);
-    let sheet = tessera_sheets::issuance_template(&[row]).unwrap();
+    let row = tessera_tests::IssueRow::new("WALKIMP1", &id, 1)
+        .paid_by("WALK1")
+        .mailed_to("walk@demo.com.tw");
+    let sheet = tessera_sheets::issuance_template(&[row.cells()]).unwrap();
     let upload = walk
         .twice(step(
             "POST",

@@ -13,7 +13,7 @@ use tessera_domain::lifecycle::Operation;
 use tessera_domain::tickets::TicketStatus;
 use tessera_domain::values::MerchantId;
 use tessera_platform::store::tickets::{ticket_change_writes, Ticket};
-use tessera_tests::{authed, json_request, seeded, test_start, Seeded};
+use tessera_tests::{authed, json_request, seeded, test_start, IssueRow, Seeded};
 
 struct World {
     base: Seeded,
@@ -62,75 +62,29 @@ async fn world(count: usize) -> World {
         assert_eq!(status, 201, "{product}");
         products.push(product["product_id"].as_str().unwrap().to_owned());
     }
-    let rows: Vec<[String; 8]> = products
-        .iter()
-        .enumerate()
-        .map(|(i, product)| {
-            [
-                format!("LC{i}"),
-                String::new(),
-                product.clone(),
-                count.to_string(),
-                "王小明".into(),
-                "0912345678".into(),
-                String::new(),
-                String::new(),
-            ]
-        })
-        .collect();
-    // The goods voucher is paid: record its order first.
-    let body = json!({
-        "trade_no": "LCORDER", "product_id": products[0], "amount": 120 * count, "quantity": count,
-        "cardholder_name": "王小明", "cardholder_mobile": "0912345678", "paid_at": test_start()
-    });
-    assert_eq!(
-        base.call(json_request("POST", "/orders", Some(&admin), body))
-            .await
-            .0,
-        201
-    );
-    let mut rows = rows;
-    rows[0][1] = "LCORDER".into();
-    let file = tessera_sheets::issuance_template(&rows).unwrap();
-    let (_, upload) = base
-        .call(json_request(
-            "POST",
-            "/issuance/uploads",
-            Some(&admin),
-            json!({"delivery_method": "paper_by_merchant", "size": file.len()}),
-        ))
-        .await;
-    assert_eq!(
-        tessera_tests::put_to(
-            upload["upload_url"].as_str().unwrap(),
-            upload["content_type"].as_str().unwrap(),
-            &file
+    // The goods voucher is paid: its order is recorded first.
+    let count = count as u32;
+    base.record_order(
+        &admin,
+        "LCORDER",
+        &products[0],
+        120 * u64::from(count),
+        count,
+    )
+    .await;
+    let mut issued = base
+        .issue(
+            &admin,
+            PARENT,
+            "paper_by_merchant",
+            &[
+                IssueRow::new("LC0", &products[0], count).paid_by("LCORDER"),
+                IssueRow::new("LC1", &products[1], count),
+            ],
         )
-        .await,
-        200
-    );
-    let id = upload["upload_id"].as_str().unwrap();
-    let (status, batch) = base
-        .call(json_request(
-            "POST",
-            &format!("/issuance/uploads/{id}/confirm"),
-            Some(&admin),
-            json!({}),
-        ))
         .await;
-    assert_eq!(status, 202, "{batch}");
-    base.drain("BatchIssueQueue", "BatchIssueFunction").await;
-    let merchant = MerchantId::parse("m", PARENT).unwrap();
-    let table = &base.services.table;
-    let goods = table
-        .tickets_of_issued_order(&merchant, "LC0")
-        .await
-        .unwrap();
-    let gift = table
-        .tickets_of_issued_order(&merchant, "LC1")
-        .await
-        .unwrap();
-    assert_eq!((goods.len(), gift.len()), (count, count));
+    let gift = issued.pop().expect("the gift row's tickets");
+    let goods = issued.pop().expect("the goods row's tickets");
     World {
         base,
         admin,

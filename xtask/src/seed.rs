@@ -239,11 +239,10 @@ async fn bind_if_unbound(
         return Ok(());
     }
     record.branch = Some(BranchCode::parse("code", code)?);
-    record.version += 1;
     services
         .table
         .update_account(
-            &record,
+            &mut record,
             &seed_history(&merchant_id, "account", account, "bound")?,
         )
         .await
@@ -328,17 +327,17 @@ async fn seed_partner_relation(services: &Services) -> Result<(), Error> {
         return Ok(());
     }
     let now = services.clock.now();
-    let relation = RelationRecord {
+    let mut relation = RelationRecord {
         issuer: issuer.clone(),
         store,
         status: RelationStatus::Open,
         created_at: now,
         updated_at: now,
-        version: 1,
+        version: 0,
     };
     let mut history = seed_history(&issuer, "", "", "added")?;
     history.changes = serde_json::json!({ "acting_merchant": PARENT, "before": null, "after": "open", "seeded": true });
-    match services.table.save_relation(&relation, &history).await {
+    match services.table.save_relation(&mut relation, &history).await {
         Ok(()) => Ok(()),
         Err(error) if error.code == ErrorCode::RelationExists => Ok(()),
         Err(error) => Err(error),

@@ -202,7 +202,6 @@ async fn change_sub_account(
 ) -> Result<AccountRecord, Problem> {
     let mut record = live_sub_account(services, actor, account).await?;
     let changes = change(&mut record);
-    record.version += 1;
     let entry = history(
         actor,
         services.clock.now(),
@@ -210,7 +209,7 @@ async fn change_sub_account(
         action,
         changes,
     );
-    services.table.update_account(&record, &entry).await?;
+    services.table.update_account(&mut record, &entry).await?;
     Ok(record)
 }
 
@@ -458,7 +457,6 @@ async fn change_own_password(
         return Err(Problem::new(ErrorCode::CurrentPasswordWrong));
     }
     record.password_hash = hash(new_password).await?;
-    record.version += 1;
     let entry = HistoryEntry {
         merchant_id: actor.merchant.clone(),
         ..history(
@@ -469,7 +467,7 @@ async fn change_own_password(
             json!({ "password": "changed" }),
         )
     };
-    services.table.update_account(&record, &entry).await?;
+    services.table.update_account(&mut record, &entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

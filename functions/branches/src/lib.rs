@@ -19,10 +19,9 @@ use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::owner::OwnerQuery;
 use tessera_platform::services::{Resource, Services};
-use tessera_platform::store::accounts::{account_write, AccountRecord};
+use tessera_platform::store::accounts::{account_update_write, AccountRecord};
 use tessera_platform::store::branches::BranchRecord;
 use tessera_platform::store::history::{HistoryEntry, HistoryList};
-use tessera_platform::store::Expect;
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -417,7 +416,7 @@ async fn save_bindings(
     for mut account in accounts {
         let before = account.branch.as_ref().map(|b| b.to_string());
         account.branch = branch.cloned();
-        account.version += 1;
+        let (write, version) = account_update_write(&mut account)?;
         let changes = json!({"branch": {"before": before, "after": branch.map(|b| b.to_string())}});
         let entry = history(
             actor,
@@ -428,11 +427,8 @@ async fn save_bindings(
             action,
             changes,
         );
-        writes.push(account_write(
-            &account,
-            Expect::Version(account.version - 1),
-        )?);
-        writes.push(entry.write(account.version)?);
+        writes.push(write);
+        writes.push(entry.write(version)?);
     }
     services
         .table

@@ -239,18 +239,18 @@ async fn add_store(
         .await?
         .ok_or_else(|| Problem::new(ErrorCode::MerchantNotFound))?;
     let now = services.clock.now();
-    let relation = RelationRecord {
+    let mut relation = RelationRecord {
         issuer: actor.acting_as.clone(),
         store: store.clone(),
         status: RelationStatus::Open,
         created_at: now,
         updated_at: now,
-        version: 1,
+        version: 0,
     };
     services
         .table
         .save_relation(
-            &relation,
+            &mut relation,
             &entry(actor, now, "added", None, RelationStatus::Open),
         )
         .await?;
@@ -287,10 +287,12 @@ async fn set_store_status(
     let now = services.clock.now();
     relation.status = after;
     relation.updated_at = now;
-    relation.version += 1;
     services
         .table
-        .save_relation(&relation, &entry(actor, now, action, Some(before), after))
+        .save_relation(
+            &mut relation,
+            &entry(actor, now, action, Some(before), after),
+        )
         .await?;
     let names = names(&services, std::iter::once(store.clone())).await?;
     Ok(Json(view(&relation, &store, &names)))
@@ -342,11 +344,10 @@ async fn unlink_issuer(
     let now = services.clock.now();
     relation.status = after;
     relation.updated_at = now;
-    relation.version += 1;
     services
         .table
         .save_relation(
-            &relation,
+            &mut relation,
             &entry(actor, now, "unlinked_by_store", Some(before), after),
         )
         .await?;

@@ -173,14 +173,16 @@ impl Table {
     }
 
     /// Replaces an account if nobody changed it since `account.version - 1` was read.
+    /// Saves an account as read at its next version, with the history entry of that
+    /// version; the version is advanced here.
     pub async fn update_account(
         &self,
-        account: &AccountRecord,
+        account: &mut AccountRecord,
         history: &HistoryEntry,
     ) -> Result<(), Error> {
-        let write = account_write(account, Expect::Version(account.version.saturating_sub(1)))?;
+        let (write, version) = account_update_write(account)?;
         self.transact(
-            vec![write, history.write(account.version)?],
+            vec![write, history.write(version)?],
             ErrorCode::ConcurrentChange,
         )
         .await
@@ -224,6 +226,17 @@ impl Table {
 }
 
 /// The write of a changed account (its version already advanced), for a transaction.
+/// The write that saves an account read at its version at the next one (the version is
+/// advanced here), conditional on the version read; with the version written.
+pub fn account_update_write(account: &mut AccountRecord) -> Result<(Write, u64), Error> {
+    let read = account.version;
+    account.version = read + 1;
+    Ok((
+        account_write(account, Expect::Version(read))?,
+        account.version,
+    ))
+}
+
 pub fn account_write(account: &AccountRecord, expect: Expect) -> Result<Write, Error> {
     Ok(Write {
         item: to_item(

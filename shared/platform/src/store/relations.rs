@@ -57,15 +57,19 @@ impl Table {
     }
 
     /// Creates (version 1) or changes a relation, with a history entry on each side.
+    /// Saves a relation as read (version 0: a new one) at its next version, with its history
+    /// entry on both sides; the version is advanced here.
     pub async fn save_relation(
         &self,
-        relation: &RelationRecord,
+        relation: &mut RelationRecord,
         by: &HistoryEntry,
     ) -> Result<(), Error> {
-        let expect = if relation.version == 1 {
+        let read = relation.version;
+        relation.version = read + 1;
+        let expect = if read == 0 {
             Expect::Absent
         } else {
-            Expect::Version(relation.version - 1)
+            Expect::Version(read)
         };
         let issuer_side = HistoryEntry {
             merchant_id: relation.issuer.clone(),
@@ -79,7 +83,7 @@ impl Table {
             entity_id: relation.issuer.to_string(),
             ..by.clone()
         };
-        let on_condition = if relation.version == 1 {
+        let on_condition = if read == 0 {
             ErrorCode::RelationExists
         } else {
             ErrorCode::ConcurrentChange
