@@ -457,7 +457,7 @@ async fn batch_issue() -> Result<(), BenchError> {
         "s",
     );
     report("batch_issue_1000_atomic_items", core_items as f64, "items");
-    // Where the time went: upload, preview, confirm, worker (receive to notifications queued).
+    // Where the time went: upload, preview, confirm, worker (receive to notifications requested).
     report("batch_issue_1000_upload", uploaded.as_secs_f64(), "s");
     report(
         "batch_issue_1000_preview",

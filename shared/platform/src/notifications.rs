@@ -1,5 +1,8 @@
-//! Queues notifications for the consumer (functions/notify). Enqueueing is the only thing
-//! an operation does about mail, so a mail outage never fails or undoes the operation.
+//! Notifications for the consumer (functions/notify): an operation requests them as outbox
+//! events in its own transaction (`notification_events`), and the publisher puts each
+//! event's bundle on the notifications queue. Requesting is the only thing an operation
+//! does about mail, so a mail outage never fails or undoes the operation, and a crash
+//! after the commit loses nothing.
 
 use tessera_domain::notification::Notification;
 use tessera_domain::{Error, ErrorCode};
@@ -15,10 +18,6 @@ const BUNDLE_MAX: usize = 100;
 const BUNDLE_MAX_BYTES: usize = 200 * 1024;
 
 impl NotificationQueue {
-    pub async fn enqueue(&self, notification: &Notification) -> Result<(), Error> {
-        send(&self.sqs, &self.url, to_json(notification)?).await
-    }
-
     /// The queue `NOTIFICATIONS_QUEUE_URL` names (set by the template).
     pub fn from_env(config: &crate::aws::SdkConfig) -> Result<Self, crate::aws::ConfigError> {
         Ok(NotificationQueue {
