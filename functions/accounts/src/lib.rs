@@ -157,15 +157,7 @@ fn history(
     action: &str,
     changes: serde_json::Value,
 ) -> HistoryEntry {
-    HistoryEntry {
-        at,
-        merchant_id: actor.acting_as.clone(),
-        by_account: actor.account.clone(),
-        entity: ENTITY.to_owned(),
-        entity_id: account.to_string(),
-        action: action.to_owned(),
-        changes,
-    }
+    HistoryEntry::by(actor, at, ENTITY, account.as_str(), action, changes)
 }
 
 async fn hash(password: NewPassword) -> Result<String, Problem> {
@@ -457,16 +449,16 @@ async fn change_own_password(
         return Err(Problem::new(ErrorCode::CurrentPasswordWrong));
     }
     record.password_hash = hash(new_password).await?;
-    let entry = HistoryEntry {
-        merchant_id: actor.merchant.clone(),
-        ..history(
-            actor,
-            services.clock.now(),
-            &actor.account,
-            "password_changed",
-            json!({ "password": "changed" }),
-        )
-    };
+    // Recorded under the account's own merchant, whichever it acts as.
+    let entry = HistoryEntry::new(
+        &actor.merchant,
+        &actor.account,
+        services.clock.now(),
+        ENTITY,
+        actor.account.as_str(),
+        "password_changed",
+        json!({ "password": "changed" }),
+    );
     services.table.update_account(&mut record, &entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -31,16 +31,16 @@ pub(crate) fn order_history_item(
     let (Some(trade_no), Some(version)) = (&issued.trade_no, issued.order_version) else {
         return Ok(None);
     };
-    let entry = HistoryEntry {
-        at: issued.issued_at,
-        merchant_id: batch.merchant_id.clone(),
-        by_account: batch.created_by.clone(),
-        entity: "order".to_owned(),
-        entity_id: trade_no.clone(),
-        action: "issued".to_owned(),
-        changes: json!({"import_no": issued.import_no, "batch_id": batch.batch_id,
+    let entry = HistoryEntry::new(
+        &batch.merchant_id,
+        &batch.created_by,
+        issued.issued_at,
+        "order",
+        trade_no,
+        "issued",
+        json!({"import_no": issued.import_no, "batch_id": batch.batch_id,
             "status": {"before": "unissued", "after": "issued"}}),
-    };
+    );
     Ok(Some(entry.write(version)?.item))
 }
 

@@ -514,15 +514,15 @@ impl BatchIssuer {
                     product.first_issued_at = Some(now);
                     product.updated_at = now;
                     let version = changes.update(&mut product)?;
-                    let entry = HistoryEntry {
-                        at: now,
-                        merchant_id: batch.merchant_id.clone(),
-                        by_account: batch.created_by.clone(),
-                        entity: "product".to_owned(),
-                        entity_id: product.product_id.clone(),
-                        action: "first_issued".to_owned(),
-                        changes: json!({"batch_id": batch.batch_id}),
-                    };
+                    let entry = HistoryEntry::new(
+                        &batch.merchant_id,
+                        &batch.created_by,
+                        now,
+                        "product",
+                        &product.product_id,
+                        "first_issued",
+                        json!({"batch_id": batch.batch_id}),
+                    );
                     changes.history(&entry, version)?;
                 }
                 Ok(Decision::new(changes, ()))

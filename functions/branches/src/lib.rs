@@ -130,15 +130,7 @@ fn history(
     action: &str,
     changes: serde_json::Value,
 ) -> HistoryEntry {
-    HistoryEntry {
-        at,
-        merchant_id: owner.clone(),
-        by_account: actor.account.clone(),
-        entity: entity.to_owned(),
-        entity_id: id.to_owned(),
-        action: action.to_owned(),
-        changes,
-    }
+    HistoryEntry::new(owner, &actor.account, at, entity, id, action, changes)
 }
 
 async fn existing_branch(

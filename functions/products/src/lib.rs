@@ -308,15 +308,7 @@ fn history(
     action: &str,
     changes: serde_json::Value,
 ) -> HistoryEntry {
-    HistoryEntry {
-        at,
-        merchant_id: owner.clone(),
-        by_account: actor.account.clone(),
-        entity: ENTITY.to_owned(),
-        entity_id: id.to_owned(),
-        action: action.to_owned(),
-        changes,
-    }
+    HistoryEntry::new(owner, &actor.account, at, ENTITY, id, action, changes)
 }
 
 /// Parses a request into a spec: field rules in the domain, then the lists against what

@@ -137,16 +137,15 @@ fn entry(
     before: Option<RelationStatus>,
     after: RelationStatus,
 ) -> HistoryEntry {
-    HistoryEntry {
+    // Entity and id are set per side by the store.
+    HistoryEntry::by(
+        actor,
         at,
-        merchant_id: actor.acting_as.clone(),
-        by_account: actor.account.clone(),
-        // Entity and id are set per side by the store.
-        entity: String::new(),
-        entity_id: String::new(),
-        action: action.to_owned(),
-        changes: json!({"acting_merchant": actor.acting_as, "before": before.map(status_name), "after": status_name(after)}),
-    }
+        "",
+        "",
+        action,
+        json!({"acting_merchant": actor.acting_as, "before": before.map(status_name), "after": status_name(after)}),
+    )
 }
 
 fn parse_other(field: &str, value: &str) -> Result<MerchantId, Problem> {

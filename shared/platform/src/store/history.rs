@@ -20,6 +20,27 @@ pub struct HistoryEntry {
 }
 
 impl HistoryEntry {
+    /// The entry of a change to `owner`'s `entity` by `by_account`: the one constructor.
+    pub fn new(
+        owner: &MerchantId,
+        by_account: &AccountName,
+        at: DateTime<Utc>,
+        entity: &str,
+        entity_id: &str,
+        action: &str,
+        changes: serde_json::Value,
+    ) -> HistoryEntry {
+        HistoryEntry {
+            at,
+            merchant_id: owner.clone(),
+            by_account: by_account.clone(),
+            entity: entity.to_owned(),
+            entity_id: entity_id.to_owned(),
+            action: action.to_owned(),
+            changes,
+        }
+    }
+
     /// The entry of a change by `actor`, recorded under the merchant it acts as.
     pub fn by(
         actor: &tessera_domain::access::Actor,
@@ -29,15 +50,15 @@ impl HistoryEntry {
         action: &str,
         changes: serde_json::Value,
     ) -> HistoryEntry {
-        HistoryEntry {
+        HistoryEntry::new(
+            &actor.acting_as,
+            &actor.account,
             at,
-            merchant_id: actor.acting_as.clone(),
-            by_account: actor.account.clone(),
-            entity: entity.to_owned(),
-            entity_id: entity_id.to_owned(),
-            action: action.to_owned(),
+            entity,
+            entity_id,
+            action,
             changes,
-        }
+        )
     }
 
     /// The entry of a change the platform made itself (a job), for `merchant_id`.
@@ -49,15 +70,15 @@ impl HistoryEntry {
         action: &str,
         changes: serde_json::Value,
     ) -> HistoryEntry {
-        HistoryEntry {
+        HistoryEntry::new(
+            merchant_id,
+            &AccountName::system(),
             at,
-            merchant_id: merchant_id.clone(),
-            by_account: AccountName::system(),
-            entity: entity.to_owned(),
-            entity_id: entity_id.to_owned(),
-            action: action.to_owned(),
+            entity,
+            entity_id,
+            action,
             changes,
-        }
+        )
     }
 
     /// The entry as the write that records version `version` of its entity.
