@@ -540,3 +540,46 @@ async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_se
         "state-changing routes the walk does not cover: {missing:?}"
     );
 }
+
+/// A key is the caller's: another account of the merchant, or another merchant, sending
+/// the same key and body gets no one else's answer.
+#[tokio::test]
+async fn a_key_answers_only_the_account_and_merchant_that_used_it() {
+    let w = seeded().await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let manager = w.token(PARENT, "manager01", STAFF_PASSWORD).await;
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let send = |token: &str| {
+        let mut request = json_request(
+            "POST",
+            "/branches",
+            Some(token),
+            json!({"code": "KEY01", "name": "鍵店"}),
+        );
+        request
+            .headers_mut()
+            .insert("idempotency-key", "shared-key-1".parse().unwrap());
+        request
+    };
+    let (status, created) = w.call(send(&admin)).await;
+    assert_eq!(status, 201, "{created}");
+    // Another account of the same merchant: the key names another request (its caller).
+    let (status, problem) = w.call(send(&manager)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("IDEMPOTENCY_KEY_REUSED")),
+        "{problem}"
+    );
+    // Another merchant: its keys are its own; the request runs for it, on its data.
+    let (status, theirs) = w.call(send(&partner)).await;
+    assert_eq!(status, 201, "{theirs}");
+    assert_eq!(theirs["code"], "KEY01");
+    let (_, list) = w
+        .call(tessera_tests::authed("GET", "/branches", &partner))
+        .await;
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["code"] == "KEY01"));
+}

@@ -33,21 +33,16 @@ async fn failed_sign_in_with_alerts(w: &Seeded, inbox: &str) {
     assert_eq!(status, 401);
 }
 
-/// The publisher over a queue that does not exist: every send fails after the commit.
-fn broken_publisher(w: &Seeded) -> StreamHandler {
+/// The publisher over the stack's notifications queue, or (`broken`) over a queue that
+/// does not exist: then every send fails after the commit.
+fn publisher(w: &Seeded, broken: bool) -> StreamHandler {
     let mut notifications = w.services.notifications().unwrap().clone();
-    notifications.url = format!("{}-gone", notifications.url);
+    if broken {
+        notifications.url = format!("{}-gone", notifications.url);
+    }
     tessera_dev::functions::publisher_handler(fn_publish::Publisher {
         table: w.services.table.clone(),
         notifications,
-        clock: w.clock.clone(),
-    })
-}
-
-fn healthy_publisher(w: &Seeded) -> StreamHandler {
-    tessera_dev::functions::publisher_handler(fn_publish::Publisher {
-        table: w.services.table.clone(),
-        notifications: w.services.notifications().unwrap().clone(),
         clock: w.clock.clone(),
     })
 }
@@ -61,13 +56,13 @@ async fn an_event_whose_publisher_fails_after_the_commit_is_delivered_once_after
 
     // The publisher fails between the commit and the send: nothing reaches the consumer,
     // and the record stays on the stream.
-    let failed = source.poll_once(&broken_publisher(&w)).await.unwrap();
+    let failed = source.poll_once(&publisher(&w, true)).await.unwrap();
     assert_eq!(failed.retrying, 1, "{failed:?}");
     assert_eq!(w.drain("NotificationsQueue", "NotifyFunction").await, 0);
     assert!(tessera_tests::mail_to(&inbox).await.is_empty());
 
     // The next poll delivers it.
-    let healthy = healthy_publisher(&w);
+    let healthy = publisher(&w, false);
     let published = source.poll_once(&healthy).await.unwrap();
     assert_eq!(published.delivered, 1, "{published:?}");
     assert_eq!(w.drain("NotificationsQueue", "NotifyFunction").await, 1);
@@ -246,12 +241,8 @@ async fn ticket_and_order_changes_write_their_events_with_the_change() {
         ))
         .await;
     assert_eq!(status, 201, "{product}");
-    let order = json!({"trade_no": "EVT1", "product_id": product["product_id"], "amount": 80, "quantity": 1,
-        "cardholder_name": "王", "cardholder_mobile": "0912345678", "paid_at": tessera_tests::test_start()});
-    let (status, _) = w
-        .call(json_request("POST", "/orders", Some(&token), order))
-        .await;
-    assert_eq!(status, 201);
+    let product_id = product["product_id"].as_str().unwrap();
+    w.record_order(&token, "EVT1", product_id, 80, 1).await;
     let (status, abandoned) = w
         .call(json_request(
             "POST",

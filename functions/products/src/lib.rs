@@ -268,36 +268,43 @@ async fn set_image(
         TicketImage::Product,
     )
     .await?;
-    let (services_ref, owner_ref, id_ref, key) = (&services, &owner, &id, &input.key);
-    let product = engine(&services)
-        .run(None, 200, |now| async move {
-            let mut product = existing(services_ref, owner_ref, id_ref)
-                .await
-                .map_err(|p| p.0)?;
-            require_image_editable(&product)?;
-            let before = product.image_key.replace(key.clone());
-            product.updated_at = now;
-            let mut changes = Changes::new();
-            let version = changes.update(&mut product)?;
-            changes.history(
-                &history(
-                    actor,
-                    owner_ref,
-                    now,
-                    id_ref,
-                    "image_changed",
-                    json!({"before": before, "after": key}),
-                ),
-                version,
-            )?;
-            Ok(Decision::new(changes, product))
-        })
-        .await?;
+    let key = &input.key;
+    let product = change_product(&services, actor, &owner, &id, "image_changed", |product| {
+        require_image_editable(product)?;
+        let before = product.image_key.replace(key.clone());
+        Ok(json!({"before": before, "after": key}))
+    })
+    .await?;
     Ok(Json(linked(&services, &product).await?))
 }
 
 fn engine(services: &Services) -> ChangeEngine {
     ChangeEngine::new(services.table.clone(), services.clock.clone())
+}
+
+/// Changes one stored product through the change engine: `apply` is given it as stored
+/// (read again on a lost race) and answers the history entry's changes.
+async fn change_product(
+    services: &Services,
+    actor: &Actor,
+    owner: &MerchantId,
+    id: &str,
+    action: &str,
+    apply: impl Fn(&mut ProductRecord) -> Result<serde_json::Value, Error> + Sync,
+) -> Result<ProductRecord, Problem> {
+    let apply = &apply;
+    let product = engine(services)
+        .run(None, 200, |now| async move {
+            let mut product = existing(services, owner, id).await.map_err(|p| p.0)?;
+            let changed = apply(&mut product)?;
+            product.updated_at = now;
+            let mut changes = Changes::new();
+            let version = changes.update(&mut product)?;
+            changes.history(&history(actor, owner, now, id, action, changed), version)?;
+            Ok(Decision::new(changes, product))
+        })
+        .await?;
+    Ok(product)
 }
 
 fn history(
@@ -577,32 +584,13 @@ async fn edit(
     // Another merchant's (or no) product is "not found" before its input is judged.
     existing(&services, &owner, &id).await?;
     let spec = spec_from(&services, &owner, input).await?;
-    let (services_ref, owner_ref, id_ref, spec) = (&services, &owner, &id, &spec);
-    let product = engine(&services)
-        .run(None, 200, |now| async move {
-            let mut product = existing(services_ref, owner_ref, id_ref)
-                .await
-                .map_err(|p| p.0)?;
-            check_edit(product.first_issued_at.is_some(), &product.spec, spec)?;
-            let before = input_of(&product.spec);
-            product.spec = spec.clone();
-            product.updated_at = now;
-            let mut changes = Changes::new();
-            let version = changes.update(&mut product)?;
-            changes.history(
-                &history(
-                    actor,
-                    owner_ref,
-                    now,
-                    id_ref,
-                    "edited",
-                    json!({"before": before, "after": input_of(&product.spec)}),
-                ),
-                version,
-            )?;
-            Ok(Decision::new(changes, product))
-        })
-        .await?;
+    let product = change_product(&services, actor, &owner, &id, "edited", |product| {
+        check_edit(product.first_issued_at.is_some(), &product.spec, &spec)?;
+        let before = input_of(&product.spec);
+        product.spec = spec.clone();
+        Ok(json!({"before": before, "after": input_of(&product.spec)}))
+    })
+    .await?;
     Ok(Json(view(&product)))
 }
 

@@ -45,30 +45,7 @@ impl Table {
     /// Records the answer to a key outside a change (routes whose handlers do not record it
     /// themselves): only if the key has no record yet.
     pub async fn record_idempotency(&self, record: &IdempotencyRecord) -> Result<bool, Error> {
-        let write = record.write()?;
-        let now = record.created_at.timestamp();
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(write.item))
-            .condition_expression("attribute_not_exists(PK) OR expires_at < :now")
-            .expression_attribute_values(
-                ":now",
-                aws_sdk_dynamodb::types::AttributeValue::N(now.to_string()),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(super::unavailable(e)),
-        }
+        self.put_expecting(record.write()?).await
     }
 
     /// The record for a key, unless it has expired (DynamoDB's TTL deletes lazily).

@@ -98,6 +98,23 @@ pub enum Expect {
     AbsentOrExpiredBefore(i64),
 }
 
+impl Expect {
+    /// The condition expression this expectation puts on a write, with its one value.
+    fn condition(self) -> (&'static str, Option<(&'static str, AttributeValue)>) {
+        match self {
+            Expect::Absent => ("attribute_not_exists(PK)", None),
+            Expect::Version(version) => (
+                "attribute_exists(PK) AND version = :expected",
+                Some((":expected", AttributeValue::N(version.to_string()))),
+            ),
+            Expect::AbsentOrExpiredBefore(now) => (
+                "attribute_not_exists(PK) OR expires_at < :now",
+                Some((":now", AttributeValue::N(now.to_string()))),
+            ),
+        }
+    }
+}
+
 /// One put of a transaction, with its condition.
 #[derive(Debug, Clone)]
 pub struct Write {
@@ -143,18 +160,11 @@ impl Table {
             let mut put = Put::builder()
                 .table_name(&self.name)
                 .set_item(Some(write.item));
-            put = match write.expect {
-                Expect::Absent => put.condition_expression("attribute_not_exists(PK)"),
-                Expect::Version(version) => put
-                    .condition_expression("attribute_exists(PK) AND version = :expected")
-                    .expression_attribute_values(
-                        ":expected",
-                        AttributeValue::N(version.to_string()),
-                    ),
-                Expect::AbsentOrExpiredBefore(now) => put
-                    .condition_expression("attribute_not_exists(PK) OR expires_at < :now")
-                    .expression_attribute_values(":now", AttributeValue::N(now.to_string())),
-            };
+            let (condition, value) = write.expect.condition();
+            put = put.condition_expression(condition);
+            if let Some((name, value)) = value {
+                put = put.expression_attribute_values(name, value);
+            }
             let put = put
                 .build()
                 .map_err(|e| TransactFailure::Other(unavailable(e)))?;
@@ -198,15 +208,27 @@ impl Table {
 
     /// Writes an item unless its key exists; true if it was written.
     pub(crate) async fn put_if_absent(&self, item: Item) -> Result<bool, Error> {
-        let result = self
+        self.put_expecting(Write {
+            item,
+            expect: Expect::Absent,
+        })
+        .await
+    }
+
+    /// One write on its own, with the condition a transaction would put on it; true if it
+    /// was written, false if its condition failed.
+    pub(crate) async fn put_expecting(&self, write: Write) -> Result<bool, Error> {
+        let (condition, value) = write.expect.condition();
+        let mut request = self
             .client
             .put_item()
             .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
+            .set_item(Some(write.item))
+            .condition_expression(condition);
+        if let Some((name, value)) = value {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
             Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()

@@ -117,7 +117,7 @@ impl Table {
     pub async fn put_events(&self, events: &[OutboxEvent]) -> Result<usize, Error> {
         let writes = events
             .iter()
-            .map(|event| event.write().map(|w| self.put_if_absent(w.item)))
+            .map(|event| event.write().map(|w| self.put_expecting(w)))
             .collect::<Result<Vec<_>, Error>>()?;
         let mut written = 0;
         for result in futures_util::future::join_all(writes).await {
