@@ -6,7 +6,13 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, PARTNER};
 use tessera_domain::issuance::COLUMNS;
-use tessera_domain::tickets::{ticket_number, TicketStatus};
+use tessera_domain::orders::TradeNo;
+use tessera_domain::products::ProductId;
+use tessera_domain::tickets::{RedemptionCode, TicketNumber, TicketStatus};
+
+fn ticket_number(sequence: u64) -> TicketNumber {
+    TicketNumber::from_sequence(sequence)
+}
 use tessera_domain::values::MerchantId;
 use tessera_platform::store::issuance::BatchMessage;
 use tessera_platform::store::{key, keys, Item};
@@ -144,7 +150,7 @@ impl World {
     /// Puts something where ticket number `sequence` goes, so that the row given that
     /// number cannot be written until `remove_item` takes it away again.
     async fn block_ticket_number(&self, sequence: u64) -> Item {
-        let blocker = key(keys::ticket(&ticket_number(sequence)), keys::TICKET);
+        let blocker = key(keys::ticket(ticket_number(sequence).as_str()), keys::TICKET);
         self.put_item(blocker.clone()).await;
         blocker
     }
@@ -166,7 +172,10 @@ impl World {
     async fn stored_order(&self, trade_no: &str) -> tessera_platform::store::orders::OrderRecord {
         self.services
             .table
-            .get_order(&self.merchant, trade_no)
+            .get_order(
+                &self.merchant,
+                &TradeNo::parse("trade_no", trade_no).unwrap(),
+            )
             .await
             .unwrap()
             .unwrap()
@@ -339,11 +348,11 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
     assert_eq!(first.product_id, w.goods);
     assert_eq!(first.face_value.to_string(), "120");
     assert_eq!(first.term_ends_on.to_string(), "2027-11-30");
-    assert_eq!(first.trade_no.as_deref(), Some("ORD100"));
+    assert_eq!(first.trade_no.as_ref().map(TradeNo::as_str), Some("ORD100"));
     assert_eq!(first.issued_by.as_str(), "admin");
     assert_eq!(first.buyer.mobile, "0912345678");
     assert_eq!(
-        first.redemption_code.len(),
+        first.redemption_code.as_str().len(),
         tessera_domain::tickets::REDEMPTION_CODE_LEN
     );
     assert_ne!(first.redemption_code, tickets[1].redemption_code);
@@ -362,14 +371,15 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
     let random_len = tessera_domain::tickets::CODE_RANDOM_LEN;
     let forged = format!(
         "{}{}",
-        &tickets[1].redemption_code[..random_len],
-        &first.redemption_code[random_len..]
+        &tickets[1].redemption_code.as_str()[..random_len],
+        &first.redemption_code.as_str()[random_len..]
     );
+    let forged = RedemptionCode::parse("code", &forged).unwrap();
     assert_eq!(
         w.services.table.ticket_by_code(&forged).await.unwrap(),
         None
     );
-    let unissued = tessera_domain::tickets::redemption_code(999_999, [3; 16]);
+    let unissued = RedemptionCode::generate(999_999, [3; 16]);
     assert_eq!(
         w.services.table.ticket_by_code(&unissued).await.unwrap(),
         None
@@ -392,7 +402,7 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
     let mut claim = key(keys::ticket_link(&stray), keys::LINK);
     claim.insert(
         "ticket_no".to_owned(),
-        aws_sdk_dynamodb::types::AttributeValue::S(first.ticket_no.clone()),
+        aws_sdk_dynamodb::types::AttributeValue::S(first.ticket_no.to_string()),
     );
     w.put_item(claim).await;
     assert!(table.ticket_by_link(&stray).await.unwrap().is_none());
@@ -506,12 +516,12 @@ async fn ibon_and_both_kinds_of_paper_end_where_they_should() {
         .unwrap();
     assert_eq!(
         merchant_queue,
-        [w.tickets_of("PAPERM1").await[0].ticket_no.clone()]
+        [w.tickets_of("PAPERM1").await[0].ticket_no.to_string()]
     );
     let platform_queue = table.print_queue(keys::PLATFORM_PRINT_QUEUE).await.unwrap();
     assert_eq!(
         platform_queue,
-        [w.tickets_of("PAPERP1").await[0].ticket_no.clone()]
+        [w.tickets_of("PAPERP1").await[0].ticket_no.to_string()]
     );
 }
 
@@ -1139,22 +1149,25 @@ async fn issuing_needs_the_service_active_and_the_method_contracted() {
 #[tokio::test]
 async fn a_file_written_by_openpyxl_is_read_like_any_other() {
     let w = world().await;
-    // The fixture names product PFXTRABCDE: create it through the same store code.
+    // The fixture names product PFXTRABCDEF: create it through the same store code.
     let mut product = w
         .services
         .table
-        .get_product(&w.merchant, &w.gift)
+        .get_product(
+            &w.merchant,
+            &ProductId::parse("product_id", &w.gift).unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();
-    product.product_id = "PFXTRABCDE".to_owned();
+    product.product_id = ProductId::parse("product_id", "PFXTRABCDEF").unwrap();
     product.version = 1;
     let entry = tessera_platform::store::history::HistoryEntry {
         at: test_start(),
         merchant_id: w.merchant.clone(),
         by_account: tessera_domain::values::AccountName::parse_login("a", "admin").unwrap(),
         entity: "product".into(),
-        entity_id: "PFXTRABCDE".into(),
+        entity_id: "PFXTRABCDEF".into(),
         action: "created".into(),
         changes: json!({}),
     };

@@ -359,7 +359,7 @@ async fn a_store_taken_off_the_products_list_can_no_longer_redeem_its_tickets() 
 #[tokio::test]
 async fn lookup_shows_the_issuer_everything_and_a_store_only_what_it_needs() {
     let w = world(1).await;
-    let code = &w.goods[0].redemption_code;
+    let code = w.goods[0].redemption_code.as_str();
     let spaced = format!(
         "{}-{} {}",
         &code[..4],
@@ -541,7 +541,7 @@ async fn tickets_lapse_at_the_midnight_after_their_last_day() {
     let w = &w;
     let lookup = |token: String, ticket: &Ticket| {
         let code = ticket.redemption_code.clone();
-        async move { w.lookup(&token, &code).await.1 }
+        async move { w.lookup(&token, code.as_str()).await.1 }
     };
     let history = |token: String, ticket: &Ticket| {
         let request = authed(
@@ -897,7 +897,7 @@ async fn a_branch_bound_after_sign_in_is_held_to_the_products_lists_at_once() {
         (403, Some("BRANCH_NOT_PERMITTED")),
         "{body}"
     );
-    let (status, body) = w.lookup(&clerk, &ticket.redemption_code).await;
+    let (status, body) = w.lookup(&clerk, ticket.redemption_code.as_str()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["allowed"], json!(["return"]), "{body}");
     assert_eq!(w.status_of(&ticket).await, TicketStatus::Unused);

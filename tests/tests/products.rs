@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 use tessera_dev::seed::{ADMIN_PASSWORD, CHILD, PARENT, PARTNER, STAFF_PASSWORD};
+use tessera_domain::products::ProductId;
 use tessera_domain::values::MerchantId;
 use tessera_tests::{authed, json_request};
 
@@ -30,7 +31,10 @@ impl World {
         let mut product = self
             .services
             .table
-            .get_product(&merchant, product_id)
+            .get_product(
+                &merchant,
+                &ProductId::parse("product_id", product_id).unwrap(),
+            )
             .await
             .unwrap()
             .unwrap();

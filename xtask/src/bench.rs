@@ -773,11 +773,13 @@ async fn redeem() -> Result<(), BenchError> {
     // An unreported pass: the items these redemptions commit become the floor's
     // transactions, so that the floor can then be timed side by side with the redemptions.
     for ticket in &preparation {
-        redeem_once(gateway, token, &ticket.redemption_code).await?;
+        redeem_once(gateway, token, ticket.redemption_code.as_str()).await?;
     }
     let stored = scan_all(&aws.dynamodb, &provisioned.table_name).await?;
-    let prepared: std::collections::HashSet<String> =
-        preparation.iter().map(|t| t.ticket_no.clone()).collect();
+    let prepared: std::collections::HashSet<String> = preparation
+        .iter()
+        .map(|t| t.ticket_no.to_string())
+        .collect();
     let mut per_ticket: std::collections::HashMap<String, Vec<_>> =
         std::collections::HashMap::new();
     for item in &stored {
@@ -837,7 +839,7 @@ async fn redeem() -> Result<(), BenchError> {
     let mut one_read_samples = Vec::with_capacity(one_read_set.len());
     let mut before_write = Vec::with_capacity(sequential.len());
     for (index, (ticket, items)) in sequential.iter().zip(per_ticket.values()).enumerate() {
-        samples.push(redeem_once(gateway, token, &ticket.redemption_code).await?);
+        samples.push(redeem_once(gateway, token, ticket.redemption_code.as_str()).await?);
         let writes = |as_stored: bool| {
             items
                 .iter()
@@ -888,7 +890,8 @@ async fn redeem() -> Result<(), BenchError> {
             ((index + 1) * set_len / sequential.len() > nth).then_some(nth)
         };
         if let Some(ticket) = spread(at_branch.len()).and_then(|nth| at_branch.get(nth)) {
-            at_branch_samples.push(redeem_once(gateway, &cashier, &ticket.redemption_code).await?);
+            at_branch_samples
+                .push(redeem_once(gateway, &cashier, ticket.redemption_code.as_str()).await?);
         }
         if let Some(ticket) = spread(one_read_set.len()).and_then(|nth| one_read_set.get(nth)) {
             one_read_samples.push(one_read.once(&world, ticket).await?);
@@ -910,7 +913,7 @@ async fn redeem() -> Result<(), BenchError> {
 
     let started = Instant::now();
     stream::iter(concurrent.iter())
-        .map(|ticket| redeem_once(gateway, token, &ticket.redemption_code))
+        .map(|ticket| redeem_once(gateway, token, ticket.redemption_code.as_str()))
         .buffer_unordered(32)
         .try_collect::<Vec<_>>()
         .await?;
@@ -1015,7 +1018,7 @@ impl OneRead {
             key(keys::session(&self.session_id), keys::SESSION),
             key(merchant.clone(), &keys::account(actor.account.as_str())),
             key(merchant.clone(), keys::PROFILE),
-            key(keys::ticket(&ticket.ticket_no), keys::TICKET),
+            key(keys::ticket(ticket.ticket_no.as_str()), keys::TICKET),
         ];
         let read = world
             .aws
@@ -1085,7 +1088,7 @@ impl OneRead {
             tessera_domain::events::EventType::TicketRedeemed,
             &redeemed.merchant_id,
             now,
-            &redeemed.ticket_no,
+            redeemed.ticket_no.as_str(),
             &entry,
         )?;
         let mut change = TicketChange {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tessera_domain::merchant::DeliveryMethod;
 use tessera_domain::orders::{OrderEvent, OrderStatus};
-use tessera_domain::tickets::{self, TicketStatus};
+use tessera_domain::tickets::{self, RedemptionCode, TicketNumber, TicketStatus};
 use tessera_domain::Error;
 use tessera_platform::random::random_bytes;
 use tessera_platform::store::history::HistoryEntry;
@@ -36,7 +36,7 @@ pub(crate) fn order_history_item(
         &batch.created_by,
         issued.issued_at,
         "order",
-        trade_no,
+        trade_no.as_str(),
         "issued",
         json!({"import_no": issued.import_no, "batch_id": batch.batch_id,
             "status": {"before": "unissued", "after": "issued"}}),
@@ -127,7 +127,7 @@ impl RowDraft {
         let mut drawn = Vec::with_capacity(row.quantity as usize);
         for offset in 0..u64::from(row.quantity) {
             let sequence = planned.first_sequence + offset;
-            let ticket_no = tickets::ticket_number(sequence);
+            let ticket_no = TicketNumber::from_sequence(sequence);
             let ticket = Ticket {
                 ticket_no: ticket_no.clone(),
                 merchant_id: batch.merchant_id.clone(),
@@ -137,7 +137,7 @@ impl RowDraft {
                 face_value: product.spec.face_value,
                 term_ends_on: tickets::term_ends_on(now, product.spec.term_days),
                 status: TicketStatus::Unused,
-                redemption_code: tickets::redemption_code(sequence, random_bytes()?),
+                redemption_code: RedemptionCode::generate(sequence, random_bytes()?),
                 link_token: if electronic {
                     Some(tickets::link_token(random_bytes()?))
                 } else {

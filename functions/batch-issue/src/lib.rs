@@ -27,7 +27,9 @@ use std::sync::Arc;
 use tessera_domain::clock::Clock;
 use tessera_domain::events::EventType;
 use tessera_domain::issuance::{check_rows, BatchStatus, RowCheck};
-use tessera_domain::orders::OrderStatus;
+use tessera_domain::orders::{OrderStatus, TradeNo};
+use tessera_domain::products::ProductId;
+use tessera_domain::tickets::TicketNumber;
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
@@ -379,18 +381,18 @@ impl BatchIssuer {
             })
             .collect();
         check_rows(&mut checks, &stored.facts(Some(&batch.batch_id)), now);
-        let products: HashMap<String, ProductRecord> = stored
+        let products: HashMap<ProductId, ProductRecord> = stored
             .products
             .iter()
             .map(|p| (p.product_id.clone(), p.clone()))
             .collect();
-        let orders: HashMap<String, OrderRecord> = stored
+        let orders: HashMap<TradeNo, OrderRecord> = stored
             .orders
             .iter()
             .map(|o| (o.trade_no.clone(), o.clone()))
             .collect();
         let issuing: Vec<&ProductRecord> = {
-            let mut ids: Vec<&String> = checks
+            let mut ids: Vec<&ProductId> = checks
                 .iter()
                 .filter_map(|c| c.parsed.as_ref().map(|p| &p.product_id))
                 .collect();
@@ -495,7 +497,7 @@ impl BatchIssuer {
         products: &[&ProductRecord],
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let ids: Vec<String> = products
+        let ids: Vec<ProductId> = products
             .iter()
             .filter(|p| p.first_issued_at.is_none())
             .map(|p| p.product_id.clone())
@@ -519,7 +521,7 @@ impl BatchIssuer {
                         &batch.created_by,
                         now,
                         "product",
-                        &product.product_id,
+                        product.product_id.as_str(),
                         "first_issued",
                         json!({"batch_id": batch.batch_id}),
                     );
@@ -715,7 +717,8 @@ impl BatchIssuer {
         }
         // ...and finish: the issued order lists the tickets as stored (chunks written by an
         // earlier attempt kept that attempt's codes) and becomes `issued`.
-        let numbers: Vec<String> = draft.tickets.iter().map(|t| t.ticket_no.clone()).collect();
+        let numbers: Vec<TicketNumber> =
+            draft.tickets.iter().map(|t| t.ticket_no.clone()).collect();
         let mut stored = self.table.get_tickets(&numbers).await?;
         stored.sort_by(|a, b| a.ticket_no.cmp(&b.ticket_no));
         let mut finished = draft.issued_order.clone();
@@ -758,7 +761,8 @@ impl BatchIssuer {
         repair: bool,
     ) -> Result<RowResult, Retry> {
         if repair {
-            let numbers: Vec<String> = issued.tickets.iter().map(|t| t.ticket_no.clone()).collect();
+            let numbers: Vec<TicketNumber> =
+                issued.tickets.iter().map(|t| t.ticket_no.clone()).collect();
             let mut prelude = Vec::new();
             for ticket in self.table.get_tickets(&numbers).await? {
                 prelude.extend(ticket_prelude(&ticket)?);

@@ -5,6 +5,7 @@ use crate::BatchIssuer;
 use std::collections::HashMap;
 use tessera_domain::merchant::DeliveryMethod;
 use tessera_domain::notification::{Message, Notification};
+use tessera_domain::products::ProductId;
 use tessera_domain::Error;
 use tessera_platform::store::issuance::{BatchRecord, PlannedRow, RowOutcome, RowResult};
 
@@ -17,10 +18,11 @@ impl BatchIssuer {
     ) -> Result<Vec<Notification>, Error> {
         let settings = self.table.get_settings(&batch.merchant_id).await?;
         let sms = settings.operation.sms_enabled;
-        let mut product_ids: Vec<String> = plan.iter().map(|p| p.row.product_id.clone()).collect();
+        let mut product_ids: Vec<ProductId> =
+            plan.iter().map(|p| p.row.product_id.clone()).collect();
         product_ids.sort();
         product_ids.dedup();
-        let names: HashMap<String, String> = self
+        let names: HashMap<ProductId, String> = self
             .table
             .get_products(&batch.merchant_id, &product_ids)
             .await?

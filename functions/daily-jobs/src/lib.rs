@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tessera_domain::clock::Clock;
 use tessera_domain::notification::{Message, Notification};
-use tessera_domain::orders::{daily_work, DailyAction, OrderEvent};
+use tessera_domain::orders::{daily_work, DailyAction, OrderEvent, TradeNo};
 use tessera_domain::values::{EmailList, MerchantId};
 use tessera_domain::{calendar, Error};
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
@@ -60,7 +60,7 @@ impl DailyJobs {
             let orders = self.table.unissued_paid_on(paid_on).await?;
             match action {
                 DailyAction::Remind(days) => {
-                    let mut by_merchant: BTreeMap<MerchantId, Vec<String>> = BTreeMap::new();
+                    let mut by_merchant: BTreeMap<MerchantId, Vec<TradeNo>> = BTreeMap::new();
                     for (merchant, trade_no) in orders {
                         by_merchant.entry(merchant).or_default().push(trade_no);
                     }
@@ -96,7 +96,7 @@ impl DailyJobs {
         today: NaiveDate,
         paid_on: NaiveDate,
         days: i64,
-        trade_nos: &[String],
+        trade_nos: &[TradeNo],
     ) -> Result<bool, Error> {
         let settings = self.table.get_settings(merchant).await?;
         let Ok(to) = EmailList::parse("billing", &settings.contacts.billing.email) else {
@@ -107,7 +107,11 @@ impl DailyJobs {
         let body = format!(
             "以下訂單已於 {paid_on} 完成交易滿 {days} 天，尚未發行票券。請於 {last_day} 前完成發行，逾期將無法發行。\n\
              The following orders were paid on {paid_on} ({days} days ago) and are not issued yet. Issue them by {last_day}.\n\n{}",
-            trade_nos.join("\n")
+            trade_nos
+                .iter()
+                .map(TradeNo::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
         let notification = Notification {
             // Deterministic: a re-run of the job for the same day queues the same id, and the
@@ -166,7 +170,7 @@ impl DailyJobs {
                             &order.merchant_id,
                             now,
                             "order",
-                            &order.trade_no,
+                            order.trade_no.as_str(),
                             "auto_cancelled",
                             json!({"status": {"before": before.name(), "after": after.name()}, "reason": "not issued or abandoned within 30 days of payment"}),
                         ),

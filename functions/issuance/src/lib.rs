@@ -521,7 +521,11 @@ fn row_view(result: RowResult) -> RowView {
         .to_owned(),
         error_code: result.error_code,
         reason: result.reason,
-        ticket_numbers: result.tickets.into_iter().map(|t| t.ticket_no).collect(),
+        ticket_numbers: result
+            .tickets
+            .into_iter()
+            .map(|t| t.ticket_no.into())
+            .collect(),
     }
 }
 

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tessera_domain::access::{Access, AreaGuard, FunctionArea};
 use tessera_domain::orders::{
-    is_issuable, last_issuable_day, parse_trade_no, OrderEvent, OrderStatus, AUTO_CANCEL_AFTER_DAYS,
+    is_issuable, last_issuable_day, OrderEvent, OrderStatus, TradeNo, AUTO_CANCEL_AFTER_DAYS,
 };
-use tessera_domain::products::is_product_id;
+use tessera_domain::products::ProductId;
 use tessera_domain::values::{is_email, TaiwanMobile};
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
@@ -78,8 +78,8 @@ const RIGHTS: AreaGuard = AreaGuard::new(FunctionArea::Issuance, ErrorCode::Orde
 
 fn view(order: &OrderRecord, now: DateTime<Utc>) -> OrderView {
     OrderView {
-        trade_no: order.trade_no.clone(),
-        product_id: order.product_id.clone(),
+        trade_no: order.trade_no.to_string(),
+        product_id: order.product_id.to_string(),
         amount: order.amount.to_string(),
         quantity: order.quantity,
         cardholder_name: order.cardholder_name.clone(),
@@ -111,7 +111,7 @@ async fn record(
     RIGHTS.check_own(actor, Access::Modify)?;
     let now = services.clock.now();
     let mut violations = Vec::new();
-    let trade_no = parse_trade_no("trade_no", &input.trade_no)
+    let trade_no = TradeNo::parse("trade_no", &input.trade_no)
         .map_err(|e| violations.extend(e.violations))
         .ok();
     let mobile = TaiwanMobile::parse("cardholder_mobile", &input.cardholder_mobile)
@@ -141,13 +141,9 @@ async fn record(
             "not in the future, and at most 30 days ago",
         ));
     }
-    let product = if is_product_id(input.product_id.trim()) {
-        services
-            .table
-            .get_product(&actor.acting_as, input.product_id.trim())
-            .await?
-    } else {
-        None
+    let product = match ProductId::parse("product_id", &input.product_id) {
+        Ok(id) => services.table.get_product(&actor.acting_as, &id).await?,
+        Err(_) => None,
     };
     if product.is_none() {
         violations.push(Violation::field(
@@ -186,7 +182,7 @@ async fn record(
                     actor,
                     now,
                     ENTITY,
-                    &order.trade_no,
+                    order.trade_no.as_str(),
                     "recorded",
                     json!({"paid_at": order.paid_at, "amount": order.amount.to_string()}),
                 ),
@@ -240,9 +236,9 @@ async fn export_issuable(
         .iter()
         .map(|o| {
             [
-                o.trade_no.clone(),
-                o.trade_no.clone(),
-                o.product_id.clone(),
+                o.trade_no.to_string(),
+                o.trade_no.to_string(),
+                o.product_id.to_string(),
                 o.quantity.to_string(),
                 o.cardholder_name.clone(),
                 o.mobile.as_str().to_owned(),
@@ -274,7 +270,7 @@ async fn abandon(
 ) -> Result<Json<OrderView>, Problem> {
     let actor = &current.actor;
     RIGHTS.check_own(actor, Access::Modify)?;
-    let trade_no = &parse_trade_no("trade_no", &trade_no)
+    let trade_no = &TradeNo::parse("trade_no", &trade_no)
         .map_err(|_| Problem::new(ErrorCode::OrderNotFound))?;
     let services = &services;
     let view = engine(services)
@@ -294,7 +290,7 @@ async fn abandon(
                     actor,
                     now,
                     ENTITY,
-                    trade_no,
+                    trade_no.as_str(),
                     "abandoned",
                     json!({"status": {"before": before.name(), "after": order.status.name()}}),
                 ),

@@ -13,8 +13,7 @@ use std::collections::HashSet;
 use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea};
 use tessera_domain::merchant::{validate_image_upload, TicketImage};
 use tessera_domain::products::{
-    check_edit, check_query_range, is_product_id, product_id_from, ProductLists, ProductSpec,
-    TicketKind,
+    check_edit, check_query_range, ProductId, ProductLists, ProductSpec, TicketKind,
 };
 use tessera_domain::values::{BranchCode, MerchantId};
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
@@ -130,7 +129,7 @@ fn input_of(spec: &ProductSpec) -> ProductInput {
 
 fn view(product: &ProductRecord) -> ProductView {
     ProductView {
-        product_id: product.product_id.clone(),
+        product_id: product.product_id.to_string(),
         input: input_of(&product.spec),
         listed: product.listed,
         first_issued_at: product.first_issued_at,
@@ -300,7 +299,10 @@ async fn change_product(
             product.updated_at = now;
             let mut changes = Changes::new();
             let version = changes.update(&mut product)?;
-            changes.history(&history(actor, owner, now, id, action, changed), version)?;
+            changes.history(
+                &history(actor, owner, now, &product.product_id, action, changed),
+                version,
+            )?;
             Ok(Decision::new(changes, product))
         })
         .await?;
@@ -311,11 +313,19 @@ fn history(
     actor: &Actor,
     owner: &MerchantId,
     at: DateTime<Utc>,
-    id: &str,
+    id: &ProductId,
     action: &str,
     changes: serde_json::Value,
 ) -> HistoryEntry {
-    HistoryEntry::new(owner, &actor.account, at, ENTITY, id, action, changes)
+    HistoryEntry::new(
+        owner,
+        &actor.account,
+        at,
+        ENTITY,
+        id.as_str(),
+        action,
+        changes,
+    )
 }
 
 /// Parses a request into a spec: field rules in the domain, then the lists against what
@@ -432,21 +442,21 @@ async fn existing(
     owner: &MerchantId,
     id: &str,
 ) -> Result<ProductRecord, Problem> {
-    if !is_product_id(id) {
-        return Err(Problem::new(ErrorCode::ProductNotFound));
-    }
+    // A number no product can have names none: the same answer as an unknown one.
+    let id =
+        ProductId::parse("product_id", id).map_err(|_| Problem::new(ErrorCode::ProductNotFound))?;
     services
         .table
-        .get_product(owner, id)
+        .get_product(owner, &id)
         .await?
         .ok_or_else(|| Problem::new(ErrorCode::ProductNotFound))
 }
 
-fn new_product_id() -> String {
+fn new_product_id() -> ProductId {
     let random = uuid::Uuid::new_v4();
     let mut bytes = [0u8; 10];
     bytes.copy_from_slice(&random.as_bytes()[..10]);
-    product_id_from(bytes)
+    ProductId::generate(bytes)
 }
 
 const QUERY_ERRORS: &str = "UNAUTHENTICATED (401); RIGHT_MISSING: query right of products (403)";
@@ -609,12 +619,15 @@ async fn set_listed(
     if let Some(index) = ids.iter().position(|id| !seen.insert(id.as_str())) {
         return Err(Error::invalid_field(format!("product_ids[{index}]"), "listed twice").into());
     }
-    let known: Vec<String> = ids.iter().filter(|id| is_product_id(id)).cloned().collect();
+    let known: Vec<ProductId> = ids
+        .iter()
+        .filter_map(|id| ProductId::parse("product_ids", id).ok())
+        .collect();
     let known = &known;
     let action = if listed { "relisted" } else { "delisted" };
     engine(services)
         .run(None, 204, |now| async move {
-            let mut found: std::collections::HashMap<String, ProductRecord> = services
+            let mut found: std::collections::HashMap<ProductId, ProductRecord> = services
                 .table
                 .get_products(owner, known)
                 .await?
@@ -734,7 +747,7 @@ async fn product_history(
     let product = existing(&services, &owner, &id).await?;
     let entries = services
         .table
-        .list_history(&owner, ENTITY, &product.product_id)
+        .list_history(&owner, ENTITY, product.product_id.as_str())
         .await?;
     Ok(Json(HistoryList::from(entries)))
 }

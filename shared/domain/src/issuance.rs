@@ -6,7 +6,7 @@ use crate::error::{Error, ErrorCode, Violation};
 use crate::merchant::{Contract, DeliveryMethod, ServiceStatus};
 use crate::orders::{self, OrderStatus};
 use crate::products::TicketKind;
-use crate::values::{is_email, TaiwanMobile};
+use crate::values::{is_email, ProductId, TaiwanMobile, TradeNo};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -95,8 +95,8 @@ pub fn check_header(cells: &[String]) -> Result<(), Error> {
 pub struct IssuanceRow {
     pub row: u32,
     pub import_no: String,
-    pub trade_no: Option<String>,
-    pub product_id: String,
+    pub trade_no: Option<TradeNo>,
+    pub product_id: ProductId,
     pub quantity: u32,
     pub buyer_name: String,
     pub buyer_mobile: TaiwanMobile,
@@ -178,7 +178,7 @@ pub fn read_rows(rows: Vec<SheetRow>, method: DeliveryMethod) -> Result<Vec<RowC
     }
     // One order per import number, one issuance per paid order, within the file.
     let mut import_nos: HashMap<String, u32> = HashMap::new();
-    let mut trade_nos: HashMap<String, u32> = HashMap::new();
+    let mut trade_nos: HashMap<TradeNo, u32> = HashMap::new();
     for check in &mut checks {
         let Some(parsed) = check.parsed.clone() else {
             continue;
@@ -216,7 +216,7 @@ fn read_row(row: SheetRow, method: DeliveryMethod) -> RowCheck {
     let trade_no = if trade_no.is_empty() {
         None
     } else {
-        match orders::parse_trade_no(TRADE_NO, &trade_no) {
+        match TradeNo::parse(TRADE_NO, &trade_no) {
             Ok(t) => Some(t),
             Err(_) => {
                 check.refuse(TRADE_NO, "1 to 20 letters or digits");
@@ -224,9 +224,18 @@ fn read_row(row: SheetRow, method: DeliveryMethod) -> RowCheck {
             }
         }
     };
-    if product_id.is_empty() {
+    let product_id = if product_id.is_empty() {
         check.refuse(PRODUCT_NO, "required");
-    }
+        None
+    } else {
+        match ProductId::parse(PRODUCT_NO, &product_id) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                check.refuse(PRODUCT_NO, "no such product of this merchant");
+                None
+            }
+        }
+    };
     let quantity = match quantity.parse::<u32>() {
         Ok(q) if q >= 1 => q,
         _ => {
@@ -268,7 +277,7 @@ fn read_row(row: SheetRow, method: DeliveryMethod) -> RowCheck {
         check.refuse(REMARK, format!("at most {REMARK_MAX} characters"));
     }
     if check.violations.is_empty() {
-        if let Some(buyer_mobile) = buyer_mobile {
+        if let (Some(buyer_mobile), Some(product_id)) = (buyer_mobile, product_id) {
             check.parsed = Some(IssuanceRow {
                 row: row.row,
                 import_no,
@@ -295,7 +304,7 @@ pub struct ProductFacts {
 /// What storage says about a paid order named in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderFacts {
-    pub product_id: String,
+    pub product_id: ProductId,
     pub quantity: u32,
     pub status: OrderStatus,
     pub paid_at: DateTime<Utc>,
@@ -304,8 +313,8 @@ pub struct OrderFacts {
 /// The merchant's own products, orders and used import numbers among those the file names.
 #[derive(Debug, Clone, Default)]
 pub struct IssuanceFacts {
-    pub products: HashMap<String, ProductFacts>,
-    pub orders: HashMap<String, OrderFacts>,
+    pub products: HashMap<ProductId, ProductFacts>,
+    pub orders: HashMap<TradeNo, OrderFacts>,
     pub used_import_nos: HashSet<String>,
 }
 
@@ -442,7 +451,7 @@ mod tests {
             [
                 import_no,
                 trade_no,
-                "PGOODS",
+                "PGXXDS22222",
                 "2",
                 "王小明",
                 "912345678",
@@ -452,6 +461,10 @@ mod tests {
         )
     }
 
+    fn pid(id: &str) -> ProductId {
+        ProductId::parse("product_id", id).unwrap()
+    }
+
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).unwrap()
     }
@@ -459,21 +472,21 @@ mod tests {
     fn facts() -> IssuanceFacts {
         let mut facts = IssuanceFacts::default();
         facts.products.insert(
-            "PGOODS".into(),
+            pid("PGXXDS22222"),
             ProductFacts {
                 kind: TicketKind::GoodsVoucher,
                 listed: true,
             },
         );
         facts.products.insert(
-            "PGIFT".into(),
+            pid("PGXFT222222"),
             ProductFacts {
                 kind: TicketKind::GiftVoucher,
                 listed: true,
             },
         );
         facts.products.insert(
-            "PGONE".into(),
+            pid("PGXNE222222"),
             ProductFacts {
                 kind: TicketKind::GoodsVoucher,
                 listed: false,
@@ -486,9 +499,9 @@ mod tests {
             ("TDONE", 1, OrderStatus::Issued),
         ] {
             facts.orders.insert(
-                trade_no.into(),
+                TradeNo::parse("trade_no", trade_no).unwrap(),
                 OrderFacts {
-                    product_id: "PGOODS".into(),
+                    product_id: pid("PGXXDS22222"),
                     quantity: 2,
                     status,
                     paid_at: now() - chrono::Duration::days(days_ago),
@@ -529,7 +542,7 @@ mod tests {
         let valid = [
             "IMP1",
             "T1",
-            "PGOODS",
+            "PGXXDS22222",
             "2",
             "王",
             "0912345678",
@@ -546,9 +559,9 @@ mod tests {
             (TRADE_NO, "TOLD"),
             (TRADE_NO, "TDONE"),
             (PRODUCT_NO, ""),
-            (PRODUCT_NO, "PNONE"),
-            (PRODUCT_NO, "PGONE"),
-            (PRODUCT_NO, "PGIFT"),
+            (PRODUCT_NO, "PNXNE222222"),
+            (PRODUCT_NO, "PGXNE222222"),
+            (PRODUCT_NO, "PGXFT222222"),
             (QUANTITY, "0"),
             (QUANTITY, "2.5"),
             (QUANTITY, "3"),
@@ -576,7 +589,7 @@ mod tests {
 
     #[test]
     fn gift_vouchers_need_no_order_and_paper_needs_no_email() {
-        let cells = ["IMP9", "", "PGIFT", "3", "王", "0912345678", "", ""];
+        let cells = ["IMP9", "", "PGXFT222222", "3", "王", "0912345678", "", ""];
         let mut checks = read_rows(vec![row(2, cells)], DeliveryMethod::PaperByMerchant).unwrap();
         check_rows(&mut checks, &facts(), now());
         assert!(
@@ -626,8 +639,14 @@ mod tests {
     fn a_thousand_tickets_pass_and_one_more_refuses_the_file() {
         let rows = |last: &str| {
             vec![
-                row(2, ["A", "", "PGIFT", "999", "王", "0912345678", "", ""]),
-                row(3, ["B", "", "PGIFT", last, "王", "0912345678", "", ""]),
+                row(
+                    2,
+                    ["A", "", "PGXFT222222", "999", "王", "0912345678", "", ""],
+                ),
+                row(
+                    3,
+                    ["B", "", "PGXFT222222", last, "王", "0912345678", "", ""],
+                ),
             ]
         };
         assert!(read_rows(rows("1"), DeliveryMethod::PaperByMerchant).is_ok());

@@ -113,13 +113,18 @@ pub fn daily_work(today: NaiveDate) -> Vec<(NaiveDate, DailyAction)> {
     work
 }
 
-/// A merchant's order number (廠商訂單編號): 1–20 letters or digits.
-pub fn parse_trade_no(field: &str, value: &str) -> Result<String, Error> {
-    let value = value.trim();
-    if value.is_empty() || value.len() > 20 || !value.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(Error::invalid_field(field, "1 to 20 letters or digits"));
+pub use crate::values::TradeNo;
+
+impl TradeNo {
+    /// A merchant's order number as given: 1–20 letters or digits.
+    pub fn parse(field: &str, value: &str) -> Result<Self, Error> {
+        let value = value.trim();
+        if value.is_empty() || value.len() > 20 || !value.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(Error::invalid_field(field, "1 to 20 letters or digits"));
+        }
+        Ok(TradeNo(value.to_owned()))
     }
-    Ok(value.to_owned())
 }
 
 #[cfg(test)]
@@ -187,11 +192,11 @@ mod tests {
     #[test]
     fn trade_numbers_are_short_and_plain() {
         assert_eq!(
-            parse_trade_no("t", " ORD20260501001 ").unwrap(),
+            TradeNo::parse("t", " ORD20260501001 ").unwrap().as_str(),
             "ORD20260501001"
         );
-        assert!(parse_trade_no("t", "").is_err());
-        assert!(parse_trade_no("t", "ORD-1").is_err());
-        assert!(parse_trade_no("t", &"1".repeat(21)).is_err());
+        assert!(TradeNo::parse("t", "").is_err());
+        assert!(TradeNo::parse("t", "ORD-1").is_err());
+        assert!(TradeNo::parse("t", &"1".repeat(21)).is_err());
     }
 }

@@ -298,23 +298,42 @@ mod tests {
 /// spreadsheet cannot be mistaken.
 pub const CODE_ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
-/// A product number (商品編號) from 10 random bytes: `P` and 10 code characters (about 49 bits; product numbers are not secrets, collisions are refused by the store).
-pub fn product_id_from(random: [u8; 10]) -> String {
-    let mut id = String::with_capacity(11);
-    id.push('P');
-    for byte in random {
-        id.push(char::from(
-            CODE_ALPHABET[usize::from(byte) % CODE_ALPHABET.len()],
-        ));
-    }
-    id
-}
+pub use crate::values::ProductId;
 
-/// Whether a text could be a product number (checked before it reaches a key).
-pub fn is_product_id(text: &str) -> bool {
-    text.len() == 11
-        && text.starts_with('P')
-        && text.bytes().skip(1).all(|b| CODE_ALPHABET.contains(&b))
+/// Characters of a product number after its `P`.
+const PRODUCT_ID_RANDOM_LEN: usize = 10;
+
+impl ProductId {
+    /// A new product number from 10 random bytes: `P` and 10 code characters (about 49
+    /// bits; product numbers are not secrets, collisions are refused by the store).
+    pub fn generate(random: [u8; PRODUCT_ID_RANDOM_LEN]) -> Self {
+        let mut id = String::with_capacity(1 + PRODUCT_ID_RANDOM_LEN);
+        id.push('P');
+        for byte in random {
+            id.push(char::from(
+                CODE_ALPHABET[usize::from(byte) % CODE_ALPHABET.len()],
+            ));
+        }
+        ProductId(id)
+    }
+
+    /// A product number as given (checked before it reaches a key).
+    pub fn parse(field: &str, value: &str) -> Result<Self, Error> {
+        let text = value.trim();
+        let valid = text.len() == 1 + PRODUCT_ID_RANDOM_LEN
+            && text.starts_with('P')
+            && text.bytes().skip(1).all(|b| CODE_ALPHABET.contains(&b));
+        if !valid {
+            return Err(Error::invalid_field(
+                field,
+                format!(
+                    "a product number is P and {PRODUCT_ID_RANDOM_LEN} characters of {}",
+                    String::from_utf8_lossy(CODE_ALPHABET)
+                ),
+            ));
+        }
+        Ok(ProductId(text.to_owned()))
+    }
 }
 
 #[cfg(test)]
@@ -323,14 +342,13 @@ mod id_tests {
 
     #[test]
     fn product_numbers_are_p_and_ten_unambiguous_characters() {
-        let id = product_id_from([0, 1, 31, 32, 200, 255, 7, 8, 9, 10]);
-        assert_eq!(id.len(), 11);
-        assert!(is_product_id(&id), "{id}");
-        assert!(!id[1..].contains(['0', 'O', '1', 'I', 'L']));
-        assert!(
-            !is_product_id("P0000000000")
-                && !is_product_id("X23456789AB")
-                && !is_product_id("P2345")
-        );
+        let id = ProductId::generate([0, 1, 31, 32, 200, 255, 7, 8, 9, 10]);
+        assert_eq!(id.as_str().len(), 11);
+        assert_eq!(ProductId::parse("product_id", id.as_str()).unwrap(), id);
+        assert!(!id.as_str()[1..].contains(['0', 'O', '1', 'I', 'L']));
+        for wrong in ["P0000000000", "X23456789AB", "P2345", ""] {
+            let refused = ProductId::parse("product_id", wrong).unwrap_err();
+            assert_eq!(refused.violations[0].field.as_deref(), Some("product_id"));
+        }
     }
 }

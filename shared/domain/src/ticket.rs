@@ -16,7 +16,9 @@ use crate::lifecycle::{
 use crate::merchant::DeliveryMethod;
 use crate::products::{ProductLists, TicketKind};
 use crate::tickets::{term_name, TicketStatus};
-use crate::values::{AccountName, BranchCode, MerchantId};
+use crate::values::{
+    AccountName, BranchCode, MerchantId, ProductId, RedemptionCode, TicketNumber, TradeNo,
+};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -44,9 +46,9 @@ pub enum PrintStatus {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
-    pub ticket_no: String,
+    pub ticket_no: TicketNumber,
     pub merchant_id: MerchantId,
-    pub product_id: String,
+    pub product_id: ProductId,
     pub product_name: String,
     pub kind: TicketKind,
     #[serde(with = "rust_decimal::serde::str")]
@@ -54,7 +56,7 @@ pub struct Ticket {
     /// Last day of escrow (goods) or of validity (gift), Taipei.
     pub term_ends_on: NaiveDate,
     pub status: TicketStatus,
-    pub redemption_code: String,
+    pub redemption_code: RedemptionCode,
     #[serde(default)]
     pub link_token: Option<String>,
     #[serde(default)]
@@ -65,7 +67,7 @@ pub struct Ticket {
     pub batch_id: String,
     pub import_no: String,
     #[serde(default)]
-    pub trade_no: Option<String>,
+    pub trade_no: Option<TradeNo>,
     pub buyer: Person,
     pub holder: Person,
     pub issued_by: AccountName,
@@ -98,7 +100,7 @@ pub struct Ticket {
 /// One entry of a ticket's history (issuance, every status change, remarks).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketHistoryEntry {
-    pub ticket_no: String,
+    pub ticket_no: TicketNumber,
     pub at: DateTime<Utc>,
     pub action: String,
     pub by_merchant: MerchantId,
@@ -120,12 +122,12 @@ pub struct TicketHistoryEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketEvent {
     pub at: DateTime<Utc>,
-    pub ticket_no: String,
+    pub ticket_no: TicketNumber,
     /// The ticket version the change produced (set by the store when it commits).
     pub version: u64,
     pub operation: String,
     pub issuer: MerchantId,
-    pub product_id: String,
+    pub product_id: ProductId,
     #[serde(with = "rust_decimal::serde::str")]
     pub face_value: Decimal,
     pub by_merchant: MerchantId,
@@ -476,15 +478,15 @@ mod tests {
 
     fn ticket(kind: TicketKind, term_ends_on: NaiveDate) -> Ticket {
         Ticket {
-            ticket_no: "0000000000017".to_owned(),
+            ticket_no: TicketNumber::from_sequence(1),
             merchant_id: MerchantId::parse("m", "DEMO0001").unwrap(),
-            product_id: "P1".to_owned(),
+            product_id: ProductId::generate([1; 10]),
             product_name: "咖啡".to_owned(),
             kind,
             face_value: Decimal::new(100, 0),
             term_ends_on,
             status: TicketStatus::Unused,
-            redemption_code: "X".to_owned(),
+            redemption_code: RedemptionCode::generate(1, [7; 16]),
             link_token: None,
             pickup_code: None,
             delivery_method: DeliveryMethod::ElectronicImmediate,

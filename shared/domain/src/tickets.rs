@@ -4,7 +4,9 @@
 //! bytes into the documented formats, so the formats are pure and testable.
 
 use crate::calendar;
+use crate::error::Error;
 use crate::products::{TicketKind, CODE_ALPHABET};
+pub use crate::values::{RedemptionCode, TicketNumber};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -43,20 +45,34 @@ pub const LINK_TOKEN_BYTES: usize = 20;
 /// Characters of an ibon pickup code: 31^10 ≈ 2^49, only usable at a store kiosk.
 pub const PICKUP_CODE_LEN: usize = 10;
 
-/// A ticket number (票券序號): the 12-digit platform-wide sequence number and a Luhn check
-/// digit, so that a mistyped number is caught before it is looked up.
-pub fn ticket_number(sequence: u64) -> String {
-    let digits = format!("{sequence:0width$}", width = TICKET_SEQUENCE_DIGITS);
-    let check = luhn_check_digit(&digits);
-    format!("{digits}{check}")
-}
+impl TicketNumber {
+    /// The number of the ticket with this platform-wide sequence: the 12 digits and a Luhn
+    /// check digit, so that a mistyped number is caught before it is looked up.
+    pub fn from_sequence(sequence: u64) -> Self {
+        let digits = format!("{sequence:0width$}", width = TICKET_SEQUENCE_DIGITS);
+        let check = luhn_check_digit(&digits);
+        TicketNumber(format!("{digits}{check}"))
+    }
 
-/// True when `number` is 13 digits whose last one is the Luhn check digit of the others.
-pub fn is_ticket_number(number: &str) -> bool {
-    number.len() == TICKET_SEQUENCE_DIGITS + 1
-        && number.bytes().all(|b| b.is_ascii_digit())
-        && luhn_check_digit(&number[..TICKET_SEQUENCE_DIGITS])
-            == char::from(number.as_bytes()[TICKET_SEQUENCE_DIGITS])
+    /// A ticket number as typed: 13 digits whose last one is the Luhn check digit of the
+    /// others.
+    pub fn parse(field: &str, value: &str) -> Result<Self, Error> {
+        let number = value.trim();
+        let valid = number.len() == TICKET_SEQUENCE_DIGITS + 1
+            && number.bytes().all(|b| b.is_ascii_digit())
+            && luhn_check_digit(&number[..TICKET_SEQUENCE_DIGITS])
+                == char::from(number.as_bytes()[TICKET_SEQUENCE_DIGITS]);
+        if !valid {
+            return Err(Error::invalid_field(
+                field,
+                format!(
+                    "a ticket number is {} digits ending in a Luhn check digit",
+                    TICKET_SEQUENCE_DIGITS + 1
+                ),
+            ));
+        }
+        Ok(TicketNumber(number.to_owned()))
+    }
 }
 
 fn luhn_check_digit(digits: &str) -> char {
@@ -102,46 +118,54 @@ fn unspell(text: &str) -> Option<u128> {
     })
 }
 
-/// A redemption code (核銷代碼) for the ticket with this sequence, from CSPRNG bytes: the
-/// random part makes it unguessable, the sequence makes it unique platform-wide (as
-/// ticket numbers are) and names the one ticket it can open.
-pub fn redemption_code(sequence: u64, random: [u8; REDEMPTION_CODE_BYTES]) -> String {
-    let mut code = spell(u128::from_le_bytes(random), CODE_RANDOM_LEN);
-    code.push_str(&spell(u128::from(sequence), CODE_SEQUENCE_LEN));
-    code
-}
+impl RedemptionCode {
+    /// The code of the ticket with this sequence, from CSPRNG bytes: the random part makes
+    /// it unguessable, the sequence makes it unique platform-wide (as ticket numbers are)
+    /// and names the one ticket it can open.
+    pub fn generate(sequence: u64, random: [u8; REDEMPTION_CODE_BYTES]) -> Self {
+        let mut code = spell(u128::from_le_bytes(random), CODE_RANDOM_LEN);
+        code.push_str(&spell(u128::from(sequence), CODE_SEQUENCE_LEN));
+        RedemptionCode(code)
+    }
 
-/// The number of the only ticket a (normalised) redemption code can belong to; `None` if
-/// the code spells no sequence a ticket number can have. The ticket must still carry the
-/// very code ([`same_code`]): the sequence part alone is no secret.
-pub fn ticket_number_in_code(code: &str) -> Option<String> {
-    let spelled = code
-        .get(CODE_RANDOM_LEN..)
-        .filter(|s| s.len() == CODE_SEQUENCE_LEN)?;
-    let sequence = u64::try_from(unspell(spelled)?).ok()?;
-    (sequence < 10u64.pow(TICKET_SEQUENCE_DIGITS as u32)).then(|| ticket_number(sequence))
-}
+    /// A code as a person typed or a scanner read it, normalised (case, spaces, dashes).
+    pub fn parse(field: &str, input: &str) -> Result<Self, Error> {
+        let code: String = input
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if code.len() != REDEMPTION_CODE_LEN || !code.bytes().all(|b| CODE_ALPHABET.contains(&b)) {
+            return Err(Error::invalid_field(
+                field,
+                format!(
+                    "a redemption code is {REDEMPTION_CODE_LEN} characters of {}",
+                    String::from_utf8_lossy(CODE_ALPHABET)
+                ),
+            ));
+        }
+        Ok(RedemptionCode(code))
+    }
 
-/// Whether a presented code is the ticket's own, compared in time that does not depend on
-/// where they differ (the answer must not hint at how much of a guess was right).
-pub fn same_code(presented: &str, carried: &str) -> bool {
-    presented.len() == carried.len()
-        && presented
-            .bytes()
-            .zip(carried.bytes())
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
-}
+    /// The number of the only ticket this code can belong to; `None` if the code spells no
+    /// sequence a ticket number can have. The ticket must still carry the very code
+    /// ([`RedemptionCode::is`]): the sequence part alone is no secret.
+    pub fn ticket_number(&self) -> Option<TicketNumber> {
+        let spelled = self
+            .0
+            .get(CODE_RANDOM_LEN..)
+            .filter(|s| s.len() == CODE_SEQUENCE_LEN)?;
+        let sequence = u64::try_from(unspell(spelled)?).ok()?;
+        (sequence < 10u64.pow(TICKET_SEQUENCE_DIGITS as u32))
+            .then(|| TicketNumber::from_sequence(sequence))
+    }
 
-/// What a person types is normalised (case, spaces, dashes) before it is looked up.
-pub fn normalise_redemption_code(input: &str) -> Option<String> {
-    let code: String = input
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    (code.len() == REDEMPTION_CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b)))
-        .then_some(code)
+    /// Whether a presented code is this one, compared in time that does not depend on
+    /// where they differ (the answer must not hint at how much of a guess was right).
+    pub fn is(&self, presented: &RedemptionCode) -> bool {
+        let (a, b) = (self.0.as_bytes(), presented.0.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+    }
 }
 
 /// The unguessable token of a ticket link (the consumer's e-ticket page).
@@ -211,24 +235,46 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    fn number(sequence: u64) -> String {
+        TicketNumber::from_sequence(sequence).into()
+    }
+
+    fn code(sequence: u64, random: [u8; 16]) -> String {
+        RedemptionCode::generate(sequence, random).into()
+    }
+
+    fn parsed_code(text: &str) -> RedemptionCode {
+        RedemptionCode(text.to_owned())
+    }
+
     #[test]
     fn ticket_numbers_carry_a_luhn_check_digit() {
-        assert_eq!(ticket_number(1), "0000000000018");
-        assert_eq!(ticket_number(7_992_739_871), "0079927398713");
+        assert_eq!(number(1), "0000000000018");
+        assert_eq!(number(7_992_739_871), "0079927398713");
         for sequence in [0, 1, 42, 999_999_999_999] {
-            assert!(is_ticket_number(&ticket_number(sequence)));
+            let parsed = TicketNumber::parse("n", &format!(" {} ", number(sequence))).unwrap();
+            assert_eq!(parsed, TicketNumber::from_sequence(sequence));
         }
-        assert!(!is_ticket_number("0000000000017"));
-        assert!(!is_ticket_number("000000000001"));
-        assert!(!is_ticket_number("00000000000A8"));
+        for wrong in [
+            "0000000000017",
+            "000000000001",
+            "00000000000A8",
+            "",
+            "٠٠٠٠٠٠٠٠٠٠٠١٨",
+        ] {
+            let refused = TicketNumber::parse("ticket_no", wrong).unwrap_err();
+            assert_eq!(
+                refused.violations[0].field.as_deref(),
+                Some("ticket_no"),
+                "{wrong}"
+            );
+        }
     }
 
     #[test]
     fn redemption_codes_use_the_unambiguous_alphabet_and_all_of_it() {
-        let zero = redemption_code(0, [0; 16]);
-        assert_eq!(zero, "22222222222222222222");
-        let max = redemption_code(999_999_999_999, [0xff; 16]);
-        assert_eq!(max.len(), REDEMPTION_CODE_LEN);
+        assert_eq!(code(0, [0; 16]), "22222222222222222222");
+        assert_eq!(code(999_999_999_999, [0xff; 16]).len(), REDEMPTION_CODE_LEN);
         let mut seen = std::collections::HashSet::new();
         for seed in 0u8..=255 {
             let mut bytes = [0u8; 16];
@@ -237,7 +283,7 @@ mod tests {
                     .wrapping_mul(31)
                     .wrapping_add((i as u8).wrapping_mul(97));
             }
-            let code = redemption_code(u64::from(seed), bytes);
+            let code = code(u64::from(seed), bytes);
             assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code}");
             assert!(!code.contains(['0', 'O', '1', 'I', 'L']));
             seen.extend(code.bytes());
@@ -248,70 +294,70 @@ mod tests {
     #[test]
     fn a_code_names_its_ticket_and_nothing_else() {
         for sequence in [0, 1, 30, 31, 4_242_424, 999_999_999_999] {
-            let code = redemption_code(sequence, [0x5a; 16]);
+            let code = RedemptionCode::generate(sequence, [0x5a; 16]);
             assert_eq!(
-                ticket_number_in_code(&code),
-                Some(ticket_number(sequence)),
+                code.ticket_number(),
+                Some(TicketNumber::from_sequence(sequence)),
                 "{code}"
             );
         }
         // Codes of the same ticket differ in their random part only; of neighbours, in
         // their sequence part too.
-        let (a, b) = (redemption_code(7, [1; 16]), redemption_code(7, [2; 16]));
+        let (a, b) = (code(7, [1; 16]), code(7, [2; 16]));
         assert_ne!(a[..CODE_RANDOM_LEN], b[..CODE_RANDOM_LEN]);
         assert_eq!(a[CODE_RANDOM_LEN..], b[CODE_RANDOM_LEN..]);
-        assert_ne!(
-            redemption_code(8, [1; 16])[CODE_RANDOM_LEN..],
-            a[CODE_RANDOM_LEN..]
-        );
+        assert_ne!(code(8, [1; 16])[CODE_RANDOM_LEN..], a[CODE_RANDOM_LEN..]);
         // Nine characters can spell more than twelve digits hold: such a code names none.
         let beyond = format!(
             "{}{}",
             "2".repeat(CODE_RANDOM_LEN),
             "Z".repeat(CODE_SEQUENCE_LEN)
         );
-        assert_eq!(ticket_number_in_code(&beyond), None);
-        assert_eq!(ticket_number_in_code("2222"), None);
+        assert_eq!(parsed_code(&beyond).ticket_number(), None);
+        assert_eq!(parsed_code("2222").ticket_number(), None);
         assert_eq!(
-            ticket_number_in_code(&"2".repeat(CODE_RANDOM_LEN + 2)),
+            parsed_code(&"2".repeat(CODE_RANDOM_LEN + 2)).ticket_number(),
             None
         );
         assert_eq!(
-            ticket_number_in_code(&format!("{}0OOOOOOOO", "2".repeat(11))),
+            parsed_code(&format!("{}0OOOOOOOO", "2".repeat(11))).ticket_number(),
             None
         );
     }
 
     #[test]
     fn a_code_is_the_tickets_only_when_every_character_is() {
-        let code = redemption_code(42, [9; 16]);
-        assert!(same_code(&code, &code.clone()));
+        let code = RedemptionCode::generate(42, [9; 16]);
+        assert!(code.is(&code.clone()));
         for at in [0, CODE_RANDOM_LEN - 1, REDEMPTION_CODE_LEN - 1] {
-            let mut other = code.clone().into_bytes();
+            let mut other = code.as_str().as_bytes().to_vec();
             other[at] = if other[at] == b'Z' { b'Y' } else { b'Z' };
-            let other = String::from_utf8(other).unwrap();
-            assert!(!same_code(&other, &code), "{other} differs at {at}");
+            let other = parsed_code(&String::from_utf8(other).unwrap());
+            assert!(!code.is(&other), "{other} differs at {at}");
         }
-        assert!(!same_code(&code[..REDEMPTION_CODE_LEN - 1], &code));
-        assert!(!same_code("", &code));
+        assert!(!code.is(&parsed_code(&code.as_str()[..REDEMPTION_CODE_LEN - 1])));
+        assert!(!code.is(&parsed_code("")));
     }
 
     #[test]
     fn typed_codes_are_normalised() {
-        let code = redemption_code(12_345, [7; 16]);
+        let code = RedemptionCode::generate(12_345, [7; 16]);
+        let text = code.as_str();
         let typed = format!(
             "{}-{} {}",
-            &code[..4],
-            &code[4..8].to_lowercase(),
-            &code[8..]
+            &text[..4],
+            &text[4..8].to_lowercase(),
+            &text[8..]
         );
-        assert_eq!(normalise_redemption_code(&typed), Some(code));
-        assert_eq!(
-            normalise_redemption_code(&"0".repeat(REDEMPTION_CODE_LEN)),
-            None
-        );
-        assert_eq!(normalise_redemption_code(&"2".repeat(16)), None);
-        assert_eq!(normalise_redemption_code("ABC"), None);
+        assert_eq!(RedemptionCode::parse("code", &typed).unwrap(), code);
+        for wrong in [
+            "0".repeat(REDEMPTION_CODE_LEN),
+            "2".repeat(16),
+            "ABC".to_owned(),
+        ] {
+            let refused = RedemptionCode::parse("code", &wrong).unwrap_err();
+            assert_eq!(refused.violations[0].field.as_deref(), Some("code"));
+        }
     }
 
     #[test]

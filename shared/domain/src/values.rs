@@ -14,7 +14,7 @@ macro_rules! string_value {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(pub(crate) String);
 
         impl $name {
             pub fn as_str(&self) -> &str {
@@ -25,6 +25,43 @@ macro_rules! string_value {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        // Lets maps keyed by the value be looked up with a `&str` (hashes as the string).
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
             }
         }
     };
@@ -45,6 +82,26 @@ string_value!(
 string_value!(
     /// A short free text of at most 20 characters (sub-account remark, §4-1).
     Remark
+);
+string_value!(
+    /// A ticket number (票券序號): a 12-digit platform-wide sequence and a Luhn check digit
+    /// (made and parsed in [`crate::tickets`]).
+    TicketNumber
+);
+string_value!(
+    /// A redemption code (核銷代碼), normalised: a random part, then the ticket's sequence
+    /// (made and parsed in [`crate::tickets`]).
+    RedemptionCode
+);
+string_value!(
+    /// A product number (商品編號): `P` and 10 code characters (made and parsed in
+    /// [`crate::products`]).
+    ProductId
+);
+string_value!(
+    /// A merchant's order number (廠商訂單編號): 1–20 letters or digits (parsed in
+    /// [`crate::orders`]).
+    TradeNo
 );
 
 impl MerchantId {

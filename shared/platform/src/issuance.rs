@@ -10,7 +10,7 @@ use tessera_domain::issuance::{
     check_rows, IssuanceFacts, IssuanceRow, OrderFacts, ProductFacts, RowCheck,
 };
 use tessera_domain::orders::OrderStatus;
-use tessera_domain::values::MerchantId;
+use tessera_domain::values::{MerchantId, ProductId, TradeNo};
 use tessera_domain::Error;
 
 /// The stored records a set of rows names.
@@ -29,10 +29,10 @@ impl StoredFacts {
         merchant_id: &MerchantId,
         rows: &[&IssuanceRow],
     ) -> Result<StoredFacts, Error> {
-        let mut product_ids: Vec<String> = rows.iter().map(|r| r.product_id.clone()).collect();
+        let mut product_ids: Vec<ProductId> = rows.iter().map(|r| r.product_id.clone()).collect();
         product_ids.sort();
         product_ids.dedup();
-        let orders: Vec<(MerchantId, String)> = rows
+        let orders: Vec<(MerchantId, TradeNo)> = rows
             .iter()
             .filter_map(|r| r.trade_no.clone())
             .map(|t| (merchant_id.clone(), t))
@@ -74,9 +74,9 @@ impl StoredFacts {
                     // An order a row of `own_batch` already claimed is still that row's
                     // to finish.
                     let claimed_by_own = own_batch.is_some_and(|own| {
-                        self.issued.iter().any(|i| {
-                            i.batch_id == own && i.trade_no.as_deref() == Some(&o.trade_no)
-                        })
+                        self.issued
+                            .iter()
+                            .any(|i| i.batch_id == own && i.trade_no.as_ref() == Some(&o.trade_no))
                     });
                     let status = if claimed_by_own {
                         OrderStatus::Unissued

@@ -19,9 +19,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
 use tessera_domain::lifecycle::{product_lists_matter, Operation, Standing};
+use tessera_domain::products::ProductId;
 use tessera_domain::products::TicketKind;
 use tessera_domain::ticket::{Decider, TicketChange, TicketRequest};
-use tessera_domain::tickets::{normalise_redemption_code, TicketStatus};
+use tessera_domain::tickets::{RedemptionCode, TicketNumber, TicketStatus};
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 use utoipa::ToSchema;
@@ -116,7 +117,7 @@ fn view(ticket: &Ticket, standing: &Standing, allowed: Vec<String>) -> TicketLoo
 
 fn store_view(t: &Ticket, allowed: Vec<String>) -> StoreTicketView {
     StoreTicketView {
-        ticket_no: t.ticket_no.clone(),
+        ticket_no: t.ticket_no.to_string(),
         status: t.status,
         issuer: t.merchant_id.to_string(),
         product_name: t.product_name.clone(),
@@ -128,16 +129,16 @@ fn store_view(t: &Ticket, allowed: Vec<String>) -> StoreTicketView {
 
 fn issuer_view(t: &Ticket, allowed: Vec<String>) -> TicketView {
     TicketView {
-        ticket_no: t.ticket_no.clone(),
+        ticket_no: t.ticket_no.to_string(),
         status: t.status,
-        product_id: t.product_id.clone(),
+        product_id: t.product_id.to_string(),
         product_name: t.product_name.clone(),
         kind: t.kind,
         face_value: t.face_value.to_string(),
         term_ends_on: t.term_ends_on,
         issued_at: t.issued_at,
         import_no: t.import_no.clone(),
-        trade_no: t.trade_no.clone(),
+        trade_no: t.trade_no.as_ref().map(ToString::to_string),
         holder_name: t.holder.name.clone(),
         redeemed_at: t.redeemed_at,
         redeemed_by: t.redeemed_by.as_ref().map(ToString::to_string),
@@ -212,7 +213,7 @@ async fn read_code(
     code: &str,
     needs: impl FnOnce(&Ticket) -> Needs,
 ) -> Result<Option<CodeRead>, Error> {
-    let Some(code) = normalise_redemption_code(code) else {
+    let Ok(code) = RedemptionCode::parse("code", code) else {
         return Ok(None);
     };
     let Some(ticket) = services.table.ticket_by_code(&code).await? else {
@@ -445,7 +446,7 @@ fn ticket_decision(
             *event_type,
             &ticket.merchant_id,
             entry.at,
-            &ticket.ticket_no,
+            ticket.ticket_no.as_str(),
             &TicketEventData {
                 ticket_no: &ticket.ticket_no,
                 version,
@@ -463,10 +464,10 @@ fn ticket_decision(
 /// the step it reports.
 #[derive(Serialize)]
 struct TicketEventData<'a> {
-    ticket_no: &'a str,
+    ticket_no: &'a TicketNumber,
     version: u64,
     issuer: &'a MerchantId,
-    product_id: &'a str,
+    product_id: &'a ProductId,
     face_value: String,
     entry: &'a TicketHistoryEntry,
 }
@@ -520,12 +521,12 @@ pub async fn issuers_ticket(
     ticket_no: &str,
     access: Access,
 ) -> Result<Ticket, Error> {
-    if !tessera_domain::tickets::is_ticket_number(ticket_no) {
-        return Err(Error::new(ErrorCode::TicketNotFound));
-    }
+    // A number that cannot be a ticket's names none: the same answer as an unknown one.
+    let ticket_no = TicketNumber::parse("ticket_no", ticket_no)
+        .map_err(|_| Error::new(ErrorCode::TicketNotFound))?;
     let ticket = services
         .table
-        .get_ticket(ticket_no)
+        .get_ticket(&ticket_no)
         .await?
         .ok_or_else(|| Error::new(ErrorCode::TicketNotFound))?;
     authorize(

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::issuance::{BatchStatus, IssuanceRow};
 use tessera_domain::merchant::DeliveryMethod;
-use tessera_domain::values::{AccountName, BranchCode, MerchantId};
+use tessera_domain::values::{
+    AccountName, BranchCode, MerchantId, ProductId, TicketNumber, TradeNo,
+};
 use tessera_domain::Error;
 
 /// Uploads not confirmed within a week are forgotten (the file itself is kept 30 days).
@@ -83,7 +85,7 @@ pub enum RowOutcome {
 /// A ticket as the row result lists it (what the notification needs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedTicket {
-    pub ticket_no: String,
+    pub ticket_no: TicketNumber,
     #[serde(default)]
     pub link_token: Option<String>,
 }
@@ -122,8 +124,8 @@ pub struct IssuedOrderRecord {
     pub import_no: String,
     pub batch_id: String,
     pub row_index: u32,
-    pub trade_no: Option<String>,
-    pub product_id: String,
+    pub trade_no: Option<TradeNo>,
+    pub product_id: ProductId,
     pub quantity: u32,
     pub buyer_name: String,
     pub buyer_mobile: String,

@@ -8,15 +8,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tessera_domain::calendar;
-use tessera_domain::orders::OrderStatus;
+use tessera_domain::orders::{OrderStatus, TradeNo};
+use tessera_domain::products::ProductId;
 use tessera_domain::values::{MerchantId, TaiwanMobile};
 use tessera_domain::Error;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderRecord {
     pub merchant_id: MerchantId,
-    pub trade_no: String,
-    pub product_id: String,
+    pub trade_no: TradeNo,
+    pub product_id: ProductId,
     #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,
     pub quantity: u32,
@@ -35,7 +36,7 @@ pub fn order_write(order: &OrderRecord) -> Result<Write, Error> {
     let mut item = to_item(
         order,
         keys::merchant(order.merchant_id.as_str()),
-        &keys::order(&order.trade_no),
+        &keys::order(order.trade_no.as_str()),
     )?;
     if order.status == OrderStatus::Unissued {
         item.insert(
@@ -46,7 +47,7 @@ pub fn order_write(order: &OrderRecord) -> Result<Write, Error> {
             keys::GSI3SK.to_owned(),
             AttributeValue::S(keys::merchant_order(
                 order.merchant_id.as_str(),
-                &order.trade_no,
+                order.trade_no.as_str(),
             )),
         );
     }
@@ -70,7 +71,7 @@ pub fn order_cancelled_event(
         tessera_domain::events::EventType::OrderCancelled,
         &order.merchant_id,
         at,
-        &order.trade_no,
+        order.trade_no.as_str(),
         &serde_json::json!({
             "trade_no": order.trade_no,
             "product_id": order.product_id,
@@ -96,21 +97,27 @@ impl Table {
     pub async fn get_order(
         &self,
         merchant_id: &MerchantId,
-        trade_no: &str,
+        trade_no: &TradeNo,
     ) -> Result<Option<OrderRecord>, Error> {
-        self.get(keys::merchant(merchant_id.as_str()), &keys::order(trade_no))
-            .await
+        self.get(
+            keys::merchant(merchant_id.as_str()),
+            &keys::order(trade_no.as_str()),
+        )
+        .await
     }
 
     /// Orders by (merchant, trade number), in one batched read; unknown ones are absent.
     pub async fn get_orders(
         &self,
-        orders: &[(MerchantId, String)],
+        orders: &[(MerchantId, TradeNo)],
     ) -> Result<Vec<OrderRecord>, Error> {
         let keys = orders
             .iter()
             .map(|(merchant, trade_no)| {
-                super::key(keys::merchant(merchant.as_str()), &keys::order(trade_no))
+                super::key(
+                    keys::merchant(merchant.as_str()),
+                    &keys::order(trade_no.as_str()),
+                )
             })
             .collect();
         self.get_many(keys).await
@@ -133,7 +140,7 @@ impl Table {
     pub async fn unissued_paid_on(
         &self,
         date: NaiveDate,
-    ) -> Result<Vec<(MerchantId, String)>, Error> {
+    ) -> Result<Vec<(MerchantId, TradeNo)>, Error> {
         let items = self
             .query_index(Gsi::Three, keys::unissued_paid_on(date), SortKeys::All)
             .await?;
@@ -145,7 +152,8 @@ impl Table {
                 };
                 let (merchant, trade_no) = entry.split_once('#')?;
                 let merchant = MerchantId::parse("merchant_id", merchant).ok()?;
-                Some((merchant, trade_no.to_owned()))
+                let trade_no = TradeNo::parse("trade_no", trade_no).ok()?;
+                Some((merchant, trade_no))
             })
             .collect())
     }

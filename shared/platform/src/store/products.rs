@@ -6,14 +6,14 @@ use super::{from_item, keys, to_item, Expect, Gsi, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::products::ProductSpec;
+use tessera_domain::products::{ProductId, ProductSpec};
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductRecord {
     pub merchant_id: MerchantId,
-    pub product_id: String,
+    pub product_id: ProductId,
     #[serde(flatten)]
     pub spec: ProductSpec,
     /// Delisted products cannot be issued any more.
@@ -33,7 +33,7 @@ pub fn product_write(product: &ProductRecord) -> Result<Write, Error> {
     let mut item = to_item(
         product,
         keys::merchant(product.merchant_id.as_str()),
-        &keys::product(&product.product_id),
+        &keys::product(product.product_id.as_str()),
     )?;
     item.insert(
         keys::GSI1PK.to_owned(),
@@ -43,7 +43,7 @@ pub fn product_write(product: &ProductRecord) -> Result<Write, Error> {
         keys::GSI1SK.to_owned(),
         AttributeValue::S(keys::product_timeline(
             product.created_at,
-            &product.product_id,
+            product.product_id.as_str(),
         )),
     );
     let expect = if product.version == 1 {
@@ -70,11 +70,11 @@ impl Table {
     pub async fn get_product(
         &self,
         merchant_id: &MerchantId,
-        product_id: &str,
+        product_id: &ProductId,
     ) -> Result<Option<ProductRecord>, Error> {
         self.get(
             keys::merchant(merchant_id.as_str()),
-            &keys::product(product_id),
+            &keys::product(product_id.as_str()),
         )
         .await
     }
@@ -83,11 +83,16 @@ impl Table {
     pub async fn get_products(
         &self,
         merchant_id: &MerchantId,
-        ids: &[String],
+        ids: &[ProductId],
     ) -> Result<Vec<ProductRecord>, Error> {
         let keys = ids
             .iter()
-            .map(|id| super::key(keys::merchant(merchant_id.as_str()), &keys::product(id)))
+            .map(|id| {
+                super::key(
+                    keys::merchant(merchant_id.as_str()),
+                    &keys::product(id.as_str()),
+                )
+            })
             .collect();
         self.get_many(keys).await
     }

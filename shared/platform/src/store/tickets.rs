@@ -6,14 +6,18 @@
 use super::{from_item, internal, key, keys, to_item, Expect, Gsi, Item, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
-use tessera_domain::tickets::{self, TicketStatus};
+use tessera_domain::tickets::{RedemptionCode, TicketNumber, TicketStatus};
 use tessera_domain::values::MerchantId;
 use tessera_domain::Error;
 
 pub use tessera_domain::ticket::{Person, PrintStatus, Ticket, TicketEvent, TicketHistoryEntry};
 
 fn ticket_item(ticket: &Ticket) -> Result<Item, Error> {
-    let mut item = to_item(ticket, keys::ticket(&ticket.ticket_no), keys::TICKET)?;
+    let mut item = to_item(
+        ticket,
+        keys::ticket(ticket.ticket_no.as_str()),
+        keys::TICKET,
+    )?;
     let merchant = ticket.merchant_id.as_str();
     let mut index = |name: &str, value: String| {
         item.insert(name.to_owned(), AttributeValue::S(value));
@@ -21,13 +25,13 @@ fn ticket_item(ticket: &Ticket) -> Result<Item, Error> {
     index(keys::GSI1PK, keys::tickets_of(merchant));
     index(
         keys::GSI1SK,
-        keys::ticket_timeline(ticket.issued_at, &ticket.ticket_no),
+        keys::ticket_timeline(ticket.issued_at, ticket.ticket_no.as_str()),
     );
     index(
         keys::GSI2PK,
         keys::tickets_of_issued_order(merchant, &ticket.import_no),
     );
-    index(keys::GSI2SK, ticket.ticket_no.clone());
+    index(keys::GSI2SK, ticket.ticket_no.to_string());
     match ticket.print_status {
         Some(PrintStatus::AwaitingPlatformPrint) => {
             index(keys::GSI3PK, keys::PLATFORM_PRINT_QUEUE.to_owned());
@@ -35,7 +39,7 @@ fn ticket_item(ticket: &Ticket) -> Result<Item, Error> {
         }
         Some(PrintStatus::AwaitingMerchantPrint) => {
             index(keys::GSI3PK, keys::merchant_print_queue(merchant));
-            index(keys::GSI3SK, ticket.ticket_no.clone());
+            index(keys::GSI3SK, ticket.ticket_no.to_string());
         }
         None => {}
     }
@@ -47,7 +51,7 @@ fn link_claim_item(token: &str, ticket: &Ticket) -> Item {
     let mut item = key(keys::ticket_link(token), keys::LINK);
     item.insert(
         "ticket_no".to_owned(),
-        AttributeValue::S(ticket.ticket_no.clone()),
+        AttributeValue::S(ticket.ticket_no.to_string()),
     );
     item.insert(
         "merchant_id".to_owned(),
@@ -94,7 +98,7 @@ pub fn issued_entry(ticket: &Ticket) -> TicketHistoryEntry {
 pub fn ticket_prelude(ticket: &Ticket) -> Result<Vec<Item>, Error> {
     let mut items = vec![to_item(
         &issued_entry(ticket),
-        keys::ticket(&ticket.ticket_no),
+        keys::ticket(ticket.ticket_no.as_str()),
         &keys::ticket_history(1),
     )?];
     if let Some(token) = &ticket.link_token {
@@ -104,28 +108,29 @@ pub fn ticket_prelude(ticket: &Ticket) -> Result<Vec<Item>, Error> {
 }
 
 impl Table {
-    pub async fn get_ticket(&self, ticket_no: &str) -> Result<Option<Ticket>, Error> {
-        self.get(keys::ticket(ticket_no), keys::TICKET).await
+    pub async fn get_ticket(&self, ticket_no: &TicketNumber) -> Result<Option<Ticket>, Error> {
+        self.get(keys::ticket(ticket_no.as_str()), keys::TICKET)
+            .await
     }
 
-    pub async fn get_tickets(&self, ticket_nos: &[String]) -> Result<Vec<Ticket>, Error> {
+    pub async fn get_tickets(&self, ticket_nos: &[TicketNumber]) -> Result<Vec<Ticket>, Error> {
         let keys = ticket_nos
             .iter()
-            .map(|no| key(keys::ticket(no), keys::TICKET))
+            .map(|no| key(keys::ticket(no.as_str()), keys::TICKET))
             .collect();
         self.get_many(keys).await
     }
 
-    /// The ticket a (normalised) redemption code belongs to, platform-wide (the caller
-    /// checks tenancy): the one whose number the code spells, if it carries this very code.
-    pub async fn ticket_by_code(&self, code: &str) -> Result<Option<Ticket>, Error> {
-        let Some(ticket_no) = tickets::ticket_number_in_code(code) else {
+    /// The ticket a redemption code belongs to, platform-wide (the caller checks tenancy):
+    /// the one whose number the code spells, if it carries this very code.
+    pub async fn ticket_by_code(&self, code: &RedemptionCode) -> Result<Option<Ticket>, Error> {
+        let Some(ticket_no) = code.ticket_number() else {
             return Ok(None);
         };
         Ok(self
             .get_ticket(&ticket_no)
             .await?
-            .filter(|t| tickets::same_code(code, &t.redemption_code)))
+            .filter(|t| t.redemption_code.is(code)))
     }
 
     /// The ticket behind a ticket link (the consumer's page). Only a ticket that carries
@@ -138,18 +143,22 @@ impl Table {
             .as_ref()
             .and_then(|c| c.get("ticket_no"))
             .and_then(|v| v.as_s().ok())
+            .and_then(|no| TicketNumber::parse("ticket_no", no).ok())
         else {
             return Ok(None);
         };
         Ok(self
-            .get_ticket(ticket_no)
+            .get_ticket(&ticket_no)
             .await?
             .filter(|t| t.link_token.as_deref() == Some(token)))
     }
 
-    pub async fn ticket_history(&self, ticket_no: &str) -> Result<Vec<TicketHistoryEntry>, Error> {
+    pub async fn ticket_history(
+        &self,
+        ticket_no: &TicketNumber,
+    ) -> Result<Vec<TicketHistoryEntry>, Error> {
         self.query_prefix(
-            keys::ticket(ticket_no),
+            keys::ticket(ticket_no.as_str()),
             keys::TICKET_HISTORY_PREFIX,
             true,
             None,
@@ -195,7 +204,7 @@ fn event_item(event: &TicketEvent, owner: &MerchantId) -> Result<Item, Error> {
     let mut item = to_item(
         event,
         keys::ticket_events(owner.as_str(), date),
-        &keys::ticket_event(event.at, &event.ticket_no, event.version),
+        &keys::ticket_event(event.at, event.ticket_no.as_str(), event.version),
     )?;
     if let (Some(branch), true) = (&event.branch, owner == &event.by_merchant) {
         item.insert(
@@ -206,7 +215,7 @@ fn event_item(event: &TicketEvent, owner: &MerchantId) -> Result<Item, Error> {
             keys::GSI2SK.to_owned(),
             AttributeValue::S(keys::ticket_event(
                 event.at,
-                &event.ticket_no,
+                event.ticket_no.as_str(),
                 event.version,
             )),
         );
@@ -239,7 +248,7 @@ pub fn ticket_change_writes(
         writes.push(Write {
             item: to_item(
                 entry,
-                keys::ticket(&ticket.ticket_no),
+                keys::ticket(ticket.ticket_no.as_str()),
                 &keys::ticket_history(version),
             )?,
             expect: Expect::Absent,
