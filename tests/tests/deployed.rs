@@ -460,6 +460,51 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
     d.publish().await;
     d.drain("NotificationsQueue", "NotifyFunction").await;
 
+    // Reports: the ticket report by date and by order, then its export, written by the
+    // export worker and downloaded through its link.
+    let today = tessera_domain::calendar::taipei_date(Utc::now());
+    for query in [
+        format!("mode=date&from={today}&to={today}&date_type=returned&columns=order"),
+        "mode=orders&import_nos=IMP900".to_owned(),
+    ] {
+        let (status, page) = d
+            .call(authed_get(&format!("/reports/tickets?{query}"), &admin))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(
+            page["rows"].as_array().map(Vec::len),
+            Some(1),
+            "{query}: {page}"
+        );
+    }
+    let (status, export) = d
+        .call(keyed(
+            "POST",
+            "/exports",
+            &admin,
+            "export-900",
+            json!({"report": "tickets", "query": {"mode": "orders", "import_nos": "IMP900"}}),
+        ))
+        .await;
+    assert_eq!(status, 202, "{export}");
+    assert_eq!(
+        d.drain("ReportExportQueue", "ReportExportFunction").await,
+        1
+    );
+    let (status, export) = d
+        .call(authed_get(
+            &format!("/exports/{}", export["export_id"].as_str().expect("an id")),
+            &admin,
+        ))
+        .await;
+    assert_eq!(
+        (status, export["status"].as_str()),
+        (200, Some("done")),
+        "{export}"
+    );
+    let file = tessera_tests::get_bytes(export["download_url"].as_str().expect("a link")).await;
+    assert!(file.starts_with(b"PK"), "the link downloads the xlsx");
+
     // The scheduled jobs, called as EventBridge Scheduler calls them.
     for (function, input) in [
         ("DailyJobsFunction", json!({"job": "unissued_orders"})),

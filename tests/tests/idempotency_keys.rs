@@ -297,6 +297,15 @@ async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_se
     // Products and paid orders.
     let product = walk.twice(step("POST", "/products", "/products", a, json!({"name": "步行提貨券", "kind": "goods_voucher", "term_days": 365, "face_value": 120}))).await;
     let id = product["product_id"].as_str().unwrap().to_owned();
+    // An export (its item; the queue's message is sent by the first request only).
+    walk.twice(step(
+        "POST",
+        "/exports",
+        "/exports",
+        a,
+        json!({"report": "tickets", "query": {"mode": "numbers", "ticket_nos": "0000000000018"}}),
+    ))
+    .await;
     walk.twice(step(
         "PUT",
         "/products/{product_id}",

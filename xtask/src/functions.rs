@@ -72,6 +72,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             logical_id: "ReturnFunction",
             routes: fn_return::routes(),
         },
+        HttpFunction {
+            logical_id: "ReportsFunction",
+            routes: fn_reports::routes(),
+        },
     ]
 }
 
@@ -92,6 +96,8 @@ pub fn function_needs() -> Vec<(&'static str, &'static [Resource])> {
         ("RedeemFunction", fn_redeem::NEEDS),
         ("ReturnFunction", fn_return::NEEDS),
         ("BatchIssueFunction", fn_batch_issue::NEEDS),
+        ("ReportsFunction", fn_reports::NEEDS),
+        ("ReportExportFunction", fn_report_export::NEEDS),
         // The scheduled functions and the notify consumer build their own clients
         // (the table; SES and SNS), from no resource variable.
         ("DailyJobsFunction", &[]),
@@ -113,7 +119,7 @@ pub struct HandlerContext {
 }
 
 /// Queue consumers by function logical id, called as Lambda's SQS integration calls them.
-/// Batch issuance, report export and refund notify register here as their issues land.
+/// Refund notify registers here as its issue lands.
 pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandler)> {
     let notifier = fn_notify::Notifier {
         table: context.services.table.clone(),
@@ -134,9 +140,18 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
             Ok(issuer.handle(event).await)
         })
     });
+    let exporter = fn_report_export::Exporter::new(&context.services);
+    let report_export: QueueHandler = Arc::new(move |event: SqsEvent| {
+        let exporter = exporter.clone();
+        Box::pin(async move {
+            let exporter = exporter.map_err(|e| BoxError::from(e.to_string()))?;
+            Ok(exporter.handle(event).await)
+        })
+    });
     vec![
         ("NotifyFunction", notify),
         ("BatchIssueFunction", batch_issue),
+        ("ReportExportFunction", report_export),
     ]
 }
 

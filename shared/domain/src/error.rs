@@ -120,6 +120,7 @@ error_codes! {
     OrderIssuePeriodOver = ("ORDER_ISSUE_PERIOD_OVER", 409, "The order was paid more than 21 days ago and can no longer be issued.", "訂單已超過交易後21天，無法發行。"),
     /// No bill for this month.
     BillNotFound = ("BILL_NOT_FOUND", 404, "No bill for this month.", "查無此月份帳單。"),
+    ExportNotFound = ("EXPORT_NOT_FOUND", 404, "No such export.", "查無此匯出檔案。"),
     /// The chosen delivery method is not enabled in the merchant's contract.
     DeliveryMethodNotContracted = ("DELIVERY_METHOD_NOT_CONTRACTED", 409, "This delivery method is not enabled in your contract.", "合約未開通此發行方式。"),
     /// Issuance needs the ECT issuance service to be active.

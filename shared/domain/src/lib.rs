@@ -18,6 +18,7 @@ pub mod notification;
 pub mod orders;
 pub mod products;
 pub mod relations;
+pub mod reports;
 pub mod ticket;
 pub mod tickets;
 pub mod values;

@@ -457,14 +457,13 @@ pub fn check_reason(operation: Operation, reason: Option<&str>) -> Result<Option
     }
 }
 
+/// A ticket for the tests of this crate: issued 1 Nov 2026 10:00 Taipei, unused.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests_support {
     use super::*;
-    use crate::access::{Rights, Role};
     use chrono::TimeZone;
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {
-        // Hours are Taipei's.
         Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap() - Duration::hours(8)
     }
 
@@ -476,7 +475,7 @@ mod tests {
         }
     }
 
-    fn ticket(kind: TicketKind, term_ends_on: NaiveDate) -> Ticket {
+    pub fn ticket_of(kind: TicketKind, term_ends_on: NaiveDate) -> Ticket {
         Ticket {
             ticket_no: TicketNumber::from_sequence(1),
             merchant_id: MerchantId::parse("m", "DEMO0001").unwrap(),
@@ -509,6 +508,29 @@ mod tests {
             bank_update_at: None,
             version: 3,
         }
+    }
+
+    pub fn ticket() -> Ticket {
+        ticket_of(
+            TicketKind::GoodsVoucher,
+            NaiveDate::from_ymd_opt(2027, 11, 1).unwrap(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Rights, Role};
+    use chrono::TimeZone;
+
+    fn at(day: u32, hour: u32) -> DateTime<Utc> {
+        // Hours are Taipei's.
+        Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap() - Duration::hours(8)
+    }
+
+    fn ticket(kind: TicketKind, term_ends_on: NaiveDate) -> Ticket {
+        super::tests_support::ticket_of(kind, term_ends_on)
     }
 
     fn admin() -> Actor {

@@ -13,6 +13,7 @@ pub mod issuance;
 pub mod lambda;
 pub mod lifecycle;
 pub mod problem;
+pub mod reports;
 pub mod telemetry;
 
 pub use extract::{ApiJson, ApiQuery};

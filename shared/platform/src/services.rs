@@ -36,15 +36,20 @@ pub enum Resource {
     Uploads,
     BatchIssueQueue,
     NotificationsQueue,
+    /// Exported reports (written by the export worker, handed out as presigned URLs).
+    Exports,
+    ReportExportQueue,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 7] = [
         Resource::SigningKey,
         Resource::Assets,
         Resource::Uploads,
         Resource::BatchIssueQueue,
         Resource::NotificationsQueue,
+        Resource::Exports,
+        Resource::ReportExportQueue,
     ];
 
     /// The variable the template sets for a function given this resource.
@@ -55,6 +60,8 @@ impl Resource {
             Resource::Uploads => "UPLOADS_BUCKET",
             Resource::BatchIssueQueue => "BATCH_ISSUE_QUEUE_URL",
             Resource::NotificationsQueue => "NOTIFICATIONS_QUEUE_URL",
+            Resource::Exports => "EXPORTS_BUCKET",
+            Resource::ReportExportQueue => "REPORT_EXPORT_QUEUE_URL",
         }
     }
 }
@@ -69,6 +76,8 @@ pub struct Services {
     uploads: Option<AssetStore>,
     batch_issue: Option<WorkQueue>,
     notifications: Option<NotificationQueue>,
+    exports: Option<AssetStore>,
+    report_export: Option<WorkQueue>,
 }
 
 /// A variable's value by name (the process environment, or a stack's resolved variables).
@@ -138,6 +147,14 @@ impl Services {
                 sqs: crate::aws::sqs_client(config),
                 url,
             }),
+            exports: wanted(Resource::Exports)?.map(|bucket| AssetStore {
+                s3: crate::aws::s3_client(config),
+                bucket,
+            }),
+            report_export: wanted(Resource::ReportExportQueue)?.map(|url| WorkQueue {
+                sqs: crate::aws::sqs_client(config),
+                url,
+            }),
         })
     }
 
@@ -195,6 +212,18 @@ impl Services {
         self.notifications
             .as_ref()
             .ok_or_else(|| missing(Resource::NotificationsQueue))
+    }
+
+    pub fn exports(&self) -> Result<&AssetStore, Error> {
+        self.exports
+            .as_ref()
+            .ok_or_else(|| missing(Resource::Exports))
+    }
+
+    pub fn report_export(&self) -> Result<&WorkQueue, Error> {
+        self.report_export
+            .as_ref()
+            .ok_or_else(|| missing(Resource::ReportExportQueue))
     }
 
     pub fn authenticator(&self) -> Result<Authenticator, String> {

@@ -2,6 +2,9 @@
 //! rust_xlsxwriter) and uploaded issuance files (read with calamine, after checking that
 //! the zip inside is safe to unpack).
 
+mod report;
+pub use report::{neutralise, ReportWriter, ROWS_PER_SHEET};
+
 use calamine::{DataRef, Reader, Xlsx};
 use rust_xlsxwriter::{Format, Workbook};
 use std::io::{Cursor, Read};

@@ -103,6 +103,13 @@ pub fn device(account: &str, fingerprint: &str) -> String {
     format!("{DEVICE_PREFIX}{account}#{fingerprint}")
 }
 
+pub const EXPORT_PREFIX: &str = "EXPORT#";
+
+/// A report export under its merchant.
+pub fn export(export_id: &str) -> String {
+    format!("{EXPORT_PREFIX}{export_id}")
+}
+
 pub const PRODUCT_PREFIX: &str = "PRODUCT#";
 
 pub fn product(product_id: &str) -> String {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod branches;
+pub mod exports;
 pub mod history;
 pub mod idempotency;
 pub mod issuance;
@@ -14,6 +15,7 @@ pub mod orders;
 pub mod outbox;
 pub mod products;
 pub mod relations;
+pub mod reports;
 pub mod sessions;
 pub mod settings;
 pub mod tickets;

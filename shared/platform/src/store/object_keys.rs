@@ -29,6 +29,11 @@ pub fn ticket_page_images(merchant: &MerchantId, image: &str) -> String {
     format!("{MERCHANTS_PREFIX}{merchant}/{image}/")
 }
 
+/// Where a report export's file is kept (exports bucket).
+pub fn report_export(merchant: &MerchantId, export_id: &str) -> String {
+    format!("{MERCHANTS_PREFIX}{merchant}/exports/{export_id}.xlsx")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,6 +47,7 @@ mod tests {
             issuance_plan(&m, "u1", "n"),
             product_images(&m, "P1"),
             ticket_page_images(&m, "logo"),
+            report_export(&m, "e1"),
         ] {
             assert!(key.starts_with(&own), "{key}");
         }

@@ -1,0 +1,442 @@
+//! Reports (§8) and their Excel exports: the ticket report in its modes (by date, by ticket
+//! numbers, by issued orders), read page by page; an export queues the same report for the
+//! export worker and is polled until its file can be downloaded.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea, Role};
+use tessera_domain::merchant::DeliveryMethod;
+use tessera_domain::reports::{
+    parse_number_list, ticket_columns, BranchScope, ColumnGroup, DateType, DayRange, StatusGroup,
+    TicketFilter, DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS,
+};
+use tessera_domain::tickets::{TicketNumber, TicketStatus};
+use tessera_domain::values::BranchCode;
+use tessera_domain::{Error, ErrorCode, Violation};
+use tessera_platform::auth::CurrentActor;
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::idempotency::Keyed;
+use tessera_platform::reports::{ReportRequest, TicketQuery, TicketReport};
+use tessera_platform::services::{Resource, Services};
+use tessera_platform::store::exports::{ExportMessage, ExportRecord, ExportStatus};
+use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The stack's resources this function is given besides the table (its template
+/// environment names exactly these; `tessera-dev` checks both agree).
+pub const NEEDS: &[Resource] = &[Resource::Exports, Resource::ReportExportQueue];
+
+/// The rights check of every report route.
+const RIGHTS: AreaGuard = AreaGuard::new(FunctionArea::Reports, ErrorCode::ExportNotFound);
+
+/// How long a download link works.
+const DOWNLOAD_LINK_MINUTES: u64 = 5;
+
+/// A ticket report as asked for: the same fields in the query string of
+/// `GET /reports/tickets` and in the body of `POST /exports`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct TicketReportQuery {
+    /// `date` (default), `numbers` or `orders`.
+    #[param(pattern = "^(date|numbers|orders)$")]
+    #[schema(pattern = "^(date|numbers|orders)$")]
+    pub mode: Option<String>,
+    /// By date: `issued` (default), `redeemed` or `returned`.
+    #[param(pattern = "^(issued|redeemed|returned)$")]
+    #[schema(pattern = "^(issued|redeemed|returned)$")]
+    pub date_type: Option<String>,
+    /// By date: first Taipei day (YYYY-MM-DD).
+    pub from: Option<NaiveDate>,
+    /// By date: last Taipei day (YYYY-MM-DD), at most 3 months after `from`.
+    pub to: Option<NaiveDate>,
+    /// By date: where the operation happened: `all` (default), `head_office` or `branch`
+    /// (then `branch` names it). A branch-bound account sees its own branch only.
+    #[param(pattern = "^(all|head_office|branch)$")]
+    #[schema(pattern = "^(all|head_office|branch)$")]
+    pub branch_type: Option<String>,
+    pub branch: Option<String>,
+    /// By date: a status group (`unused`, `redeemed`, `returned`, `expired`).
+    #[param(pattern = "^(unused|redeemed|returned|expired)$")]
+    #[schema(pattern = "^(unused|redeemed|returned|expired)$")]
+    pub status_group: Option<String>,
+    /// By date: detailed statuses, comma-separated (within the group if one is given).
+    pub statuses: Option<String>,
+    /// By date: delivery methods, comma-separated.
+    pub delivery_methods: Option<String>,
+    /// By numbers: 1 to 100 ticket numbers, comma-separated.
+    pub ticket_nos: Option<String>,
+    /// By orders: 1 to 100 import numbers, comma-separated.
+    pub import_nos: Option<String>,
+    /// Column groups besides the ticket's own, comma-separated: `order`, `operator`,
+    /// `holder`.
+    pub columns: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<usize>,
+}
+
+fn snake<T: serde::de::DeserializeOwned>(field: &str, text: &str) -> Result<T, Error> {
+    serde_json::from_value(serde_json::Value::String(text.trim().to_owned()))
+        .map_err(|_| Error::invalid_field(field, format!("{text:?} is not one of the values")))
+}
+
+fn list<T: serde::de::DeserializeOwned>(field: &str, text: Option<&str>) -> Result<Vec<T>, Error> {
+    match text.filter(|t| !t.trim().is_empty()) {
+        None => Ok(Vec::new()),
+        Some(text) => parse_number_list(field, text, snake),
+    }
+}
+
+impl TicketReportQuery {
+    /// The report this asks for, as `actor` may see it (a branch-bound account's view
+    /// narrowed to its branch; another branch refused).
+    pub fn report(&self, actor: &Actor) -> Result<TicketReport, Error> {
+        let columns: Vec<ColumnGroup> = list("columns", self.columns.as_deref())?;
+        let query = match self.mode.as_deref().unwrap_or("date") {
+            "date" => TicketQuery::ByDate(self.filter(actor)?),
+            "numbers" => TicketQuery::ByNumbers {
+                ticket_nos: parse_number_list(
+                    "ticket_nos",
+                    self.ticket_nos.as_deref().unwrap_or_default(),
+                    TicketNumber::parse,
+                )?,
+            },
+            "orders" => TicketQuery::ByOrders {
+                import_nos: parse_number_list(
+                    "import_nos",
+                    self.import_nos.as_deref().unwrap_or_default(),
+                    |field, text| {
+                        if text.len() <= 20 && text.chars().all(|c| c.is_ascii_alphanumeric()) {
+                            Ok(text.to_owned())
+                        } else {
+                            Err(Error::invalid_field(field, "1 to 20 letters or digits"))
+                        }
+                    },
+                )?,
+            },
+            other => {
+                return Err(Error::invalid_field(
+                    "mode",
+                    format!("{other:?}: date, numbers or orders"),
+                ))
+            }
+        };
+        Ok(TicketReport {
+            owner: actor.acting_as.clone(),
+            query,
+            columns,
+            viewer_branch: actor.branch.clone(),
+        })
+    }
+
+    fn filter(&self, actor: &Actor) -> Result<TicketFilter, Error> {
+        let (Some(from), Some(to)) = (self.from, self.to) else {
+            return Err(Error::invalid(vec![Violation::field(
+                "from",
+                "from and to are required for a query by date",
+            )]));
+        };
+        let range = DayRange::parse(from, to)?;
+        let date_type: DateType =
+            snake("date_type", self.date_type.as_deref().unwrap_or("issued"))?;
+        let requested = match self.branch_type.as_deref().unwrap_or("all") {
+            "all" => BranchScope::All,
+            "head_office" => BranchScope::HeadOffice,
+            "branch" => BranchScope::Branch(BranchCode::parse(
+                "branch",
+                self.branch.as_deref().unwrap_or_default(),
+            )?),
+            other => {
+                return Err(Error::invalid_field(
+                    "branch_type",
+                    format!("{other:?}: all, head_office or branch"),
+                ))
+            }
+        };
+        let branch = BranchScope::visible_to(actor, requested)?;
+        let mut statuses: Vec<TicketStatus> = list("statuses", self.statuses.as_deref())?;
+        if let Some(group) = self.status_group.as_deref() {
+            let group: StatusGroup = snake("status_group", group)?;
+            if let Some(index) = statuses.iter().position(|s| StatusGroup::of(*s) != group) {
+                return Err(Error::invalid_field(
+                    format!("statuses[{index}]"),
+                    "not a status of the chosen group",
+                ));
+            }
+            if statuses.is_empty() {
+                statuses = ALL_STATUSES
+                    .into_iter()
+                    .filter(|s| StatusGroup::of(*s) == group)
+                    .collect();
+            }
+        }
+        let delivery_methods: Vec<DeliveryMethod> =
+            list("delivery_methods", self.delivery_methods.as_deref())?;
+        Ok(TicketFilter {
+            date_type,
+            range,
+            branch,
+            statuses,
+            delivery_methods,
+        })
+    }
+}
+
+const ALL_STATUSES: [TicketStatus; 11] = [
+    TicketStatus::Unused,
+    TicketStatus::UnusedEscrowExpired,
+    TicketStatus::Used,
+    TicketStatus::Redeeming,
+    TicketStatus::Redeemed,
+    TicketStatus::RedeemedAfterExpiry,
+    TicketStatus::PendingReturn,
+    TicketStatus::Returning,
+    TicketStatus::Returned,
+    TicketStatus::ReturnedEscrowExpired,
+    TicketStatus::Expired,
+];
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ColumnView {
+    /// The field of each row that holds this column.
+    pub id: String,
+    /// The column's name in the manual (and the export's header).
+    pub header: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReportPage {
+    pub columns: Vec<ColumnView>,
+    /// One object per row: each column's id and its text (Taipei times; empty when the
+    /// ticket has no such value).
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+const PROBLEM: &str = "application/problem+json";
+
+/// The ticket report (票券報表), one page (§7-3 J).
+#[utoipa::path(get, path = "/reports/tickets", tag = "reports", security(("bearer" = [])),
+    params(TicketReportQuery, PageQuery),
+    responses((status = 200, body = ReportPage),
+        (status = 400, description = "VALIDATION_FAILED: the field and the rule (range over 3 months, unknown status, malformed number, cursor)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of reports; OTHER_BRANCH: a branch-bound account asked for another branch", body = ProblemDetails, content_type = PROBLEM)))]
+async fn ticket_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<TicketReportQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ReportPage>, Problem> {
+    let actor = &current.actor;
+    RIGHTS.check_own(actor, Access::Query)?;
+    let rows = page.limit.unwrap_or(DEFAULT_PAGE_ROWS);
+    if !(1..=MAX_PAGE_ROWS).contains(&rows) {
+        return Err(Error::invalid_field("limit", format!("1 to {MAX_PAGE_ROWS} rows")).into());
+    }
+    let report = query.report(actor)?;
+    let columns = ticket_columns(&report.columns);
+    let page = report
+        .page(
+            &services.table,
+            page.cursor.as_deref(),
+            rows,
+            services.clock.now(),
+        )
+        .await?;
+    let rows = page
+        .tickets
+        .iter()
+        .map(|ticket| {
+            columns
+                .iter()
+                .zip(tessera_domain::reports::ticket_cells(
+                    ticket,
+                    &report.columns,
+                ))
+                .map(|(column, cell)| (column.id.to_owned(), serde_json::Value::String(cell)))
+                .collect()
+        })
+        .collect();
+    Ok(Json(ReportPage {
+        columns: columns
+            .iter()
+            .map(|c| ColumnView {
+                id: c.id.to_owned(),
+                header: c.header.to_owned(),
+            })
+            .collect(),
+        rows,
+        next_cursor: page.next,
+    }))
+}
+
+/// What to export: a report and its query (the fields of the report's GET route).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExportInput {
+    /// The report: `tickets`.
+    #[schema(pattern = "^tickets$")]
+    pub report: String,
+    #[serde(default)]
+    pub query: TicketReportQuery,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExportView {
+    pub export_id: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    pub rows_written: u64,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// When done: a link that downloads the file for the next few minutes.
+    pub download_url: Option<String>,
+    pub failure: Option<String>,
+}
+
+fn view_of(export: &ExportRecord, download_url: Option<String>) -> ExportView {
+    ExportView {
+        export_id: export.export_id.clone(),
+        status: serde_json::to_value(export.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        rows_written: export.rows_written,
+        created_at: export.created_at,
+        finished_at: export.finished_at,
+        download_url,
+        failure: export.failure.clone(),
+    }
+}
+
+async fn export_view(services: &Services, export: &ExportRecord) -> Result<ExportView, Error> {
+    let download_url = match (&export.status, &export.object_key) {
+        (ExportStatus::Done, Some(key)) => Some(
+            services
+                .exports()?
+                .presign_download(
+                    key,
+                    std::time::Duration::from_secs(DOWNLOAD_LINK_MINUTES * 60),
+                )
+                .await?,
+        ),
+        _ => None,
+    };
+    Ok(view_of(export, download_url))
+}
+
+/// Export a report to Excel (asynchronous): poll `GET /exports/{export_id}` until it is
+/// `done`, then download it from its link.
+#[utoipa::path(post, path = "/exports", tag = "reports", security(("bearer" = [])), request_body = ExportInput,
+    responses((status = 202, description = "Queued", body = ExportView),
+        (status = 400, description = "VALIDATION_FAILED: as for the report's own route", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of reports; OTHER_BRANCH", body = ProblemDetails, content_type = PROBLEM)))]
+async fn create_export(
+    State(services): State<Services>,
+    current: CurrentActor,
+    keyed: Keyed,
+    ApiJson(input): ApiJson<ExportInput>,
+) -> Result<(StatusCode, Json<ExportView>), Problem> {
+    let actor = &current.actor;
+    RIGHTS.check_own(actor, Access::Query)?;
+    let request = match input.report.as_str() {
+        "tickets" => ReportRequest::Tickets(input.query.report(actor)?),
+        other => {
+            return Err(Error::invalid_field("report", format!("{other:?}: tickets")).into());
+        }
+    };
+    let request = serde_json::to_value(&request)
+        .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
+    let export_id = uuid::Uuid::new_v4().simple().to_string();
+    let (request, export_id) = (&request, &export_id);
+    let export = ChangeEngine::new(services.table.clone(), services.clock.clone())
+        .run(keyed.as_ref(), 202, |now| async move {
+            let mut export = ExportRecord {
+                merchant_id: actor.acting_as.clone(),
+                export_id: export_id.clone(),
+                request: request.clone(),
+                status: ExportStatus::Queued,
+                rows_written: 0,
+                object_key: None,
+                failure: None,
+                requested_by: actor.account.clone(),
+                created_at: now,
+                updated_at: now,
+                finished_at: None,
+                version: 0,
+            };
+            let mut changes = Changes::new();
+            changes.create(&mut export, ErrorCode::ConcurrentChange)?;
+            Ok(Decision::new(changes, view_of(&export, None)))
+        })
+        .await?;
+    // After the commit (a repeated key is answered by the idempotency layer and queues
+    // nothing). A message lost here leaves the export `queued`: moving the request onto
+    // the outbox, as notifications are, is open in issue 16.
+    services
+        .report_export()?
+        .send(&ExportMessage {
+            merchant_id: actor.acting_as.to_string(),
+            export_id: export.export_id.clone(),
+        })
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(export)))
+}
+
+/// An export's progress, and its download link once done.
+#[utoipa::path(get, path = "/exports/{export_id}", tag = "reports", security(("bearer" = [])),
+    params(("export_id" = String, Path, description = "32 hex digits")),
+    responses((status = 200, body = ExportView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of reports", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "EXPORT_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM)))]
+async fn get_export(
+    State(services): State<Services>,
+    current: CurrentActor,
+    Path(export_id): Path<String>,
+) -> Result<Json<ExportView>, Problem> {
+    let actor = &current.actor;
+    RIGHTS.check_own(actor, Access::Query)?;
+    let valid = export_id.len() == 32 && export_id.bytes().all(|b| b.is_ascii_hexdigit());
+    let export = match valid {
+        true => {
+            services
+                .table
+                .get_export(&actor.acting_as, &export_id)
+                .await?
+        }
+        false => None,
+    }
+    .ok_or_else(|| Problem::new(ErrorCode::ExportNotFound))?;
+    // Only whoever asked for it (or the admin) sees an export: it holds what their view
+    // of the report allowed.
+    if export.requested_by != actor.account && actor.role != Role::Admin {
+        return Err(Problem::new(ErrorCode::ExportNotFound));
+    }
+    Ok(Json(export_view(&services, &export).await?))
+}
+
+pub fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(ticket_report))
+        .routes(routes!(create_export))
+        .routes(routes!(get_export))
+}
+
+pub fn app(services: Services) -> Router {
+    tessera_platform::http::function_app(routes(), services)
+}

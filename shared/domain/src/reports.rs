@@ -1,0 +1,557 @@
+//! Reports (§8, manual §7-3 J): what a report may ask for (ranges, filters, visibility) and
+//! what its rows say, with the column headers the manual uses. Pure: the platform reads the
+//! items, this module decides which of them a report shows and how.
+
+use crate::access::Actor;
+use crate::calendar;
+use crate::error::{Error, ErrorCode, Violation};
+use crate::merchant::DeliveryMethod;
+use crate::products::TicketKind;
+use crate::ticket::Ticket;
+use crate::tickets::TicketStatus;
+use crate::values::BranchCode;
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The longest range a date query may span (查詢範圍不可超過三個月).
+pub const MAX_RANGE_MONTHS: u32 = 3;
+/// Rows in one page of a report, by default and at most.
+pub const DEFAULT_PAGE_ROWS: usize = 100;
+pub const MAX_PAGE_ROWS: usize = 500;
+/// Ticket numbers or import numbers one lookup may name.
+pub const MAX_LOOKUP_NUMBERS: usize = 100;
+
+/// A range of Taipei days, `from` to `to` inclusive, at most three months long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl DayRange {
+    /// `from` ≤ `to`, and `to` no later than the same day three months after `from`.
+    pub fn parse(from: NaiveDate, to: NaiveDate) -> Result<DayRange, Error> {
+        if to < from {
+            return Err(Error::invalid_field("to", "must not be before from"));
+        }
+        let limit = from
+            .checked_add_months(Months::new(MAX_RANGE_MONTHS))
+            .unwrap_or(NaiveDate::MAX);
+        if to > limit {
+            return Err(Error::invalid_field(
+                "to",
+                format!(
+                    "a query spans at most {MAX_RANGE_MONTHS} months: {from} to {limit} at the latest"
+                ),
+            ));
+        }
+        Ok(DayRange { from, to })
+    }
+
+    /// The instants the days cover: from 00:00 Taipei of `from` to 00:00 of the day after
+    /// `to` (exclusive).
+    pub fn instants(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (
+            calendar::start_of_day(self.from),
+            calendar::end_of_day_exclusive(self.to),
+        )
+    }
+
+    /// Every day of the range, oldest first.
+    pub fn days(&self) -> impl Iterator<Item = NaiveDate> {
+        let to = self.to;
+        self.from.iter_days().take_while(move |day| *day <= to)
+    }
+
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        let (start, end) = self.instants();
+        start <= at && at < end
+    }
+}
+
+/// Which date of a ticket a query by date looks at (日期類型).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateType {
+    /// The day it was issued (發行日期).
+    Issued,
+    /// The day of the redemption in force (核銷日期).
+    Redeemed,
+    /// The day of the return in force (退貨日期).
+    Returned,
+}
+
+/// Where the operation a query by date looks at happened (操作分店類型).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "branch")]
+pub enum BranchScope {
+    All,
+    HeadOffice,
+    Branch(BranchCode),
+}
+
+impl BranchScope {
+    /// The scope a caller may query: a branch-bound sub-account sees its own branch only,
+    /// and asking for anything else is refused rather than silently narrowed.
+    pub fn visible_to(actor: &Actor, requested: BranchScope) -> Result<BranchScope, Error> {
+        let Some(own) = &actor.branch else {
+            return Ok(requested);
+        };
+        match requested {
+            BranchScope::All => Ok(BranchScope::Branch(own.clone())),
+            BranchScope::Branch(code) if &code == own => Ok(BranchScope::Branch(code)),
+            _ => Err(Error::new(ErrorCode::OtherBranch)
+                .with_detail(format!("this account sees branch {own} only"))),
+        }
+    }
+
+    fn admits(&self, branch: Option<&BranchCode>) -> bool {
+        match self {
+            BranchScope::All => true,
+            BranchScope::HeadOffice => branch.is_none(),
+            BranchScope::Branch(code) => branch == Some(code),
+        }
+    }
+}
+
+/// The coarse status a query may choose before its detailed statuses (票券狀態).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusGroup {
+    Unused,
+    Redeemed,
+    Returned,
+    Expired,
+}
+
+impl StatusGroup {
+    pub fn of(status: TicketStatus) -> StatusGroup {
+        use TicketStatus::*;
+        match status {
+            Unused | UnusedEscrowExpired => StatusGroup::Unused,
+            Used | Redeeming | Redeemed | RedeemedAfterExpiry => StatusGroup::Redeemed,
+            PendingReturn | Returning | Returned | ReturnedEscrowExpired => StatusGroup::Returned,
+            Expired => StatusGroup::Expired,
+        }
+    }
+}
+
+/// The manual's name of each status (§7-3 J 注意事項).
+pub fn status_zh_tw(status: TicketStatus) -> &'static str {
+    use TicketStatus::*;
+    match status {
+        Unused => "未使用",
+        UnusedEscrowExpired => "未使用且價金保管逾期",
+        Used => "已使用",
+        Redeeming => "核銷中",
+        Redeemed => "已核銷",
+        RedeemedAfterExpiry => "逾期兌回",
+        PendingReturn => "待退貨",
+        Returning => "退貨中",
+        Returned => "已退貨",
+        ReturnedEscrowExpired => "已退貨且價金保管逾期",
+        Expired => "已逾期",
+    }
+}
+
+/// The manual's name of each delivery method (發行方式).
+pub fn delivery_method_zh_tw(method: DeliveryMethod) -> &'static str {
+    match method {
+        DeliveryMethod::Ibon => "超商票券（ibon）",
+        DeliveryMethod::PaperByPlatform => "紙本票券（平台印製）",
+        DeliveryMethod::PaperByMerchant => "紙本票券（廠商自印）",
+        DeliveryMethod::ElectronicImmediate => "電子票券（立即發送）",
+        DeliveryMethod::ElectronicDeferred => "電子票券（延後發送）",
+    }
+}
+
+/// The manual's name of each ticket kind.
+pub fn kind_zh_tw(kind: TicketKind) -> &'static str {
+    match kind {
+        TicketKind::GoodsVoucher => "提貨券",
+        TicketKind::GiftVoucher => "贈品券",
+    }
+}
+
+/// What a ticket report by date keeps, besides its day range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketFilter {
+    pub date_type: DateType,
+    pub range: DayRange,
+    pub branch: BranchScope,
+    /// Detailed statuses to keep (empty: all), read as of the query's time.
+    #[serde(default)]
+    pub statuses: Vec<TicketStatus>,
+    /// Delivery methods to keep (empty: all).
+    #[serde(default)]
+    pub delivery_methods: Vec<DeliveryMethod>,
+}
+
+impl TicketFilter {
+    /// Whether the report by date shows this ticket (already read as of now): its date of
+    /// the chosen type falls in the range, at the chosen branch, in a chosen status and
+    /// delivery method. A cancelled redemption or return leaves no date: the ticket drops
+    /// out of the day it had.
+    pub fn admits(&self, ticket: &Ticket) -> bool {
+        let (at, branch) = match self.date_type {
+            DateType::Issued => (Some(ticket.issued_at), ticket.issued_branch.as_ref()),
+            DateType::Redeemed => (ticket.redeemed_at, ticket.redeemed_branch.as_ref()),
+            DateType::Returned => (ticket.returned_at, ticket.returned_branch.as_ref()),
+        };
+        at.is_some_and(|at| self.range.contains(at))
+            && self.branch.admits(branch)
+            && (self.statuses.is_empty() || self.statuses.contains(&ticket.status))
+            && (self.delivery_methods.is_empty()
+                || self.delivery_methods.contains(&ticket.delivery_method))
+    }
+}
+
+/// The column groups a ticket report may show besides the ticket's own (顯示資訊).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnGroup {
+    /// 訂單資訊: the order, the buyer, the return.
+    Order,
+    /// 操作人員: who redeemed and returned it, where.
+    Operator,
+    /// 持票人資訊: the latest holder.
+    Holder,
+}
+
+/// A report column: a stable id (the JSON field) and the manual's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Column {
+    pub id: &'static str,
+    pub header: &'static str,
+}
+
+const fn column(id: &'static str, header: &'static str) -> Column {
+    Column { id, header }
+}
+
+const TICKET_COLUMNS: &[Column] = &[
+    column("ticket_no", "票券序號"),
+    column("product_id", "商品編號"),
+    column("product_name", "商品名稱"),
+    column("kind", "票券類型"),
+    column("face_value", "票面金額"),
+    column("status", "票券狀態"),
+    column("delivery_method", "發行方式"),
+    column("issued_at", "發行日期"),
+    column("issued_branch", "發行分店"),
+    column("term_ends_on", "到期日"),
+];
+const ORDER_COLUMNS: &[Column] = &[
+    column("import_no", "匯入單號"),
+    column("trade_no", "廠商訂單編號"),
+    column("buyer_name", "購買人姓名"),
+    column("buyer_mobile", "購買人手機"),
+    column("returned_at", "退貨日期"),
+    column("return_fee", "退貨手續費"),
+];
+const OPERATOR_COLUMNS: &[Column] = &[
+    column("redeemed_at", "核銷日期"),
+    column("redeemed_by", "核銷商店"),
+    column("redeemed_branch", "核銷分店"),
+    column("returned_branch", "退貨分店"),
+];
+const HOLDER_COLUMNS: &[Column] = &[
+    column("holder_name", "持票人姓名"),
+    column("holder_mobile", "持票人手機"),
+];
+
+/// The columns of a ticket report showing `groups` (the ticket's own always first).
+pub fn ticket_columns(groups: &[ColumnGroup]) -> Vec<Column> {
+    let mut columns = TICKET_COLUMNS.to_vec();
+    for (group, extra) in [
+        (ColumnGroup::Order, ORDER_COLUMNS),
+        (ColumnGroup::Operator, OPERATOR_COLUMNS),
+        (ColumnGroup::Holder, HOLDER_COLUMNS),
+    ] {
+        if groups.contains(&group) {
+            columns.extend_from_slice(extra);
+        }
+    }
+    columns
+}
+
+/// A mobile number as a report shows it: the middle digits hidden (0912***678), as the
+/// manual's screens show personal data.
+pub fn masked_mobile(mobile: &str) -> String {
+    let chars: Vec<char> = mobile.chars().collect();
+    if chars.len() < 7 {
+        return "*".repeat(chars.len());
+    }
+    let (head, tail) = (&chars[..4], &chars[chars.len() - 3..]);
+    format!(
+        "{}{}{}",
+        head.iter().collect::<String>(),
+        "*".repeat(chars.len() - 7),
+        tail.iter().collect::<String>()
+    )
+}
+
+fn taipei_time(at: Option<DateTime<Utc>>) -> String {
+    at.map(|at| {
+        at.with_timezone(&calendar::TAIPEI)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    })
+    .unwrap_or_default()
+}
+
+fn text<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// One row of the ticket report: the text of each of [`ticket_columns`]`(groups)`, in
+/// that order. Times are Taipei times; an empty cell is an empty string.
+pub fn ticket_cells(ticket: &Ticket, groups: &[ColumnGroup]) -> Vec<String> {
+    let mut cells = vec![
+        ticket.ticket_no.to_string(),
+        ticket.product_id.to_string(),
+        ticket.product_name.clone(),
+        kind_zh_tw(ticket.kind).to_owned(),
+        ticket.face_value.to_string(),
+        status_zh_tw(ticket.status).to_owned(),
+        delivery_method_zh_tw(ticket.delivery_method).to_owned(),
+        taipei_time(Some(ticket.issued_at)),
+        text(ticket.issued_branch.as_ref()),
+        ticket.term_ends_on.to_string(),
+    ];
+    if groups.contains(&ColumnGroup::Order) {
+        cells.extend([
+            ticket.import_no.clone(),
+            text(ticket.trade_no.as_ref()),
+            ticket.buyer.name.clone(),
+            masked_mobile(&ticket.buyer.mobile),
+            taipei_time(ticket.returned_at),
+            text(ticket.return_fee),
+        ]);
+    }
+    if groups.contains(&ColumnGroup::Operator) {
+        cells.extend([
+            taipei_time(ticket.redeemed_at),
+            text(ticket.redeemed_by.as_ref()),
+            text(ticket.redeemed_branch.as_ref()),
+            text(ticket.returned_branch.as_ref()),
+        ]);
+    }
+    if groups.contains(&ColumnGroup::Holder) {
+        cells.extend([
+            ticket.holder.name.clone(),
+            masked_mobile(&ticket.holder.mobile),
+        ]);
+    }
+    cells
+}
+
+/// Parses a list of numbers given in one field ("a,b,c"): each by `parse`, at most
+/// [`MAX_LOOKUP_NUMBERS`], a refusal naming the field and the position.
+pub fn parse_number_list<T>(
+    field: &str,
+    text: &str,
+    parse: impl Fn(&str, &str) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    let parts: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() || parts.len() > MAX_LOOKUP_NUMBERS {
+        return Err(Error::invalid_field(
+            field,
+            format!("1 to {MAX_LOOKUP_NUMBERS} numbers, separated by commas"),
+        ));
+    }
+    let mut violations = Vec::new();
+    let mut parsed = Vec::with_capacity(parts.len());
+    for (index, part) in parts.iter().enumerate() {
+        match parse(field, part) {
+            Ok(value) => parsed.push(value),
+            Err(error) => violations.extend(
+                error
+                    .violations
+                    .into_iter()
+                    .map(|v| Violation::field(format!("{field}[{index}]"), v.reason)),
+            ),
+        }
+    }
+    if violations.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(Error::invalid(violations))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Rights, Role};
+    use crate::values::{AccountName, MerchantId};
+    use chrono::TimeZone;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn ranges_span_at_most_three_calendar_months() {
+        assert!(DayRange::parse(day(2026, 1, 31), day(2026, 4, 30)).is_ok());
+        let refused = DayRange::parse(day(2026, 1, 31), day(2026, 5, 1)).unwrap_err();
+        assert_eq!(refused.violations[0].field.as_deref(), Some("to"));
+        assert!(refused.violations[0].reason.contains("2026-04-30"));
+        assert!(DayRange::parse(day(2026, 5, 2), day(2026, 5, 1)).is_err());
+        assert!(DayRange::parse(day(2026, 5, 1), day(2026, 5, 1)).is_ok());
+    }
+
+    #[test]
+    fn a_range_covers_whole_taipei_days() {
+        let range = DayRange::parse(day(2026, 12, 1), day(2026, 12, 2)).unwrap();
+        let (start, end) = range.instants();
+        // 00:00 Taipei on 1 Dec is 16:00 UTC on 30 Nov.
+        assert_eq!(start, Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0).unwrap());
+        assert_eq!(end, Utc.with_ymd_and_hms(2026, 12, 2, 16, 0, 0).unwrap());
+        assert!(range.contains(start));
+        assert!(!range.contains(end));
+        assert_eq!(range.days().count(), 2);
+    }
+
+    fn actor(branch: Option<&str>) -> Actor {
+        Actor {
+            merchant: MerchantId::parse("m", "SHOP0001").unwrap(),
+            account: AccountName::parse_login("a", "clerk01").unwrap(),
+            role: Role::SubAccount,
+            rights: Rights::none(),
+            acting_as: MerchantId::parse("m", "SHOP0001").unwrap(),
+            children: Vec::new(),
+            branch: branch.map(|b| BranchCode::parse("b", b).unwrap()),
+            branch_enabled: true,
+        }
+    }
+
+    #[test]
+    fn a_branch_bound_account_sees_its_branch_only() {
+        let a = BranchCode::parse("b", "A").unwrap();
+        let bound = actor(Some("A"));
+        assert_eq!(
+            BranchScope::visible_to(&bound, BranchScope::All).unwrap(),
+            BranchScope::Branch(a.clone())
+        );
+        assert_eq!(
+            BranchScope::visible_to(&bound, BranchScope::Branch(a.clone())).unwrap(),
+            BranchScope::Branch(a)
+        );
+        for other in [
+            BranchScope::HeadOffice,
+            BranchScope::Branch(BranchCode::parse("b", "B").unwrap()),
+        ] {
+            let refused = BranchScope::visible_to(&bound, other).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::OtherBranch);
+        }
+        let head_office = actor(None);
+        assert_eq!(
+            BranchScope::visible_to(&head_office, BranchScope::HeadOffice).unwrap(),
+            BranchScope::HeadOffice
+        );
+    }
+
+    #[test]
+    fn every_status_has_a_group_and_a_name() {
+        use TicketStatus::*;
+        for status in [
+            Unused,
+            UnusedEscrowExpired,
+            Used,
+            Redeeming,
+            Redeemed,
+            RedeemedAfterExpiry,
+            PendingReturn,
+            Returning,
+            Returned,
+            ReturnedEscrowExpired,
+            Expired,
+        ] {
+            assert!(!status_zh_tw(status).is_empty());
+            let _ = StatusGroup::of(status);
+        }
+        assert_eq!(StatusGroup::of(Redeeming), StatusGroup::Redeemed);
+        assert_eq!(
+            StatusGroup::of(ReturnedEscrowExpired),
+            StatusGroup::Returned
+        );
+    }
+
+    #[test]
+    fn columns_and_cells_line_up_for_every_choice_of_groups() {
+        let ticket = crate::ticket::tests_support::ticket();
+        for groups in [
+            vec![],
+            vec![ColumnGroup::Order],
+            vec![ColumnGroup::Operator, ColumnGroup::Holder],
+            vec![
+                ColumnGroup::Order,
+                ColumnGroup::Operator,
+                ColumnGroup::Holder,
+            ],
+        ] {
+            assert_eq!(
+                ticket_columns(&groups).len(),
+                ticket_cells(&ticket, &groups).len(),
+                "{groups:?}"
+            );
+        }
+        let cells = ticket_cells(&ticket, &[ColumnGroup::Holder]);
+        assert_eq!(cells.last().unwrap(), "0912***678");
+    }
+
+    #[test]
+    fn mobiles_are_masked() {
+        assert_eq!(masked_mobile("0912345678"), "0912***678");
+        assert_eq!(masked_mobile("123"), "***");
+    }
+
+    #[test]
+    fn number_lists_name_the_bad_one() {
+        let parsed = parse_number_list("ticket_nos", "0000000000018, 0000000000026", |f, v| {
+            crate::tickets::TicketNumber::parse(f, v)
+        })
+        .unwrap();
+        assert_eq!(parsed.len(), 2);
+        let refused = parse_number_list("ticket_nos", "0000000000018,123", |f, v| {
+            crate::tickets::TicketNumber::parse(f, v)
+        })
+        .unwrap_err();
+        assert_eq!(
+            refused.violations[0].field.as_deref(),
+            Some("ticket_nos[1]")
+        );
+        assert!(parse_number_list("x", " , ", |_, v| Ok(v.to_owned())).is_err());
+        let many = vec!["1"; MAX_LOOKUP_NUMBERS + 1].join(",");
+        assert!(parse_number_list("x", &many, |_, v| Ok(v.to_owned())).is_err());
+    }
+
+    #[test]
+    fn the_filter_reads_the_date_and_branch_of_its_type() {
+        let mut ticket = crate::ticket::tests_support::ticket();
+        let range = DayRange::parse(day(2026, 12, 1), day(2026, 12, 31)).unwrap();
+        let branch = BranchCode::parse("b", "A").unwrap();
+        ticket.issued_at = Utc.with_ymd_and_hms(2026, 11, 30, 17, 0, 0).unwrap(); // 1 Dec Taipei
+        ticket.redeemed_at = Some(Utc.with_ymd_and_hms(2027, 1, 1, 1, 0, 0).unwrap());
+        ticket.redeemed_branch = Some(branch.clone());
+        let filter = |date_type, scope| TicketFilter {
+            date_type,
+            range,
+            branch: scope,
+            statuses: vec![],
+            delivery_methods: vec![],
+        };
+        assert!(filter(DateType::Issued, BranchScope::HeadOffice).admits(&ticket));
+        assert!(!filter(DateType::Issued, BranchScope::Branch(branch.clone())).admits(&ticket));
+        assert!(!filter(DateType::Redeemed, BranchScope::All).admits(&ticket));
+        assert!(!filter(DateType::Returned, BranchScope::All).admits(&ticket));
+        let mut only_used = filter(DateType::Issued, BranchScope::All);
+        only_used.statuses = vec![TicketStatus::Used];
+        assert!(!only_used.admits(&ticket));
+    }
+}

@@ -1,0 +1,454 @@
+//! Reports over the store: a report's query, read one page at a time from the partition
+//! that serves it (docs/data-model.md, "Reports"), with an opaque cursor to the next page.
+//! The HTTP routes and the export worker read the very same pages.
+
+use crate::store::keys;
+use crate::store::reports::{Chunk, Partition};
+use crate::store::tickets::{Ticket, TicketEvent};
+use crate::store::{from_item, Item, Table};
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use tessera_domain::reports::{ticket_cells, ticket_columns, ColumnGroup, DateType, TicketFilter};
+use tessera_domain::tickets::TicketNumber;
+use tessera_domain::values::{BranchCode, MerchantId};
+use tessera_domain::{Error, ErrorCode};
+
+/// How a ticket report finds its tickets (查詢方式).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum TicketQuery {
+    /// 日期查詢: by a date of the chosen type, with the filters.
+    ByDate(TicketFilter),
+    /// 票券序號查詢: these tickets, in this order.
+    ByNumbers { ticket_nos: Vec<TicketNumber> },
+    /// 訂單資訊查詢: the tickets of these issued orders (import numbers).
+    ByOrders { import_nos: Vec<String> },
+}
+
+/// A ticket report as asked for: whose, how found, which columns, and (for a branch-bound
+/// account) the branch it is limited to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketReport {
+    pub owner: MerchantId,
+    pub query: TicketQuery,
+    #[serde(default)]
+    pub columns: Vec<ColumnGroup>,
+    #[serde(default)]
+    pub viewer_branch: Option<BranchCode>,
+}
+
+/// Every report an export can write (one today; the others of §8 join as they land).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "report")]
+pub enum ReportRequest {
+    Tickets(TicketReport),
+}
+
+impl ReportRequest {
+    pub fn owner(&self) -> &MerchantId {
+        match self {
+            ReportRequest::Tickets(report) => &report.owner,
+        }
+    }
+
+    /// The sheet's name and the column headers, as the manual names them.
+    pub fn sheet(&self) -> (&'static str, Vec<&'static str>) {
+        match self {
+            ReportRequest::Tickets(report) => (
+                "票券報表",
+                ticket_columns(&report.columns)
+                    .iter()
+                    .map(|c| c.header)
+                    .collect(),
+            ),
+        }
+    }
+
+    /// One page of rows as text cells, and the cursor of the next page.
+    pub async fn page_cells(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Vec<String>>, Option<String>), Error> {
+        match self {
+            ReportRequest::Tickets(report) => {
+                let page = report.page(table, cursor, rows, now).await?;
+                let cells = page
+                    .tickets
+                    .iter()
+                    .map(|t| ticket_cells(t, &report.columns))
+                    .collect();
+                Ok((cells, page.next))
+            }
+        }
+    }
+}
+
+/// A page of tickets (each as of the query's time) and the cursor of the next one.
+pub struct TicketPage {
+    pub tickets: Vec<Ticket>,
+    pub next: Option<String>,
+}
+
+/// What a cursor carries: where the last page stopped. Opaque to callers (base64url of
+/// this JSON); checked against the query before it is used.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Cursor {
+    /// The day partition being read (queries over report events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    day: Option<NaiveDate>,
+    /// The position in a list of numbers.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    index: usize,
+    /// The DynamoDB key to resume after.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    key: BTreeMap<String, String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn bad_cursor() -> Error {
+    Error::invalid_field("cursor", "not a cursor this query returned")
+}
+
+impl Cursor {
+    fn decode(text: Option<&str>) -> Result<Cursor, Error> {
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            return Ok(Cursor::default());
+        };
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| bad_cursor())?;
+        serde_json::from_slice(&bytes).map_err(|_| bad_cursor())
+    }
+
+    fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// The resume key for `partition`, if the cursor has one (refused if it is not one
+    /// of this partition's).
+    fn start(&self, partition: &Partition) -> Result<Option<Item>, Error> {
+        if self.key.is_empty() {
+            return Ok(None);
+        }
+        partition
+            .check_resume_key(&self.key)
+            .map(Some)
+            .ok_or_else(bad_cursor)
+    }
+}
+
+/// Items read per query while filling a page: enough that a selective filter does not
+/// cost a round trip per row, few enough that a page reads little beyond itself.
+fn chunk_size(rows: usize) -> i32 {
+    i32::try_from((rows * 2).clamp(50, 1000)).unwrap_or(1000)
+}
+
+/// Whether a branch-bound viewer may see this ticket: it was issued, redeemed or returned
+/// at the viewer's branch.
+fn visible(ticket: &Ticket, viewer_branch: Option<&BranchCode>) -> bool {
+    let Some(branch) = viewer_branch else {
+        return true;
+    };
+    [
+        &ticket.issued_branch,
+        &ticket.redeemed_branch,
+        &ticket.returned_branch,
+    ]
+    .into_iter()
+    .any(|b| b.as_ref() == Some(branch))
+}
+
+impl TicketReport {
+    /// Up to `rows` tickets after `cursor`.
+    pub async fn page(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+        now: DateTime<Utc>,
+    ) -> Result<TicketPage, Error> {
+        let cursor = Cursor::decode(cursor)?;
+        let rows = rows.max(1);
+        match &self.query {
+            TicketQuery::ByDate(filter) => match filter.date_type {
+                DateType::Issued => self.issued_between(table, filter, cursor, rows, now).await,
+                DateType::Redeemed | DateType::Returned => {
+                    self.operated_between(table, filter, cursor, rows, now)
+                        .await
+                }
+            },
+            TicketQuery::ByNumbers { ticket_nos } => {
+                self.numbered(table, ticket_nos, cursor, rows, now).await
+            }
+            TicketQuery::ByOrders { import_nos } => {
+                self.of_orders(table, import_nos, cursor, rows, now).await
+            }
+        }
+    }
+
+    /// By issue date: the merchant's tickets in issue order (GSI1), filtered.
+    async fn issued_between(
+        &self,
+        table: &Table,
+        filter: &TicketFilter,
+        cursor: Cursor,
+        rows: usize,
+        now: DateTime<Utc>,
+    ) -> Result<TicketPage, Error> {
+        let (start, end) = filter.range.instants();
+        // "{end}" sorts before every "{end}#number": the upper bound is exclusive.
+        let partition = Partition::tickets_issued(
+            self.owner.as_str(),
+            keys::timestamp(start),
+            keys::timestamp(end),
+        );
+        let mut resume = cursor.start(&partition)?;
+        let mut tickets = Vec::with_capacity(rows);
+        loop {
+            let Chunk {
+                items,
+                resume: next,
+            } = table
+                .query_chunk(&partition, resume, chunk_size(rows))
+                .await?;
+            for item in items {
+                let key = partition.resume_key(&item);
+                let ticket = from_item::<Ticket>(item)?.as_of(now).0;
+                if filter.admits(&ticket) {
+                    tickets.push(ticket);
+                    if tickets.len() == rows {
+                        return Ok(TicketPage {
+                            tickets,
+                            next: Some(
+                                Cursor {
+                                    key,
+                                    ..Cursor::default()
+                                }
+                                .encode(),
+                            ),
+                        });
+                    }
+                }
+            }
+            match next {
+                Some(next) => resume = Some(next),
+                None => {
+                    return Ok(TicketPage {
+                        tickets,
+                        next: None,
+                    })
+                }
+            }
+        }
+    }
+
+    /// By redemption or return date: the merchant's report events day by day, each ticket
+    /// once, on the day of the redemption (or return) in force. A cancelled one has none,
+    /// so the ticket drops out.
+    async fn operated_between(
+        &self,
+        table: &Table,
+        filter: &TicketFilter,
+        cursor: Cursor,
+        rows: usize,
+        now: DateTime<Utc>,
+    ) -> Result<TicketPage, Error> {
+        let operation = match filter.date_type {
+            DateType::Redeemed => "redeem",
+            _ => "return",
+        };
+        let first_day = match cursor.day {
+            Some(day) if day >= filter.range.from && day <= filter.range.to => day,
+            Some(_) => return Err(bad_cursor()),
+            None => filter.range.from,
+        };
+        let mut tickets = Vec::with_capacity(rows);
+        let mut cursor_key = Some(cursor);
+        for day in filter.range.days().filter(|d| *d >= first_day) {
+            let partition = Partition::table(keys::ticket_events(self.owner.as_str(), day), None);
+            let mut resume = match cursor_key.take() {
+                Some(cursor) if cursor.day == Some(day) => cursor.start(&partition)?,
+                _ => None,
+            };
+            loop {
+                let Chunk {
+                    items,
+                    resume: next,
+                } = table
+                    .query_chunk(&partition, resume, chunk_size(rows))
+                    .await?;
+                let events: Vec<(BTreeMap<String, String>, TicketEvent)> = items
+                    .into_iter()
+                    .map(|item| Ok((partition.resume_key(&item), from_item(item)?)))
+                    .collect::<Result<_, Error>>()?;
+                let wanted: Vec<TicketNumber> = events
+                    .iter()
+                    .filter(|(_, e)| e.operation == operation && e.issuer == self.owner)
+                    .map(|(_, e)| e.ticket_no.clone())
+                    .collect();
+                let found: HashMap<TicketNumber, Ticket> = table
+                    .get_tickets(&wanted)
+                    .await?
+                    .into_iter()
+                    .map(|t| (t.ticket_no.clone(), t.as_of(now).0))
+                    .collect();
+                for (key, event) in events {
+                    let Some(ticket) = found.get(&event.ticket_no) else {
+                        continue;
+                    };
+                    let in_force = match filter.date_type {
+                        DateType::Redeemed => ticket.redeemed_at,
+                        _ => ticket.returned_at,
+                    };
+                    if event.operation != operation
+                        || in_force != Some(event.at)
+                        || !filter.admits(ticket)
+                    {
+                        continue;
+                    }
+                    tickets.push(ticket.clone());
+                    if tickets.len() == rows {
+                        return Ok(TicketPage {
+                            tickets,
+                            next: Some(
+                                Cursor {
+                                    day: Some(day),
+                                    key,
+                                    ..Cursor::default()
+                                }
+                                .encode(),
+                            ),
+                        });
+                    }
+                }
+                match next {
+                    Some(next) => resume = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(TicketPage {
+            tickets,
+            next: None,
+        })
+    }
+
+    /// By ticket numbers: the ones that are this merchant's (and visible), in the order
+    /// given.
+    async fn numbered(
+        &self,
+        table: &Table,
+        numbers: &[TicketNumber],
+        cursor: Cursor,
+        rows: usize,
+        now: DateTime<Utc>,
+    ) -> Result<TicketPage, Error> {
+        if cursor.index > numbers.len() {
+            return Err(bad_cursor());
+        }
+        let rest = &numbers[cursor.index..];
+        let found: HashMap<TicketNumber, Ticket> = table
+            .get_tickets(rest)
+            .await?
+            .into_iter()
+            .filter(|t| t.merchant_id == self.owner && visible(t, self.viewer_branch.as_ref()))
+            .map(|t| (t.ticket_no.clone(), t.as_of(now).0))
+            .collect();
+        let mut tickets = Vec::new();
+        for (offset, number) in rest.iter().enumerate() {
+            if let Some(ticket) = found.get(number) {
+                tickets.push(ticket.clone());
+                if tickets.len() == rows && cursor.index + offset + 1 < numbers.len() {
+                    let next = Cursor {
+                        index: cursor.index + offset + 1,
+                        ..Cursor::default()
+                    };
+                    return Ok(TicketPage {
+                        tickets,
+                        next: Some(next.encode()),
+                    });
+                }
+            }
+        }
+        Ok(TicketPage {
+            tickets,
+            next: None,
+        })
+    }
+
+    /// By issued orders: each order's tickets in number order (GSI2), order after order.
+    async fn of_orders(
+        &self,
+        table: &Table,
+        import_nos: &[String],
+        cursor: Cursor,
+        rows: usize,
+        now: DateTime<Utc>,
+    ) -> Result<TicketPage, Error> {
+        if cursor.index >= import_nos.len() && !(cursor.index == 0 && import_nos.is_empty()) {
+            return Err(bad_cursor());
+        }
+        let mut tickets = Vec::with_capacity(rows);
+        let mut first = true;
+        for (index, import_no) in import_nos.iter().enumerate().skip(cursor.index) {
+            let partition = Partition::tickets_of_issued_order(self.owner.as_str(), import_no);
+            let mut resume = if first {
+                cursor.start(&partition)?
+            } else {
+                None
+            };
+            first = false;
+            loop {
+                let Chunk {
+                    items,
+                    resume: next,
+                } = table
+                    .query_chunk(&partition, resume, chunk_size(rows))
+                    .await?;
+                for item in items {
+                    let key = partition.resume_key(&item);
+                    let ticket = from_item::<Ticket>(item)?.as_of(now).0;
+                    if !visible(&ticket, self.viewer_branch.as_ref()) {
+                        continue;
+                    }
+                    tickets.push(ticket);
+                    if tickets.len() == rows {
+                        return Ok(TicketPage {
+                            tickets,
+                            next: Some(
+                                Cursor {
+                                    index,
+                                    key,
+                                    ..Cursor::default()
+                                }
+                                .encode(),
+                            ),
+                        });
+                    }
+                }
+                match next {
+                    Some(next) => resume = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(TicketPage {
+            tickets,
+            next: None,
+        })
+    }
+}
+
+/// A report's request could not be read back (written by an older version, or damaged).
+pub fn unreadable_request(error: serde_json::Error) -> Error {
+    Error::new(ErrorCode::InternalError).with_detail(format!("export request: {error}"))
+}

@@ -1,0 +1,424 @@
+//! The ticket report and report exports end to end: tickets issued through the batch path,
+//! redeemed, cancelled and returned at head office and at branches, then read back page by
+//! page in every mode, by accounts of every standing, and exported to a real xlsx.
+
+use axum::body::Body;
+use axum::http::Request;
+use calamine::{Data, Reader, Xlsx};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use tessera_dev::seed::{ADMIN_PASSWORD, CHILD, PARENT, PARTNER, STAFF_PASSWORD};
+use tessera_platform::store::tickets::Ticket;
+use tessera_tests::{authed, error_fields, get_bytes, json_request, seeded, IssueRow, Seeded};
+
+struct World {
+    base: Seeded,
+    admin: String,
+    goods: Vec<Ticket>,
+    gift: Vec<Ticket>,
+    /// One gift ticket whose buyer's name is a formula.
+    formula: Ticket,
+}
+
+tessera_tests::deref_to_seeded!(World);
+
+const FORMULA_NAME: &str = "=HYPERLINK(\"http://x.tw\",\"x\")";
+
+fn keyed(uri: &str, token: &str, key: &str, body: Value) -> Request<Body> {
+    let mut request = json_request("POST", uri, Some(token), body);
+    request
+        .headers_mut()
+        .insert("idempotency-key", key.parse().unwrap());
+    request
+}
+
+fn fresh_key() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The demo parent with a goods and a gift product, 3 tickets of each and one more gift
+/// ticket for a buyer called like a formula; cashier01 bound to TPE01 and clerk01 to
+/// KHH01. Then: cashier01 redeems gift 0 at TPE01; head office redeems goods 0, redeems
+/// goods 2 and cancels that; clerk01 returns goods 1 at KHH01.
+async fn world() -> World {
+    let base = seeded().await;
+    let admin = base.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    for (branch, account) in [("TPE01", "cashier01"), ("KHH01", "clerk01")] {
+        let bind = json!({"branch_code": branch, "accounts": [account]});
+        let (status, body) = base
+            .call(json_request("PUT", "/branch-bindings", Some(&admin), bind))
+            .await;
+        assert_eq!(status, 204, "{body}");
+    }
+    let lists = json!({"redeemable_stores": [PARTNER], "redeem_branches": ["TPE01"], "return_branches": ["KHH01"]});
+    let mut products = Vec::new();
+    for (name, kind, face) in [
+        ("拿鐵提貨券", "goods_voucher", 120),
+        ("生日禮券", "gift_voucher", 50),
+    ] {
+        let mut body = json!({"name": name, "kind": kind, "term_days": 30, "face_value": face});
+        body.as_object_mut()
+            .unwrap()
+            .extend(lists.as_object().unwrap().clone());
+        let (status, product) = base
+            .call(json_request("POST", "/products", Some(&admin), body))
+            .await;
+        assert_eq!(status, 201, "{product}");
+        products.push(product["product_id"].as_str().unwrap().to_owned());
+    }
+    base.record_order(&admin, "RPORDER", &products[0], 360, 3)
+        .await;
+    let mut formula_row = IssueRow::new("RP2", &products[1], 1);
+    formula_row.buyer_name = FORMULA_NAME.to_owned();
+    let mut issued = base
+        .issue(
+            &admin,
+            PARENT,
+            "paper_by_merchant",
+            &[
+                IssueRow::new("RP0", &products[0], 3).paid_by("RPORDER"),
+                IssueRow::new("RP1", &products[1], 3),
+                formula_row,
+            ],
+        )
+        .await;
+    let formula = issued.pop().unwrap().pop().unwrap();
+    let gift = issued.pop().unwrap();
+    let goods = issued.pop().unwrap();
+    let world = World {
+        base,
+        admin,
+        goods,
+        gift,
+        formula,
+    };
+    let cashier = world.token(PARENT, "cashier01", STAFF_PASSWORD).await;
+    let clerk = world.token(PARENT, "clerk01", STAFF_PASSWORD).await;
+    let code = |t: &Ticket| json!({"code": t.redemption_code});
+    for (uri, token, body) in [
+        ("/redemptions", &cashier, code(&world.gift[0])),
+        ("/redemptions", &world.admin, code(&world.goods[0])),
+        ("/redemptions", &world.admin, code(&world.goods[2])),
+        (
+            "/redemptions/cancel",
+            &world.admin,
+            json!({"code": world.goods[2].redemption_code, "reason": "按錯"}),
+        ),
+        (
+            "/returns",
+            &clerk,
+            json!({"code": world.goods[1].redemption_code, "reason": "顧客退貨"}),
+        ),
+    ] {
+        let (status, body) = world.call(keyed(uri, token, &fresh_key(), body)).await;
+        assert_eq!(status, 200, "{uri}: {body}");
+    }
+    world
+}
+
+impl World {
+    async fn report(&self, token: &str, query: &str) -> (u16, Value) {
+        self.call(authed("GET", &format!("/reports/tickets?{query}"), token))
+            .await
+    }
+
+    /// Every row of a report, page after page of `limit`; the ticket numbers in order.
+    async fn all_rows(&self, token: &str, query: &str, limit: usize) -> Vec<String> {
+        let mut numbers = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..50 {
+            let mut uri = format!("{query}&limit={limit}");
+            if let Some(cursor) = &cursor {
+                uri.push_str(&format!("&cursor={cursor}"));
+            }
+            let (status, page) = self.report(token, &uri).await;
+            assert_eq!(status, 200, "{page}");
+            let rows = page["rows"].as_array().unwrap();
+            assert!(rows.len() <= limit);
+            numbers.extend(
+                rows.iter()
+                    .map(|r| r["ticket_no"].as_str().unwrap().to_owned()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return numbers,
+            }
+        }
+        panic!("the report never ended");
+    }
+}
+
+fn today() -> String {
+    tessera_domain::calendar::taipei_date(tessera_tests::test_start()).to_string()
+}
+
+fn by_date(extra: &str) -> String {
+    let day = today();
+    format!("mode=date&from={day}&to={day}{extra}")
+}
+
+fn numbers(tickets: &[&Ticket]) -> Vec<String> {
+    tickets.iter().map(|t| t.ticket_no.to_string()).collect()
+}
+
+#[tokio::test]
+async fn the_report_by_issue_date_pages_through_every_ticket_once() {
+    let w = world().await;
+    let all = w.all_rows(&w.admin, &by_date(""), 3).await;
+    assert_eq!(all.len(), 7, "{all:?}");
+    let distinct: BTreeSet<_> = all.iter().collect();
+    assert_eq!(distinct.len(), 7);
+    // In issue order: a page boundary neither repeats nor skips a ticket.
+    assert_eq!(all, w.all_rows(&w.admin, &by_date(""), 100).await);
+    let (status, page) = w
+        .report(&w.admin, &by_date("&columns=order,operator,holder"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let headers: Vec<&str> = page["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["header"].as_str().unwrap())
+        .collect();
+    assert_eq!(&headers[..2], ["票券序號", "商品編號"]);
+    assert!(headers.contains(&"持票人手機") && headers.contains(&"核銷分店"));
+    let redeemed = page["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ticket_no"] == w.gift[0].ticket_no.as_str())
+        .unwrap();
+    assert_eq!(redeemed["status"], "已使用");
+    assert_eq!(redeemed["redeemed_branch"], "TPE01");
+    assert_eq!(redeemed["holder_mobile"], "0912***678");
+}
+
+#[tokio::test]
+async fn statuses_dates_and_branches_filter_as_the_manual_says() {
+    let w = world().await;
+    let rows = |query: String| {
+        let w = &w;
+        async move {
+            let mut rows = w.all_rows(&w.admin, &query, 100).await;
+            rows.sort();
+            rows
+        }
+    };
+    let mut redeemed = numbers(&[&w.gift[0], &w.goods[0]]);
+    redeemed.sort();
+    assert_eq!(rows(by_date("&status_group=redeemed")).await, redeemed);
+    assert_eq!(
+        rows(by_date("&statuses=pending_return")).await,
+        numbers(&[&w.goods[1]])
+    );
+    // By redemption date: the cancelled redemption of goods 2 leaves no date.
+    assert_eq!(rows(by_date("&date_type=redeemed")).await, redeemed);
+    assert_eq!(
+        rows(by_date(
+            "&date_type=redeemed&branch_type=branch&branch=TPE01"
+        ))
+        .await,
+        numbers(&[&w.gift[0]])
+    );
+    assert_eq!(
+        rows(by_date("&date_type=redeemed&branch_type=head_office")).await,
+        numbers(&[&w.goods[0]])
+    );
+    assert_eq!(
+        rows(by_date("&date_type=returned")).await,
+        numbers(&[&w.goods[1]])
+    );
+    assert!(rows(by_date("&delivery_methods=ibon")).await.is_empty());
+    assert_eq!(
+        rows(by_date("&delivery_methods=paper_by_merchant"))
+            .await
+            .len(),
+        7
+    );
+}
+
+#[tokio::test]
+async fn numbers_and_orders_find_only_the_merchants_own_tickets() {
+    let w = world().await;
+    // Another merchant's ticket number (the partner issues its own) answers nothing.
+    let foreign = tessera_domain::tickets::TicketNumber::from_sequence(999_999_999);
+    let query = format!(
+        "mode=numbers&ticket_nos={},{},{foreign}",
+        w.gift[2].ticket_no, w.goods[0].ticket_no
+    );
+    assert_eq!(
+        w.all_rows(&w.admin, &query, 1).await,
+        numbers(&[&w.gift[2], &w.goods[0]])
+    );
+    let mut expected = numbers(&[&w.formula]);
+    expected.extend(numbers(&w.goods.iter().collect::<Vec<_>>()));
+    assert_eq!(
+        w.all_rows(&w.admin, "mode=orders&import_nos=RP2,RP0", 2)
+            .await,
+        expected
+    );
+}
+
+#[tokio::test]
+async fn a_branch_sees_its_branch_and_an_account_without_the_right_sees_nothing() {
+    let w = world().await;
+    let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
+    // Bound to TPE01: the default scope is its branch; head office is refused.
+    assert_eq!(
+        w.all_rows(&cashier, &by_date("&date_type=redeemed"), 100)
+            .await,
+        numbers(&[&w.gift[0]])
+    );
+    assert!(w.all_rows(&cashier, &by_date(""), 100).await.is_empty());
+    let (status, problem) = w
+        .report(&cashier, &by_date("&branch_type=head_office"))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("OTHER_BRANCH"))
+    );
+    let query = format!(
+        "mode=numbers&ticket_nos={},{}",
+        w.gift[0].ticket_no, w.goods[0].ticket_no
+    );
+    assert_eq!(
+        w.all_rows(&cashier, &query, 10).await,
+        numbers(&[&w.gift[0]])
+    );
+    // clerk01 has no query right of reports.
+    let clerk = w.token(PARENT, "clerk01", STAFF_PASSWORD).await;
+    let (status, problem) = w.report(&clerk, &by_date("")).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("RIGHT_MISSING"))
+    );
+    // The child merchant's admin sees none of the parent's tickets.
+    let child = w.token(CHILD, "admin", ADMIN_PASSWORD).await;
+    assert!(w.all_rows(&child, &by_date(""), 100).await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_queries_name_the_field_and_the_rule() {
+    let w = world().await;
+    for (query, field) in [
+        ("mode=date&from=2026-01-31&to=2026-05-01".to_owned(), "to"),
+        ("mode=date&from=2026-05-02&to=2026-05-01".to_owned(), "to"),
+        ("mode=date&to=2026-05-01".to_owned(), "from"),
+        (by_date("&statuses=bogus"), "statuses[0]"),
+        (by_date("&status_group=unused&statuses=used"), "statuses[0]"),
+        (by_date("&branch_type=branch&branch=no%20such"), "branch"),
+        (by_date("&columns=secret"), "columns[0]"),
+        (by_date("&limit=0"), "limit"),
+        (by_date("&limit=501"), "limit"),
+        (by_date("&cursor=not-a-cursor"), "cursor"),
+        ("mode=numbers&ticket_nos=123".to_owned(), "ticket_nos[0]"),
+        ("mode=numbers".to_owned(), "ticket_nos"),
+        ("mode=orders&import_nos=A-1".to_owned(), "import_nos[0]"),
+        ("mode=everything".to_owned(), "mode"),
+    ] {
+        let (status, problem) = w.report(&w.admin, &query).await;
+        assert_eq!(status, 400, "{query}: {problem}");
+        assert_eq!(problem["code"], "VALIDATION_FAILED", "{query}");
+        assert_eq!(error_fields(&problem), [field], "{query}");
+    }
+    // A cursor of one query is refused by another.
+    let (_, page) = w
+        .report(&w.admin, "mode=orders&import_nos=RP0&limit=1")
+        .await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (status, problem) = w
+        .report(&w.admin, &by_date(&format!("&cursor={cursor}")))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(error_fields(&problem), ["cursor"]);
+}
+
+#[tokio::test]
+async fn an_export_is_a_real_workbook_with_no_live_formula() {
+    let w = world().await;
+    let key = fresh_key();
+    let body = json!({"report": "tickets", "query": {"mode": "orders", "import_nos": "RP2,RP0", "columns": "order,holder"}});
+    let (status, queued) = w
+        .call(keyed("/exports", &w.admin, &key, body.clone()))
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["status"], "queued");
+    // The same key and body answer the same export; nothing is queued twice.
+    let (status, again) = w.call(keyed("/exports", &w.admin, &key, body)).await;
+    assert_eq!((status, &again["export_id"]), (202, &queued["export_id"]));
+    assert_eq!(
+        w.drain("ReportExportQueue", "ReportExportFunction").await,
+        1
+    );
+    let id = queued["export_id"].as_str().unwrap();
+    let (status, done) = w
+        .call(authed("GET", &format!("/exports/{id}"), &w.admin))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (done["status"].as_str(), done["rows_written"].as_u64()),
+        (Some("done"), Some(4))
+    );
+    let bytes = get_bytes(done["download_url"].as_str().unwrap()).await;
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
+    let sheet = book
+        .worksheet_range("票券報表")
+        .expect("the report's sheet");
+    let rows: Vec<Vec<Data>> = sheet.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(rows.len(), 5, "a header and four tickets");
+    assert_eq!(rows[0][0], Data::String("票券序號".into()));
+    assert!(rows[0].contains(&Data::String("購買人姓名".into())));
+    assert_eq!(rows[1][0], Data::String(w.formula.ticket_no.to_string()));
+    let names: Vec<&Data> = rows[1]
+        .iter()
+        .filter(|c| matches!(c, Data::String(s) if s.contains("HYPERLINK")))
+        .collect();
+    assert_eq!(names.len(), 2, "buyer and holder");
+    for name in names {
+        assert_eq!(name, &Data::String(format!("'{FORMULA_NAME}")));
+    }
+    let formulas = book.worksheet_formula("票券報表").unwrap();
+    assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()));
+}
+
+#[tokio::test]
+async fn an_export_is_seen_only_by_whoever_asked_for_it() {
+    let w = world().await;
+    let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
+    let body = json!({"report": "tickets", "query": {"mode": "date", "from": today(), "to": today(), "date_type": "redeemed"}});
+    let (status, queued) = w
+        .call(keyed("/exports", &cashier, &fresh_key(), body))
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    w.drain("ReportExportQueue", "ReportExportFunction").await;
+    let uri = format!("/exports/{}", queued["export_id"].as_str().unwrap());
+    let (status, done) = w.call(authed("GET", &uri, &cashier)).await;
+    // The cashier's export holds its branch's view: one redemption at TPE01.
+    assert_eq!(
+        (status, done["rows_written"].as_u64()),
+        (200, Some(1)),
+        "{done}"
+    );
+    let manager = w.token(PARENT, "manager01", STAFF_PASSWORD).await;
+    let child = w.token(CHILD, "admin", ADMIN_PASSWORD).await;
+    for token in [&manager, &child] {
+        let (status, problem) = w.call(authed("GET", &uri, token)).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (404, Some("EXPORT_NOT_FOUND"))
+        );
+    }
+    // The merchant's admin sees every export of the merchant.
+    let (status, _) = w.call(authed("GET", &uri, &w.admin)).await;
+    assert_eq!(status, 200);
+    let (status, problem) = w
+        .call(keyed(
+            "/exports",
+            &w.admin,
+            &fresh_key(),
+            json!({"report": "everything", "query": {}}),
+        ))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(error_fields(&problem), ["report"]);
+}
