@@ -487,6 +487,7 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         ))
         .await;
     assert_eq!(status, 202, "{export}");
+    d.publish().await;
     assert_eq!(
         d.drain("ReportExportQueue", "ReportExportFunction").await,
         1

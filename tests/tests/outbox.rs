@@ -43,6 +43,7 @@ fn publisher(w: &Seeded, broken: bool) -> StreamHandler {
     tessera_dev::functions::publisher_handler(fn_publish::Publisher {
         table: w.services.table.clone(),
         notifications,
+        report_exports: w.services.report_export().unwrap().clone(),
         clock: w.clock.clone(),
     })
 }

@@ -346,6 +346,8 @@ async fn an_export_is_a_real_workbook_with_no_live_formula() {
     // The same key and body answer the same export; nothing is queued twice.
     let (status, again) = w.call(keyed("/exports", &w.admin, &key, body)).await;
     assert_eq!((status, &again["export_id"]), (202, &queued["export_id"]));
+    // The request reaches the worker through the outbox, once.
+    w.publish().await;
     assert_eq!(
         w.drain("ReportExportQueue", "ReportExportFunction").await,
         1
@@ -390,6 +392,7 @@ async fn an_export_is_seen_only_by_whoever_asked_for_it() {
         .call(keyed("/exports", &cashier, &fresh_key(), body))
         .await;
     assert_eq!(status, 202, "{queued}");
+    w.publish().await;
     w.drain("ReportExportQueue", "ReportExportFunction").await;
     let uri = format!("/exports/{}", queued["export_id"].as_str().unwrap());
     let (status, done) = w.call(authed("GET", &uri, &cashier)).await;

@@ -160,15 +160,7 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
 pub fn stream_handlers(
     context: &HandlerContext,
 ) -> Result<Vec<(&'static str, StreamHandler)>, String> {
-    let publisher = fn_publish::Publisher {
-        table: context.services.table.clone(),
-        notifications: context
-            .services
-            .notifications()
-            .map_err(|e| e.to_string())?
-            .clone(),
-        clock: context.services.clock.clone(),
-    };
+    let publisher = fn_publish::Publisher::new(&context.services).map_err(|e| e.to_string())?;
     Ok(vec![("PublishFunction", publisher_handler(publisher))])
 }
 

@@ -14,32 +14,36 @@ use std::sync::Arc;
 use tessera_domain::clock::Clock;
 use tessera_domain::events::Consumer;
 use tessera_domain::Error;
-use tessera_platform::notifications::NotificationQueue;
-use tessera_platform::services::SystemClock;
+use tessera_platform::notifications::{NotificationQueue, WorkQueue};
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::outbox::OutboxEvent;
 use tessera_platform::store::{Item, Table};
 
 /// The stack's resources this function is given besides the table (its template
 /// environment names exactly these; `tessera-dev` checks both agree).
-pub const NEEDS: &[tessera_platform::services::Resource] =
-    &[tessera_platform::services::Resource::NotificationsQueue];
+pub const NEEDS: &[Resource] = &[Resource::NotificationsQueue, Resource::ReportExportQueue];
 
 #[derive(Clone)]
 pub struct Publisher {
     pub table: Table,
     pub notifications: NotificationQueue,
+    pub report_exports: WorkQueue,
     pub clock: Arc<dyn Clock>,
 }
 
 impl Publisher {
-    /// From `TABLE_NAME` and `NOTIFICATIONS_QUEUE_URL`.
-    pub async fn from_env() -> Result<Publisher, String> {
-        let config = tessera_platform::aws::load_sdk_config().await;
+    pub fn new(services: &Services) -> Result<Publisher, Error> {
         Ok(Publisher {
-            table: Table::from_env(&config).map_err(|e| e.to_string())?,
-            notifications: NotificationQueue::from_env(&config).map_err(|e| e.to_string())?,
-            clock: Arc::new(SystemClock),
+            table: services.table.clone(),
+            notifications: services.notifications()?.clone(),
+            report_exports: services.report_export()?.clone(),
+            clock: services.clock.clone(),
         })
+    }
+
+    /// From `TABLE_NAME` and the queues' variables.
+    pub async fn from_env() -> Result<Publisher, String> {
+        Publisher::new(&Services::from_env(NEEDS).await?).map_err(|e| e.to_string())
     }
 
     /// Lambda's DynamoDB stream integration: the first record that fails is reported (its
@@ -84,6 +88,8 @@ impl Publisher {
             // The notify consumer sends each notification id once, so a crash between
             // this send and the mark below costs a duplicate message, never a mail.
             Consumer::Notifications => self.notifications.send_raw(event.data.clone()).await?,
+            // The worker leaves a finished export alone: a duplicate costs a message.
+            Consumer::ReportExports => self.report_exports.send_raw(event.data.clone()).await?,
         }
         self.table
             .mark_event_handled(consumer, event, self.clock.now())

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea, Role};
+use tessera_domain::events::EventType;
 use tessera_domain::merchant::DeliveryMethod;
 use tessera_domain::reports::{
     parse_number_list, ticket_columns, BranchScope, ColumnGroup, DateType, DayRange, StatusGroup,
@@ -22,13 +23,14 @@ use tessera_platform::idempotency::Keyed;
 use tessera_platform::reports::{ReportRequest, TicketQuery, TicketReport};
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::exports::{ExportMessage, ExportRecord, ExportStatus};
+use tessera_platform::store::outbox::OutboxEvent;
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The stack's resources this function is given besides the table (its template
 /// environment names exactly these; `tessera-dev` checks both agree).
-pub const NEEDS: &[Resource] = &[Resource::Exports, Resource::ReportExportQueue];
+pub const NEEDS: &[Resource] = &[Resource::Exports];
 
 /// The rights check of every report route.
 const RIGHTS: AreaGuard = AreaGuard::new(FunctionArea::Reports, ErrorCode::ExportNotFound);
@@ -381,17 +383,20 @@ async fn create_export(
             };
             let mut changes = Changes::new();
             changes.create(&mut export, ErrorCode::ConcurrentChange)?;
+            // The worker hears of it through the outbox: if and only if this commits.
+            let message = ExportMessage {
+                merchant_id: actor.acting_as.to_string(),
+                export_id: export_id.clone(),
+            };
+            changes.event(OutboxEvent::new(
+                format!("export-{export_id}"),
+                EventType::ExportRequested,
+                &actor.acting_as,
+                now,
+                export_id,
+                &message,
+            )?);
             Ok(Decision::new(changes, view_of(&export, None)))
-        })
-        .await?;
-    // After the commit (a repeated key is answered by the idempotency layer and queues
-    // nothing). A message lost here leaves the export `queued`: moving the request onto
-    // the outbox, as notifications are, is open in issue 16.
-    services
-        .report_export()?
-        .send(&ExportMessage {
-            merchant_id: actor.acting_as.to_string(),
-            export_id: export.export_id.clone(),
         })
         .await?;
     Ok((StatusCode::ACCEPTED, Json(export)))

@@ -36,10 +36,13 @@ pub enum EventType {
     /// Messages to people, sent by the notify consumer (mail, SMS).
     #[serde(rename = "notifications.requested")]
     NotificationsRequested,
+    /// A report export was asked for: the export worker writes it.
+    #[serde(rename = "export.requested")]
+    ExportRequested,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::TicketRedeemed,
         EventType::TicketRedemptionCancelled,
         EventType::TicketReturned,
@@ -51,6 +54,7 @@ impl EventType {
         EventType::OrderCancelled,
         EventType::BillClosed,
         EventType::NotificationsRequested,
+        EventType::ExportRequested,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +70,7 @@ impl EventType {
             EventType::OrderCancelled => "order.cancelled",
             EventType::BillClosed => "bill.closed",
             EventType::NotificationsRequested => "notifications.requested",
+            EventType::ExportRequested => "export.requested",
         }
     }
 }
@@ -76,14 +81,17 @@ impl EventType {
 pub enum Consumer {
     /// Forwards requested notifications to the notifications queue.
     Notifications,
+    /// Forwards requested exports to the report-export queue.
+    ReportExports,
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 1] = [Consumer::Notifications];
+    pub const ALL: [Consumer; 2] = [Consumer::Notifications, Consumer::ReportExports];
 
     pub fn name(self) -> &'static str {
         match self {
             Consumer::Notifications => "notifications",
+            Consumer::ReportExports => "report_exports",
         }
     }
 
@@ -91,6 +99,7 @@ impl Consumer {
     pub fn wants(self, event: EventType) -> bool {
         match self {
             Consumer::Notifications => event == EventType::NotificationsRequested,
+            Consumer::ReportExports => event == EventType::ExportRequested,
         }
     }
 }

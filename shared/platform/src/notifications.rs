@@ -88,6 +88,11 @@ impl WorkQueue {
     pub async fn send<T: serde::Serialize>(&self, message: &T) -> Result<(), Error> {
         send(&self.sqs, &self.url, to_json(message)?).await
     }
+
+    /// Sends a message body as it is (a message the outbox carried).
+    pub async fn send_raw(&self, body: String) -> Result<(), Error> {
+        send(&self.sqs, &self.url, body).await
+    }
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
