@@ -463,6 +463,16 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
     // Reports: the ticket report by date and by order, then its export, written by the
     // export worker and downloaded through its link.
     let today = tessera_domain::calendar::taipei_date(Utc::now());
+    let (status, circulation) = d
+        .call(authed_get(
+            &format!("/reports/circulation?from={today}&to={today}"),
+            &admin,
+        ))
+        .await;
+    assert_eq!(status, 200, "{circulation}");
+    assert_eq!(circulation["total"]["returned_count"], 1, "{circulation}");
+    let (status, dashboard) = d.call(authed_get("/dashboard", &admin)).await;
+    assert_eq!(status, 200, "{dashboard}");
     for query in [
         format!("mode=date&from={today}&to={today}&date_type=returned&columns=order"),
         "mode=orders&import_nos=IMP900".to_owned(),

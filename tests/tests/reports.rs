@@ -425,3 +425,165 @@ async fn an_export_is_seen_only_by_whoever_asked_for_it() {
     assert_eq!(status, 400, "{problem}");
     assert_eq!(error_fields(&problem), ["report"]);
 }
+
+/// What the circulation report says of one day or the total: issued, redeemed, returned
+/// and outstanding counts, and the same amounts.
+fn figures(row: &Value) -> [(i64, String); 4] {
+    ["issued", "redeemed", "returned", "outstanding"].map(|m| {
+        (
+            row[format!("{m}_count")].as_i64().unwrap(),
+            row[format!("{m}_amount")].as_str().unwrap().to_owned(),
+        )
+    })
+}
+
+fn f(c: i64, a: &str) -> (i64, String) {
+    (c, a.to_owned())
+}
+
+#[tokio::test]
+async fn circulation_and_the_dashboard_agree_with_a_ledger_across_a_month_end() {
+    // 30 Nov (10:00 Taipei): 3 goods (120) and 3 gift (50) tickets issued at head office;
+    // cashier01 redeems gift 0 at TPE01, the partner store redeems gift 1.
+    let w = world().await;
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let code = |t: &Ticket| json!({"code": t.redemption_code});
+    let (status, body) = w
+        .call(keyed(
+            "/redemptions",
+            &partner,
+            &fresh_key(),
+            code(&w.gift[1]),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The world also redeemed goods 0 (head office) and returned goods 1 (KHH01) on 30
+    // Nov, and redeemed then cancelled goods 2. On 1 Dec, head office redeems gift 2.
+    w.clock.advance(chrono::Duration::days(1));
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let (status, body) = w
+        .call(keyed(
+            "/redemptions",
+            &admin,
+            &fresh_key(),
+            code(&w.gift[2]),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    w.publish().await;
+    // The stream delivered again from its start: nothing counts twice.
+    let again = w.stack.stream_source("PublishFunction").await;
+    let context = w.stack.handler_context(w.clock.clone());
+    let (_, publisher) = tessera_dev::functions::stream_handlers(&context)
+        .unwrap()
+        .into_iter()
+        .find(|(id, _)| *id == "PublishFunction")
+        .unwrap();
+    again.poll_once(&publisher).await.unwrap();
+
+    let circulation = |query: &str| {
+        let (w, admin, query) = (&w, &admin, query.to_owned());
+        async move {
+            let (status, report) = w
+                .call(authed(
+                    "GET",
+                    &format!("/reports/circulation?{query}"),
+                    admin,
+                ))
+                .await;
+            assert_eq!(status, 200, "{query}: {report}");
+            report
+        }
+    };
+    let report = circulation("from=2026-11-30&to=2026-12-01").await;
+    let days = report["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2, "{report}");
+    // 30 Nov: 7 issued (3×120 + 4×50 = 560); redeemed gift 0, gift 1, goods 0 (220);
+    // returned goods 1 (120); goods 2's redemption was cancelled the same day.
+    assert_eq!(
+        figures(&days[0]),
+        [f(7, "560"), f(3, "220"), f(1, "120"), f(3, "220")]
+    );
+    // 1 Dec: gift 2 redeemed; what circulates: goods 2 and the formula ticket (170).
+    assert_eq!(
+        figures(&days[1]),
+        [f(0, "0"), f(1, "50"), f(0, "0"), f(2, "170")]
+    );
+    assert_eq!(
+        figures(&report["total"]),
+        [f(7, "560"), f(4, "270"), f(1, "120"), f(2, "170")]
+    );
+    // December alone carries November's outstanding in through the month's counters.
+    let december = circulation("from=2026-12-01&to=2026-12-01").await;
+    assert_eq!(
+        figures(&december["total"]),
+        [f(0, "0"), f(1, "50"), f(0, "0"), f(2, "170")]
+    );
+    // At TPE01 only its redemption; at head office the issuance and its own redemptions;
+    // the partner store's redemption counts in the total only.
+    let tpe = circulation("from=2026-11-30&to=2026-12-01&branch_type=branch&branch=TPE01").await;
+    assert_eq!(figures(&tpe["total"])[1], f(1, "50"));
+    let head = circulation("from=2026-11-30&to=2026-12-01&branch_type=head_office").await;
+    assert_eq!(figures(&head["total"])[0], f(7, "560"));
+    assert_eq!(figures(&head["total"])[1], f(2, "170"));
+    // The ticket report by redemption date lists as many as circulation counts.
+    let redeemed = w
+        .all_rows(
+            &admin,
+            "mode=date&from=2026-11-30&to=2026-12-01&date_type=redeemed",
+            100,
+        )
+        .await;
+    assert_eq!(redeemed.len(), 4);
+    let returned = w
+        .all_rows(
+            &admin,
+            "mode=date&from=2026-11-30&to=2026-12-01&date_type=returned",
+            100,
+        )
+        .await;
+    assert_eq!(returned.len(), 1);
+
+    // The dashboard: the last 90 days' tickets split by what became of them.
+    let (status, dashboard) = w.call(authed("GET", "/dashboard", &admin)).await;
+    assert_eq!(status, 200, "{dashboard}");
+    let split = &dashboard["last_90_days"];
+    let pair = |m: &str| {
+        (
+            split[m]["count"].as_i64().unwrap(),
+            split[m]["amount"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(
+        [
+            pair("issued"),
+            pair("redeemed"),
+            pair("returned"),
+            pair("unused")
+        ],
+        [f(7, "560"), f(4, "270"), f(1, "120"), f(2, "170")]
+    );
+    assert_eq!(split["to"], "2026-12-01");
+    // A bound branch account sees its branch; asking for head office is refused.
+    let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            "/reports/circulation?from=2026-11-30&to=2026-12-01&branch_type=head_office",
+            &cashier,
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("OTHER_BRANCH"))
+    );
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            "/reports/circulation?from=2026-01-01&to=2026-12-01",
+            &admin,
+        ))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(error_fields(&problem), ["to"]);
+}

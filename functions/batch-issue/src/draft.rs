@@ -208,6 +208,7 @@ impl RowDraft {
             trade_no: row.trade_no.clone(),
             product_id: product.product_id.clone(),
             quantity: row.quantity,
+            face_value: product.spec.face_value,
             buyer_name: row.buyer_name.clone(),
             buyer_mobile: row.buyer_mobile.as_str().to_owned(),
             buyer_email: row.buyer_email.clone(),

@@ -24,6 +24,7 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
+use tessera_domain::circulation::Place;
 use tessera_domain::clock::Clock;
 use tessera_domain::events::EventType;
 use tessera_domain::issuance::{check_rows, BatchStatus, RowCheck};
@@ -123,15 +124,21 @@ fn orders_issued(
         .unwrap_or_default();
     let orders: Vec<serde_json::Value> = rows
         .iter()
-        .map(|r| json!({"import_no": r.import_no, "trade_no": r.trade_no, "product_id": r.product_id, "quantity": r.quantity}))
+        .map(|r| json!({"import_no": r.import_no, "trade_no": r.trade_no, "product_id": r.product_id, "quantity": r.quantity, "face_value": r.face_value.to_string()}))
         .collect();
+    // Where they were issued, as the circulation counters group it.
+    let place = Place::of(
+        &batch.merchant_id,
+        &batch.merchant_id,
+        batch.branch.as_ref(),
+    );
     OutboxEvent::new(
         format!("issued-{}-{first}", batch.batch_id),
         EventType::OrderIssued,
         &batch.merchant_id,
         at,
         &batch.batch_id,
-        &json!({"batch_id": batch.batch_id, "orders": orders}),
+        &json!({"batch_id": batch.batch_id, "place": place, "orders": orders}),
     )
 }
 

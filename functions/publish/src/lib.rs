@@ -16,7 +16,7 @@ use tessera_domain::events::Consumer;
 use tessera_domain::Error;
 use tessera_platform::notifications::{NotificationQueue, WorkQueue};
 use tessera_platform::services::{Resource, Services};
-use tessera_platform::store::outbox::OutboxEvent;
+use tessera_platform::store::outbox::{handled_mark, OutboxEvent};
 use tessera_platform::store::{Item, Table};
 
 /// The stack's resources this function is given besides the table (its template
@@ -85,6 +85,17 @@ impl Publisher {
             return Ok(());
         }
         match consumer {
+            // Counted in one transaction with the mark: exactly once.
+            Consumer::Circulation => {
+                let deltas = tessera_platform::circulation::deltas_of(event)?;
+                let mark = handled_mark(consumer, &event.event_id, self.clock.now());
+                let counted = self
+                    .table
+                    .add_to_counters(&event.merchant_id, &deltas, mark)
+                    .await?;
+                tracing::info!(event = %event.event_id, event_type = event.event_type.name(), merchant = %event.merchant_id, deltas = deltas.len(), counted, consumer = consumer.name(), operation = "publish", "counters updated");
+                return Ok(());
+            }
             // The notify consumer sends each notification id once, so a crash between
             // this send and the mark below costs a duplicate message, never a mail.
             Consumer::Notifications => self.notifications.send_raw(event.data.clone()).await?,

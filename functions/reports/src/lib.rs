@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea, Role};
 use tessera_domain::events::EventType;
-use tessera_domain::merchant::DeliveryMethod;
+use tessera_domain::merchant::{rate_in_force, DeliveryMethod, FeeItem};
 use tessera_domain::reports::{
     parse_number_list, ticket_columns, BranchScope, ColumnGroup, DateType, DayRange, StatusGroup,
     TicketFilter, DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS,
@@ -152,21 +152,7 @@ impl TicketReportQuery {
         let range = DayRange::parse(from, to)?;
         let date_type: DateType =
             snake("date_type", self.date_type.as_deref().unwrap_or("issued"))?;
-        let requested = match self.branch_type.as_deref().unwrap_or("all") {
-            "all" => BranchScope::All,
-            "head_office" => BranchScope::HeadOffice,
-            "branch" => BranchScope::Branch(BranchCode::parse(
-                "branch",
-                self.branch.as_deref().unwrap_or_default(),
-            )?),
-            other => {
-                return Err(Error::invalid_field(
-                    "branch_type",
-                    format!("{other:?}: all, head_office or branch"),
-                ))
-            }
-        };
-        let branch = BranchScope::visible_to(actor, requested)?;
+        let branch = branch_scope(actor, self.branch_type.as_deref(), self.branch.as_deref())?;
         let mut statuses: Vec<TicketStatus> = list("statuses", self.statuses.as_deref())?;
         if let Some(group) = self.status_group.as_deref() {
             let group: StatusGroup = snake("status_group", group)?;
@@ -435,9 +421,231 @@ async fn get_export(
     Ok(Json(export_view(&services, &export).await?))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CirculationQuery {
+    /// First Taipei day (YYYY-MM-DD).
+    pub from: NaiveDate,
+    /// Last Taipei day (YYYY-MM-DD), at most 3 months after `from`.
+    pub to: NaiveDate,
+    /// `all` (default), `head_office` or `branch` (then `branch` names it). Redemptions by
+    /// redeemable stores count under `all` only.
+    #[param(pattern = "^(all|head_office|branch)$")]
+    pub branch_type: Option<String>,
+    pub branch: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CirculationFigures {
+    pub issued_count: i64,
+    pub issued_amount: String,
+    pub redeemed_count: i64,
+    pub redeemed_amount: String,
+    pub returned_count: i64,
+    pub returned_amount: String,
+    /// Issued and neither redeemed nor returned, at the end of the row's day.
+    pub outstanding_count: i64,
+    pub outstanding_amount: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CirculationDay {
+    pub day: NaiveDate,
+    #[serde(flatten)]
+    pub figures: CirculationFigures,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CirculationReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Each day with activity, oldest first.
+    pub days: Vec<CirculationDay>,
+    /// The whole range; its outstanding figures are those at the end of `to`.
+    pub total: CirculationFigures,
+}
+
+fn figures_view(row: &tessera_platform::circulation::CirculationRow) -> CirculationFigures {
+    let f = &row.figures;
+    CirculationFigures {
+        issued_count: f.issued_count,
+        issued_amount: f.issued_amount.normalize().to_string(),
+        redeemed_count: f.redeemed_count,
+        redeemed_amount: f.redeemed_amount.normalize().to_string(),
+        returned_count: f.returned_count,
+        returned_amount: f.returned_amount.normalize().to_string(),
+        outstanding_count: row.outstanding_count,
+        outstanding_amount: row.outstanding_amount.normalize().to_string(),
+    }
+}
+
+fn branch_scope(
+    actor: &Actor,
+    kind: Option<&str>,
+    branch: Option<&str>,
+) -> Result<BranchScope, Error> {
+    let requested = match kind.unwrap_or("all") {
+        "all" => BranchScope::All,
+        "head_office" => BranchScope::HeadOffice,
+        "branch" => BranchScope::Branch(BranchCode::parse("branch", branch.unwrap_or_default())?),
+        other => {
+            return Err(Error::invalid_field(
+                "branch_type",
+                format!("{other:?}: all, head_office or branch"),
+            ))
+        }
+    };
+    BranchScope::visible_to(actor, requested)
+}
+
+/// The circulation report (流通報表): issued, redeemed, returned and outstanding counts
+/// and amounts, day by day and in total, at a branch or everywhere (§8).
+#[utoipa::path(get, path = "/reports/circulation", tag = "reports", security(("bearer" = [])),
+    params(CirculationQuery),
+    responses((status = 200, body = CirculationReport),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), branch_type, branch", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of reports; OTHER_BRANCH", body = ProblemDetails, content_type = PROBLEM)))]
+async fn circulation_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<CirculationQuery>,
+) -> Result<Json<CirculationReport>, Problem> {
+    let actor = &current.actor;
+    RIGHTS.check_own(actor, Access::Query)?;
+    let range = DayRange::parse(query.from, query.to)?;
+    let scope = branch_scope(actor, query.branch_type.as_deref(), query.branch.as_deref())?;
+    let mut rows = tessera_platform::circulation::circulation(
+        &services.table,
+        &actor.acting_as,
+        &range,
+        &scope,
+    )
+    .await?;
+    let total = rows.pop().map(|row| figures_view(&row));
+    let days = rows
+        .iter()
+        .filter_map(|row| {
+            Some(CirculationDay {
+                day: row.day?,
+                figures: figures_view(row),
+            })
+        })
+        .collect();
+    Ok(Json(CirculationReport {
+        from: range.from,
+        to: range.to,
+        days,
+        total: total.ok_or_else(|| Error::new(ErrorCode::InternalError))?,
+    }))
+}
+
+/// Days the dashboard's split looks back over (最近 90 天).
+const DASHBOARD_DAYS: i64 = 90;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CountAndAmount {
+    pub count: i64,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketSplit {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub issued: CountAndAmount,
+    pub redeemed: CountAndAmount,
+    pub returned: CountAndAmount,
+    /// Neither redeemed nor returned (lapsed ones included).
+    pub unused: CountAndAmount,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContractSummary {
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    /// `redeem_after_use` or `installment`.
+    pub redemption_mode: String,
+    /// The fee rates in force today: item, basis and amount.
+    #[schema(value_type = Vec<Object>)]
+    pub rates: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Dashboard {
+    /// What became of the tickets issued in the last 90 Taipei days (today included).
+    pub last_90_days: TicketSplit,
+    /// The contract, when the platform has set one.
+    pub contract: Option<ContractSummary>,
+}
+
+fn count_and_amount(count: i64, amount: rust_decimal::Decimal) -> CountAndAmount {
+    CountAndAmount {
+        count,
+        amount: amount.normalize().to_string(),
+    }
+}
+
+/// The home dashboard of a redeem-after-use merchant (§二): the last 90 days' tickets split
+/// into redeemed, returned and unused, and the contract with its fees in force.
+#[utoipa::path(get, path = "/dashboard", tag = "reports", security(("bearer" = [])),
+    responses((status = 200, body = Dashboard),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of reports", body = ProblemDetails, content_type = PROBLEM)))]
+async fn dashboard(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<Dashboard>, Problem> {
+    let actor = &current.actor;
+    RIGHTS.check_own(actor, Access::Query)?;
+    let today = tessera_domain::calendar::taipei_date(services.clock.now());
+    let from = today - chrono::Duration::days(DASHBOARD_DAYS - 1);
+    let merchant = &actor.acting_as;
+    let (split, contract, rates) = tokio::try_join!(
+        tessera_platform::circulation::cohort_split(&services.table, merchant, from, today),
+        services.table.get_contract(merchant),
+        services.table.list_rates(merchant),
+    )?;
+    let (unused_count, unused_amount) = split.outstanding();
+    let contract = contract.map(|contract| {
+        let in_force = [
+            FeeItem::ReturnOperation,
+            FeeItem::Sms,
+            FeeItem::PaperPrinting,
+            FeeItem::SerialProcessing,
+        ]
+        .into_iter()
+        .filter_map(|item| rate_in_force(&rates, contract.redemption_mode, item, today))
+        .filter_map(|rate| serde_json::to_value(rate).ok())
+        .collect();
+        ContractSummary {
+            starts_on: contract.starts_on,
+            ends_on: contract.ends_on,
+            redemption_mode: serde_json::to_value(contract.redemption_mode)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            rates: in_force,
+        }
+    });
+    Ok(Json(Dashboard {
+        last_90_days: TicketSplit {
+            from,
+            to: today,
+            issued: count_and_amount(split.issued_count, split.issued_amount),
+            redeemed: count_and_amount(split.redeemed_count, split.redeemed_amount),
+            returned: count_and_amount(split.returned_count, split.returned_amount),
+            unused: count_and_amount(unused_count, unused_amount),
+        },
+        contract,
+    }))
+}
+
 pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(ticket_report))
+        .routes(routes!(circulation_report))
+        .routes(routes!(dashboard))
         .routes(routes!(create_export))
         .routes(routes!(get_export))
 }

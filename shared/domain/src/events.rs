@@ -83,15 +83,22 @@ pub enum Consumer {
     Notifications,
     /// Forwards requested exports to the report-export queue.
     ReportExports,
+    /// Keeps the circulation counters (reports, dashboard).
+    Circulation,
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 2] = [Consumer::Notifications, Consumer::ReportExports];
+    pub const ALL: [Consumer; 3] = [
+        Consumer::Notifications,
+        Consumer::ReportExports,
+        Consumer::Circulation,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Consumer::Notifications => "notifications",
             Consumer::ReportExports => "report_exports",
+            Consumer::Circulation => "circulation",
         }
     }
 
@@ -100,6 +107,14 @@ impl Consumer {
         match self {
             Consumer::Notifications => event == EventType::NotificationsRequested,
             Consumer::ReportExports => event == EventType::ExportRequested,
+            Consumer::Circulation => matches!(
+                event,
+                EventType::OrderIssued
+                    | EventType::TicketRedeemed
+                    | EventType::TicketRedemptionCancelled
+                    | EventType::TicketReturned
+                    | EventType::TicketReturnCancelled
+            ),
         }
     }
 }

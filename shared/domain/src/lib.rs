@@ -7,6 +7,7 @@ pub mod access;
 pub mod billing;
 pub mod branches;
 pub mod calendar;
+pub mod circulation;
 pub mod clock;
 pub mod error;
 pub mod events;

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod aws;
 pub mod aws_calls;
 pub mod change;
+pub mod circulation;
 pub mod extract;
 pub mod http;
 pub mod idempotency;

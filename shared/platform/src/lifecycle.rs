@@ -18,6 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
+use tessera_domain::circulation::TicketFacts;
 use tessera_domain::lifecycle::{product_lists_matter, Operation, Standing};
 use tessera_domain::products::ProductId;
 use tessera_domain::products::TicketKind;
@@ -437,10 +438,13 @@ fn ticket_decision(
     let mut changes = Changes::new();
     changes.writes(ticket_change_writes(read.version, &mut change)?);
     let ticket = &change.ticket;
+    let last_version = read.version + change.entries.len() as u64;
     for ((version, entry), event_type) in (read.version + 1..)
         .zip(&change.entries)
         .zip(&change.events)
     {
+        let facts =
+            (version == last_version).then(|| (TicketFacts::of(read), TicketFacts::of(ticket)));
         changes.event(OutboxEvent::new(
             format!("ticket-{}-v{version}", ticket.ticket_no),
             *event_type,
@@ -454,6 +458,7 @@ fn ticket_decision(
                 product_id: &ticket.product_id,
                 face_value: ticket.face_value.to_string(),
                 entry,
+                facts,
             },
         )?);
     }
@@ -470,6 +475,10 @@ struct TicketEventData<'a> {
     product_id: &'a ProductId,
     face_value: String,
     entry: &'a TicketHistoryEntry,
+    /// What the counters need of the ticket before and after the change (on the
+    /// change's own event; a lapse before it changes none of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    facts: Option<(TicketFacts, TicketFacts)>,
 }
 
 /// Adds a remark to the issuer's ticket (it shows in the ticket's history).

@@ -127,6 +127,9 @@ pub struct IssuedOrderRecord {
     pub trade_no: Option<TradeNo>,
     pub product_id: ProductId,
     pub quantity: u32,
+    /// Each ticket's face value (the product's at issuance).
+    #[serde(default, with = "rust_decimal::serde::str")]
+    pub face_value: rust_decimal::Decimal,
     pub buyer_name: String,
     pub buyer_mobile: String,
     pub buyer_email: Option<String>,

@@ -103,6 +103,41 @@ pub fn device(account: &str, fingerprint: &str) -> String {
     format!("{DEVICE_PREFIX}{account}#{fingerprint}")
 }
 
+/// The partition of a merchant's circulation counters.
+pub fn counters(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#COUNTS")
+}
+
+/// A day's counter at a place (`place` empty: the day's first key; `~`: after its last).
+pub fn counter_day(day: chrono::NaiveDate, place: &str) -> String {
+    format!("DAY#{day}#{place}")
+}
+
+/// The day and place of a day counter's key.
+pub fn parse_counter_day(sk: &str) -> Option<(chrono::NaiveDate, &str)> {
+    let rest = sk.strip_prefix("DAY#")?;
+    let (day, place) = rest.split_once('#')?;
+    Some((day.parse().ok()?, place))
+}
+
+pub fn counter_month_prefix() -> &'static str {
+    "MONTH#"
+}
+
+/// The month (of `day`) counter at a place.
+pub fn counter_month(day: chrono::NaiveDate, place: &str) -> String {
+    format!("MONTH#{}#{place}", day.format("%Y-%m"))
+}
+
+/// The counter of the tickets issued on a day.
+pub fn counter_cohort(issued_on: chrono::NaiveDate) -> String {
+    format!("COHORT#{issued_on}")
+}
+
+pub fn parse_counter_cohort(sk: &str) -> Option<chrono::NaiveDate> {
+    sk.strip_prefix("COHORT#")?.parse().ok()
+}
+
 pub const EXPORT_PREFIX: &str = "EXPORT#";
 
 /// A report export under its merchant.

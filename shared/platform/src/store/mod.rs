@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod branches;
+pub mod counters;
 pub mod exports;
 pub mod history;
 pub mod idempotency;

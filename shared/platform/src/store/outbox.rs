@@ -74,6 +74,16 @@ impl OutboxEvent {
     }
 }
 
+/// The item that says `consumer` handled an event (kept as long as the event).
+pub fn handled_mark(consumer: Consumer, event_id: &str, now: DateTime<Utc>) -> Item {
+    let mut item = key(keys::event(event_id), &keys::event_handled(consumer.name()));
+    item.insert(
+        "expires_at".to_owned(),
+        epoch_seconds(now + Duration::days(EVENT_RETENTION_DAYS)),
+    );
+    item
+}
+
 impl Table {
     /// Whether `consumer` has handled the event (strongly consistent: the mark may have
     /// been written a moment ago by the delivery this one repeats).
@@ -100,15 +110,7 @@ impl Table {
         event: &OutboxEvent,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let mut item = key(
-            keys::event(&event.event_id),
-            &keys::event_handled(consumer.name()),
-        );
-        item.insert(
-            "expires_at".to_owned(),
-            epoch_seconds(now + Duration::days(EVENT_RETENTION_DAYS)),
-        );
-        self.put(item).await
+        self.put(handled_mark(consumer, &event.event_id, now)).await
     }
 
     /// Writes events that no other change goes with (a sign-in alert, a job's reminder,
