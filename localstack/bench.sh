@@ -8,11 +8,14 @@ cd "$here/.."
 source "$here/env.sh"
 export RUST_LOG="${RUST_LOG:-off}"
 bench() { cargo run --quiet --release -p tessera-dev -- bench "$@"; }
-# The cold-start group starts each function from its release binary, as deployed.
-if [ "${1:-cold}" = cold ]; then
-  cargo build --quiet --release --workspace --bins
-  export TESSERA_FUNCTION_BINARIES="$PWD/target/release"
-fi
+# The cold-start and export groups start functions from their release binaries, as
+# deployed.
+case "${1:-all}" in
+  all | cold | export)
+    cargo build --quiet --release --workspace --bins
+    export TESSERA_FUNCTION_BINARIES="$PWD/target/release"
+    ;;
+esac
 if [ "${TESSERA_LOCAL_AWS:-}" != "external" ]; then
   dynamodb_was_up=yes
   curl -s -o /dev/null --max-time 2 "$AWS_ENDPOINT_URL_DYNAMODB" || dynamodb_was_up=no

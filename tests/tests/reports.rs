@@ -587,3 +587,286 @@ async fn circulation_and_the_dashboard_agree_with_a_ledger_across_a_month_end() 
     assert_eq!(status, 400, "{problem}");
     assert_eq!(error_fields(&problem), ["to"]);
 }
+
+#[tokio::test]
+async fn a_store_sees_what_it_redeemed_for_others_and_a_branch_what_it_did() {
+    let w = world().await;
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let code = |t: &Ticket| json!({"code": t.redemption_code});
+    for ticket in [&w.gift[1], &w.goods[2]] {
+        let (status, body) = w
+            .call(keyed("/redemptions", &partner, &fresh_key(), code(ticket)))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // The partner cancels one of them: it drops out of its cross-store report.
+    let cancel = json!({"code": w.goods[2].redemption_code, "reason": "按錯"});
+    let (status, body) = w
+        .call(keyed("/redemptions/cancel", &partner, &fresh_key(), cancel))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let day = today();
+    let cross = format!("from={day}&to={day}");
+    let (status, page) = w
+        .call(authed(
+            "GET",
+            &format!("/reports/cross-store?{cross}"),
+            &partner,
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let rows = page["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{page}");
+    assert_eq!(rows[0]["ticket_no"], w.gift[1].ticket_no.as_str());
+    assert_eq!(rows[0]["issuer"], PARENT);
+    assert_eq!(rows[0]["product_name"], "生日禮券");
+    assert!(rows[0].get("buyer_name").is_none(), "nothing of the buyer");
+    // Of one issuer only; another issuer's filter finds nothing; the issuer itself
+    // redeemed nobody else's tickets.
+    let (_, page) = w
+        .call(authed(
+            "GET",
+            &format!("/reports/cross-store?{cross}&issuer={CHILD}"),
+            &partner,
+        ))
+        .await;
+    assert_eq!(page["rows"].as_array().unwrap().len(), 0, "{page}");
+    let (_, page) = w
+        .call(authed(
+            "GET",
+            &format!("/reports/cross-store?{cross}"),
+            &w.admin,
+        ))
+        .await;
+    assert_eq!(page["rows"].as_array().unwrap().len(), 0, "{page}");
+
+    // The branch report: TPE01 redeemed gift 0, KHH01 returned goods 1.
+    for (branch, ticket, operation) in [
+        ("TPE01", &w.gift[0], "核銷"),
+        ("KHH01", &w.goods[1], "退貨"),
+    ] {
+        let (status, page) = w
+            .call(authed(
+                "GET",
+                &format!("/reports/branch?from={day}&to={day}&branch={branch}"),
+                &w.admin,
+            ))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let rows = page["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{branch}: {page}");
+        assert_eq!(rows[0]["ticket_no"], ticket.ticket_no.as_str());
+        assert_eq!(rows[0]["operation"], operation);
+    }
+    // A branch-bound account reads its own branch's report only.
+    let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            &format!("/reports/branch?from={day}&to={day}&branch=KHH01"),
+            &cashier,
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("OTHER_BRANCH"))
+    );
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            &format!("/reports/branch?from={day}&to={day}"),
+            &w.admin,
+        ))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(error_fields(&problem), ["branch"]);
+
+    // The cross-store report exports like any other.
+    let body = json!({"report": "cross_store", "query": {"from": day, "to": day}});
+    let (status, queued) = w
+        .call(keyed("/exports", &partner, &fresh_key(), body))
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    w.publish().await;
+    w.drain("ReportExportQueue", "ReportExportFunction").await;
+    let uri = format!("/exports/{}", queued["export_id"].as_str().unwrap());
+    let (status, done) = w.call(authed("GET", &uri, &partner)).await;
+    assert_eq!(
+        (status, done["rows_written"].as_u64()),
+        (200, Some(1)),
+        "{done}"
+    );
+    let bytes = get_bytes(done["download_url"].as_str().unwrap()).await;
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
+    let sheet = book
+        .worksheet_range("跨店核銷報表")
+        .expect("the report's sheet");
+    assert_eq!(sheet.rows().count(), 2);
+    let (status, problem) = w
+        .call(keyed(
+            "/exports",
+            &partner,
+            &fresh_key(),
+            json!({"report": "branch", "query": {"from": day, "to": day, "branch": 7}}),
+        ))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(error_fields(&problem), ["query"]);
+}
+
+#[tokio::test]
+async fn the_sms_log_and_the_bills_export_with_their_own_rights() {
+    let w = seeded().await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let sms =
+        |id: &str, minutes: i64, body: &str| tessera_platform::store::notifications::SmsLogEntry {
+            notification_id: id.to_owned(),
+            merchant_id: PARENT.to_owned(),
+            at: tessera_tests::test_start() + chrono::Duration::minutes(minutes),
+            to: "0912345678".to_owned(),
+            buyer_name: "王小明".to_owned(),
+            body: body.to_owned(),
+            purpose: "issue".to_owned(),
+        };
+    for (id, minutes, body) in [
+        ("s1", 0, "=1+1 您的票券"),
+        ("s2", 5, "您的票券"),
+        ("s3", -60 * 24 * 200, "很久以前"),
+    ] {
+        w.services
+            .table
+            .record_sms(&sms(id, minutes, body))
+            .await
+            .unwrap();
+    }
+    let day = today();
+    let (status, page) = w
+        .call(authed(
+            "GET",
+            &format!("/reports/sms-log?from={day}&to={day}&limit=1"),
+            &admin,
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["rows"][0]["mobile"], "0912***678");
+    assert_eq!(page["rows"][0]["body"], "=1+1 您的票券");
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, second) = w
+        .call(authed(
+            "GET",
+            &format!("/reports/sms-log?from={day}&to={day}&limit=1&cursor={cursor}"),
+            &admin,
+        ))
+        .await;
+    assert_eq!(second["rows"][0]["body"], "您的票券");
+    assert!(second["next_cursor"].is_null(), "{second}");
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            "/reports/sms-log?from=2026-01-01&to=2026-11-30",
+            &admin,
+        ))
+        .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["to".to_owned()])
+    );
+    // cashier01 has the reports right but not the SMS log's.
+    let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            &format!("/reports/sms-log?from={day}&to={day}"),
+            &cashier,
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("RIGHT_MISSING"))
+    );
+    let export = json!({"report": "sms_log", "query": {"from": day, "to": day}});
+    let (status, problem) = w
+        .call(keyed("/exports", &cashier, &fresh_key(), export.clone()))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("RIGHT_MISSING"))
+    );
+
+    // The admin exports the SMS log and the bills.
+    w.services
+        .table
+        .record_daily_fee_total(
+            &tessera_domain::values::MerchantId::parse("m", PARENT).unwrap(),
+            &tessera_domain::billing::DailyFeeTotal {
+                date: chrono::NaiveDate::from_ymd_opt(2026, 10, 2).unwrap(),
+                item: tessera_domain::merchant::FeeItem::Sms,
+                amount: rust_decimal::Decimal::new(6, 0),
+            },
+        )
+        .await
+        .unwrap();
+    let close = axum::http::Request::post("/_dev/schedules/BillingCloseFunction.MonthlyClose/run")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (status, body) = w.call(close).await;
+    assert_eq!(status, 204, "{body}");
+    let mut files = Vec::new();
+    for body in [export, json!({"report": "bills"})] {
+        let (status, queued) = w.call(keyed("/exports", &admin, &fresh_key(), body)).await;
+        assert_eq!(status, 202, "{queued}");
+        files.push(queued["export_id"].as_str().unwrap().to_owned());
+    }
+    w.publish().await;
+    assert_eq!(
+        w.drain("ReportExportQueue", "ReportExportFunction").await,
+        2
+    );
+    let mut sheets = Vec::new();
+    for (id, sheet) in files.iter().zip(["簡訊發送紀錄", "帳單報表"]) {
+        let (status, done) = w
+            .call(authed("GET", &format!("/exports/{id}"), &admin))
+            .await;
+        assert_eq!(
+            (status, done["status"].as_str()),
+            (200, Some("done")),
+            "{done}"
+        );
+        let bytes = get_bytes(done["download_url"].as_str().unwrap()).await;
+        let mut book = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
+        let rows: Vec<Vec<Data>> = book
+            .worksheet_range(sheet)
+            .expect("the report's sheet")
+            .rows()
+            .map(|r| r.to_vec())
+            .collect();
+        sheets.push(rows);
+    }
+    assert_eq!(sheets[0].len(), 3, "a header and today's two messages");
+    assert_eq!(sheets[0][1][4], Data::String("'=1+1 您的票券".into()));
+    // October's bill: its SMS fee, then the month's total and amount due.
+    let october: Vec<&Vec<Data>> = sheets[1]
+        .iter()
+        .filter(|r| r[0] == Data::String("2026-10".into()))
+        .collect();
+    assert_eq!(
+        october.len(),
+        5,
+        "four fee items and the total: {:?}",
+        sheets[1]
+    );
+    let sms = october
+        .iter()
+        .find(|r| r[1] == Data::String("簡訊費".into()))
+        .unwrap();
+    assert_eq!(sms[2], Data::String("6".into()));
+    let total = october.last().unwrap();
+    assert_eq!(
+        [&total[1], &total[3], &total[4]],
+        [
+            &Data::String("合計".into()),
+            &Data::String("6".into()),
+            &Data::String("未繳費".into())
+        ]
+    );
+}

@@ -13,7 +13,7 @@ use tower::ServiceExt;
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs every benchmark group, or only the one named (`errors`, `dynamodb`, `sessions`,
-/// `issuance`, `redeem`, `cold`).
+/// `issuance`, `redeem`, `export`, `cold`).
 pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
     // Quiet unless RUST_LOG asks (bench.sh sets it off by default).
     tessera_platform::telemetry::init();
@@ -32,6 +32,9 @@ pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
     }
     if wanted("redeem") {
         redeem().await?;
+    }
+    if wanted("export") {
+        export_100k().await?;
     }
     if wanted("cold") {
         cold_init().await?;
@@ -479,6 +482,213 @@ async fn batch_issue() -> Result<(), BenchError> {
 
 type Item = std::collections::HashMap<String, AttributeValue>;
 
+/// Tickets the export benchmark's report holds.
+const EXPORT_TICKETS: usize = 100_000;
+
+/// A 100,000-row ticket report exported end to end by the deployed export worker (its
+/// release binary, as Lambda runs it), against the same rows written by bare
+/// rust_xlsxwriter in this process; the worker's peak memory; and one 100-row page of the
+/// ticket report by date over the same table.
+async fn export_100k() -> Result<(), BenchError> {
+    use tessera_domain::reports::{
+        ticket_cells, BranchScope, ColumnGroup, DateType, DayRange, TicketFilter,
+    };
+    use tessera_domain::tickets::{RedemptionCode, TicketNumber};
+    use tessera_platform::reports::{ReportRequest, TicketQuery, TicketReport};
+    use tessera_platform::store::exports::{ExportRecord, ExportStatus};
+
+    let world = bench_world().await?;
+    let product_id = world
+        .create_product(serde_json::json!({"name": "拿鐵提貨券", "kind": "gift_voucher", "term_days": 365, "face_value": 120}))
+        .await?;
+    // One ticket issued through the batch path is the pattern of all the others, written
+    // as the batch worker writes them (numbers, codes and issue times their own).
+    let pattern = issue_for_bench(&world, &product_id, "EXPORTPAT", 1)
+        .await?
+        .pop()
+        .ok_or("the pattern ticket was not issued")?;
+    let merchant = pattern.merchant_id.clone();
+    let day = tessera_domain::calendar::taipei_date(pattern.issued_at);
+    let start = tessera_domain::calendar::start_of_day(day);
+    let tickets: Vec<tessera_platform::store::tickets::Ticket> = (0..EXPORT_TICKETS)
+        .map(|i| {
+            let sequence = 900_000_000 + i as u64;
+            let mut ticket = pattern.clone();
+            ticket.ticket_no = TicketNumber::from_sequence(sequence);
+            ticket.redemption_code = RedemptionCode::generate(sequence, [7; 16]);
+            ticket.link_token = None;
+            ticket.import_no = format!("EXP{i:06}");
+            ticket.issued_at = start + chrono::Duration::milliseconds(i as i64 * 800);
+            // Some holders' names begin like formulas: the export neutralises them.
+            if i % 1000 == 0 {
+                ticket.holder.name = "=SUM(A1)".to_owned();
+            }
+            ticket
+        })
+        .collect();
+    let items = tickets
+        .iter()
+        .map(|t| tessera_platform::store::tickets::new_ticket_write(t).map(|w| w.item))
+        .collect::<Result<Vec<_>, _>>()?;
+    let loaded = Instant::now();
+    world.services.table.put_all(items, 32).await?;
+    eprintln!(
+        "bench: {EXPORT_TICKETS} tickets written in {:.1} s",
+        loaded.elapsed().as_secs_f64()
+    );
+
+    let columns = vec![
+        ColumnGroup::Order,
+        ColumnGroup::Operator,
+        ColumnGroup::Holder,
+    ];
+    let ticket_report = TicketReport {
+        owner: merchant.clone(),
+        query: TicketQuery::ByDate(TicketFilter {
+            date_type: DateType::Issued,
+            range: DayRange::parse(day, day)?,
+            branch: BranchScope::All,
+            statuses: Vec::new(),
+            delivery_methods: Vec::new(),
+        }),
+        columns: columns.clone(),
+        viewer_branch: None,
+    };
+
+    // One page of the report by date over the full table.
+    let mut pages = Vec::with_capacity(30);
+    let mut cursor: Option<String> = None;
+    let now = chrono::Utc::now();
+    for _ in 0..30 {
+        let started = Instant::now();
+        let page = ticket_report
+            .page(&world.services.table, cursor.as_deref(), 100, now)
+            .await?;
+        pages.push(started.elapsed());
+        cursor = page.next;
+    }
+    pages.sort();
+    report_ms("report_page_p50", percentile(&pages, 50.0));
+
+    // The export, by the deployed worker's release binary.
+    let request = ReportRequest::Tickets(ticket_report);
+    let export_id = uuid::Uuid::new_v4().simple().to_string();
+    let record = ExportRecord {
+        merchant_id: merchant.clone(),
+        export_id: export_id.clone(),
+        request: serde_json::to_value(&request)?,
+        status: ExportStatus::Queued,
+        rows_written: 0,
+        object_key: None,
+        failure: None,
+        requested_by: tessera_domain::values::AccountName::parse_login("a", "admin")?,
+        created_at: now,
+        updated_at: now,
+        finished_at: None,
+        version: 1,
+    };
+    world.services.table.save_export_progress(&record).await?;
+    let values = crate::deployed::resource_values(&world.template, &world.provisioned);
+    let functions = crate::deployed::DeployedFunctions::new(
+        &world.template,
+        &values,
+        &crate::lambda_host::binaries_dir(),
+        &crate::lambda_host::LocalEnvironment::from_env(),
+        false,
+    )?;
+    let pool = functions
+        .pool("ReportExportFunction")
+        .ok_or("the template has no ReportExportFunction")?;
+    let worker = crate::lambda_host::Instance::start(&pool.config).await?;
+    let message = serde_json::json!({"merchant_id": merchant.as_str(), "export_id": export_id});
+    let event = serde_json::json!({"Records": [{
+        "messageId": "bench-export", "receiptHandle": "bench", "body": message.to_string(),
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:local:000000000000:report-export",
+        "awsRegion": "ap-northeast-1"
+    }]});
+    let started = Instant::now();
+    let answer = worker.invoke(&event, Duration::from_secs(900)).await?;
+    let exported = started.elapsed();
+    if answer["batchItemFailures"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty())
+    {
+        return Err(format!("the export failed: {answer}\n{}", worker.output()).into());
+    }
+    let peak_kb = worker
+        .pid
+        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|kb| kb.parse::<f64>().ok())
+                })
+        })
+        .ok_or("the worker's peak memory is not readable")?;
+    let done = world
+        .services
+        .table
+        .get_export(&merchant, &export_id)
+        .await?
+        .ok_or("the export record is gone")?;
+    if done.status != ExportStatus::Done {
+        return Err(format!("the export did not finish: {:?}", done.status).into());
+    }
+    let rows = done.rows_written as f64;
+
+    // The floor: the same rows' cells written by bare rust_xlsxwriter, constant memory.
+    let (sheet, headers) = request.sheet();
+    let cells: Vec<Vec<String>> = std::iter::once(&pattern)
+        .chain(tickets.iter())
+        .map(|t| ticket_cells(&t.as_of(now).0, &columns))
+        .collect();
+    let started = Instant::now();
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let worksheet = workbook.add_worksheet_with_constant_memory();
+    worksheet.set_name(sheet)?;
+    for (column, header) in headers.iter().enumerate() {
+        worksheet.write_string(0, column as u16, *header)?;
+    }
+    for (row, line) in cells.iter().enumerate() {
+        for (column, cell) in line.iter().enumerate() {
+            if !cell.is_empty() {
+                worksheet.write_string(row as u32 + 1, column as u16, cell)?;
+            }
+        }
+    }
+    let bytes = workbook.save_to_buffer()?;
+    let floor = started.elapsed();
+    drop(bytes);
+
+    report("export_100k_s", exported.as_secs_f64(), "s");
+    report(
+        "export_100k_rows_per_s",
+        rows / exported.as_secs_f64(),
+        "rows_per_s",
+    );
+    report("export_100k_floor_s", floor.as_secs_f64(), "s");
+    report(
+        "export_100k_ratio",
+        exported.as_secs_f64() / floor.as_secs_f64(),
+        "x",
+    );
+    report("export_100k_peak_rss_mb", peak_kb / 1024.0, "MB");
+    report("export_100k_rows", rows, "rows");
+    let _ = world
+        .aws
+        .dynamodb
+        .delete_table()
+        .table_name(&world.provisioned.table_name)
+        .send()
+        .await;
+    Ok(())
+}
+
 /// Writes `batched` with bare parallel BatchWriteItem calls and `transactional` in
 /// conditional transactions of 100 puts, all at once, into a fresh empty table; how long
 /// that took.
@@ -585,6 +795,7 @@ async fn load_items(
 
 /// A benchmark's stack, with the gateway in front and a signed-in admin.
 struct BenchWorld {
+    template: Template,
     aws: LocalAws,
     provisioned: crate::provision::Provisioned,
     services: tessera_platform::services::Services,
@@ -621,6 +832,7 @@ async fn bench_world() -> Result<BenchWorld, BenchError> {
     )?);
     let token = sign_in(&gateway, "admin", crate::seed::ADMIN_PASSWORD).await?;
     Ok(BenchWorld {
+        template,
         aws,
         provisioned,
         services,

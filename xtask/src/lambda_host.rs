@@ -228,6 +228,8 @@ pub struct Instance {
     output: Arc<Mutex<String>>,
     /// From spawning the process to its first request for an event.
     pub init_duration: Duration,
+    /// The process's id (benchmarks read its memory from `/proc`).
+    pub pid: Option<u32>,
     _kill: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -303,6 +305,7 @@ impl Instance {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| spawn_error(e.to_string()))?;
+        let pid = child.id();
         let output = Arc::new(Mutex::new(String::new()));
         for stream in [
             child
@@ -377,6 +380,7 @@ impl Instance {
                 exited,
                 output,
                 init_duration,
+                pid,
                 _kill: kill,
                 server,
             }),

@@ -11,16 +11,19 @@ use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea, Role};
 use tessera_domain::events::EventType;
 use tessera_domain::merchant::{rate_in_force, DeliveryMethod, FeeItem};
 use tessera_domain::reports::{
-    parse_number_list, ticket_columns, BranchScope, ColumnGroup, DateType, DayRange, StatusGroup,
-    TicketFilter, DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS,
+    parse_number_list, BranchScope, ColumnGroup, DateType, DayRange, StatusGroup, TicketFilter,
+    DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS,
 };
 use tessera_domain::tickets::{TicketNumber, TicketStatus};
-use tessera_domain::values::BranchCode;
+use tessera_domain::values::{BranchCode, MerchantId};
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
-use tessera_platform::reports::{ReportRequest, TicketQuery, TicketReport};
+use tessera_platform::reports::{
+    unreadable_request, BillsReport, BranchReport, CrossStoreReport, ReportRequest, SmsLogReport,
+    TicketQuery, TicketReport,
+};
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::exports::{ExportMessage, ExportRecord, ExportStatus};
 use tessera_platform::store::outbox::OutboxEvent;
@@ -231,35 +234,43 @@ async fn ticket_report(
 ) -> Result<Json<ReportPage>, Problem> {
     let actor = &current.actor;
     RIGHTS.check_own(actor, Access::Query)?;
+    let request = ReportRequest::Tickets(query.report(actor)?);
+    Ok(Json(report_page(&services, &request, &page).await?))
+}
+
+/// One page of any report, as JSON rows keyed by column id.
+async fn report_page(
+    services: &Services,
+    request: &ReportRequest,
+    page: &PageQuery,
+) -> Result<ReportPage, Error> {
     let rows = page.limit.unwrap_or(DEFAULT_PAGE_ROWS);
     if !(1..=MAX_PAGE_ROWS).contains(&rows) {
-        return Err(Error::invalid_field("limit", format!("1 to {MAX_PAGE_ROWS} rows")).into());
+        return Err(Error::invalid_field(
+            "limit",
+            format!("1 to {MAX_PAGE_ROWS} rows"),
+        ));
     }
-    let report = query.report(actor)?;
-    let columns = ticket_columns(&report.columns);
-    let page = report
-        .page(
+    let columns = request.columns();
+    let (cells, next_cursor) = request
+        .page_cells(
             &services.table,
             page.cursor.as_deref(),
             rows,
             services.clock.now(),
         )
         .await?;
-    let rows = page
-        .tickets
-        .iter()
-        .map(|ticket| {
+    let rows = cells
+        .into_iter()
+        .map(|row| {
             columns
                 .iter()
-                .zip(tessera_domain::reports::ticket_cells(
-                    ticket,
-                    &report.columns,
-                ))
+                .zip(row)
                 .map(|(column, cell)| (column.id.to_owned(), serde_json::Value::String(cell)))
                 .collect()
         })
         .collect();
-    Ok(Json(ReportPage {
+    Ok(ReportPage {
         columns: columns
             .iter()
             .map(|c| ColumnView {
@@ -268,18 +279,157 @@ async fn ticket_report(
             })
             .collect(),
         rows,
-        next_cursor: page.next,
-    }))
+        next_cursor,
+    })
+}
+
+/// The cross-store report or the branch report, as asked for.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct OperationsQuery {
+    /// First Taipei day (YYYY-MM-DD).
+    pub from: Option<NaiveDate>,
+    /// Last Taipei day (YYYY-MM-DD), at most 3 months after `from`.
+    pub to: Option<NaiveDate>,
+    /// Cross-store: `all` (default), `head_office` or `branch` (then `branch` names it).
+    #[param(pattern = "^(all|head_office|branch)$")]
+    #[schema(pattern = "^(all|head_office|branch)$")]
+    pub branch_type: Option<String>,
+    /// The branch (the branch report's, required there).
+    pub branch: Option<String>,
+    /// Cross-store: only this issuer's tickets.
+    pub issuer: Option<String>,
+}
+
+impl OperationsQuery {
+    pub fn range(&self) -> Result<DayRange, Error> {
+        let (Some(from), Some(to)) = (self.from, self.to) else {
+            return Err(Error::invalid_field("from", "from and to are required"));
+        };
+        DayRange::parse(from, to)
+    }
+
+    pub fn cross_store(&self, actor: &Actor) -> Result<CrossStoreReport, Error> {
+        Ok(CrossStoreReport {
+            owner: actor.acting_as.clone(),
+            range: self.range()?,
+            issuer: self
+                .issuer
+                .as_deref()
+                .map(|issuer| MerchantId::parse("issuer", issuer))
+                .transpose()?,
+            branch: branch_scope(actor, self.branch_type.as_deref(), self.branch.as_deref())?,
+        })
+    }
+
+    pub fn branch_report(&self, actor: &Actor) -> Result<BranchReport, Error> {
+        let range = self.range()?;
+        let branch = BranchCode::parse("branch", self.branch.as_deref().unwrap_or_default())?;
+        let BranchScope::Branch(branch) =
+            BranchScope::visible_to(actor, BranchScope::Branch(branch))?
+        else {
+            return Err(Error::new(ErrorCode::OtherBranch));
+        };
+        Ok(BranchReport {
+            owner: actor.acting_as.clone(),
+            branch,
+            range,
+        })
+    }
+}
+
+/// The SMS log (簡訊發送紀錄, §7-3 L): every SMS sent in the range (at most 3 months),
+/// with buyer, masked mobile, reason and text.
+#[utoipa::path(get, path = "/reports/sms-log", tag = "reports", security(("bearer" = [])),
+    params(SmsLogQuery, PageQuery),
+    responses((status = 200, body = ReportPage),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of the SMS log", body = ProblemDetails, content_type = PROBLEM)))]
+async fn sms_log_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<SmsLogQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ReportPage>, Problem> {
+    let actor = &current.actor;
+    AreaGuard::new(FunctionArea::SmsLog, ErrorCode::ExportNotFound)
+        .check_own(actor, Access::Query)?;
+    let request = ReportRequest::SmsLog(SmsLogReport {
+        owner: actor.acting_as.clone(),
+        range: DayRange::parse(query.from, query.to)?,
+    });
+    Ok(Json(report_page(&services, &request, &page).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SmsLogQuery {
+    /// First Taipei day (YYYY-MM-DD).
+    pub from: NaiveDate,
+    /// Last Taipei day (YYYY-MM-DD), at most 3 months after `from`.
+    pub to: NaiveDate,
+}
+
+/// The cross-store report (跨店核銷報表): other issuers' tickets this merchant redeemed as
+/// their redeemable store; a cancelled redemption drops out.
+#[utoipa::path(get, path = "/reports/cross-store", tag = "reports", security(("bearer" = [])),
+    params(OperationsQuery, PageQuery),
+    responses((status = 200, body = ReportPage),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), branch_type, branch, issuer, limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of reports; OTHER_BRANCH", body = ProblemDetails, content_type = PROBLEM)))]
+async fn cross_store_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<OperationsQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ReportPage>, Problem> {
+    let actor = &current.actor;
+    RIGHTS.check_own(actor, Access::Query)?;
+    let request = ReportRequest::CrossStore(query.cross_store(actor)?);
+    Ok(Json(report_page(&services, &request, &page).await?))
+}
+
+/// The branch report (分店報表): each redemption, return and cancellation a branch made.
+#[utoipa::path(get, path = "/reports/branch", tag = "reports", security(("bearer" = [])),
+    params(OperationsQuery, PageQuery),
+    responses((status = 200, body = ReportPage),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), branch, limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of reports; OTHER_BRANCH", body = ProblemDetails, content_type = PROBLEM)))]
+async fn branch_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<OperationsQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ReportPage>, Problem> {
+    let actor = &current.actor;
+    RIGHTS.check_own(actor, Access::Query)?;
+    let request = ReportRequest::Branch(query.branch_report(actor)?);
+    Ok(Json(report_page(&services, &request, &page).await?))
 }
 
 /// What to export: a report and its query (the fields of the report's GET route).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExportInput {
-    /// The report: `tickets`.
-    #[schema(pattern = "^tickets$")]
+    /// The report: `tickets`, `cross_store`, `branch`, `sms_log` or `bills`.
+    #[schema(pattern = "^(tickets|cross_store|branch|sms_log|bills)$")]
     pub report: String,
+    /// The fields of the report's own route (`/reports/tickets`, `/reports/cross-store`,
+    /// `/reports/branch`, `/reports/sms-log`; none for `bills`), as an object.
     #[serde(default)]
-    pub query: TicketReportQuery,
+    #[schema(value_type = Object)]
+    pub query: serde_json::Value,
+}
+
+/// The query of an export, read as the report's own route reads it.
+fn export_query<T: serde::de::DeserializeOwned>(query: serde_json::Value) -> Result<T, Error> {
+    let query = match query {
+        serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+        other => other,
+    };
+    serde_json::from_value(query).map_err(|e| Error::invalid_field("query", e.to_string()))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -332,7 +482,7 @@ async fn export_view(services: &Services, export: &ExportRecord) -> Result<Expor
     responses((status = 202, description = "Queued", body = ExportView),
         (status = 400, description = "VALIDATION_FAILED: as for the report's own route", body = ProblemDetails, content_type = PROBLEM),
         (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
-        (status = 403, description = "RIGHT_MISSING: query right of reports; OTHER_BRANCH", body = ProblemDetails, content_type = PROBLEM)))]
+        (status = 403, description = "RIGHT_MISSING: query right of the report's area (reports; the SMS log; billing); OTHER_BRANCH", body = ProblemDetails, content_type = PROBLEM)))]
 async fn create_export(
     State(services): State<Services>,
     current: CurrentActor,
@@ -340,12 +490,37 @@ async fn create_export(
     ApiJson(input): ApiJson<ExportInput>,
 ) -> Result<(StatusCode, Json<ExportView>), Problem> {
     let actor = &current.actor;
-    RIGHTS.check_own(actor, Access::Query)?;
-    let request = match input.report.as_str() {
-        "tickets" => ReportRequest::Tickets(input.query.report(actor)?),
+    // Exporting a report needs the right that reads it.
+    let area = match input.report.as_str() {
+        "tickets" | "cross_store" | "branch" => FunctionArea::Reports,
+        "sms_log" => FunctionArea::SmsLog,
+        "bills" => FunctionArea::Billing,
         other => {
-            return Err(Error::invalid_field("report", format!("{other:?}: tickets")).into());
+            return Err(Error::invalid_field(
+                "report",
+                format!("{other:?}: tickets, cross_store, branch, sms_log or bills"),
+            )
+            .into());
         }
+    };
+    AreaGuard::new(area, ErrorCode::ExportNotFound).check_own(actor, Access::Query)?;
+    let request = match input.report.as_str() {
+        "tickets" => {
+            ReportRequest::Tickets(export_query::<TicketReportQuery>(input.query)?.report(actor)?)
+        }
+        "cross_store" => ReportRequest::CrossStore(
+            export_query::<OperationsQuery>(input.query)?.cross_store(actor)?,
+        ),
+        "branch" => ReportRequest::Branch(
+            export_query::<OperationsQuery>(input.query)?.branch_report(actor)?,
+        ),
+        "sms_log" => ReportRequest::SmsLog(SmsLogReport {
+            owner: actor.acting_as.clone(),
+            range: export_query::<OperationsQuery>(input.query)?.range()?,
+        }),
+        _ => ReportRequest::Bills(BillsReport {
+            owner: actor.acting_as.clone(),
+        }),
     };
     let request = serde_json::to_value(&request)
         .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
@@ -393,15 +568,14 @@ async fn create_export(
     params(("export_id" = String, Path, description = "32 hex digits")),
     responses((status = 200, body = ExportView),
         (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
-        (status = 403, description = "RIGHT_MISSING: query right of reports", body = ProblemDetails, content_type = PROBLEM),
-        (status = 404, description = "EXPORT_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM)))]
+        (status = 403, description = "RIGHT_MISSING: query right of the report's area", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "EXPORT_NOT_FOUND: none, another account's, or another merchant's", body = ProblemDetails, content_type = PROBLEM)))]
 async fn get_export(
     State(services): State<Services>,
     current: CurrentActor,
     Path(export_id): Path<String>,
 ) -> Result<Json<ExportView>, Problem> {
     let actor = &current.actor;
-    RIGHTS.check_own(actor, Access::Query)?;
     let valid = export_id.len() == 32 && export_id.bytes().all(|b| b.is_ascii_hexdigit());
     let export = match valid {
         true => {
@@ -418,6 +592,10 @@ async fn get_export(
     if export.requested_by != actor.account && actor.role != Role::Admin {
         return Err(Problem::new(ErrorCode::ExportNotFound));
     }
+    // And only while the right that reads the report is held.
+    let request: ReportRequest =
+        serde_json::from_value(export.request.clone()).map_err(unreadable_request)?;
+    AreaGuard::new(request.area(), ErrorCode::ExportNotFound).check_own(actor, Access::Query)?;
     Ok(Json(export_view(&services, &export).await?))
 }
 
@@ -644,6 +822,9 @@ async fn dashboard(
 pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(ticket_report))
+        .routes(routes!(cross_store_report))
+        .routes(routes!(branch_report))
+        .routes(routes!(sms_log_report))
         .routes(routes!(circulation_report))
         .routes(routes!(dashboard))
         .routes(routes!(create_export))

@@ -105,7 +105,7 @@ impl BranchScope {
         }
     }
 
-    fn admits(&self, branch: Option<&BranchCode>) -> bool {
+    pub fn admits(&self, branch: Option<&BranchCode>) -> bool {
         match self {
             BranchScope::All => true,
             BranchScope::HeadOffice => branch.is_none(),
@@ -344,6 +344,152 @@ pub fn ticket_cells(ticket: &Ticket, groups: &[ColumnGroup]) -> Vec<String> {
         ]);
     }
     cells
+}
+
+const CROSS_STORE_COLUMNS: &[Column] = &[
+    column("ticket_no", "票券序號"),
+    column("issuer", "發行商店"),
+    column("product_name", "商品名稱"),
+    column("face_value", "票面金額"),
+    column("redeemed_at", "核銷日期"),
+    column("redeemed_branch", "核銷分店"),
+    column("status", "票券狀態"),
+];
+
+/// The columns of the cross-store report: what a redeeming store may know of another
+/// issuer's ticket (nothing of its buyer or order).
+pub fn cross_store_columns() -> &'static [Column] {
+    CROSS_STORE_COLUMNS
+}
+
+pub fn cross_store_cells(ticket: &Ticket) -> Vec<String> {
+    vec![
+        ticket.ticket_no.to_string(),
+        ticket.merchant_id.to_string(),
+        ticket.product_name.clone(),
+        ticket.face_value.to_string(),
+        taipei_time(ticket.redeemed_at),
+        text(ticket.redeemed_branch.as_ref()),
+        status_zh_tw(ticket.status).to_owned(),
+    ]
+}
+
+const BRANCH_EVENT_COLUMNS: &[Column] = &[
+    column("at", "操作時間"),
+    column("operation", "操作"),
+    column("ticket_no", "票券序號"),
+    column("issuer", "發行商店"),
+    column("product_id", "商品編號"),
+    column("face_value", "票面金額"),
+    column("fee", "退貨手續費"),
+];
+
+/// The columns of the branch report: one row per operation the branch made.
+pub fn branch_event_columns() -> &'static [Column] {
+    BRANCH_EVENT_COLUMNS
+}
+
+/// The manual's name of an operation a till makes.
+pub fn operation_zh_tw(operation: &str) -> &str {
+    match operation {
+        "redeem" => "核銷",
+        "cancel_redemption" => "取消核銷",
+        "return" => "退貨",
+        "cancel_return" => "取消退貨",
+        other => other,
+    }
+}
+
+pub fn branch_event_cells(event: &crate::ticket::TicketEvent) -> Vec<String> {
+    vec![
+        taipei_time(Some(event.at)),
+        operation_zh_tw(&event.operation).to_owned(),
+        event.ticket_no.to_string(),
+        event.issuer.to_string(),
+        event.product_id.to_string(),
+        event.face_value.to_string(),
+        text(event.fee),
+    ]
+}
+
+const SMS_LOG_COLUMNS: &[Column] = &[
+    column("sent_at", "發送時間"),
+    column("buyer_name", "購買人姓名"),
+    column("mobile", "手機號碼"),
+    column("purpose", "發送原因"),
+    column("body", "簡訊內容"),
+];
+
+/// The columns of the SMS log (簡訊發送紀錄, §7-3 L).
+pub fn sms_log_columns() -> &'static [Column] {
+    SMS_LOG_COLUMNS
+}
+
+/// One SMS as the log shows it: the mobile masked as on every report.
+pub fn sms_log_cells(
+    sent_at: DateTime<Utc>,
+    buyer_name: &str,
+    mobile: &str,
+    purpose: &str,
+    body: &str,
+) -> Vec<String> {
+    vec![
+        taipei_time(Some(sent_at)),
+        buyer_name.to_owned(),
+        masked_mobile(mobile),
+        purpose.to_owned(),
+        body.to_owned(),
+    ]
+}
+
+const BILL_COLUMNS: &[Column] = &[
+    column("month", "帳單月份"),
+    column("item", "費用項目"),
+    column("amount", "金額"),
+    column("amount_due", "應繳金額"),
+    column("paid", "繳費狀態"),
+];
+
+/// The columns of the bill report (帳單報表): one row per fee item of each month.
+pub fn bill_columns() -> &'static [Column] {
+    BILL_COLUMNS
+}
+
+/// The manual's name of a fee item (§六).
+pub fn fee_item_zh_tw(item: crate::merchant::FeeItem) -> &'static str {
+    use crate::merchant::FeeItem::*;
+    match item {
+        ReturnOperation => "退貨作業手續費",
+        Sms => "簡訊費",
+        PaperPrinting => "平台紙本印製費",
+        SerialProcessing => "序號處理費",
+    }
+}
+
+/// A bill's rows: each fee item, then the month's total with the amount due.
+pub fn bill_cells(bill: &crate::billing::Bill) -> Vec<Vec<String>> {
+    let paid = if bill.paid { "已繳費" } else { "未繳費" };
+    let mut rows: Vec<Vec<String>> = bill
+        .lines
+        .iter()
+        .map(|line| {
+            vec![
+                bill.month.clone(),
+                fee_item_zh_tw(line.item).to_owned(),
+                line.amount.to_string(),
+                String::new(),
+                String::new(),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        bill.month.clone(),
+        "合計".to_owned(),
+        bill.total.to_string(),
+        bill.amount_due.to_string(),
+        paid.to_owned(),
+    ]);
+    rows
 }
 
 /// Parses a list of numbers given in one field ("a,b,c"): each by `parse`, at most

@@ -3,6 +3,7 @@
 //! The HTTP routes and the export worker read the very same pages.
 
 use crate::store::keys;
+use crate::store::notifications::SmsLogEntry;
 use crate::store::reports::{Chunk, Partition};
 use crate::store::tickets::{Ticket, TicketEvent};
 use crate::store::{from_item, Item, Table};
@@ -10,7 +11,12 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use tessera_domain::reports::{ticket_cells, ticket_columns, ColumnGroup, DateType, TicketFilter};
+use tessera_domain::access::FunctionArea;
+use tessera_domain::reports::{
+    bill_cells, bill_columns, branch_event_cells, branch_event_columns, cross_store_cells,
+    cross_store_columns, sms_log_cells, sms_log_columns, ticket_cells, ticket_columns, BranchScope,
+    Column, ColumnGroup, DateType, DayRange, TicketFilter,
+};
 use tessera_domain::tickets::TicketNumber;
 use tessera_domain::values::{BranchCode, MerchantId};
 use tessera_domain::{Error, ErrorCode};
@@ -44,26 +50,62 @@ pub struct TicketReport {
 #[serde(rename_all = "snake_case", tag = "report")]
 pub enum ReportRequest {
     Tickets(TicketReport),
+    CrossStore(CrossStoreReport),
+    Branch(BranchReport),
+    SmsLog(SmsLogReport),
+    Bills(BillsReport),
 }
 
 impl ReportRequest {
     pub fn owner(&self) -> &MerchantId {
         match self {
             ReportRequest::Tickets(report) => &report.owner,
+            ReportRequest::CrossStore(report) => &report.owner,
+            ReportRequest::Branch(report) => &report.owner,
+            ReportRequest::SmsLog(report) => &report.owner,
+            ReportRequest::Bills(report) => &report.owner,
+        }
+    }
+
+    /// The function area whose query right reads (and exports) this report.
+    pub fn area(&self) -> FunctionArea {
+        match self {
+            ReportRequest::Tickets(_) | ReportRequest::CrossStore(_) | ReportRequest::Branch(_) => {
+                FunctionArea::Reports
+            }
+            ReportRequest::SmsLog(_) => FunctionArea::SmsLog,
+            ReportRequest::Bills(_) => FunctionArea::Billing,
+        }
+    }
+
+    /// The report's name in the manual (the export's sheet).
+    pub fn title(&self) -> &'static str {
+        match self {
+            ReportRequest::Tickets(_) => "票券報表",
+            ReportRequest::CrossStore(_) => "跨店核銷報表",
+            ReportRequest::Branch(_) => "分店報表",
+            ReportRequest::SmsLog(_) => "簡訊發送紀錄",
+            ReportRequest::Bills(_) => "帳單報表",
+        }
+    }
+
+    /// The report's columns: ids (JSON fields) and the manual's headers.
+    pub fn columns(&self) -> Vec<Column> {
+        match self {
+            ReportRequest::Tickets(report) => ticket_columns(&report.columns),
+            ReportRequest::CrossStore(_) => cross_store_columns().to_vec(),
+            ReportRequest::Branch(_) => branch_event_columns().to_vec(),
+            ReportRequest::SmsLog(_) => sms_log_columns().to_vec(),
+            ReportRequest::Bills(_) => bill_columns().to_vec(),
         }
     }
 
     /// The sheet's name and the column headers, as the manual names them.
     pub fn sheet(&self) -> (&'static str, Vec<&'static str>) {
-        match self {
-            ReportRequest::Tickets(report) => (
-                "票券報表",
-                ticket_columns(&report.columns)
-                    .iter()
-                    .map(|c| c.header)
-                    .collect(),
-            ),
-        }
+        (
+            self.title(),
+            self.columns().iter().map(|c| c.header).collect(),
+        )
     }
 
     /// One page of rows as text cells, and the cursor of the next page.
@@ -83,6 +125,27 @@ impl ReportRequest {
                     .map(|t| ticket_cells(t, &report.columns))
                     .collect();
                 Ok((cells, page.next))
+            }
+            ReportRequest::CrossStore(report) => {
+                let page = report.page(table, cursor, rows, now).await?;
+                Ok((
+                    page.tickets.iter().map(cross_store_cells).collect(),
+                    page.next,
+                ))
+            }
+            ReportRequest::Branch(report) => {
+                let page = report.page(table, cursor, rows).await?;
+                Ok((
+                    page.events.iter().map(branch_event_cells).collect(),
+                    page.next,
+                ))
+            }
+            ReportRequest::SmsLog(report) => report.page(table, cursor, rows).await,
+            // A merchant has one bill a month: every bill fits one page.
+            ReportRequest::Bills(report) => {
+                let mut bills = table.list_bills(&report.owner).await?;
+                bills.sort_by(|a, b| b.month.cmp(&a.month));
+                Ok((bills.iter().flat_map(bill_cells).collect(), None))
             }
         }
     }
@@ -220,21 +283,23 @@ impl TicketReport {
             } = table
                 .query_chunk(&partition, resume, chunk_size(rows))
                 .await?;
-            for item in items {
+            let count = items.len();
+            for (index, item) in items.into_iter().enumerate() {
                 let key = partition.resume_key(&item);
                 let ticket = from_item::<Ticket>(item)?.as_of(now).0;
                 if filter.admits(&ticket) {
                     tickets.push(ticket);
                     if tickets.len() == rows {
+                        let last = index + 1 == count && next.is_none();
                         return Ok(TicketPage {
                             tickets,
-                            next: Some(
+                            next: (!last).then(|| {
                                 Cursor {
                                     key,
                                     ..Cursor::default()
                                 }
-                                .encode(),
-                            ),
+                                .encode()
+                            }),
                         });
                     }
                 }
@@ -266,80 +331,24 @@ impl TicketReport {
             DateType::Redeemed => "redeem",
             _ => "return",
         };
-        let first_day = match cursor.day {
-            Some(day) if day >= filter.range.from && day <= filter.range.to => day,
-            Some(_) => return Err(bad_cursor()),
-            None => filter.range.from,
-        };
-        let mut tickets = Vec::with_capacity(rows);
-        let mut cursor_key = Some(cursor);
-        for day in filter.range.days().filter(|d| *d >= first_day) {
-            let partition = Partition::table(keys::ticket_events(self.owner.as_str(), day), None);
-            let mut resume = match cursor_key.take() {
-                Some(cursor) if cursor.day == Some(day) => cursor.start(&partition)?,
-                _ => None,
-            };
-            loop {
-                let Chunk {
-                    items,
-                    resume: next,
-                } = table
-                    .query_chunk(&partition, resume, chunk_size(rows))
-                    .await?;
-                let events: Vec<(BTreeMap<String, String>, TicketEvent)> = items
-                    .into_iter()
-                    .map(|item| Ok((partition.resume_key(&item), from_item(item)?)))
-                    .collect::<Result<_, Error>>()?;
-                let wanted: Vec<TicketNumber> = events
-                    .iter()
-                    .filter(|(_, e)| e.operation == operation && e.issuer == self.owner)
-                    .map(|(_, e)| e.ticket_no.clone())
-                    .collect();
-                let found: HashMap<TicketNumber, Ticket> = table
-                    .get_tickets(&wanted)
-                    .await?
-                    .into_iter()
-                    .map(|t| (t.ticket_no.clone(), t.as_of(now).0))
-                    .collect();
-                for (key, event) in events {
-                    let Some(ticket) = found.get(&event.ticket_no) else {
-                        continue;
-                    };
-                    let in_force = match filter.date_type {
-                        DateType::Redeemed => ticket.redeemed_at,
-                        _ => ticket.returned_at,
-                    };
-                    if event.operation != operation
-                        || in_force != Some(event.at)
-                        || !filter.admits(ticket)
-                    {
-                        continue;
-                    }
-                    tickets.push(ticket.clone());
-                    if tickets.len() == rows {
-                        return Ok(TicketPage {
-                            tickets,
-                            next: Some(
-                                Cursor {
-                                    day: Some(day),
-                                    key,
-                                    ..Cursor::default()
-                                }
-                                .encode(),
-                            ),
-                        });
-                    }
-                }
-                match next {
-                    Some(next) => resume = Some(next),
-                    None => break,
-                }
-            }
-        }
-        Ok(TicketPage {
-            tickets,
-            next: None,
-        })
+        let (tickets, next) = events_between(
+            table,
+            &self.owner,
+            &filter.range,
+            cursor,
+            rows,
+            now,
+            |event| event.operation == operation && event.issuer == self.owner,
+            |event, ticket| {
+                let in_force = match filter.date_type {
+                    DateType::Redeemed => ticket.redeemed_at,
+                    _ => ticket.returned_at,
+                };
+                in_force == Some(event.at) && filter.admits(ticket)
+            },
+        )
+        .await?;
+        Ok(TicketPage { tickets, next })
     }
 
     /// By ticket numbers: the ones that are this merchant's (and visible), in the order
@@ -446,6 +455,262 @@ impl TicketReport {
             next: None,
         })
     }
+}
+
+/// Walks `owner`'s report events of the range's days, reading the tickets of those
+/// `wanted` admits, and keeps the tickets (as of `now`) `keep` admits with their event,
+/// until `rows` are kept: what the reports by operation date share.
+#[allow(clippy::too_many_arguments)]
+async fn events_between(
+    table: &Table,
+    owner: &MerchantId,
+    range: &DayRange,
+    cursor: Cursor,
+    rows: usize,
+    now: DateTime<Utc>,
+    wanted: impl Fn(&TicketEvent) -> bool,
+    keep: impl Fn(&TicketEvent, &Ticket) -> bool,
+) -> Result<(Vec<Ticket>, Option<String>), Error> {
+    let first_day = match cursor.day {
+        Some(day) if day >= range.from && day <= range.to => day,
+        Some(_) => return Err(bad_cursor()),
+        None => range.from,
+    };
+    let mut tickets = Vec::with_capacity(rows);
+    let mut cursor_key = Some(cursor);
+    for day in range.days().filter(|d| *d >= first_day) {
+        let partition = Partition::table(keys::ticket_events(owner.as_str(), day), None);
+        let mut resume = match cursor_key.take() {
+            Some(cursor) if cursor.day == Some(day) => cursor.start(&partition)?,
+            _ => None,
+        };
+        loop {
+            let Chunk {
+                items,
+                resume: next,
+            } = table
+                .query_chunk(&partition, resume, chunk_size(rows))
+                .await?;
+            let events: Vec<(BTreeMap<String, String>, TicketEvent)> = items
+                .into_iter()
+                .map(|item| Ok((partition.resume_key(&item), from_item(item)?)))
+                .collect::<Result<_, Error>>()?;
+            let numbers: Vec<TicketNumber> = events
+                .iter()
+                .filter(|(_, e)| wanted(e))
+                .map(|(_, e)| e.ticket_no.clone())
+                .collect();
+            let found: HashMap<TicketNumber, Ticket> = table
+                .get_tickets(&numbers)
+                .await?
+                .into_iter()
+                .map(|t| (t.ticket_no.clone(), t.as_of(now).0))
+                .collect();
+            for (key, event) in events {
+                if !wanted(&event) {
+                    continue;
+                }
+                let Some(ticket) = found.get(&event.ticket_no) else {
+                    continue;
+                };
+                if !keep(&event, ticket) {
+                    continue;
+                }
+                tickets.push(ticket.clone());
+                if tickets.len() == rows {
+                    let next = Cursor {
+                        day: Some(day),
+                        key,
+                        ..Cursor::default()
+                    };
+                    return Ok((tickets, Some(next.encode())));
+                }
+            }
+            match next {
+                Some(next) => resume = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok((tickets, None))
+}
+
+/// The cross-store report (跨店核銷報表): tickets of other issuers this merchant redeemed
+/// as their redeemable store, on the day of the redemption in force (a cancelled one drops
+/// out), at the visible branch, of one issuer if asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrossStoreReport {
+    pub owner: MerchantId,
+    pub range: DayRange,
+    #[serde(default)]
+    pub issuer: Option<MerchantId>,
+    pub branch: BranchScope,
+}
+
+impl CrossStoreReport {
+    pub async fn page(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+        now: DateTime<Utc>,
+    ) -> Result<TicketPage, Error> {
+        let owner = &self.owner;
+        let (tickets, next) = events_between(
+            table,
+            owner,
+            &self.range,
+            Cursor::decode(cursor)?,
+            rows.max(1),
+            now,
+            |event| {
+                event.operation == "redeem"
+                    && &event.by_merchant == owner
+                    && &event.issuer != owner
+                    && self.issuer.as_ref().is_none_or(|i| i == &event.issuer)
+            },
+            |event, ticket| {
+                ticket.redeemed_by.as_ref() == Some(owner)
+                    && ticket.redeemed_at == Some(event.at)
+                    && self.branch.admits(ticket.redeemed_branch.as_ref())
+            },
+        )
+        .await?;
+        Ok(TicketPage { tickets, next })
+    }
+}
+
+/// The branch report (分店報表): every redemption, return and cancellation a branch made,
+/// in time order, from its events (GSI2), as they happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchReport {
+    pub owner: MerchantId,
+    pub branch: BranchCode,
+    pub range: DayRange,
+}
+
+/// A page of a branch's operations.
+pub struct EventPage {
+    pub events: Vec<TicketEvent>,
+    pub next: Option<String>,
+}
+
+impl BranchReport {
+    pub async fn page(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+    ) -> Result<EventPage, Error> {
+        let (start, end) = self.range.instants();
+        let partition = Partition::branch_events(
+            self.owner.as_str(),
+            self.branch.as_str(),
+            keys::timestamp(start),
+            keys::timestamp(end),
+        );
+        let cursor = Cursor::decode(cursor)?;
+        let rows = rows.max(1);
+        let mut resume = cursor.start(&partition)?;
+        let mut events = Vec::with_capacity(rows);
+        loop {
+            let Chunk {
+                items,
+                resume: next,
+            } = table
+                .query_chunk(&partition, resume, chunk_size(rows))
+                .await?;
+            let count = items.len();
+            for (index, item) in items.into_iter().enumerate() {
+                let key = partition.resume_key(&item);
+                events.push(from_item::<TicketEvent>(item)?);
+                if events.len() == rows {
+                    let last = index + 1 == count && next.is_none();
+                    return Ok(EventPage {
+                        events,
+                        next: (!last).then(|| {
+                            Cursor {
+                                key,
+                                ..Cursor::default()
+                            }
+                            .encode()
+                        }),
+                    });
+                }
+            }
+            match next {
+                Some(next) => resume = Some(next),
+                None => return Ok(EventPage { events, next: None }),
+            }
+        }
+    }
+}
+
+/// The SMS log (簡訊發送紀錄, §7-3 L): every SMS sent in the range, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsLogReport {
+    pub owner: MerchantId,
+    pub range: DayRange,
+}
+
+impl SmsLogReport {
+    pub async fn page(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+    ) -> Result<(Vec<Vec<String>>, Option<String>), Error> {
+        let (start, end) = self.range.instants();
+        let partition = Partition::sms_log(
+            self.owner.as_str(),
+            keys::timestamp(start),
+            keys::timestamp(end),
+        );
+        let rows = rows.max(1);
+        let mut resume = Cursor::decode(cursor)?.start(&partition)?;
+        let mut cells = Vec::with_capacity(rows);
+        loop {
+            let Chunk {
+                items,
+                resume: next,
+            } = table
+                .query_chunk(&partition, resume, chunk_size(rows))
+                .await?;
+            let count = items.len();
+            for (index, item) in items.into_iter().enumerate() {
+                let key = partition.resume_key(&item);
+                let sms: SmsLogEntry = from_item(item)?;
+                cells.push(sms_log_cells(
+                    sms.at,
+                    &sms.buyer_name,
+                    &sms.to,
+                    &sms.purpose,
+                    &sms.body,
+                ));
+                if cells.len() == rows {
+                    let last = index + 1 == count && next.is_none();
+                    let cursor = (!last).then(|| {
+                        Cursor {
+                            key,
+                            ..Cursor::default()
+                        }
+                        .encode()
+                    });
+                    return Ok((cells, cursor));
+                }
+            }
+            match next {
+                Some(next) => resume = Some(next),
+                None => return Ok((cells, None)),
+            }
+        }
+    }
+}
+
+/// The bill report (帳單報表): every month's bill with its fee items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillsReport {
+    pub owner: MerchantId,
 }
 
 /// A report's request could not be read back (written by an older version, or damaged).

@@ -39,6 +39,29 @@ impl Partition {
         }
     }
 
+    /// The operations of one branch of a merchant by time (GSI2).
+    pub fn branch_events(
+        merchant_id: &str,
+        branch: &str,
+        from: String,
+        until: String,
+    ) -> Partition {
+        Partition {
+            index: Some(Gsi::Two),
+            pk: keys::branch_events(merchant_id, branch),
+            sort: Some((from, until)),
+        }
+    }
+
+    /// A merchant's SMS log by time (GSI1).
+    pub fn sms_log(merchant_id: &str, from: String, until: String) -> Partition {
+        Partition {
+            index: Some(Gsi::One),
+            pk: keys::sms_log_of(merchant_id),
+            sort: Some((from, until)),
+        }
+    }
+
     /// The tickets of one issued order (GSI2).
     pub fn tickets_of_issued_order(merchant_id: &str, import_no: &str) -> Partition {
         Partition {
