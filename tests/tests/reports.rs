@@ -260,6 +260,57 @@ async fn numbers_and_orders_find_only_the_merchants_own_tickets() {
 }
 
 #[tokio::test]
+async fn a_holder_is_found_by_name_or_mobile_within_the_issue_dates() {
+    let w = world().await;
+    let day = today();
+    let holder = |query: &str| format!("mode=holder&from={day}&to={day}&{query}");
+    // Everyone but the formula's buyer is 王小明.
+    let ming = urlencoding("王小明");
+    let all = w
+        .all_rows(&w.admin, &holder(&format!("holder_name={ming}")), 4)
+        .await;
+    assert_eq!(all.len(), 6);
+    let by_mobile = w
+        .all_rows(&w.admin, &holder("holder_mobile=0912345678"), 100)
+        .await;
+    assert_eq!(by_mobile.len(), 7);
+    let formula = w
+        .all_rows(
+            &w.admin,
+            &holder(&format!("holder_name={}", urlencoding(FORMULA_NAME))),
+            100,
+        )
+        .await;
+    assert_eq!(formula, numbers(&[&w.formula]));
+    assert!(w
+        .all_rows(
+            &w.admin,
+            &holder(&format!("holder_name={ming}&holder_mobile=0987654321")),
+            100,
+        )
+        .await
+        .is_empty());
+    for (query, field) in [
+        (holder(""), "holder_name"),
+        (holder("holder_mobile=12345"), "holder_mobile"),
+        ("mode=holder&holder_name=x".to_owned(), "from"),
+    ] {
+        let (status, problem) = w.report(&w.admin, &query).await;
+        assert_eq!(status, 400, "{query}: {problem}");
+        assert_eq!(error_fields(&problem), [field], "{query}");
+    }
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
 async fn a_branch_sees_its_branch_and_an_account_without_the_right_sees_nothing() {
     let w = world().await;
     let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
@@ -564,6 +615,25 @@ async fn circulation_and_the_dashboard_agree_with_a_ledger_across_a_month_end() 
         [f(7, "560"), f(4, "270"), f(1, "120"), f(2, "170")]
     );
     assert_eq!(split["to"], "2026-12-01");
+    // December issued nothing yet; November's range issued all seven.
+    assert_eq!(dashboard["issued_in_range"]["from"], "2026-12-01");
+    assert_eq!(dashboard["issued_in_range"]["issued"]["count"], 0);
+    let (_, november) = w
+        .call(authed(
+            "GET",
+            "/dashboard?from=2026-11-01&to=2026-11-30",
+            &admin,
+        ))
+        .await;
+    assert_eq!(
+        november["issued_in_range"]["issued"]["count"], 7,
+        "{november}"
+    );
+    let top = &dashboard["top_products"];
+    assert_eq!(top["goods_voucher"][0]["name"], "拿鐵提貨券");
+    assert_eq!(top["goods_voucher"][0]["issued_count"], 3);
+    assert_eq!(top["gift_voucher"][0]["issued_count"], 4);
+    assert_eq!(top["gift_voucher"].as_array().unwrap().len(), 1);
     // A bound branch account sees its branch; asking for head office is refused.
     let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
     let (status, problem) = w
@@ -812,7 +882,13 @@ async fn the_sms_log_and_the_bills_export_with_their_own_rights() {
     let (status, body) = w.call(close).await;
     assert_eq!(status, 204, "{body}");
     let mut files = Vec::new();
-    for body in [export, json!({"report": "bills"})] {
+    for body in [
+        export,
+        json!({"report": "bills"}),
+        json!({"report": "branches"}),
+        json!({"report": "redeemable_stores"}),
+        json!({"report": "products", "query": {"from": "2026-01-01", "to": "2026-11-30"}}),
+    ] {
         let (status, queued) = w.call(keyed("/exports", &admin, &fresh_key(), body)).await;
         assert_eq!(status, 202, "{queued}");
         files.push(queued["export_id"].as_str().unwrap().to_owned());
@@ -820,10 +896,16 @@ async fn the_sms_log_and_the_bills_export_with_their_own_rights() {
     w.publish().await;
     assert_eq!(
         w.drain("ReportExportQueue", "ReportExportFunction").await,
-        2
+        5
     );
     let mut sheets = Vec::new();
-    for (id, sheet) in files.iter().zip(["簡訊發送紀錄", "帳單報表"]) {
+    for (id, sheet) in files.iter().zip([
+        "簡訊發送紀錄",
+        "帳單報表",
+        "票券分店",
+        "可核銷商店",
+        "商品管理",
+    ]) {
         let (status, done) = w
             .call(authed("GET", &format!("/exports/{id}"), &admin))
             .await;
@@ -843,6 +925,22 @@ async fn the_sms_log_and_the_bills_export_with_their_own_rights() {
         sheets.push(rows);
     }
     assert_eq!(sheets[0].len(), 3, "a header and today's two messages");
+    // The demo's branches (TPE01, KHH01), its redeemable store, and no products yet.
+    let codes: Vec<&Data> = sheets[2].iter().skip(1).map(|r| &r[0]).collect();
+    assert!(
+        codes.contains(&&Data::String("TPE01".into())),
+        "{:?}",
+        sheets[2]
+    );
+    assert!(
+        sheets[3]
+            .iter()
+            .skip(1)
+            .any(|r| r[0] == Data::String(PARTNER.into())),
+        "{:?}",
+        sheets[3]
+    );
+    assert_eq!(sheets[4].len(), 1, "only the header: {:?}", sheets[4]);
     assert_eq!(sheets[0][1][4], Data::String("'=1+1 您的票券".into()));
     // October's bill: its SMS fee, then the month's total and amount due.
     let october: Vec<&Vec<Data>> = sheets[1]

@@ -555,6 +555,44 @@ async fn export_100k() -> Result<(), BenchError> {
         viewer_branch: None,
     };
 
+    // The read floor: the day's tickets queried from GSI1 bare, page after page.
+    let started = Instant::now();
+    let mut read = 0usize;
+    let mut start_key = None;
+    loop {
+        let (from, until) = (
+            keys::timestamp(tessera_domain::calendar::start_of_day(day)),
+            keys::timestamp(tessera_domain::calendar::end_of_day_exclusive(day)),
+        );
+        let output = world
+            .aws
+            .dynamodb
+            .query()
+            .table_name(&world.provisioned.table_name)
+            .index_name(keys::GSI1)
+            .key_condition_expression("GSI1PK = :pk AND GSI1SK BETWEEN :from AND :until")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(keys::tickets_of(merchant.as_str())),
+            )
+            .expression_attribute_values(":from", AttributeValue::S(from))
+            .expression_attribute_values(":until", AttributeValue::S(until))
+            .limit(1000)
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await
+            .map_err(|e| BenchError::from(e.into_service_error()))?;
+        read += output.items().len();
+        start_key = output.last_evaluated_key;
+        if start_key.is_none() {
+            break;
+        }
+    }
+    let read_floor = started.elapsed();
+    if read < EXPORT_TICKETS {
+        return Err(format!("the read floor found {read} tickets").into());
+    }
+
     // One page of the report by date over the full table.
     let mut pages = Vec::with_capacity(30);
     let mut cursor: Option<String> = None;
@@ -678,6 +716,7 @@ async fn export_100k() -> Result<(), BenchError> {
         "x",
     );
     report("export_100k_peak_rss_mb", peak_kb / 1024.0, "MB");
+    report("export_100k_read_floor_s", read_floor.as_secs_f64(), "s");
     report("export_100k_rows", rows, "rows");
     let _ = world
         .aws

@@ -121,23 +121,33 @@ impl Exporter {
         let mut writer = ReportWriter::new(sheet, &headers, &self.tempdir)?;
         export.status = ExportStatus::Running;
         export.rows_written = 0;
-        let mut cursor: Option<String> = None;
         let mut pages = 0usize;
+        let (mut rows, mut next) = request
+            .page_cells(&self.table, None, PAGE_ROWS, now)
+            .await?;
         loop {
-            let (rows, next) = request
-                .page_cells(&self.table, cursor.as_deref(), PAGE_ROWS, now)
-                .await?;
-            for row in &rows {
-                writer.push(row)?;
-            }
+            // The next page is asked for before this one is written: DynamoDB reads while
+            // the rows go into the file.
+            let prefetch = async {
+                match &next {
+                    Some(cursor) => request
+                        .page_cells(&self.table, Some(cursor), PAGE_ROWS, now)
+                        .await
+                        .map(Some),
+                    None => Ok(None),
+                }
+            };
+            let write = async { rows.iter().try_for_each(|row| writer.push(row)) };
+            let (fetched, written) = tokio::join!(prefetch, write);
+            written?;
             pages += 1;
             if pages % PROGRESS_EVERY_PAGES == 1 {
                 export.rows_written = writer.rows();
                 export.updated_at = self.clock.now();
                 self.table.save_export_progress(export).await?;
             }
-            match next {
-                Some(next) => cursor = Some(next),
+            match fetched? {
+                Some((page, after)) => (rows, next) = (page, after),
                 None => break,
             }
         }

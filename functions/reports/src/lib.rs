@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea, Role};
 use tessera_domain::events::EventType;
 use tessera_domain::merchant::{rate_in_force, DeliveryMethod, FeeItem};
+use tessera_domain::products::{check_query_range, ProductId, TicketKind};
 use tessera_domain::reports::{
-    parse_number_list, BranchScope, ColumnGroup, DateType, DayRange, StatusGroup, TicketFilter,
-    DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS,
+    parse_number_list, BranchScope, ColumnGroup, DateType, DayRange, HolderQuery, StatusGroup,
+    TicketFilter, DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS,
 };
 use tessera_domain::tickets::{TicketNumber, TicketStatus};
 use tessera_domain::values::{BranchCode, MerchantId};
@@ -46,9 +47,9 @@ const DOWNLOAD_LINK_MINUTES: u64 = 5;
 #[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams, ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct TicketReportQuery {
-    /// `date` (default), `numbers` or `orders`.
-    #[param(pattern = "^(date|numbers|orders)$")]
-    #[schema(pattern = "^(date|numbers|orders)$")]
+    /// `date` (default), `numbers`, `orders` or `holder`.
+    #[param(pattern = "^(date|numbers|orders|holder)$")]
+    #[schema(pattern = "^(date|numbers|orders|holder)$")]
     pub mode: Option<String>,
     /// By date: `issued` (default), `redeemed` or `returned`.
     #[param(pattern = "^(issued|redeemed|returned)$")]
@@ -76,6 +77,10 @@ pub struct TicketReportQuery {
     pub ticket_nos: Option<String>,
     /// By orders: 1 to 100 import numbers, comma-separated.
     pub import_nos: Option<String>,
+    /// By holder (with `from` and `to`, the issue dates): the latest holder's name…
+    pub holder_name: Option<String>,
+    /// …and/or mobile number (09 and 8 digits).
+    pub holder_mobile: Option<String>,
     /// Column groups besides the ticket's own, comma-separated: `order`, `operator`,
     /// `holder`.
     pub columns: Option<String>,
@@ -130,10 +135,25 @@ impl TicketReportQuery {
                     },
                 )?,
             },
+            "holder" => {
+                let (Some(from), Some(to)) = (self.from, self.to) else {
+                    return Err(Error::invalid_field(
+                        "from",
+                        "from and to (the issue dates) are required for a query by holder",
+                    ));
+                };
+                TicketQuery::ByHolder {
+                    range: DayRange::parse(from, to)?,
+                    holder: HolderQuery::parse(
+                        self.holder_name.as_deref(),
+                        self.holder_mobile.as_deref(),
+                    )?,
+                }
+            }
             other => {
                 return Err(Error::invalid_field(
                     "mode",
-                    format!("{other:?}: date, numbers or orders"),
+                    format!("{other:?}: date, numbers, orders or holder"),
                 ))
             }
         };
@@ -413,15 +433,23 @@ async fn branch_report(
 /// What to export: a report and its query (the fields of the report's GET route).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExportInput {
-    /// The report: `tickets`, `cross_store`, `branch`, `sms_log` or `bills`.
-    #[schema(pattern = "^(tickets|cross_store|branch|sms_log|bills)$")]
+    /// The report: `tickets`, `cross_store`, `branch`, `sms_log`, `bills`, `products`,
+    /// `branches` or `redeemable_stores`.
+    #[schema(
+        pattern = "^(tickets|cross_store|branch|sms_log|bills|products|branches|redeemable_stores)$"
+    )]
     pub report: String,
     /// The fields of the report's own route (`/reports/tickets`, `/reports/cross-store`,
-    /// `/reports/branch`, `/reports/sms-log`; none for `bills`), as an object.
+    /// `/reports/branch`, `/reports/sms-log`; `from` and `to` for `products`, at most a
+    /// year; none for the others), as an object.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub query: serde_json::Value,
 }
+
+/// What `POST /exports` can write.
+const EXPORTABLE: &str =
+    "tickets, cross_store, branch, sms_log, bills, products, branches or redeemable_stores";
 
 /// The query of an export, read as the report's own route reads it.
 fn export_query<T: serde::de::DeserializeOwned>(query: serde_json::Value) -> Result<T, Error> {
@@ -495,12 +523,11 @@ async fn create_export(
         "tickets" | "cross_store" | "branch" => FunctionArea::Reports,
         "sms_log" => FunctionArea::SmsLog,
         "bills" => FunctionArea::Billing,
+        "products" => FunctionArea::Products,
+        "branches" => FunctionArea::Branches,
+        "redeemable_stores" => FunctionArea::OperationSettings,
         other => {
-            return Err(Error::invalid_field(
-                "report",
-                format!("{other:?}: tickets, cross_store, branch, sms_log or bills"),
-            )
-            .into());
+            return Err(Error::invalid_field("report", format!("{other:?}: {EXPORTABLE}")).into());
         }
     };
     AreaGuard::new(area, ErrorCode::ExportNotFound).check_own(actor, Access::Query)?;
@@ -518,6 +545,24 @@ async fn create_export(
             owner: actor.acting_as.clone(),
             range: export_query::<OperationsQuery>(input.query)?.range()?,
         }),
+        "products" => {
+            let range = export_query::<OperationsQuery>(input.query)?;
+            let (Some(from), Some(to)) = (range.from, range.to) else {
+                return Err(Error::invalid_field("from", "from and to are required").into());
+            };
+            check_query_range(from, to)?;
+            ReportRequest::Products {
+                owner: actor.acting_as.clone(),
+                from,
+                to,
+            }
+        }
+        "branches" => ReportRequest::Branches {
+            owner: actor.acting_as.clone(),
+        },
+        "redeemable_stores" => ReportRequest::RedeemableStores {
+            owner: actor.acting_as.clone(),
+        },
         _ => ReportRequest::Bills(BillsReport {
             owner: actor.acting_as.clone(),
         }),
@@ -750,11 +795,91 @@ pub struct ContractSummary {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TopProduct {
+    pub product_id: String,
+    pub name: String,
+    pub issued_count: i64,
+    pub issued_amount: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TopProducts {
+    pub goods_voucher: Vec<TopProduct>,
+    pub gift_voucher: Vec<TopProduct>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IssuedInRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub issued: CountAndAmount,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DashboardQuery {
+    /// First Taipei day of the issued figures (default: the 1st of this month).
+    pub from: Option<NaiveDate>,
+    /// Last Taipei day (default: today), at most 3 months after `from`.
+    pub to: Option<NaiveDate>,
+}
+
+/// Products the dashboard ranks per kind.
+const TOP_PRODUCTS: usize = 5;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Dashboard {
     /// What became of the tickets issued in the last 90 Taipei days (today included).
     pub last_90_days: TicketSplit,
+    /// Tickets issued in the chosen range.
+    pub issued_in_range: IssuedInRange,
+    /// The five products that issued most since the start, per kind.
+    pub top_products: TopProducts,
     /// The contract, when the platform has set one.
     pub contract: Option<ContractSummary>,
+}
+
+/// The products that issued most, per kind (names and kinds from the products).
+async fn top_products(
+    services: &Services,
+    merchant: &MerchantId,
+    mut issued: Vec<(ProductId, tessera_domain::circulation::Figures)>,
+) -> Result<TopProducts, Error> {
+    issued.sort_by(|a, b| {
+        b.1.issued_count
+            .cmp(&a.1.issued_count)
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let ids: Vec<ProductId> = issued.iter().map(|(id, _)| id.clone()).collect();
+    let products: std::collections::HashMap<ProductId, _> = services
+        .table
+        .get_products(merchant, &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.product_id.clone(), p))
+        .collect();
+    let mut top = TopProducts {
+        goods_voucher: Vec::new(),
+        gift_voucher: Vec::new(),
+    };
+    for (id, figures) in issued {
+        let Some(product) = products.get(&id) else {
+            continue;
+        };
+        let list = match product.spec.kind {
+            TicketKind::GoodsVoucher => &mut top.goods_voucher,
+            TicketKind::GiftVoucher => &mut top.gift_voucher,
+        };
+        if list.len() < TOP_PRODUCTS {
+            list.push(TopProduct {
+                product_id: id.to_string(),
+                name: product.spec.name.clone(),
+                issued_count: figures.issued_count,
+                issued_amount: figures.issued_amount.normalize().to_string(),
+            });
+        }
+    }
+    Ok(top)
 }
 
 fn count_and_amount(count: i64, amount: rust_decimal::Decimal) -> CountAndAmount {
@@ -767,23 +892,39 @@ fn count_and_amount(count: i64, amount: rust_decimal::Decimal) -> CountAndAmount
 /// The home dashboard of a redeem-after-use merchant (§二): the last 90 days' tickets split
 /// into redeemed, returned and unused, and the contract with its fees in force.
 #[utoipa::path(get, path = "/dashboard", tag = "reports", security(("bearer" = [])),
+    params(DashboardQuery),
     responses((status = 200, body = Dashboard),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months)", body = ProblemDetails, content_type = PROBLEM),
         (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
         (status = 403, description = "RIGHT_MISSING: query right of reports", body = ProblemDetails, content_type = PROBLEM)))]
 async fn dashboard(
     State(services): State<Services>,
     current: CurrentActor,
+    ApiQuery(query): ApiQuery<DashboardQuery>,
 ) -> Result<Json<Dashboard>, Problem> {
     let actor = &current.actor;
     RIGHTS.check_own(actor, Access::Query)?;
     let today = tessera_domain::calendar::taipei_date(services.clock.now());
     let from = today - chrono::Duration::days(DASHBOARD_DAYS - 1);
+    let range = DayRange::parse(
+        query
+            .from
+            .unwrap_or_else(|| tessera_domain::calendar::month_start(today)),
+        query.to.unwrap_or(today),
+    )?;
     let merchant = &actor.acting_as;
-    let (split, contract, rates) = tokio::try_join!(
+    let (split, contract, rates, days, products) = tokio::try_join!(
         tessera_platform::circulation::cohort_split(&services.table, merchant, from, today),
         services.table.get_contract(merchant),
         services.table.list_rates(merchant),
+        services.table.counter_days(merchant, range.from, range.to),
+        services.table.counter_products(merchant),
     )?;
+    let mut in_range = tessera_domain::circulation::Figures::default();
+    for (_, _, figures) in &days {
+        in_range.merge(figures);
+    }
+    let top_products = top_products(&services, merchant, products).await?;
     let (unused_count, unused_amount) = split.outstanding();
     let contract = contract.map(|contract| {
         let in_force = [
@@ -807,6 +948,12 @@ async fn dashboard(
         }
     });
     Ok(Json(Dashboard {
+        issued_in_range: IssuedInRange {
+            from: range.from,
+            to: range.to,
+            issued: count_and_amount(in_range.issued_count, in_range.issued_amount),
+        },
+        top_products,
         last_90_days: TicketSplit {
             from,
             to: today,

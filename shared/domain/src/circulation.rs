@@ -10,7 +10,7 @@
 
 use crate::calendar;
 use crate::ticket::Ticket;
-use crate::values::{BranchCode, MerchantId};
+use crate::values::{BranchCode, MerchantId, ProductId};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -115,6 +115,8 @@ pub enum Bucket {
     Day { day: NaiveDate, place: Place },
     /// What became of the tickets issued on a Taipei day (the dashboard's split).
     Cohort { issued_on: NaiveDate },
+    /// Everything a product issued (the dashboard's top products).
+    Product { product_id: ProductId },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,10 +127,22 @@ pub struct Delta {
     pub amount: Decimal,
 }
 
-/// `count` tickets worth `amount` issued at `at` at `place`.
-pub fn issued(at: DateTime<Utc>, place: Place, count: i64, amount: Decimal) -> Vec<Delta> {
+/// `count` tickets of `product_id` worth `amount` issued at `at` at `place`.
+pub fn issued(
+    at: DateTime<Utc>,
+    place: Place,
+    product_id: ProductId,
+    count: i64,
+    amount: Decimal,
+) -> Vec<Delta> {
     let day = calendar::taipei_date(at);
     vec![
+        Delta {
+            bucket: Bucket::Product { product_id },
+            measure: Measure::Issued,
+            count,
+            amount,
+        },
         Delta {
             bucket: Bucket::Day { day, place },
             measure: Measure::Issued,
@@ -312,7 +326,24 @@ mod tests {
     fn issuance_counts_on_its_taipei_day() {
         // 23:30 Taipei on 30 Nov is still 30 Nov.
         let at = Utc.with_ymd_and_hms(2026, 11, 30, 15, 30, 0).unwrap();
-        let deltas = issued(at, Place::HeadOffice, 3, Decimal::new(360, 0));
+        let product = ProductId::generate([3; 10]);
+        let deltas = issued(
+            at,
+            Place::HeadOffice,
+            product.clone(),
+            3,
+            Decimal::new(360, 0),
+        );
+        assert_eq!(
+            sum(
+                &deltas,
+                &Bucket::Product {
+                    product_id: product
+                }
+            )
+            .issued_count,
+            3
+        );
         let day = Bucket::Day {
             day: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
             place: Place::HeadOffice,

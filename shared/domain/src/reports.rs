@@ -206,6 +206,49 @@ impl TicketFilter {
     }
 }
 
+/// Who a query by holder looks for (持票人查詢): the latest holder's name, mobile, or both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderQuery {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub mobile: Option<crate::values::TaiwanMobile>,
+}
+
+impl HolderQuery {
+    /// A name (as typed, trimmed) and/or a Taiwan mobile number; at least one.
+    pub fn parse(name: Option<&str>, mobile: Option<&str>) -> Result<HolderQuery, Error> {
+        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        let mobile = mobile
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(|m| crate::values::TaiwanMobile::parse("holder_mobile", m))
+            .transpose()?;
+        if name.is_none() && mobile.is_none() {
+            return Err(Error::invalid_field(
+                "holder_name",
+                "a holder's name or mobile number (or both)",
+            ));
+        }
+        if name.is_some_and(|n| n.chars().count() > 30) {
+            return Err(Error::invalid_field("holder_name", "at most 30 characters"));
+        }
+        Ok(HolderQuery {
+            name: name.map(str::to_owned),
+            mobile,
+        })
+    }
+
+    /// Whether the ticket's latest holder is this one.
+    pub fn matches(&self, ticket: &Ticket) -> bool {
+        self.name.as_deref().is_none_or(|n| ticket.holder.name == n)
+            && self
+                .mobile
+                .as_ref()
+                .is_none_or(|m| ticket.holder.mobile == m.as_str())
+    }
+}
+
 /// The column groups a ticket report may show besides the ticket's own (顯示資訊).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -490,6 +533,55 @@ pub fn bill_cells(bill: &crate::billing::Bill) -> Vec<Vec<String>> {
         paid.to_owned(),
     ]);
     rows
+}
+
+const PRODUCT_COLUMNS: &[Column] = &[
+    column("product_id", "商品編號"),
+    column("name", "商品名稱"),
+    column("kind", "票券類型"),
+    column("face_value", "票面金額"),
+    column("term_days", "期限天數"),
+    column("redeemable_stores", "可核銷商店"),
+    column("redeem_branches", "核銷分店"),
+    column("return_branches", "退貨分店"),
+    column("listed", "上架狀態"),
+    column("created_at", "建立時間"),
+];
+
+/// The columns of the products export (商品管理).
+pub fn product_columns() -> &'static [Column] {
+    PRODUCT_COLUMNS
+}
+
+const BRANCH_COLUMNS: &[Column] = &[
+    column("code", "分店代號"),
+    column("name", "分店名稱"),
+    column("address", "地址"),
+    column("phone", "電話"),
+    column("enabled", "狀態"),
+    column("created_at", "建立時間"),
+];
+
+/// The columns of the branches export (票券分店).
+pub fn branch_columns() -> &'static [Column] {
+    BRANCH_COLUMNS
+}
+
+const STORE_COLUMNS: &[Column] = &[
+    column("store", "商店代號"),
+    column("status", "狀態"),
+    column("created_at", "建立時間"),
+    column("updated_at", "更新時間"),
+];
+
+/// The columns of the redeemable stores export (可核銷商店).
+pub fn store_columns() -> &'static [Column] {
+    STORE_COLUMNS
+}
+
+/// A time as every report shows it: Taipei, to the second.
+pub fn report_time(at: DateTime<Utc>) -> String {
+    taipei_time(Some(at))
 }
 
 /// Parses a list of numbers given in one field ("a,b,c"): each by `parse`, at most

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use tessera_domain::circulation::{self, Delta, Figures, Place, TicketFacts};
 use tessera_domain::events::EventType;
+use tessera_domain::products::ProductId;
 use tessera_domain::reports::{BranchScope, DayRange};
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
@@ -23,6 +24,7 @@ struct IssuedOrders {
 
 #[derive(Deserialize)]
 struct IssuedOrder {
+    product_id: ProductId,
     quantity: u32,
     face_value: String,
 }
@@ -55,6 +57,7 @@ pub fn deltas_of(event: &OutboxEvent) -> Result<Vec<Delta>, Error> {
                 deltas.extend(circulation::issued(
                     event.at,
                     issued.place.clone(),
+                    order.product_id,
                     count,
                     face * Decimal::from(count),
                 ));

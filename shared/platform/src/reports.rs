@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use tessera_domain::access::FunctionArea;
 use tessera_domain::reports::{
-    bill_cells, bill_columns, branch_event_cells, branch_event_columns, cross_store_cells,
-    cross_store_columns, sms_log_cells, sms_log_columns, ticket_cells, ticket_columns, BranchScope,
-    Column, ColumnGroup, DateType, DayRange, TicketFilter,
+    bill_cells, bill_columns, branch_columns, branch_event_cells, branch_event_columns,
+    cross_store_cells, cross_store_columns, kind_zh_tw, product_columns, report_time,
+    sms_log_cells, sms_log_columns, store_columns, ticket_cells, ticket_columns, BranchScope,
+    Column, ColumnGroup, DateType, DayRange, HolderQuery, TicketFilter,
 };
 use tessera_domain::tickets::TicketNumber;
 use tessera_domain::values::{BranchCode, MerchantId};
@@ -31,6 +32,11 @@ pub enum TicketQuery {
     ByNumbers { ticket_nos: Vec<TicketNumber> },
     /// 訂單資訊查詢: the tickets of these issued orders (import numbers).
     ByOrders { import_nos: Vec<String> },
+    /// 持票人查詢: the tickets issued in the range that this holder holds now.
+    ByHolder {
+        range: DayRange,
+        holder: HolderQuery,
+    },
 }
 
 /// A ticket report as asked for: whose, how found, which columns, and (for a branch-bound
@@ -54,6 +60,18 @@ pub enum ReportRequest {
     Branch(BranchReport),
     SmsLog(SmsLogReport),
     Bills(BillsReport),
+    /// The products created in a range of days (at most a year, as the products list).
+    Products {
+        owner: MerchantId,
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+    Branches {
+        owner: MerchantId,
+    },
+    RedeemableStores {
+        owner: MerchantId,
+    },
 }
 
 impl ReportRequest {
@@ -64,6 +82,9 @@ impl ReportRequest {
             ReportRequest::Branch(report) => &report.owner,
             ReportRequest::SmsLog(report) => &report.owner,
             ReportRequest::Bills(report) => &report.owner,
+            ReportRequest::Products { owner, .. }
+            | ReportRequest::Branches { owner }
+            | ReportRequest::RedeemableStores { owner } => owner,
         }
     }
 
@@ -75,6 +96,9 @@ impl ReportRequest {
             }
             ReportRequest::SmsLog(_) => FunctionArea::SmsLog,
             ReportRequest::Bills(_) => FunctionArea::Billing,
+            ReportRequest::Products { .. } => FunctionArea::Products,
+            ReportRequest::Branches { .. } => FunctionArea::Branches,
+            ReportRequest::RedeemableStores { .. } => FunctionArea::OperationSettings,
         }
     }
 
@@ -86,6 +110,9 @@ impl ReportRequest {
             ReportRequest::Branch(_) => "分店報表",
             ReportRequest::SmsLog(_) => "簡訊發送紀錄",
             ReportRequest::Bills(_) => "帳單報表",
+            ReportRequest::Products { .. } => "商品管理",
+            ReportRequest::Branches { .. } => "票券分店",
+            ReportRequest::RedeemableStores { .. } => "可核銷商店",
         }
     }
 
@@ -97,6 +124,9 @@ impl ReportRequest {
             ReportRequest::Branch(_) => branch_event_columns().to_vec(),
             ReportRequest::SmsLog(_) => sms_log_columns().to_vec(),
             ReportRequest::Bills(_) => bill_columns().to_vec(),
+            ReportRequest::Products { .. } => product_columns().to_vec(),
+            ReportRequest::Branches { .. } => branch_columns().to_vec(),
+            ReportRequest::RedeemableStores { .. } => store_columns().to_vec(),
         }
     }
 
@@ -146,6 +176,25 @@ impl ReportRequest {
                 let mut bills = table.list_bills(&report.owner).await?;
                 bills.sort_by(|a, b| b.month.cmp(&a.month));
                 Ok((bills.iter().flat_map(bill_cells).collect(), None))
+            }
+            // The lists below are a merchant's own set-up: each fits one page.
+            ReportRequest::Products { owner, from, to } => {
+                let products = table
+                    .list_products(
+                        owner,
+                        tessera_domain::calendar::start_of_day(*from),
+                        tessera_domain::calendar::end_of_day_exclusive(*to),
+                    )
+                    .await?;
+                Ok((products.iter().map(product_cells).collect(), None))
+            }
+            ReportRequest::Branches { owner } => {
+                let branches = table.list_branches(owner).await?;
+                Ok((branches.iter().map(branch_cells).collect(), None))
+            }
+            ReportRequest::RedeemableStores { owner } => {
+                let stores = table.list_stores(owner).await?;
+                Ok((stores.iter().map(store_cells).collect(), None))
             }
         }
     }
@@ -243,7 +292,17 @@ impl TicketReport {
         let rows = rows.max(1);
         match &self.query {
             TicketQuery::ByDate(filter) => match filter.date_type {
-                DateType::Issued => self.issued_between(table, filter, cursor, rows, now).await,
+                DateType::Issued => {
+                    self.issued_between(
+                        table,
+                        &filter.range,
+                        |t| filter.admits(t),
+                        cursor,
+                        rows,
+                        now,
+                    )
+                    .await
+                }
                 DateType::Redeemed | DateType::Returned => {
                     self.operated_between(table, filter, cursor, rows, now)
                         .await
@@ -255,6 +314,18 @@ impl TicketReport {
             TicketQuery::ByOrders { import_nos } => {
                 self.of_orders(table, import_nos, cursor, rows, now).await
             }
+            TicketQuery::ByHolder { range, holder } => {
+                let viewer = self.viewer_branch.as_ref();
+                self.issued_between(
+                    table,
+                    range,
+                    |t| holder.matches(t) && visible(t, viewer),
+                    cursor,
+                    rows,
+                    now,
+                )
+                .await
+            }
         }
     }
 
@@ -262,12 +333,13 @@ impl TicketReport {
     async fn issued_between(
         &self,
         table: &Table,
-        filter: &TicketFilter,
+        range: &DayRange,
+        keep: impl Fn(&Ticket) -> bool,
         cursor: Cursor,
         rows: usize,
         now: DateTime<Utc>,
     ) -> Result<TicketPage, Error> {
-        let (start, end) = filter.range.instants();
+        let (start, end) = range.instants();
         // "{end}" sorts before every "{end}#number": the upper bound is exclusive.
         let partition = Partition::tickets_issued(
             self.owner.as_str(),
@@ -287,7 +359,7 @@ impl TicketReport {
             for (index, item) in items.into_iter().enumerate() {
                 let key = partition.resume_key(&item);
                 let ticket = from_item::<Ticket>(item)?.as_of(now).0;
-                if filter.admits(&ticket) {
+                if keep(&ticket) {
                     tickets.push(ticket);
                     if tickets.len() == rows {
                         let last = index + 1 == count && next.is_none();
@@ -711,6 +783,56 @@ impl SmsLogReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillsReport {
     pub owner: MerchantId,
+}
+
+fn joined<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+fn product_cells(product: &crate::store::products::ProductRecord) -> Vec<String> {
+    let spec = &product.spec;
+    vec![
+        product.product_id.to_string(),
+        spec.name.clone(),
+        kind_zh_tw(spec.kind).to_owned(),
+        spec.face_value.to_string(),
+        spec.term_days.to_string(),
+        joined(&spec.lists.redeemable_stores),
+        joined(&spec.lists.redeem_branches),
+        joined(&spec.lists.return_branches),
+        if product.listed { "上架" } else { "下架" }.to_owned(),
+        report_time(product.created_at),
+    ]
+}
+
+fn branch_cells(branch: &crate::store::branches::BranchRecord) -> Vec<String> {
+    vec![
+        branch.code.to_string(),
+        branch.name.clone(),
+        branch.address.clone(),
+        branch.phone.clone(),
+        if branch.enabled { "啟用" } else { "停用" }.to_owned(),
+        report_time(branch.created_at),
+    ]
+}
+
+fn store_cells(relation: &crate::store::relations::RelationRecord) -> Vec<String> {
+    use tessera_domain::relations::RelationStatus;
+    let status = match relation.status {
+        RelationStatus::Open => "開啟",
+        RelationStatus::UnlinkedByIssuer => "發行商店已解除",
+        RelationStatus::UnlinkedByStore => "核銷商店已解除",
+    };
+    vec![
+        relation.store.to_string(),
+        status.to_owned(),
+        report_time(relation.created_at),
+        report_time(relation.updated_at),
+    ]
 }
 
 /// A report's request could not be read back (written by an older version, or damaged).

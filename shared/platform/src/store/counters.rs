@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use tessera_domain::circulation::{Bucket, Delta, Figures, Measure, Place};
+use tessera_domain::products::ProductId;
 use tessera_domain::values::MerchantId;
 use tessera_domain::Error;
 
@@ -23,6 +24,7 @@ fn sort_keys(bucket: &Bucket) -> Vec<String> {
             keys::counter_month(*day, &place.key()),
         ],
         Bucket::Cohort { issued_on } => vec![keys::counter_cohort(*issued_on)],
+        Bucket::Product { product_id } => vec![keys::counter_product(product_id.as_str())],
     }
 }
 
@@ -203,6 +205,30 @@ impl Table {
                 };
                 let day = keys::parse_counter_cohort(sk)?;
                 Some((day, figures(item)))
+            })
+            .collect())
+    }
+
+    /// What each product of the merchant issued, all time.
+    pub async fn counter_products(
+        &self,
+        merchant: &MerchantId,
+    ) -> Result<Vec<(ProductId, Figures)>, Error> {
+        let items = self
+            .query_between(
+                keys::counters(merchant.as_str()),
+                keys::counter_product(""),
+                keys::counter_product("~"),
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let Some(AttributeValue::S(sk)) = item.get(keys::SK) else {
+                    return None;
+                };
+                let id = sk.strip_prefix(&keys::counter_product(""))?;
+                Some((ProductId::parse("product_id", id).ok()?, figures(item)))
             })
             .collect())
     }

@@ -134,6 +134,11 @@ pub fn counter_cohort(issued_on: chrono::NaiveDate) -> String {
     format!("COHORT#{issued_on}")
 }
 
+/// The counter of everything a product issued.
+pub fn counter_product(product_id: &str) -> String {
+    format!("PRODUCT#{product_id}")
+}
+
 pub fn parse_counter_cohort(sk: &str) -> Option<chrono::NaiveDate> {
     sk.strip_prefix("COHORT#")?.parse().ok()
 }
