@@ -615,6 +615,27 @@ async fn circulation_and_the_dashboard_agree_with_a_ledger_across_a_month_end() 
         [f(7, "560"), f(4, "270"), f(1, "120"), f(2, "170")]
     );
     assert_eq!(split["to"], "2026-12-01");
+    // The circulation report exports its days and total as the route shows them.
+    let body =
+        json!({"report": "circulation", "query": {"from": "2026-11-30", "to": "2026-12-01"}});
+    let (status, queued) = w.call(keyed("/exports", &admin, &fresh_key(), body)).await;
+    assert_eq!(status, 202, "{queued}");
+    w.publish().await;
+    w.drain("ReportExportQueue", "ReportExportFunction").await;
+    let uri = format!("/exports/{}", queued["export_id"].as_str().unwrap());
+    let (_, done) = w.call(authed("GET", &uri, &admin)).await;
+    let bytes = get_bytes(done["download_url"].as_str().unwrap()).await;
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
+    let rows: Vec<Vec<Data>> = book
+        .worksheet_range("流通報表")
+        .expect("the report's sheet")
+        .rows()
+        .map(|r| r.to_vec())
+        .collect();
+    assert_eq!(rows.len(), 4, "a header, two days and the total");
+    assert_eq!(rows[3][0], Data::String("合計".into()));
+    assert_eq!(rows[3][7], Data::String("2".into()));
+    assert_eq!(rows[3][8], Data::String("170".into()));
     // December issued nothing yet; November's range issued all seven.
     assert_eq!(dashboard["issued_in_range"]["from"], "2026-12-01");
     assert_eq!(dashboard["issued_in_range"]["issued"]["count"], 0);
@@ -888,6 +909,7 @@ async fn the_sms_log_and_the_bills_export_with_their_own_rights() {
         json!({"report": "branches"}),
         json!({"report": "redeemable_stores"}),
         json!({"report": "products", "query": {"from": "2026-01-01", "to": "2026-11-30"}}),
+        json!({"report": "bindings"}),
     ] {
         let (status, queued) = w.call(keyed("/exports", &admin, &fresh_key(), body)).await;
         assert_eq!(status, 202, "{queued}");
@@ -896,7 +918,7 @@ async fn the_sms_log_and_the_bills_export_with_their_own_rights() {
     w.publish().await;
     assert_eq!(
         w.drain("ReportExportQueue", "ReportExportFunction").await,
-        5
+        6
     );
     let mut sheets = Vec::new();
     for (id, sheet) in files.iter().zip([
@@ -905,6 +927,7 @@ async fn the_sms_log_and_the_bills_export_with_their_own_rights() {
         "票券分店",
         "可核銷商店",
         "商品管理",
+        "子帳號綁定分店",
     ]) {
         let (status, done) = w
             .call(authed("GET", &format!("/exports/{id}"), &admin))
@@ -941,6 +964,8 @@ async fn the_sms_log_and_the_bills_export_with_their_own_rights() {
         sheets[3]
     );
     assert_eq!(sheets[4].len(), 1, "only the header: {:?}", sheets[4]);
+    // The demo's three sub-accounts, none bound yet.
+    assert_eq!(sheets[5].len(), 4, "{:?}", sheets[5]);
     assert_eq!(sheets[0][1][4], Data::String("'=1+1 您的票券".into()));
     // October's bill: its SMS fee, then the month's total and amount due.
     let october: Vec<&Vec<Data>> = sheets[1]

@@ -433,23 +433,22 @@ async fn branch_report(
 /// What to export: a report and its query (the fields of the report's GET route).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExportInput {
-    /// The report: `tickets`, `cross_store`, `branch`, `sms_log`, `bills`, `products`,
-    /// `branches` or `redeemable_stores`.
+    /// The report: `tickets`, `cross_store`, `branch`, `circulation`, `sms_log`, `bills`,
+    /// `products`, `branches`, `bindings` or `redeemable_stores`.
     #[schema(
-        pattern = "^(tickets|cross_store|branch|sms_log|bills|products|branches|redeemable_stores)$"
+        pattern = "^(tickets|cross_store|branch|circulation|sms_log|bills|products|branches|bindings|redeemable_stores)$"
     )]
     pub report: String,
     /// The fields of the report's own route (`/reports/tickets`, `/reports/cross-store`,
-    /// `/reports/branch`, `/reports/sms-log`; `from` and `to` for `products`, at most a
-    /// year; none for the others), as an object.
+    /// `/reports/branch`, `/reports/circulation`, `/reports/sms-log`; `from` and `to` for
+    /// `products`, at most a year; none for the others), as an object.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub query: serde_json::Value,
 }
 
 /// What `POST /exports` can write.
-const EXPORTABLE: &str =
-    "tickets, cross_store, branch, sms_log, bills, products, branches or redeemable_stores";
+const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, bills, products, branches, bindings or redeemable_stores";
 
 /// The query of an export, read as the report's own route reads it.
 fn export_query<T: serde::de::DeserializeOwned>(query: serde_json::Value) -> Result<T, Error> {
@@ -520,7 +519,8 @@ async fn create_export(
     let actor = &current.actor;
     // Exporting a report needs the right that reads it.
     let area = match input.report.as_str() {
-        "tickets" | "cross_store" | "branch" => FunctionArea::Reports,
+        "tickets" | "cross_store" | "branch" | "circulation" => FunctionArea::Reports,
+        "bindings" => FunctionArea::Branches,
         "sms_log" => FunctionArea::SmsLog,
         "bills" => FunctionArea::Billing,
         "products" => FunctionArea::Products,
@@ -560,6 +560,17 @@ async fn create_export(
         "branches" => ReportRequest::Branches {
             owner: actor.acting_as.clone(),
         },
+        "bindings" => ReportRequest::Bindings {
+            owner: actor.acting_as.clone(),
+        },
+        "circulation" => {
+            let query = export_query::<OperationsQuery>(input.query)?;
+            ReportRequest::Circulation {
+                owner: actor.acting_as.clone(),
+                range: query.range()?,
+                branch: branch_scope(actor, query.branch_type.as_deref(), query.branch.as_deref())?,
+            }
+        }
         "redeemable_stores" => ReportRequest::RedeemableStores {
             owner: actor.acting_as.clone(),
         },

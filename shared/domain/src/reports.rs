@@ -579,6 +579,34 @@ pub fn store_columns() -> &'static [Column] {
     STORE_COLUMNS
 }
 
+const BINDING_COLUMNS: &[Column] = &[
+    column("account", "子帳號"),
+    column("remark", "備註"),
+    column("branch", "綁定分店"),
+];
+
+/// The columns of the bindings export (子帳號綁定分店): every live sub-account.
+pub fn binding_columns() -> &'static [Column] {
+    BINDING_COLUMNS
+}
+
+const CIRCULATION_COLUMNS: &[Column] = &[
+    column("day", "日期"),
+    column("issued_count", "發行張數"),
+    column("issued_amount", "發行金額"),
+    column("redeemed_count", "核銷張數"),
+    column("redeemed_amount", "核銷金額"),
+    column("returned_count", "退貨張數"),
+    column("returned_amount", "退貨金額"),
+    column("outstanding_count", "流通在外張數"),
+    column("outstanding_amount", "流通在外金額"),
+];
+
+/// The columns of the circulation export: a row per day, then the total.
+pub fn circulation_columns() -> &'static [Column] {
+    CIRCULATION_COLUMNS
+}
+
 /// A time as every report shows it: Taipei, to the second.
 pub fn report_time(at: DateTime<Utc>) -> String {
     taipei_time(Some(at))

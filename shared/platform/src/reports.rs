@@ -11,12 +11,13 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use tessera_domain::access::FunctionArea;
+use tessera_domain::access::{FunctionArea, Role};
 use tessera_domain::reports::{
-    bill_cells, bill_columns, branch_columns, branch_event_cells, branch_event_columns,
-    cross_store_cells, cross_store_columns, kind_zh_tw, product_columns, report_time,
-    sms_log_cells, sms_log_columns, store_columns, ticket_cells, ticket_columns, BranchScope,
-    Column, ColumnGroup, DateType, DayRange, HolderQuery, TicketFilter,
+    bill_cells, bill_columns, binding_columns, branch_columns, branch_event_cells,
+    branch_event_columns, circulation_columns, cross_store_cells, cross_store_columns, kind_zh_tw,
+    product_columns, report_time, sms_log_cells, sms_log_columns, store_columns, ticket_cells,
+    ticket_columns, BranchScope, Column, ColumnGroup, DateType, DayRange, HolderQuery,
+    TicketFilter,
 };
 use tessera_domain::tickets::TicketNumber;
 use tessera_domain::values::{BranchCode, MerchantId};
@@ -72,6 +73,14 @@ pub enum ReportRequest {
     RedeemableStores {
         owner: MerchantId,
     },
+    Bindings {
+        owner: MerchantId,
+    },
+    Circulation {
+        owner: MerchantId,
+        range: DayRange,
+        branch: BranchScope,
+    },
 }
 
 impl ReportRequest {
@@ -84,7 +93,9 @@ impl ReportRequest {
             ReportRequest::Bills(report) => &report.owner,
             ReportRequest::Products { owner, .. }
             | ReportRequest::Branches { owner }
-            | ReportRequest::RedeemableStores { owner } => owner,
+            | ReportRequest::RedeemableStores { owner }
+            | ReportRequest::Bindings { owner }
+            | ReportRequest::Circulation { owner, .. } => owner,
         }
     }
 
@@ -97,7 +108,10 @@ impl ReportRequest {
             ReportRequest::SmsLog(_) => FunctionArea::SmsLog,
             ReportRequest::Bills(_) => FunctionArea::Billing,
             ReportRequest::Products { .. } => FunctionArea::Products,
-            ReportRequest::Branches { .. } => FunctionArea::Branches,
+            ReportRequest::Branches { .. } | ReportRequest::Bindings { .. } => {
+                FunctionArea::Branches
+            }
+            ReportRequest::Circulation { .. } => FunctionArea::Reports,
             ReportRequest::RedeemableStores { .. } => FunctionArea::OperationSettings,
         }
     }
@@ -113,6 +127,8 @@ impl ReportRequest {
             ReportRequest::Products { .. } => "商品管理",
             ReportRequest::Branches { .. } => "票券分店",
             ReportRequest::RedeemableStores { .. } => "可核銷商店",
+            ReportRequest::Bindings { .. } => "子帳號綁定分店",
+            ReportRequest::Circulation { .. } => "流通報表",
         }
     }
 
@@ -127,6 +143,8 @@ impl ReportRequest {
             ReportRequest::Products { .. } => product_columns().to_vec(),
             ReportRequest::Branches { .. } => branch_columns().to_vec(),
             ReportRequest::RedeemableStores { .. } => store_columns().to_vec(),
+            ReportRequest::Bindings { .. } => binding_columns().to_vec(),
+            ReportRequest::Circulation { .. } => circulation_columns().to_vec(),
         }
     }
 
@@ -195,6 +213,36 @@ impl ReportRequest {
             ReportRequest::RedeemableStores { owner } => {
                 let stores = table.list_stores(owner).await?;
                 Ok((stores.iter().map(store_cells).collect(), None))
+            }
+            ReportRequest::Bindings { owner } => {
+                let accounts = table.list_accounts(owner).await?;
+                let rows = accounts
+                    .iter()
+                    .filter(|a| a.role == Role::SubAccount && a.deleted_at.is_none())
+                    .map(|a| {
+                        vec![
+                            a.account.to_string(),
+                            a.remark
+                                .as_ref()
+                                .map(ToString::to_string)
+                                .unwrap_or_default(),
+                            a.branch
+                                .as_ref()
+                                .map(ToString::to_string)
+                                .unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                Ok((rows, None))
+            }
+            // A quarter's days at most: one page.
+            ReportRequest::Circulation {
+                owner,
+                range,
+                branch,
+            } => {
+                let rows = crate::circulation::circulation(table, owner, range, branch).await?;
+                Ok((rows.iter().map(circulation_cells).collect(), None))
             }
         }
     }
@@ -783,6 +831,23 @@ impl SmsLogReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillsReport {
     pub owner: MerchantId,
+}
+
+fn circulation_cells(row: &crate::circulation::CirculationRow) -> Vec<String> {
+    let f = &row.figures;
+    vec![
+        row.day
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "合計".to_owned()),
+        f.issued_count.to_string(),
+        f.issued_amount.normalize().to_string(),
+        f.redeemed_count.to_string(),
+        f.redeemed_amount.normalize().to_string(),
+        f.returned_count.to_string(),
+        f.returned_amount.normalize().to_string(),
+        row.outstanding_count.to_string(),
+        row.outstanding_amount.normalize().to_string(),
+    ]
 }
 
 fn joined<T: std::fmt::Display>(items: &[T]) -> String {
