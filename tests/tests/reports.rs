@@ -993,3 +993,65 @@ async fn the_sms_log_and_the_bills_export_with_their_own_rights() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_export_that_keeps_failing_says_so_after_the_last_try() {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    use tessera_platform::store::exports::{ExportRecord, ExportStatus};
+    let w = seeded().await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    // An export whose request no worker can read (written by a newer version, say).
+    let export_id = uuid::Uuid::new_v4().simple().to_string();
+    let at = tessera_tests::test_start();
+    let record = ExportRecord {
+        merchant_id: tessera_domain::values::MerchantId::parse("m", PARENT).unwrap(),
+        export_id: export_id.clone(),
+        request: json!({"report": "from_the_future"}),
+        status: ExportStatus::Queued,
+        rows_written: 0,
+        object_key: None,
+        failure: None,
+        requested_by: tessera_domain::values::AccountName::parse_login("a", "admin").unwrap(),
+        created_at: at,
+        updated_at: at,
+        finished_at: None,
+        version: 1,
+    };
+    w.services
+        .table
+        .save_export_progress(&record)
+        .await
+        .unwrap();
+    let handler = w.handler("ReportExportFunction");
+    let delivery = |receives: &str| {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(format!("m{receives}"));
+        message.body = Some(json!({"merchant_id": PARENT, "export_id": export_id}).to_string());
+        message
+            .attributes
+            .insert("ApproximateReceiveCount".to_owned(), receives.to_owned());
+        let mut event = SqsEvent::default();
+        event.records = vec![message];
+        event
+    };
+    let uri = format!("/exports/{export_id}");
+    // A try before the last: SQS will deliver it again; the export still waits.
+    let response = handler(delivery("1")).await.unwrap();
+    assert_eq!(response.batch_item_failures.len(), 1);
+    let (_, view) = w.call(authed("GET", &uri, &admin)).await;
+    assert_ne!(view["status"], "failed", "{view}");
+    // The last try: the message goes to the DLQ and the export says why it stopped.
+    let response = handler(delivery("5")).await.unwrap();
+    assert_eq!(response.batch_item_failures.len(), 1);
+    let (status, view) = w.call(authed("GET", &uri, &admin)).await;
+    assert_eq!(
+        (status, view["status"].as_str()),
+        (200, Some("failed")),
+        "{view}"
+    );
+    assert!(
+        view["failure"].as_str().unwrap().contains("export request"),
+        "{view}"
+    );
+    assert!(view["download_url"].is_null());
+}

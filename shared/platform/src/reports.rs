@@ -52,7 +52,8 @@ pub struct TicketReport {
     pub viewer_branch: Option<BranchCode>,
 }
 
-/// Every report an export can write (one today; the others of §8 join as they land).
+/// Every report a page can be read of and an export can write: the query frozen with the
+/// owner and, where it matters, the viewer's branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "report")]
 pub enum ReportRequest {
@@ -306,10 +307,17 @@ impl Cursor {
     }
 }
 
-/// Items read per query while filling a page: enough that a selective filter does not
-/// cost a round trip per row, few enough that a page reads little beyond itself.
-fn chunk_size(rows: usize) -> i32 {
-    i32::try_from((rows * 2).clamp(50, 1000)).unwrap_or(1000)
+/// Items read per query while filling a page: a page's first query asks for exactly the
+/// rows still wanted (an unfiltered page reads nothing beyond itself, and the next page
+/// starts right after it); once a filter has dropped items, twice as many, so that a
+/// selective filter does not cost a round trip per row.
+fn chunk_size(wanted: usize, first: &mut bool) -> i32 {
+    let size = if std::mem::take(first) {
+        wanted
+    } else {
+        wanted * 2
+    };
+    i32::try_from(size.clamp(25, 1000)).unwrap_or(1000)
 }
 
 /// Whether a branch-bound viewer may see this ticket: it was issued, redeemed or returned
@@ -396,12 +404,17 @@ impl TicketReport {
         );
         let mut resume = cursor.start(&partition)?;
         let mut tickets = Vec::with_capacity(rows);
+        let mut fresh = true;
         loop {
             let Chunk {
                 items,
                 resume: next,
             } = table
-                .query_chunk(&partition, resume, chunk_size(rows))
+                .query_chunk(
+                    &partition,
+                    resume,
+                    chunk_size(rows - tickets.len(), &mut fresh),
+                )
                 .await?;
             let count = items.len();
             for (index, item) in items.into_iter().enumerate() {
@@ -527,6 +540,7 @@ impl TicketReport {
             return Err(bad_cursor());
         }
         let mut tickets = Vec::with_capacity(rows);
+        let mut fresh = true;
         let mut first = true;
         for (index, import_no) in import_nos.iter().enumerate().skip(cursor.index) {
             let partition = Partition::tickets_of_issued_order(self.owner.as_str(), import_no);
@@ -541,7 +555,11 @@ impl TicketReport {
                     items,
                     resume: next,
                 } = table
-                    .query_chunk(&partition, resume, chunk_size(rows))
+                    .query_chunk(
+                        &partition,
+                        resume,
+                        chunk_size(rows - tickets.len(), &mut fresh),
+                    )
                     .await?;
                 for item in items {
                     let key = partition.resume_key(&item);
@@ -597,6 +615,7 @@ async fn events_between(
         None => range.from,
     };
     let mut tickets = Vec::with_capacity(rows);
+    let mut fresh = true;
     let mut cursor_key = Some(cursor);
     for day in range.days().filter(|d| *d >= first_day) {
         let partition = Partition::table(keys::ticket_events(owner.as_str(), day), None);
@@ -609,7 +628,11 @@ async fn events_between(
                 items,
                 resume: next,
             } = table
-                .query_chunk(&partition, resume, chunk_size(rows))
+                .query_chunk(
+                    &partition,
+                    resume,
+                    chunk_size(rows - tickets.len(), &mut fresh),
+                )
                 .await?;
             let events: Vec<(BTreeMap<String, String>, TicketEvent)> = items
                 .into_iter()
@@ -733,12 +756,17 @@ impl BranchReport {
         let rows = rows.max(1);
         let mut resume = cursor.start(&partition)?;
         let mut events = Vec::with_capacity(rows);
+        let mut fresh = true;
         loop {
             let Chunk {
                 items,
                 resume: next,
             } = table
-                .query_chunk(&partition, resume, chunk_size(rows))
+                .query_chunk(
+                    &partition,
+                    resume,
+                    chunk_size(rows - events.len(), &mut fresh),
+                )
                 .await?;
             let count = items.len();
             for (index, item) in items.into_iter().enumerate() {
@@ -789,12 +817,17 @@ impl SmsLogReport {
         let rows = rows.max(1);
         let mut resume = Cursor::decode(cursor)?.start(&partition)?;
         let mut cells = Vec::with_capacity(rows);
+        let mut fresh = true;
         loop {
             let Chunk {
                 items,
                 resume: next,
             } = table
-                .query_chunk(&partition, resume, chunk_size(rows))
+                .query_chunk(
+                    &partition,
+                    resume,
+                    chunk_size(rows - cells.len(), &mut fresh),
+                )
                 .await?;
             let count = items.len();
             for (index, item) in items.into_iter().enumerate() {
