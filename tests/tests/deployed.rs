@@ -473,8 +473,17 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
     assert_eq!(circulation["total"]["returned_count"], 1, "{circulation}");
     let (status, dashboard) = d.call(authed_get("/dashboard", &admin)).await;
     assert_eq!(status, 200, "{dashboard}");
+    for uri in [
+        format!("/reports/cross-store?from={today}&to={today}"),
+        format!("/reports/branch?from={today}&to={today}&branch=TPE01"),
+        format!("/reports/sms-log?from={today}&to={today}"),
+    ] {
+        let (status, page) = d.call(authed_get(&uri, &admin)).await;
+        assert_eq!(status, 200, "{uri}: {page}");
+    }
     for query in [
         format!("mode=date&from={today}&to={today}&date_type=returned&columns=order"),
+        format!("mode=date&from={today}&to={today}&statuses=pending_return"),
         "mode=orders&import_nos=IMP900".to_owned(),
     ] {
         let (status, page) = d

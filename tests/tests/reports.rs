@@ -346,6 +346,21 @@ async fn a_branch_sees_its_branch_and_an_account_without_the_right_sees_nothing(
     // The child merchant's admin sees none of the parent's tickets.
     let child = w.token(CHILD, "admin", ADMIN_PASSWORD).await;
     assert!(w.all_rows(&child, &by_date(""), 100).await.is_empty());
+    // The parent reads a child's reports only after switching into it, and then the
+    // child's alone.
+    let parent = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(w.all_rows(&parent, &by_date(""), 100).await.len(), 7);
+    let switch = json!({"merchant_id": CHILD});
+    let (status, switched) = w
+        .call(json_request(
+            "POST",
+            "/sessions/current/switch",
+            Some(&parent),
+            switch,
+        ))
+        .await;
+    assert_eq!(status, 200, "{switched}");
+    assert!(w.all_rows(&parent, &by_date(""), 100).await.is_empty());
 }
 
 #[tokio::test]

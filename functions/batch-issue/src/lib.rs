@@ -206,12 +206,7 @@ impl BatchIssuer {
             serde_json::from_str(body).map_err(|e| Retry(format!("not a batch message: {e}")))?;
         let result = self.issue(&message).await;
         if let Err(Retry(reason)) = &result {
-            let receives: u32 = record
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(1);
-            if receives >= self.max_receives {
+            if tessera_platform::lambda::receive_count(&record.attributes) >= self.max_receives {
                 // This was the last try: the message goes to the dead-letter queue, and
                 // the batch says why it stopped.
                 if let Ok(merchant) = MerchantId::parse("merchant_id", &message.merchant_id) {

@@ -93,12 +93,7 @@ impl Exporter {
         }
         let result = self.export(&mut export).await;
         if let Err(Retry(reason)) = &result {
-            let receives: u32 = record
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(1);
-            if receives >= MAX_RECEIVES {
+            if tessera_platform::lambda::receive_count(&record.attributes) >= MAX_RECEIVES {
                 export.status = ExportStatus::Failed;
                 export.failure = Some(reason.clone());
                 export.finished_at = Some(self.clock.now());

@@ -103,6 +103,14 @@ fn snake<T: serde::de::DeserializeOwned>(field: &str, text: &str) -> Result<T, E
         .map_err(|_| Error::invalid_field(field, format!("{text:?} is not one of the values")))
 }
 
+/// A value's name as the API writes it (its serde name).
+fn wire_name<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 fn list<T: serde::de::DeserializeOwned>(field: &str, text: Option<&str>) -> Result<Vec<T>, Error> {
     match text.filter(|t| !t.trim().is_empty()) {
         None => Ok(Vec::new()),
@@ -188,7 +196,7 @@ impl TicketReportQuery {
                 ));
             }
             if statuses.is_empty() {
-                statuses = ALL_STATUSES
+                statuses = TicketStatus::ALL
                     .into_iter()
                     .filter(|s| StatusGroup::of(*s) == group)
                     .collect();
@@ -205,20 +213,6 @@ impl TicketReportQuery {
         })
     }
 }
-
-const ALL_STATUSES: [TicketStatus; 11] = [
-    TicketStatus::Unused,
-    TicketStatus::UnusedEscrowExpired,
-    TicketStatus::Used,
-    TicketStatus::Redeeming,
-    TicketStatus::Redeemed,
-    TicketStatus::RedeemedAfterExpiry,
-    TicketStatus::PendingReturn,
-    TicketStatus::Returning,
-    TicketStatus::Returned,
-    TicketStatus::ReturnedEscrowExpired,
-    TicketStatus::Expired,
-];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ColumnView {
@@ -477,10 +471,7 @@ pub struct ExportView {
 fn view_of(export: &ExportRecord, download_url: Option<String>) -> ExportView {
     ExportView {
         export_id: export.export_id.clone(),
-        status: serde_json::to_value(export.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        status: wire_name(export.status),
         rows_written: export.rows_written,
         created_at: export.created_at,
         finished_at: export.finished_at,
@@ -955,10 +946,7 @@ async fn dashboard(
         ContractSummary {
             starts_on: contract.starts_on,
             ends_on: contract.ends_on,
-            redemption_mode: serde_json::to_value(contract.redemption_mode)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            redemption_mode: wire_name(contract.redemption_mode),
             rates: in_force,
         }
     });

@@ -320,6 +320,41 @@ fn chunk_size(wanted: usize, first: &mut bool) -> i32 {
     i32::try_from(size.clamp(25, 1000)).unwrap_or(1000)
 }
 
+/// Up to `rows` rows from one partition after `start`, chunk by chunk: `take` makes each
+/// item a row or drops it. With the rows, the key to resume after the last one when the
+/// page filled before the partition's end (`None`: nothing more here).
+async fn fill_page<T>(
+    table: &Table,
+    partition: &Partition,
+    mut start: Option<Item>,
+    rows: usize,
+    mut take: impl FnMut(Item) -> Result<Option<T>, Error>,
+) -> Result<(Vec<T>, Option<BTreeMap<String, String>>), Error> {
+    let mut taken = Vec::with_capacity(rows);
+    let mut fresh = true;
+    while taken.len() < rows {
+        let Chunk { items, resume } = table
+            .query_chunk(partition, start, chunk_size(rows - taken.len(), &mut fresh))
+            .await?;
+        let count = items.len();
+        for (index, item) in items.into_iter().enumerate() {
+            let key = partition.resume_key(&item);
+            if let Some(row) = take(item)? {
+                taken.push(row);
+                if taken.len() == rows {
+                    let last = index + 1 == count && resume.is_none();
+                    return Ok((taken, (!last).then_some(key)));
+                }
+            }
+        }
+        match resume {
+            Some(next) => start = Some(next),
+            None => break,
+        }
+    }
+    Ok((taken, None))
+}
+
 /// Whether a branch-bound viewer may see this ticket: it was issued, redeemed or returned
 /// at the viewer's branch.
 fn visible(ticket: &Ticket, viewer_branch: Option<&BranchCode>) -> bool {
@@ -402,51 +437,22 @@ impl TicketReport {
             keys::timestamp(start),
             keys::timestamp(end),
         );
-        let mut resume = cursor.start(&partition)?;
-        let mut tickets = Vec::with_capacity(rows);
-        let mut fresh = true;
-        loop {
-            let Chunk {
-                items,
-                resume: next,
-            } = table
-                .query_chunk(
-                    &partition,
-                    resume,
-                    chunk_size(rows - tickets.len(), &mut fresh),
-                )
-                .await?;
-            let count = items.len();
-            for (index, item) in items.into_iter().enumerate() {
-                let key = partition.resume_key(&item);
+        let (tickets, more) =
+            fill_page(table, &partition, cursor.start(&partition)?, rows, |item| {
                 let ticket = from_item::<Ticket>(item)?.as_of(now).0;
-                if keep(&ticket) {
-                    tickets.push(ticket);
-                    if tickets.len() == rows {
-                        let last = index + 1 == count && next.is_none();
-                        return Ok(TicketPage {
-                            tickets,
-                            next: (!last).then(|| {
-                                Cursor {
-                                    key,
-                                    ..Cursor::default()
-                                }
-                                .encode()
-                            }),
-                        });
-                    }
+                Ok(keep(&ticket).then_some(ticket))
+            })
+            .await?;
+        Ok(TicketPage {
+            tickets,
+            next: more.map(|key| {
+                Cursor {
+                    key,
+                    ..Cursor::default()
                 }
-            }
-            match next {
-                Some(next) => resume = Some(next),
-                None => {
-                    return Ok(TicketPage {
-                        tickets,
-                        next: None,
-                    })
-                }
-            }
-        }
+                .encode()
+            }),
+        })
     }
 
     /// By redemption or return date: the merchant's report events day by day, each ticket
@@ -540,52 +546,39 @@ impl TicketReport {
             return Err(bad_cursor());
         }
         let mut tickets = Vec::with_capacity(rows);
-        let mut fresh = true;
-        let mut first = true;
         for (index, import_no) in import_nos.iter().enumerate().skip(cursor.index) {
             let partition = Partition::tickets_of_issued_order(self.owner.as_str(), import_no);
-            let mut resume = if first {
-                cursor.start(&partition)?
-            } else {
-                None
+            let start = match index == cursor.index {
+                true => cursor.start(&partition)?,
+                false => None,
             };
-            first = false;
-            loop {
-                let Chunk {
-                    items,
-                    resume: next,
-                } = table
-                    .query_chunk(
-                        &partition,
-                        resume,
-                        chunk_size(rows - tickets.len(), &mut fresh),
-                    )
-                    .await?;
-                for item in items {
-                    let key = partition.resume_key(&item);
-                    let ticket = from_item::<Ticket>(item)?.as_of(now).0;
-                    if !visible(&ticket, self.viewer_branch.as_ref()) {
-                        continue;
+            let (found, more) = fill_page(table, &partition, start, rows - tickets.len(), |item| {
+                let ticket = from_item::<Ticket>(item)?.as_of(now).0;
+                Ok(visible(&ticket, self.viewer_branch.as_ref()).then_some(ticket))
+            })
+            .await?;
+            tickets.extend(found);
+            if let Some(key) = more {
+                let next = Cursor {
+                    index,
+                    key,
+                    ..Cursor::default()
+                };
+                return Ok(TicketPage {
+                    tickets,
+                    next: Some(next.encode()),
+                });
+            }
+            if tickets.len() == rows {
+                // This order is done; the next page starts with the next one.
+                let next = (index + 1 < import_nos.len()).then(|| {
+                    Cursor {
+                        index: index + 1,
+                        ..Cursor::default()
                     }
-                    tickets.push(ticket);
-                    if tickets.len() == rows {
-                        return Ok(TicketPage {
-                            tickets,
-                            next: Some(
-                                Cursor {
-                                    index,
-                                    key,
-                                    ..Cursor::default()
-                                }
-                                .encode(),
-                            ),
-                        });
-                    }
-                }
-                match next {
-                    Some(next) => resume = Some(next),
-                    None => break,
-                }
+                    .encode()
+                });
+                return Ok(TicketPage { tickets, next });
             }
         }
         Ok(TicketPage {
@@ -752,45 +745,21 @@ impl BranchReport {
             keys::timestamp(start),
             keys::timestamp(end),
         );
-        let cursor = Cursor::decode(cursor)?;
-        let rows = rows.max(1);
-        let mut resume = cursor.start(&partition)?;
-        let mut events = Vec::with_capacity(rows);
-        let mut fresh = true;
-        loop {
-            let Chunk {
-                items,
-                resume: next,
-            } = table
-                .query_chunk(
-                    &partition,
-                    resume,
-                    chunk_size(rows - events.len(), &mut fresh),
-                )
-                .await?;
-            let count = items.len();
-            for (index, item) in items.into_iter().enumerate() {
-                let key = partition.resume_key(&item);
-                events.push(from_item::<TicketEvent>(item)?);
-                if events.len() == rows {
-                    let last = index + 1 == count && next.is_none();
-                    return Ok(EventPage {
-                        events,
-                        next: (!last).then(|| {
-                            Cursor {
-                                key,
-                                ..Cursor::default()
-                            }
-                            .encode()
-                        }),
-                    });
+        let start = Cursor::decode(cursor)?.start(&partition)?;
+        let (events, more) = fill_page(table, &partition, start, rows.max(1), |item| {
+            from_item::<TicketEvent>(item).map(Some)
+        })
+        .await?;
+        Ok(EventPage {
+            events,
+            next: more.map(|key| {
+                Cursor {
+                    key,
+                    ..Cursor::default()
                 }
-            }
-            match next {
-                Some(next) => resume = Some(next),
-                None => return Ok(EventPage { events, next: None }),
-            }
-        }
+                .encode()
+            }),
+        })
     }
 }
 
@@ -814,49 +783,26 @@ impl SmsLogReport {
             keys::timestamp(start),
             keys::timestamp(end),
         );
-        let rows = rows.max(1);
-        let mut resume = Cursor::decode(cursor)?.start(&partition)?;
-        let mut cells = Vec::with_capacity(rows);
-        let mut fresh = true;
-        loop {
-            let Chunk {
-                items,
-                resume: next,
-            } = table
-                .query_chunk(
-                    &partition,
-                    resume,
-                    chunk_size(rows - cells.len(), &mut fresh),
-                )
-                .await?;
-            let count = items.len();
-            for (index, item) in items.into_iter().enumerate() {
-                let key = partition.resume_key(&item);
-                let sms: SmsLogEntry = from_item(item)?;
-                cells.push(sms_log_cells(
-                    sms.at,
-                    &sms.buyer_name,
-                    &sms.to,
-                    &sms.purpose,
-                    &sms.body,
-                ));
-                if cells.len() == rows {
-                    let last = index + 1 == count && next.is_none();
-                    let cursor = (!last).then(|| {
-                        Cursor {
-                            key,
-                            ..Cursor::default()
-                        }
-                        .encode()
-                    });
-                    return Ok((cells, cursor));
-                }
+        let start = Cursor::decode(cursor)?.start(&partition)?;
+        let (cells, more) = fill_page(table, &partition, start, rows.max(1), |item| {
+            let sms: SmsLogEntry = from_item(item)?;
+            Ok(Some(sms_log_cells(
+                sms.at,
+                &sms.buyer_name,
+                &sms.to,
+                &sms.purpose,
+                &sms.body,
+            )))
+        })
+        .await?;
+        let next = more.map(|key| {
+            Cursor {
+                key,
+                ..Cursor::default()
             }
-            match next {
-                Some(next) => resume = Some(next),
-                None => return Ok((cells, None)),
-            }
-        }
+            .encode()
+        });
+        Ok((cells, next))
     }
 }
 

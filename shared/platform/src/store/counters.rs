@@ -35,6 +35,13 @@ fn number(item: &Item, name: &str) -> Decimal {
     }
 }
 
+fn sort_key(item: &Item) -> Option<&str> {
+    match item.get(keys::SK) {
+        Some(AttributeValue::S(sk)) => Some(sk),
+        _ => None,
+    }
+}
+
 /// The figures an item holds.
 fn figures(item: &Item) -> Figures {
     let mut figures = Figures::default();
@@ -149,9 +156,7 @@ impl Table {
         Ok(items
             .iter()
             .filter_map(|item| {
-                let Some(AttributeValue::S(sk)) = item.get(keys::SK) else {
-                    return None;
-                };
+                let sk = sort_key(item)?;
                 let (day, place) = keys::parse_counter_day(sk)?;
                 Some((day, Place::from_key(place)?, figures(item)))
             })
@@ -174,9 +179,7 @@ impl Table {
         Ok(items
             .iter()
             .filter_map(|item| {
-                let Some(AttributeValue::S(sk)) = item.get(keys::SK) else {
-                    return None;
-                };
+                let sk = sort_key(item)?;
                 let place = sk.rsplit_once('#')?.1;
                 Some((Place::from_key(place)?, figures(item)))
             })
@@ -200,9 +203,7 @@ impl Table {
         Ok(items
             .iter()
             .filter_map(|item| {
-                let Some(AttributeValue::S(sk)) = item.get(keys::SK) else {
-                    return None;
-                };
+                let sk = sort_key(item)?;
                 let day = keys::parse_counter_cohort(sk)?;
                 Some((day, figures(item)))
             })
@@ -224,9 +225,7 @@ impl Table {
         Ok(items
             .iter()
             .filter_map(|item| {
-                let Some(AttributeValue::S(sk)) = item.get(keys::SK) else {
-                    return None;
-                };
+                let sk = sort_key(item)?;
                 let id = sk.strip_prefix(&keys::counter_product(""))?;
                 Some((ProductId::parse("product_id", id).ok()?, figures(item)))
             })
