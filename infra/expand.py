@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Expands infra/template.yaml offline, as CloudFormation's AWS::Serverless transform would,
 and prints the resulting CloudFormation template as JSON. Used by the template checks
-(tests/tests/template.rs) and the least-privilege test; needs aws-sam-translator, which
+(tests/tests/suite/template_checks.rs) and the least-privilege test; needs aws-sam-translator, which
 `localstack/local-aws.sh install` puts into localstack/.local/venv.
 
     localstack/.local/venv/bin/python infra/expand.py [template.yaml] > expanded.json

@@ -2,7 +2,7 @@
 # Builds the deployable artifacts exactly as `sam build` does (BuildMethod rust-cargolambda:
 # `cargo lambda build --release --arm64 --bin <Binary>` in CodeUri, the workspace root) and
 # reports each bootstrap's size. A cold arm64 release build of every function takes about
-# half an hour on two cores, so CI checks the layout (tests/tests/template_checks.rs) and
+# half an hour on two cores, so CI checks the layout (tests/tests/suite/template_checks.rs) and
 # this script is run before a deploy:
 #
 #   ./localstack/sam-build.sh              # then: cd infra && sam deploy --guided

@@ -19,7 +19,7 @@ if [ "${TESSERA_LOCAL_AWS:-}" != "external" ]; then
     trap '"$here/local-aws.sh" stop "$started"' EXIT
   fi
 fi
-# The deployed-function tests (tests/tests/deployed.rs) start each function from its own
+# The deployed-function tests (tests/tests/suite/deployed.rs) start each function from its own
 # binary, as Lambda does: build them first.
 echo "test.sh: building the function binaries" >&2
 cargo build --workspace --bins
