@@ -98,9 +98,9 @@ pub fn function_needs() -> Vec<(&'static str, &'static [Resource])> {
         ("BatchIssueFunction", fn_batch_issue::NEEDS),
         ("ReportsFunction", fn_reports::NEEDS),
         ("ReportExportFunction", fn_report_export::NEEDS),
-        // The scheduled functions and the notify consumer build their own clients
-        // (the table; SES and SNS), from no resource variable.
-        ("DailyJobsFunction", &[]),
+        ("DailyJobsFunction", fn_daily_jobs::NEEDS),
+        // The monthly close and the notify consumer build their own clients (the table;
+        // SES and SNS), from no resource variable.
         ("BillingCloseFunction", &[]),
         ("NotifyFunction", &[]),
         ("PublishFunction", fn_publish::NEEDS),
@@ -148,10 +148,21 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
             Ok(exporter.handle(event).await)
         })
     });
+    let jobs = fn_daily_jobs::DailyJobs::new(&context.services);
+    let continuations: QueueHandler = Arc::new(move |event: SqsEvent| {
+        let jobs = jobs.clone();
+        Box::pin(async move {
+            let jobs = jobs.map_err(|e| BoxError::from(e.to_string()))?;
+            Ok(jobs
+                .handle_continuations(event, fn_daily_jobs::Budget::default())
+                .await)
+        })
+    });
     vec![
         ("NotifyFunction", notify),
         ("BatchIssueFunction", batch_issue),
         ("ReportExportFunction", report_export),
+        ("DailyJobsFunction", continuations),
     ]
 }
 
@@ -186,14 +197,12 @@ pub fn queue_handler(context: &HandlerContext, logical_id: &str) -> Option<Queue
 /// Scheduled functions by logical id, called with the schedule's input as EventBridge
 /// Scheduler calls them.
 pub fn scheduled_handlers(services: &Services) -> Vec<(&'static str, ScheduledHandler)> {
-    let jobs = fn_daily_jobs::DailyJobs {
-        table: services.table.clone(),
-        clock: services.clock.clone(),
-    };
+    let jobs = fn_daily_jobs::DailyJobs::new(services);
     let daily: ScheduledHandler = Arc::new(move |input: serde_json::Value| {
         let jobs = jobs.clone();
         Box::pin(async move {
-            jobs.run(input)
+            let jobs = jobs.map_err(|e| BoxError::from(e.to_string()))?;
+            jobs.run(input, fn_daily_jobs::Budget::default())
                 .await
                 .map(|_| ())
                 .map_err(|e| BoxError::from(e.to_string()))

@@ -1,56 +1,250 @@
 //! The daily jobs, fired by EventBridge Scheduler in Asia/Taipei. The schedule's input names
 //! the job. Every job is safe to run twice for the same day: reminders are outbox events
 //! with deterministic ids (written once, published once) and state changes are conditional.
+//! A job records its run (progress, last result, last error) for the operator; one whose
+//! work does not fit an invocation queues its continuation on the jobs queue, which feeds
+//! this same function.
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 use tessera_domain::clock::Clock;
 use tessera_domain::notification::{Message, Notification};
 use tessera_domain::orders::{daily_work, DailyAction, OrderEvent, TradeNo};
 use tessera_domain::values::{EmailList, MerchantId};
 use tessera_domain::{calendar, Error};
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::lifecycle::{take_due_steps, STEPS_PER_TRANSACTION};
+use tessera_platform::notifications::WorkQueue;
+use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::history::HistoryEntry;
+use tessera_platform::store::jobs::JobRunStatus;
+use tessera_platform::store::keys::DUE_SHARDS;
 use tessera_platform::store::orders::{order_cancelled_event, OrderRecord};
 use tessera_platform::store::Table;
 
+/// The jobs queue, for continuations.
+pub const NEEDS: &[Resource] = &[Resource::JobsQueue];
+
 /// The jobs a schedule can name in its input, e.g. `{"job": "unissued_orders"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "job")]
+#[serde(rename_all = "snake_case")]
 pub enum Job {
     /// Day-7 and day-19 "pending issuance" mails, day-31 automatic cancellation (§5).
     UnissuedOrders,
+    /// Every ticket step due by now (§6): unused tickets lapse (escrow expiry, gift-voucher
+    /// expiry), redemptions and returns go to the bank at the cut-off and are settled at
+    /// the next one.
+    TicketSteps,
+}
+
+impl Job {
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::UnissuedOrders => "unissued_orders",
+            Job::TicketSteps => "ticket_steps",
+        }
+    }
+}
+
+/// What a schedule or a continuation asks for: the job, and for a continuation the Taipei
+/// day of the run it continues (a schedule's run is for today).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRequest {
+    pub job: Job,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<NaiveDate>,
+}
+
+/// How much one invocation may do before it hands the rest to a continuation: stop taking
+/// new work at `deadline` (Lambda's deadline less a margin), or after `max_groups`
+/// transactions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Budget {
+    pub deadline: Option<Instant>,
+    pub max_groups: Option<usize>,
 }
 
 #[derive(Clone)]
 pub struct DailyJobs {
     pub table: Table,
     pub clock: Arc<dyn Clock>,
+    /// Where continuations go.
+    pub continuations: WorkQueue,
 }
 
-/// What a run did, for the logs and for tests.
+/// What a run did, for the logs, the run record and tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub reminders_queued: usize,
     pub orders_reminded: usize,
     pub orders_cancelled: usize,
     pub merchants_without_billing_email: usize,
+    /// Tickets that took their due step.
+    pub tickets_stepped: usize,
+    /// The budget ran out first: a continuation was queued for the rest.
+    pub continued: bool,
 }
 
 impl DailyJobs {
-    /// Runs the job named in a schedule's input for today's Taipei date.
-    pub async fn run(&self, input: serde_json::Value) -> Result<Summary, Error> {
-        let job: Job = serde_json::from_value(input)
+    pub fn new(services: &Services) -> Result<DailyJobs, Error> {
+        Ok(DailyJobs {
+            table: services.table.clone(),
+            clock: services.clock.clone(),
+            continuations: services.jobs()?.clone(),
+        })
+    }
+
+    pub async fn from_env() -> Result<DailyJobs, String> {
+        DailyJobs::new(&Services::from_env(NEEDS).await?).map_err(|e| e.to_string())
+    }
+
+    /// Runs the job a schedule's input names, for today's Taipei date, within `budget`.
+    pub async fn run(&self, input: serde_json::Value, budget: Budget) -> Result<Summary, Error> {
+        let request: JobRequest = serde_json::from_value(input)
             .map_err(|e| Error::invalid_field("job", e.to_string()))?;
-        let today = calendar::taipei_date(self.clock.now());
-        let summary = match job {
-            Job::UnissuedOrders => self.unissued_orders(today).await?,
+        self.run_request(request, budget).await
+    }
+
+    /// Lambda's SQS integration for continuations: a continuation that fails is reported
+    /// (SQS delivers it again, then to the jobs DLQ and its alarm).
+    pub async fn handle_continuations(&self, event: SqsEvent, budget: Budget) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let message_id = record.message_id.clone().unwrap_or_default();
+            let request = record
+                .body
+                .as_deref()
+                .ok_or_else(|| Error::invalid_field("body", "missing"))
+                .and_then(|body| {
+                    serde_json::from_str::<JobRequest>(body)
+                        .map_err(|e| Error::invalid_field("job", e.to_string()))
+                });
+            let outcome = match request {
+                Ok(request) => self.run_request(request, budget).await.map(|_| ()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = outcome {
+                tracing::warn!(message_id = %message_id, error = %error, operation = "daily_job", "continuation failed; SQS will retry");
+                response.add_failure(message_id);
+            }
+        }
+        response
+    }
+
+    async fn run_request(&self, request: JobRequest, budget: Budget) -> Result<Summary, Error> {
+        let job = request.job;
+        let day = request
+            .day
+            .unwrap_or_else(|| calendar::taipei_date(self.clock.now()));
+        self.table
+            .job_run_started(job.name(), day, self.clock.now())
+            .await?;
+        let outcome = match job {
+            Job::UnissuedOrders => self.unissued_orders(day).await,
+            Job::TicketSteps => self.ticket_steps(day, budget).await,
         };
-        tracing::info!(job = ?job, day = %today, summary = ?summary, operation = "daily_job", "daily job finished");
-        Ok(summary)
+        let now = self.clock.now();
+        match outcome {
+            Ok(summary) => {
+                let result = serde_json::to_string(&summary).unwrap_or_default();
+                let status = if summary.continued {
+                    self.continuations
+                        .send(&JobRequest {
+                            job,
+                            day: Some(day),
+                        })
+                        .await?;
+                    JobRunStatus::Running
+                } else {
+                    JobRunStatus::Finished
+                };
+                self.table
+                    .job_run_ended(job.name(), day, status, &result, None, now)
+                    .await?;
+                tracing::info!(job = job.name(), day = %day, summary = ?summary, operation = "daily_job", "daily job invocation ended");
+                Ok(summary)
+            }
+            Err(error) => {
+                // Recorded for the operator; the error itself goes back to the caller, whose
+                // retries (Scheduler's, SQS's) end on a dead-letter queue with an alarm.
+                let recorded = self
+                    .table
+                    .job_run_ended(
+                        job.name(),
+                        day,
+                        JobRunStatus::Failed,
+                        "",
+                        Some(&error.to_string()),
+                        now,
+                    )
+                    .await;
+                if let Err(not_recorded) = recorded {
+                    tracing::error!(error = %not_recorded, "job failure not recorded");
+                }
+                tracing::error!(job = job.name(), day = %day, error = %error, operation = "daily_job", "daily job failed");
+                Err(error)
+            }
+        }
+    }
+
+    /// Every ticket step due by now, shard by shard of the worklist (four at a time), in
+    /// transactions of up to [`STEPS_PER_TRANSACTION`] tickets. The worklist is the
+    /// progress: a ticket that stepped leaves the due range, so a run that stopped anywhere
+    /// is resumed by running it again.
+    async fn ticket_steps(&self, day: NaiveDate, budget: Budget) -> Result<Summary, Error> {
+        let now = self.clock.now();
+        let groups = AtomicUsize::new(0);
+        let out_of_budget = AtomicBool::new(false);
+        let stepped = AtomicUsize::new(0);
+        let (groups, out_of_budget, stepped) = (&groups, &out_of_budget, &stepped);
+        stream::iter(0..DUE_SHARDS)
+            .map(|shard| async move {
+                let mut start = None;
+                loop {
+                    let (due, next) = self.table.tickets_due(shard, now, start, 100).await?;
+                    let mut done = 0;
+                    for group in due.chunks(STEPS_PER_TRANSACTION) {
+                        let spent = groups.fetch_add(1, Ordering::SeqCst);
+                        if budget.max_groups.is_some_and(|max| spent >= max)
+                            || budget.deadline.is_some_and(|d| Instant::now() >= d)
+                        {
+                            out_of_budget.store(true, Ordering::SeqCst);
+                            break;
+                        }
+                        done += take_due_steps(&self.table, self.clock.clone(), group).await?;
+                    }
+                    if done > 0 {
+                        stepped.fetch_add(done, Ordering::SeqCst);
+                        self.table
+                            .job_run_progress(
+                                Job::TicketSteps.name(),
+                                day,
+                                done as u64,
+                                self.clock.now(),
+                            )
+                            .await?;
+                    }
+                    match next {
+                        Some(next) if !out_of_budget.load(Ordering::SeqCst) => start = Some(next),
+                        _ => return Ok::<(), Error>(()),
+                    }
+                }
+            })
+            .buffer_unordered(4)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(Summary {
+            tickets_stepped: stepped.load(Ordering::SeqCst),
+            continued: out_of_budget.load(Ordering::SeqCst),
+            ..Summary::default()
+        })
     }
 
     async fn unissued_orders(&self, today: NaiveDate) -> Result<Summary, Error> {

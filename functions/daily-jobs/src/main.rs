@@ -1,25 +1,43 @@
 use lambda_runtime::{service_fn, LambdaEvent};
-use std::sync::Arc;
-use tessera_platform::aws;
-use tessera_platform::store::Table;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Work stops this long before Lambda's deadline, leaving time to record the run and queue
+/// its continuation (a transaction of the job takes well under a second).
+const MARGIN: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     tessera_platform::telemetry::init();
-    // Only the client the jobs use: the table (reminders are outbox events in it).
-    let config = aws::load_sdk_config().await;
-    let jobs = fn_daily_jobs::DailyJobs {
-        table: Table::from_env(&config)?,
-        clock: Arc::new(tessera_platform::services::SystemClock),
-    };
-    // EventBridge Scheduler invokes the function with the schedule's input as the event.
+    let jobs = fn_daily_jobs::DailyJobs::from_env().await?;
+    // Scheduler invokes with the schedule's input; the jobs queue with an SQS event.
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let jobs = jobs.clone();
         async move {
-            jobs.run(event.payload)
+            let budget = fn_daily_jobs::Budget {
+                deadline: deadline(event.context.deadline),
+                max_groups: None,
+            };
+            if event.payload.get("Records").is_some() {
+                let sqs = serde_json::from_value(event.payload)?;
+                let response = jobs.handle_continuations(sqs, budget).await;
+                return Ok::<_, lambda_runtime::Error>(serde_json::to_value(response)?);
+            }
+            jobs.run(event.payload, budget)
                 .await
+                .map(|summary| serde_json::to_value(summary).unwrap_or_default())
                 .map_err(|e| lambda_runtime::Error::from(e.to_string()))
         }
     }))
     .await
+}
+
+/// Lambda's deadline (milliseconds since the epoch) as an instant of this process, less the
+/// margin.
+fn deadline(deadline_ms: u64) -> Option<Instant> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis();
+    let left = u64::try_from(u128::from(deadline_ms).checked_sub(now_ms)?).ok()?;
+    Some(Instant::now() + Duration::from_millis(left).saturating_sub(MARGIN))
 }

@@ -259,20 +259,33 @@ pub fn check_return_fee(
     Ok(fee)
 }
 
+/// The daily bank cut-off, Taipei time (§7-3 G: "7/3 01:00").
+pub fn bank_cutoff_time() -> NaiveTime {
+    NaiveTime::from_hms_opt(1, 0, 0).unwrap_or(NaiveTime::MIN)
+}
+
+/// The first bank cut-off after `at`: 01:00 Taipei the next day. A day's redemptions and
+/// returns can be cancelled until 23:59 of that day, so nothing is handed to the bank on the
+/// day it happened; and what the bank received at one cut-off it has settled by the next.
+pub fn next_bank_cutoff(at: DateTime<Utc>) -> DateTime<Utc> {
+    calendar::taipei_instant(
+        calendar::taipei_date(at) + Duration::days(1),
+        bank_cutoff_time(),
+    )
+}
+
 /// When the bank hears of a return: the next day at 01:00 Taipei, except that a ticket
 /// issued and returned on the same day is reported on the issue day + 2 at 01:00 (§7-3 G).
 pub fn return_bank_update_at(
     issued_at: DateTime<Utc>,
     returned_at: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let returned_on = calendar::taipei_date(returned_at);
-    let days = if calendar::taipei_date(issued_at) == returned_on {
-        2
+    let next = next_bank_cutoff(returned_at);
+    if calendar::taipei_date(issued_at) == calendar::taipei_date(returned_at) {
+        next + Duration::days(1)
     } else {
-        1
-    };
-    let one_am = NaiveTime::from_hms_opt(1, 0, 0).unwrap_or(NaiveTime::MIN);
-    calendar::taipei_instant(returned_on + Duration::days(days), one_am)
+        next
+    }
 }
 
 /// What the caller is to the ticket.

@@ -10,8 +10,8 @@ use crate::calendar;
 use crate::error::{Error, ErrorCode};
 use crate::events::EventType;
 use crate::lifecycle::{
-    check_return_fee, check_window, lapse, may_act, return_bank_update_at, transition, Operation,
-    Standing, TicketParties,
+    check_return_fee, check_window, lapse, may_act, next_bank_cutoff, return_bank_update_at,
+    transition, Operation, Standing, TicketParties,
 };
 use crate::merchant::DeliveryMethod;
 use crate::products::{ProductLists, TicketKind};
@@ -343,6 +343,45 @@ impl Ticket {
         })
     }
 
+    /// The step the platform's daily job takes on the ticket by itself, and from when: an
+    /// unused ticket lapses at the midnight after its term; a goods voucher's redemption and
+    /// return go to the bank at the next cut-off (a return at its `bank_update_at`) and are
+    /// settled at the cut-off after that. `None` for a ticket nothing more happens to
+    /// without a person (a gift voucher's redemption has no bank to go to).
+    pub fn next_system_step(&self) -> Option<SystemStep> {
+        use TicketStatus as S;
+        let (operation, due_at) = match self.status {
+            S::Unused => {
+                let (operation, _) = lapse(
+                    self.kind,
+                    self.status,
+                    self.term_ends_on,
+                    self.term_ends_on + Duration::days(1),
+                )?;
+                let midnight =
+                    calendar::taipei_instant(self.term_ends_on + Duration::days(1), NaiveTime::MIN);
+                (operation, midnight)
+            }
+            S::Used => (
+                Operation::SendRedemptionToBank,
+                next_bank_cutoff(self.redeemed_at?),
+            ),
+            S::Redeeming => (
+                Operation::BankSettledRedemption,
+                next_bank_cutoff(self.updated_at),
+            ),
+            S::PendingReturn => (Operation::SendReturnToBank, self.bank_update_at?),
+            S::Returning => (
+                Operation::BankSettledReturn,
+                next_bank_cutoff(self.updated_at),
+            ),
+            _ => return None,
+        };
+        // Only what the lifecycle allows for this kind (a gift voucher never goes to the bank).
+        transition(self.kind, self.status, operation).ok()?;
+        Some(SystemStep { operation, due_at })
+    }
+
     /// A system operation (a lapse, the bank cut-offs and settlements) by the platform's
     /// jobs: the status moves as the lifecycle allows, the history records the system.
     pub fn apply_system(
@@ -429,6 +468,13 @@ impl Ticket {
             events,
         })
     }
+}
+
+/// A step the platform takes on a ticket by itself, due from `due_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemStep {
+    pub operation: Operation,
+    pub due_at: DateTime<Utc>,
 }
 
 /// The outbox event a merchant operation publishes.
@@ -593,6 +639,83 @@ mod tests {
         assert_ne!(lapsed.status, TicketStatus::Unused);
         assert_eq!(entry.unwrap().at, at(6, 0), "dated the midnight it lapsed");
         assert!(decide(&t, Operation::Redeem, None, at(6, 9)).is_err());
+    }
+
+    #[test]
+    fn the_daily_steps_follow_the_cut_offs_until_nothing_is_left_to_do() {
+        let t = ticket(
+            TicketKind::GoodsVoucher,
+            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        );
+        let step = |t: &Ticket| t.next_system_step().map(|s| (s.operation, s.due_at));
+        // Unused: the escrow ends at the midnight after its last day.
+        assert_eq!(
+            step(&t),
+            Some((Operation::EscrowExpiry, at(21, 0))),
+            "lapses at midnight"
+        );
+        // Redeemed at 23:30: still cancellable until 23:59, so sent at 01:00 the next day.
+        let redeemed = decide(&t, Operation::Redeem, None, at(2, 23))
+            .unwrap()
+            .ticket;
+        assert_eq!(
+            step(&redeemed),
+            Some((Operation::SendRedemptionToBank, at(3, 1)))
+        );
+        let sent = redeemed
+            .apply_system(Operation::SendRedemptionToBank, at(3, 1))
+            .unwrap();
+        assert_eq!(sent.ticket.status, TicketStatus::Redeeming);
+        assert_eq!(sent.events, vec![EventType::TicketBankUpdated]);
+        assert_eq!(
+            step(&sent.ticket),
+            Some((Operation::BankSettledRedemption, at(4, 1)))
+        );
+        let settled = sent
+            .ticket
+            .apply_system(Operation::BankSettledRedemption, at(4, 1))
+            .unwrap();
+        assert_eq!(settled.ticket.status, TicketStatus::Redeemed);
+        assert_eq!(step(&settled.ticket), None, "redeemed is final");
+
+        // A return goes at its bank update time, then settles a cut-off later.
+        let request = TicketRequest {
+            operation: Operation::Return,
+            reason: Some("顧客退貨".to_owned()),
+            fee: None,
+        };
+        let actor = admin();
+        let lists = ProductLists::default();
+        let decider = Decider {
+            actor: &actor,
+            standing: &Standing::Issuer,
+            lists: &lists,
+        };
+        let returned = t.apply(&request, &decider, at(1, 15)).unwrap().ticket;
+        assert_eq!(
+            step(&returned),
+            Some((Operation::SendReturnToBank, at(3, 1))),
+            "issued and returned the same day: issue day + 2, 01:00"
+        );
+        let sending = returned
+            .apply_system(Operation::SendReturnToBank, at(3, 1) + Duration::minutes(3))
+            .unwrap()
+            .ticket;
+        assert_eq!(
+            step(&sending),
+            Some((Operation::BankSettledReturn, at(4, 1)))
+        );
+
+        // A gift voucher's redemption stays as it is: there is no bank to go to.
+        let gift = ticket(
+            TicketKind::GiftVoucher,
+            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        );
+        assert_eq!(step(&gift), Some((Operation::GiftExpiry, at(21, 0))));
+        let used = decide(&gift, Operation::Redeem, None, at(2, 9))
+            .unwrap()
+            .ticket;
+        assert_eq!(step(&used), None);
     }
 
     #[test]

@@ -14,11 +14,14 @@ use crate::store::outbox::OutboxEvent;
 use crate::store::products::ProductRecord;
 use crate::store::relations::RelationRecord;
 use crate::store::tickets::{ticket_change_writes, Ticket, TicketHistoryEntry};
+use crate::store::Table;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tessera_domain::access::{authorize, Access, Actor, FunctionArea};
 use tessera_domain::circulation::TicketFacts;
+use tessera_domain::clock::Clock;
 use tessera_domain::lifecycle::{product_lists_matter, Operation, Standing};
 use tessera_domain::products::ProductId;
 use tessera_domain::products::TicketKind;
@@ -432,10 +435,21 @@ pub async fn perform(
 /// the entry produced), answering what `answer` makes of the new ticket.
 fn ticket_decision(
     read: &Ticket,
-    mut change: TicketChange,
+    change: TicketChange,
     answer: impl FnOnce(&Ticket) -> Result<serde_json::Value, Error>,
 ) -> Result<Decision<serde_json::Value>, Error> {
     let mut changes = Changes::new();
+    let ticket = add_ticket_change(&mut changes, read, change)?;
+    Ok(Decision::new(changes, answer(&ticket)?))
+}
+
+/// Adds a ticket change read at `read`'s version to `changes`: its writes and its outbox
+/// events. Answers the new ticket.
+fn add_ticket_change(
+    changes: &mut Changes,
+    read: &Ticket,
+    mut change: TicketChange,
+) -> Result<Ticket, Error> {
     changes.writes(ticket_change_writes(read.version, &mut change)?);
     let ticket = &change.ticket;
     let last_version = read.version + change.entries.len() as u64;
@@ -462,7 +476,45 @@ fn ticket_decision(
             },
         )?);
     }
-    Ok(Decision::new(changes, answer(ticket)?))
+    Ok(change.ticket)
+}
+
+/// At most this many tickets step in one transaction: a step writes the ticket, at most
+/// two history entries and two events (a lapse not yet recorded, then the step), and a
+/// transaction holds 100 writes.
+pub const STEPS_PER_TRANSACTION: usize = 20;
+
+/// The daily job's steps (lapses and bank cut-offs) on a group of tickets, through the
+/// change engine in one transaction: each ticket read again, and if its next step is due
+/// by now, the domain's change written with its history and events. A ticket that changed
+/// meanwhile, or is not due, is left as it is (a retry of the job, or a race with a person,
+/// takes nothing twice). Answers how many tickets stepped.
+pub async fn take_due_steps(
+    table: &Table,
+    clock: Arc<dyn Clock>,
+    ticket_nos: &[TicketNumber],
+) -> Result<usize, Error> {
+    if ticket_nos.len() > STEPS_PER_TRANSACTION {
+        return Err(crate::store::internal(&format!(
+            "at most {STEPS_PER_TRANSACTION} tickets step in one transaction"
+        )));
+    }
+    let engine = ChangeEngine::new(table.clone(), clock);
+    engine
+        .run(None, 200, |now| async move {
+            let mut changes = Changes::new();
+            let mut stepped = 0_usize;
+            for ticket in table.get_tickets(ticket_nos).await? {
+                let Some(step) = ticket.next_system_step().filter(|s| s.due_at <= now) else {
+                    continue;
+                };
+                let change = ticket.apply_system(step.operation, now)?;
+                add_ticket_change(&mut changes, &ticket, change)?;
+                stepped += 1;
+            }
+            Ok(Decision::new(changes, stepped))
+        })
+        .await
 }
 
 /// What a ticket's outbox event carries: the ticket's identity and the history entry of

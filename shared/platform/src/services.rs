@@ -39,10 +39,12 @@ pub enum Resource {
     /// Exported reports (written by the export worker, handed out as presigned URLs).
     Exports,
     ReportExportQueue,
+    /// Continuations of scheduled jobs whose work did not fit one invocation.
+    JobsQueue,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 7] = [
+    pub const ALL: [Resource; 8] = [
         Resource::SigningKey,
         Resource::Assets,
         Resource::Uploads,
@@ -50,6 +52,7 @@ impl Resource {
         Resource::NotificationsQueue,
         Resource::Exports,
         Resource::ReportExportQueue,
+        Resource::JobsQueue,
     ];
 
     /// The variable the template sets for a function given this resource.
@@ -62,6 +65,7 @@ impl Resource {
             Resource::NotificationsQueue => "NOTIFICATIONS_QUEUE_URL",
             Resource::Exports => "EXPORTS_BUCKET",
             Resource::ReportExportQueue => "REPORT_EXPORT_QUEUE_URL",
+            Resource::JobsQueue => "JOBS_QUEUE_URL",
         }
     }
 }
@@ -78,6 +82,7 @@ pub struct Services {
     notifications: Option<NotificationQueue>,
     exports: Option<AssetStore>,
     report_export: Option<WorkQueue>,
+    jobs: Option<WorkQueue>,
 }
 
 /// A variable's value by name (the process environment, or a stack's resolved variables).
@@ -155,6 +160,10 @@ impl Services {
                 sqs: crate::aws::sqs_client(config),
                 url,
             }),
+            jobs: wanted(Resource::JobsQueue)?.map(|url| WorkQueue {
+                sqs: crate::aws::sqs_client(config),
+                url,
+            }),
         })
     }
 
@@ -224,6 +233,12 @@ impl Services {
         self.report_export
             .as_ref()
             .ok_or_else(|| missing(Resource::ReportExportQueue))
+    }
+
+    pub fn jobs(&self) -> Result<&WorkQueue, Error> {
+        self.jobs
+            .as_ref()
+            .ok_or_else(|| missing(Resource::JobsQueue))
     }
 
     pub fn authenticator(&self) -> Result<Authenticator, String> {

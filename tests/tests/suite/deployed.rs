@@ -525,15 +525,31 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
     let file = tessera_tests::get_bytes(export["download_url"].as_str().expect("a link")).await;
     assert!(file.starts_with(b"PK"), "the link downloads the xlsx");
 
-    // The scheduled jobs, called as EventBridge Scheduler calls them.
+    // The scheduled jobs, called as EventBridge Scheduler calls them, and a job's
+    // continuation as the jobs queue's SQS integration delivers it.
+    let continuation = json!({"Records": [{
+        "messageId": "continuation-1",
+        "body": json!({"job": "ticket_steps", "day": "2026-12-01"}).to_string(),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "eventSource": "aws:sqs"
+    }]});
     for (function, input) in [
         ("DailyJobsFunction", json!({"job": "unissued_orders"})),
+        ("DailyJobsFunction", json!({"job": "ticket_steps"})),
+        ("DailyJobsFunction", continuation),
         ("BillingCloseFunction", json!({"job": "monthly_close"})),
     ] {
-        d.functions
+        let answer = d
+            .functions
             .invoke(function, &input)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            answer
+                .get("batchItemFailures")
+                .is_none_or(|failures| failures == &json!([])),
+            "{function}: {answer}"
+        );
     }
 
     // A bound cashier is held to the rights the stored account has, in its own process.

@@ -106,8 +106,9 @@ fn the_notify_event_is_an_sqs_batch_of_notifications() {
 #[test]
 fn the_daily_jobs_event_is_the_schedules_input() {
     let input: serde_json::Value = serde_json::from_str(&event_text("daily-jobs")).unwrap();
-    let job: fn_daily_jobs::Job = serde_json::from_value(input.clone()).unwrap();
-    assert_eq!(job, fn_daily_jobs::Job::UnissuedOrders);
+    let request: fn_daily_jobs::JobRequest = serde_json::from_value(input.clone()).unwrap();
+    assert_eq!(request.job, fn_daily_jobs::Job::UnissuedOrders);
+    assert_eq!(request.day, None, "a schedule's run is for its own day");
     // And it is exactly what the template's schedule sends.
     let template = tessera_dev::template::Template::load_default(
         &tessera_dev::template::StackContext::named("unit"),

@@ -1,7 +1,7 @@
 //! The one place where item keys are spelled (docs/data-model.md). IDs that go into keys
 //! are validated values whose alphabet has no `#`, so one key cannot be forged into another.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -173,6 +173,50 @@ pub const GSI3: &str = "GSI3";
 pub const GSI3PK: &str = "GSI3PK";
 pub const GSI3SK: &str = "GSI3SK";
 
+/// GSI4 (sparse, keys only) is the daily job's worklist: every ticket with a step the
+/// platform takes by itself (a lapse, a bank cut-off), under the time it is due.
+pub const GSI4: &str = "GSI4";
+pub const GSI4PK: &str = "GSI4PK";
+pub const GSI4SK: &str = "GSI4SK";
+
+/// The worklist is spread over this many partitions, so that no one index partition takes
+/// a whole day's tickets (and the job can work the shards side by side).
+pub const DUE_SHARDS: u32 = 16;
+
+/// The worklist shard of a ticket: FNV-1a of its number, so consecutive numbers spread.
+pub fn due_shard(ticket_no: &str) -> u32 {
+    let hash = ticket_no.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    hash % DUE_SHARDS
+}
+
+/// GSI4 partition of one worklist shard.
+pub fn tickets_due(shard: u32) -> String {
+    format!("DUE#{shard:02}")
+}
+
+/// GSI4 sort key: due time, then the ticket (earliest first).
+pub fn ticket_due(due_at: DateTime<Utc>, ticket_no: &str) -> String {
+    format!("{}#{ticket_no}", timestamp(due_at))
+}
+
+/// The GSI4 sort keys of everything due by `now`: every key sorts below this bound.
+pub fn due_by(now: DateTime<Utc>) -> String {
+    format!("{}#~", timestamp(now))
+}
+
+/// A scheduled job's runs, one item per Taipei day it ran for.
+pub fn job(job: &str) -> String {
+    format!("JOB#{job}")
+}
+
+pub const JOB_RUN_PREFIX: &str = "RUN#";
+
+pub fn job_run(day: NaiveDate) -> String {
+    format!("{JOB_RUN_PREFIX}{day}")
+}
+
 pub const ORDER_PREFIX: &str = "ORDER#";
 
 pub fn order(trade_no: &str) -> String {
@@ -239,8 +283,10 @@ pub fn issued_order(import_no: &str) -> String {
     format!("ISSUED#{import_no}")
 }
 
+pub const TICKET_PARTITION_PREFIX: &str = "TICKET#";
+
 pub fn ticket(ticket_no: &str) -> String {
-    format!("TICKET#{ticket_no}")
+    format!("{TICKET_PARTITION_PREFIX}{ticket_no}")
 }
 
 pub const TICKET: &str = "TICKET";

@@ -9,6 +9,7 @@ pub mod exports;
 pub mod history;
 pub mod idempotency;
 pub mod issuance;
+pub mod jobs;
 pub mod keys;
 pub mod notifications;
 pub mod object_keys;
@@ -316,6 +317,7 @@ pub(crate) enum Gsi {
     One,
     Two,
     Three,
+    Four,
 }
 
 impl Gsi {
@@ -325,6 +327,7 @@ impl Gsi {
             Gsi::One => (keys::GSI1, keys::GSI1PK, keys::GSI1SK),
             Gsi::Two => (keys::GSI2, keys::GSI2PK, keys::GSI2SK),
             Gsi::Three => (keys::GSI3, keys::GSI3PK, keys::GSI3SK),
+            Gsi::Four => (keys::GSI4, keys::GSI4PK, keys::GSI4SK),
         }
     }
 }

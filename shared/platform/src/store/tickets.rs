@@ -1,7 +1,8 @@
 //! Tickets: one item per ticket under its own partition (a ticket is reached by number or,
 //! through its claim item, by redemption code or link token), with its history beside it.
 //! On GSI1 by merchant and issue time, on GSI2 by issued order, and on the sparse GSI3
-//! while a paper ticket waits to be printed.
+//! while a paper ticket waits to be printed; on the sparse GSI4 (the daily job's worklist)
+//! while the platform has a step to take on it by itself.
 
 use super::{from_item, internal, key, keys, to_item, Expect, Gsi, Item, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -42,6 +43,11 @@ fn ticket_item(ticket: &Ticket) -> Result<Item, Error> {
             index(keys::GSI3SK, ticket.ticket_no.to_string());
         }
         None => {}
+    }
+    if let Some(step) = ticket.next_system_step() {
+        let no = ticket.ticket_no.as_str();
+        index(keys::GSI4PK, keys::tickets_due(keys::due_shard(no)));
+        index(keys::GSI4SK, keys::ticket_due(step.due_at, no));
     }
     Ok(item)
 }
@@ -119,6 +125,49 @@ impl Table {
             .map(|no| key(keys::ticket(no.as_str()), keys::TICKET))
             .collect();
         self.get_many(keys).await
+    }
+
+    /// One page of the tickets in a worklist shard whose next step is due by `now`,
+    /// earliest first, and where the next page starts. The index is eventually consistent:
+    /// the job reads each ticket again before it decides.
+    pub async fn tickets_due(
+        &self,
+        shard: u32,
+        now: chrono::DateTime<chrono::Utc>,
+        start: Option<Item>,
+        limit: i32,
+    ) -> Result<(Vec<TicketNumber>, Option<Item>), Error> {
+        let (index, pk_name, sk_name) = Gsi::Four.names();
+        let output = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk AND #sk < :due")
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_names("#sk", sk_name)
+            .expression_attribute_values(":pk", AttributeValue::S(keys::tickets_due(shard)))
+            .expression_attribute_values(":due", AttributeValue::S(keys::due_by(now)))
+            .set_exclusive_start_key(start)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(super::unavailable)?;
+        let ticket_nos = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| match item.get(keys::PK) {
+                Some(AttributeValue::S(pk)) => pk
+                    .strip_prefix(keys::TICKET_PARTITION_PREFIX)
+                    .and_then(|no| TicketNumber::parse("ticket_no", no).ok()),
+                _ => None,
+            })
+            .collect();
+        Ok((
+            ticket_nos,
+            output.last_evaluated_key.filter(|k| !k.is_empty()),
+        ))
     }
 
     /// The ticket a redemption code belongs to, platform-wide (the caller checks tenancy):

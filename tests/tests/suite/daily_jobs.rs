@@ -1,0 +1,335 @@
+//! The daily ticket steps (§6): on a fixed clock walked across the cut-offs, every due
+//! ticket lapses or goes to the bank once, through the change engine with its history and
+//! events; a second run changes nothing; a run stopped halfway, or whose continuation is
+//! lost, is finished by the next run; the run is recorded for the operator.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use serde_json::json;
+use tessera_dev::seed::{ADMIN_PASSWORD, PARENT};
+use tessera_domain::calendar;
+use tessera_domain::clock::Clock;
+use tessera_domain::tickets::TicketStatus as S;
+use tessera_platform::store::jobs::JobRunStatus;
+use tessera_platform::store::tickets::Ticket;
+use tessera_tests::{json_request, seeded, IssueRow, Seeded};
+
+struct World {
+    base: Seeded,
+    admin: String,
+    goods: Vec<Ticket>,
+    gift: Vec<Ticket>,
+}
+
+tessera_tests::deref_to_seeded!(World);
+
+/// Taipei wall-clock time on a day of December 2026.
+fn taipei(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    calendar::taipei_instant(
+        NaiveDate::from_ymd_opt(2026, 12, day).unwrap(),
+        NaiveTime::from_hms_opt(hour, minute, 0).unwrap(),
+    )
+}
+
+/// `goods` goods vouchers (30-day escrow) and `gift` one-day gift vouchers of the demo
+/// parent, issued on the tests' start (30 Nov 2026, 10:00 Taipei).
+async fn world(goods: u32, gift: u32) -> World {
+    let base = seeded().await;
+    let admin = base.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let mut products = Vec::new();
+    for (name, kind, term, face) in [
+        ("拿鐵提貨券", "goods_voucher", 30, 120),
+        ("一日禮券", "gift_voucher", 1, 50),
+    ] {
+        let body = json!({"name": name, "kind": kind, "term_days": term, "face_value": face});
+        let (status, product) = base
+            .call(json_request("POST", "/products", Some(&admin), body))
+            .await;
+        assert_eq!(status, 201, "{product}");
+        products.push(product["product_id"].as_str().unwrap().to_owned());
+    }
+    base.record_order(
+        &admin,
+        "DJORDER",
+        &products[0],
+        120 * u64::from(goods),
+        goods,
+    )
+    .await;
+    let mut issued = base
+        .issue(
+            &admin,
+            PARENT,
+            "paper_by_merchant",
+            &[
+                IssueRow::new("DJ0", &products[0], goods).paid_by("DJORDER"),
+                IssueRow::new("DJ1", &products[1], gift),
+            ],
+        )
+        .await;
+    let gift = issued.pop().unwrap();
+    let goods = issued.pop().unwrap();
+    World {
+        base,
+        admin,
+        goods,
+        gift,
+    }
+}
+
+impl World {
+    fn jobs(&self) -> fn_daily_jobs::DailyJobs {
+        fn_daily_jobs::DailyJobs::new(&self.services).expect("the jobs queue is configured")
+    }
+
+    /// The scheduled run, as the schedule at 01:00 sends it, within `budget`.
+    async fn run_steps(&self, budget: fn_daily_jobs::Budget) -> fn_daily_jobs::Summary {
+        self.jobs()
+            .run(json!({"job": "ticket_steps"}), budget)
+            .await
+            .expect("the job runs")
+    }
+
+    async fn act(&self, uri: &str, ticket: &Ticket, reason: Option<&str>) {
+        let mut body = json!({"code": ticket.redemption_code});
+        if let Some(reason) = reason {
+            body["reason"] = json!(reason);
+        }
+        let mut request = json_request("POST", uri, Some(&self.admin), body);
+        request.headers_mut().insert(
+            "idempotency-key",
+            uuid::Uuid::new_v4().simple().to_string().parse().unwrap(),
+        );
+        let (status, answer) = self.call(request).await;
+        assert_eq!(status, 200, "{uri}: {answer}");
+    }
+
+    async fn statuses(&self, tickets: &[Ticket]) -> Vec<S> {
+        let mut statuses = Vec::new();
+        for ticket in tickets {
+            let stored = self.services.table.get_ticket(&ticket.ticket_no).await;
+            statuses.push(stored.unwrap().unwrap().status);
+        }
+        statuses
+    }
+
+    async fn actions(&self, ticket: &Ticket) -> Vec<String> {
+        let entries = self
+            .services
+            .table
+            .ticket_history(&ticket.ticket_no)
+            .await
+            .unwrap();
+        entries.into_iter().map(|e| e.action).collect()
+    }
+}
+
+#[tokio::test]
+async fn the_cut_offs_and_lapses_take_each_due_step_once() {
+    let w = world(3, 2).await;
+    let (goods, gift) = (&w.goods, &w.gift);
+    // 30 Nov: goods[0] redeemed, goods[1] returned (issued the same day: the bank hears on
+    // 2 Dec), goods[2] left unused; gift[0] redeemed, gift[1] left unused.
+    w.clock.set(taipei(1, 0, 0) - Duration::hours(10));
+    w.act("/redemptions", &goods[0], None).await;
+    w.act("/returns", &goods[1], Some("顧客退貨")).await;
+    w.act("/redemptions", &gift[0], None).await;
+    // 1 Dec 00:30: nothing is due before the cut-off (the one-day gift voucher is valid
+    // through 1 Dec).
+    w.clock.set(taipei(1, 0, 30));
+    let first = w.run_steps(fn_daily_jobs::Budget::default()).await;
+    assert_eq!(first.tickets_stepped, 0, "{first:?}");
+    assert_eq!(w.statuses(gift).await, [S::Used, S::Unused]);
+
+    // 1 Dec 01:05: the redemption goes to the bank; the return waits for 2 Dec.
+    w.clock.set(taipei(1, 1, 5));
+    let cut_off = w.run_steps(fn_daily_jobs::Budget::default()).await;
+    assert_eq!(cut_off.tickets_stepped, 1, "{cut_off:?}");
+    assert_eq!(
+        w.statuses(goods).await,
+        [S::Redeeming, S::PendingReturn, S::Unused]
+    );
+    // The same run again (a Scheduler retry): nothing more.
+    let again = w.run_steps(fn_daily_jobs::Budget::default()).await;
+    assert_eq!(again.tickets_stepped, 0, "{again:?}");
+
+    // A person can no longer change a ticket the bank has.
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let mut request = json_request(
+        "POST",
+        "/redemptions/cancel",
+        Some(&admin),
+        json!({"code": goods[0].redemption_code, "reason": "太晚了"}),
+    );
+    request
+        .headers_mut()
+        .insert("idempotency-key", "late-cancel-1".parse().unwrap());
+    let (status, problem) = w.call(request).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("TICKET_WITH_BANK")),
+        "{problem}"
+    );
+
+    // 2 Dec 01:00 and 3 Dec 01:00: settled, the return sent then refunded, and the gift
+    // voucher lapsed at midnight.
+    w.clock.set(taipei(2, 1, 0));
+    assert_eq!(
+        w.run_steps(fn_daily_jobs::Budget::default())
+            .await
+            .tickets_stepped,
+        3
+    );
+    assert_eq!(
+        w.statuses(goods).await,
+        [S::Redeemed, S::Returning, S::Unused]
+    );
+    w.clock.set(taipei(3, 1, 0));
+    assert_eq!(
+        w.run_steps(fn_daily_jobs::Budget::default())
+            .await
+            .tickets_stepped,
+        1
+    );
+    assert_eq!(
+        w.statuses(goods).await,
+        [S::Redeemed, S::Returned, S::Unused]
+    );
+    assert_eq!(
+        w.statuses(gift).await,
+        [S::Used, S::Expired],
+        "a used gift voucher stays"
+    );
+
+    // One history entry per step, by the system, none twice.
+    assert_eq!(
+        w.actions(&goods[0]).await,
+        [
+            "issued",
+            "redeem",
+            "send_redemption_to_bank",
+            "bank_settled_redemption"
+        ]
+    );
+    assert_eq!(
+        w.actions(&goods[1]).await,
+        [
+            "issued",
+            "return",
+            "send_return_to_bank",
+            "bank_settled_return"
+        ]
+    );
+    assert_eq!(w.actions(&gift[1]).await, ["issued", "gift_expiry"]);
+    // The steps' events reach the outbox's consumers.
+    w.publish().await;
+
+    let run = w
+        .services
+        .table
+        .get_job_run(
+            "ticket_steps",
+            NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("the run is recorded");
+    assert_eq!(
+        (run.status, run.done, run.invocations),
+        (JobRunStatus::Finished, 1, 1)
+    );
+    let runs = w
+        .services
+        .table
+        .latest_job_runs("ticket_steps", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.day.to_string()).collect::<Vec<_>>(),
+        ["2026-12-03", "2026-12-02", "2026-12-01"],
+        "newest first, one per day"
+    );
+    assert_eq!(runs[2].invocations, 3, "1 Dec ran three times");
+}
+
+#[tokio::test]
+async fn a_run_out_of_budget_continues_itself_and_a_lost_continuation_is_made_good_by_the_next_run()
+{
+    // 45 goods vouchers: three transactions of at most 20.
+    let w = world(45, 1).await;
+    let escrow_over = w.goods[0].term_ends_on + Duration::days(1);
+    w.clock.set(calendar::taipei_instant(
+        escrow_over,
+        NaiveTime::from_hms_opt(1, 0, 0).unwrap(),
+    ));
+    let day = calendar::taipei_date(w.clock.now());
+    let one_group = fn_daily_jobs::Budget {
+        deadline: None,
+        max_groups: Some(1),
+    };
+
+    // Out of budget after one transaction (of one worklist shard): the rest is queued as
+    // a continuation.
+    let first = w.run_steps(one_group).await;
+    assert!(first.continued, "{first:?}");
+    assert!((1..=20).contains(&first.tickets_stepped), "{first:?}");
+    let run = w
+        .services
+        .table
+        .get_job_run("ticket_steps", day)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (run.status, run.done),
+        (JobRunStatus::Running, first.tickets_stepped as u64)
+    );
+    // The continuation runs on the jobs queue, as Lambda's SQS integration calls it.
+    assert_eq!(w.drain("JobsQueue", "DailyJobsFunction").await, 1);
+    let statuses = w.statuses(&w.goods).await;
+    assert!(
+        statuses.iter().all(|s| *s == S::UnusedEscrowExpired),
+        "{statuses:?}"
+    );
+    let run = w
+        .services
+        .table
+        .get_job_run("ticket_steps", day)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (run.status, run.done, run.invocations),
+        (JobRunStatus::Finished, 46, 2),
+        "45 goods and the gift voucher"
+    );
+
+    // Stopped halfway with its continuation lost: the next run (Scheduler's retry) resumes
+    // where it stopped, and no ticket steps twice.
+    let w = world(45, 1).await;
+    w.clock.set(calendar::taipei_instant(
+        escrow_over,
+        NaiveTime::from_hms_opt(1, 0, 0).unwrap(),
+    ));
+    let stopped = w.run_steps(one_group).await;
+    assert!(
+        stopped.continued && stopped.tickets_stepped > 0,
+        "{stopped:?}"
+    );
+    let queue = &w.stack.provisioned.queue_urls["JobsQueue"];
+    w.stack
+        .aws
+        .sqs
+        .purge_queue()
+        .queue_url(queue)
+        .send()
+        .await
+        .unwrap();
+    let resumed = w.run_steps(fn_daily_jobs::Budget::default()).await;
+    assert_eq!(
+        (resumed.tickets_stepped, resumed.continued),
+        (46 - stopped.tickets_stepped, false)
+    );
+    for ticket in &w.goods {
+        assert_eq!(w.actions(ticket).await, ["issued", "escrow_expiry"]);
+    }
+}
