@@ -28,7 +28,7 @@ use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-const ENTITY: &str = "product";
+const ENTITY: &str = tessera_platform::store::products::PRODUCT_ENTITY;
 
 /// What a merchant sends to create or edit a product (and what copy returns).
 /// The stack's resources this function is given besides the table (its template

@@ -14,8 +14,10 @@ use tessera_domain::relations::{issuer_opens, issuer_unlinks, store_unlinks, Rel
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::history::HistoryEntry;
+use tessera_platform::store::products::PRODUCT_ENTITY;
 use tessera_platform::store::relations::{RelationRecord, ISSUER_ENTITY, STORE_ENTITY};
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
@@ -283,6 +285,12 @@ async fn set_store_status(
         StatusInput::Open => (issuer_opens(before)?, "reopened"),
         StatusInput::Unlinked => (issuer_unlinks(before)?, "unlinked_by_issuer"),
     };
+    let by = ProductGrantRemover::Issuer(actor);
+    if after.is_open() {
+        // A removal an earlier unlink left unfinished is finished first: re-opening grants
+        // no product by itself.
+        revoke_product_grants(&services, &actor.acting_as, &store, by).await?;
+    }
     let now = services.clock.now();
     relation.status = after;
     relation.updated_at = now;
@@ -293,6 +301,9 @@ async fn set_store_status(
             &entry(actor, now, action, Some(before), after),
         )
         .await?;
+    if !after.is_open() {
+        revoke_product_grants(&services, &actor.acting_as, &store, by).await?;
+    }
     let names = names(&services, std::iter::once(store.clone())).await?;
     Ok(Json(view(&relation, &store, &names)))
 }
@@ -350,8 +361,90 @@ async fn unlink_issuer(
             &entry(actor, now, "unlinked_by_store", Some(before), after),
         )
         .await?;
+    revoke_product_grants(
+        &services,
+        &issuer,
+        &actor.acting_as,
+        ProductGrantRemover::Store,
+    )
+    .await?;
     let names = names(&services, std::iter::once(issuer.clone())).await?;
     Ok(Json(view(&relation, &issuer, &names)))
+}
+
+/// Products taken off in one transaction (each product and its history entry).
+const PRODUCTS_PER_TRANSACTION: usize = 45;
+
+/// Who ended the relation, for the products' history.
+#[derive(Clone, Copy)]
+enum ProductGrantRemover<'a> {
+    Issuer(&'a Actor),
+    /// The store's accounts are not the issuer's: the platform records it.
+    Store,
+}
+
+/// Takes `store` off the redeemable-store list of every product of `issuer` that lists it
+/// (spec §3, manual §7-1): an ended relation keeps no product grants, so re-opening it grants
+/// nothing until the issuer grants products again one by one. Through the change engine,
+/// each product with a history entry, in transactions of up to
+/// [`PRODUCTS_PER_TRANSACTION`]; a product changed meanwhile is read again. Safe to repeat.
+async fn revoke_product_grants(
+    services: &Services,
+    issuer: &MerchantId,
+    store: &MerchantId,
+    by: ProductGrantRemover<'_>,
+) -> Result<usize, Error> {
+    let listing: Vec<_> = services
+        .table
+        .all_products(issuer)
+        .await?
+        .into_iter()
+        .filter(|p| p.spec.lists.redeemable_stores.contains(store))
+        .map(|p| p.product_id)
+        .collect();
+    let engine = ChangeEngine::new(services.table.clone(), services.clock.clone());
+    let mut revoked = 0;
+    for chunk in listing.chunks(PRODUCTS_PER_TRANSACTION) {
+        revoked += engine
+            .run(None, 200, |now| async move {
+                let mut changes = Changes::new();
+                let mut count = 0_usize;
+                for mut product in services.table.get_products(issuer, chunk).await? {
+                    if !product.spec.lists.redeemable_stores.contains(store) {
+                        continue;
+                    }
+                    product.spec.lists.redeemable_stores.retain(|s| s != store);
+                    product.updated_at = now;
+                    let version = changes.update(&mut product)?;
+                    let what = json!({"redeemable_stores": {"removed": [store]}, "reason": "the relation with the store ended"});
+                    let id = product.product_id.as_str();
+                    let entry = match by {
+                        ProductGrantRemover::Issuer(actor) => HistoryEntry::new(
+                            issuer,
+                            &actor.account,
+                            now,
+                            PRODUCT_ENTITY,
+                            id,
+                            "redeemable_store_removed",
+                            what,
+                        ),
+                        ProductGrantRemover::Store => HistoryEntry::by_system(
+                            issuer,
+                            now,
+                            PRODUCT_ENTITY,
+                            id,
+                            "redeemable_store_removed",
+                            what,
+                        ),
+                    };
+                    changes.history(&entry, version)?;
+                    count += 1;
+                }
+                Ok(Decision::new(changes, count))
+            })
+            .await?;
+    }
+    Ok(revoked)
 }
 
 async fn history(

@@ -357,6 +357,56 @@ async fn a_store_taken_off_the_products_list_can_no_longer_redeem_its_tickets() 
 }
 
 #[tokio::test]
+async fn an_unlinked_store_keeps_no_product_and_reopening_grants_nothing_until_granted_again() {
+    let w = world(3).await;
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let tickets = &w.goods;
+    // Issued while the relation was open: the store redeems one.
+    assert_eq!(w.redeem(&partner, &tickets[0]).await.0, 200);
+    let relation = format!("/redeemable-stores/{PARTNER}/status");
+    let (status, body) = w
+        .as_admin("PUT", &relation, json!({"status": "unlinked"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = w.redeem(&partner, &tickets[1]).await;
+    assert_eq!(
+        (status, World::code_of(&body)),
+        (409, Some("RELATION_NOT_OPEN"))
+    );
+    // Re-opened: the product no longer lists the store, so its tickets stay out of reach.
+    let (status, body) = w
+        .as_admin("PUT", &relation, json!({"status": "open"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = w.redeem(&partner, &tickets[1]).await;
+    assert_eq!(
+        (status, World::code_of(&body)),
+        (403, Some("STORE_NOT_PERMITTED"))
+    );
+    let path = format!("/products/{}", tickets[0].product_id);
+    let (status, product) = w.call(authed("GET", &path, &w.admin)).await;
+    assert_eq!(status, 200, "{product}");
+    assert_eq!(product["redeemable_stores"], json!([]));
+    let (status, history) = w
+        .call(authed("GET", &format!("{path}/history"), &w.admin))
+        .await;
+    assert_eq!(status, 200, "{history}");
+    assert!(
+        tessera_tests::history_actions(&history)
+            .iter()
+            .any(|a| a == "redeemable_store_removed"),
+        "{history}"
+    );
+    // Granted again, product by product: now the store redeems.
+    let mut product = tessera_tests::product_edit_body(product);
+    product["redeemable_stores"] = json!([PARTNER]);
+    let (status, saved) = w.as_admin("PUT", &path, product).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(w.redeem(&partner, &tickets[1]).await.0, 200);
+    assert_eq!(w.status_of(&tickets[2]).await, TicketStatus::Unused);
+}
+
+#[tokio::test]
 async fn lookup_shows_the_issuer_everything_and_a_store_only_what_it_needs() {
     let w = world(1).await;
     let code = w.goods[0].redemption_code.as_str();

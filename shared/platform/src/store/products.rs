@@ -29,6 +29,9 @@ pub struct ProductRecord {
     pub version: u64,
 }
 
+/// The history entity of products.
+pub const PRODUCT_ENTITY: &str = "product";
+
 pub fn product_write(product: &ProductRecord) -> Result<Write, Error> {
     let mut item = to_item(
         product,
@@ -109,6 +112,20 @@ impl Table {
             writes.push(history.write(product.version)?);
         }
         self.transact(writes, ErrorCode::ConcurrentChange).await
+    }
+
+    /// Every product of the merchant, oldest first (from the index: callers that change
+    /// them read each again).
+    pub async fn all_products(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> Result<Vec<ProductRecord>, Error> {
+        let pk = keys::products_of(merchant_id.as_str());
+        self.query_index(Gsi::One, pk, SortKeys::All)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     /// Products created in `[from, until)`, oldest first.
