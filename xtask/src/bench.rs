@@ -13,7 +13,7 @@ use tower::ServiceExt;
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs every benchmark group, or only the one named (`errors`, `dynamodb`, `sessions`,
-/// `issuance`, `redeem`, `export`, `cold`).
+/// `issuance`, `redeem`, `export`, `daily`, `cold`).
 pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
     // Quiet unless RUST_LOG asks (bench.sh sets it off by default).
     tessera_platform::telemetry::init();
@@ -35,6 +35,9 @@ pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
     }
     if wanted("export") {
         export_100k().await?;
+    }
+    if wanted("daily") {
+        daily_jobs_100k().await?;
     }
     if wanted("cold") {
         cold_init().await?;
@@ -481,6 +484,119 @@ async fn batch_issue() -> Result<(), BenchError> {
 }
 
 type Item = std::collections::HashMap<String, AttributeValue>;
+
+/// Due tickets of the daily-jobs benchmark (`TESSERA_BENCH_DAILY_TICKETS` for a quick run).
+fn daily_tickets() -> usize {
+    std::env::var("TESSERA_BENCH_DAILY_TICKETS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// The daily ticket steps over 100,000 due tickets (half lapsing gift vouchers, half goods
+/// vouchers redeemed two days ago and going to the bank), against the floor: the same
+/// steps' writes (ticket, history entry, outbox event; with their version conditions) in
+/// transactions of the same size and concurrency on a second, identical set of tickets,
+/// with nothing read and nothing decided.
+async fn daily_jobs_100k() -> Result<(), BenchError> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    use tessera_domain::products::TicketKind;
+    use tessera_domain::tickets::{RedemptionCode, TicketNumber, TicketStatus};
+    use tessera_platform::change::Changes;
+    use tessera_platform::lifecycle::{add_due_step, STEPS_PER_TRANSACTION};
+
+    let count = daily_tickets();
+    let world = bench_world().await?;
+    let product_id = world
+        .create_product(serde_json::json!({"name": "生日禮券", "kind": "gift_voucher", "term_days": 30, "face_value": 50}))
+        .await?;
+    let pattern = issue_for_bench(&world, &product_id, "DAILYPAT", 1)
+        .await?
+        .pop()
+        .ok_or("the pattern ticket was not issued")?;
+    let now = chrono::Utc::now();
+    let today = tessera_domain::calendar::taipei_date(now);
+    let due = |sequence: u64, i: usize| {
+        let mut ticket = pattern.clone();
+        ticket.ticket_no = TicketNumber::from_sequence(sequence);
+        ticket.redemption_code = RedemptionCode::generate(sequence, [7; 16]);
+        ticket.link_token = None;
+        ticket.print_status = None;
+        if i % 2 == 0 {
+            ticket.term_ends_on = today - chrono::Duration::days(3);
+        } else {
+            ticket.kind = TicketKind::GoodsVoucher;
+            ticket.status = TicketStatus::Used;
+            ticket.redeemed_at = Some(now - chrono::Duration::days(2));
+            ticket.redeemed_by = Some(ticket.merchant_id.clone());
+        }
+        ticket
+    };
+    let job_tickets: Vec<_> = (0..count).map(|i| due(800_000_000 + i as u64, i)).collect();
+    let floor_tickets: Vec<_> = (0..count).map(|i| due(850_000_000 + i as u64, i)).collect();
+    let items = job_tickets
+        .iter()
+        .chain(&floor_tickets)
+        .map(|t| tessera_platform::store::tickets::new_ticket_write(t).map(|w| w.item))
+        .collect::<Result<Vec<_>, _>>()?;
+    let loaded = Instant::now();
+    world.services.table.put_all(items, 32).await?;
+    eprintln!(
+        "bench: {} due tickets written in {:.1} s",
+        2 * count,
+        loaded.elapsed().as_secs_f64()
+    );
+
+    // The floor: the steps' writes, decided beforehand, committed bare.
+    let mut transactions = Vec::new();
+    for group in floor_tickets.chunks(STEPS_PER_TRANSACTION) {
+        let mut changes = Changes::new();
+        for ticket in group {
+            add_due_step(&mut changes, ticket, now)?;
+        }
+        transactions.push(changes.into_writes()?);
+    }
+    let table = &world.services.table;
+    let started = Instant::now();
+    stream::iter(transactions)
+        .map(|writes| table.transact(writes, tessera_domain::ErrorCode::ConcurrentChange))
+        .buffer_unordered(4)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let floor = started.elapsed();
+
+    // The job, as the schedule runs it.
+    let jobs = fn_daily_jobs::DailyJobs::new(&world.services)?;
+    let started = Instant::now();
+    let summary = jobs
+        .run(
+            serde_json::json!({"job": "ticket_steps"}),
+            fn_daily_jobs::Budget::default(),
+        )
+        .await?;
+    let job = started.elapsed();
+    // The floor's tickets were stepped already: only the job's own are left to it.
+    if summary.tickets_stepped != count {
+        return Err(format!(
+            "the job stepped {} of {count} tickets",
+            summary.tickets_stepped
+        )
+        .into());
+    }
+    let name = if count == 100_000 {
+        "daily_jobs_100k".to_owned()
+    } else {
+        format!("daily_jobs_{count}")
+    };
+    report(&format!("{name}_s"), job.as_secs_f64(), "s");
+    report(&format!("{name}_floor_s"), floor.as_secs_f64(), "s");
+    report(
+        &format!("{name}_ratio"),
+        job.as_secs_f64() / floor.as_secs_f64(),
+        "x",
+    );
+    Ok(())
+}
 
 /// Tickets the export benchmark's report holds.
 const EXPORT_TICKETS: usize = 100_000;
@@ -1323,6 +1439,8 @@ impl OneRead {
             by_merchant: actor.acting_as.clone(),
             branch: None,
             fee: None,
+            kind: Some(redeemed.kind),
+            after: Some(redeemed.status),
         };
         let record = IdempotencyRecord {
             merchant_id: actor.acting_as.clone(),

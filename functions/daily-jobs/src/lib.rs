@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+use tessera_domain::billing::{daily_fee_total, fee_bearing_returns};
 use tessera_domain::clock::Clock;
+use tessera_domain::merchant::{FeeItem, RedemptionMode};
 use tessera_domain::notification::{Message, Notification};
 use tessera_domain::orders::{daily_work, DailyAction, OrderEvent, TradeNo};
 use tessera_domain::values::{EmailList, MerchantId};
@@ -42,6 +44,11 @@ pub enum Job {
     /// expiry), redemptions and returns go to the bank at the cut-off and are settled at
     /// the next one.
     TicketSteps,
+    /// Yesterday's fee totals per merchant (§6-3, §9): the return-operation fee of every
+    /// return within escrow still standing at the end of the day, and the SMS fee of every
+    /// SMS sent, each at the day's rate, summed and rounded half-up. The monthly close
+    /// bills them.
+    DailyFees,
 }
 
 impl Job {
@@ -49,6 +56,7 @@ impl Job {
         match self {
             Job::UnissuedOrders => "unissued_orders",
             Job::TicketSteps => "ticket_steps",
+            Job::DailyFees => "daily_fees",
         }
     }
 }
@@ -88,6 +96,8 @@ pub struct Summary {
     pub merchants_without_billing_email: usize,
     /// Tickets that took their due step.
     pub tickets_stepped: usize,
+    /// Daily fee totals written (one per merchant and billable item).
+    pub fee_totals_written: usize,
     /// The budget ran out first: a continuation was queued for the rest.
     pub continued: bool,
 }
@@ -149,6 +159,7 @@ impl DailyJobs {
         let outcome = match job {
             Job::UnissuedOrders => self.unissued_orders(day).await,
             Job::TicketSteps => self.ticket_steps(day, budget).await,
+            Job::DailyFees => self.daily_fees(day - chrono::Duration::days(1)).await,
         };
         let now = self.clock.now();
         match outcome {
@@ -245,6 +256,45 @@ impl DailyJobs {
             continued: out_of_budget.load(Ordering::SeqCst),
             ..Summary::default()
         })
+    }
+
+    /// Each merchant's fee totals of `day`, replacing what a previous run wrote (the day is
+    /// over, so a run twice computes the same). A merchant with no rate set for an item is
+    /// not billed for it.
+    async fn daily_fees(&self, day: NaiveDate) -> Result<Summary, Error> {
+        let mut summary = Summary::default();
+        for merchant in self.table.list_merchant_ids().await? {
+            let (contract, rates, events, sms) = tokio::try_join!(
+                self.table.get_contract(&merchant),
+                self.table.list_rates(&merchant),
+                self.table.ticket_events(&merchant, day),
+                self.table.sms_log(
+                    &merchant,
+                    calendar::start_of_day(day),
+                    calendar::end_of_day_exclusive(day)
+                ),
+            )?;
+            let mode = contract.map_or(RedemptionMode::RedeemAfterUse, |c| c.redemption_mode);
+            let own: Vec<_> = events
+                .into_iter()
+                .filter(|e| e.issuer == merchant)
+                .collect();
+            let returns: Vec<_> = fee_bearing_returns(&own)
+                .into_iter()
+                .map(|(_, face)| face)
+                .collect();
+            let sms_units = vec![rust_decimal::Decimal::ZERO; sms.len()];
+            for (item, units) in [
+                (FeeItem::ReturnOperation, returns),
+                (FeeItem::Sms, sms_units),
+            ] {
+                if let Some(total) = daily_fee_total(day, item, mode, &rates, &units) {
+                    self.table.record_daily_fee_total(&merchant, &total).await?;
+                    summary.fee_totals_written += 1;
+                }
+            }
+        }
+        Ok(summary)
     }
 
     async fn unissued_orders(&self, today: NaiveDate) -> Result<Summary, Error> {

@@ -135,6 +135,12 @@ pub struct TicketEvent {
     pub branch: Option<BranchCode>,
     #[serde(default, with = "rust_decimal::serde::str_option")]
     pub fee: Option<Decimal>,
+    /// The ticket's kind and the status the change left it in: the return-operation fee
+    /// is due only on goods vouchers returned within escrow (to `pending_return`).
+    #[serde(default)]
+    pub kind: Option<TicketKind>,
+    #[serde(default)]
+    pub after: Option<TicketStatus>,
 }
 
 /// A merchant's request on a ticket.
@@ -332,6 +338,8 @@ impl Ticket {
             by_merchant: actor.acting_as.clone(),
             branch: actor.branch.clone(),
             fee,
+            kind: Some(ticket.kind),
+            after: Some(after),
         };
         let mut events: Vec<EventType> = lapsed.iter().map(|_| EventType::TicketLapsed).collect();
         events.extend(event_of(operation));

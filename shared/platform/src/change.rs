@@ -99,6 +99,16 @@ impl Changes {
         self
     }
 
+    /// Every write of the change, its events' included, as the engine commits them
+    /// (without the engine's idempotency record): what a change costs, for measuring it.
+    pub fn into_writes(self) -> Result<Vec<Write>, Error> {
+        let mut writes: Vec<Write> = self.writes.into_iter().map(|(write, _)| write).collect();
+        for event in &self.events {
+            writes.push(event.write()?);
+        }
+        Ok(writes)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty() && self.events.is_empty()
     }

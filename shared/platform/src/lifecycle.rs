@@ -479,6 +479,20 @@ fn add_ticket_change(
     Ok(change.ticket)
 }
 
+/// Adds the ticket's next system step to `changes` if it is due by `now`; whether it was.
+pub fn add_due_step(
+    changes: &mut Changes,
+    ticket: &Ticket,
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let Some(step) = ticket.next_system_step().filter(|s| s.due_at <= now) else {
+        return Ok(false);
+    };
+    let change = ticket.apply_system(step.operation, now)?;
+    add_ticket_change(changes, ticket, change)?;
+    Ok(true)
+}
+
 /// At most this many tickets step in one transaction: a step writes the ticket, at most
 /// two history entries and two events (a lapse not yet recorded, then the step), and a
 /// transaction holds 100 writes.
@@ -505,12 +519,9 @@ pub async fn take_due_steps(
             let mut changes = Changes::new();
             let mut stepped = 0_usize;
             for ticket in table.get_tickets(ticket_nos).await? {
-                let Some(step) = ticket.next_system_step().filter(|s| s.due_at <= now) else {
-                    continue;
-                };
-                let change = ticket.apply_system(step.operation, now)?;
-                add_ticket_change(&mut changes, &ticket, change)?;
-                stepped += 1;
+                if add_due_step(&mut changes, &ticket, now)? {
+                    stepped += 1;
+                }
             }
             Ok(Decision::new(changes, stepped))
         })

@@ -13,9 +13,9 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-/// 00:15 Taipei on a date: when the schedule fires.
+/// 02:00 Taipei on a date: when the schedule fires.
 fn close_time(y: i32, m: u32, d: u32) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, 0, 15, 0).unwrap() - chrono::Duration::hours(8)
+    Utc.with_ymd_and_hms(y, m, d, 2, 0, 0).unwrap() - chrono::Duration::hours(8)
 }
 
 async fn fire(w: &tessera_tests::Seeded) {

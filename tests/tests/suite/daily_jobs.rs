@@ -15,7 +15,6 @@ use tessera_tests::{json_request, seeded, IssueRow, Seeded};
 
 struct World {
     base: Seeded,
-    admin: String,
     goods: Vec<Ticket>,
     gift: Vec<Ticket>,
 }
@@ -68,12 +67,7 @@ async fn world(goods: u32, gift: u32) -> World {
         .await;
     let gift = issued.pop().unwrap();
     let goods = issued.pop().unwrap();
-    World {
-        base,
-        admin,
-        goods,
-        gift,
-    }
+    World { base, goods, gift }
 }
 
 impl World {
@@ -94,7 +88,9 @@ impl World {
         if let Some(reason) = reason {
             body["reason"] = json!(reason);
         }
-        let mut request = json_request("POST", uri, Some(&self.admin), body);
+        // Signed in afresh: the tests move the clock past a session's eight hours.
+        let admin = self.token(PARENT, "admin", ADMIN_PASSWORD).await;
+        let mut request = json_request("POST", uri, Some(&admin), body);
         request.headers_mut().insert(
             "idempotency-key",
             uuid::Uuid::new_v4().simple().to_string().parse().unwrap(),
@@ -332,4 +328,114 @@ async fn a_run_out_of_budget_continues_itself_and_a_lost_continuation_is_made_go
     for ticket in &w.goods {
         assert_eq!(w.actions(ticket).await, ["issued", "escrow_expiry"]);
     }
+}
+
+#[tokio::test]
+async fn each_day_is_billed_at_its_own_rate_and_the_close_bills_the_days() {
+    use rust_decimal::Decimal;
+    use tessera_domain::merchant::{FeeBasis, FeeItem, FeeRate, RedemptionMode};
+    use tessera_domain::values::MerchantId;
+
+    let w = world(5, 1).await;
+    let g = &w.goods;
+    let parent = MerchantId::parse("m", PARENT).unwrap();
+    let jobs = w.jobs();
+    let fees = |at: DateTime<Utc>| {
+        w.clock.set(at);
+        let jobs = jobs.clone();
+        async move {
+            jobs.run(
+                json!({"job": "daily_fees"}),
+                fn_daily_jobs::Budget::default(),
+            )
+            .await
+            .expect("the fee job runs")
+        }
+    };
+    let fee_days = || async {
+        let totals = w
+            .services
+            .table
+            .daily_fee_totals(&parent, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
+            .await
+            .unwrap();
+        let december = w
+            .services
+            .table
+            .daily_fee_totals(&parent, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+            .await
+            .unwrap();
+        totals
+            .into_iter()
+            .chain(december)
+            .filter(|t| t.item == FeeItem::ReturnOperation)
+            .map(|t| (t.date.to_string(), t.amount))
+            .collect::<Vec<_>>()
+    };
+
+    // 30 Nov, at the seeded NT$10 a return: g[0] returned; g[1] returned and cancelled the
+    // same day (drops out); the gift voucher returned (no fee: gift vouchers bear none).
+    w.clock.set(taipei(1, 0, 0) - Duration::hours(10));
+    w.act("/returns", &g[0], Some("顧客退貨")).await;
+    w.act("/returns", &g[1], Some("顧客退貨")).await;
+    w.act("/returns/cancel", &g[1], Some("誤退")).await;
+    w.act("/returns", &w.gift[0], Some("顧客退貨")).await;
+    // 1 Dec: the rate becomes 2.5 % of face value at 13:00; g[2] is returned at 09:00 and
+    // g[3] at 15:00, both billed at the day's latest rate (2.5 % of NT$120 = 3 each).
+    let change = FeeRate {
+        mode: RedemptionMode::RedeemAfterUse,
+        item: FeeItem::ReturnOperation,
+        basis: FeeBasis::Percent,
+        amount: Decimal::new(25, 1),
+        effective_from: taipei(1, 13, 0),
+    };
+    w.services.table.put_rate(&parent, &change).await.unwrap();
+
+    // 1 Dec 00:05: 30 Nov is billed at NT$10, once however often the job runs.
+    let first = fees(taipei(1, 0, 5)).await;
+    assert_eq!(first.fee_totals_written, 1, "{first:?}");
+    fees(taipei(1, 0, 7)).await;
+    assert_eq!(
+        fee_days().await,
+        [("2026-11-30".to_owned(), Decimal::new(10, 0))]
+    );
+
+    w.clock.set(taipei(1, 9, 0));
+    w.act("/returns", &g[2], Some("顧客退貨")).await;
+    w.clock.set(taipei(1, 15, 0));
+    w.act("/returns", &g[3], Some("顧客退貨")).await;
+    fees(taipei(2, 0, 5)).await;
+    assert_eq!(
+        fee_days().await,
+        [
+            ("2026-11-30".to_owned(), Decimal::new(10, 0)),
+            ("2026-12-01".to_owned(), Decimal::new(6, 0)),
+        ]
+    );
+
+    // The monthly close on 1 Dec at 02:00 billed November's day (run it now: the bill is
+    // made of the daily totals, whenever it runs).
+    let close = fn_billing_close::BillingClose {
+        table: w.services.table.clone(),
+        clock: w.clock.clone(),
+    };
+    close
+        .run(json!({"job": "monthly_close"}))
+        .await
+        .expect("the close runs");
+    w.clock.set(taipei(2, 2, 0) + Duration::days(30)); // 1 Jan 2027, 02:00
+    close
+        .run(json!({"job": "monthly_close"}))
+        .await
+        .expect("the close runs");
+    let bills = w.services.table.list_bills(&parent).await.unwrap();
+    let return_line = |month: &str| {
+        bills
+            .iter()
+            .find(|b| b.month == month)
+            .and_then(|b| b.lines.iter().find(|l| l.item == FeeItem::ReturnOperation))
+            .map(|l| l.amount)
+    };
+    assert_eq!(return_line("2026-11"), Some(Decimal::new(10, 0)));
+    assert_eq!(return_line("2026-12"), Some(Decimal::new(6, 0)));
 }

@@ -536,6 +536,7 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
     for (function, input) in [
         ("DailyJobsFunction", json!({"job": "unissued_orders"})),
         ("DailyJobsFunction", json!({"job": "ticket_steps"})),
+        ("DailyJobsFunction", json!({"job": "daily_fees"})),
         ("DailyJobsFunction", continuation),
         ("BillingCloseFunction", json!({"job": "monthly_close"})),
     ] {
@@ -551,6 +552,41 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
             "{function}: {answer}"
         );
     }
+
+    // Unlinking a redeemable store takes it off the products that list it; re-opening
+    // grants nothing by itself.
+    let partner = tessera_dev::seed::PARTNER;
+    let (status, listed) = d
+        .call(authed_json(
+            "POST",
+            "/products",
+            &admin,
+            json!({"name": "聯合提貨券", "kind": "goods_voucher", "term_days": 365, "face_value": 100, "redeemable_stores": [partner]}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{listed}");
+    for status_to in ["unlinked", "open"] {
+        let (status, body) = d
+            .call(authed_json(
+                "PUT",
+                &format!("/redeemable-stores/{partner}/status"),
+                &admin,
+                json!({"status": status_to}),
+            ))
+            .await;
+        assert_eq!(status, 200, "{status_to}: {body}");
+    }
+    let (status, product) = d
+        .call(authed_get(
+            &format!(
+                "/products/{}",
+                listed["product_id"].as_str().expect("an id")
+            ),
+            &admin,
+        ))
+        .await;
+    assert_eq!(status, 200, "{product}");
+    assert_eq!(product["redeemable_stores"], json!([]), "{product}");
 
     // A bound cashier is held to the rights the stored account has, in its own process.
     let cashier = d.sign_in(DEMO, "cashier01", "Tessera2026").await;
