@@ -24,8 +24,8 @@ use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::reports::{
-    BillsReport, BranchReport, CrossStoreReport, ReportRequest, SmsLogReport, TicketQuery,
-    TicketReport,
+    BillsReport, BranchReport, CrossStoreReport, IssuedOrdersReport, ReportRequest, SmsLogReport,
+    TicketQuery, TicketReport,
 };
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::exports::{ExportMessage, ExportRecord, ExportStatus};
@@ -378,6 +378,31 @@ async fn sms_log_report(
     Ok(Json(report_page(&services, &request, &page).await?))
 }
 
+/// The issued orders (發行訂單, §7-3 C) issued in a range of Taipei days (at most 3 months):
+/// import number, order, product, quantity and amount, delivery, buyer (mobile masked).
+#[utoipa::path(get, path = "/reports/issued-orders", tag = "reports", security(("bearer" = [])),
+    params(SmsLogQuery, PageQuery),
+    responses((status = 200, body = ReportPage),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of issued orders", body = ProblemDetails, content_type = PROBLEM)))]
+async fn issued_orders_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<SmsLogQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ReportPage>, Problem> {
+    let actor = &current.actor;
+    AreaGuard::new(FunctionArea::IssuedOrders, ErrorCode::ExportNotFound)
+        .check_own(actor, Access::Query)?;
+    let request = ReportRequest::IssuedOrders(IssuedOrdersReport {
+        owner: actor.acting_as.clone(),
+        range: DayRange::parse(query.from, query.to)?,
+    });
+    Ok(Json(report_page(&services, &request, &page).await?))
+}
+
+/// A range of Taipei days (the SMS log, the issued orders).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SmsLogQuery {
@@ -429,14 +454,15 @@ async fn branch_report(
 /// What to export: a report and its query (the fields of the report's GET route).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExportInput {
-    /// The report: `tickets`, `cross_store`, `branch`, `circulation`, `sms_log`, `bills`,
-    /// `products`, `branches`, `bindings` or `redeemable_stores`.
+    /// The report: `tickets`, `cross_store`, `branch`, `circulation`, `sms_log`,
+    /// `issued_orders`, `bills`, `products`, `branches`, `bindings` or `redeemable_stores`.
     #[schema(
-        pattern = "^(tickets|cross_store|branch|circulation|sms_log|bills|products|branches|bindings|redeemable_stores)$"
+        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|bills|products|branches|bindings|redeemable_stores)$"
     )]
     pub report: String,
     /// The fields of the report's own route (`/reports/tickets`, `/reports/cross-store`,
-    /// `/reports/branch`, `/reports/circulation`, `/reports/sms-log`; `from` and `to` for
+    /// `/reports/branch`, `/reports/circulation`, `/reports/sms-log`,
+    /// `/reports/issued-orders`; `from` and `to` for
     /// `products`, at most a year; none for the others), as an object.
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -444,7 +470,7 @@ pub struct ExportInput {
 }
 
 /// What `POST /exports` can write.
-const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, bills, products, branches, bindings or redeemable_stores";
+const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, bills, products, branches, bindings or redeemable_stores";
 
 /// The query of an export, read as the report's own route reads it.
 fn export_query<T: serde::de::DeserializeOwned>(query: serde_json::Value) -> Result<T, Error> {
@@ -515,6 +541,7 @@ async fn create_export(
         "tickets" | "cross_store" | "branch" | "circulation" => FunctionArea::Reports,
         "bindings" => FunctionArea::Branches,
         "sms_log" => FunctionArea::SmsLog,
+        "issued_orders" => FunctionArea::IssuedOrders,
         "bills" => FunctionArea::Billing,
         "products" => FunctionArea::Products,
         "branches" => FunctionArea::Branches,
@@ -535,6 +562,10 @@ async fn create_export(
             export_query::<OperationsQuery>(input.query)?.branch_report(actor)?,
         ),
         "sms_log" => ReportRequest::SmsLog(SmsLogReport {
+            owner: actor.acting_as.clone(),
+            range: export_query::<OperationsQuery>(input.query)?.range()?,
+        }),
+        "issued_orders" => ReportRequest::IssuedOrders(IssuedOrdersReport {
             owner: actor.acting_as.clone(),
             range: export_query::<OperationsQuery>(input.query)?.range()?,
         }),
@@ -975,6 +1006,7 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(cross_store_report))
         .routes(routes!(branch_report))
         .routes(routes!(sms_log_report))
+        .routes(routes!(issued_orders_report))
         .routes(routes!(circulation_report))
         .routes(routes!(dashboard))
         .routes(routes!(create_export))

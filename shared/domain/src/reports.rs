@@ -11,6 +11,7 @@ use crate::ticket::Ticket;
 use crate::tickets::TicketStatus;
 use crate::values::BranchCode;
 use chrono::{DateTime, Months, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// The longest range a date query may span (查詢範圍不可超過三個月).
@@ -482,6 +483,58 @@ pub fn sms_log_cells(
         masked_mobile(mobile),
         purpose.to_owned(),
         body.to_owned(),
+    ]
+}
+
+const ISSUED_ORDER_COLUMNS: &[Column] = &[
+    column("issued_at", "發行時間"),
+    column("import_no", "匯入序號"),
+    column("trade_no", "訂單編號"),
+    column("product_id", "商品編號"),
+    column("quantity", "發行張數"),
+    column("face_value", "面額"),
+    column("amount", "發行金額"),
+    column("delivery_method", "交付方式"),
+    column("buyer_name", "購買人姓名"),
+    column("buyer_mobile", "購買人手機"),
+    column("remark", "備註"),
+];
+
+/// The columns of the issued-orders list (發行訂單, §7-3 C).
+pub fn issued_order_columns() -> &'static [Column] {
+    ISSUED_ORDER_COLUMNS
+}
+
+/// What an issued-order row shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuedOrderRow<'a> {
+    pub issued_at: DateTime<Utc>,
+    pub import_no: &'a str,
+    pub trade_no: Option<&'a str>,
+    pub product_id: &'a str,
+    pub quantity: u32,
+    pub face_value: Decimal,
+    pub delivery_method: DeliveryMethod,
+    pub buyer_name: &'a str,
+    pub buyer_mobile: &'a str,
+    pub remark: Option<&'a str>,
+}
+
+/// One issued order as the list shows it: the amount is the quantity at face value, the
+/// mobile masked as on every report.
+pub fn issued_order_cells(row: &IssuedOrderRow<'_>) -> Vec<String> {
+    vec![
+        taipei_time(Some(row.issued_at)),
+        row.import_no.to_owned(),
+        row.trade_no.unwrap_or_default().to_owned(),
+        row.product_id.to_owned(),
+        row.quantity.to_string(),
+        row.face_value.to_string(),
+        (row.face_value * Decimal::from(row.quantity)).to_string(),
+        delivery_method_zh_tw(row.delivery_method).to_owned(),
+        row.buyer_name.to_owned(),
+        masked_mobile(row.buyer_mobile),
+        row.remark.unwrap_or_default().to_owned(),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! that serves it (docs/data-model.md, "Reports"), with an opaque cursor to the next page.
 //! The HTTP routes and the export worker read the very same pages.
 
+use crate::store::issuance::IssuedOrderRecord;
 use crate::store::keys;
 use crate::store::notifications::SmsLogEntry;
 use crate::store::reports::{Chunk, Partition};
@@ -14,10 +15,10 @@ use std::collections::{BTreeMap, HashMap};
 use tessera_domain::access::{FunctionArea, Role};
 use tessera_domain::reports::{
     bill_cells, bill_columns, binding_columns, branch_columns, branch_event_cells,
-    branch_event_columns, circulation_columns, cross_store_cells, cross_store_columns, kind_zh_tw,
-    product_columns, report_time, sms_log_cells, sms_log_columns, store_columns, ticket_cells,
-    ticket_columns, BranchScope, Column, ColumnGroup, DateType, DayRange, HolderQuery,
-    TicketFilter,
+    branch_event_columns, circulation_columns, cross_store_cells, cross_store_columns,
+    issued_order_cells, issued_order_columns, kind_zh_tw, product_columns, report_time,
+    sms_log_cells, sms_log_columns, store_columns, ticket_cells, ticket_columns, BranchScope,
+    Column, ColumnGroup, DateType, DayRange, HolderQuery, IssuedOrderRow, TicketFilter,
 };
 use tessera_domain::tickets::TicketNumber;
 use tessera_domain::values::{BranchCode, MerchantId};
@@ -61,6 +62,8 @@ pub enum ReportRequest {
     CrossStore(CrossStoreReport),
     Branch(BranchReport),
     SmsLog(SmsLogReport),
+    /// The issued orders (發行訂單) of a range of days, oldest first.
+    IssuedOrders(IssuedOrdersReport),
     Bills(BillsReport),
     /// The products created in a range of days (at most a year, as the products list).
     Products {
@@ -91,6 +94,7 @@ impl ReportRequest {
             ReportRequest::CrossStore(report) => &report.owner,
             ReportRequest::Branch(report) => &report.owner,
             ReportRequest::SmsLog(report) => &report.owner,
+            ReportRequest::IssuedOrders(report) => &report.owner,
             ReportRequest::Bills(report) => &report.owner,
             ReportRequest::Products { owner, .. }
             | ReportRequest::Branches { owner }
@@ -107,6 +111,7 @@ impl ReportRequest {
                 FunctionArea::Reports
             }
             ReportRequest::SmsLog(_) => FunctionArea::SmsLog,
+            ReportRequest::IssuedOrders(_) => FunctionArea::IssuedOrders,
             ReportRequest::Bills(_) => FunctionArea::Billing,
             ReportRequest::Products { .. } => FunctionArea::Products,
             ReportRequest::Branches { .. } | ReportRequest::Bindings { .. } => {
@@ -124,6 +129,7 @@ impl ReportRequest {
             ReportRequest::CrossStore(_) => "跨店核銷報表",
             ReportRequest::Branch(_) => "分店報表",
             ReportRequest::SmsLog(_) => "簡訊發送紀錄",
+            ReportRequest::IssuedOrders(_) => "發行訂單",
             ReportRequest::Bills(_) => "帳單報表",
             ReportRequest::Products { .. } => "商品管理",
             ReportRequest::Branches { .. } => "票券分店",
@@ -140,6 +146,7 @@ impl ReportRequest {
             ReportRequest::CrossStore(_) => cross_store_columns().to_vec(),
             ReportRequest::Branch(_) => branch_event_columns().to_vec(),
             ReportRequest::SmsLog(_) => sms_log_columns().to_vec(),
+            ReportRequest::IssuedOrders(_) => issued_order_columns().to_vec(),
             ReportRequest::Bills(_) => bill_columns().to_vec(),
             ReportRequest::Products { .. } => product_columns().to_vec(),
             ReportRequest::Branches { .. } => branch_columns().to_vec(),
@@ -190,6 +197,7 @@ impl ReportRequest {
                 ))
             }
             ReportRequest::SmsLog(report) => report.page(table, cursor, rows).await,
+            ReportRequest::IssuedOrders(report) => report.page(table, cursor, rows).await,
             // A merchant has one bill a month: every bill fits one page.
             ReportRequest::Bills(report) => {
                 let mut bills = table.list_bills(&report.owner).await?;
@@ -793,6 +801,55 @@ impl SmsLogReport {
                 &sms.purpose,
                 &sms.body,
             )))
+        })
+        .await?;
+        let next = more.map(|key| {
+            Cursor {
+                key,
+                ..Cursor::default()
+            }
+            .encode()
+        });
+        Ok((cells, next))
+    }
+}
+
+/// The issued orders (發行訂單, §7-3 C) issued in a range of Taipei days (at most 3 months),
+/// oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedOrdersReport {
+    pub owner: MerchantId,
+    pub range: DayRange,
+}
+
+impl IssuedOrdersReport {
+    pub async fn page(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+    ) -> Result<(Vec<Vec<String>>, Option<String>), Error> {
+        let (start, end) = self.range.instants();
+        let partition = Partition::issued_orders(
+            self.owner.as_str(),
+            keys::timestamp(start),
+            keys::timestamp(end),
+        );
+        let start = Cursor::decode(cursor)?.start(&partition)?;
+        let (cells, more) = fill_page(table, &partition, start, rows.max(1), |item| {
+            let order: IssuedOrderRecord = from_item(item)?;
+            Ok(Some(issued_order_cells(&IssuedOrderRow {
+                issued_at: order.issued_at,
+                import_no: &order.import_no,
+                trade_no: order.trade_no.as_ref().map(|t| t.as_str()),
+                product_id: order.product_id.as_str(),
+                quantity: order.quantity,
+                face_value: order.face_value,
+                delivery_method: order.delivery_method,
+                buyer_name: &order.buyer_name,
+                buyer_mobile: &order.buyer_mobile,
+                remark: order.remark.as_deref(),
+            })))
         })
         .await?;
         let next = more.map(|key| {

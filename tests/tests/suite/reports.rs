@@ -1070,3 +1070,121 @@ async fn an_export_that_keeps_failing_says_so_after_the_last_try() {
     );
     assert!(view["download_url"].is_null());
 }
+
+#[tokio::test]
+async fn issued_orders_are_listed_by_issue_day_page_by_page_and_exported() {
+    let w = world().await;
+    let day = today();
+    // RP0 (3 goods at 120), RP1 (3 gift at 50) and RP2 (the formula buyer), issued today.
+    let mut imports = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..5 {
+        let mut uri = format!("/reports/issued-orders?from={day}&to={day}&limit=2");
+        if let Some(c) = &cursor {
+            uri.push_str(&format!("&cursor={c}"));
+        }
+        let (status, page) = w.call(authed("GET", &uri, &w.admin)).await;
+        assert_eq!(status, 200, "{page}");
+        for row in page["rows"].as_array().unwrap() {
+            imports.push(row["import_no"].as_str().unwrap().to_owned());
+            if row["import_no"] == "RP0" {
+                assert_eq!(row["quantity"], "3");
+                assert_eq!(row["amount"], "360");
+                assert_eq!(row["trade_no"], "RPORDER");
+                assert_eq!(row["buyer_mobile"], "0912***678");
+            }
+        }
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let mut sorted = imports.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["RP0", "RP1", "RP2"], "each once: {imports:?}");
+
+    // Another day shows none; more than three months is refused; the range is checked.
+    let (status, page) = w
+        .call(authed(
+            "GET",
+            "/reports/issued-orders?from=2026-10-01&to=2026-10-31",
+            &w.admin,
+        ))
+        .await;
+    assert_eq!(
+        (status, page["rows"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            "/reports/issued-orders?from=2026-01-01&to=2026-11-30",
+            &w.admin,
+        ))
+        .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["to".to_owned()])
+    );
+    // Another merchant sees its own (none); the cashier has no right to issued orders.
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let (status, page) = w
+        .call(authed(
+            "GET",
+            &format!("/reports/issued-orders?from={day}&to={day}"),
+            &partner,
+        ))
+        .await;
+    assert_eq!(
+        (status, page["rows"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    let cashier = w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            &format!("/reports/issued-orders?from={day}&to={day}"),
+            &cashier,
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("RIGHT_MISSING"))
+    );
+
+    // Exported: a header and the three orders, the formula buyer neutralised.
+    let export = json!({"report": "issued_orders", "query": {"from": day, "to": day}});
+    let (status, queued) = w
+        .call(keyed("/exports", &w.admin, &fresh_key(), export))
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    w.publish().await;
+    assert_eq!(
+        w.drain("ReportExportQueue", "ReportExportFunction").await,
+        1
+    );
+    let id = queued["export_id"].as_str().unwrap();
+    let (status, done) = w
+        .call(authed("GET", &format!("/exports/{id}"), &w.admin))
+        .await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (200, Some("done")),
+        "{done}"
+    );
+    let bytes = get_bytes(done["download_url"].as_str().unwrap()).await;
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
+    let rows: Vec<Vec<Data>> = book
+        .worksheet_range("發行訂單")
+        .expect("the report's sheet")
+        .rows()
+        .map(|r| r.to_vec())
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0][1], Data::String("匯入序號".into()));
+    let names: Vec<&Data> = rows.iter().skip(1).map(|r| &r[8]).collect();
+    assert!(
+        names.contains(&&Data::String(format!("'{FORMULA_NAME}"))),
+        "a formula is written as text: {names:?}"
+    );
+}

@@ -162,11 +162,23 @@ pub fn upload_item(upload: &UploadRecord) -> Result<Item, Error> {
 }
 
 pub fn issued_order_write(order: &IssuedOrderRecord) -> Result<Write, Error> {
-    let item = to_item(
+    let mut item = to_item(
         order,
         keys::merchant(order.merchant_id.as_str()),
         &keys::issued_order(&order.import_no),
     )?;
+    // On the merchant's issued-orders timeline (GSI1): the issued-orders report by date.
+    item.insert(
+        keys::GSI1PK.to_owned(),
+        AttributeValue::S(keys::issued_orders_of(order.merchant_id.as_str())),
+    );
+    item.insert(
+        keys::GSI1SK.to_owned(),
+        AttributeValue::S(keys::issued_order_timeline(
+            order.issued_at,
+            &order.import_no,
+        )),
+    );
     let expect = if order.version == 1 {
         Expect::Absent
     } else {

@@ -279,6 +279,15 @@ pub fn batch_row(index: u32) -> String {
 
 /// An issued order (one import number): also the claim that keeps import numbers unique
 /// per merchant.
+/// GSI1 partition of a merchant's issued orders by issue time.
+pub fn issued_orders_of(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#ISSUED_ORDERS")
+}
+
+pub fn issued_order_timeline(issued_at: DateTime<Utc>, import_no: &str) -> String {
+    format!("{}#{import_no}", timestamp(issued_at))
+}
+
 pub fn issued_order(import_no: &str) -> String {
     format!("ISSUED#{import_no}")
 }
