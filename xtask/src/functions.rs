@@ -37,6 +37,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             routes: fn_auth::routes(),
         },
         HttpFunction {
+            logical_id: "OperatorFunction",
+            routes: fn_operator::routes(),
+        },
+        HttpFunction {
             logical_id: "AccountsFunction",
             routes: fn_accounts::routes(),
         },
@@ -86,6 +90,7 @@ pub fn function_needs() -> Vec<(&'static str, &'static [Resource])> {
         ("ErrorCodesFunction", &[]),
         ("AuthorizerFunction", fn_authorizer::NEEDS),
         ("AuthFunction", fn_auth::NEEDS),
+        ("OperatorFunction", fn_operator::NEEDS),
         ("AccountsFunction", fn_accounts::NEEDS),
         ("BranchesFunction", fn_branches::NEEDS),
         ("MerchantFunction", fn_merchant::NEEDS),

@@ -51,7 +51,23 @@ pub fn document() -> OpenApi {
 }
 
 /// Routes that take no `Idempotency-Key` (tessera_platform::idempotency says why).
-pub const WITHOUT_IDEMPOTENCY_KEY: [(&str, &str); 1] = [("POST", "/sessions")];
+pub const WITHOUT_IDEMPOTENCY_KEY: &[(&str, &str)] = &[
+    ("POST", "/sessions"),
+    ("POST", "/operator/sessions"),
+    ("DELETE", "/operator/sessions/current"),
+    ("PUT", "/operator/merchants/{merchant_id}"),
+    ("PUT", "/operator/merchants/{merchant_id}/parent"),
+    ("PUT", "/operator/merchants/{merchant_id}/contract"),
+    ("PUT", "/operator/merchants/{merchant_id}/rates"),
+    (
+        "PUT",
+        "/operator/merchants/{merchant_id}/bills/{month}/paid",
+    ),
+    (
+        "PUT",
+        "/operator/relations/{issuer_id}/{store_id}/block-cleared",
+    ),
+];
 
 /// Every state-changing operation takes an `Idempotency-Key` (the layer in front of every
 /// function's routes): documented here once, for every such operation, with the answers

@@ -14,6 +14,10 @@ pub const CHILD: &str = "DEMO0002";
 pub const PARTNER: &str = "DEMO0003";
 pub const ADMIN_PASSWORD: &str = "Demo#2026";
 pub const STAFF_PASSWORD: &str = "Tessera2026";
+/// The platform operator's accounts: `ops` with every right, `auditor` reading only.
+pub const OPERATOR: &str = "ops";
+pub const AUDITOR: &str = "auditor";
+pub const OPERATOR_PASSWORD: &str = "Operator#2026";
 
 fn id(value: &str) -> Result<MerchantId, Error> {
     MerchantId::parse("merchant_id", value)
@@ -124,10 +128,43 @@ pub async fn seed_demo(services: &Services) -> Result<String, Error> {
         }
     }
     seed_partner_relation(services).await?;
+    for (account, rights) in [
+        (OPERATOR, tessera_domain::operator::OperatorRights::all()),
+        (
+            AUDITOR,
+            tessera_domain::operator::OperatorRights::read_only(),
+        ),
+    ] {
+        seed_operator(services, account, rights).await?;
+    }
     Ok(format!(
         "demo data (branches TPE01, KHH01; cashier01 bound to TPE01; DEMO0003 a redeemable store of DEMO0001): sign in with POST /sessions {{\"merchant_id\":\"{PARENT}\",\"account\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}\n\
-         \x20          (also sub-accounts cashier01 / clerk01 / manager01 with password {STAFF_PASSWORD}; child merchant {CHILD}; partner {PARTNER})"
+         \x20          (also sub-accounts cashier01 / clerk01 / manager01 with password {STAFF_PASSWORD}; child merchant {CHILD}; partner {PARTNER})\n\
+         \x20          platform operator: POST /operator/sessions {{\"account\":\"{OPERATOR}\",\"password\":\"{OPERATOR_PASSWORD}\"}} (read-only: {AUDITOR}, same password)"
     ))
+}
+
+/// An operator account unless it exists.
+async fn seed_operator(
+    services: &Services,
+    account: &str,
+    rights: tessera_domain::operator::OperatorRights,
+) -> Result<(), Error> {
+    let account = AccountName::parse_login("account", account)?;
+    if services.table.get_operator(&account).await?.is_some() {
+        return Ok(());
+    }
+    let new_password = NewPassword::parse_admin("password", OPERATOR_PASSWORD)?;
+    let record = tessera_platform::store::operators::OperatorRecord {
+        account,
+        password_hash: password::hash(&new_password)
+            .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e))?,
+        rights,
+        created_at: Utc::now(),
+        version: 1,
+    };
+    services.table.put_operator_if_absent(&record).await?;
+    Ok(())
 }
 
 async fn create_if_absent(

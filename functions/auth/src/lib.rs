@@ -220,6 +220,7 @@ async fn session_view(
         sub: session.account.to_string(),
         act: session.acting_as.to_string(),
         br: branch.clone(),
+        op: false,
         iat: session.created_at.timestamp(),
         exp: session.expires.timestamp(),
     };

@@ -78,6 +78,10 @@ error_codes! {
     AccountNotFound = ("ACCOUNT_NOT_FOUND", 404, "No such account.", "查無此帳號。"),
     /// A sub-account with this ID already exists (deleted ones included: IDs are never reused).
     AccountExists = ("ACCOUNT_EXISTS", 409, "An account with this ID already exists.", "此帳號已存在。"),
+    /// A merchant token on the operator's routes.
+    OperatorOnly = ("OPERATOR_ONLY", 403, "Only the platform operator may do this.", "僅平台營運人員可執行此操作。"),
+    MerchantExists = ("MERCHANT_EXISTS", 409, "A merchant with this ID already exists with other details.", "此商店代號已存在且資料不同。"),
+    ParentLinkInvalid = ("PARENT_LINK_INVALID", 409, "A merchant cannot be its own parent, a parent's parent, or the child of two parents.", "上層商店設定無效：不可為自身、不可形成多層或同時隸屬兩個上層。"),
     /// The current password given to change a password is wrong.
     CurrentPasswordWrong = ("CURRENT_PASSWORD_WRONG", 400, "The current password is incorrect.", "目前密碼錯誤。"),
     /// The product does not exist for this merchant.

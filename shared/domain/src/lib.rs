@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod lockout;
 pub mod merchant;
 pub mod notification;
+pub mod operator;
 pub mod orders;
 pub mod products;
 pub mod relations;

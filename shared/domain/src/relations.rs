@@ -48,6 +48,16 @@ pub fn store_unlinks(status: RelationStatus) -> Result<RelationStatus, Error> {
     }
 }
 
+/// The platform operator clears the block a store's unlink set (the store agreed): the
+/// relation is as if the issuer had unlinked it, so the issuer may re-open it. `None` when
+/// there is no block (clearing is then nothing to do).
+pub fn operator_clears_block(status: RelationStatus) -> Option<RelationStatus> {
+    match status {
+        RelationStatus::UnlinkedByStore => Some(RelationStatus::UnlinkedByIssuer),
+        RelationStatus::Open | RelationStatus::UnlinkedByIssuer => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +97,11 @@ mod tests {
             assert_eq!(action(from).map_err(|e| e.code), expected, "case {index}");
         }
         assert!(Open.is_open() && !UnlinkedByIssuer.is_open() && !UnlinkedByStore.is_open());
+        assert_eq!(
+            operator_clears_block(UnlinkedByStore),
+            Some(UnlinkedByIssuer)
+        );
+        assert_eq!(operator_clears_block(Open), None);
+        assert_eq!(operator_clears_block(UnlinkedByIssuer), None);
     }
 }

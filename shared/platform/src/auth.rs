@@ -112,6 +112,10 @@ pub async fn load_actor(
     now: DateTime<Utc>,
     claims: &SessionClaims,
 ) -> Result<Actor, Error> {
+    if claims.op {
+        return Err(Error::new(ErrorCode::Unauthenticated)
+            .with_detail("an operator's session cannot act for a merchant"));
+    }
     let expired = || Error::new(ErrorCode::SessionExpired);
     // Every key follows from the token: one batched read instead of three in a row.
     let (Ok(merchant_id), Ok(account_name)) = (

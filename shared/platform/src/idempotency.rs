@@ -13,7 +13,9 @@
 //! - other routes get their 2xx answer recorded after the handler.
 //!
 //! Signing in is exempt: it changes no merchant's data, and its answer (a session token) is
-//! never stored.
+//! never stored. So are the platform operator's routes: keys are a merchant's, and each
+//! operator route is a PUT (or DELETE) of a named resource to a stated value, which sent
+//! twice answers the same and changes nothing the second time.
 
 use crate::auth::claims_of;
 use crate::change::KeyedRequest;

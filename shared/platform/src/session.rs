@@ -251,6 +251,10 @@ pub struct SessionClaims {
     /// The bound branch, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub br: Option<String>,
+    /// The platform operator's session (`mid`/`act` name no merchant): only the operator's
+    /// routes load it, and merchant routes refuse it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub op: bool,
     pub iat: i64,
     pub exp: i64,
 }
@@ -296,6 +300,7 @@ mod tests {
             sub: "admin".into(),
             act: "PARENT01".into(),
             br: None,
+            op: false,
             iat: 1_800_000_000,
             exp: 1_800_003_600,
         }

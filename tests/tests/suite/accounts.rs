@@ -143,6 +143,7 @@ async fn missing_expired_tampered_and_signed_out_tokens_are_refused() {
         sub: "admin".into(),
         act: PARENT.into(),
         br: None,
+        op: false,
         iat: test_start().timestamp(),
         exp: (test_start() + Duration::hours(1)).timestamp(),
     };

@@ -554,6 +554,50 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         );
     }
 
+    // The platform operator, in its own function: signs in, reads the job runs and the
+    // audit, sets a rate, signs out.
+    let (status, session) = d
+        .call(json_request(
+            "POST",
+            "/operator/sessions",
+            None,
+            json!({"account": tessera_dev::seed::OPERATOR, "password": tessera_dev::seed::OPERATOR_PASSWORD}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{session}");
+    let operator = session["token"].as_str().expect("a token").to_owned();
+    let (status, runs) = d
+        .call(authed_get("/operator/job-runs?job=ticket_steps", &operator))
+        .await;
+    assert_eq!(status, 200, "{runs}");
+    assert!(
+        !runs["items"].as_array().expect("runs").is_empty(),
+        "{runs}"
+    );
+    let (status, rates) = d
+        .call(authed_json(
+            "PUT",
+            &format!("/operator/merchants/{DEMO}/rates"),
+            &operator,
+            json!({"mode": "redeem_after_use", "item": "sms", "basis": "per_unit", "amount": "1.2", "effective_from": "2026-12-01T00:00:00Z"}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{rates}");
+    let (status, audit) = d.call(authed_get("/operator/audit", &operator)).await;
+    assert_eq!(
+        (status, audit["items"][0]["action"].as_str()),
+        (200, Some("rate_set")),
+        "{audit}"
+    );
+    let (status, _) = d
+        .call(tessera_tests::authed(
+            "DELETE",
+            "/operator/sessions/current",
+            &operator,
+        ))
+        .await;
+    assert_eq!(status, 204);
+
     // Unlinking a redeemable store takes it off the products that list it; re-opening
     // grants nothing by itself.
     let partner = tessera_dev::seed::PARTNER;

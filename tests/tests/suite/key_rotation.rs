@@ -13,6 +13,7 @@ fn claims() -> SessionClaims {
         sub: "admin".into(),
         act: "DEMO0001".into(),
         br: None,
+        op: false,
         iat: 1_800_000_000,
         exp: 1_800_003_600,
     }

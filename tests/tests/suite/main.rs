@@ -18,6 +18,7 @@ mod key_rotation;
 mod lifecycle;
 mod merchant;
 mod notifications;
+mod operator;
 mod orders;
 mod outbox;
 mod products;

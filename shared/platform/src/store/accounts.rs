@@ -137,24 +137,8 @@ impl Table {
 
     /// Creates a merchant profile unless it exists (used by seeding and operator tooling).
     pub async fn put_merchant_if_absent(&self, merchant: &MerchantRecord) -> Result<bool, Error> {
-        let mut item = to_item(
-            merchant,
-            keys::merchant(merchant.merchant_id.as_str()),
-            keys::PROFILE,
-        )?;
-        // Listed in the merchant directory (GSI1) for the redeemable-store search.
-        item.insert(
-            keys::GSI1PK.to_owned(),
-            AttributeValue::S(keys::MERCHANT_DIRECTORY.to_owned()),
-        );
-        item.insert(
-            keys::GSI1SK.to_owned(),
-            AttributeValue::S(keys::merchant_directory_entry(
-                &merchant.name,
-                merchant.merchant_id.as_str(),
-            )),
-        );
-        self.put_if_absent(item).await
+        self.put_if_absent(merchant_write(merchant, Expect::Absent)?.item)
+            .await
     }
 
     /// Creates an account and its history entry together; an existing ID (deleted ones
@@ -235,6 +219,40 @@ pub fn account_update_write(account: &mut AccountRecord) -> Result<(Write, u64),
         account_write(account, Expect::Version(read))?,
         account.version,
     ))
+}
+
+impl super::Versioned for MerchantRecord {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+    fn stored_item(&self) -> Result<Item, Error> {
+        Ok(merchant_write(self, Expect::Absent)?.item)
+    }
+}
+
+/// A merchant's profile as a write on `expect`, listed in the merchant directory (GSI1)
+/// for the redeemable-store search and the jobs that visit every merchant.
+pub fn merchant_write(merchant: &MerchantRecord, expect: Expect) -> Result<Write, Error> {
+    let mut item = to_item(
+        merchant,
+        keys::merchant(merchant.merchant_id.as_str()),
+        keys::PROFILE,
+    )?;
+    item.insert(
+        keys::GSI1PK.to_owned(),
+        AttributeValue::S(keys::MERCHANT_DIRECTORY.to_owned()),
+    );
+    item.insert(
+        keys::GSI1SK.to_owned(),
+        AttributeValue::S(keys::merchant_directory_entry(
+            &merchant.name,
+            merchant.merchant_id.as_str(),
+        )),
+    );
+    Ok(Write { item, expect })
 }
 
 pub fn account_write(account: &AccountRecord, expect: Expect) -> Result<Write, Error> {

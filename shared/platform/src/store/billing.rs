@@ -17,6 +17,15 @@ struct StoredBill {
 
 /// The write that closes a month's bill: only if the month has none yet.
 pub fn new_bill_write(merchant_id: &MerchantId, bill: &Bill) -> Result<super::Write, Error> {
+    bill_write(merchant_id, bill, super::Expect::Absent)
+}
+
+/// A bill as a write, on `expect` (`Present` to change a closed bill).
+pub fn bill_write(
+    merchant_id: &MerchantId,
+    bill: &Bill,
+    expect: super::Expect,
+) -> Result<super::Write, Error> {
     let stored = StoredBill {
         merchant_id: merchant_id.clone(),
         bill: bill.clone(),
@@ -27,7 +36,7 @@ pub fn new_bill_write(merchant_id: &MerchantId, bill: &Bill) -> Result<super::Wr
             keys::merchant(merchant_id.as_str()),
             &keys::bill(&bill.month),
         )?,
-        expect: super::Expect::Absent,
+        expect,
     })
 }
 

@@ -30,6 +30,29 @@ pub fn lockout(merchant_id: &str, account: &str) -> String {
 
 pub const LOCKOUT: &str = "LOCKOUT";
 
+/// The operator's items live beside the merchants', under a prefix no merchant ID can take
+/// (merchant IDs are letters and digits).
+pub fn operator(account: &str) -> String {
+    format!("OPERATOR#{account}")
+}
+
+pub const OPERATOR_ACCOUNT: &str = "ACCOUNT";
+
+/// An operator's session: under its `SESSION#{id}`, with a sort key of its own, so a
+/// merchant-session read never finds it (and the other way round).
+pub const OPERATOR_SESSION: &str = "OPERATOR";
+
+pub fn operator_lockout(account: &str) -> String {
+    format!("LOCKOUT#~operator#{account}")
+}
+
+/// The operator's audit log: every operator action, by time.
+pub const OPERATOR_AUDIT: &str = "OPERATOR_AUDIT";
+
+pub fn operator_audit_entry(at: DateTime<Utc>, id: &str) -> String {
+    format!("{}#{id}", timestamp(at))
+}
+
 pub const LOGIN_PREFIX: &str = "LOGIN#";
 
 pub fn login(at: DateTime<Utc>, id: &str) -> String {

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod keys;
 pub mod notifications;
 pub mod object_keys;
+pub mod operators;
 pub mod orders;
 pub mod outbox;
 pub mod products;
@@ -100,6 +101,11 @@ pub enum Expect {
     /// Nothing, or only an item whose `expires_at` (epoch seconds) is before this: DynamoDB
     /// deletes expired items lazily, so an expired claim must not block a new one.
     AbsentOrExpiredBefore(i64),
+    /// The item exists (changing a record that has no version, e.g. a bill marked paid).
+    Present,
+    /// Whatever is there is replaced (records set whole by the operator: a contract, a
+    /// rate at its effective instant).
+    Any,
 }
 
 impl Expect {
@@ -115,6 +121,8 @@ impl Expect {
                 "attribute_not_exists(PK) OR expires_at < :now",
                 Some((":now", AttributeValue::N(now.to_string()))),
             ),
+            Expect::Present => ("attribute_exists(PK)", None),
+            Expect::Any => ("attribute_exists(PK) OR attribute_not_exists(PK)", None),
         }
     }
 }

@@ -64,35 +64,12 @@ impl Table {
         relation: &mut RelationRecord,
         by: &HistoryEntry,
     ) -> Result<(), Error> {
-        let read = relation.version;
-        relation.version = read + 1;
-        let expect = if read == 0 {
-            Expect::Absent
-        } else {
-            Expect::Version(read)
-        };
-        let issuer_side = HistoryEntry {
-            merchant_id: relation.issuer.clone(),
-            entity: STORE_ENTITY.to_owned(),
-            entity_id: relation.store.to_string(),
-            ..by.clone()
-        };
-        let store_side = HistoryEntry {
-            merchant_id: relation.store.clone(),
-            entity: ISSUER_ENTITY.to_owned(),
-            entity_id: relation.issuer.to_string(),
-            ..by.clone()
-        };
-        let on_condition = if read == 0 {
+        let on_condition = if relation.version == 0 {
             ErrorCode::RelationExists
         } else {
             ErrorCode::ConcurrentChange
         };
-        let writes = vec![
-            relation_write(relation, expect)?,
-            issuer_side.write(relation.version)?,
-            store_side.write(relation.version)?,
-        ];
+        let writes = relation_change_writes(relation, by)?;
         self.transact(writes, on_condition).await
     }
 
@@ -153,4 +130,37 @@ impl Table {
             .map(from_item)
             .collect()
     }
+}
+
+/// A relation as read (version 0: a new one) saved at its next version, with its history
+/// entry on both sides: the writes of one transaction. The version is advanced here.
+pub fn relation_change_writes(
+    relation: &mut RelationRecord,
+    by: &HistoryEntry,
+) -> Result<Vec<Write>, Error> {
+    let read = relation.version;
+    relation.version = read + 1;
+    let expect = if read == 0 {
+        Expect::Absent
+    } else {
+        Expect::Version(read)
+    };
+    let issuer_side = HistoryEntry {
+        merchant_id: relation.issuer.clone(),
+        entity: STORE_ENTITY.to_owned(),
+        entity_id: relation.store.to_string(),
+        ..by.clone()
+    };
+    let store_side = HistoryEntry {
+        merchant_id: relation.store.clone(),
+        entity: ISSUER_ENTITY.to_owned(),
+        entity_id: relation.issuer.to_string(),
+        ..by.clone()
+    };
+    let writes = vec![
+        relation_write(relation, expect)?,
+        issuer_side.write(relation.version)?,
+        store_side.write(relation.version)?,
+    ];
+    Ok(writes)
 }

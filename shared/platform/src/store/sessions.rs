@@ -91,13 +91,8 @@ impl Table {
         merchant_id: &MerchantId,
         account: &AccountName,
     ) -> Result<FailedSignIns, Error> {
-        Ok(self
-            .get(
-                keys::lockout(merchant_id.as_str(), account.as_str()),
-                keys::LOCKOUT,
-            )
-            .await?
-            .unwrap_or_default())
+        self.failed_sign_ins_at(keys::lockout(merchant_id.as_str(), account.as_str()))
+            .await
     }
 
     /// Records a failed sign-in; concurrent failures are each counted (conditional on the
@@ -108,17 +103,36 @@ impl Table {
         account: &AccountName,
         now: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, Error> {
+        self.record_failed_sign_in_at(keys::lockout(merchant_id.as_str(), account.as_str()), now)
+            .await
+    }
+
+    pub async fn clear_failed_sign_ins(
+        &self,
+        merchant_id: &MerchantId,
+        account: &AccountName,
+    ) -> Result<(), Error> {
+        self.clear_failed_sign_ins_at(keys::lockout(merchant_id.as_str(), account.as_str()))
+            .await
+    }
+
+    /// The failed sign-ins counted under a lockout key (a merchant's account, an operator).
+    pub(crate) async fn failed_sign_ins_at(&self, pk: String) -> Result<FailedSignIns, Error> {
+        Ok(self.get(pk, keys::LOCKOUT).await?.unwrap_or_default())
+    }
+
+    pub(crate) async fn record_failed_sign_in_at(
+        &self,
+        pk: String,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, Error> {
         for _ in 0..10 {
-            let current = self.failed_sign_ins(merchant_id, account).await?;
+            let current = self.failed_sign_ins_at(pk.clone()).await?;
             let next = FailedSignIns {
                 failures: lockout::record_failure(&current.failures, now),
                 version: current.version + 1,
             };
-            let mut item = to_item(
-                &next,
-                keys::lockout(merchant_id.as_str(), account.as_str()),
-                keys::LOCKOUT,
-            )?;
+            let mut item = to_item(&next, pk.clone(), keys::LOCKOUT)?;
             item.insert(
                 "expires_at".to_owned(),
                 epoch_seconds(now + lockout::WINDOW),
@@ -149,18 +163,11 @@ impl Table {
         Err(Error::new(ErrorCode::ConcurrentChange))
     }
 
-    pub async fn clear_failed_sign_ins(
-        &self,
-        merchant_id: &MerchantId,
-        account: &AccountName,
-    ) -> Result<(), Error> {
+    pub(crate) async fn clear_failed_sign_ins_at(&self, pk: String) -> Result<(), Error> {
         self.client
             .delete_item()
             .table_name(&self.name)
-            .set_key(Some(key(
-                keys::lockout(merchant_id.as_str(), account.as_str()),
-                keys::LOCKOUT,
-            )))
+            .set_key(Some(key(pk, keys::LOCKOUT)))
             .send()
             .await
             .map_err(unavailable)?;

@@ -91,6 +91,40 @@ pub fn settings_write(
     Ok((write, settings.version))
 }
 
+/// The write that sets a merchant's contract whole.
+pub fn contract_write(
+    merchant_id: &MerchantId,
+    contract: &Contract,
+) -> Result<super::Write, Error> {
+    let stored = StoredContract {
+        merchant_id: merchant_id.clone(),
+        contract: contract.clone(),
+    };
+    Ok(super::Write {
+        item: to_item(
+            &stored,
+            keys::merchant(merchant_id.as_str()),
+            keys::CONTRACT,
+        )?,
+        expect: super::Expect::Any,
+    })
+}
+
+/// The write of a fee rate at its effective instant (the same instant again replaces it).
+pub fn rate_write(merchant_id: &MerchantId, rate: &FeeRate) -> Result<super::Write, Error> {
+    let mode = serde_json::to_value(rate.mode).map_err(|e| super::internal(&e))?;
+    let item_name = serde_json::to_value(rate.item).map_err(|e| super::internal(&e))?;
+    let sk = keys::rate(
+        mode.as_str().unwrap_or_default(),
+        item_name.as_str().unwrap_or_default(),
+        rate.effective_from,
+    );
+    Ok(super::Write {
+        item: to_item(rate, keys::merchant(merchant_id.as_str()), &sk)?,
+        expect: super::Expect::Any,
+    })
+}
+
 impl Table {
     pub async fn get_settings(&self, merchant_id: &MerchantId) -> Result<MerchantSettings, Error> {
         let stored: Option<StoredSettings> = self
@@ -112,29 +146,12 @@ impl Table {
         merchant_id: &MerchantId,
         contract: &Contract,
     ) -> Result<(), Error> {
-        let stored = StoredContract {
-            merchant_id: merchant_id.clone(),
-            contract: contract.clone(),
-        };
-        let item = to_item(
-            &stored,
-            keys::merchant(merchant_id.as_str()),
-            keys::CONTRACT,
-        )?;
-        self.put(item).await
+        self.put(contract_write(merchant_id, contract)?.item).await
     }
 
     /// Records a fee rate from its effective instant on; earlier rates stay for history.
     pub async fn put_rate(&self, merchant_id: &MerchantId, rate: &FeeRate) -> Result<(), Error> {
-        let mode = serde_json::to_value(rate.mode).map_err(|e| super::internal(&e))?;
-        let item_name = serde_json::to_value(rate.item).map_err(|e| super::internal(&e))?;
-        let sk = keys::rate(
-            mode.as_str().unwrap_or_default(),
-            item_name.as_str().unwrap_or_default(),
-            rate.effective_from,
-        );
-        let item = to_item(rate, keys::merchant(merchant_id.as_str()), &sk)?;
-        self.put(item).await
+        self.put(rate_write(merchant_id, rate)?.item).await
     }
 
     /// Every fee rate ever set for the merchant, for "the rate in force on day D".

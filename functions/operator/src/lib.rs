@@ -1,0 +1,971 @@
+//! The platform operator's API (§1, §9; docs/decisions/0012): a principal of its own with
+//! its own sign-in and rights, never a merchant account. It creates merchants and their
+//! admin accounts, links parents and children, sets contracts and fee rates, marks bills
+//! paid, clears a block a store set on an issuer, and reads the scheduled jobs' runs. Every
+//! action is committed through the change engine with its audit entry (who, when, what
+//! changed). A merchant's token is refused on every route here (OPERATOR_ONLY), and an
+//! operator's on every merchant route.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use tessera_domain::access::{Access, Rights, Role};
+use tessera_domain::merchant::{
+    Contract, DeliveryMethod, FeeBasis, FeeItem, FeeRate, RedemptionMode,
+};
+use tessera_domain::operator::{check_parent_link, OperatorArea, OperatorRights};
+use tessera_domain::relations::operator_clears_block;
+use tessera_domain::values::{AccountName, MerchantId, NewPassword};
+use tessera_domain::{lockout, Error, ErrorCode};
+use tessera_platform::auth::SignedIn;
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::services::{Resource, Services};
+use tessera_platform::session::{sign, SessionClaims};
+use tessera_platform::store::accounts::{
+    account_write, merchant_write, AccountRecord, MerchantRecord,
+};
+use tessera_platform::store::billing::bill_write;
+use tessera_platform::store::history::HistoryEntry;
+use tessera_platform::store::jobs::JobRun;
+use tessera_platform::store::operators::{OperatorAuditEntry, OperatorSession};
+use tessera_platform::store::relations::relation_change_writes;
+use tessera_platform::store::settings::{contract_write, rate_write};
+use tessera_platform::store::Expect;
+use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The signing key: the operator's sign-in signs its token.
+pub const NEEDS: &[Resource] = &[Resource::SigningKey];
+
+/// What an operator token names instead of a merchant (no merchant ID has a `~`).
+pub const OPERATOR_PRINCIPAL: &str = "~operator";
+
+const PROBLEM: &str = "application/problem+json";
+
+/// The signed-in operator of an operator route, as stored now: the session still exists
+/// and has not expired, the account exists, its rights as stored now.
+#[derive(Debug, Clone)]
+pub struct CurrentOperator {
+    pub account: AccountName,
+    pub rights: OperatorRights,
+    pub session_id: String,
+}
+
+impl CurrentOperator {
+    fn may(&self, area: OperatorArea, access: Access) -> Result<(), Problem> {
+        self.rights.check(area, access).map_err(Problem)
+    }
+
+    fn audit(
+        &self,
+        at: DateTime<Utc>,
+        action: &str,
+        target: String,
+        changes: serde_json::Value,
+    ) -> OperatorAuditEntry {
+        OperatorAuditEntry {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            at,
+            account: self.account.clone(),
+            action: action.to_owned(),
+            target,
+            changes,
+        }
+    }
+}
+
+impl FromRequestParts<Services> for CurrentOperator {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        services: &Services,
+    ) -> Result<Self, Self::Rejection> {
+        let signed_in = SignedIn::from_request_parts(parts, services).await?;
+        let claims = &signed_in.claims;
+        if !claims.op {
+            return Err(Problem::new(ErrorCode::OperatorOnly));
+        }
+        let expired = || Problem::new(ErrorCode::SessionExpired);
+        let account = AccountName::parse_login("sub", &claims.sub).map_err(|_| expired())?;
+        let table = &services.table;
+        let (session, operator) = tokio::try_join!(
+            table.get_operator_session(&claims.sid),
+            table.get_operator(&account)
+        )?;
+        let now = services.clock.now();
+        session
+            .filter(|s| s.account == account && s.expires > now)
+            .ok_or_else(expired)?;
+        let operator = operator.ok_or_else(expired)?;
+        tracing::Span::current().record("merchant", OPERATOR_PRINCIPAL);
+        Ok(CurrentOperator {
+            account,
+            rights: operator.rights,
+            session_id: claims.sid.clone(),
+        })
+    }
+}
+
+fn engine(services: &Services) -> ChangeEngine {
+    ChangeEngine::new(services.table.clone(), services.clock.clone())
+}
+
+fn merchant_id(field: &str, value: &str) -> Result<MerchantId, Problem> {
+    MerchantId::parse(field, value).map_err(Problem)
+}
+
+// ------------------------------------------------------------------ sessions
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OperatorSignIn {
+    /// The operator account (1–20 letters, digits, `_`, `-`, `.`).
+    #[schema(min_length = 1, max_length = 20)]
+    pub account: String,
+    #[schema(format = Password, min_length = 1, max_length = 128)]
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OperatorSessionView {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub account: String,
+    /// Area (`merchants`, `billing`, `relations`, `jobs`) → `query` or `modify`.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub rights: BTreeMap<String, String>,
+}
+
+/// Sign in as the platform operator. Five failures in 15 minutes lock the account for 15
+/// minutes, as merchants' accounts are.
+#[utoipa::path(post, path = "/operator/sessions", tag = "operator", request_body = OperatorSignIn,
+    responses(
+        (status = 201, description = "Signed in", body = OperatorSessionView),
+        (status = 400, description = "VALIDATION_FAILED: account, password", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "INVALID_CREDENTIALS", body = ProblemDetails, content_type = PROBLEM),
+        (status = 423, description = "ACCOUNT_LOCKED", body = ProblemDetails, content_type = PROBLEM)))]
+async fn sign_in(
+    State(services): State<Services>,
+    ApiJson(request): ApiJson<OperatorSignIn>,
+) -> Result<(StatusCode, Json<OperatorSessionView>), Problem> {
+    let account = AccountName::parse_login("account", &request.account)?;
+    if request.password.is_empty() || request.password.len() > 128 {
+        return Err(Error::invalid_field("password", "1 to 128 characters").into());
+    }
+    let table = &services.table;
+    let now = services.clock.now();
+    let failures = table.operator_failed_sign_ins(&account).await?;
+    let locked = |until: DateTime<Utc>| {
+        Problem(
+            Error::new(ErrorCode::AccountLocked)
+                .with_detail(format!("locked until {}", until.to_rfc3339())),
+        )
+    };
+    if let Some(until) = lockout::locked_until(&failures.failures, now) {
+        return Err(locked(until));
+    }
+    let operator = table.get_operator(&account).await?;
+    // Verify against a decoy when the account is unknown, so timing does not tell.
+    let stored = operator.as_ref().map(|o| o.password_hash.clone());
+    let candidate = request.password.clone();
+    let matches = tokio::task::spawn_blocking(move || {
+        password::verify(
+            &candidate,
+            stored.as_deref().unwrap_or(password::decoy_hash()),
+        )
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    let (Some(operator), true) = (operator, matches) else {
+        let counted = table.record_operator_failed_sign_in(&account, now).await?;
+        tracing::warn!(operation = "operator_sign_in", "operator sign-in failed");
+        return Err(match lockout::locked_until(&counted, now) {
+            Some(until) => locked(until),
+            None => Problem::new(ErrorCode::InvalidCredentials),
+        });
+    };
+    if !failures.failures.is_empty() {
+        table.clear_operator_failed_sign_ins(&account).await?;
+    }
+    let session = OperatorSession {
+        session_id: uuid::Uuid::new_v4().simple().to_string(),
+        account: account.clone(),
+        created_at: now,
+        expires: now + services.session_lifetime,
+    };
+    table.put_operator_session(&session).await?;
+    let claims = SessionClaims {
+        sid: session.session_id.clone(),
+        mid: OPERATOR_PRINCIPAL.to_owned(),
+        sub: account.to_string(),
+        act: OPERATOR_PRINCIPAL.to_owned(),
+        br: None,
+        op: true,
+        iat: now.timestamp(),
+        exp: session.expires.timestamp(),
+    };
+    let key = services.signing_keys()?.current().await?;
+    tracing::info!(operation = "operator_sign_in", "operator signed in");
+    Ok((
+        StatusCode::CREATED,
+        Json(OperatorSessionView {
+            token: sign(&claims, &key),
+            expires_at: session.expires,
+            account: account.to_string(),
+            rights: operator
+                .rights
+                .0
+                .iter()
+                .map(|(area, access)| {
+                    let access = match access {
+                        Access::Query => "query",
+                        Access::Modify => "modify",
+                    };
+                    (area.name().to_owned(), access.to_owned())
+                })
+                .collect(),
+        }),
+    ))
+}
+
+/// Sign out: the operator's session ends now.
+#[utoipa::path(delete, path = "/operator/sessions/current", tag = "operator", security(("bearer" = [])),
+    responses((status = 204, description = "Signed out"),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY", body = ProblemDetails, content_type = PROBLEM)))]
+async fn sign_out(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+) -> Result<StatusCode, Problem> {
+    services
+        .table
+        .delete_operator_session(&operator.session_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ------------------------------------------------------------------ jobs and audit
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobRunsQuery {
+    /// The job: `ticket_steps`, `daily_fees` or `unissued_orders`.
+    #[param(pattern = "^(ticket_steps|daily_fees|unissued_orders)$")]
+    pub job: String,
+    /// How many of the latest runs (1–100, default 30).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobRunView {
+    pub job: String,
+    pub day: NaiveDate,
+    /// `running`, `finished` or `failed`.
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub invocations: u64,
+    pub done: u64,
+    /// The last invocation's summary (JSON).
+    pub result: Option<String>,
+    pub last_error: Option<String>,
+}
+
+impl From<JobRun> for JobRunView {
+    fn from(run: JobRun) -> Self {
+        JobRunView {
+            status: serde_json::to_value(run.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            job: run.job,
+            day: run.day,
+            started_at: run.started_at,
+            updated_at: run.updated_at,
+            finished_at: run.finished_at,
+            invocations: run.invocations,
+            done: run.done,
+            result: run.result,
+            last_error: run.last_error,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobRunList {
+    pub items: Vec<JobRunView>,
+}
+
+/// A scheduled job's latest runs, newest first: status, invocations (first, retries,
+/// continuations), items done, last result and last error.
+#[utoipa::path(get, path = "/operator/job-runs", tag = "operator", security(("bearer" = [])),
+    params(JobRunsQuery),
+    responses((status = 200, body = JobRunList),
+        (status = 400, description = "VALIDATION_FAILED: job, limit", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: jobs (query)", body = ProblemDetails, content_type = PROBLEM)))]
+async fn job_runs(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    ApiQuery(query): ApiQuery<JobRunsQuery>,
+) -> Result<Json<JobRunList>, Problem> {
+    operator.may(OperatorArea::Jobs, Access::Query)?;
+    if !["ticket_steps", "daily_fees", "unissued_orders"].contains(&query.job.as_str()) {
+        return Err(
+            Error::invalid_field("job", "ticket_steps, daily_fees or unissued_orders").into(),
+        );
+    }
+    let limit = query.limit.unwrap_or(30);
+    if !(1..=100).contains(&limit) {
+        return Err(Error::invalid_field("limit", "1 to 100").into());
+    }
+    let runs = services.table.latest_job_runs(&query.job, limit).await?;
+    Ok(Json(JobRunList {
+        items: runs.into_iter().map(JobRunView::from).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// How many of the latest actions (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditView {
+    pub at: DateTime<Utc>,
+    pub account: String,
+    pub action: String,
+    pub target: String,
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    pub items: Vec<AuditView>,
+}
+
+/// The operators' latest actions, newest first: who, when, what, on what, what changed.
+#[utoipa::path(get, path = "/operator/audit", tag = "operator", security(("bearer" = [])),
+    params(AuditQuery),
+    responses((status = 200, body = AuditList),
+        (status = 400, description = "VALIDATION_FAILED: limit", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY", body = ProblemDetails, content_type = PROBLEM)))]
+async fn audit(
+    State(services): State<Services>,
+    _operator: CurrentOperator,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Json<AuditList>, Problem> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::invalid_field("limit", "1 to 200").into());
+    }
+    let entries = services.table.operator_audit(limit).await?;
+    Ok(Json(AuditList {
+        items: entries
+            .into_iter()
+            .map(|e| AuditView {
+                at: e.at,
+                account: e.account.to_string(),
+                action: e.action,
+                target: e.target,
+                changes: e.changes,
+            })
+            .collect(),
+    }))
+}
+
+// ------------------------------------------------------------------ merchants
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MerchantInput {
+    /// The merchant's name as shown to other merchants (1–50 characters).
+    #[schema(min_length = 1, max_length = 50)]
+    pub name: String,
+    /// The admin account's first password (6–20 characters, two of letters, digits and
+    /// symbols); the admin account is `admin`.
+    #[schema(format = Password, min_length = 6, max_length = 20)]
+    pub admin_password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MerchantView {
+    pub merchant_id: String,
+    pub name: String,
+    pub parent: Option<String>,
+    pub children: Vec<String>,
+}
+
+fn merchant_view(merchant: &MerchantRecord) -> MerchantView {
+    MerchantView {
+        merchant_id: merchant.merchant_id.to_string(),
+        name: merchant.name.clone(),
+        parent: merchant.parent.as_ref().map(ToString::to_string),
+        children: merchant.children.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Create a merchant with its admin account (`admin`). Putting the same merchant again
+/// answers it as it is (200, nothing changed); another name under the same ID is refused.
+#[utoipa::path(put, path = "/operator/merchants/{merchant_id}", tag = "operator", security(("bearer" = [])),
+    params(("merchant_id" = String, Path, description = "The new merchant's ID (8 letters or digits)", pattern = "^[A-Za-z0-9]{8}$")),
+    request_body = MerchantInput,
+    responses((status = 201, description = "Created", body = MerchantView),
+        (status = 200, description = "Exists already, as given", body = MerchantView),
+        (status = 400, description = "VALIDATION_FAILED: merchant_id, name, admin_password", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: merchants (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 409, description = "MERCHANT_EXISTS", body = ProblemDetails, content_type = PROBLEM)))]
+async fn put_merchant(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<MerchantInput>,
+) -> Result<(StatusCode, Json<MerchantView>), Problem> {
+    operator.may(OperatorArea::Merchants, Access::Modify)?;
+    let id = merchant_id("merchant_id", &id)?;
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
+        return Err(Error::invalid_field("name", "1 to 50 characters").into());
+    }
+    let new_password = NewPassword::parse_admin("admin_password", &input.admin_password)?;
+    if let Some(existing) = services.table.get_merchant(&id).await? {
+        return if existing.name == name {
+            Ok((StatusCode::OK, Json(merchant_view(&existing))))
+        } else {
+            Err(Problem::new(ErrorCode::MerchantExists))
+        };
+    }
+    let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
+        .await
+        .map_err(|e| Problem::internal(&e))?
+        .map_err(|e| Problem::internal(&e))?;
+    let operator = &operator;
+    let (id, name, hash) = (&id, &name, &hash);
+    let merchant = engine(&services)
+        .run(None, 201, |now| async move {
+            let merchant = MerchantRecord {
+                merchant_id: id.clone(),
+                name: name.clone(),
+                parent: None,
+                children: Vec::new(),
+                issuer: Default::default(),
+                version: 1,
+            };
+            let admin = AccountRecord {
+                merchant_id: id.clone(),
+                account: AccountName::parse_login("account", "admin")?,
+                role: Role::Admin,
+                password_hash: hash.clone(),
+                rights: Rights::default(),
+                remark: None,
+                branch: None,
+                created_at: now,
+                deleted_at: None,
+                version: 1,
+            };
+            let mut changes = Changes::new();
+            changes.claim(
+                merchant_write(&merchant, Expect::Absent)?,
+                ErrorCode::MerchantExists,
+            );
+            changes.claim(
+                account_write(&admin, Expect::Absent)?,
+                ErrorCode::MerchantExists,
+            );
+            changes.history(
+                &HistoryEntry::by_system(
+                    id,
+                    now,
+                    "account",
+                    "admin",
+                    "created",
+                    json!({"role": "admin", "by": "platform operator"}),
+                ),
+                1,
+            )?;
+            changes.write(
+                operator
+                    .audit(
+                        now,
+                        "merchant_created",
+                        format!("merchant:{id}"),
+                        json!({"name": name, "admin": "admin"}),
+                    )
+                    .write()?,
+            );
+            Ok(Decision::new(changes, merchant))
+        })
+        .await?;
+    tracing::info!(merchant = %merchant.merchant_id, operation = "operator_create_merchant", "merchant created");
+    Ok((StatusCode::CREATED, Json(merchant_view(&merchant))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ParentInput {
+    /// The parent merchant's ID, or null to unlink the merchant from its parent.
+    pub parent_id: Option<String>,
+}
+
+/// Link a merchant under a parent (one level: a parent is no child, a child has one
+/// parent), or unlink it (`parent_id` null). The parent then reads the child's reports
+/// after switching into it.
+#[utoipa::path(put, path = "/operator/merchants/{merchant_id}/parent", tag = "operator", security(("bearer" = [])),
+    params(("merchant_id" = String, Path, description = "The child merchant's ID", pattern = "^[A-Za-z0-9]{8}$")),
+    request_body = ParentInput,
+    responses((status = 200, description = "The child as linked", body = MerchantView),
+        (status = 400, description = "VALIDATION_FAILED: merchant_id, parent_id", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: merchants (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "MERCHANT_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM),
+        (status = 409, description = "PARENT_LINK_INVALID, CONCURRENT_CHANGE", body = ProblemDetails, content_type = PROBLEM)))]
+async fn put_parent(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ParentInput>,
+) -> Result<Json<MerchantView>, Problem> {
+    operator.may(OperatorArea::Merchants, Access::Modify)?;
+    let child_id = merchant_id("merchant_id", &id)?;
+    let parent_id = input
+        .parent_id
+        .as_deref()
+        .map(|p| merchant_id("parent_id", p))
+        .transpose()?;
+    let table = &services.table;
+    let (operator, child_id, parent_id) = (&operator, &child_id, &parent_id);
+    let child = engine(&services)
+        .run(None, 200, |now| async move {
+            let not_found = || Error::new(ErrorCode::MerchantNotFound);
+            let mut child = table.get_merchant(child_id).await?.ok_or_else(not_found)?;
+            let before = child.parent.clone();
+            if before == *parent_id {
+                return Ok(Decision::new(Changes::new(), child));
+            }
+            let mut changes = Changes::new();
+            if let Some(parent_id) = parent_id {
+                let mut parent = table.get_merchant(parent_id).await?.ok_or_else(not_found)?;
+                check_parent_link(
+                    child_id,
+                    parent_id,
+                    !child.children.is_empty(),
+                    parent.parent.is_some(),
+                    child.parent.as_ref(),
+                )?;
+                parent.children.push(child_id.clone());
+                changes.update(&mut parent)?;
+            }
+            if let Some(old) = &before {
+                if let Some(mut old_parent) = table.get_merchant(old).await? {
+                    old_parent.children.retain(|c| c != child_id);
+                    changes.update(&mut old_parent)?;
+                }
+            }
+            child.parent = parent_id.clone();
+            changes.update(&mut child)?;
+            changes.write(
+                operator
+                    .audit(
+                        now,
+                        "parent_set",
+                        format!("merchant:{child_id}"),
+                        json!({"parent": {"before": before, "after": parent_id}}),
+                    )
+                    .write()?,
+            );
+            Ok(Decision::new(changes, child))
+        })
+        .await?;
+    Ok(Json(merchant_view(&child)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ContractInput {
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    /// The issuance service (ECT) opened for the merchant.
+    pub issuance_enabled: bool,
+    pub sms_contracted: bool,
+    /// `redeem_after_use` or `installment`.
+    #[schema(pattern = "^(redeem_after_use|installment)$")]
+    pub redemption_mode: String,
+    /// The delivery methods the merchant may use (at least one, each once):
+    /// `ibon`, `paper_by_platform`, `paper_by_merchant`, `electronic_immediate`,
+    /// `electronic_deferred`.
+    #[schema(min_items = 1, max_items = 5)]
+    pub delivery_methods: Vec<String>,
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(
+    field: &str,
+    value: &str,
+    allowed: &str,
+) -> Result<T, Error> {
+    serde_json::from_value(serde_json::Value::String(value.to_owned()))
+        .map_err(|_| Error::invalid_field(field, format!("one of {allowed}")))
+}
+
+/// Set a merchant's contract: its period, the issuance switch, SMS, the redemption mode
+/// and the delivery methods. The whole contract is replaced.
+#[utoipa::path(put, path = "/operator/merchants/{merchant_id}/contract", tag = "operator", security(("bearer" = [])),
+    params(("merchant_id" = String, Path, description = "The merchant's ID", pattern = "^[A-Za-z0-9]{8}$")),
+    request_body = ContractInput,
+    responses((status = 204, description = "Set"),
+        (status = 400, description = "VALIDATION_FAILED: merchant_id, ends_on (not before starts_on), redemption_mode, delivery_methods", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: merchants (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "MERCHANT_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM)))]
+async fn put_contract(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ContractInput>,
+) -> Result<StatusCode, Problem> {
+    operator.may(OperatorArea::Merchants, Access::Modify)?;
+    let id = merchant_id("merchant_id", &id)?;
+    if input.ends_on < input.starts_on {
+        return Err(Error::invalid_field("ends_on", "not before starts_on").into());
+    }
+    let redemption_mode: RedemptionMode = parse_enum(
+        "redemption_mode",
+        &input.redemption_mode,
+        "redeem_after_use, installment",
+    )?;
+    let mut delivery_methods: Vec<DeliveryMethod> = Vec::new();
+    for method in &input.delivery_methods {
+        let method: DeliveryMethod = parse_enum(
+            "delivery_methods",
+            method,
+            "ibon, paper_by_platform, paper_by_merchant, electronic_immediate, electronic_deferred",
+        )?;
+        if delivery_methods.contains(&method) {
+            return Err(Error::invalid_field("delivery_methods", "each method once").into());
+        }
+        delivery_methods.push(method);
+    }
+    if delivery_methods.is_empty() {
+        return Err(Error::invalid_field("delivery_methods", "at least one").into());
+    }
+    let contract = Contract {
+        starts_on: input.starts_on,
+        ends_on: input.ends_on,
+        issuance_enabled: input.issuance_enabled,
+        sms_contracted: input.sms_contracted,
+        redemption_mode,
+        delivery_methods,
+    };
+    let table = &services.table;
+    let (operator, id, contract) = (&operator, &id, &contract);
+    engine(&services)
+        .run(None, 204, |now| async move {
+            table
+                .get_merchant(id)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::MerchantNotFound))?;
+            let before = table.get_contract(id).await?;
+            let mut changes = Changes::new();
+            changes.write(contract_write(id, contract)?);
+            changes.write(
+                operator
+                    .audit(
+                        now,
+                        "contract_set",
+                        format!("merchant:{id}"),
+                        json!({"before": before, "after": contract}),
+                    )
+                    .write()?,
+            );
+            Ok(Decision::new(changes, ()))
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RateInput {
+    /// `redeem_after_use` or `installment`.
+    #[schema(pattern = "^(redeem_after_use|installment)$")]
+    pub mode: String,
+    /// `return_operation`, `sms`, `paper_printing` or `serial_processing`.
+    #[schema(pattern = "^(return_operation|sms|paper_printing|serial_processing)$")]
+    pub item: String,
+    /// `per_unit` (NT$ incl. tax) or `percent` (of the face value concerned).
+    #[schema(pattern = "^(per_unit|percent)$")]
+    pub basis: String,
+    /// The rate incl. tax, at most two decimals: 0 or more (a percentage at most 100).
+    #[schema(pattern = "^[0-9]{1,6}(\\.[0-9]{1,2})?$")]
+    pub amount: String,
+    /// From when the rate is in force (a day billed with the day's latest rate).
+    pub effective_from: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RateView {
+    pub mode: String,
+    pub item: String,
+    pub basis: String,
+    pub amount: String,
+    pub effective_from: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RateList {
+    pub items: Vec<RateView>,
+}
+
+fn name_of<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Set a fee rate from an instant on (earlier rates stay, for the days they were in force).
+/// The same mode, item and instant again replaces that rate. Answers every rate of the
+/// merchant.
+#[utoipa::path(put, path = "/operator/merchants/{merchant_id}/rates", tag = "operator", security(("bearer" = [])),
+    params(("merchant_id" = String, Path, description = "The merchant's ID", pattern = "^[A-Za-z0-9]{8}$")),
+    request_body = RateInput,
+    responses((status = 200, description = "The merchant's rates", body = RateList),
+        (status = 400, description = "VALIDATION_FAILED: merchant_id, mode, item, basis, amount", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: merchants (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "MERCHANT_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM)))]
+async fn put_rate(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RateInput>,
+) -> Result<Json<RateList>, Problem> {
+    operator.may(OperatorArea::Merchants, Access::Modify)?;
+    let id = merchant_id("merchant_id", &id)?;
+    let mode: RedemptionMode = parse_enum("mode", &input.mode, "redeem_after_use, installment")?;
+    let item: FeeItem = parse_enum(
+        "item",
+        &input.item,
+        "return_operation, sms, paper_printing, serial_processing",
+    )?;
+    let basis: FeeBasis = parse_enum("basis", &input.basis, "per_unit, percent")?;
+    let amount = Decimal::from_str(input.amount.trim())
+        .ok()
+        .filter(|a| !a.is_sign_negative() && a.scale() <= 2)
+        .filter(|a| basis != FeeBasis::Percent || *a <= Decimal::ONE_HUNDRED)
+        .ok_or_else(|| {
+            Error::invalid_field(
+                "amount",
+                "0 or more with at most two decimals; a percentage at most 100",
+            )
+        })?;
+    let rate = FeeRate {
+        mode,
+        item,
+        basis,
+        amount,
+        effective_from: input.effective_from,
+    };
+    let table = &services.table;
+    let (operator, id, rate) = (&operator, &id, &rate);
+    engine(&services)
+        .run(None, 200, |now| async move {
+            table
+                .get_merchant(id)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::MerchantNotFound))?;
+            let mut changes = Changes::new();
+            changes.write(rate_write(id, rate)?);
+            changes.write(
+                operator
+                    .audit(
+                        now,
+                        "rate_set",
+                        format!("merchant:{id}"),
+                        json!({"rate": rate}),
+                    )
+                    .write()?,
+            );
+            Ok(Decision::new(changes, ()))
+        })
+        .await?;
+    let rates = table.list_rates(id).await?;
+    Ok(Json(RateList {
+        items: rates
+            .iter()
+            .map(|r| RateView {
+                mode: name_of(&r.mode),
+                item: name_of(&r.item),
+                basis: name_of(&r.basis),
+                amount: r.amount.to_string(),
+                effective_from: r.effective_from,
+            })
+            .collect(),
+    }))
+}
+
+// ------------------------------------------------------------------ bills and relations
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaidBillView {
+    pub merchant_id: String,
+    pub month: String,
+    pub total: String,
+    pub paid: bool,
+}
+
+/// Record a merchant's bill as paid (on receiving the remittance). Marking a paid bill
+/// again answers it unchanged.
+#[utoipa::path(put, path = "/operator/merchants/{merchant_id}/bills/{month}/paid", tag = "operator", security(("bearer" = [])),
+    params(("merchant_id" = String, Path, description = "The merchant's ID", pattern = "^[A-Za-z0-9]{8}$"),
+        ("month" = String, Path, description = "The bill's month, YYYY-MM", pattern = "^[0-9]{4}-[0-9]{2}$")),
+    responses((status = 200, body = PaidBillView),
+        (status = 400, description = "VALIDATION_FAILED: merchant_id, month", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: billing (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "BILL_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM)))]
+async fn mark_paid(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path((id, month)): Path<(String, String)>,
+) -> Result<Json<PaidBillView>, Problem> {
+    operator.may(OperatorArea::Billing, Access::Modify)?;
+    let id = merchant_id("merchant_id", &id)?;
+    let valid_month =
+        month.len() == 7 && NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_ok();
+    if !valid_month {
+        return Err(Error::invalid_field("month", "YYYY-MM").into());
+    }
+    let table = &services.table;
+    let (operator, id, month) = (&operator, &id, &month);
+    let bill = engine(&services)
+        .run(None, 200, |now| async move {
+            let mut bill = table
+                .list_bills(id)
+                .await?
+                .into_iter()
+                .find(|b| &b.month == month)
+                .ok_or_else(|| Error::new(ErrorCode::BillNotFound))?;
+            if bill.paid {
+                return Ok(Decision::new(Changes::new(), bill));
+            }
+            bill.paid = true;
+            let mut changes = Changes::new();
+            changes.write(bill_write(id, &bill, Expect::Present)?);
+            changes.write(
+                operator
+                    .audit(now, "bill_paid", format!("bill:{id}:{month}"), json!({"paid": {"before": false, "after": true}, "total": bill.total.to_string()}))
+                    .write()?,
+            );
+            Ok(Decision::new(changes, bill))
+        })
+        .await?;
+    Ok(Json(PaidBillView {
+        merchant_id: id.to_string(),
+        month: bill.month,
+        total: bill.total.to_string(),
+        paid: bill.paid,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelationStatusView {
+    pub issuer: String,
+    pub store: String,
+    /// `open`, `unlinked_by_issuer` or `unlinked_by_store`.
+    pub status: String,
+}
+
+/// Clear the block a store set by unlinking an issuer (the store agreed): the relation
+/// becomes unlinked by the issuer, which may then re-open it (granting products again one
+/// by one). A relation with no block is answered as it is.
+#[utoipa::path(put, path = "/operator/relations/{issuer_id}/{store_id}/block-cleared", tag = "operator", security(("bearer" = [])),
+    params(("issuer_id" = String, Path, description = "The issuer's merchant ID", pattern = "^[A-Za-z0-9]{8}$"),
+        ("store_id" = String, Path, description = "The store's merchant ID", pattern = "^[A-Za-z0-9]{8}$")),
+    responses((status = 200, body = RelationStatusView),
+        (status = 400, description = "VALIDATION_FAILED: issuer_id, store_id", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: relations (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "RELATION_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = PROBLEM)))]
+async fn clear_block(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path((issuer_id, store_id)): Path<(String, String)>,
+) -> Result<Json<RelationStatusView>, Problem> {
+    operator.may(OperatorArea::Relations, Access::Modify)?;
+    let issuer = merchant_id("issuer_id", &issuer_id)?;
+    let store = merchant_id("store_id", &store_id)?;
+    let table = &services.table;
+    let (operator, issuer, store) = (&operator, &issuer, &store);
+    let relation = engine(&services)
+        .run(None, 200, |now| async move {
+            let mut relation = table
+                .get_relation(issuer, store)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::RelationNotFound))?;
+            let before = relation.status;
+            let Some(after) = operator_clears_block(before) else {
+                // No block (cleared already, or never set): nothing to do.
+                return Ok(Decision::new(Changes::new(), relation));
+            };
+            relation.status = after;
+            relation.updated_at = now;
+            let entry = HistoryEntry::by_system(
+                issuer,
+                now,
+                "redeemable_store",
+                store.as_str(),
+                "block_cleared_by_operator",
+                json!({"status": {"before": before, "after": after}}),
+            );
+            let mut changes = Changes::new();
+            changes.writes(relation_change_writes(&mut relation, &entry)?);
+            changes.write(
+                operator
+                    .audit(
+                        now,
+                        "relation_block_cleared",
+                        format!("relation:{issuer}:{store}"),
+                        json!({"status": {"before": before, "after": after}}),
+                    )
+                    .write()?,
+            );
+            Ok(Decision::new(changes, relation))
+        })
+        .await?;
+    Ok(Json(RelationStatusView {
+        issuer: issuer.to_string(),
+        store: store.to_string(),
+        status: name_of(&relation.status),
+    }))
+}
+
+pub fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_in))
+        .routes(routes!(sign_out))
+        .routes(routes!(job_runs))
+        .routes(routes!(audit))
+        .routes(routes!(put_merchant))
+        .routes(routes!(put_parent))
+        .routes(routes!(put_contract))
+        .routes(routes!(put_rate))
+        .routes(routes!(mark_paid))
+        .routes(routes!(clear_block))
+}
+
+pub fn app(services: Services) -> Router {
+    tessera_platform::http::function_app(routes(), services)
+}

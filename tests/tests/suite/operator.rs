@@ -1,0 +1,481 @@
+//! The platform operator's API: its own sign-in and rights, never a merchant's; every
+//! action recorded with who, when and what changed; a merchant token refused on every
+//! operator route and an operator token on merchant routes.
+
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use tessera_dev::seed::{
+    ADMIN_PASSWORD, AUDITOR, CHILD, OPERATOR, OPERATOR_PASSWORD, PARENT, PARTNER,
+};
+use tessera_tests::{authed, error_fields, json_request, seeded, Seeded};
+
+async fn operator_token(w: &Seeded, account: &str) -> String {
+    let body = json!({"account": account, "password": OPERATOR_PASSWORD});
+    let (status, session) = w
+        .call(json_request("POST", "/operator/sessions", None, body))
+        .await;
+    assert_eq!(status, 201, "{session}");
+    session["token"].as_str().unwrap().to_owned()
+}
+
+/// A PUT, then the clock moves a second on (the audit is in time order).
+async fn put(w: &Seeded, token: &str, uri: &str, body: Value) -> (u16, Value) {
+    let answer = w.call(json_request("PUT", uri, Some(token), body)).await;
+    w.clock.advance(chrono::Duration::seconds(1));
+    answer
+}
+
+/// Every operator route with a well-formed request (method, template path, concrete path,
+/// body).
+fn operator_routes() -> Vec<(&'static str, &'static str, String, Value)> {
+    vec![
+        (
+            "DELETE",
+            "/operator/sessions/current",
+            "/operator/sessions/current".to_owned(),
+            json!({}),
+        ),
+        (
+            "GET",
+            "/operator/job-runs",
+            "/operator/job-runs?job=ticket_steps".to_owned(),
+            Value::Null,
+        ),
+        (
+            "GET",
+            "/operator/audit",
+            "/operator/audit".to_owned(),
+            Value::Null,
+        ),
+        (
+            "PUT",
+            "/operator/merchants/{merchant_id}",
+            "/operator/merchants/NEWM0001".to_owned(),
+            json!({"name": "新商店", "admin_password": "Fresh#2026"}),
+        ),
+        (
+            "PUT",
+            "/operator/merchants/{merchant_id}/parent",
+            format!("/operator/merchants/{PARTNER}/parent"),
+            json!({"parent_id": null}),
+        ),
+        (
+            "PUT",
+            "/operator/merchants/{merchant_id}/contract",
+            format!("/operator/merchants/{PARENT}/contract"),
+            json!({"starts_on": "2026-01-01", "ends_on": "2026-12-31", "issuance_enabled": true, "sms_contracted": true, "redemption_mode": "redeem_after_use", "delivery_methods": ["paper_by_merchant"]}),
+        ),
+        (
+            "PUT",
+            "/operator/merchants/{merchant_id}/rates",
+            format!("/operator/merchants/{PARENT}/rates"),
+            json!({"mode": "redeem_after_use", "item": "sms", "basis": "per_unit", "amount": "1.5", "effective_from": "2026-12-01T00:00:00Z"}),
+        ),
+        (
+            "PUT",
+            "/operator/merchants/{merchant_id}/bills/{month}/paid",
+            format!("/operator/merchants/{PARENT}/bills/2026-10/paid"),
+            json!({}),
+        ),
+        (
+            "PUT",
+            "/operator/relations/{issuer_id}/{store_id}/block-cleared",
+            format!("/operator/relations/{PARENT}/{PARTNER}/block-cleared"),
+            json!({}),
+        ),
+    ]
+}
+
+fn request(
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: &Value,
+) -> axum::http::Request<axum::body::Body> {
+    if body.is_null() {
+        authed(method, uri, token)
+    } else {
+        json_request(method, uri, Some(token), body.clone())
+    }
+}
+
+#[tokio::test]
+async fn a_merchant_token_is_refused_on_every_operator_route_and_an_operator_token_on_merchant_routes(
+) {
+    let w = seeded().await;
+    let merchant = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    // The table covers every operator route of the template but the public sign-in.
+    let covered: BTreeSet<(String, String)> = operator_routes()
+        .iter()
+        .map(|(m, p, ..)| (m.to_string(), p.to_string()))
+        .collect();
+    let in_template: BTreeSet<(String, String)> = w
+        .stack
+        .template
+        .routes()
+        .into_iter()
+        .filter(|(route, _)| route.path.starts_with("/operator/") && !route.public)
+        .map(|(route, _)| (route.method, route.path))
+        .collect();
+    assert_eq!(covered, in_template);
+    for (method, _, uri, body) in operator_routes() {
+        let (status, problem) = w.call(request(method, &uri, &merchant, &body)).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (403, Some("OPERATOR_ONLY")),
+            "{method} {uri}: {problem}"
+        );
+        let (status, problem) = w
+            .call(match body.is_null() {
+                true => axum::http::Request::builder()
+                    .method(method)
+                    .uri(&uri)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+                false => json_request(method, &uri, None, body.clone()),
+            })
+            .await;
+        assert_eq!(status, 401, "{method} {uri} without a token: {problem}");
+    }
+    // The operator's token opens no merchant route.
+    let operator = operator_token(&w, OPERATOR).await;
+    for uri in [
+        "/branches",
+        "/merchant/profile",
+        "/reports/sms-log?from=2026-11-01&to=2026-11-30",
+    ] {
+        let (status, problem) = w.call(authed("GET", uri, &operator)).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (401, Some("UNAUTHENTICATED")),
+            "{uri}: {problem}"
+        );
+    }
+    // Merchant credentials do not sign in as an operator, and failures lock like merchants'.
+    let (status, problem) = w
+        .call(json_request(
+            "POST",
+            "/operator/sessions",
+            None,
+            json!({"account": "admin", "password": ADMIN_PASSWORD}),
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (401, Some("INVALID_CREDENTIALS"))
+    );
+    for _ in 0..5 {
+        w.call(json_request(
+            "POST",
+            "/operator/sessions",
+            None,
+            json!({"account": AUDITOR, "password": "Wrong#2026"}),
+        ))
+        .await;
+    }
+    let (status, problem) = w
+        .call(json_request(
+            "POST",
+            "/operator/sessions",
+            None,
+            json!({"account": AUDITOR, "password": OPERATOR_PASSWORD}),
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (423, Some("ACCOUNT_LOCKED"))
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_operator_reads_and_is_refused_every_change() {
+    let w = seeded().await;
+    let auditor = operator_token(&w, AUDITOR).await;
+    for (method, _, uri, body) in operator_routes() {
+        if method == "DELETE" {
+            continue; // signing out: below
+        }
+        let (status, problem) = w.call(request(method, &uri, &auditor, &body)).await;
+        match method {
+            "GET" => assert!((200..300).contains(&status), "{uri}: {problem}"),
+            _ => {
+                assert_eq!(
+                    (status, problem["code"].as_str()),
+                    (403, Some("RIGHT_MISSING")),
+                    "{method} {uri}: {problem}"
+                );
+                assert!(
+                    problem["detail"].as_str().unwrap().contains("(modify)"),
+                    "{problem}"
+                );
+            }
+        }
+    }
+    // Signed out: the token no longer works.
+    let (status, _) = w
+        .call(authed("DELETE", "/operator/sessions/current", &auditor))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = w.call(authed("GET", "/operator/audit", &auditor)).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn the_operator_sets_up_a_merchant_and_every_action_is_audited() {
+    let w = seeded().await;
+    let ops = operator_token(&w, OPERATOR).await;
+
+    // A new merchant with its admin, who signs in; putting it again changes nothing.
+    let merchant = json!({"name": "新開幕商店", "admin_password": "Fresh#2026"});
+    let (status, created) = put(&w, &ops, "/operator/merchants/NEWM0001", merchant.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, again) = put(&w, &ops, "/operator/merchants/NEWM0001", merchant).await;
+    assert_eq!((status, &again), (200, &created));
+    let (status, problem) = put(
+        &w,
+        &ops,
+        "/operator/merchants/NEWM0001",
+        json!({"name": "別的名字", "admin_password": "Fresh#2026"}),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("MERCHANT_EXISTS"))
+    );
+    let (status, problem) = put(
+        &w,
+        &ops,
+        "/operator/merchants/bad-id",
+        json!({"name": "x", "admin_password": "short"}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["merchant_id".to_owned()])
+    );
+    let admin = w.token("NEWM0001", "admin", "Fresh#2026").await;
+    assert!(!admin.is_empty());
+
+    // Linked under the demo parent: the parent can switch into it.
+    let (status, child) = put(
+        &w,
+        &ops,
+        "/operator/merchants/NEWM0001/parent",
+        json!({"parent_id": PARENT}),
+    )
+    .await;
+    assert_eq!(
+        (status, child["parent"].as_str()),
+        (200, Some(PARENT)),
+        "{child}"
+    );
+    let parent = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let (status, switched) = w
+        .call(json_request(
+            "POST",
+            "/sessions/current/switch",
+            Some(&parent),
+            json!({"merchant_id": "NEWM0001"}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{switched}");
+    // One level only: the demo child cannot become a parent.
+    let (status, problem) = put(
+        &w,
+        &ops,
+        &format!("/operator/merchants/{PARTNER}/parent"),
+        json!({"parent_id": CHILD}),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("PARENT_LINK_INVALID"))
+    );
+
+    // Contract and a rate: refused when malformed, in force when set.
+    let contract = json!({"starts_on": "2026-01-01", "ends_on": "2027-12-31", "issuance_enabled": true, "sms_contracted": false, "redemption_mode": "redeem_after_use", "delivery_methods": ["paper_by_merchant", "electronic_immediate"]});
+    let (status, body) = put(&w, &ops, "/operator/merchants/NEWM0001/contract", contract).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, problem) = put(
+        &w,
+        &ops,
+        "/operator/merchants/NEWM0001/contract",
+        json!({"starts_on": "2026-01-01", "ends_on": "2025-12-31", "issuance_enabled": true, "sms_contracted": false, "redemption_mode": "redeem_after_use", "delivery_methods": ["ibon", "ibon"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["ends_on".to_owned()])
+    );
+    let (status, contract) = w.call(authed("GET", "/merchant/contract", &admin)).await;
+    assert_eq!(status, 200, "{contract}");
+    let rate = json!({"mode": "redeem_after_use", "item": "return_operation", "basis": "percent", "amount": "2.5", "effective_from": "2026-12-01T05:00:00Z"});
+    let (status, rates) = put(&w, &ops, "/operator/merchants/NEWM0001/rates", rate).await;
+    assert_eq!(status, 200, "{rates}");
+    assert_eq!(rates["items"][0]["amount"], "2.5");
+    let (status, problem) = put(
+        &w,
+        &ops,
+        "/operator/merchants/NEWM0001/rates",
+        json!({"mode": "redeem_after_use", "item": "sms", "basis": "percent", "amount": "101", "effective_from": "2026-12-01T05:00:00Z"}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["amount".to_owned()])
+    );
+
+    // A store's block cleared: the issuer may re-open the relation.
+    let parent = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let store = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let (status, body) = w
+        .call(json_request(
+            "POST",
+            &format!("/joint-issuers/{PARENT}/unlink"),
+            Some(&store),
+            json!({}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let reopen = |token: String| {
+        let w = &w;
+        async move {
+            put(
+                w,
+                &token,
+                &format!("/redeemable-stores/{PARTNER}/status"),
+                json!({"status": "open"}),
+            )
+            .await
+        }
+    };
+    let (status, problem) = reopen(parent.clone()).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("RELATION_BLOCKED_BY_STORE"))
+    );
+    let cleared = format!("/operator/relations/{PARENT}/{PARTNER}/block-cleared");
+    let (status, relation) = put(&w, &ops, &cleared, json!({})).await;
+    assert_eq!(
+        (status, relation["status"].as_str()),
+        (200, Some("unlinked_by_issuer")),
+        "{relation}"
+    );
+    let (status, again) = put(&w, &ops, &cleared, json!({})).await;
+    assert_eq!(
+        (status, &again),
+        (200, &relation),
+        "clearing again changes nothing"
+    );
+    assert_eq!(reopen(parent.clone()).await.0, 200);
+
+    // Every change above is in the audit, newest first, by the operator's account.
+    let (status, audit) = w.call(authed("GET", "/operator/audit", &ops)).await;
+    assert_eq!(status, 200, "{audit}");
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "relation_block_cleared",
+            "rate_set",
+            "contract_set",
+            "parent_set",
+            "merchant_created"
+        ]
+    );
+    assert!(audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["account"] == OPERATOR));
+    assert_eq!(audit["items"][3]["target"], "merchant:NEWM0001");
+}
+
+#[tokio::test]
+async fn bills_are_marked_paid_once_and_job_runs_are_readable() {
+    let w = seeded().await;
+    let ops = operator_token(&w, OPERATOR).await;
+    // A closed October bill of the demo parent.
+    let parent = tessera_domain::values::MerchantId::parse("m", PARENT).unwrap();
+    w.services
+        .table
+        .record_daily_fee_total(
+            &parent,
+            &tessera_domain::billing::DailyFeeTotal {
+                date: chrono::NaiveDate::from_ymd_opt(2026, 10, 2).unwrap(),
+                item: tessera_domain::merchant::FeeItem::Sms,
+                amount: rust_decimal::Decimal::new(6, 0),
+            },
+        )
+        .await
+        .unwrap();
+    let close = axum::http::Request::post("/_dev/schedules/BillingCloseFunction.MonthlyClose/run")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(w.call(close).await.0, 204);
+    let paid = format!("/operator/merchants/{PARENT}/bills/2026-10/paid");
+    let (status, bill) = put(&w, &ops, &paid, json!({})).await;
+    assert_eq!(
+        (status, bill["paid"].as_bool()),
+        (200, Some(true)),
+        "{bill}"
+    );
+    let (status, again) = put(&w, &ops, &paid, json!({})).await;
+    assert_eq!((status, &again), (200, &bill));
+    let bills = w.services.table.list_bills(&parent).await.unwrap();
+    assert!(bills.iter().any(|b| b.month == "2026-10" && b.paid));
+    let (status, problem) = put(
+        &w,
+        &ops,
+        &format!("/operator/merchants/{PARENT}/bills/2025-01/paid"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("BILL_NOT_FOUND"))
+    );
+    let (status, problem) = put(
+        &w,
+        &ops,
+        &format!("/operator/merchants/{PARENT}/bills/2025-13/paid"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["month".to_owned()])
+    );
+    let (_, audit) = w.call(authed("GET", "/operator/audit", &ops)).await;
+    let paid_entries = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "bill_paid")
+        .count();
+    assert_eq!(paid_entries, 1, "marked once: {audit}");
+
+    // A job's runs, as the daily job recorded them.
+    let run = axum::http::Request::post("/_dev/schedules/DailyJobsFunction.TicketSteps/run")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(w.call(run).await.0, 204);
+    let (status, runs) = w
+        .call(authed("GET", "/operator/job-runs?job=ticket_steps", &ops))
+        .await;
+    assert_eq!(status, 200, "{runs}");
+    assert_eq!(runs["items"][0]["status"], "finished", "{runs}");
+    assert_eq!(runs["items"][0]["invocations"], 1);
+    let (status, problem) = w
+        .call(authed("GET", "/operator/job-runs?job=rm_rf", &ops))
+        .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["job".to_owned()])
+    );
+}
