@@ -50,24 +50,18 @@ pub fn document() -> OpenApi {
     document
 }
 
-/// Routes that take no `Idempotency-Key` (tessera_platform::idempotency says why).
-pub const WITHOUT_IDEMPOTENCY_KEY: &[(&str, &str)] = &[
-    ("POST", "/sessions"),
-    ("POST", "/operator/sessions"),
-    ("DELETE", "/operator/sessions/current"),
-    ("PUT", "/operator/merchants/{merchant_id}"),
-    ("PUT", "/operator/merchants/{merchant_id}/parent"),
-    ("PUT", "/operator/merchants/{merchant_id}/contract"),
-    ("PUT", "/operator/merchants/{merchant_id}/rates"),
-    (
-        "PUT",
-        "/operator/merchants/{merchant_id}/bills/{month}/paid",
-    ),
-    (
-        "PUT",
-        "/operator/relations/{issuer_id}/{store_id}/block-cleared",
-    ),
-];
+/// Routes that take no `Idempotency-Key` (tessera_platform::idempotency says why): the
+/// merchants' sign-in, and every route of the platform operator.
+pub const WITHOUT_IDEMPOTENCY_KEY: &[(&str, &str)] = &[("POST", "/sessions")];
+
+/// The platform operator's routes take none either: each is a PUT (or DELETE) of a named
+/// resource, idempotent by shape (docs/decisions/0012).
+pub const OPERATOR_PREFIX: &str = "/operator/";
+
+/// Whether a state-changing operation takes an `Idempotency-Key`.
+pub fn takes_idempotency_key(method: &str, path: &str) -> bool {
+    !WITHOUT_IDEMPOTENCY_KEY.contains(&(method, path)) && !path.starts_with(OPERATOR_PREFIX)
+}
 
 /// Every state-changing operation takes an `Idempotency-Key` (the layer in front of every
 /// function's routes): documented here once, for every such operation, with the answers
@@ -95,7 +89,7 @@ fn document_idempotency_keys(document: &mut OpenApi) {
         ];
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
-            if WITHOUT_IDEMPOTENCY_KEY.contains(&(method, path.as_str())) {
+            if !takes_idempotency_key(method, path.as_str()) {
                 continue;
             }
             let parameters = operation.parameters.get_or_insert_with(Vec::new);

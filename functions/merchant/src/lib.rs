@@ -17,6 +17,7 @@ use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::accounts::IssuerInfo;
+use tessera_platform::store::announcements::read_mark_write;
 use tessera_platform::store::history::{HistoryEntry, HistoryList};
 use tessera_platform::store::settings::{
     settings_write, Contacts, MerchantSettings, PaymentPageName,
@@ -808,6 +809,86 @@ async fn bills(
     Ok(Json(BillList { items }))
 }
 
+// ------------------------------------------------------------------ message centre
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    pub announcement_id: String,
+    pub title: String,
+    pub body: String,
+    pub published_at: chrono::DateTime<chrono::Utc>,
+    /// Whether this account has read it.
+    pub read: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageList {
+    pub items: Vec<MessageView>,
+    /// How many of them this account has not read.
+    pub unread: usize,
+}
+
+/// The message centre (§3-4, the home page's messages): the platform's latest
+/// announcements for the merchant the session acts as, newest first, each read or not by
+/// this account.
+#[utoipa::path(get, path = "/messages", tag = "merchant", security(("bearer" = [])),
+    responses((status = 200, body = MessageList),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn messages(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<MessageList>, Problem> {
+    let actor = &current.actor;
+    let messages = services
+        .table
+        .messages_for(&actor.acting_as, &actor.account)
+        .await?;
+    let items: Vec<MessageView> = messages
+        .into_iter()
+        .map(|(a, read)| MessageView {
+            read,
+            announcement_id: a.id,
+            title: a.title,
+            body: a.body,
+            published_at: a.published_at,
+        })
+        .collect();
+    let unread = items.iter().filter(|m| !m.read).count();
+    Ok(Json(MessageList { items, unread }))
+}
+
+/// Mark an announcement read by this account (marking it again changes nothing).
+#[utoipa::path(put, path = "/messages/{announcement_id}/read", tag = "merchant", security(("bearer" = [])),
+    params(("announcement_id" = String, Path, description = "The announcement's ID", pattern = "^[A-Za-z0-9_-]{1,40}$")),
+    responses((status = 204, description = "Read"),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "ANNOUNCEMENT_NOT_FOUND: none such for this merchant", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn mark_message_read(
+    State(services): State<Services>,
+    current: CurrentActor,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<axum::http::StatusCode, Problem> {
+    let actor = &current.actor;
+    let visible = services
+        .table
+        .get_announcement(&id)
+        .await?
+        .filter(|a| a.withdrawn_at.is_none() && a.audience.includes(&actor.acting_as));
+    if visible.is_none() {
+        return Err(Problem::new(ErrorCode::AnnouncementNotFound));
+    }
+    let engine = ChangeEngine::new(services.table.clone(), services.clock.clone());
+    let id = &id;
+    engine
+        .run(None, 204, |now| async move {
+            let mut changes = Changes::new();
+            changes.write(read_mark_write(&actor.acting_as, &actor.account, id, now)?);
+            Ok(Decision::new(changes, ()))
+        })
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(get_profile, put_profile))
@@ -818,6 +899,8 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(get_contract))
         .routes(routes!(settings_history))
         .routes(routes!(bills))
+        .routes(routes!(messages))
+        .routes(routes!(mark_message_read))
 }
 
 pub fn app(services: Services) -> Router {

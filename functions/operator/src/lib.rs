@@ -20,7 +20,9 @@ use tessera_domain::access::{Access, Rights, Role};
 use tessera_domain::merchant::{
     Contract, DeliveryMethod, FeeBasis, FeeItem, FeeRate, RedemptionMode,
 };
-use tessera_domain::operator::{check_parent_link, OperatorArea, OperatorRights};
+use tessera_domain::operator::{
+    check_announcement, check_parent_link, Audience, OperatorArea, OperatorRights,
+};
 use tessera_domain::relations::operator_clears_block;
 use tessera_domain::values::{AccountName, MerchantId, NewPassword};
 use tessera_domain::{lockout, Error, ErrorCode};
@@ -31,6 +33,7 @@ use tessera_platform::session::{sign, SessionClaims};
 use tessera_platform::store::accounts::{
     account_write, merchant_write, AccountRecord, MerchantRecord,
 };
+use tessera_platform::store::announcements::AnnouncementRecord;
 use tessera_platform::store::billing::bill_write;
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::jobs::JobRun;
@@ -952,6 +955,205 @@ async fn clear_block(
     }))
 }
 
+// ------------------------------------------------------------------ announcements
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AnnouncementInput {
+    #[schema(min_length = 1, max_length = 100)]
+    pub title: String,
+    #[schema(min_length = 1, max_length = 2000)]
+    pub body: String,
+    /// The merchants it is for (1–100 IDs, each once); absent for every merchant.
+    #[schema(min_items = 1, max_items = 100)]
+    pub merchants: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnnouncementView {
+    pub announcement_id: String,
+    pub title: String,
+    pub body: String,
+    /// The merchants it is for; absent: every merchant.
+    pub merchants: Option<Vec<String>>,
+    pub published_at: DateTime<Utc>,
+    pub published_by: String,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnnouncementList {
+    pub items: Vec<AnnouncementView>,
+}
+
+fn announcement_view(record: &AnnouncementRecord) -> AnnouncementView {
+    AnnouncementView {
+        announcement_id: record.id.clone(),
+        title: record.title.clone(),
+        body: record.body.clone(),
+        merchants: match &record.audience {
+            Audience::All => None,
+            Audience::Merchants(ids) => Some(ids.iter().map(ToString::to_string).collect()),
+        },
+        published_at: record.published_at,
+        published_by: record.published_by.to_string(),
+        withdrawn_at: record.withdrawn_at,
+    }
+}
+
+fn announcement_id(value: &str) -> Result<String, Problem> {
+    let valid = (1..=40).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    match valid {
+        true => Ok(value.to_owned()),
+        false => {
+            Err(Error::invalid_field("announcement_id", "1 to 40 letters, digits, - or _").into())
+        }
+    }
+}
+
+/// Publish an announcement to the message centre of every merchant, or of chosen ones. The
+/// same ID again replaces its text and audience (and publishes it again if it was
+/// withdrawn); unchanged, it answers as it is.
+#[utoipa::path(put, path = "/operator/announcements/{announcement_id}", tag = "operator", security(("bearer" = [])),
+    params(("announcement_id" = String, Path, description = "The operator's ID for it", pattern = "^[A-Za-z0-9_-]{1,40}$")),
+    request_body = AnnouncementInput,
+    responses((status = 201, description = "Published", body = AnnouncementView),
+        (status = 200, description = "Replaced, or unchanged", body = AnnouncementView),
+        (status = 400, description = "VALIDATION_FAILED: announcement_id, title, body, merchants", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: announcements (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = PROBLEM)))]
+async fn put_announcement(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<AnnouncementInput>,
+) -> Result<(StatusCode, Json<AnnouncementView>), Problem> {
+    operator.may(OperatorArea::Announcements, Access::Modify)?;
+    let id = announcement_id(&id)?;
+    let (title, body, audience) =
+        check_announcement(&input.title, &input.body, input.merchants.as_deref())?;
+    let table = &services.table;
+    let (operator, id, title, body, audience) = (&operator, &id, &title, &body, &audience);
+    let (record, created) = engine(&services)
+        .run(None, 200, |now| async move {
+            let existing = table.get_announcement(id).await?;
+            let mut changes = Changes::new();
+            let (record, created) = match existing {
+                Some(record)
+                    if &record.title == title
+                        && &record.body == body
+                        && &record.audience == audience
+                        && record.withdrawn_at.is_none() =>
+                {
+                    return Ok(Decision::new(changes, (record, false)));
+                }
+                Some(mut record) => {
+                    record.title = title.clone();
+                    record.body = body.clone();
+                    record.audience = audience.clone();
+                    record.withdrawn_at = None;
+                    changes.update(&mut record)?;
+                    (record, false)
+                }
+                None => {
+                    let mut record = AnnouncementRecord {
+                        id: id.clone(),
+                        title: title.clone(),
+                        body: body.clone(),
+                        audience: audience.clone(),
+                        published_at: now,
+                        published_by: operator.account.clone(),
+                        withdrawn_at: None,
+                        version: 0,
+                    };
+                    changes.create(&mut record, ErrorCode::ConcurrentChange)?;
+                    (record, true)
+                }
+            };
+            changes.write(
+                operator
+                    .audit(
+                        now,
+                        "announcement_published",
+                        format!("announcement:{id}"),
+                        json!({"title": title, "audience": audience}),
+                    )
+                    .write()?,
+            );
+            Ok(Decision::new(changes, (record, created)))
+        })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(announcement_view(&record))))
+}
+
+/// Withdraw an announcement from the message centres (withdrawing again changes nothing).
+#[utoipa::path(delete, path = "/operator/announcements/{announcement_id}", tag = "operator", security(("bearer" = [])),
+    params(("announcement_id" = String, Path, description = "The announcement's ID", pattern = "^[A-Za-z0-9_-]{1,40}$")),
+    responses((status = 204, description = "Withdrawn"),
+        (status = 400, description = "VALIDATION_FAILED: announcement_id", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: announcements (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "ANNOUNCEMENT_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM)))]
+async fn withdraw_announcement(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    operator.may(OperatorArea::Announcements, Access::Modify)?;
+    let id = announcement_id(&id)?;
+    let table = &services.table;
+    let (operator, id) = (&operator, &id);
+    engine(&services)
+        .run(None, 204, |now| async move {
+            let mut record = table
+                .get_announcement(id)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::AnnouncementNotFound))?;
+            let mut changes = Changes::new();
+            if record.withdrawn_at.is_none() {
+                record.withdrawn_at = Some(now);
+                changes.update(&mut record)?;
+                changes.write(
+                    operator
+                        .audit(
+                            now,
+                            "announcement_withdrawn",
+                            format!("announcement:{id}"),
+                            json!({}),
+                        )
+                        .write()?,
+                );
+            }
+            Ok(Decision::new(changes, ()))
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The latest 50 announcements, newest first, withdrawn ones included.
+#[utoipa::path(get, path = "/operator/announcements", tag = "operator", security(("bearer" = [])),
+    responses((status = 200, body = AnnouncementList),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: announcements (query)", body = ProblemDetails, content_type = PROBLEM)))]
+async fn list_announcements(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+) -> Result<Json<AnnouncementList>, Problem> {
+    operator.may(OperatorArea::Announcements, Access::Query)?;
+    let records = services.table.latest_announcements(50).await?;
+    Ok(Json(AnnouncementList {
+        items: records.iter().map(announcement_view).collect(),
+    }))
+}
+
 pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(sign_in))
@@ -964,6 +1166,8 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(put_rate))
         .routes(routes!(mark_paid))
         .routes(routes!(clear_block))
+        .routes(routes!(list_announcements))
+        .routes(routes!(put_announcement, withdraw_announcement))
 }
 
 pub fn app(services: Services) -> Router {

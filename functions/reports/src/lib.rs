@@ -874,6 +874,24 @@ pub struct Dashboard {
     pub top_products: TopProducts,
     /// The contract, when the platform has set one.
     pub contract: Option<ContractSummary>,
+    /// The message centre's latest for this account (`GET /messages` has them all).
+    pub messages: DashboardMessages,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DashboardMessages {
+    /// Announcements this account has not read.
+    pub unread: usize,
+    /// The five latest, newest first.
+    pub latest: Vec<DashboardMessage>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DashboardMessage {
+    pub announcement_id: String,
+    pub title: String,
+    pub published_at: chrono::DateTime<chrono::Utc>,
+    pub read: bool,
 }
 
 /// The products that issued most, per kind (names and kinds from the products).
@@ -950,13 +968,27 @@ async fn dashboard(
         query.to.unwrap_or(today),
     )?;
     let merchant = &actor.acting_as;
-    let (split, contract, rates, days, products) = tokio::try_join!(
+    let (split, contract, rates, days, products, messages) = tokio::try_join!(
         tessera_platform::circulation::cohort_split(&services.table, merchant, from, today),
         services.table.get_contract(merchant),
         services.table.list_rates(merchant),
         services.table.counter_days(merchant, range.from, range.to),
         services.table.counter_products(merchant),
+        services.table.messages_for(merchant, &actor.account),
     )?;
+    let messages = DashboardMessages {
+        unread: messages.iter().filter(|(_, read)| !read).count(),
+        latest: messages
+            .into_iter()
+            .take(5)
+            .map(|(a, read)| DashboardMessage {
+                announcement_id: a.id,
+                title: a.title,
+                published_at: a.published_at,
+                read,
+            })
+            .collect(),
+    };
     let mut in_range = tessera_domain::circulation::Figures::default();
     for (_, _, figures) in &days {
         in_range.merge(figures);
@@ -997,6 +1029,7 @@ async fn dashboard(
             unused: count_and_amount(unused_count, unused_amount),
         },
         contract,
+        messages,
     }))
 }
 

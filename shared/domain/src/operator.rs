@@ -20,14 +20,17 @@ pub enum OperatorArea {
     Relations,
     /// The scheduled jobs' runs.
     Jobs,
+    /// Announcements to merchants' message centres.
+    Announcements,
 }
 
 impl OperatorArea {
-    pub const ALL: [OperatorArea; 4] = [
+    pub const ALL: [OperatorArea; 5] = [
         OperatorArea::Merchants,
         OperatorArea::Billing,
         OperatorArea::Relations,
         OperatorArea::Jobs,
+        OperatorArea::Announcements,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +39,7 @@ impl OperatorArea {
             OperatorArea::Billing => "billing",
             OperatorArea::Relations => "relations",
             OperatorArea::Jobs => "jobs",
+            OperatorArea::Announcements => "announcements",
         }
     }
 }

@@ -589,6 +589,30 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         (200, Some("rate_set")),
         "{audit}"
     );
+    let (status, published) = d
+        .call(authed_json(
+            "PUT",
+            "/operator/announcements/deployed-1",
+            &operator,
+            json!({"title": "維護公告", "body": "今晚維護。", "merchants": [DEMO]}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{published}");
+    let (status, messages) = d.call(authed_get("/messages", &admin)).await;
+    assert_eq!(
+        (status, messages["unread"].as_u64()),
+        (200, Some(1)),
+        "{messages}"
+    );
+    let (status, _) = d
+        .call(authed_json(
+            "PUT",
+            "/messages/deployed-1/read",
+            &admin,
+            json!({}),
+        ))
+        .await;
+    assert_eq!(status, 204);
     let (status, _) = d
         .call(tessera_tests::authed(
             "DELETE",

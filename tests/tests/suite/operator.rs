@@ -83,6 +83,24 @@ fn operator_routes() -> Vec<(&'static str, &'static str, String, Value)> {
             format!("/operator/relations/{PARENT}/{PARTNER}/block-cleared"),
             json!({}),
         ),
+        (
+            "GET",
+            "/operator/announcements",
+            "/operator/announcements".to_owned(),
+            Value::Null,
+        ),
+        (
+            "PUT",
+            "/operator/announcements/{announcement_id}",
+            "/operator/announcements/maint-1".to_owned(),
+            json!({"title": "維護", "body": "今晚維護"}),
+        ),
+        (
+            "DELETE",
+            "/operator/announcements/{announcement_id}",
+            "/operator/announcements/maint-1".to_owned(),
+            Value::Null,
+        ),
     ]
 }
 
@@ -192,7 +210,7 @@ async fn a_read_only_operator_reads_and_is_refused_every_change() {
     let w = seeded().await;
     let auditor = operator_token(&w, AUDITOR).await;
     for (method, _, uri, body) in operator_routes() {
-        if method == "DELETE" {
+        if uri == "/operator/sessions/current" {
             continue; // signing out: below
         }
         let (status, problem) = w.call(request(method, &uri, &auditor, &body)).await;
@@ -477,5 +495,123 @@ async fn bills_are_marked_paid_once_and_job_runs_are_readable() {
     assert_eq!(
         (status, error_fields(&problem)),
         (400, vec!["job".to_owned()])
+    );
+}
+
+#[tokio::test]
+async fn announcements_reach_the_chosen_message_centres_until_withdrawn() {
+    let w = seeded().await;
+    let ops = operator_token(&w, OPERATOR).await;
+    let everyone = json!({"title": "系統維護公告", "body": "12/10 02:00–04:00 系統維護。"});
+    let (status, published) = put(
+        &w,
+        &ops,
+        "/operator/announcements/maint-1",
+        everyone.clone(),
+    )
+    .await;
+    assert_eq!(status, 201, "{published}");
+    let (status, again) = put(&w, &ops, "/operator/announcements/maint-1", everyone).await;
+    assert_eq!((status, &again), (200, &published), "unchanged: as it is");
+    let (status, _) = put(
+        &w,
+        &ops,
+        "/operator/announcements/vip-1",
+        json!({"title": "專屬方案", "body": "母商店專屬。", "merchants": [PARENT]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, problem) = put(
+        &w,
+        &ops,
+        "/operator/announcements/bad",
+        json!({"title": " ", "body": "x", "merchants": []}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["title".to_owned(), "merchants".to_owned()])
+    );
+
+    let messages = |token: String| {
+        let w = &w;
+        async move {
+            let (status, list) = w.call(authed("GET", "/messages", &token)).await;
+            assert_eq!(status, 200, "{list}");
+            list
+        }
+    };
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
+    let list = messages(admin.clone()).await;
+    assert_eq!(
+        (
+            list["items"].as_array().unwrap().len(),
+            list["unread"].as_u64()
+        ),
+        (2, Some(2))
+    );
+    assert_eq!(list["items"][0]["announcement_id"], "vip-1", "newest first");
+    let list = messages(partner.clone()).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+
+    // Read per account: the admin's mark is not the manager's.
+    let read = |token: &str, id: &str| {
+        json_request(
+            "PUT",
+            &format!("/messages/{id}/read"),
+            Some(token),
+            json!({}),
+        )
+    };
+    assert_eq!(w.call(read(&admin, "maint-1")).await.0, 204);
+    assert_eq!(w.call(read(&admin, "maint-1")).await.0, 204);
+    assert_eq!(messages(admin.clone()).await["unread"], 1);
+    // The home dashboard shows the same.
+    let (status, dashboard) = w.call(authed("GET", "/dashboard", &admin)).await;
+    assert_eq!(status, 200, "{dashboard}");
+    assert_eq!(dashboard["messages"]["unread"], 1);
+    assert_eq!(
+        dashboard["messages"]["latest"][1]["read"], true,
+        "{dashboard}"
+    );
+    let manager = w
+        .token(PARENT, "manager01", tessera_dev::seed::STAFF_PASSWORD)
+        .await;
+    assert_eq!(messages(manager).await["unread"], 2);
+    let (status, problem) = w.call(read(&partner, "vip-1")).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("ANNOUNCEMENT_NOT_FOUND"))
+    );
+
+    // Withdrawn: gone from the message centres; withdrawing again changes nothing.
+    let withdraw = || authed("DELETE", "/operator/announcements/vip-1", &ops);
+    assert_eq!(w.call(withdraw()).await.0, 204);
+    assert_eq!(w.call(withdraw()).await.0, 204);
+    assert_eq!(messages(admin).await["items"].as_array().unwrap().len(), 1);
+    let (status, problem) = w
+        .call(authed("DELETE", "/operator/announcements/nope", &ops))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("ANNOUNCEMENT_NOT_FOUND"))
+    );
+    let (_, listed) = w.call(authed("GET", "/operator/announcements", &ops)).await;
+    assert!(listed["items"][0]["withdrawn_at"].is_string(), "{listed}");
+    let (_, audit) = w.call(authed("GET", "/operator/audit", &ops)).await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "announcement_withdrawn",
+            "announcement_published",
+            "announcement_published"
+        ]
     );
 }

@@ -19,6 +19,8 @@ const SESSION_ROUTES: &[(&str, &str)] = &[
     // Exporting a report is reading it: the query right of reports is the one it needs
     // (its denials are in reports.rs).
     ("POST", "/exports"),
+    // An account marks what it read in its own message centre.
+    ("PUT", "/messages/{announcement_id}/read"),
 ];
 
 #[tokio::test]

@@ -46,6 +46,27 @@ pub fn operator_lockout(account: &str) -> String {
     format!("LOCKOUT#~operator#{account}")
 }
 
+/// An announcement of the operator, by its ID.
+pub fn announcement(id: &str) -> String {
+    format!("ANNOUNCEMENT#{id}")
+}
+
+pub const ANNOUNCEMENT: &str = "ANNOUNCEMENT";
+
+/// GSI1 partition of every announcement by publication time.
+pub const ANNOUNCEMENTS: &str = "ANNOUNCEMENTS";
+
+pub fn announcement_timeline(published_at: DateTime<Utc>, id: &str) -> String {
+    format!("{}#{id}", timestamp(published_at))
+}
+
+/// An account's mark that it read an announcement (under its merchant).
+pub fn announcement_read(account: &str, id: &str) -> String {
+    format!("{ANNOUNCEMENT_READ_PREFIX}{account}#{id}")
+}
+
+pub const ANNOUNCEMENT_READ_PREFIX: &str = "ANNOUNCEMENT_READ#";
+
 /// The operator's audit log: every operator action, by time.
 pub const OPERATOR_AUDIT: &str = "OPERATOR_AUDIT";
 

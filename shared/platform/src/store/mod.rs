@@ -2,6 +2,7 @@
 //! them consistent under concurrency.
 
 pub mod accounts;
+pub mod announcements;
 pub mod billing;
 pub mod branches;
 pub mod counters;
