@@ -889,6 +889,59 @@ async fn mark_message_read(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
+// ------------------------------------------------------------------ documents area
+
+/// How long a document's download link stays valid: short, as links travel.
+const DOCUMENT_LINK_LIFETIME: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MerchantDocument {
+    pub document_id: String,
+    pub title: String,
+    pub content_type: String,
+    pub size: u64,
+    pub published_at: chrono::DateTime<chrono::Utc>,
+    /// A link to download the file, valid for five minutes.
+    pub download_url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MerchantDocuments {
+    pub items: Vec<MerchantDocument>,
+}
+
+/// The documents area (§3-4): the platform's manuals and application forms, each with a
+/// short-lived download link.
+#[utoipa::path(get, path = "/documents", tag = "merchant", security(("bearer" = [])),
+    responses((status = 200, body = MerchantDocuments),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn documents(
+    State(services): State<Services>,
+    _current: CurrentActor,
+) -> Result<Json<MerchantDocuments>, Problem> {
+    let assets = services.assets()?;
+    let mut items = Vec::new();
+    for record in services.table.list_documents().await? {
+        let Some(published_at) = record
+            .published_at
+            .filter(|_| record.withdrawn_at.is_none())
+        else {
+            continue;
+        };
+        items.push(MerchantDocument {
+            download_url: assets
+                .presign_download(&record.key, DOCUMENT_LINK_LIFETIME)
+                .await?,
+            document_id: record.id,
+            title: record.title,
+            content_type: record.kind.content_type().to_owned(),
+            size: record.size,
+            published_at,
+        });
+    }
+    Ok(Json(MerchantDocuments { items }))
+}
+
 pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(get_profile, put_profile))
@@ -901,6 +954,7 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(bills))
         .routes(routes!(messages))
         .routes(routes!(mark_message_read))
+        .routes(routes!(documents))
 }
 
 pub fn app(services: Services) -> Router {

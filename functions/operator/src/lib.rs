@@ -21,7 +21,7 @@ use tessera_domain::merchant::{
     Contract, DeliveryMethod, FeeBasis, FeeItem, FeeRate, RedemptionMode,
 };
 use tessera_domain::operator::{
-    check_announcement, check_parent_link, Audience, OperatorArea, OperatorRights,
+    check_announcement, check_document, check_parent_link, Audience, OperatorArea, OperatorRights,
 };
 use tessera_domain::relations::operator_clears_block;
 use tessera_domain::values::{AccountName, MerchantId, NewPassword};
@@ -35,8 +35,10 @@ use tessera_platform::store::accounts::{
 };
 use tessera_platform::store::announcements::AnnouncementRecord;
 use tessera_platform::store::billing::bill_write;
+use tessera_platform::store::documents::DocumentRecord;
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::jobs::JobRun;
+use tessera_platform::store::object_keys;
 use tessera_platform::store::operators::{OperatorAuditEntry, OperatorSession};
 use tessera_platform::store::relations::relation_change_writes;
 use tessera_platform::store::settings::{contract_write, rate_write};
@@ -45,8 +47,9 @@ use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-/// The signing key: the operator's sign-in signs its token.
-pub const NEEDS: &[Resource] = &[Resource::SigningKey];
+/// The signing key (the sign-in signs its token) and the assets bucket (the documents'
+/// files).
+pub const NEEDS: &[Resource] = &[Resource::SigningKey, Resource::Assets];
 
 /// What an operator token names instead of a merchant (no merchant ID has a `~`).
 pub const OPERATOR_PRINCIPAL: &str = "~operator";
@@ -1154,6 +1157,282 @@ async fn list_announcements(
     }))
 }
 
+// ------------------------------------------------------------------ documents
+
+/// How long an upload link stays valid.
+const UPLOAD_LINK_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DocumentInput {
+    #[schema(min_length = 1, max_length = 100)]
+    pub title: String,
+    /// `application/pdf`, an xlsx or a docx.
+    pub content_type: String,
+    /// The file's size in bytes (at most 20 MiB): the upload link is for exactly this.
+    #[schema(minimum = 1, maximum = 20971520)]
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentView {
+    pub document_id: String,
+    pub title: String,
+    pub content_type: String,
+    pub size: u64,
+    pub published_at: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentUpload {
+    pub document: DocumentView,
+    /// PUT the file here with its content type (until `expires_at`), then publish it.
+    pub upload_url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentList {
+    pub items: Vec<DocumentView>,
+}
+
+fn document_view(record: &DocumentRecord) -> DocumentView {
+    DocumentView {
+        document_id: record.id.clone(),
+        title: record.title.clone(),
+        content_type: record.kind.content_type().to_owned(),
+        size: record.size,
+        published_at: record.published_at,
+        withdrawn_at: record.withdrawn_at,
+        updated_by: record.updated_by.to_string(),
+        updated_at: record.updated_at,
+    }
+}
+
+fn document_id(value: &str) -> Result<String, Problem> {
+    announcement_id(value).map_err(|_| {
+        Problem(Error::invalid_field(
+            "document_id",
+            "1 to 40 letters, digits, - or _",
+        ))
+    })
+}
+
+/// Describe a document of the documents area (§3-4) and get the link to upload its file;
+/// merchants see it once it is published. The same title, type and size again keeps the
+/// document as it is (a fresh link if it is not published yet); another replaces it, to be
+/// uploaded and published again.
+#[utoipa::path(put, path = "/operator/documents/{document_id}", tag = "operator", security(("bearer" = [])),
+    params(("document_id" = String, Path, description = "The operator's ID for it", pattern = "^[A-Za-z0-9_-]{1,40}$")),
+    request_body = DocumentInput,
+    responses((status = 200, description = "The document and its upload link", body = DocumentUpload),
+        (status = 400, description = "VALIDATION_FAILED: document_id, title, content_type, size", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: announcements (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = PROBLEM)))]
+async fn put_document(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<DocumentInput>,
+) -> Result<Json<DocumentUpload>, Problem> {
+    operator.may(OperatorArea::Announcements, Access::Modify)?;
+    let id = document_id(&id)?;
+    let (title, kind) = check_document(&input.title, &input.content_type, input.size)?;
+    let table = &services.table;
+    let (operator, id, title, size) = (&operator, &id, &title, input.size);
+    let record = engine(&services)
+        .run(None, 200, |now| async move {
+            let existing = table.get_document(id).await?;
+            let mut changes = Changes::new();
+            let record = match existing {
+                Some(record)
+                    if &record.title == title
+                        && record.kind == kind
+                        && record.size == size
+                        && record.withdrawn_at.is_none() =>
+                {
+                    return Ok(Decision::new(changes, record));
+                }
+                Some(mut record) => {
+                    record.title = title.clone();
+                    record.kind = kind;
+                    record.size = size;
+                    record.key = object_keys::document(id, record.version + 1, kind.extension());
+                    record.published_at = None;
+                    record.withdrawn_at = None;
+                    record.updated_by = operator.account.clone();
+                    record.updated_at = now;
+                    changes.update(&mut record)?;
+                    record
+                }
+                None => {
+                    let mut record = DocumentRecord {
+                        id: id.clone(),
+                        title: title.clone(),
+                        kind,
+                        size,
+                        key: object_keys::document(id, 1, kind.extension()),
+                        published_at: None,
+                        withdrawn_at: None,
+                        updated_by: operator.account.clone(),
+                        updated_at: now,
+                        version: 0,
+                    };
+                    changes.create(&mut record, ErrorCode::ConcurrentChange)?;
+                    record
+                }
+            };
+            changes.write(
+                operator
+                    .audit(
+                        now,
+                        "document_described",
+                        format!("document:{id}"),
+                        json!({"title": title, "content_type": kind.content_type(), "size": size}),
+                    )
+                    .write()?,
+            );
+            Ok(Decision::new(changes, record))
+        })
+        .await?;
+    let upload_url = services
+        .assets()?
+        .presign_upload(
+            &record.key,
+            record.kind.content_type(),
+            record.size,
+            UPLOAD_LINK_LIFETIME,
+        )
+        .await?;
+    Ok(Json(DocumentUpload {
+        document: document_view(&record),
+        upload_url,
+        expires_at: services.clock.now()
+            + chrono::Duration::seconds(UPLOAD_LINK_LIFETIME.as_secs() as i64),
+    }))
+}
+
+/// Publish a document whose file was uploaded: the object must be there, of the declared
+/// size and type. Publishing again changes nothing.
+#[utoipa::path(put, path = "/operator/documents/{document_id}/published", tag = "operator", security(("bearer" = [])),
+    params(("document_id" = String, Path, description = "The document's ID", pattern = "^[A-Za-z0-9_-]{1,40}$")),
+    responses((status = 200, body = DocumentView),
+        (status = 400, description = "VALIDATION_FAILED: document_id; file (not uploaded, or not the declared size or type)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: announcements (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "DOCUMENT_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM)))]
+async fn publish_document(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path(id): Path<String>,
+) -> Result<Json<DocumentView>, Problem> {
+    operator.may(OperatorArea::Announcements, Access::Modify)?;
+    let id = document_id(&id)?;
+    let table = &services.table;
+    let assets = services.assets()?;
+    let (operator, id) = (&operator, &id);
+    let record = engine(&services)
+        .run(None, 200, |now| async move {
+            let mut record = table
+                .get_document(id)
+                .await?
+                .filter(|d| d.withdrawn_at.is_none())
+                .ok_or_else(|| Error::new(ErrorCode::DocumentNotFound))?;
+            if record.published_at.is_some() {
+                return Ok(Decision::new(Changes::new(), record));
+            }
+            let facts = assets.facts(&record.key).await?;
+            let uploaded = facts.is_some_and(|f| {
+                f.size == record.size && f.content_type == record.kind.content_type()
+            });
+            if !uploaded {
+                return Err(Error::invalid_field(
+                    "file",
+                    "not uploaded, or not the declared size and type",
+                ));
+            }
+            record.published_at = Some(now);
+            let mut changes = Changes::new();
+            changes.update(&mut record)?;
+            changes.write(
+                operator
+                    .audit(
+                        now,
+                        "document_published",
+                        format!("document:{id}"),
+                        json!({"key": record.key}),
+                    )
+                    .write()?,
+            );
+            Ok(Decision::new(changes, record))
+        })
+        .await?;
+    Ok(Json(document_view(&record)))
+}
+
+/// Withdraw a document from the documents area (withdrawing again changes nothing).
+#[utoipa::path(delete, path = "/operator/documents/{document_id}", tag = "operator", security(("bearer" = [])),
+    params(("document_id" = String, Path, description = "The document's ID", pattern = "^[A-Za-z0-9_-]{1,40}$")),
+    responses((status = 204, description = "Withdrawn"),
+        (status = 400, description = "VALIDATION_FAILED: document_id", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: announcements (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "DOCUMENT_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM)))]
+async fn withdraw_document(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    operator.may(OperatorArea::Announcements, Access::Modify)?;
+    let id = document_id(&id)?;
+    let table = &services.table;
+    let (operator, id) = (&operator, &id);
+    engine(&services)
+        .run(None, 204, |now| async move {
+            let mut record = table
+                .get_document(id)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::DocumentNotFound))?;
+            let mut changes = Changes::new();
+            if record.withdrawn_at.is_none() {
+                record.withdrawn_at = Some(now);
+                changes.update(&mut record)?;
+                changes.write(
+                    operator
+                        .audit(
+                            now,
+                            "document_withdrawn",
+                            format!("document:{id}"),
+                            json!({}),
+                        )
+                        .write()?,
+                );
+            }
+            Ok(Decision::new(changes, ()))
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every document of the documents area, published or not, by title.
+#[utoipa::path(get, path = "/operator/documents", tag = "operator", security(("bearer" = [])),
+    responses((status = 200, body = DocumentList),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: announcements (query)", body = ProblemDetails, content_type = PROBLEM)))]
+async fn list_documents(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+) -> Result<Json<DocumentList>, Problem> {
+    operator.may(OperatorArea::Announcements, Access::Query)?;
+    let records = services.table.list_documents().await?;
+    Ok(Json(DocumentList {
+        items: records.iter().map(document_view).collect(),
+    }))
+}
+
 pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(sign_in))
@@ -1168,6 +1447,9 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(clear_block))
         .routes(routes!(list_announcements))
         .routes(routes!(put_announcement, withdraw_announcement))
+        .routes(routes!(list_documents))
+        .routes(routes!(put_document, withdraw_document))
+        .routes(routes!(publish_document))
 }
 
 pub fn app(services: Services) -> Router {

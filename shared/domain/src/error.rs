@@ -82,6 +82,7 @@ error_codes! {
     OperatorOnly = ("OPERATOR_ONLY", 403, "Only the platform operator may do this.", "僅平台營運人員可執行此操作。"),
     MerchantExists = ("MERCHANT_EXISTS", 409, "A merchant with this ID already exists with other details.", "此商店代號已存在且資料不同。"),
     AnnouncementNotFound = ("ANNOUNCEMENT_NOT_FOUND", 404, "No such announcement.", "查無此公告。"),
+    DocumentNotFound = ("DOCUMENT_NOT_FOUND", 404, "No such document.", "查無此文件。"),
     ParentLinkInvalid = ("PARENT_LINK_INVALID", 409, "A merchant cannot be its own parent, a parent's parent, or the child of two parents.", "上層商店設定無效：不可為自身、不可形成多層或同時隸屬兩個上層。"),
     /// The current password given to change a password is wrong.
     CurrentPasswordWrong = ("CURRENT_PASSWORD_WRONG", 400, "The current password is incorrect.", "目前密碼錯誤。"),

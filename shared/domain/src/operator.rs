@@ -187,6 +187,86 @@ pub fn check_announcement(
     Ok((title.to_owned(), body.to_owned(), audience))
 }
 
+/// The kinds of file the documents area holds (§3-4: manuals and application forms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    Pdf,
+    Xlsx,
+    Docx,
+}
+
+impl DocumentKind {
+    pub fn parse(content_type: &str) -> Result<DocumentKind, Error> {
+        match content_type {
+            "application/pdf" => Ok(DocumentKind::Pdf),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
+                Ok(DocumentKind::Xlsx)
+            }
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
+                Ok(DocumentKind::Docx)
+            }
+            _ => Err(Error::invalid_field(
+                "content_type",
+                "application/pdf, an xlsx or a docx",
+            )),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            DocumentKind::Pdf => "application/pdf",
+            DocumentKind::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+            DocumentKind::Docx => {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            }
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            DocumentKind::Pdf => "pdf",
+            DocumentKind::Xlsx => "xlsx",
+            DocumentKind::Docx => "docx",
+        }
+    }
+}
+
+/// A document may be at most 20 MiB.
+pub const DOCUMENT_MAX_BYTES: u64 = 20 * 1024 * 1024;
+
+/// A document's title, kind and size, checked.
+pub fn check_document(
+    title: &str,
+    content_type: &str,
+    size: u64,
+) -> Result<(String, DocumentKind), Error> {
+    let mut violations = Vec::new();
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > TITLE_MAX {
+        violations.push(crate::error::Violation::field(
+            "title",
+            format!("1 to {TITLE_MAX} characters"),
+        ));
+    }
+    let kind = DocumentKind::parse(content_type);
+    if let Err(error) = &kind {
+        violations.extend(error.violations.iter().cloned());
+    }
+    if size == 0 || size > DOCUMENT_MAX_BYTES {
+        violations.push(crate::error::Violation::field(
+            "size",
+            format!("1 to {DOCUMENT_MAX_BYTES} bytes"),
+        ));
+    }
+    match kind {
+        Ok(kind) if violations.is_empty() => Ok((title.to_owned(), kind)),
+        _ => Err(Error::invalid(violations)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +311,19 @@ mod tests {
         assert_eq!(fields, ["title", "body", "merchants"]);
         let twice = ["DEMO0001".to_owned(), "DEMO0001".to_owned()];
         assert!(check_announcement("t", "b", Some(&twice)).is_err());
+    }
+
+    #[test]
+    fn documents_are_pdf_xlsx_or_docx_within_the_size_limit() {
+        let (title, kind) = check_document(" 操作手冊 ", "application/pdf", 1024).unwrap();
+        assert_eq!((title.as_str(), kind.extension()), ("操作手冊", "pdf"));
+        let refused = check_document("", "text/html", DOCUMENT_MAX_BYTES + 1).unwrap_err();
+        let fields: Vec<_> = refused
+            .violations
+            .iter()
+            .filter_map(|v| v.field.as_deref())
+            .collect();
+        assert_eq!(fields, ["title", "content_type", "size"]);
     }
 
     #[test]

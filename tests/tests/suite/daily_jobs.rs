@@ -439,3 +439,184 @@ async fn each_day_is_billed_at_its_own_rate_and_the_close_bills_the_days() {
     assert_eq!(return_line("2026-11"), Some(Decimal::new(10, 0)));
     assert_eq!(return_line("2026-12"), Some(Decimal::new(6, 0)));
 }
+
+/// December 2026 on a fixed clock, with every schedule firing on its day: what the tickets
+/// and the bill end up as is what a person computes by hand from what happened.
+#[tokio::test]
+async fn a_month_walked_with_its_schedules_matches_the_ledger() {
+    use rust_decimal::Decimal;
+    use tessera_domain::merchant::{FeeBasis, FeeItem, FeeRate, RedemptionMode};
+    use tessera_domain::values::MerchantId;
+
+    let base = seeded().await;
+    // Everything happens in December: products and tickets on 1 Dec, 10:00.
+    base.clock.set(taipei(1, 10, 0));
+    let admin = base.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let mut products = Vec::new();
+    for (name, kind, term, face) in [
+        ("拿鐵提貨券", "goods_voucher", 30, 120),
+        ("一日禮券", "gift_voucher", 1, 50),
+    ] {
+        let body = json!({"name": name, "kind": kind, "term_days": term, "face_value": face});
+        let (status, product) = base
+            .call(json_request("POST", "/products", Some(&admin), body))
+            .await;
+        assert_eq!(status, 201, "{product}");
+        products.push(product["product_id"].as_str().unwrap().to_owned());
+    }
+    base.record_order(&admin, "MONTHORD", &products[0], 720, 6)
+        .await;
+    let mut issued = base
+        .issue(
+            &admin,
+            PARENT,
+            "paper_by_merchant",
+            &[
+                IssueRow::new("MW0", &products[0], 6).paid_by("MONTHORD"),
+                IssueRow::new("MW1", &products[1], 2),
+            ],
+        )
+        .await;
+    let gift = issued.pop().unwrap();
+    let goods = issued.pop().unwrap();
+    let w = World { base, goods, gift };
+    let (g, gift) = (&w.goods, &w.gift);
+    let parent = MerchantId::parse("m", PARENT).unwrap();
+
+    // What people do, by day and Taipei time.
+    let mut script: Vec<(DateTime<Utc>, &str, usize, &str)> = vec![
+        (taipei(1, 11, 0), "/redemptions", 0, "g"),
+        (taipei(1, 11, 5), "/redemptions", 1, "g"),
+        (taipei(1, 12, 0), "/returns", 2, "g"),
+        (taipei(1, 13, 0), "/returns", 3, "g"),
+        (taipei(1, 13, 30), "/returns/cancel", 3, "g"),
+        (taipei(1, 14, 0), "/redemptions", 0, "gift"),
+        (taipei(5, 15, 0), "/returns", 4, "g"),
+        (taipei(10, 9, 0), "/redemptions", 3, "g"),
+    ];
+    script.reverse();
+    let rate_change = taipei(5, 13, 0);
+    let mut rate_set = false;
+    let jobs = w.jobs();
+    let close = fn_billing_close::BillingClose {
+        table: w.services.table.clone(),
+        clock: w.clock.clone(),
+    };
+    // Day by day from 1 Dec to 1 Jan: the fee totals at 00:05, the steps at 01:00, the
+    // close at 02:00 on the 1st, and people in between.
+    let mut day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let last = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+    while day <= last {
+        let at = |h: u32, m: u32| {
+            calendar::taipei_instant(day, NaiveTime::from_hms_opt(h, m, 0).unwrap())
+        };
+        for (time, job) in [(at(0, 5), "daily_fees"), (at(1, 0), "ticket_steps")] {
+            w.clock.set(time);
+            jobs.run(json!({"job": job}), fn_daily_jobs::Budget::default())
+                .await
+                .unwrap_or_else(|e| panic!("{job} on {day}: {e}"));
+        }
+        if day == last {
+            w.clock.set(at(2, 0));
+            close.run(json!({"job": "monthly_close"})).await.unwrap();
+        }
+        while script
+            .last()
+            .is_some_and(|(t, ..)| calendar::taipei_date(*t) == day)
+        {
+            let (time, uri, index, which) = script.pop().unwrap();
+            if !rate_set && time > rate_change {
+                w.services
+                    .table
+                    .put_rate(
+                        &parent,
+                        &FeeRate {
+                            mode: RedemptionMode::RedeemAfterUse,
+                            item: FeeItem::ReturnOperation,
+                            basis: FeeBasis::Percent,
+                            amount: Decimal::new(5, 0),
+                            effective_from: rate_change,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                rate_set = true;
+            }
+            w.clock.set(time);
+            let ticket = if which == "g" {
+                &g[index]
+            } else {
+                &gift[index]
+            };
+            let reason = (uri != "/redemptions").then_some("依客戶要求");
+            w.act(uri, ticket, reason).await;
+        }
+        day += Duration::days(1);
+    }
+
+    // The ledger, by hand.
+    assert_eq!(
+        w.statuses(g).await,
+        [
+            S::Redeemed,            // redeemed 1 Dec: to the bank 2 Dec, settled 3 Dec
+            S::Redeemed,            // the same
+            S::Returned,            // returned on its issue day: bank 3 Dec, refunded 4 Dec
+            S::Redeemed,            // return cancelled the same day; redeemed 10 Dec
+            S::Returned,            // returned 5 Dec: bank 6 Dec, refunded 7 Dec
+            S::UnusedEscrowExpired, // escrow ran through 31 Dec: lapsed 1 Jan 00:00
+        ]
+    );
+    assert_eq!(w.statuses(gift).await, [S::Used, S::Expired]);
+    assert_eq!(
+        w.actions(&g[3]).await,
+        [
+            "issued",
+            "return",
+            "cancel_return",
+            "redeem",
+            "send_redemption_to_bank",
+            "bank_settled_redemption"
+        ]
+    );
+    assert_eq!(w.actions(&g[5]).await, ["issued", "escrow_expiry"]);
+
+    // Fees: 1 Dec one standing return at NT$10 (the cancelled one drops out); 5 Dec one at
+    // the day's latest rate, 5 % of NT$120 = 6 (the rate changed at 13:00, the return came
+    // at 15:00; an earlier return that day would have been billed at 5 % too).
+    let december = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let days: Vec<(String, Decimal)> = w
+        .services
+        .table
+        .daily_fee_totals(&parent, december)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.item == FeeItem::ReturnOperation)
+        .map(|t| (t.date.to_string(), t.amount))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-12-01".to_owned(), Decimal::new(10, 0)),
+            ("2026-12-05".to_owned(), Decimal::new(6, 0)),
+        ]
+    );
+    let bill = w
+        .services
+        .table
+        .list_bills(&parent)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.month == "2026-12")
+        .expect("December is billed on 1 Jan");
+    let line = |item: FeeItem| {
+        bill.lines
+            .iter()
+            .find(|l| l.item == item)
+            .map_or(Decimal::ZERO, |l| l.amount)
+    };
+    assert_eq!(line(FeeItem::ReturnOperation), Decimal::new(16, 0));
+    assert_eq!(line(FeeItem::Sms), Decimal::ZERO, "paper tickets: no SMS");
+    assert_eq!((bill.total, bill.paid), (Decimal::new(16, 0), false));
+}

@@ -613,6 +613,36 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         ))
         .await;
     assert_eq!(status, 204);
+    let form = b"%PDF-1.4\n%%EOF\n".to_vec();
+    let (status, upload) = d
+        .call(authed_json(
+            "PUT",
+            "/operator/documents/form-1",
+            &operator,
+            json!({"title": "申請表", "content_type": "application/pdf", "size": form.len()}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{upload}");
+    let url = upload["upload_url"].as_str().expect("an upload link");
+    assert_eq!(
+        tessera_tests::put_to(url, "application/pdf", &form).await,
+        200
+    );
+    let (status, published) = d
+        .call(authed_json(
+            "PUT",
+            "/operator/documents/form-1/published",
+            &operator,
+            json!({}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{published}");
+    let (status, documents) = d.call(authed_get("/documents", &admin)).await;
+    assert_eq!(status, 200, "{documents}");
+    let link = documents["items"][0]["download_url"]
+        .as_str()
+        .expect("a link");
+    assert_eq!(tessera_tests::get_bytes(link).await, form);
     let (status, _) = d
         .call(tessera_tests::authed(
             "DELETE",

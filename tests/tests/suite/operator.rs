@@ -101,6 +101,30 @@ fn operator_routes() -> Vec<(&'static str, &'static str, String, Value)> {
             "/operator/announcements/maint-1".to_owned(),
             Value::Null,
         ),
+        (
+            "GET",
+            "/operator/documents",
+            "/operator/documents".to_owned(),
+            Value::Null,
+        ),
+        (
+            "PUT",
+            "/operator/documents/{document_id}",
+            "/operator/documents/manual-1".to_owned(),
+            json!({"title": "操作手冊", "content_type": "application/pdf", "size": 10}),
+        ),
+        (
+            "PUT",
+            "/operator/documents/{document_id}/published",
+            "/operator/documents/manual-1/published".to_owned(),
+            json!({}),
+        ),
+        (
+            "DELETE",
+            "/operator/documents/{document_id}",
+            "/operator/documents/manual-1".to_owned(),
+            Value::Null,
+        ),
     ]
 }
 
@@ -613,5 +637,76 @@ async fn announcements_reach_the_chosen_message_centres_until_withdrawn() {
             "announcement_published",
             "announcement_published"
         ]
+    );
+}
+
+#[tokio::test]
+async fn documents_are_uploaded_checked_published_and_downloaded_through_short_lived_links() {
+    let w = seeded().await;
+    let ops = operator_token(&w, OPERATOR).await;
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let pdf = b"%PDF-1.4\n% Tessera operation manual\n%%EOF\n".to_vec();
+    let described =
+        json!({"title": "票券系統操作手冊", "content_type": "application/pdf", "size": pdf.len()});
+    let (status, upload) = put(&w, &ops, "/operator/documents/manual-1", described.clone()).await;
+    assert_eq!(status, 200, "{upload}");
+    let documents = |token: String| {
+        let w = &w;
+        async move {
+            let (status, list) = w.call(authed("GET", "/documents", &token)).await;
+            assert_eq!(status, 200, "{list}");
+            list["items"].as_array().unwrap().clone()
+        }
+    };
+    assert!(
+        documents(admin.clone()).await.is_empty(),
+        "not published yet"
+    );
+    let publish = "/operator/documents/manual-1/published";
+    let (status, problem) = put(&w, &ops, publish, json!({})).await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["file".to_owned()])
+    );
+
+    let url = upload["upload_url"].as_str().unwrap();
+    assert_eq!(
+        tessera_tests::put_to(url, "application/pdf", &pdf).await,
+        200
+    );
+    let (status, published) = put(&w, &ops, publish, json!({})).await;
+    assert_eq!(status, 200, "{published}");
+    assert!(published["published_at"].is_string());
+    let (status, again) = put(&w, &ops, publish, json!({})).await;
+    assert_eq!((status, &again), (200, &published));
+    // Describing it again the same way keeps it published.
+    let (status, same) = put(&w, &ops, "/operator/documents/manual-1", described).await;
+    assert_eq!((status, &same["document"]), (200, &published));
+
+    let listed = documents(admin.clone()).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["title"], "票券系統操作手冊");
+    let bytes = tessera_tests::get_bytes(listed[0]["download_url"].as_str().unwrap()).await;
+    assert_eq!(bytes, pdf);
+
+    let (status, problem) = put(
+        &w,
+        &ops,
+        "/operator/documents/bad-1",
+        json!({"title": "x", "content_type": "text/html", "size": 0}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["content_type".to_owned(), "size".to_owned()])
+    );
+    let withdraw = || authed("DELETE", "/operator/documents/manual-1", &ops);
+    assert_eq!(w.call(withdraw()).await.0, 204);
+    assert_eq!(w.call(withdraw()).await.0, 204);
+    assert!(documents(admin).await.is_empty());
+    let (status, problem) = put(&w, &ops, publish, json!({})).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("DOCUMENT_NOT_FOUND"))
     );
 }

@@ -60,6 +60,16 @@ pub fn announcement_timeline(published_at: DateTime<Utc>, id: &str) -> String {
     format!("{}#{id}", timestamp(published_at))
 }
 
+/// A document of the platform for merchants (§3-4), by its ID.
+pub fn document(id: &str) -> String {
+    format!("DOCUMENT#{id}")
+}
+
+pub const DOCUMENT: &str = "DOCUMENT";
+
+/// GSI1 partition of every document by title.
+pub const DOCUMENTS: &str = "DOCUMENTS";
+
 /// An account's mark that it read an announcement (under its merchant).
 pub fn announcement_read(account: &str, id: &str) -> String {
     format!("{ANNOUNCEMENT_READ_PREFIX}{account}#{id}")

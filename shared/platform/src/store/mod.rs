@@ -6,6 +6,7 @@ pub mod announcements;
 pub mod billing;
 pub mod branches;
 pub mod counters;
+pub mod documents;
 pub mod exports;
 pub mod history;
 pub mod idempotency;

@@ -34,6 +34,14 @@ pub fn report_export(merchant: &MerchantId, export_id: &str) -> String {
     format!("{MERCHANTS_PREFIX}{merchant}/exports/{export_id}.xlsx")
 }
 
+/// The platform's documents for merchants (assets bucket; the operator writes them, every
+/// merchant function may read them): `documents/{id}/v{version}.{ext}`.
+pub const DOCUMENTS_PREFIX: &str = "documents/";
+
+pub fn document(document_id: &str, version: u64, extension: &str) -> String {
+    format!("{DOCUMENTS_PREFIX}{document_id}/v{version}.{extension}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
