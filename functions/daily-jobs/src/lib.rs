@@ -63,11 +63,15 @@ impl Job {
 
 /// What a schedule or a continuation asks for: the job, and for a continuation the Taipei
 /// day of the run it continues (a schedule's run is for today).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobRequest {
     pub job: Job,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day: Option<NaiveDate>,
+    /// Where a continuation resumes, for jobs that walk the merchants in order (the fee
+    /// totals): the last merchant done. Jobs with a worklist need none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<MerchantId>,
 }
 
 /// How much one invocation may do before it hands the rest to a continuation: stop taking
@@ -100,6 +104,9 @@ pub struct Summary {
     pub fee_totals_written: usize,
     /// The budget ran out first: a continuation was queued for the rest.
     pub continued: bool,
+    /// Where the continuation resumes (the last merchant done), for jobs that need it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_after: Option<MerchantId>,
 }
 
 impl DailyJobs {
@@ -159,7 +166,14 @@ impl DailyJobs {
         let outcome = match job {
             Job::UnissuedOrders => self.unissued_orders(day).await,
             Job::TicketSteps => self.ticket_steps(day, budget).await,
-            Job::DailyFees => self.daily_fees(day - chrono::Duration::days(1)).await,
+            Job::DailyFees => {
+                self.daily_fees(
+                    day - chrono::Duration::days(1),
+                    request.after.as_ref(),
+                    budget,
+                )
+                .await
+            }
         };
         let now = self.clock.now();
         match outcome {
@@ -170,6 +184,7 @@ impl DailyJobs {
                         .send(&JobRequest {
                             job,
                             day: Some(day),
+                            after: summary.resume_after.clone(),
                         })
                         .await?;
                     JobRunStatus::Running
@@ -261,9 +276,26 @@ impl DailyJobs {
     /// Each merchant's fee totals of `day`, replacing what a previous run wrote (the day is
     /// over, so a run twice computes the same). A merchant with no rate set for an item is
     /// not billed for it.
-    async fn daily_fees(&self, day: NaiveDate) -> Result<Summary, Error> {
+    async fn daily_fees(
+        &self,
+        day: NaiveDate,
+        after: Option<&MerchantId>,
+        budget: Budget,
+    ) -> Result<Summary, Error> {
         let mut summary = Summary::default();
-        for merchant in self.table.list_merchant_ids().await? {
+        // In ID order, so that a continuation resumes after the last merchant done.
+        let mut merchants = self.table.list_merchant_ids().await?;
+        merchants.sort();
+        let remaining = merchants
+            .into_iter()
+            .filter(|m| after.is_none_or(|after| m > after));
+        for (done, merchant) in remaining.enumerate() {
+            if budget.max_groups.is_some_and(|max| done >= max)
+                || budget.deadline.is_some_and(|d| Instant::now() >= d)
+            {
+                summary.continued = true;
+                break;
+            }
             let (contract, rates, events, sms) = tokio::try_join!(
                 self.table.get_contract(&merchant),
                 self.table.list_rates(&merchant),
@@ -293,6 +325,10 @@ impl DailyJobs {
                     summary.fee_totals_written += 1;
                 }
             }
+            summary.resume_after = Some(merchant);
+        }
+        if !summary.continued {
+            summary.resume_after = None;
         }
         Ok(summary)
     }

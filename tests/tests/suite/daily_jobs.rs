@@ -620,3 +620,74 @@ async fn a_month_walked_with_its_schedules_matches_the_ledger() {
     assert_eq!(line(FeeItem::Sms), Decimal::ZERO, "paper tickets: no SMS");
     assert_eq!((bill.total, bill.paid), (Decimal::new(16, 0), false));
 }
+
+#[tokio::test]
+async fn the_fee_totals_continue_merchant_after_merchant_when_out_of_budget() {
+    use rust_decimal::Decimal;
+    use tessera_dev::seed::{CHILD, PARTNER};
+    use tessera_domain::merchant::FeeItem;
+    use tessera_domain::values::MerchantId;
+
+    let w = seeded().await;
+    // One SMS sent by each demo merchant on 30 Nov (the seeded rate: NT$1.2 an SMS).
+    let merchants = [PARENT, CHILD, PARTNER];
+    for (i, merchant) in merchants.iter().enumerate() {
+        w.services
+            .table
+            .record_sms(&tessera_platform::store::notifications::SmsLogEntry {
+                notification_id: format!("fee-sms-{i}"),
+                merchant_id: (*merchant).to_owned(),
+                at: taipei(1, 0, 0) - Duration::hours(3),
+                to: "0912345678".to_owned(),
+                buyer_name: "王小明".to_owned(),
+                body: "您的票券".to_owned(),
+                purpose: "issue".to_owned(),
+            })
+            .await
+            .unwrap();
+    }
+    w.clock.set(taipei(1, 0, 5));
+    let jobs = fn_daily_jobs::DailyJobs::new(&w.services).unwrap();
+    let first = jobs
+        .run(
+            json!({"job": "daily_fees"}),
+            fn_daily_jobs::Budget {
+                deadline: None,
+                max_groups: Some(1),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(first.continued, "{first:?}");
+    assert_eq!(
+        first.resume_after.as_ref().map(|m| m.as_str()),
+        Some(PARENT)
+    );
+    assert_eq!(w.drain("JobsQueue", "DailyJobsFunction").await, 1);
+    let november = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    for merchant in merchants {
+        let totals = w
+            .services
+            .table
+            .daily_fee_totals(&MerchantId::parse("m", merchant).unwrap(), november)
+            .await
+            .unwrap();
+        assert_eq!(
+            totals
+                .iter()
+                .filter(|t| t.item == FeeItem::Sms)
+                .map(|t| t.amount)
+                .collect::<Vec<_>>(),
+            [Decimal::new(1, 0)],
+            "{merchant}: NT$1.2 rounds to 1"
+        );
+    }
+    let run = w
+        .services
+        .table
+        .get_job_run("daily_fees", NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((run.status, run.invocations), (JobRunStatus::Finished, 2));
+}
