@@ -769,6 +769,17 @@ pub struct BillView {
     /// This bill plus every earlier unpaid bill, at closing.
     pub amount_due: String,
     pub paid: bool,
+    /// Where to remit, on an unpaid bill (when the platform has set it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remittance_account: Option<RemittanceAccountView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RemittanceAccountView {
+    pub bank_code: String,
+    pub bank_name: String,
+    pub account_no: String,
+    pub account_name: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -786,8 +797,18 @@ async fn bills(
 ) -> Result<Json<BillList>, Problem> {
     let actor = &current.actor;
     rights(FunctionArea::Billing).check_own(actor, Access::Query)?;
-    let mut bills = services.table.list_bills(&actor.acting_as).await?;
+    let (bills, remittance) = tokio::try_join!(
+        services.table.list_bills(&actor.acting_as),
+        services.table.get_remittance(&actor.acting_as)
+    )?;
+    let mut bills = bills;
     bills.reverse();
+    let remittance = remittance.map(|a| RemittanceAccountView {
+        bank_code: a.bank_code,
+        bank_name: a.bank_name,
+        account_no: a.account_no,
+        account_name: a.account_name,
+    });
     let items = bills
         .into_iter()
         .map(|bill| BillView {
@@ -803,6 +824,7 @@ async fn bills(
             total: bill.total.to_string(),
             carried_months: bill.carried_months,
             amount_due: bill.amount_due.to_string(),
+            remittance_account: (!bill.paid).then(|| remittance.clone()).flatten(),
             paid: bill.paid,
         })
         .collect();

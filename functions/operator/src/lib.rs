@@ -17,6 +17,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use tessera_domain::access::{Access, Rights, Role};
+use tessera_domain::billing::RemittanceAccount;
 use tessera_domain::merchant::{
     Contract, DeliveryMethod, FeeBasis, FeeItem, FeeRate, RedemptionMode,
 };
@@ -34,7 +35,7 @@ use tessera_platform::store::accounts::{
     account_write, merchant_write, AccountRecord, MerchantRecord,
 };
 use tessera_platform::store::announcements::AnnouncementRecord;
-use tessera_platform::store::billing::bill_write;
+use tessera_platform::store::billing::{bill_write, remittance_write};
 use tessera_platform::store::documents::DocumentRecord;
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::jobs::JobRun;
@@ -821,6 +822,70 @@ async fn put_rate(
     }))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RemittanceInput {
+    #[schema(pattern = "^[0-9]{3}$")]
+    pub bank_code: String,
+    #[schema(min_length = 1, max_length = 50)]
+    pub bank_name: String,
+    #[schema(pattern = "^[0-9]{10,16}$")]
+    pub account_no: String,
+    #[schema(min_length = 1, max_length = 50)]
+    pub account_name: String,
+}
+
+/// Set where a merchant remits its bills (shown on its unpaid bills, §6-1).
+#[utoipa::path(put, path = "/operator/merchants/{merchant_id}/remittance-account", tag = "operator", security(("bearer" = [])),
+    params(("merchant_id" = String, Path, description = "The merchant's ID", pattern = "^[A-Za-z0-9]{8}$")),
+    request_body = RemittanceInput,
+    responses((status = 204, description = "Set"),
+        (status = 400, description = "VALIDATION_FAILED: merchant_id, bank_code, bank_name, account_no, account_name", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "OPERATOR_ONLY; RIGHT_MISSING: billing (modify)", body = ProblemDetails, content_type = PROBLEM),
+        (status = 404, description = "MERCHANT_NOT_FOUND", body = ProblemDetails, content_type = PROBLEM)))]
+async fn put_remittance(
+    State(services): State<Services>,
+    operator: CurrentOperator,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RemittanceInput>,
+) -> Result<StatusCode, Problem> {
+    operator.may(OperatorArea::Billing, Access::Modify)?;
+    let id = merchant_id("merchant_id", &id)?;
+    let account = RemittanceAccount::parse(
+        &input.bank_code,
+        &input.bank_name,
+        &input.account_no,
+        &input.account_name,
+    )?;
+    let table = &services.table;
+    let (operator, id, account) = (&operator, &id, &account);
+    engine(&services)
+        .run(None, 204, |now| async move {
+            table
+                .get_merchant(id)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::MerchantNotFound))?;
+            let before = table.get_remittance(id).await?;
+            let mut changes = Changes::new();
+            if before.as_ref() != Some(account) {
+                changes.write(remittance_write(id, account)?);
+                changes.write(
+                    operator
+                        .audit(
+                            now,
+                            "remittance_account_set",
+                            format!("merchant:{id}"),
+                            json!({"before": before, "after": account}),
+                        )
+                        .write()?,
+                );
+            }
+            Ok(Decision::new(changes, ()))
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 // ------------------------------------------------------------------ bills and relations
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -1444,6 +1509,7 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(put_contract))
         .routes(routes!(put_rate))
         .routes(routes!(mark_paid))
+        .routes(routes!(put_remittance))
         .routes(routes!(clear_block))
         .routes(routes!(list_announcements))
         .routes(routes!(put_announcement, withdraw_announcement))

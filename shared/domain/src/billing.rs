@@ -84,6 +84,61 @@ pub fn fee_bearing_returns(events: &[TicketEvent]) -> Vec<(TicketNumber, Decimal
         .collect()
 }
 
+/// Where a merchant remits what it owes (§6-1: shown on unpaid bills), set by the operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemittanceAccount {
+    /// The bank's three-digit code.
+    pub bank_code: String,
+    pub bank_name: String,
+    /// 10 to 16 digits (a virtual account per merchant, typically).
+    pub account_no: String,
+    pub account_name: String,
+}
+
+impl RemittanceAccount {
+    /// Each field checked, trimmed; every violation named.
+    pub fn parse(
+        bank_code: &str,
+        bank_name: &str,
+        account_no: &str,
+        account_name: &str,
+    ) -> Result<RemittanceAccount, crate::Error> {
+        use crate::error::Violation;
+        let mut violations = Vec::new();
+        let digits = |value: &str, range: std::ops::RangeInclusive<usize>| {
+            range.contains(&value.len()) && value.chars().all(|c| c.is_ascii_digit())
+        };
+        let text = |value: &str| (1..=50).contains(&value.chars().count());
+        let (bank_code, bank_name, account_no, account_name) = (
+            bank_code.trim(),
+            bank_name.trim(),
+            account_no.trim(),
+            account_name.trim(),
+        );
+        if !digits(bank_code, 3..=3) {
+            violations.push(Violation::field("bank_code", "three digits"));
+        }
+        if !text(bank_name) {
+            violations.push(Violation::field("bank_name", "1 to 50 characters"));
+        }
+        if !digits(account_no, 10..=16) {
+            violations.push(Violation::field("account_no", "10 to 16 digits"));
+        }
+        if !text(account_name) {
+            violations.push(Violation::field("account_name", "1 to 50 characters"));
+        }
+        if !violations.is_empty() {
+            return Err(crate::Error::invalid(violations));
+        }
+        Ok(RemittanceAccount {
+            bank_code: bank_code.to_owned(),
+            bank_name: bank_name.to_owned(),
+            account_no: account_no.to_owned(),
+            account_name: account_name.to_owned(),
+        })
+    }
+}
+
 /// A bill's month, `YYYY-MM`.
 pub fn month_label(month_start: NaiveDate) -> String {
     format!("{:04}-{:02}", month_start.year(), month_start.month())
@@ -314,6 +369,24 @@ mod tests {
                 &[]
             ),
             None
+        );
+    }
+
+    #[test]
+    fn a_remittance_account_is_a_bank_code_and_an_account_number() {
+        let account =
+            RemittanceAccount::parse(" 812 ", "台新銀行", "9988776655443322", "Tessera 平台")
+                .unwrap();
+        assert_eq!(account.bank_code, "812");
+        let refused = RemittanceAccount::parse("81", "", "12-34", "").unwrap_err();
+        let fields: Vec<_> = refused
+            .violations
+            .iter()
+            .filter_map(|v| v.field.as_deref())
+            .collect();
+        assert_eq!(
+            fields,
+            ["bank_code", "bank_name", "account_no", "account_name"]
         );
     }
 

@@ -73,6 +73,12 @@ fn operator_routes() -> Vec<(&'static str, &'static str, String, Value)> {
         ),
         (
             "PUT",
+            "/operator/merchants/{merchant_id}/remittance-account",
+            format!("/operator/merchants/{PARENT}/remittance-account"),
+            json!({"bank_code": "812", "bank_name": "台新銀行", "account_no": "9988776655443322", "account_name": "Tessera"}),
+        ),
+        (
+            "PUT",
             "/operator/merchants/{merchant_id}/bills/{month}/paid",
             format!("/operator/merchants/{PARENT}/bills/2026-10/paid"),
             json!({}),
@@ -460,6 +466,39 @@ async fn bills_are_marked_paid_once_and_job_runs_are_readable() {
         .body(axum::body::Body::empty())
         .unwrap();
     assert_eq!(w.call(close).await.0, 204);
+    // Unpaid, the bill shows where to remit, once the operator has set it.
+    let account = json!({"bank_code": "812", "bank_name": "台新銀行", "account_no": "9988776655443322", "account_name": "Tessera 平台"});
+    let (status, body) = put(
+        &w,
+        &ops,
+        &format!("/operator/merchants/{PARENT}/remittance-account"),
+        account.clone(),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, problem) = put(
+        &w,
+        &ops,
+        &format!("/operator/merchants/{PARENT}/remittance-account"),
+        json!({"bank_code": "8", "bank_name": "台新銀行", "account_no": "12", "account_name": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (400, vec!["bank_code".to_owned(), "account_no".to_owned()])
+    );
+    let merchant = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let bill_of = |list: &Value| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["month"] == "2026-10")
+            .cloned()
+            .unwrap()
+    };
+    let (_, list) = w.call(authed("GET", "/bills", &merchant)).await;
+    assert_eq!(bill_of(&list)["remittance_account"], account, "{list}");
     let paid = format!("/operator/merchants/{PARENT}/bills/2026-10/paid");
     let (status, bill) = put(&w, &ops, &paid, json!({})).await;
     assert_eq!(
@@ -471,6 +510,11 @@ async fn bills_are_marked_paid_once_and_job_runs_are_readable() {
     assert_eq!((status, &again), (200, &bill));
     let bills = w.services.table.list_bills(&parent).await.unwrap();
     assert!(bills.iter().any(|b| b.month == "2026-10" && b.paid));
+    let (_, list) = w.call(authed("GET", "/bills", &merchant)).await;
+    assert!(
+        bill_of(&list)["remittance_account"].is_null(),
+        "paid: {list}"
+    );
     let (status, problem) = put(
         &w,
         &ops,

@@ -40,7 +40,44 @@ pub fn bill_write(
     })
 }
 
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredRemittance {
+    merchant_id: MerchantId,
+    #[serde(flatten)]
+    account: tessera_domain::billing::RemittanceAccount,
+}
+
+/// The write that sets where a merchant remits (replacing what was set).
+pub fn remittance_write(
+    merchant_id: &MerchantId,
+    account: &tessera_domain::billing::RemittanceAccount,
+) -> Result<super::Write, Error> {
+    let stored = StoredRemittance {
+        merchant_id: merchant_id.clone(),
+        account: account.clone(),
+    };
+    Ok(super::Write {
+        item: to_item(
+            &stored,
+            keys::merchant(merchant_id.as_str()),
+            keys::REMITTANCE,
+        )?,
+        expect: super::Expect::Any,
+    })
+}
+
 impl Table {
+    /// Where the merchant remits its bills, if the operator set it.
+    pub async fn get_remittance(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> Result<Option<tessera_domain::billing::RemittanceAccount>, Error> {
+        let stored: Option<StoredRemittance> = self
+            .get(keys::merchant(merchant_id.as_str()), keys::REMITTANCE)
+            .await?;
+        Ok(stored.map(|s| s.account))
+    }
+
     /// Sets a day's total for one fee item (replacing it: the daily job may run twice).
     pub async fn record_daily_fee_total(
         &self,

@@ -114,6 +114,8 @@ pub fn branch(code: &str) -> String {
 
 pub const SETTINGS: &str = "SETTINGS";
 pub const CONTRACT: &str = "CONTRACT";
+/// Where the merchant remits its bills (set by the operator).
+pub const REMITTANCE: &str = "REMITTANCE";
 pub const RATE_PREFIX: &str = "RATE#";
 
 pub fn rate(mode: &str, item: &str, effective_from: DateTime<Utc>) -> String {
