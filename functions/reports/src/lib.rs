@@ -24,8 +24,8 @@ use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::reports::{
-    BillsReport, BranchReport, CrossStoreReport, IssuedOrdersReport, ReportRequest, SmsLogReport,
-    TicketQuery, TicketReport,
+    BillsReport, BranchReport, CrossStoreReport, IssuedOrdersReport, ReportRequest,
+    ReturnFeesReport, SmsLogReport, TicketQuery, TicketReport,
 };
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::exports::{ExportMessage, ExportRecord, ExportStatus};
@@ -402,7 +402,32 @@ async fn issued_orders_report(
     Ok(Json(report_page(&services, &request, &page).await?))
 }
 
-/// A range of Taipei days (the SMS log, the issued orders).
+/// The return-fee report (退貨作業費報表, §6-3): each goods voucher returned within escrow
+/// and not cancelled that day, with the rate of its day and its fee (the days' totals,
+/// rounded, are what the bill charges). A range of at most 3 months; a page holds whole days.
+#[utoipa::path(get, path = "/reports/return-fees", tag = "reports", security(("bearer" = [])),
+    params(SmsLogQuery, PageQuery),
+    responses((status = 200, body = ReportPage),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of billing", body = ProblemDetails, content_type = PROBLEM)))]
+async fn return_fees_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<SmsLogQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ReportPage>, Problem> {
+    let actor = &current.actor;
+    AreaGuard::new(FunctionArea::Billing, ErrorCode::ExportNotFound)
+        .check_own(actor, Access::Query)?;
+    let request = ReportRequest::ReturnFees(ReturnFeesReport {
+        owner: actor.acting_as.clone(),
+        range: DayRange::parse(query.from, query.to)?,
+    });
+    Ok(Json(report_page(&services, &request, &page).await?))
+}
+
+/// A range of Taipei days (the SMS log, the issued orders, the return fees).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SmsLogQuery {
@@ -455,14 +480,15 @@ async fn branch_report(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExportInput {
     /// The report: `tickets`, `cross_store`, `branch`, `circulation`, `sms_log`,
-    /// `issued_orders`, `bills`, `products`, `branches`, `bindings` or `redeemable_stores`.
+    /// `issued_orders`, `return_fees`, `bills`, `products`, `branches`, `bindings` or
+    /// `redeemable_stores`.
     #[schema(
-        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|bills|products|branches|bindings|redeemable_stores)$"
+        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|return_fees|bills|products|branches|bindings|redeemable_stores)$"
     )]
     pub report: String,
     /// The fields of the report's own route (`/reports/tickets`, `/reports/cross-store`,
     /// `/reports/branch`, `/reports/circulation`, `/reports/sms-log`,
-    /// `/reports/issued-orders`; `from` and `to` for
+    /// `/reports/issued-orders`, `/reports/return-fees`; `from` and `to` for
     /// `products`, at most a year; none for the others), as an object.
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -470,7 +496,7 @@ pub struct ExportInput {
 }
 
 /// What `POST /exports` can write.
-const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, bills, products, branches, bindings or redeemable_stores";
+const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, return_fees, bills, products, branches, bindings or redeemable_stores";
 
 /// The query of an export, read as the report's own route reads it.
 fn export_query<T: serde::de::DeserializeOwned>(query: serde_json::Value) -> Result<T, Error> {
@@ -542,6 +568,7 @@ async fn create_export(
         "bindings" => FunctionArea::Branches,
         "sms_log" => FunctionArea::SmsLog,
         "issued_orders" => FunctionArea::IssuedOrders,
+        "return_fees" => FunctionArea::Billing,
         "bills" => FunctionArea::Billing,
         "products" => FunctionArea::Products,
         "branches" => FunctionArea::Branches,
@@ -566,6 +593,10 @@ async fn create_export(
             range: export_query::<OperationsQuery>(input.query)?.range()?,
         }),
         "issued_orders" => ReportRequest::IssuedOrders(IssuedOrdersReport {
+            owner: actor.acting_as.clone(),
+            range: export_query::<OperationsQuery>(input.query)?.range()?,
+        }),
+        "return_fees" => ReportRequest::ReturnFees(ReturnFeesReport {
             owner: actor.acting_as.clone(),
             range: export_query::<OperationsQuery>(input.query)?.range()?,
         }),
@@ -1040,6 +1071,7 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(branch_report))
         .routes(routes!(sms_log_report))
         .routes(routes!(issued_orders_report))
+        .routes(routes!(return_fees_report))
         .routes(routes!(circulation_report))
         .routes(routes!(dashboard))
         .routes(routes!(create_export))

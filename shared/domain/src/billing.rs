@@ -57,6 +57,49 @@ pub fn daily_fee_total(
     })
 }
 
+/// One fee-bearing return as the return-fee report shows it (§6-3 退貨作業費報表): the
+/// ticket, when it was returned, its face value, the rate of its day and its own fee
+/// (unrounded: the day's total is rounded once).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnFeeLine {
+    pub ticket_no: TicketNumber,
+    pub returned_at: chrono::DateTime<chrono::Utc>,
+    pub product_id: crate::products::ProductId,
+    pub face_value: Decimal,
+    pub rate: Option<FeeRate>,
+    pub fee: Decimal,
+}
+
+/// The return-fee report's lines of one Taipei day, from the issuer's ticket events of that
+/// day (in time order) and its rates: the same returns and rate as the day's total.
+pub fn return_fee_lines(
+    day: NaiveDate,
+    mode: RedemptionMode,
+    rates: &[FeeRate],
+    events: &[TicketEvent],
+) -> Vec<ReturnFeeLine> {
+    let rate = rate_in_force(rates, mode, FeeItem::ReturnOperation, day);
+    let standing = fee_bearing_returns(events);
+    standing
+        .into_iter()
+        .filter_map(|(ticket_no, face_value)| {
+            // The standing return is the day's last return of the ticket.
+            let event = events
+                .iter()
+                .rev()
+                .find(|e| e.ticket_no == ticket_no && e.operation == "return")?;
+            Some(ReturnFeeLine {
+                returned_at: event.at,
+                product_id: event.product_id.clone(),
+                fee: rate.map_or(Decimal::ZERO, |r| unit_fee(r, face_value)),
+                rate: rate.cloned(),
+                ticket_no,
+                face_value,
+            })
+        })
+        .collect()
+}
+
 /// The returns of a day that bear the return-operation fee (§六: only goods vouchers
 /// returned within escrow, i.e. to `pending_return`; not gift vouchers), from the issuer's ticket events of
 /// that day in time order: a return cancelled the same day drops out (a pending return can
@@ -289,6 +332,42 @@ mod tests {
                 (TicketNumber::from_sequence(1), Decimal::new(100, 0)),
                 (TicketNumber::from_sequence(5), Decimal::new(500, 0)),
             ]
+        );
+    }
+
+    #[test]
+    fn the_report_lines_are_the_returns_the_day_bills_at_its_rate() {
+        use TicketStatus as S;
+        let events = [
+            event(1, "return", S::PendingReturn, 110),
+            event(2, "return", S::PendingReturn, 250),
+            event(2, "cancel_return", S::Unused, 250),
+        ];
+        let rates = [rate(
+            FeeBasis::Percent,
+            "2.5",
+            calendar::start_of_day(day(11, 1)),
+        )];
+        let lines = return_fee_lines(day(12, 1), RedemptionMode::RedeemAfterUse, &rates, &events);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].ticket_no, TicketNumber::from_sequence(1));
+        assert_eq!(
+            lines[0].fee,
+            "2.75".parse::<Decimal>().unwrap(),
+            "unrounded"
+        );
+        let total = daily_fee_total(
+            day(12, 1),
+            FeeItem::ReturnOperation,
+            RedemptionMode::RedeemAfterUse,
+            &rates,
+            &lines.iter().map(|l| l.face_value).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_eq!(
+            total.amount,
+            Decimal::new(3, 0),
+            "the day's total, rounded once"
         );
     }
 

@@ -538,6 +538,39 @@ pub fn issued_order_cells(row: &IssuedOrderRow<'_>) -> Vec<String> {
     ]
 }
 
+const RETURN_FEE_COLUMNS: &[Column] = &[
+    column("returned_at", "退貨時間"),
+    column("ticket_no", "票券序號"),
+    column("product_id", "商品編號"),
+    column("face_value", "面額"),
+    column("rate", "費率（含稅）"),
+    column("fee", "退貨作業費"),
+];
+
+/// The columns of the return-fee report (退貨作業費報表, §6-3).
+pub fn return_fee_columns() -> &'static [Column] {
+    RETURN_FEE_COLUMNS
+}
+
+/// One fee-bearing return as the report shows it; the rate as "NT$10/張" or "2.5%".
+pub fn return_fee_cells(line: &crate::billing::ReturnFeeLine) -> Vec<String> {
+    let rate = line
+        .rate
+        .as_ref()
+        .map_or_else(String::new, |rate| match rate.basis {
+            crate::merchant::FeeBasis::PerUnit => format!("NT${}/張", rate.amount),
+            crate::merchant::FeeBasis::Percent => format!("{}%", rate.amount),
+        });
+    vec![
+        taipei_time(Some(line.returned_at)),
+        line.ticket_no.to_string(),
+        line.product_id.to_string(),
+        line.face_value.to_string(),
+        rate,
+        line.fee.normalize().to_string(),
+    ]
+}
+
 const BILL_COLUMNS: &[Column] = &[
     column("month", "帳單月份"),
     column("item", "費用項目"),

@@ -17,8 +17,9 @@ use tessera_domain::reports::{
     bill_cells, bill_columns, binding_columns, branch_columns, branch_event_cells,
     branch_event_columns, circulation_columns, cross_store_cells, cross_store_columns,
     issued_order_cells, issued_order_columns, kind_zh_tw, product_columns, report_time,
-    sms_log_cells, sms_log_columns, store_columns, ticket_cells, ticket_columns, BranchScope,
-    Column, ColumnGroup, DateType, DayRange, HolderQuery, IssuedOrderRow, TicketFilter,
+    return_fee_cells, return_fee_columns, sms_log_cells, sms_log_columns, store_columns,
+    ticket_cells, ticket_columns, BranchScope, Column, ColumnGroup, DateType, DayRange,
+    HolderQuery, IssuedOrderRow, TicketFilter,
 };
 use tessera_domain::tickets::TicketNumber;
 use tessera_domain::values::{BranchCode, MerchantId};
@@ -64,6 +65,8 @@ pub enum ReportRequest {
     SmsLog(SmsLogReport),
     /// The issued orders (發行訂單) of a range of days, oldest first.
     IssuedOrders(IssuedOrdersReport),
+    /// The fee-bearing returns (退貨作業費報表) of a range of days, oldest first.
+    ReturnFees(ReturnFeesReport),
     Bills(BillsReport),
     /// The products created in a range of days (at most a year, as the products list).
     Products {
@@ -95,6 +98,7 @@ impl ReportRequest {
             ReportRequest::Branch(report) => &report.owner,
             ReportRequest::SmsLog(report) => &report.owner,
             ReportRequest::IssuedOrders(report) => &report.owner,
+            ReportRequest::ReturnFees(report) => &report.owner,
             ReportRequest::Bills(report) => &report.owner,
             ReportRequest::Products { owner, .. }
             | ReportRequest::Branches { owner }
@@ -112,6 +116,7 @@ impl ReportRequest {
             }
             ReportRequest::SmsLog(_) => FunctionArea::SmsLog,
             ReportRequest::IssuedOrders(_) => FunctionArea::IssuedOrders,
+            ReportRequest::ReturnFees(_) => FunctionArea::Billing,
             ReportRequest::Bills(_) => FunctionArea::Billing,
             ReportRequest::Products { .. } => FunctionArea::Products,
             ReportRequest::Branches { .. } | ReportRequest::Bindings { .. } => {
@@ -130,6 +135,7 @@ impl ReportRequest {
             ReportRequest::Branch(_) => "分店報表",
             ReportRequest::SmsLog(_) => "簡訊發送紀錄",
             ReportRequest::IssuedOrders(_) => "發行訂單",
+            ReportRequest::ReturnFees(_) => "退貨作業費報表",
             ReportRequest::Bills(_) => "帳單報表",
             ReportRequest::Products { .. } => "商品管理",
             ReportRequest::Branches { .. } => "票券分店",
@@ -147,6 +153,7 @@ impl ReportRequest {
             ReportRequest::Branch(_) => branch_event_columns().to_vec(),
             ReportRequest::SmsLog(_) => sms_log_columns().to_vec(),
             ReportRequest::IssuedOrders(_) => issued_order_columns().to_vec(),
+            ReportRequest::ReturnFees(_) => return_fee_columns().to_vec(),
             ReportRequest::Bills(_) => bill_columns().to_vec(),
             ReportRequest::Products { .. } => product_columns().to_vec(),
             ReportRequest::Branches { .. } => branch_columns().to_vec(),
@@ -198,6 +205,7 @@ impl ReportRequest {
             }
             ReportRequest::SmsLog(report) => report.page(table, cursor, rows).await,
             ReportRequest::IssuedOrders(report) => report.page(table, cursor, rows).await,
+            ReportRequest::ReturnFees(report) => report.page(table, cursor, rows).await,
             // A merchant has one bill a month: every bill fits one page.
             ReportRequest::Bills(report) => {
                 let mut bills = table.list_bills(&report.owner).await?;
@@ -855,6 +863,65 @@ impl IssuedOrdersReport {
         let next = more.map(|key| {
             Cursor {
                 key,
+                ..Cursor::default()
+            }
+            .encode()
+        });
+        Ok((cells, next))
+    }
+}
+
+/// The return-fee report (退貨作業費報表, §6-3): every fee-bearing return of a range of
+/// Taipei days (at most 3 months) with the rate of its day and its fee. A page holds whole
+/// days (at least one), so a day's lines are never split.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnFeesReport {
+    pub owner: MerchantId,
+    pub range: DayRange,
+}
+
+impl ReturnFeesReport {
+    pub async fn page(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+    ) -> Result<(Vec<Vec<String>>, Option<String>), Error> {
+        let cursor = Cursor::decode(cursor)?;
+        let first = cursor.day.unwrap_or(self.range.from);
+        if first < self.range.from || first > self.range.to {
+            return Err(bad_cursor());
+        }
+        let (contract, rates) = tokio::try_join!(
+            table.get_contract(&self.owner),
+            table.list_rates(&self.owner)
+        )?;
+        let mode = contract.map_or(
+            tessera_domain::merchant::RedemptionMode::RedeemAfterUse,
+            |c| c.redemption_mode,
+        );
+        let mut cells = Vec::new();
+        let mut day = first;
+        while day <= self.range.to {
+            let events: Vec<_> = table
+                .ticket_events(&self.owner, day)
+                .await?
+                .into_iter()
+                .filter(|e| e.issuer == self.owner)
+                .collect();
+            cells.extend(
+                tessera_domain::billing::return_fee_lines(day, mode, &rates, &events)
+                    .iter()
+                    .map(return_fee_cells),
+            );
+            day += chrono::Duration::days(1);
+            if cells.len() >= rows.max(1) {
+                break;
+            }
+        }
+        let next = (day <= self.range.to).then(|| {
+            Cursor {
+                day: Some(day),
                 ..Cursor::default()
             }
             .encode()

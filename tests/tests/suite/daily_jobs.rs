@@ -438,6 +438,77 @@ async fn each_day_is_billed_at_its_own_rate_and_the_close_bills_the_days() {
     };
     assert_eq!(return_line("2026-11"), Some(Decimal::new(10, 0)));
     assert_eq!(return_line("2026-12"), Some(Decimal::new(6, 0)));
+
+    // The return-fee report lists the same returns, a page holding whole days.
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let report = |query: String| {
+        let (w, admin) = (&w, &admin);
+        async move {
+            let uri = format!("/reports/return-fees?{query}");
+            let (status, page) = w.call(tessera_tests::authed("GET", &uri, admin)).await;
+            assert_eq!(status, 200, "{page}");
+            page
+        }
+    };
+    let first = report("from=2026-11-30&to=2026-12-01&limit=1".to_owned()).await;
+    let cells = |page: &serde_json::Value| {
+        page["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["ticket_no"].as_str().unwrap().to_owned(),
+                    r["rate"].as_str().unwrap().to_owned(),
+                    r["fee"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        cells(&first),
+        [(
+            g[0].ticket_no.to_string(),
+            "NT$10/張".to_owned(),
+            "10".to_owned()
+        )]
+    );
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = report(format!(
+        "from=2026-11-30&to=2026-12-01&limit=1&cursor={cursor}"
+    ))
+    .await;
+    let mut december = cells(&second);
+    december.sort();
+    let mut expected = vec![
+        (
+            g[2].ticket_no.to_string(),
+            "2.5%".to_owned(),
+            "3".to_owned(),
+        ),
+        (
+            g[3].ticket_no.to_string(),
+            "2.5%".to_owned(),
+            "3".to_owned(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(december, expected, "a day is never split across pages");
+    assert!(second["next_cursor"].is_null());
+    let cashier = w
+        .token(PARENT, "cashier01", tessera_dev::seed::STAFF_PASSWORD)
+        .await;
+    let (status, problem) = w
+        .call(tessera_tests::authed(
+            "GET",
+            "/reports/return-fees?from=2026-11-30&to=2026-12-01",
+            &cashier,
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("RIGHT_MISSING"))
+    );
 }
 
 /// December 2026 on a fixed clock, with every schedule firing on its day: what the tickets

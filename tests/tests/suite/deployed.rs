@@ -478,6 +478,7 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         format!("/reports/branch?from={today}&to={today}&branch=TPE01"),
         format!("/reports/sms-log?from={today}&to={today}"),
         format!("/reports/issued-orders?from={today}&to={today}"),
+        format!("/reports/return-fees?from={today}&to={today}"),
     ] {
         let (status, page) = d.call(authed_get(&uri, &admin)).await;
         assert_eq!(status, 200, "{uri}: {page}");
