@@ -368,14 +368,15 @@ async fn sms_log_report(
     ApiQuery(query): ApiQuery<SmsLogQuery>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<ReportPage>, Problem> {
-    let actor = &current.actor;
-    AreaGuard::new(FunctionArea::SmsLog, ErrorCode::ExportNotFound)
-        .check_own(actor, Access::Query)?;
-    let request = ReportRequest::SmsLog(SmsLogReport {
-        owner: actor.acting_as.clone(),
-        range: DayRange::parse(query.from, query.to)?,
-    });
-    Ok(Json(report_page(&services, &request, &page).await?))
+    range_report(
+        &services,
+        &current,
+        FunctionArea::SmsLog,
+        &query,
+        &page,
+        |owner, range| ReportRequest::SmsLog(SmsLogReport { owner, range }),
+    )
+    .await
 }
 
 /// The issued orders (發行訂單, §7-3 C) issued in a range of Taipei days (at most 3 months):
@@ -392,14 +393,15 @@ async fn issued_orders_report(
     ApiQuery(query): ApiQuery<SmsLogQuery>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<ReportPage>, Problem> {
-    let actor = &current.actor;
-    AreaGuard::new(FunctionArea::IssuedOrders, ErrorCode::ExportNotFound)
-        .check_own(actor, Access::Query)?;
-    let request = ReportRequest::IssuedOrders(IssuedOrdersReport {
-        owner: actor.acting_as.clone(),
-        range: DayRange::parse(query.from, query.to)?,
-    });
-    Ok(Json(report_page(&services, &request, &page).await?))
+    range_report(
+        &services,
+        &current,
+        FunctionArea::IssuedOrders,
+        &query,
+        &page,
+        |owner, range| ReportRequest::IssuedOrders(IssuedOrdersReport { owner, range }),
+    )
+    .await
 }
 
 /// The return-fee report (退貨作業費報表, §6-3): each goods voucher returned within escrow
@@ -417,14 +419,34 @@ async fn return_fees_report(
     ApiQuery(query): ApiQuery<SmsLogQuery>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<ReportPage>, Problem> {
+    range_report(
+        &services,
+        &current,
+        FunctionArea::Billing,
+        &query,
+        &page,
+        |owner, range| ReportRequest::ReturnFees(ReturnFeesReport { owner, range }),
+    )
+    .await
+}
+
+/// A page of a report over a range of Taipei days of the caller's merchant: the query
+/// right of `area` first (without it nothing else about the request matters), then the range.
+async fn range_report(
+    services: &Services,
+    current: &CurrentActor,
+    area: FunctionArea,
+    query: &SmsLogQuery,
+    page: &PageQuery,
+    report: impl FnOnce(MerchantId, DayRange) -> ReportRequest,
+) -> Result<Json<ReportPage>, Problem> {
     let actor = &current.actor;
-    AreaGuard::new(FunctionArea::Billing, ErrorCode::ExportNotFound)
-        .check_own(actor, Access::Query)?;
-    let request = ReportRequest::ReturnFees(ReturnFeesReport {
-        owner: actor.acting_as.clone(),
-        range: DayRange::parse(query.from, query.to)?,
-    });
-    Ok(Json(report_page(&services, &request, &page).await?))
+    AreaGuard::new(area, ErrorCode::ExportNotFound).check_own(actor, Access::Query)?;
+    let request = report(
+        actor.acting_as.clone(),
+        DayRange::parse(query.from, query.to)?,
+    );
+    Ok(Json(report_page(services, &request, page).await?))
 }
 
 /// A range of Taipei days (the SMS log, the issued orders, the return fees).

@@ -799,27 +799,42 @@ impl SmsLogReport {
             keys::timestamp(start),
             keys::timestamp(end),
         );
-        let start = Cursor::decode(cursor)?.start(&partition)?;
-        let (cells, more) = fill_page(table, &partition, start, rows.max(1), |item| {
+        timeline_page(table, &partition, cursor, rows, |item| {
             let sms: SmsLogEntry = from_item(item)?;
-            Ok(Some(sms_log_cells(
+            Ok(sms_log_cells(
                 sms.at,
                 &sms.buyer_name,
                 &sms.to,
                 &sms.purpose,
                 &sms.body,
-            )))
+            ))
         })
-        .await?;
-        let next = more.map(|key| {
-            Cursor {
-                key,
-                ..Cursor::default()
-            }
-            .encode()
-        });
-        Ok((cells, next))
+        .await
     }
+}
+
+/// One page of a report whose rows are the items of one partition in key order (a
+/// timeline between two instants), each item one row, and the cursor of the next page.
+async fn timeline_page(
+    table: &Table,
+    partition: &Partition,
+    cursor: Option<&str>,
+    rows: usize,
+    row: impl Fn(Item) -> Result<Vec<String>, Error>,
+) -> Result<(Vec<Vec<String>>, Option<String>), Error> {
+    let start = Cursor::decode(cursor)?.start(partition)?;
+    let (cells, more) = fill_page(table, partition, start, rows.max(1), |item| {
+        row(item).map(Some)
+    })
+    .await?;
+    let next = more.map(|key| {
+        Cursor {
+            key,
+            ..Cursor::default()
+        }
+        .encode()
+    });
+    Ok((cells, next))
 }
 
 /// The issued orders (發行訂單, §7-3 C) issued in a range of Taipei days (at most 3 months),
@@ -843,10 +858,9 @@ impl IssuedOrdersReport {
             keys::timestamp(start),
             keys::timestamp(end),
         );
-        let start = Cursor::decode(cursor)?.start(&partition)?;
-        let (cells, more) = fill_page(table, &partition, start, rows.max(1), |item| {
+        timeline_page(table, &partition, cursor, rows, |item| {
             let order: IssuedOrderRecord = from_item(item)?;
-            Ok(Some(issued_order_cells(&IssuedOrderRow {
+            Ok(issued_order_cells(&IssuedOrderRow {
                 issued_at: order.issued_at,
                 import_no: &order.import_no,
                 trade_no: order.trade_no.as_ref().map(|t| t.as_str()),
@@ -857,17 +871,9 @@ impl IssuedOrdersReport {
                 buyer_name: &order.buyer_name,
                 buyer_mobile: &order.buyer_mobile,
                 remark: order.remark.as_deref(),
-            })))
+            }))
         })
-        .await?;
-        let next = more.map(|key| {
-            Cursor {
-                key,
-                ..Cursor::default()
-            }
-            .encode()
-        });
-        Ok((cells, next))
+        .await
     }
 }
 
