@@ -67,6 +67,13 @@ pub async fn body_json(response: Response<Body>) -> serde_json::Value {
     })
 }
 
+pub async fn body_text(response: Response<Body>) -> String {
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .expect("body readable");
+    String::from_utf8(bytes.to_vec()).expect("body is UTF-8")
+}
+
 pub fn get(uri: &str) -> Request<Body> {
     Request::get(uri)
         .body(Body::empty())
@@ -114,7 +121,6 @@ impl TestStack {
                 .template
                 .mail_from()
                 .expect("the template declares an SES identity"),
-            ticket_link_base: "http://localhost:3000/t/".to_owned(),
         }
     }
 

@@ -520,7 +520,6 @@ async fn daily_jobs_100k() -> Result<(), BenchError> {
         let mut ticket = pattern.clone();
         ticket.ticket_no = TicketNumber::from_sequence(sequence);
         ticket.redemption_code = RedemptionCode::generate(sequence, [7; 16]);
-        ticket.link_token = None;
         ticket.print_status = None;
         if i % 2 == 0 {
             ticket.term_ends_on = today - chrono::Duration::days(3);
@@ -632,7 +631,6 @@ async fn export_100k() -> Result<(), BenchError> {
             let mut ticket = pattern.clone();
             ticket.ticket_no = TicketNumber::from_sequence(sequence);
             ticket.redemption_code = RedemptionCode::generate(sequence, [7; 16]);
-            ticket.link_token = None;
             ticket.import_no = format!("EXP{i:06}");
             ticket.issued_at = start + chrono::Duration::milliseconds(i as i64 * 800);
             // Some holders' names begin like formulas: the export neutralises them.
@@ -1040,7 +1038,6 @@ impl BenchWorld {
             ses: self.aws.ses.clone(),
             sns: self.aws.sns.clone(),
             mail_from: "noreply@tessera.example.com".to_owned(),
-            ticket_link_base: "http://localhost:3000/t/".to_owned(),
         };
         let handler = crate::functions::queue_handler(&context, "BatchIssueFunction")
             .ok_or("no batch-issue handler")?;

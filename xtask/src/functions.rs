@@ -80,6 +80,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             logical_id: "ReportsFunction",
             routes: fn_reports::routes(),
         },
+        HttpFunction {
+            logical_id: "TicketPageFunction",
+            routes: fn_ticket_page::routes(),
+        },
     ]
 }
 
@@ -102,6 +106,7 @@ pub fn function_needs() -> Vec<(&'static str, &'static [Resource])> {
         ("ReturnFunction", fn_return::NEEDS),
         ("BatchIssueFunction", fn_batch_issue::NEEDS),
         ("ReportsFunction", fn_reports::NEEDS),
+        ("TicketPageFunction", fn_ticket_page::NEEDS),
         ("ReportExportFunction", fn_report_export::NEEDS),
         ("DailyJobsFunction", fn_daily_jobs::NEEDS),
         // The monthly close and the notify consumer build their own clients (the table;
@@ -119,8 +124,6 @@ pub struct HandlerContext {
     pub ses: aws_sdk_sesv2::Client,
     pub sns: aws_sdk_sns::Client,
     pub mail_from: String,
-    /// Where ticket links point (`TESSERA_TICKET_LINK_BASE` of the batch-issue function).
-    pub ticket_link_base: String,
 }
 
 /// Queue consumers by function logical id, called as Lambda's SQS integration calls them.
@@ -136,8 +139,7 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
         let notifier = notifier.clone();
         Box::pin(async move { Ok(notifier.handle(event).await) })
     });
-    let issuer =
-        fn_batch_issue::BatchIssuer::new(&context.services, context.ticket_link_base.clone());
+    let issuer = fn_batch_issue::BatchIssuer::new(&context.services);
     let batch_issue: QueueHandler = Arc::new(move |event: SqsEvent| {
         let issuer = issuer.clone();
         Box::pin(async move {

@@ -109,7 +109,6 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
         mail_from: template
             .mail_from()
             .ok_or("the template declares no SES identity")?,
-        ticket_link_base: format!("http://localhost:{port}/t/"),
     };
     let seeded = tessera_dev::seed::seed_demo(&services)
         .await

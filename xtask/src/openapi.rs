@@ -52,7 +52,13 @@ pub fn document() -> OpenApi {
 
 /// Routes that take no `Idempotency-Key` (tessera_platform::idempotency says why): the
 /// merchants' sign-in, and every route of the platform operator.
-pub const WITHOUT_IDEMPOTENCY_KEY: &[(&str, &str)] = &[("POST", "/sessions")];
+pub const WITHOUT_IDEMPOTENCY_KEY: &[(&str, &str)] = &[
+    ("POST", "/sessions"),
+    // The e-ticket page's forms (no script to set a header): the form carries its key as
+    // the `idempotency_key` field, drawn when the page was drawn.
+    ("POST", "/t/{token}/transfers"),
+    ("POST", "/t/{token}/return-requests"),
+];
 
 /// The platform operator's routes take none either: each is a PUT (or DELETE) of a named
 /// resource, idempotent by shape (docs/decisions/0012).

@@ -13,6 +13,7 @@ use tessera_platform::store::issuance::{
     issued_order_write, BatchRecord, IssuedOrderRecord, IssuedOrderStatus, IssuedTicket,
     PlannedRow, RowOutcome, RowResult,
 };
+use tessera_platform::store::links::{link_claim_write, LinkTarget};
 use tessera_platform::store::orders::{order_write, OrderRecord};
 use tessera_platform::store::products::ProductRecord;
 use tessera_platform::store::tickets::{
@@ -69,11 +70,22 @@ pub(crate) struct RowDraft {
 }
 
 impl RowDraft {
-    /// The issued order (the import-number claim) and the paid order's change.
+    /// The issued order (the import-number claim; first), the paid order's change and the
+    /// claim of the buyer's e-ticket link.
     pub(crate) fn head_writes(&self) -> Result<Vec<Write>, Error> {
-        let mut head = vec![issued_order_write(&self.issued_order)?];
+        let issued = &self.issued_order;
+        let mut head = vec![issued_order_write(issued)?];
         if let Some(order) = &self.order {
             head.push(order_write(order)?);
+        }
+        if let Some(token) = &issued.link_token {
+            head.push(link_claim_write(
+                token,
+                &LinkTarget::Order {
+                    merchant_id: issued.merchant_id.clone(),
+                    import_no: issued.import_no.clone(),
+                },
+            )?);
         }
         Ok(head)
     }
@@ -91,7 +103,7 @@ impl RowDraft {
         Ok(Some(writes))
     }
 
-    /// Every ticket's prelude (history entry, link claim), written before the transaction.
+    /// Every ticket's prelude (its first history entry), written before the transaction.
     pub(crate) fn prelude(&self) -> Result<Vec<tessera_platform::store::Item>, Error> {
         let mut items = Vec::new();
         for ticket in &self.tickets {
@@ -110,6 +122,11 @@ impl RowDraft {
         let row = &planned.row;
         let method = batch.delivery_method;
         let electronic = tessera_domain::issuance::needs_email(method);
+        let link_token = if electronic {
+            Some(tickets::link_token(random_bytes()?))
+        } else {
+            None
+        };
         let pickup_code = match method {
             DeliveryMethod::Ibon => Some(tickets::pickup_code(random_bytes()?)),
             _ => None,
@@ -138,11 +155,9 @@ impl RowDraft {
                 term_ends_on: tickets::term_ends_on(now, product.spec.term_days),
                 status: TicketStatus::Unused,
                 redemption_code: RedemptionCode::generate(sequence, random_bytes()?),
-                link_token: if electronic {
-                    Some(tickets::link_token(random_bytes()?))
-                } else {
-                    None
-                },
+                transfer_id: None,
+                return_requested_at: None,
+                return_request_reason: None,
                 pickup_code: pickup_code.clone(),
                 delivery_method: method,
                 print_status,
@@ -194,10 +209,10 @@ impl RowDraft {
                 .iter()
                 .map(|t| IssuedTicket {
                     ticket_no: t.ticket_no.clone(),
-                    link_token: t.link_token.clone(),
                 })
                 .collect(),
             pickup_code: pickup_code.clone(),
+            link_token: link_token.clone(),
             at: now,
         };
         let issued_order = IssuedOrderRecord {
@@ -216,6 +231,7 @@ impl RowDraft {
             delivery_method: method,
             first_sequence: planned.first_sequence,
             pickup_code,
+            link_token,
             tickets: result.tickets.clone(),
             status: IssuedOrderStatus::Issued,
             issued_at: now,

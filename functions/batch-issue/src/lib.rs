@@ -55,7 +55,7 @@ use draft::{order_history_item, DraftedRow, RowDraft, RowJob};
 /// Rows issued at once. DynamoDB transactions on different items do not contend.
 /// The stack's resources this function is given besides the table (its template
 /// environment names exactly these; `tessera-dev` checks both agree).
-pub const NEEDS: &[Resource] = &[Resource::Uploads];
+pub const NEEDS: &[Resource] = &[Resource::Uploads, Resource::TicketLinks];
 
 pub const DEFAULT_CONCURRENCY: usize = 32;
 /// The batch-issue queue's maxReceiveCount (infra/template.yaml).
@@ -157,13 +157,12 @@ impl From<Error> for Retry {
 }
 
 impl BatchIssuer {
-    /// `ticket_link_base` is where ticket links point (the link is it and the token).
-    pub fn new(services: &Services, ticket_link_base: String) -> Result<BatchIssuer, Error> {
+    pub fn new(services: &Services) -> Result<BatchIssuer, Error> {
         Ok(BatchIssuer {
             table: services.table.clone(),
             uploads: services.uploads()?.clone(),
             clock: services.clock.clone(),
-            ticket_link_base,
+            ticket_link_base: services.ticket_link_base()?.to_owned(),
             concurrency: std::env::var("TESSERA_BATCH_CONCURRENCY")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -177,11 +176,9 @@ impl BatchIssuer {
     }
 
     pub async fn from_env() -> Result<BatchIssuer, String> {
-        // Required: a link to a made-up host would reach consumers as if it were real.
-        let ticket_link_base = tessera_platform::aws::required_env("TESSERA_TICKET_LINK_BASE")
-            .map_err(|e| e.to_string())?;
-        BatchIssuer::new(&Services::from_env(NEEDS).await?, ticket_link_base)
-            .map_err(|e| e.to_string())
+        // The link base is required: a link to a made-up host would reach consumers as if
+        // it were real.
+        BatchIssuer::new(&Services::from_env(NEEDS).await?).map_err(|e| e.to_string())
     }
 
     /// Lambda's SQS integration: failed messages are reported, the others deleted.
@@ -552,6 +549,7 @@ impl BatchIssuer {
             reason: Some(reason),
             tickets: Vec::new(),
             pickup_code: None,
+            link_token: None,
             at: now,
         };
         if self.table.put_row_result(&result).await? {
@@ -727,11 +725,12 @@ impl BatchIssuer {
         finished.version = 2;
         finished.issued_at = claim.issued_at;
         finished.order_version = claim.order_version;
+        // The link claimed with the import number is the one the buyer is sent.
+        finished.link_token = claim.link_token.clone();
         finished.tickets = stored
             .into_iter()
             .map(|t| IssuedTicket {
                 ticket_no: t.ticket_no,
-                link_token: t.link_token,
             })
             .collect();
         Ok(
@@ -781,6 +780,7 @@ impl BatchIssuer {
             reason: None,
             tickets: issued.tickets.clone(),
             pickup_code: issued.pickup_code.clone(),
+            link_token: issued.link_token.clone(),
             at: issued.issued_at,
         };
         let mut recorded = self

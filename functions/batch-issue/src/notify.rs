@@ -3,9 +3,10 @@
 
 use crate::BatchIssuer;
 use std::collections::HashMap;
-use tessera_domain::merchant::DeliveryMethod;
-use tessera_domain::notification::{Message, Notification};
+use tessera_domain::messages::{issue_notice, OrderNotice, SmsPurpose};
+use tessera_domain::notification::Notification;
 use tessera_domain::products::ProductId;
+use tessera_domain::ticket::Person;
 use tessera_domain::Error;
 use tessera_platform::store::issuance::{BatchRecord, PlannedRow, RowOutcome, RowResult};
 
@@ -46,7 +47,7 @@ impl BatchIssuer {
         Ok(out)
     }
 
-    /// ibon: the pickup code; electronic: the ticket links; paper: nothing to send.
+    /// ibon: the pickup code; electronic: the buyer's e-ticket page; paper: nothing.
     fn row_notifications(
         &self,
         batch: &BatchRecord,
@@ -56,66 +57,30 @@ impl BatchIssuer {
         sms: bool,
     ) -> Vec<Notification> {
         let row = &planned.row;
-        let count = result.tickets.len();
-        let (subject, body, text) = match batch.delivery_method {
-            DeliveryMethod::Ibon => {
-                let code = result.pickup_code.clone().unwrap_or_default();
-                (
-                    format!("【{product}】超商取票代碼 Pickup code"),
-                    format!(
-                        "{} 您好：\n\n您購買的「{product}」共 {count} 張已發行，請於 7-ELEVEN ibon 輸入取票代碼 {code} 列印票券。\n\nYour {count} ticket(s) for \"{product}\" are ready: print them at an ibon kiosk with pickup code {code}.\n",
-                        row.buyer_name
-                    ),
-                    format!("您的「{product}」{count}張已發行，ibon取票代碼：{code}"),
-                )
-            }
-            DeliveryMethod::ElectronicImmediate | DeliveryMethod::ElectronicDeferred => {
-                let links: Vec<String> = result
-                    .tickets
-                    .iter()
-                    .filter_map(|t| t.link_token.as_ref())
-                    .map(|token| format!("{}{token}", self.ticket_link_base))
-                    .collect();
-                (
-                    format!("【{product}】您的電子票券 Your e-tickets"),
-                    format!(
-                        "{} 您好：\n\n您購買的「{product}」共 {count} 張電子票券已發行，請由以下連結開啟：\nYour {count} e-ticket(s) for \"{product}\":\n\n{}\n",
-                        row.buyer_name,
-                        links.join("\n")
-                    ),
-                    format!(
-                        "您的「{product}」電子票券{count}張已發行：{}",
-                        links.first().cloned().unwrap_or_default()
-                    ),
-                )
-            }
-            DeliveryMethod::PaperByMerchant | DeliveryMethod::PaperByPlatform => return Vec::new(),
+        let link = result
+            .link_token
+            .as_ref()
+            .map(|token| format!("{}{token}", self.ticket_link_base));
+        let notice = OrderNotice {
+            delivery: batch.delivery_method,
+            product,
+            quantity: result.tickets.len(),
+            link: link.as_deref(),
+            pickup_code: result.pickup_code.as_deref(),
+        };
+        let buyer = Person {
+            name: row.buyer_name.clone(),
+            mobile: row.buyer_mobile.as_str().to_owned(),
+            email: row.buyer_email.clone(),
         };
         let id = format!("issue-{}-{}", batch.batch_id, planned.index);
-        let mut out = Vec::new();
-        if let Some(email) = &row.buyer_email {
-            out.push(Notification {
-                id: format!("{id}-email"),
+        issue_notice(&notice, &buyer, sms, SmsPurpose::Issue)
+            .into_iter()
+            .map(|message| Notification {
+                id: format!("{id}-{}", message.channel()),
                 merchant_id: batch.merchant_id.to_string(),
-                message: Message::Email {
-                    to: vec![email.clone()],
-                    subject,
-                    body,
-                },
-            });
-        }
-        if sms {
-            out.push(Notification {
-                id: format!("{id}-sms"),
-                merchant_id: batch.merchant_id.to_string(),
-                message: Message::Sms {
-                    to: row.buyer_mobile.as_str().to_owned(),
-                    buyer_name: row.buyer_name.clone(),
-                    body: text,
-                    purpose: "issue".to_owned(),
-                },
-            });
-        }
-        out
+                message,
+            })
+            .collect()
     }
 }

@@ -165,6 +165,24 @@ error_codes! {
     BranchNotPermitted = ("BRANCH_NOT_PERMITTED", 403, "This branch is not permitted for this product.", "此分店不在商品的核銷或退貨分店中。"),
     StoreNotPermitted = ("STORE_NOT_PERMITTED", 403, "This store may not redeem this product.", "此商店不可核銷此商品。"),
     IssuerOnly = ("ISSUER_ONLY", 403, "Only the issuer may do this.", "僅發行商店可執行此操作。"),
+    /// The e-ticket link leads nowhere (mistyped, or replaced by a change of buyer).
+    TicketLinkNotFound = ("TICKET_LINK_NOT_FOUND", 404, "This e-ticket link is not valid.", "此電子票券連結無效。"),
+    /// Only unused electronic goods vouchers still with their buyer can be given.
+    TicketNotTransferable = ("TICKET_NOT_TRANSFERABLE", 409, "This ticket cannot be transferred.", "此票券無法轉贈。"),
+    TransferNotFound = ("TRANSFER_NOT_FOUND", 404, "No such transfer.", "查無此轉贈紀錄。"),
+    /// The transfer was cancelled already.
+    TransferNotActive = ("TRANSFER_NOT_ACTIVE", 409, "This transfer was cancelled already.", "此轉贈已取消。"),
+    /// The merchant has not enabled return requests from the e-ticket page (§3-3).
+    ConsumerReturnNotEnabled = ("CONSUMER_RETURN_NOT_ENABLED", 403, "This merchant does not take return requests online.", "此商店未開放線上申請退貨。"),
+    IssuedOrderNotFound = ("ISSUED_ORDER_NOT_FOUND", 404, "No such issued order.", "查無此發行訂單。"),
+    /// A change of buyer of an order whose tickets were given to someone (§7-3 C).
+    OrderTicketsTransferred = ("ORDER_TICKETS_TRANSFERRED", 409, "Some tickets of this order were transferred; its buyer cannot change.", "票券已轉贈，無法變更購買人。"),
+    /// A change of buyer or resend of an order whose paper tickets were printed (§7-3 C).
+    OrderTicketsPrinted = ("ORDER_TICKETS_PRINTED", 409, "Tickets of this order were printed; this is no longer possible.", "票券已列印，無法執行此操作。"),
+    /// Paper tickets are not sent to anyone, so there is nothing to resend (§7-3 C).
+    ResendNotOffered = ("RESEND_NOT_OFFERED", 409, "Paper tickets are not sent, so they cannot be resent.", "紙本票券不提供補發通知。"),
+    /// Too many requests from this address in a short time; wait and retry.
+    TooManyRequests = ("TOO_MANY_REQUESTS", 429, "Too many requests; wait a minute and retry.", "請求過於頻繁，請稍後再試。"),
     IdempotencyKeyRequired = ("IDEMPOTENCY_KEY_REQUIRED", 400, "This request needs an Idempotency-Key header (1 to 64 letters, digits, - or _).", "此請求需要 Idempotency-Key 標頭。"),
     /// The key was used before with another request body.
     IdempotencyKeyReused = ("IDEMPOTENCY_KEY_REUSED", 422, "This Idempotency-Key was already used for a different request.", "此 Idempotency-Key 已用於不同的請求。"),

@@ -23,6 +23,18 @@ pub enum EventType {
     /// The bank cut-offs moved it (sent to the bank, settled).
     #[serde(rename = "ticket.bank_updated")]
     TicketBankUpdated,
+    /// Its buyer gave it to someone else (轉贈).
+    #[serde(rename = "ticket.transferred")]
+    TicketTransferred,
+    /// Back with its buyer: the merchant cancelled the transfer, or returned the ticket.
+    #[serde(rename = "ticket.transfer_cancelled")]
+    TicketTransferCancelled,
+    /// Its holder asked the merchant to take it back (from the e-ticket page).
+    #[serde(rename = "ticket.return_requested")]
+    TicketReturnRequested,
+    /// The issued order's buyer was changed (the tickets follow).
+    #[serde(rename = "order.buyer_changed")]
+    OrderBuyerChanged,
     /// Issued orders of a batch committed (one event per transaction of rows: its import
     /// numbers and the paid orders they issued).
     #[serde(rename = "order.issued")]
@@ -42,7 +54,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 16] = [
         EventType::TicketRedeemed,
         EventType::TicketRedemptionCancelled,
         EventType::TicketReturned,
@@ -50,6 +62,10 @@ impl EventType {
         EventType::TicketLapsed,
         EventType::TicketRemarked,
         EventType::TicketBankUpdated,
+        EventType::TicketTransferred,
+        EventType::TicketTransferCancelled,
+        EventType::TicketReturnRequested,
+        EventType::OrderBuyerChanged,
         EventType::OrderIssued,
         EventType::OrderCancelled,
         EventType::BillClosed,
@@ -66,6 +82,10 @@ impl EventType {
             EventType::TicketLapsed => "ticket.lapsed",
             EventType::TicketRemarked => "ticket.remarked",
             EventType::TicketBankUpdated => "ticket.bank_updated",
+            EventType::TicketTransferred => "ticket.transferred",
+            EventType::TicketTransferCancelled => "ticket.transfer_cancelled",
+            EventType::TicketReturnRequested => "ticket.return_requested",
+            EventType::OrderBuyerChanged => "order.buyer_changed",
             EventType::OrderIssued => "order.issued",
             EventType::OrderCancelled => "order.cancelled",
             EventType::BillClosed => "bill.closed",

@@ -15,6 +15,7 @@ pub mod issuance;
 pub mod lifecycle;
 pub mod lockout;
 pub mod merchant;
+pub mod messages;
 pub mod notification;
 pub mod operator;
 pub mod orders;
@@ -23,6 +24,7 @@ pub mod relations;
 pub mod reports;
 pub mod ticket;
 pub mod tickets;
+pub mod transfers;
 pub mod values;
 
 pub use error::{lookup_error_codes, Error, ErrorCode, Violation};

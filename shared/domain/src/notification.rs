@@ -31,6 +31,17 @@ pub enum Message {
     },
 }
 
+impl Message {
+    /// The channel's name (`email`, `sms`): a notice sends at most one of each, so it
+    /// completes a notification id.
+    pub fn channel(&self) -> &'static str {
+        match self {
+            Message::Email { .. } => "email",
+            Message::Sms { .. } => "sms",
+        }
+    }
+}
+
 /// An address for logs: enough to tell messages apart, not enough to identify a person.
 /// What one message on the notifications queue carries: one notification, or a bundle of
 /// them (batch issuance queues a thousand at a time; bundling keeps that to a few messages).

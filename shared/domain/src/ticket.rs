@@ -57,8 +57,10 @@ pub struct Ticket {
     pub term_ends_on: NaiveDate,
     pub status: TicketStatus,
     pub redemption_code: RedemptionCode,
+    /// The transfer it is gifted under (its holder is the recipient); `None` while it is
+    /// with its buyer. Its page is the transfer's link then, the issued order's otherwise.
     #[serde(default)]
-    pub link_token: Option<String>,
+    pub transfer_id: Option<String>,
     #[serde(default)]
     pub pickup_code: Option<String>,
     pub delivery_method: DeliveryMethod,
@@ -89,6 +91,11 @@ pub struct Ticket {
     pub returned_branch: Option<BranchCode>,
     #[serde(default, with = "rust_decimal::serde::str_option")]
     pub return_fee: Option<Decimal>,
+    /// The holder's return request from the e-ticket page (§3-3), if any: when and why.
+    #[serde(default)]
+    pub return_requested_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub return_request_reason: Option<String>,
     /// When the bank is told of the pending return (issue day + 2, 01:00 for a ticket
     /// issued and returned the same day; otherwise the next day, 01:00).
     #[serde(default)]
@@ -286,6 +293,7 @@ impl Ticket {
         let mut ticket = current;
         ticket.status = after;
         ticket.updated_at = now;
+        let mut ended_transfer = None;
         match operation {
             Operation::Redeem => {
                 ticket.redeemed_at = Some(now);
@@ -298,6 +306,7 @@ impl Ticket {
                 ticket.redeemed_branch = None;
             }
             Operation::Return => {
+                ended_transfer = crate::transfers::return_ends_transfer(&mut ticket, actor, now);
                 ticket.returned_at = Some(now);
                 ticket.returned_branch = actor.branch.clone();
                 ticket.return_fee = fee;
@@ -343,9 +352,18 @@ impl Ticket {
         };
         let mut events: Vec<EventType> = lapsed.iter().map(|_| EventType::TicketLapsed).collect();
         events.extend(event_of(operation));
+        events.extend(
+            ended_transfer
+                .iter()
+                .map(|_| EventType::TicketTransferCancelled),
+        );
         Ok(TicketChange {
             ticket,
-            entries: lapsed.into_iter().chain([entry]).collect(),
+            entries: lapsed
+                .into_iter()
+                .chain([entry])
+                .chain(ended_transfer)
+                .collect(),
             report: Some(report),
             events,
         })
@@ -478,6 +496,61 @@ impl Ticket {
     }
 }
 
+impl Ticket {
+    /// The holder asks the merchant to take it back (電子票券申請退貨, §3-3): an electronic
+    /// ticket, unused, asked once. The merchant decides and returns it at its back office;
+    /// the request stays on the ticket (its history, the ticket report's order columns).
+    pub fn request_return(&self, reason: &str, now: DateTime<Utc>) -> Result<TicketChange, Error> {
+        let reason = reason.trim();
+        if reason.is_empty()
+            || reason.chars().count() > REASON_MAX
+            || reason.chars().any(char::is_control)
+        {
+            return Err(Error::invalid_field(
+                "reason",
+                format!("1 to {REASON_MAX} characters"),
+            ));
+        }
+        let (mut ticket, lapsed) = self.as_of(now);
+        let refuse = |why: &str| {
+            Err(Error::new(ErrorCode::TicketStatusConflict)
+                .with_detail(format!("ticket {}: {why}", ticket.ticket_no)))
+        };
+        if !crate::issuance::needs_email(ticket.delivery_method) {
+            return refuse("only electronic tickets are returned from their page");
+        }
+        if ticket.status != TicketStatus::Unused {
+            return refuse("only an unused ticket can be returned");
+        }
+        if ticket.return_requested_at.is_some() {
+            return refuse("its return was asked for already");
+        }
+        ticket.return_requested_at = Some(now);
+        ticket.return_request_reason = Some(reason.to_owned());
+        ticket.updated_at = now;
+        let entry = TicketHistoryEntry {
+            ticket_no: ticket.ticket_no.clone(),
+            at: now,
+            action: "return_requested".to_owned(),
+            by_merchant: ticket.merchant_id.clone(),
+            by_account: AccountName::consumer(),
+            branch: None,
+            before: Some(ticket.status),
+            after: Some(ticket.status),
+            reason: Some(reason.to_owned()),
+            changes: serde_json::Value::Null,
+        };
+        let mut events: Vec<EventType> = lapsed.iter().map(|_| EventType::TicketLapsed).collect();
+        events.push(EventType::TicketReturnRequested);
+        Ok(TicketChange {
+            ticket,
+            entries: lapsed.into_iter().chain([entry]).collect(),
+            report: None,
+            events,
+        })
+    }
+}
+
 /// A step the platform takes on a ticket by itself, due from `due_at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SystemStep {
@@ -540,7 +613,9 @@ pub(crate) mod tests_support {
             term_ends_on,
             status: TicketStatus::Unused,
             redemption_code: RedemptionCode::generate(1, [7; 16]),
-            link_token: None,
+            transfer_id: None,
+            return_requested_at: None,
+            return_request_reason: None,
             pickup_code: None,
             delivery_method: DeliveryMethod::ElectronicImmediate,
             print_status: None,

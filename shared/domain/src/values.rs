@@ -121,6 +121,12 @@ impl AccountName {
         AccountName("system".to_owned())
     }
 
+    /// The consumer, in the history of what a ticket's holder did from the e-ticket page
+    /// (a transfer). No login name can be called this: login names have no `~`.
+    pub fn consumer() -> Self {
+        AccountName("~consumer".to_owned())
+    }
+
     /// A sub-account ID: 6–20 characters mixing letters and digits (§4-1).
     pub fn parse_sub_account(field: &str, value: &str) -> Result<Self, Error> {
         let value = value.trim();

@@ -215,6 +215,36 @@ fn replay(record: &IdempotencyRecord) -> Response {
 }
 
 /// What a key names: the caller (account), method, path with query, and body bytes.
+/// The keyed request of a caller with no session (the holder of an e-ticket link, who sends
+/// the key as a header or the page's form carries it): scoped to the merchant the link
+/// belongs to and, inside it, to the link, so two holders' keys never meet.
+pub fn link_keyed(
+    merchant: &MerchantId,
+    key: &str,
+    token: &str,
+    route: &str,
+    body: &[u8],
+) -> Result<KeyedRequest, Error> {
+    if !valid_key(key) {
+        return Err(Error::new(ErrorCode::IdempotencyKeyRequired));
+    }
+    let link = hex(&sha2::Sha256::digest(token.as_bytes()));
+    let mut digest = sha2::Sha256::new();
+    for part in [link.as_bytes(), route.as_bytes(), body] {
+        digest.update(part);
+        digest.update([0u8]);
+    }
+    Ok(KeyedRequest {
+        merchant: merchant.clone(),
+        key: format!("link-{}-{key}", &link[..16]),
+        request_hash: hex(&digest.finalize()),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn request_hash(parts: &Parts, account: &str, body: &Bytes) -> String {
     let mut digest = sha2::Sha256::new();
     for part in [
@@ -231,11 +261,7 @@ fn request_hash(parts: &Parts, account: &str, body: &Bytes) -> String {
         digest.update([0u8]);
     }
     digest.update(body);
-    digest
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&digest.finalize())
 }
 
 #[cfg(test)]

@@ -445,7 +445,7 @@ fn ticket_decision(
 
 /// Adds a ticket change read at `read`'s version to `changes`: its writes and its outbox
 /// events. Answers the new ticket.
-fn add_ticket_change(
+pub fn add_ticket_change(
     changes: &mut Changes,
     read: &Ticket,
     mut change: TicketChange,

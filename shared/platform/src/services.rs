@@ -41,10 +41,13 @@ pub enum Resource {
     ReportExportQueue,
     /// Continuations of scheduled jobs whose work did not fit one invocation.
     JobsQueue,
+    /// Where e-ticket links point (the deployment's public address and `/t/`): the links
+    /// sent to buyers and transfer recipients.
+    TicketLinks,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 8] = [
+    pub const ALL: [Resource; 9] = [
         Resource::SigningKey,
         Resource::Assets,
         Resource::Uploads,
@@ -53,6 +56,7 @@ impl Resource {
         Resource::Exports,
         Resource::ReportExportQueue,
         Resource::JobsQueue,
+        Resource::TicketLinks,
     ];
 
     /// The variable the template sets for a function given this resource.
@@ -66,6 +70,7 @@ impl Resource {
             Resource::Exports => "EXPORTS_BUCKET",
             Resource::ReportExportQueue => "REPORT_EXPORT_QUEUE_URL",
             Resource::JobsQueue => "JOBS_QUEUE_URL",
+            Resource::TicketLinks => "TESSERA_TICKET_LINK_BASE",
         }
     }
 }
@@ -83,6 +88,7 @@ pub struct Services {
     exports: Option<AssetStore>,
     report_export: Option<WorkQueue>,
     jobs: Option<WorkQueue>,
+    ticket_link_base: Option<String>,
 }
 
 /// A variable's value by name (the process environment, or a stack's resolved variables).
@@ -164,6 +170,7 @@ impl Services {
                 sqs: crate::aws::sqs_client(config),
                 url,
             }),
+            ticket_link_base: wanted(Resource::TicketLinks)?,
         })
     }
 
@@ -239,6 +246,18 @@ impl Services {
         self.jobs
             .as_ref()
             .ok_or_else(|| missing(Resource::JobsQueue))
+    }
+
+    /// Where e-ticket links point: a link is this and its token.
+    pub fn ticket_link_base(&self) -> Result<&str, Error> {
+        self.ticket_link_base
+            .as_deref()
+            .ok_or_else(|| missing(Resource::TicketLinks))
+    }
+
+    /// The e-ticket page of `token`.
+    pub fn ticket_link(&self, token: &str) -> Result<String, Error> {
+        Ok(format!("{}{token}", self.ticket_link_base()?))
     }
 
     pub fn authenticator(&self) -> Result<Authenticator, String> {

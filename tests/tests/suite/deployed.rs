@@ -408,9 +408,15 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         tickets[0].redemption_code.clone(),
         tickets[0].ticket_no.clone(),
     );
+    let issued = services
+        .table
+        .get_issued_order(&merchant, "IMP900")
+        .await
+        .expect("issued order readable")
+        .expect("issued");
     assert!(
-        tickets[0].link_token.is_some(),
-        "an electronic ticket has its link"
+        issued.link_token.is_some(),
+        "an electronic order has its page"
     );
     let (status, body) = d
         .call(authed_json(

@@ -356,7 +356,16 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
         tessera_domain::tickets::REDEMPTION_CODE_LEN
     );
     assert_ne!(first.redemption_code, tickets[1].redemption_code);
-    assert_eq!(first.link_token.as_ref().unwrap().len(), 40);
+    // The buyer's e-ticket page: one link for the order, claimed with it.
+    let issued = w
+        .services
+        .table
+        .get_issued_order(&w.merchant, "IMP100")
+        .await
+        .unwrap()
+        .unwrap();
+    let link = issued.link_token.clone().unwrap();
+    assert_eq!(link.len(), 40);
     let by_code = w
         .services
         .table
@@ -384,28 +393,14 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
         w.services.table.ticket_by_code(&unissued).await.unwrap(),
         None
     );
-    // The link in the mail leads to its ticket; a token nobody was given leads nowhere.
-    let table = &w.services.table;
-    let by_link = table
-        .ticket_by_link(first.link_token.as_ref().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(by_link.map(|t| t.ticket_no), Some(first.ticket_no.clone()));
-    assert!(table
-        .ticket_by_link(&"0".repeat(40))
-        .await
-        .unwrap()
-        .is_none());
-    // A claim left by an attempt that never committed names a ticket that does not carry
-    // its token: it leads nowhere either (decision 0005).
-    let stray = "1".repeat(40);
-    let mut claim = key(keys::ticket_link(&stray), keys::LINK);
-    claim.insert(
-        "ticket_no".to_owned(),
-        aws_sdk_dynamodb::types::AttributeValue::S(first.ticket_no.to_string()),
+    // The link's claim names the order (the page itself is tested in consumer.rs).
+    assert_eq!(
+        w.services.table.link_target(&link).await.unwrap(),
+        Some(tessera_platform::store::links::LinkTarget::Order {
+            merchant_id: w.merchant.clone(),
+            import_no: "IMP100".to_owned(),
+        })
     );
-    w.put_item(claim).await;
-    assert!(table.ticket_by_link(&stray).await.unwrap().is_none());
     let history = w
         .services
         .table
@@ -449,8 +444,7 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
     w.deliver_notifications().await;
     let mails = tessera_tests::mail_to(&ming).await;
     assert_eq!(mails.len(), 1, "{mails:?}");
-    assert!(mails[0].1.contains(tickets[0].link_token.as_ref().unwrap()));
-    assert!(mails[0].1.contains(tickets[1].link_token.as_ref().unwrap()));
+    assert!(mails[0].1.contains(&format!("/t/{link}")), "{mails:?}");
     let sms = w
         .services
         .table
@@ -503,7 +497,14 @@ async fn ibon_and_both_kinds_of_paper_end_where_they_should() {
     // ibon: a pickup code on the ticket and in the buyer's mail.
     let ticket = &w.tickets_of("IBON1").await[0];
     let code = ticket.pickup_code.clone().unwrap();
-    assert_eq!(ticket.link_token, None);
+    let ibon_order = w
+        .services
+        .table
+        .get_issued_order(&w.merchant, "IBON1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ibon_order.link_token, None, "no e-ticket page for ibon");
     let queued = w.queued_notifications().await;
     assert_eq!(queued.len(), 1, "paper sends nothing: {queued:?}");
     assert!(queued[0]["body"].as_str().unwrap().contains(&code));

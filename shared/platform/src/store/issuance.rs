@@ -86,8 +86,6 @@ pub enum RowOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedTicket {
     pub ticket_no: TicketNumber,
-    #[serde(default)]
-    pub link_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +104,9 @@ pub struct RowResult {
     pub tickets: Vec<IssuedTicket>,
     #[serde(default)]
     pub pickup_code: Option<String>,
+    /// The buyer's e-ticket page (electronic tickets).
+    #[serde(default)]
+    pub link_token: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -137,6 +138,9 @@ pub struct IssuedOrderRecord {
     pub delivery_method: DeliveryMethod,
     pub first_sequence: u64,
     pub pickup_code: Option<String>,
+    /// The buyer's e-ticket page (electronic tickets): replaced by a change of buyer.
+    #[serde(default)]
+    pub link_token: Option<String>,
     /// The tickets, with what their notification needs; the row result is derived from it.
     #[serde(default)]
     pub tickets: Vec<IssuedTicket>,

@@ -377,12 +377,36 @@ pub fn ticket_history(version: u64) -> String {
     format!("{TICKET_HISTORY_PREFIX}{version:010}")
 }
 
-/// The claim of a ticket-link token (the consumer's e-ticket page).
+/// The claim of a ticket-link token (the consumer's e-ticket page): which issued order or
+/// transfer the page shows.
 pub fn ticket_link(token: &str) -> String {
     format!("LINK#{token}")
 }
 
 pub const LINK: &str = "LINK";
+
+/// A transfer (轉贈單), under its merchant.
+pub fn transfer(transfer_id: &str) -> String {
+    format!("TRANSFER#{transfer_id}")
+}
+
+/// GSI1 partition of a merchant's transfers by time (the transfer records).
+pub fn transfers_of(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#TRANSFERS")
+}
+
+pub fn transfer_timeline(at: DateTime<Utc>, transfer_id: &str) -> String {
+    format!("{}#{transfer_id}", timestamp(at))
+}
+
+/// A fixed-window request counter of one caller address (rate limits of public routes).
+pub fn rate_window(scope: &str, caller: &str) -> String {
+    format!("RATE#{scope}#{caller}")
+}
+
+pub fn rate_window_start(start: DateTime<Utc>) -> String {
+    format!("WINDOW#{}", timestamp(start))
+}
 
 /// A platform-wide counter (ticket numbers).
 pub fn counter(name: &str) -> String {

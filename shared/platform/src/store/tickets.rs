@@ -1,5 +1,5 @@
-//! Tickets: one item per ticket under its own partition (a ticket is reached by number or,
-//! through its claim item, by redemption code or link token), with its history beside it.
+//! Tickets: one item per ticket under its own partition (reached by number, or by its
+//! redemption code, which spells the number), with its history beside it.
 //! On GSI1 by merchant and issue time, on GSI2 by issued order, and on the sparse GSI3
 //! while a paper ticket waits to be printed; on the sparse GSI4 (the daily job's worklist)
 //! while the platform has a step to take on it by itself.
@@ -52,20 +52,6 @@ fn ticket_item(ticket: &Ticket) -> Result<Item, Error> {
     Ok(item)
 }
 
-/// A ticket link's claim: the ticket (and its issuer) the token leads to.
-fn link_claim_item(token: &str, ticket: &Ticket) -> Item {
-    let mut item = key(keys::ticket_link(token), keys::LINK);
-    item.insert(
-        "ticket_no".to_owned(),
-        AttributeValue::S(ticket.ticket_no.to_string()),
-    );
-    item.insert(
-        "merchant_id".to_owned(),
-        AttributeValue::S(ticket.merchant_id.as_str().to_owned()),
-    );
-    item
-}
-
 /// The conditional write that creates a ticket, only if its number is new. Its
 /// redemption code spells that number, so codes are unique platform-wide with it.
 pub fn new_ticket_write(ticket: &Ticket) -> Result<Write, Error> {
@@ -99,18 +85,13 @@ pub fn issued_entry(ticket: &Ticket) -> TicketHistoryEntry {
 
 /// What goes with a ticket but outside its transaction, unconditionally: its first history
 /// entry (keyed by ticket number and version 1, derived from the ticket: writing it again
-/// changes nothing) and its link claim (a 160-bit random token; a claim left by an attempt
-/// that did not commit points at a ticket that does not carry it, and lookups check that).
+/// changes nothing).
 pub fn ticket_prelude(ticket: &Ticket) -> Result<Vec<Item>, Error> {
-    let mut items = vec![to_item(
+    Ok(vec![to_item(
         &issued_entry(ticket),
         keys::ticket(ticket.ticket_no.as_str()),
         &keys::ticket_history(1),
-    )?];
-    if let Some(token) = &ticket.link_token {
-        items.push(link_claim_item(token, ticket));
-    }
-    Ok(items)
+    )?])
 }
 
 impl Table {
@@ -180,26 +161,6 @@ impl Table {
             .get_ticket(&ticket_no)
             .await?
             .filter(|t| t.redemption_code.is(code)))
-    }
-
-    /// The ticket behind a ticket link (the consumer's page). Only a ticket that carries
-    /// the token answers: a claim left by an attempt that never committed leads nowhere.
-    pub async fn ticket_by_link(&self, token: &str) -> Result<Option<Ticket>, Error> {
-        let claim: Option<Item> = self
-            .get_item_raw(keys::ticket_link(token), keys::LINK)
-            .await?;
-        let Some(ticket_no) = claim
-            .as_ref()
-            .and_then(|c| c.get("ticket_no"))
-            .and_then(|v| v.as_s().ok())
-            .and_then(|no| TicketNumber::parse("ticket_no", no).ok())
-        else {
-            return Ok(None);
-        };
-        Ok(self
-            .get_ticket(&ticket_no)
-            .await?
-            .filter(|t| t.link_token.as_deref() == Some(token)))
     }
 
     pub async fn ticket_history(

@@ -1,0 +1,481 @@
+//! The consumer's side (§7-1, §7-3 K): the e-ticket page a buyer opens from the issue mail,
+//! its QR codes read back, transfers from it, return requests, and what a guesser meets.
+
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::{json, Value};
+use tessera_dev::seed::{ADMIN_PASSWORD, PARENT};
+use tessera_tests::{body_text, json_request, seeded, send, IssueRow, Seeded};
+
+struct World {
+    base: Seeded,
+    admin: String,
+    goods: String,
+}
+tessera_tests::deref_to_seeded!(World);
+
+async fn world() -> World {
+    let base = seeded().await;
+    let admin = base.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let body = json!({"name": "拿鐵提貨券", "kind": "goods_voucher", "term_days": 30, "face_value": 120, "usage_notes": "限門市使用"});
+    let (status, product) = base
+        .call(json_request("POST", "/products", Some(&admin), body))
+        .await;
+    assert_eq!(status, 201, "{product}");
+    let goods = product["product_id"].as_str().unwrap().to_owned();
+    World { base, admin, goods }
+}
+
+/// A mail address no other test uses.
+fn address(name: &str) -> String {
+    format!("{name}-{}@demo.com.tw", uuid::Uuid::new_v4().simple())
+}
+
+/// The e-ticket link's token in a mail.
+fn token_in(mail: &str) -> String {
+    let at = mail.find("/t/").expect("a ticket link in the mail") + 3;
+    mail[at..at + 40].to_owned()
+}
+
+/// What a QR code drawn by the page holds: its squares back into a bitmap, read by rqrr.
+fn qr_payloads(html: &str) -> Vec<String> {
+    let mut payloads = Vec::new();
+    for svg in html.split("<svg class=\"qr\"").skip(1) {
+        let view_box = svg.split("viewBox=\"0 0 ").nth(1).unwrap();
+        let size: usize = view_box.split(' ').next().unwrap().parse().unwrap();
+        let path = svg
+            .split(" d=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let mut dark = vec![false; size * size];
+        for square in path.split('M').filter(|s| !s.is_empty()) {
+            let xy = square.trim_end_matches("h1v1h-1z");
+            let (x, y) = xy.split_once(' ').unwrap();
+            dark[y.parse::<usize>().unwrap() * size + x.parse::<usize>().unwrap()] = true;
+        }
+        let scale = 4;
+        let mut image =
+            rqrr::PreparedImage::prepare_from_bitmap(size * scale, size * scale, |x, y| {
+                dark[(y / scale) * size + x / scale]
+            });
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code per drawing");
+        let (_, content) = grids[0].decode().expect("the QR code reads");
+        payloads.push(content);
+    }
+    payloads
+}
+
+impl World {
+    /// Issues `quantity` electronic goods vouchers to `email` (paid first) and delivers the
+    /// mail: the order's tickets and the token of the buyer's page.
+    async fn issue_to(
+        &self,
+        import_no: &str,
+        quantity: u32,
+        name: &str,
+        email: &str,
+    ) -> (Vec<tessera_platform::store::tickets::Ticket>, String) {
+        let trade_no = format!("T{import_no}");
+        self.record_order(
+            &self.admin,
+            &trade_no,
+            &self.goods,
+            120 * u64::from(quantity),
+            quantity,
+        )
+        .await;
+        let mut row = IssueRow::new(import_no, &self.goods, quantity)
+            .paid_by(&trade_no)
+            .mailed_to(email);
+        row.buyer_name = name.to_owned();
+        let tickets = self
+            .issue(&self.admin, PARENT, "electronic_immediate", &[row])
+            .await
+            .remove(0);
+        self.deliver_notifications().await;
+        let mails = tessera_tests::mail_to(email).await;
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        (tickets, token_in(&mails[0].1))
+    }
+
+    async fn open(&self, uri: &str, from: &str) -> (u16, axum::http::HeaderMap, String) {
+        let request = Request::builder()
+            .uri(uri)
+            .header("x-forwarded-for", from)
+            .body(Body::empty())
+            .unwrap();
+        let response = send(&self.gateway, request).await;
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
+        (status, headers, body_text(response).await)
+    }
+
+    async fn wallet(&self, token: &str) -> (u16, Value) {
+        let (status, _, body) = self.open(&format!("/wallet/{token}"), "198.51.100.1").await;
+        (status, serde_json::from_str(&body).unwrap())
+    }
+
+    async fn post_json(&self, uri: &str, key: &str, body: Value) -> (u16, Value) {
+        let mut request = json_request("POST", uri, None, body);
+        request
+            .headers_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", "198.51.100.1".parse().unwrap());
+        self.call(request).await
+    }
+
+    async fn post_form(&self, uri: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", "198.51.100.2")
+            .body(Body::from(body))
+            .unwrap();
+        let response = send(&self.gateway, request).await;
+        (response.status().as_u16(), body_text(response).await)
+    }
+
+    async fn history_actions(&self, ticket_no: &str) -> Vec<String> {
+        let (status, history) = self
+            .call(tessera_tests::authed(
+                "GET",
+                &format!("/tickets/{ticket_no}/history"),
+                &self.admin,
+            ))
+            .await;
+        assert_eq!(status, 200, "{history}");
+        tessera_tests::history_actions(&history)
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_mailed_link_opens_a_private_page_whose_qr_codes_hold_the_redemption_codes() {
+    let w = world().await;
+    let ming = address("ming");
+    let (tickets, token) = w.issue_to("CPAGE1", 2, "王小明", &ming).await;
+    let other = address("other");
+    let (others, _) = w.issue_to("CPAGE2", 1, "李四季", &other).await;
+
+    let (status, headers, html) = w.open(&format!("/t/{token}"), "198.51.100.1").await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    assert!(!html.contains("<script"), "no script on the page");
+    assert!(html.contains("王小明") && html.contains("拿鐵提貨券") && html.contains("限門市使用"));
+    let mut codes: Vec<String> = tickets
+        .iter()
+        .map(|t| t.redemption_code.to_string())
+        .collect();
+    let mut read = qr_payloads(&html);
+    codes.sort();
+    read.sort();
+    assert_eq!(
+        read, codes,
+        "each ticket's QR code holds its redemption code"
+    );
+    assert_eq!(html.matches("<svg class=\"barcode\"").count(), 2);
+    // Nothing of another buyer's.
+    assert!(!html.contains("李四季"));
+    assert!(!html.contains(others[0].ticket_no.as_str()));
+    assert!(!html.contains(others[0].redemption_code.as_str()));
+
+    // The same as JSON.
+    let (status, wallet) = w.wallet(&token).await;
+    assert_eq!(status, 200, "{wallet}");
+    assert_eq!(wallet["page"], "order");
+    assert_eq!(wallet["can_transfer"], true);
+    assert_eq!(wallet["tickets"].as_array().unwrap().len(), 2);
+    assert_eq!(wallet["tickets"][0]["status"], "unused");
+    assert_eq!(wallet["tickets"][0]["transferable"], true);
+}
+
+#[tokio::test]
+async fn a_guessed_link_meets_a_404_page_and_a_rate_limit() {
+    let w = world().await;
+    let (_, token) = w.issue_to("CGUESS1", 1, "王小明", &address("guess")).await;
+    for uri in [
+        format!("/t/{}", "0".repeat(40)),
+        "/t/not-a-token".to_owned(),
+        format!("/t/{}", token.to_uppercase()),
+    ] {
+        let (status, headers, html) = w.open(&uri, "203.0.113.50").await;
+        assert_eq!(status, 404, "{uri}");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(html.contains("TICKET_LINK_NOT_FOUND"));
+    }
+    let (status, problem) = w.wallet(&"f".repeat(40)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("TICKET_LINK_NOT_FOUND"))
+    );
+
+    // A claim that names an order which does not carry its token leads nowhere.
+    let stray = "1".repeat(40);
+    let claim = tessera_platform::store::links::link_claim_write(
+        &stray,
+        &tessera_platform::store::links::LinkTarget::Order {
+            merchant_id: tessera_domain::values::MerchantId::parse("m", PARENT).unwrap(),
+            import_no: "CGUESS1".to_owned(),
+        },
+    )
+    .unwrap();
+    w.services
+        .table
+        .transact(vec![claim], tessera_domain::ErrorCode::ConcurrentChange)
+        .await
+        .unwrap();
+    assert_eq!(w.wallet(&stray).await.0, 404);
+
+    // One address gets 60 requests a minute (three were spent above); others are not held.
+    let guesser = "203.0.113.99";
+    for n in 0..tessera_fn_ticket_page_limit() {
+        let (status, _, _) = w.open(&format!("/t/{:040x}", n), guesser).await;
+        assert_eq!(status, 404, "request {n}");
+    }
+    let (status, headers, html) = w.open(&format!("/t/{token}"), guesser).await;
+    assert_eq!(status, 429, "even the right link, past the limit");
+    assert_eq!(headers["retry-after"], "60");
+    assert!(html.contains("TOO_MANY_REQUESTS"));
+    let (status, _, _) = w.open(&format!("/t/{token}"), "203.0.113.100").await;
+    assert_eq!(status, 200);
+    // The next minute, the guesser may look again.
+    w.clock.advance(chrono::Duration::minutes(1));
+    let (status, _, _) = w.open(&format!("/t/{token}"), guesser).await;
+    assert_eq!(status, 200);
+}
+
+fn tessera_fn_ticket_page_limit() -> u64 {
+    fn_ticket_page::REQUESTS_PER_MINUTE
+}
+
+#[tokio::test]
+async fn a_buyer_gives_tickets_and_the_recipient_gets_a_page_of_their_own() {
+    let w = world().await;
+    let buyer = address("giver");
+    let (tickets, token) = w.issue_to("CGIVE1", 3, "王小明", &buyer).await;
+    let (given, kept) = (&tickets[..2], &tickets[2]);
+
+    // The page's form, sent twice (a double tap): one transfer.
+    let page = w.open(&format!("/t/{token}"), "198.51.100.2").await.2;
+    let key = page
+        .split("name=\"idempotency_key\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let friend = address("friend");
+    let form = [
+        ("ticket_no", given[0].ticket_no.as_str()),
+        ("ticket_no", given[1].ticket_no.as_str()),
+        ("recipient_name", "林小美"),
+        ("recipient_mobile", "0922333444"),
+        ("recipient_email", friend.as_str()),
+        ("idempotency_key", key.as_str()),
+    ];
+    let (status, html) = w.post_form(&format!("/t/{token}/transfers"), &form).await;
+    assert_eq!(status, 201, "{html}");
+    assert!(html.contains("已轉贈 2 張票券給 林小美"), "{html}");
+    let (again, html_again) = w.post_form(&format!("/t/{token}/transfers"), &form).await;
+    assert_eq!(again, 201, "{html_again}");
+
+    // The giver's page shows what is left; the recipient is mailed a page of their own.
+    let (_, wallet) = w.wallet(&token).await;
+    let shown: Vec<&str> = wallet["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["ticket_no"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, [kept.ticket_no.as_str()]);
+    w.deliver_notifications().await;
+    let mails = tessera_tests::mail_to(&friend).await;
+    assert_eq!(mails.len(), 1, "one transfer, one mail: {mails:?}");
+    assert!(mails[0].1.contains("王小明"));
+    let gift_token = token_in(&mails[0].1);
+    let (status, gifts) = w.wallet(&gift_token).await;
+    assert_eq!(status, 200, "{gifts}");
+    assert_eq!(gifts["page"], "transfer");
+    assert_eq!(gifts["holder_name"], "林小美");
+    assert_eq!(gifts["can_transfer"], false);
+    assert_eq!(gifts["tickets"].as_array().unwrap().len(), 2);
+    let html = w.open(&format!("/t/{gift_token}"), "198.51.100.3").await.2;
+    assert!(
+        !html.contains("王小明"),
+        "the giver's name is not on the recipient's page"
+    );
+    assert!(
+        !html.contains("轉贈票券 Transfer"),
+        "no transfer form on a recipient's page"
+    );
+
+    // Refused: giving on from the recipient's page, a ticket given already, one not on the page.
+    let recipient = json!({"name": "陳大文", "mobile": "0933444555", "email": address("third")});
+    for (link, ticket) in [
+        (&gift_token, given[0].ticket_no.as_str()),
+        (&token, given[0].ticket_no.as_str()),
+        (&token, "000000000000"),
+    ] {
+        let (status, problem) = w
+            .post_json(
+                &format!("/wallet/{link}/transfers"),
+                &format!("k{}", uuid::Uuid::new_v4().simple()),
+                json!({"ticket_nos": [ticket], "recipient": recipient}),
+            )
+            .await;
+        assert!(matches!(status, 400 | 409), "{status} {problem}");
+    }
+    let (status, problem) = w
+        .post_json(
+            &format!("/wallet/{token}/transfers"),
+            "bad-recipient",
+            json!({"ticket_nos": [kept.ticket_no], "recipient": {"name": "", "mobile": "123", "email": "x"}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(
+        tessera_tests::error_fields(&problem),
+        ["recipient.name", "recipient.mobile", "recipient.email"]
+    );
+
+    // The tickets' history and holder say so.
+    assert!(w
+        .history_actions(given[0].ticket_no.as_str())
+        .await
+        .contains(&"transfer".to_owned()));
+    let stored = w
+        .services
+        .table
+        .get_ticket(&given[0].ticket_no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.holder.name, "林小美");
+    assert_eq!(stored.buyer.name, "王小明");
+
+    // Returning a gifted ticket ends its transfer: it leaves the recipient's page.
+    let (status, body) = w
+        .call({
+            let mut r = json_request(
+                "POST",
+                "/returns",
+                Some(&w.admin),
+                json!({"code": given[0].redemption_code, "reason": "顧客退貨"}),
+            );
+            r.headers_mut()
+                .insert("idempotency-key", "return-gift".parse().unwrap());
+            r
+        })
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let actions = w.history_actions(given[0].ticket_no.as_str()).await;
+    assert!(
+        actions.ends_with(&[
+            "return".to_owned(),
+            "transfer_cancelled_by_return".to_owned()
+        ]),
+        "{actions:?}"
+    );
+    let (_, gifts) = w.wallet(&gift_token).await;
+    assert_eq!(gifts["tickets"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_return_request_needs_the_merchant_to_take_them_and_is_mailed_once() {
+    let w = world().await;
+    let (tickets, token) = w.issue_to("CRET1", 1, "王小明", &address("returner")).await;
+    let ask = json!({"ticket_nos": [tickets[0].ticket_no], "reason": "買錯了"});
+    let (status, problem) = w
+        .post_json(
+            &format!("/wallet/{token}/return-requests"),
+            "ask-1",
+            ask.clone(),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("CONSUMER_RETURN_NOT_ENABLED"))
+    );
+
+    let business = address("business");
+    let mut settings = w
+        .services
+        .table
+        .get_settings(&tickets[0].merchant_id)
+        .await
+        .unwrap();
+    settings.operation.consumer_returns_enabled = true;
+    settings.contacts.business.email = business.clone();
+    let (write, _) =
+        tessera_platform::store::settings::settings_write(&tickets[0].merchant_id, &mut settings)
+            .unwrap();
+    w.services
+        .table
+        .transact(vec![write], tessera_domain::ErrorCode::ConcurrentChange)
+        .await
+        .unwrap();
+
+    let (status, asked) = w
+        .post_json(
+            &format!("/wallet/{token}/return-requests"),
+            "ask-2",
+            ask.clone(),
+        )
+        .await;
+    assert_eq!(status, 201, "{asked}");
+    let (again, replayed) = w
+        .post_json(
+            &format!("/wallet/{token}/return-requests"),
+            "ask-2",
+            ask.clone(),
+        )
+        .await;
+    assert_eq!((again, &replayed), (201, &asked));
+    let (status, problem) = w
+        .post_json(&format!("/wallet/{token}/return-requests"), "ask-3", ask)
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("TICKET_STATUS_CONFLICT"))
+    );
+
+    w.deliver_notifications().await;
+    let mails = tessera_tests::mail_to(&business).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].1.contains("CRET1") && mails[0].1.contains("買錯了"));
+    let (_, wallet) = w.wallet(&token).await;
+    assert!(wallet["tickets"][0]["return_requested_at"].is_string());
+    assert!(w
+        .history_actions(tickets[0].ticket_no.as_str())
+        .await
+        .contains(&"return_requested".to_owned()));
+}
