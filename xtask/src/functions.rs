@@ -81,6 +81,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             routes: fn_reports::routes(),
         },
         HttpFunction {
+            logical_id: "IssuedOrdersFunction",
+            routes: fn_issued_orders::routes(),
+        },
+        HttpFunction {
             logical_id: "TicketPageFunction",
             routes: fn_ticket_page::routes(),
         },
@@ -106,6 +110,7 @@ pub fn function_needs() -> Vec<(&'static str, &'static [Resource])> {
         ("ReturnFunction", fn_return::NEEDS),
         ("BatchIssueFunction", fn_batch_issue::NEEDS),
         ("ReportsFunction", fn_reports::NEEDS),
+        ("IssuedOrdersFunction", fn_issued_orders::NEEDS),
         ("TicketPageFunction", fn_ticket_page::NEEDS),
         ("ReportExportFunction", fn_report_export::NEEDS),
         ("DailyJobsFunction", fn_daily_jobs::NEEDS),

@@ -101,6 +101,17 @@ impl Publisher {
             Consumer::Notifications => self.notifications.send_raw(event.data.clone()).await?,
             // The worker leaves a finished export alone: a duplicate costs a message.
             Consumer::ReportExports => self.report_exports.send_raw(event.data.clone()).await?,
+            // The tickets follow the order as it stands: following twice changes nothing.
+            Consumer::TicketBuyers => {
+                let changed = tessera_platform::issued_orders::BuyerChanged::of(event)?;
+                let followed = tessera_platform::issued_orders::follow_buyer(
+                    &self.table,
+                    self.clock.clone(),
+                    &changed,
+                )
+                .await?;
+                tracing::info!(event = %event.event_id, merchant = %event.merchant_id, followed, consumer = consumer.name(), operation = "publish", "tickets follow their buyer");
+            }
         }
         self.table
             .mark_event_handled(consumer, event, self.clock.now())

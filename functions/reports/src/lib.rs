@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea, Role};
 use tessera_domain::events::EventType;
 use tessera_domain::merchant::{rate_in_force, DeliveryMethod, FeeItem};
+use tessera_domain::messages::SmsPurpose;
 use tessera_domain::products::{check_query_range, ProductId, TicketKind};
 use tessera_domain::reports::{
     parse_number_list, BranchScope, ColumnGroup, DateType, DayRange, HolderQuery, StatusGroup,
@@ -25,7 +26,7 @@ use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::reports::{
     BillsReport, BranchReport, CrossStoreReport, IssuedOrdersReport, ReportRequest,
-    ReturnFeesReport, SmsLogReport, TicketQuery, TicketReport,
+    ReturnFeesReport, SmsLogReport, TicketQuery, TicketReport, TransfersReport,
 };
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::exports::{ExportMessage, ExportRecord, ExportStatus};
@@ -355,28 +356,67 @@ impl OperationsQuery {
 }
 
 /// The SMS log (簡訊發送紀錄, §7-3 L): every SMS sent in the range (at most 3 months),
-/// with buyer, masked mobile, reason and text.
+/// with buyer, masked mobile, reason and text; optionally of one buyer (name or mobile) and
+/// one reason.
 #[utoipa::path(get, path = "/reports/sms-log", tag = "reports", security(("bearer" = [])),
-    params(SmsLogQuery, PageQuery),
+    params(SmsQuery, PageQuery),
     responses((status = 200, body = ReportPage),
-        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), buyer (at most 30 characters), purpose (issue, change_buyer, resend), limit, cursor", body = ProblemDetails, content_type = PROBLEM),
         (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
         (status = 403, description = "RIGHT_MISSING: query right of the SMS log", body = ProblemDetails, content_type = PROBLEM)))]
 async fn sms_log_report(
     State(services): State<Services>,
     current: CurrentActor,
-    ApiQuery(query): ApiQuery<SmsLogQuery>,
+    ApiQuery(query): ApiQuery<SmsQuery>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<ReportPage>, Problem> {
-    range_report(
-        &services,
-        &current,
-        FunctionArea::SmsLog,
-        &query,
-        &page,
-        |owner, range| ReportRequest::SmsLog(SmsLogReport { owner, range }),
-    )
-    .await
+    let actor = &current.actor;
+    AreaGuard::new(FunctionArea::SmsLog, ErrorCode::ExportNotFound)
+        .check_own(actor, Access::Query)?;
+    let request = ReportRequest::SmsLog(query.report(actor)?);
+    Ok(Json(report_page(&services, &request, &page).await?))
+}
+
+/// The SMS log's filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SmsQuery {
+    /// First Taipei day (YYYY-MM-DD).
+    pub from: NaiveDate,
+    /// Last Taipei day (YYYY-MM-DD), at most 3 months after `from`.
+    pub to: NaiveDate,
+    /// One buyer: the name as issued, or the mobile number.
+    #[param(max_length = 30)]
+    pub buyer: Option<String>,
+    /// One reason: `issue`, `change_buyer` or `resend`.
+    #[param(pattern = "^(issue|change_buyer|resend)$")]
+    pub purpose: Option<String>,
+}
+
+impl SmsQuery {
+    fn report(self, actor: &Actor) -> Result<SmsLogReport, Error> {
+        let buyer = self
+            .buyer
+            .map(|b| b.trim().to_owned())
+            .filter(|b| !b.is_empty());
+        if buyer.as_ref().is_some_and(|b| b.chars().count() > 30) {
+            return Err(Error::invalid_field("buyer", "at most 30 characters"));
+        }
+        if let Some(purpose) = &self.purpose {
+            if SmsPurpose::parse(purpose).is_none() {
+                return Err(Error::invalid_field(
+                    "purpose",
+                    "issue, change_buyer or resend",
+                ));
+            }
+        }
+        Ok(SmsLogReport {
+            owner: actor.acting_as.clone(),
+            range: DayRange::parse(self.from, self.to)?,
+            buyer,
+            purpose: self.purpose,
+        })
+    }
 }
 
 /// The issued orders (發行訂單, §7-3 C) issued in a range of Taipei days (at most 3 months):
@@ -399,7 +439,45 @@ async fn issued_orders_report(
         FunctionArea::IssuedOrders,
         &query,
         &page,
-        |owner, range| ReportRequest::IssuedOrders(IssuedOrdersReport { owner, range }),
+        |owner, range, branch| {
+            ReportRequest::IssuedOrders(IssuedOrdersReport {
+                owner,
+                range,
+                branch,
+            })
+        },
+    )
+    .await
+}
+
+/// The transfer records (電子票券轉贈紀錄, §7-3 K) of a range of Taipei days (at most 3
+/// months): buyer and recipient (mobiles masked), tickets, status. A branch-bound account
+/// sees the transfers of its branch's orders.
+#[utoipa::path(get, path = "/reports/transfers", tag = "reports", security(("bearer" = [])),
+    params(SmsLogQuery, PageQuery),
+    responses((status = 200, body = ReportPage),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of transfers", body = ProblemDetails, content_type = PROBLEM)))]
+async fn transfers_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<SmsLogQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ReportPage>, Problem> {
+    range_report(
+        &services,
+        &current,
+        FunctionArea::Transfers,
+        &query,
+        &page,
+        |owner, range, branch| {
+            ReportRequest::Transfers(TransfersReport {
+                owner,
+                range,
+                branch,
+            })
+        },
     )
     .await
 }
@@ -425,7 +503,7 @@ async fn return_fees_report(
         FunctionArea::Billing,
         &query,
         &page,
-        |owner, range| ReportRequest::ReturnFees(ReturnFeesReport { owner, range }),
+        |owner, range, _| ReportRequest::ReturnFees(ReturnFeesReport { owner, range }),
     )
     .await
 }
@@ -438,18 +516,19 @@ async fn range_report(
     area: FunctionArea,
     query: &SmsLogQuery,
     page: &PageQuery,
-    report: impl FnOnce(MerchantId, DayRange) -> ReportRequest,
+    report: impl FnOnce(MerchantId, DayRange, Option<BranchCode>) -> ReportRequest,
 ) -> Result<Json<ReportPage>, Problem> {
     let actor = &current.actor;
     AreaGuard::new(area, ErrorCode::ExportNotFound).check_own(actor, Access::Query)?;
     let request = report(
         actor.acting_as.clone(),
         DayRange::parse(query.from, query.to)?,
+        actor.branch.clone(),
     );
     Ok(Json(report_page(services, &request, page).await?))
 }
 
-/// A range of Taipei days (the SMS log, the issued orders, the return fees).
+/// A range of Taipei days (the issued orders, the transfers, the return fees).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SmsLogQuery {
@@ -501,11 +580,11 @@ async fn branch_report(
 /// What to export: a report and its query (the fields of the report's GET route).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExportInput {
-    /// The report: `tickets`, `cross_store`, `branch`, `circulation`, `sms_log`,
+    /// The report: `tickets`, `cross_store`, `branch`, `circulation`, `sms_log`, `transfers`,
     /// `issued_orders`, `return_fees`, `bills`, `products`, `branches`, `bindings` or
     /// `redeemable_stores`.
     #[schema(
-        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|return_fees|bills|products|branches|bindings|redeemable_stores)$"
+        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|transfers|return_fees|bills|products|branches|bindings|redeemable_stores)$"
     )]
     pub report: String,
     /// The fields of the report's own route (`/reports/tickets`, `/reports/cross-store`,
@@ -518,7 +597,7 @@ pub struct ExportInput {
 }
 
 /// What `POST /exports` can write.
-const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, return_fees, bills, products, branches, bindings or redeemable_stores";
+const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, transfers, return_fees, bills, products, branches, bindings or redeemable_stores";
 
 /// The query of an export, read as the report's own route reads it.
 fn export_query<T: serde::de::DeserializeOwned>(query: serde_json::Value) -> Result<T, Error> {
@@ -590,6 +669,7 @@ async fn create_export(
         "bindings" => FunctionArea::Branches,
         "sms_log" => FunctionArea::SmsLog,
         "issued_orders" => FunctionArea::IssuedOrders,
+        "transfers" => FunctionArea::Transfers,
         "return_fees" => FunctionArea::Billing,
         "bills" => FunctionArea::Billing,
         "products" => FunctionArea::Products,
@@ -610,13 +690,16 @@ async fn create_export(
         "branch" => ReportRequest::Branch(
             export_query::<OperationsQuery>(input.query)?.branch_report(actor)?,
         ),
-        "sms_log" => ReportRequest::SmsLog(SmsLogReport {
-            owner: actor.acting_as.clone(),
-            range: export_query::<OperationsQuery>(input.query)?.range()?,
-        }),
+        "sms_log" => ReportRequest::SmsLog(export_query::<SmsQuery>(input.query)?.report(actor)?),
         "issued_orders" => ReportRequest::IssuedOrders(IssuedOrdersReport {
             owner: actor.acting_as.clone(),
             range: export_query::<OperationsQuery>(input.query)?.range()?,
+            branch: actor.branch.clone(),
+        }),
+        "transfers" => ReportRequest::Transfers(TransfersReport {
+            owner: actor.acting_as.clone(),
+            range: export_query::<OperationsQuery>(input.query)?.range()?,
+            branch: actor.branch.clone(),
         }),
         "return_fees" => ReportRequest::ReturnFees(ReturnFeesReport {
             owner: actor.acting_as.clone(),
@@ -1093,6 +1176,7 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(branch_report))
         .routes(routes!(sms_log_report))
         .routes(routes!(issued_orders_report))
+        .routes(routes!(transfers_report))
         .routes(routes!(return_fees_report))
         .routes(routes!(circulation_report))
         .routes(routes!(dashboard))

@@ -33,6 +33,8 @@ pub struct Wallet {
     pub target: LinkTarget,
     pub merchant_id: MerchantId,
     pub import_no: String,
+    /// The issuing branch of the order (`None`: head office).
+    pub branch: Option<tessera_domain::values::BranchCode>,
     pub holder: Person,
     /// The tickets the page shows, by number.
     pub tickets: Vec<Ticket>,
@@ -77,7 +79,7 @@ pub async fn open(services: &Services, token: &str) -> Result<Wallet, Error> {
                     email: o.buyer_email.clone(),
                 };
                 let numbers = o.tickets.iter().map(|t| t.ticket_no.clone()).collect();
-                (o.merchant_id, o.import_no, holder, numbers, None)
+                (o.merchant_id, o.import_no, o.branch, holder, numbers, None)
             }),
         Some(LinkTarget::Transfer {
             merchant_id,
@@ -90,6 +92,7 @@ pub async fn open(services: &Services, token: &str) -> Result<Wallet, Error> {
                 (
                     t.merchant_id,
                     t.import_no,
+                    t.branch,
                     t.recipient,
                     t.ticket_nos,
                     Some(t.transfer_id),
@@ -100,7 +103,7 @@ pub async fn open(services: &Services, token: &str) -> Result<Wallet, Error> {
             None
         }
     };
-    let Some((merchant_id, import_no, holder, numbers, transfer_id)) = found else {
+    let Some((merchant_id, import_no, branch, holder, numbers, transfer_id)) = found else {
         table.batch_read_for_cost(1).await?;
         let (a, b, c) = tokio::join!(
             table.read_for_cost(keys::ticket_link("~"), "~settings"),
@@ -136,6 +139,7 @@ pub async fn open(services: &Services, token: &str) -> Result<Wallet, Error> {
         target: target.ok_or_else(|| Error::new(ErrorCode::TicketLinkNotFound))?,
         merchant_id,
         import_no,
+        branch,
         holder,
         tickets: shown,
         products: products?
@@ -369,6 +373,7 @@ pub async fn transfer(
                 transfer_id: transfer_id.clone(),
                 merchant_id: wallet.merchant_id.clone(),
                 import_no: wallet.import_no.clone(),
+                branch: wallet.branch.clone(),
                 giver: wallet.holder.clone(),
                 recipient: recipient.clone(),
                 ticket_nos: numbers.clone(),

@@ -105,13 +105,16 @@ pub enum Consumer {
     ReportExports,
     /// Keeps the circulation counters (reports, dashboard).
     Circulation,
+    /// Brings an issued order's tickets in line with its buyer after a change of buyer.
+    TicketBuyers,
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 3] = [
+    pub const ALL: [Consumer; 4] = [
         Consumer::Notifications,
         Consumer::ReportExports,
         Consumer::Circulation,
+        Consumer::TicketBuyers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -119,6 +122,7 @@ impl Consumer {
             Consumer::Notifications => "notifications",
             Consumer::ReportExports => "report_exports",
             Consumer::Circulation => "circulation",
+            Consumer::TicketBuyers => "ticket_buyers",
         }
     }
 
@@ -127,6 +131,7 @@ impl Consumer {
         match self {
             Consumer::Notifications => event == EventType::NotificationsRequested,
             Consumer::ReportExports => event == EventType::ExportRequested,
+            Consumer::TicketBuyers => event == EventType::OrderBuyerChanged,
             Consumer::Circulation => matches!(
                 event,
                 EventType::OrderIssued

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod issuance;
+pub mod issued_orders;
 pub mod lifecycle;
 pub mod lockout;
 pub mod merchant;

@@ -481,8 +481,48 @@ pub fn sms_log_cells(
         taipei_time(Some(sent_at)),
         buyer_name.to_owned(),
         masked_mobile(mobile),
-        purpose.to_owned(),
+        crate::messages::SmsPurpose::parse(purpose)
+            .map(|p| p.name_zh_tw().to_owned())
+            .unwrap_or_else(|| purpose.to_owned()),
         body.to_owned(),
+    ]
+}
+
+const TRANSFER_COLUMNS: &[Column] = &[
+    column("transferred_at", "轉贈時間"),
+    column("transfer_id", "轉贈單號"),
+    column("import_no", "匯入序號"),
+    column("tickets", "轉贈張數"),
+    column("giver_name", "購買人姓名"),
+    column("giver_mobile", "購買人手機"),
+    column("recipient_name", "受贈人姓名"),
+    column("recipient_mobile", "受贈人手機"),
+    column("status", "狀態"),
+    column("cancelled_at", "取消轉贈時間"),
+];
+
+/// The columns of the transfer records (電子票券轉贈紀錄, §7-3 K).
+pub fn transfer_columns() -> &'static [Column] {
+    TRANSFER_COLUMNS
+}
+
+/// One transfer as the records show it, mobiles masked as on every report.
+pub fn transfer_cells(transfer: &crate::transfers::Transfer) -> Vec<String> {
+    vec![
+        taipei_time(Some(transfer.at)),
+        transfer.transfer_id.clone(),
+        transfer.import_no.clone(),
+        transfer.ticket_nos.len().to_string(),
+        transfer.giver.name.clone(),
+        masked_mobile(&transfer.giver.mobile),
+        transfer.recipient.name.clone(),
+        masked_mobile(&transfer.recipient.mobile),
+        match transfer.status {
+            crate::transfers::TransferStatus::Active => "轉贈中",
+            crate::transfers::TransferStatus::Cancelled => "已取消轉贈",
+        }
+        .to_owned(),
+        taipei_time(transfer.cancelled_at),
     ]
 }
 

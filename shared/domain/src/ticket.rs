@@ -66,6 +66,10 @@ pub struct Ticket {
     pub delivery_method: DeliveryMethod,
     #[serde(default)]
     pub print_status: Option<PrintStatus>,
+    /// How many times it was printed on paper (paper printing; the first print is not a
+    /// reprint).
+    #[serde(default)]
+    pub print_count: u32,
     pub batch_id: String,
     pub import_no: String,
     #[serde(default)]
@@ -619,6 +623,7 @@ pub(crate) mod tests_support {
             pickup_code: None,
             delivery_method: DeliveryMethod::ElectronicImmediate,
             print_status: None,
+            print_count: 0,
             batch_id: "B".to_owned(),
             import_no: "I".to_owned(),
             trade_no: None,

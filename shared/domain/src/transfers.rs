@@ -14,7 +14,7 @@ use crate::issuance::{needs_email, BUYER_NAME_MAX};
 use crate::products::TicketKind;
 use crate::ticket::{Person, Ticket, TicketChange, TicketHistoryEntry};
 use crate::tickets::{TicketNumber, TicketStatus};
-use crate::values::{is_email, AccountName, MerchantId, TaiwanMobile};
+use crate::values::{is_email, AccountName, BranchCode, MerchantId, TaiwanMobile};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +99,10 @@ pub struct Transfer {
     pub transfer_id: String,
     pub merchant_id: MerchantId,
     pub import_no: String,
+    /// The branch that issued the order (`None`: head office): a branch-bound account sees
+    /// only its branch's transfers.
+    #[serde(default)]
+    pub branch: Option<BranchCode>,
     pub giver: Person,
     pub recipient: Person,
     pub ticket_nos: Vec<TicketNumber>,

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod http;
 pub mod idempotency;
 pub mod issuance;
+pub mod issued_orders;
 pub mod lambda;
 pub mod lifecycle;
 pub mod problem;

@@ -18,8 +18,8 @@ use tessera_domain::reports::{
     branch_event_columns, circulation_columns, cross_store_cells, cross_store_columns,
     issued_order_cells, issued_order_columns, kind_zh_tw, product_columns, report_time,
     return_fee_cells, return_fee_columns, sms_log_cells, sms_log_columns, store_columns,
-    ticket_cells, ticket_columns, BranchScope, Column, ColumnGroup, DateType, DayRange,
-    HolderQuery, IssuedOrderRow, TicketFilter,
+    ticket_cells, ticket_columns, transfer_cells, transfer_columns, BranchScope, Column,
+    ColumnGroup, DateType, DayRange, HolderQuery, IssuedOrderRow, TicketFilter,
 };
 use tessera_domain::tickets::TicketNumber;
 use tessera_domain::values::{BranchCode, MerchantId};
@@ -67,6 +67,8 @@ pub enum ReportRequest {
     IssuedOrders(IssuedOrdersReport),
     /// The fee-bearing returns (退貨作業費報表) of a range of days, oldest first.
     ReturnFees(ReturnFeesReport),
+    /// The transfers (電子票券轉贈紀錄) of a range of days, oldest first.
+    Transfers(TransfersReport),
     Bills(BillsReport),
     /// The products created in a range of days (at most a year, as the products list).
     Products {
@@ -99,6 +101,7 @@ impl ReportRequest {
             ReportRequest::SmsLog(report) => &report.owner,
             ReportRequest::IssuedOrders(report) => &report.owner,
             ReportRequest::ReturnFees(report) => &report.owner,
+            ReportRequest::Transfers(report) => &report.owner,
             ReportRequest::Bills(report) => &report.owner,
             ReportRequest::Products { owner, .. }
             | ReportRequest::Branches { owner }
@@ -117,6 +120,7 @@ impl ReportRequest {
             ReportRequest::SmsLog(_) => FunctionArea::SmsLog,
             ReportRequest::IssuedOrders(_) => FunctionArea::IssuedOrders,
             ReportRequest::ReturnFees(_) => FunctionArea::Billing,
+            ReportRequest::Transfers(_) => FunctionArea::Transfers,
             ReportRequest::Bills(_) => FunctionArea::Billing,
             ReportRequest::Products { .. } => FunctionArea::Products,
             ReportRequest::Branches { .. } | ReportRequest::Bindings { .. } => {
@@ -136,6 +140,7 @@ impl ReportRequest {
             ReportRequest::SmsLog(_) => "簡訊發送紀錄",
             ReportRequest::IssuedOrders(_) => "發行訂單",
             ReportRequest::ReturnFees(_) => "退貨作業費報表",
+            ReportRequest::Transfers(_) => "電子票券轉贈紀錄",
             ReportRequest::Bills(_) => "帳單報表",
             ReportRequest::Products { .. } => "商品管理",
             ReportRequest::Branches { .. } => "票券分店",
@@ -154,6 +159,7 @@ impl ReportRequest {
             ReportRequest::SmsLog(_) => sms_log_columns().to_vec(),
             ReportRequest::IssuedOrders(_) => issued_order_columns().to_vec(),
             ReportRequest::ReturnFees(_) => return_fee_columns().to_vec(),
+            ReportRequest::Transfers(_) => transfer_columns().to_vec(),
             ReportRequest::Bills(_) => bill_columns().to_vec(),
             ReportRequest::Products { .. } => product_columns().to_vec(),
             ReportRequest::Branches { .. } => branch_columns().to_vec(),
@@ -206,6 +212,7 @@ impl ReportRequest {
             ReportRequest::SmsLog(report) => report.page(table, cursor, rows).await,
             ReportRequest::IssuedOrders(report) => report.page(table, cursor, rows).await,
             ReportRequest::ReturnFees(report) => report.page(table, cursor, rows).await,
+            ReportRequest::Transfers(report) => report.page(table, cursor, rows).await,
             // A merchant has one bill a month: every bill fits one page.
             ReportRequest::Bills(report) => {
                 let mut bills = table.list_bills(&report.owner).await?;
@@ -784,6 +791,12 @@ impl BranchReport {
 pub struct SmsLogReport {
     pub owner: MerchantId,
     pub range: DayRange,
+    /// Only this buyer: a name (exactly) or a mobile number.
+    #[serde(default)]
+    pub buyer: Option<String>,
+    /// Only texts sent for this reason (`issue`, `change_buyer`, `resend`).
+    #[serde(default)]
+    pub purpose: Option<String>,
 }
 
 impl SmsLogReport {
@@ -801,32 +814,29 @@ impl SmsLogReport {
         );
         timeline_page(table, &partition, cursor, rows, |item| {
             let sms: SmsLogEntry = from_item(item)?;
-            Ok(sms_log_cells(
-                sms.at,
-                &sms.buyer_name,
-                &sms.to,
-                &sms.purpose,
-                &sms.body,
-            ))
+            let buyer = self
+                .buyer
+                .as_deref()
+                .is_none_or(|b| sms.buyer_name == b || sms.to == b);
+            let purpose = self.purpose.as_deref().is_none_or(|p| sms.purpose == p);
+            Ok((buyer && purpose)
+                .then(|| sms_log_cells(sms.at, &sms.buyer_name, &sms.to, &sms.purpose, &sms.body)))
         })
         .await
     }
 }
 
 /// One page of a report whose rows are the items of one partition in key order (a
-/// timeline between two instants), each item one row, and the cursor of the next page.
+/// timeline between two instants), each item one row (or none, when `row` leaves it out: a filter), and the cursor of the next page.
 async fn timeline_page(
     table: &Table,
     partition: &Partition,
     cursor: Option<&str>,
     rows: usize,
-    row: impl Fn(Item) -> Result<Vec<String>, Error>,
+    row: impl Fn(Item) -> Result<Option<Vec<String>>, Error>,
 ) -> Result<(Vec<Vec<String>>, Option<String>), Error> {
     let start = Cursor::decode(cursor)?.start(partition)?;
-    let (cells, more) = fill_page(table, partition, start, rows.max(1), |item| {
-        row(item).map(Some)
-    })
-    .await?;
+    let (cells, more) = fill_page(table, partition, start, rows.max(1), row).await?;
     let next = more.map(|key| {
         Cursor {
             key,
@@ -843,6 +853,9 @@ async fn timeline_page(
 pub struct IssuedOrdersReport {
     pub owner: MerchantId,
     pub range: DayRange,
+    /// A branch-bound viewer's branch: only the orders it issued.
+    #[serde(default)]
+    pub branch: Option<BranchCode>,
 }
 
 impl IssuedOrdersReport {
@@ -860,7 +873,10 @@ impl IssuedOrdersReport {
         );
         timeline_page(table, &partition, cursor, rows, |item| {
             let order: IssuedOrderRecord = from_item(item)?;
-            Ok(issued_order_cells(&IssuedOrderRow {
+            if self.branch.is_some() && order.branch != self.branch {
+                return Ok(None);
+            }
+            Ok(Some(issued_order_cells(&IssuedOrderRow {
                 issued_at: order.issued_at,
                 import_no: &order.import_no,
                 trade_no: order.trade_no.as_ref().map(|t| t.as_str()),
@@ -871,7 +887,40 @@ impl IssuedOrdersReport {
                 buyer_name: &order.buyer_name,
                 buyer_mobile: &order.buyer_mobile,
                 remark: order.remark.as_deref(),
-            }))
+            })))
+        })
+        .await
+    }
+}
+
+/// The transfer records (電子票券轉贈紀錄, §7-3 K) of a range of Taipei days (at most 3
+/// months), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransfersReport {
+    pub owner: MerchantId,
+    pub range: DayRange,
+    /// A branch-bound viewer's branch: only transfers of the orders it issued.
+    #[serde(default)]
+    pub branch: Option<BranchCode>,
+}
+
+impl TransfersReport {
+    pub async fn page(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+    ) -> Result<(Vec<Vec<String>>, Option<String>), Error> {
+        let (start, end) = self.range.instants();
+        let partition = Partition::transfers(
+            self.owner.as_str(),
+            keys::timestamp(start),
+            keys::timestamp(end),
+        );
+        timeline_page(table, &partition, cursor, rows, |item| {
+            let transfer: tessera_domain::transfers::Transfer = from_item(item)?;
+            Ok((self.branch.is_none() || transfer.branch == self.branch)
+                .then(|| transfer_cells(&transfer)))
         })
         .await
     }

@@ -581,6 +581,45 @@ async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_se
     )
     .await;
 
+    // At the back office: the transfer cancelled, the order resent and its buyer changed.
+    let transfer_id = walk
+        .w
+        .services
+        .table
+        .get_ticket(&gifts[0].ticket_no)
+        .await
+        .unwrap()
+        .unwrap()
+        .transfer_id
+        .unwrap();
+    walk.twice(step(
+        "POST",
+        "/transfers/{transfer_id}/cancel",
+        format!("/transfers/{transfer_id}/cancel"),
+        a,
+        json!({}),
+    ))
+    .await;
+    walk.twice(step(
+        "POST",
+        "/issued-orders/{import_no}/resend",
+        "/issued-orders/WALKIMP3/resend",
+        a,
+        json!({}),
+    ))
+    .await;
+    walk.twice_with(
+        step(
+            "PUT",
+            "/issued-orders/{import_no}/buyer",
+            "/issued-orders/WALKIMP3/buyer",
+            a,
+            json!({"name": "陳新", "mobile": "0933000111", "email": "new@demo.com.tw"}),
+        ),
+        json!({"name": "陳另", "mobile": "0933000222", "email": "other@demo.com.tw"}),
+    )
+    .await;
+
     // The session and the caller's own password, last: they change who the caller is.
     let cashier = walk.w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
     walk.twice(step(

@@ -15,6 +15,7 @@ mod events;
 mod foundation;
 mod idempotency_keys;
 mod issuance;
+mod issued_orders;
 mod key_rotation;
 mod lifecycle;
 mod merchant;

@@ -33,6 +33,27 @@ async fn an_account_without_modify_rights_is_refused_on_every_state_changing_rou
     let cases = [
         (
             "PUT",
+            "/issued-orders/{import_no}/buyer",
+            "/issued-orders/IMP0001/buyer".to_owned(),
+            json!({"name": "陳新", "mobile": "0933000111", "email": "new@demo.com.tw"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/issued-orders/{import_no}/resend",
+            "/issued-orders/IMP0001/resend".to_owned(),
+            json!({}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/transfers/{transfer_id}/cancel",
+            "/transfers/TR0000000000000000/cancel".to_owned(),
+            json!({}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PUT",
             "/branch-bindings",
             "/branch-bindings".to_owned(),
             json!({"branch_code": "TPE01", "accounts": ["cashier01"]}),

@@ -141,6 +141,10 @@ pub struct IssuedOrderRecord {
     /// The buyer's e-ticket page (electronic tickets): replaced by a change of buyer.
     #[serde(default)]
     pub link_token: Option<String>,
+    /// The branch that issued it (`None`: head office): a branch-bound account sees only
+    /// its branch's orders.
+    #[serde(default)]
+    pub branch: Option<BranchCode>,
     /// The tickets, with what their notification needs; the row result is derived from it.
     #[serde(default)]
     pub tickets: Vec<IssuedTicket>,
@@ -189,6 +193,18 @@ pub fn issued_order_write(order: &IssuedOrderRecord) -> Result<Write, Error> {
         Expect::Version(order.version - 1)
     };
     Ok(Write { item, expect })
+}
+
+impl super::Versioned for IssuedOrderRecord {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+    fn stored_item(&self) -> Result<Item, Error> {
+        issued_order_write(self).map(|write| write.item)
+    }
 }
 
 pub fn row_result_write(result: &RowResult) -> Result<Write, Error> {

@@ -71,6 +71,15 @@ impl Partition {
         }
     }
 
+    /// A merchant's transfers by time (GSI1).
+    pub fn transfers(merchant_id: &str, from: String, until: String) -> Partition {
+        Partition {
+            index: Some(Gsi::One),
+            pk: keys::transfers_of(merchant_id),
+            sort: Some((from, until)),
+        }
+    }
+
     /// The tickets of one issued order (GSI2).
     pub fn tickets_of_issued_order(merchant_id: &str, import_no: &str) -> Partition {
         Partition {
