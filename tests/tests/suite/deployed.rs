@@ -418,6 +418,63 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         issued.link_token.is_some(),
         "an electronic order has its page"
     );
+    // The back office resends and changes the buyer; the new buyer's page opens (HTML and
+    // JSON), gives the ticket away, and the merchant cancels the transfer.
+    for (method, uri, key, body) in [
+        ("POST", "/issued-orders/IMP900/resend", "resend-900", json!({})),
+        (
+            "PUT",
+            "/issued-orders/IMP900/buyer",
+            "buyer-900",
+            json!({"name": "陳小華", "mobile": "0933000111", "email": "hua@demo.com.tw"}),
+        ),
+    ] {
+        let (status, body) = d.call(keyed(method, uri, &admin, key, body)).await;
+        assert_eq!(status, 200, "{uri}: {body}");
+    }
+    let link = services
+        .table
+        .get_issued_order(&merchant, "IMP900")
+        .await
+        .expect("issued order readable")
+        .and_then(|o| o.link_token)
+        .expect("a new page");
+    let page = tessera_tests::send(&d.api, tessera_tests::get(&format!("/t/{link}"))).await;
+    assert_eq!(page.status(), 200);
+    let (status, wallet) = d.call(tessera_tests::get(&format!("/wallet/{link}"))).await;
+    assert_eq!(status, 200, "{wallet}");
+    let mut give = json_request(
+        "POST",
+        &format!("/wallet/{link}/transfers"),
+        None,
+        json!({"ticket_nos": [ticket_no], "recipient": {"name": "林小美", "mobile": "0922333444", "email": "mei@demo.com.tw"}}),
+    );
+    give.headers_mut()
+        .insert("idempotency-key", "give-900".parse().expect("a header"));
+    let (status, transfer) = d.call(give).await;
+    assert_eq!(status, 201, "{transfer}");
+    let transfer_id = transfer["transfer_id"].as_str().expect("an id").to_owned();
+    for uri in [
+        "/issued-orders/IMP900".to_owned(),
+        "/issued-orders/IMP900/history".to_owned(),
+        format!("/transfers/{transfer_id}"),
+        format!("/transfers/{transfer_id}/history"),
+    ] {
+        let (status, body) = d.call(authed_get(&uri, &admin)).await;
+        assert_eq!(status, 200, "{uri}: {body}");
+    }
+    let (status, body) = d
+        .call(keyed(
+            "POST",
+            &format!("/transfers/{transfer_id}/cancel"),
+            &admin,
+            "cancel-transfer-900",
+            json!({}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The publisher brings the ticket in line with its new buyer.
+    d.publish().await;
     let (status, body) = d
         .call(authed_json(
             "POST",
@@ -484,6 +541,7 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         format!("/reports/branch?from={today}&to={today}&branch=TPE01"),
         format!("/reports/sms-log?from={today}&to={today}"),
         format!("/reports/issued-orders?from={today}&to={today}"),
+        format!("/reports/transfers?from={today}&to={today}"),
         format!("/reports/return-fees?from={today}&to={today}"),
     ] {
         let (status, page) = d.call(authed_get(&uri, &admin)).await;
