@@ -85,6 +85,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             routes: fn_issued_orders::routes(),
         },
         HttpFunction {
+            logical_id: "PaperPrintingFunction",
+            routes: fn_paper_printing::routes(),
+        },
+        HttpFunction {
             logical_id: "TicketPageFunction",
             routes: fn_ticket_page::routes(),
         },
@@ -111,6 +115,7 @@ pub fn function_needs() -> Vec<(&'static str, &'static [Resource])> {
         ("BatchIssueFunction", fn_batch_issue::NEEDS),
         ("ReportsFunction", fn_reports::NEEDS),
         ("IssuedOrdersFunction", fn_issued_orders::NEEDS),
+        ("PaperPrintingFunction", fn_paper_printing::NEEDS),
         ("TicketPageFunction", fn_ticket_page::NEEDS),
         ("ReportExportFunction", fn_report_export::NEEDS),
         ("DailyJobsFunction", fn_daily_jobs::NEEDS),

@@ -6,6 +6,8 @@
 //! changed). A merchant's token is refused on every route here (OPERATOR_ONLY), and an
 //! operator's on every merchant route.
 
+mod print_run;
+
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -1516,6 +1518,8 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(list_documents))
         .routes(routes!(put_document, withdraw_document))
         .routes(routes!(publish_document))
+        .routes(routes!(print_run::print_run))
+        .routes(routes!(print_run::set_print_run_status))
 }
 
 pub fn app(services: Services) -> Router {

@@ -25,8 +25,8 @@ use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::reports::{
-    BillsReport, BranchReport, CrossStoreReport, IssuedOrdersReport, ReportRequest,
-    ReturnFeesReport, SmsLogReport, TicketQuery, TicketReport, TransfersReport,
+    BillsReport, BranchReport, CrossStoreReport, IssuedOrdersReport, PaperTicketsReport,
+    ReportRequest, ReturnFeesReport, SmsLogReport, TicketQuery, TicketReport, TransfersReport,
 };
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::exports::{ExportMessage, ExportRecord, ExportStatus};
@@ -450,6 +450,51 @@ async fn issued_orders_report(
     .await
 }
 
+/// The merchant's own paper tickets (紙本票券列印, §7-3 D) issued in a range of Taipei days
+/// (at most 3 months), with how many times each was printed; `printed` keeps only the
+/// printed (`true`) or never printed (`false`) ones.
+#[utoipa::path(get, path = "/reports/paper-tickets", tag = "reports", security(("bearer" = [])),
+    params(PaperTicketsQuery, PageQuery),
+    responses((status = 200, body = ReportPage),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), printed, limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of paper_printing", body = ProblemDetails, content_type = PROBLEM)))]
+async fn paper_tickets_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<PaperTicketsQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ReportPage>, Problem> {
+    let actor = &current.actor;
+    AreaGuard::new(FunctionArea::PaperPrinting, ErrorCode::ExportNotFound)
+        .check_own(actor, Access::Query)?;
+    let request = ReportRequest::PaperTickets(query.report(actor)?);
+    Ok(Json(report_page(&services, &request, &page).await?))
+}
+
+/// The paper-printing list's filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PaperTicketsQuery {
+    /// First Taipei day of issue (YYYY-MM-DD).
+    pub from: NaiveDate,
+    /// Last Taipei day of issue (YYYY-MM-DD), at most 3 months after `from`.
+    pub to: NaiveDate,
+    /// Only printed (`true`) or never printed (`false`) tickets.
+    pub printed: Option<bool>,
+}
+
+impl PaperTicketsQuery {
+    fn report(self, actor: &Actor) -> Result<PaperTicketsReport, Error> {
+        Ok(PaperTicketsReport {
+            owner: actor.acting_as.clone(),
+            range: DayRange::parse(self.from, self.to)?,
+            printed: self.printed,
+            branch: actor.branch.clone(),
+        })
+    }
+}
+
 /// The transfer records (電子票券轉贈紀錄, §7-3 K) of a range of Taipei days (at most 3
 /// months): buyer and recipient (mobiles masked), tickets, status. A branch-bound account
 /// sees the transfers of its branch's orders.
@@ -580,11 +625,11 @@ async fn branch_report(
 /// What to export: a report and its query (the fields of the report's GET route).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExportInput {
-    /// The report: `tickets`, `cross_store`, `branch`, `circulation`, `sms_log`, `transfers`,
+    /// The report: `tickets`, `cross_store`, `branch`, `circulation`, `sms_log`, `transfers`, `paper_tickets`,
     /// `issued_orders`, `return_fees`, `bills`, `products`, `branches`, `bindings` or
     /// `redeemable_stores`.
     #[schema(
-        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|transfers|return_fees|bills|products|branches|bindings|redeemable_stores)$"
+        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|transfers|paper_tickets|return_fees|bills|products|branches|bindings|redeemable_stores)$"
     )]
     pub report: String,
     /// The fields of the report's own route (`/reports/tickets`, `/reports/cross-store`,
@@ -597,7 +642,7 @@ pub struct ExportInput {
 }
 
 /// What `POST /exports` can write.
-const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, transfers, return_fees, bills, products, branches, bindings or redeemable_stores";
+const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, transfers, paper_tickets, return_fees, bills, products, branches, bindings or redeemable_stores";
 
 /// The query of an export, read as the report's own route reads it.
 fn export_query<T: serde::de::DeserializeOwned>(query: serde_json::Value) -> Result<T, Error> {
@@ -670,6 +715,7 @@ async fn create_export(
         "sms_log" => FunctionArea::SmsLog,
         "issued_orders" => FunctionArea::IssuedOrders,
         "transfers" => FunctionArea::Transfers,
+        "paper_tickets" => FunctionArea::PaperPrinting,
         "return_fees" => FunctionArea::Billing,
         "bills" => FunctionArea::Billing,
         "products" => FunctionArea::Products,
@@ -696,6 +742,9 @@ async fn create_export(
             range: export_query::<OperationsQuery>(input.query)?.range()?,
             branch: actor.branch.clone(),
         }),
+        "paper_tickets" => ReportRequest::PaperTickets(
+            export_query::<PaperTicketsQuery>(input.query)?.report(actor)?,
+        ),
         "transfers" => ReportRequest::Transfers(TransfersReport {
             owner: actor.acting_as.clone(),
             range: export_query::<OperationsQuery>(input.query)?.range()?,
@@ -1177,6 +1226,7 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(sms_log_report))
         .routes(routes!(issued_orders_report))
         .routes(routes!(transfers_report))
+        .routes(routes!(paper_tickets_report))
         .routes(routes!(return_fees_report))
         .routes(routes!(circulation_report))
         .routes(routes!(dashboard))

@@ -1,61 +1,10 @@
-//! The e-ticket page as HTML: mobile-first, Traditional Chinese, no script. The QR code and
-//! the barcode are drawn here as inline SVG (the QR code one square per dark module, so what
-//! it holds can be read back by a test), and every text from storage is escaped.
+//! The e-ticket page as HTML: mobile-first, Traditional Chinese, no script, the codes drawn
+//! as inline SVG (`tessera_platform::render`), every text from storage escaped.
 
 use crate::wallet::{WalletTicket, WalletView};
 use axum::response::{Html, IntoResponse, Response};
 use tessera_domain::Error;
-
-/// `&`, `<`, `>`, `"` and `'` as entities: text and attribute values alike.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The QR code of `payload` as SVG: a 4-module quiet zone, one `M{x} {y}h1v1h-1z` square per
-/// dark module, scaled by the viewBox.
-pub fn qr_svg(payload: &str) -> Option<String> {
-    let code = qrcode::QrCode::with_error_correction_level(payload, qrcode::EcLevel::M).ok()?;
-    let width = code.width();
-    let mut path = String::new();
-    for (index, color) in code.to_colors().iter().enumerate() {
-        if *color == qrcode::Color::Dark {
-            let (x, y) = (index % width + 4, index / width + 4);
-            path.push_str(&format!("M{x} {y}h1v1h-1z"));
-        }
-    }
-    let size = width + 8;
-    Some(format!(
-        r##"<svg class="qr" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" role="img" aria-label="QR code" shape-rendering="crispEdges"><rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{path}"/></svg>"##
-    ))
-}
-
-/// The Code 128 barcode (character set B) of `payload` as SVG.
-pub fn barcode_svg(payload: &str) -> Option<String> {
-    use barcoders::generators::svg::SVG;
-    use barcoders::sym::code128::Code128;
-    let barcode = Code128::new(format!("\u{0181}{payload}")).ok()?;
-    let svg = SVG::new(60)
-        .xdim(2)
-        .xmlns("http://www.w3.org/2000/svg".to_owned())
-        .generate(barcode.encode())
-        .ok()?;
-    Some(svg.replacen(
-        "<svg ",
-        r#"<svg class="barcode" role="img" aria-label="barcode" "#,
-        1,
-    ))
-}
+use tessera_platform::render::{barcode_svg, escape, qr_svg};
 
 const STYLE: &str = "body{margin:0;font-family:system-ui,-apple-system,'Noto Sans TC',sans-serif;background:#f4f5f7;color:#1f2328}main{max-width:480px;margin:0 auto;padding:12px}header{text-align:center}header img.banner{width:100%;border-radius:8px}header img.logo{max-height:56px}h1{font-size:1.25rem;margin:.5rem 0}.notice{background:#e6f4ea;border-radius:8px;padding:12px;margin:12px 0}.refusal{background:#fdecea}.ticket{background:#fff;border-radius:12px;padding:16px;margin:12px 0;box-shadow:0 1px 3px rgba(0,0,0,.12)}.ticket h2{font-size:1.1rem;margin:0 0 .25rem}.status{display:inline-block;border-radius:12px;padding:2px 10px;background:#e8eaed}.status.unused{background:#d2e3fc}.codes{text-align:center;margin:12px 0}svg.qr{width:200px;height:200px}svg.barcode{width:100%;height:60px}.code{font:600 1.2rem ui-monospace,monospace;letter-spacing:.1em}dl{display:grid;grid-template-columns:auto 1fr;gap:4px 12px;margin:8px 0}dt{color:#5f6368}dd{margin:0}.notes{white-space:pre-wrap;color:#3c4043;font-size:.9rem}form{background:#fff;border-radius:12px;padding:16px;margin:12px 0}label{display:block;margin:8px 0 4px}input[type=text],input[type=tel],input[type=email]{width:100%;box-sizing:border-box;padding:10px;font-size:1rem;border:1px solid #c4c7c5;border-radius:8px}button{margin-top:12px;width:100%;padding:12px;font-size:1rem;border:0;border-radius:8px;background:#1a73e8;color:#fff}footer{font-size:.85rem;color:#5f6368;padding:12px}";
 
@@ -229,25 +178,4 @@ pub fn refusal(error: &Error) -> String {
             error.code.code()
         ),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_is_escaped_for_elements_and_attributes() {
-        assert_eq!(
-            escape("<script>\"a\" & 'b'</script>"),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
-    }
-
-    #[test]
-    fn codes_are_drawn_as_svg() {
-        let qr = qr_svg("ABCDEFGHJKLMNPQR0001").unwrap();
-        assert!(qr.starts_with("<svg class=\"qr\"") && qr.contains("h1v1h-1z"));
-        let bar = barcode_svg("ABCDEFGHJKLMNPQR0001").unwrap();
-        assert!(bar.contains("<rect") && bar.contains("class=\"barcode\""));
-    }
 }

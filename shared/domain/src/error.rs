@@ -181,6 +181,8 @@ error_codes! {
     OrderTicketsPrinted = ("ORDER_TICKETS_PRINTED", 409, "Tickets of this order were printed; this is no longer possible.", "票券已列印，無法執行此操作。"),
     /// Paper tickets are not sent to anyone, so there is nothing to resend (§7-3 C).
     ResendNotOffered = ("RESEND_NOT_OFFERED", 409, "Paper tickets are not sent, so they cannot be resent.", "紙本票券不提供補發通知。"),
+    /// Printing applies to unused paper tickets of the right kind of printing (§7-3 D).
+    TicketNotPrintable = ("TICKET_NOT_PRINTABLE", 409, "This ticket cannot be printed (or advanced in the print run) now.", "此票券無法列印。"),
     /// Too many requests from this address in a short time; wait and retry.
     TooManyRequests = ("TOO_MANY_REQUESTS", 429, "Too many requests; wait a minute and retry.", "請求過於頻繁，請稍後再試。"),
     IdempotencyKeyRequired = ("IDEMPOTENCY_KEY_REQUIRED", 400, "This request needs an Idempotency-Key header (1 to 64 letters, digits, - or _).", "此請求需要 Idempotency-Key 標頭。"),

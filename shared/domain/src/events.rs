@@ -29,6 +29,9 @@ pub enum EventType {
     /// Back with its buyer: the merchant cancelled the transfer, or returned the ticket.
     #[serde(rename = "ticket.transfer_cancelled")]
     TicketTransferCancelled,
+    /// Printed on paper (by the merchant, or in the platform's run).
+    #[serde(rename = "ticket.printed")]
+    TicketPrinted,
     /// Its holder asked the merchant to take it back (from the e-ticket page).
     #[serde(rename = "ticket.return_requested")]
     TicketReturnRequested,
@@ -54,7 +57,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 16] = [
+    pub const ALL: [EventType; 17] = [
         EventType::TicketRedeemed,
         EventType::TicketRedemptionCancelled,
         EventType::TicketReturned,
@@ -65,6 +68,7 @@ impl EventType {
         EventType::TicketTransferred,
         EventType::TicketTransferCancelled,
         EventType::TicketReturnRequested,
+        EventType::TicketPrinted,
         EventType::OrderBuyerChanged,
         EventType::OrderIssued,
         EventType::OrderCancelled,
@@ -85,6 +89,7 @@ impl EventType {
             EventType::TicketTransferred => "ticket.transferred",
             EventType::TicketTransferCancelled => "ticket.transfer_cancelled",
             EventType::TicketReturnRequested => "ticket.return_requested",
+            EventType::TicketPrinted => "ticket.printed",
             EventType::OrderBuyerChanged => "order.buyer_changed",
             EventType::OrderIssued => "order.issued",
             EventType::OrderCancelled => "order.cancelled",

@@ -20,6 +20,7 @@ pub mod messages;
 pub mod notification;
 pub mod operator;
 pub mod orders;
+pub mod printing;
 pub mod products;
 pub mod relations;
 pub mod reports;

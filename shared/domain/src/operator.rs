@@ -22,15 +22,18 @@ pub enum OperatorArea {
     Jobs,
     /// Announcements to merchants' message centres.
     Announcements,
+    /// The platform's print run of paper tickets (printed, shipped).
+    PrintRun,
 }
 
 impl OperatorArea {
-    pub const ALL: [OperatorArea; 5] = [
+    pub const ALL: [OperatorArea; 6] = [
         OperatorArea::Merchants,
         OperatorArea::Billing,
         OperatorArea::Relations,
         OperatorArea::Jobs,
         OperatorArea::Announcements,
+        OperatorArea::PrintRun,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +43,7 @@ impl OperatorArea {
             OperatorArea::Relations => "relations",
             OperatorArea::Jobs => "jobs",
             OperatorArea::Announcements => "announcements",
+            OperatorArea::PrintRun => "print_run",
         }
     }
 }

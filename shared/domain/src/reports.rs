@@ -488,6 +488,38 @@ pub fn sms_log_cells(
     ]
 }
 
+const PAPER_TICKET_COLUMNS: &[Column] = &[
+    column("issued_at", "發行時間"),
+    column("ticket_no", "票券序號"),
+    column("import_no", "匯入序號"),
+    column("product_name", "商品名稱"),
+    column("face_value", "面額"),
+    column("status", "票券狀態"),
+    column("buyer_name", "購買人姓名"),
+    column("buyer_mobile", "購買人手機"),
+    column("print_count", "列印次數"),
+];
+
+/// The columns of the paper-printing list (紙本票券列印, §7-3 D).
+pub fn paper_ticket_columns() -> &'static [Column] {
+    PAPER_TICKET_COLUMNS
+}
+
+/// One paper ticket as the printing list shows it.
+pub fn paper_ticket_cells(ticket: &Ticket) -> Vec<String> {
+    vec![
+        taipei_time(Some(ticket.issued_at)),
+        ticket.ticket_no.to_string(),
+        ticket.import_no.clone(),
+        ticket.product_name.clone(),
+        ticket.face_value.to_string(),
+        status_zh_tw(ticket.status).to_owned(),
+        ticket.buyer.name.clone(),
+        masked_mobile(&ticket.buyer.mobile),
+        ticket.print_count.to_string(),
+    ]
+}
+
 const TRANSFER_COLUMNS: &[Column] = &[
     column("transferred_at", "轉贈時間"),
     column("transfer_id", "轉贈單號"),

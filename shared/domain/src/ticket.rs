@@ -42,6 +42,10 @@ pub enum PrintStatus {
     AwaitingMerchantPrint,
     /// Queued for the platform's print run (paper printed by the platform).
     AwaitingPlatformPrint,
+    /// Printed in the platform's run, waiting to be shipped to the merchant.
+    PlatformPrinted,
+    /// Shipped to the merchant by the platform.
+    Shipped,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

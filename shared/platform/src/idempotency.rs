@@ -44,12 +44,14 @@ const ANSWER_LIMIT: usize = 256 * 1024;
 
 /// Routes whose handlers record the key in their change's transaction and look it up only
 /// when the change is refused (the till's hot path reads nothing extra).
-pub const RECORDED_BY_THE_CHANGE: [(&str, &str); 5] = [
+pub const RECORDED_BY_THE_CHANGE: [(&str, &str); 6] = [
     ("POST", "/redemptions"),
     ("POST", "/redemptions/cancel"),
     ("POST", "/returns"),
     ("POST", "/returns/cancel"),
     ("POST", "/tickets/{ticket_no}/remarks"),
+    // Its answer is a page (HTML), which the change records and redraws itself.
+    ("POST", "/paper-tickets/print"),
 ];
 
 pub fn valid_key(key: &str) -> bool {

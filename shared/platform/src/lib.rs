@@ -15,6 +15,7 @@ pub mod issued_orders;
 pub mod lambda;
 pub mod lifecycle;
 pub mod problem;
+pub mod render;
 pub mod reports;
 pub mod telemetry;
 

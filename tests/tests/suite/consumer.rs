@@ -37,38 +37,6 @@ fn token_in(mail: &str) -> String {
     mail[at..at + 40].to_owned()
 }
 
-/// What a QR code drawn by the page holds: its squares back into a bitmap, read by rqrr.
-fn qr_payloads(html: &str) -> Vec<String> {
-    let mut payloads = Vec::new();
-    for svg in html.split("<svg class=\"qr\"").skip(1) {
-        let view_box = svg.split("viewBox=\"0 0 ").nth(1).unwrap();
-        let size: usize = view_box.split(' ').next().unwrap().parse().unwrap();
-        let path = svg
-            .split(" d=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap();
-        let mut dark = vec![false; size * size];
-        for square in path.split('M').filter(|s| !s.is_empty()) {
-            let xy = square.trim_end_matches("h1v1h-1z");
-            let (x, y) = xy.split_once(' ').unwrap();
-            dark[y.parse::<usize>().unwrap() * size + x.parse::<usize>().unwrap()] = true;
-        }
-        let scale = 4;
-        let mut image =
-            rqrr::PreparedImage::prepare_from_bitmap(size * scale, size * scale, |x, y| {
-                dark[(y / scale) * size + x / scale]
-            });
-        let grids = image.detect_grids();
-        assert_eq!(grids.len(), 1, "one QR code per drawing");
-        let (_, content) = grids[0].decode().expect("the QR code reads");
-        payloads.push(content);
-    }
-    payloads
-}
-
 impl World {
     /// Issues `quantity` electronic goods vouchers to `email` (paid first) and delivers the
     /// mail: the order's tickets and the token of the buyer's page.
@@ -194,7 +162,7 @@ async fn the_mailed_link_opens_a_private_page_whose_qr_codes_hold_the_redemption
         .iter()
         .map(|t| t.redemption_code.to_string())
         .collect();
-    let mut read = qr_payloads(&html);
+    let mut read = tessera_tests::qr_payloads(&html);
     codes.sort();
     read.sort();
     assert_eq!(

@@ -421,7 +421,12 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
     // The back office resends and changes the buyer; the new buyer's page opens (HTML and
     // JSON), gives the ticket away, and the merchant cancels the transfer.
     for (method, uri, key, body) in [
-        ("POST", "/issued-orders/IMP900/resend", "resend-900", json!({})),
+        (
+            "POST",
+            "/issued-orders/IMP900/resend",
+            "resend-900",
+            json!({}),
+        ),
         (
             "PUT",
             "/issued-orders/IMP900/buyer",
@@ -475,6 +480,83 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
     assert_eq!(status, 200, "{body}");
     // The publisher brings the ticket in line with its new buyer.
     d.publish().await;
+    // Paper printing: a paper ticket of the merchant's printing (written beside IMP900's)
+    // printed, the list, the test print, its print history; one of the platform's printing
+    // moved through the operator's print run.
+    let paper = |sequence: u64, method: tessera_domain::merchant::DeliveryMethod| {
+        let mut ticket = tickets[0].clone();
+        ticket.ticket_no = tessera_domain::tickets::TicketNumber::from_sequence(sequence);
+        ticket.redemption_code =
+            tessera_domain::tickets::RedemptionCode::generate(sequence, [9; 16]);
+        ticket.import_no = format!("P{sequence}");
+        ticket.delivery_method = method;
+        ticket.print_status = Some(match method {
+            tessera_domain::merchant::DeliveryMethod::PaperByPlatform => {
+                tessera_platform::store::tickets::PrintStatus::AwaitingPlatformPrint
+            }
+            _ => tessera_platform::store::tickets::PrintStatus::AwaitingMerchantPrint,
+        });
+        ticket.version = 1;
+        ticket
+    };
+    let own = paper(
+        880_000_001,
+        tessera_domain::merchant::DeliveryMethod::PaperByMerchant,
+    );
+    let platform = paper(
+        880_000_002,
+        tessera_domain::merchant::DeliveryMethod::PaperByPlatform,
+    );
+    services
+        .table
+        .transact(
+            vec![
+                tessera_platform::store::tickets::new_ticket_write(&own).expect("a write"),
+                tessera_platform::store::tickets::new_ticket_write(&platform).expect("a write"),
+            ],
+            tessera_domain::ErrorCode::ConcurrentChange,
+        )
+        .await
+        .expect("paper tickets written");
+    let print = keyed(
+        "POST",
+        "/paper-tickets/print",
+        &admin,
+        "print-900",
+        json!({"ticket_nos": [own.ticket_no]}),
+    );
+    let response = tessera_tests::send(&d.api, print).await;
+    assert_eq!(response.status(), 200);
+    let (status, session) = d
+        .call(json_request(
+            "POST",
+            "/operator/sessions",
+            None,
+            json!({"account": tessera_dev::seed::OPERATOR, "password": tessera_dev::seed::OPERATOR_PASSWORD}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{session}");
+    let ops = session["token"].as_str().expect("a token").to_owned();
+    let (status, run) = d.call(authed_get("/operator/print-run", &ops)).await;
+    assert_eq!(status, 200, "{run}");
+    let (status, run) = d
+        .call(authed_json(
+            "PUT",
+            "/operator/print-run/status",
+            &ops,
+            json!({"ticket_nos": [platform.ticket_no], "status": "printed"}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{run}");
+    let day = tessera_domain::calendar::taipei_date(Utc::now());
+    for uri in [
+        format!("/reports/paper-tickets?from={day}&to={day}"),
+        "/paper-tickets/test-print".to_owned(),
+        format!("/paper-tickets/{}/prints", own.ticket_no),
+    ] {
+        let response = tessera_tests::send(&d.api, authed_get(&uri, &admin)).await;
+        assert_eq!(response.status(), 200, "{uri}");
+    }
     let (status, body) = d
         .call(authed_json(
             "POST",

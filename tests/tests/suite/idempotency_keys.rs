@@ -581,6 +581,30 @@ async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_se
     )
     .await;
 
+    // Paper the merchant prints: a print page, asked twice.
+    walk.w.record_order(a, "WALK4", &id, 240, 2).await;
+    let paper = walk
+        .w
+        .issue(
+            a,
+            PARENT,
+            "paper_by_merchant",
+            &[tessera_tests::IssueRow::new("WALKIMP4", &id, 2).paid_by("WALK4")],
+        )
+        .await
+        .remove(0);
+    walk.twice_with(
+        step(
+            "POST",
+            "/paper-tickets/print",
+            "/paper-tickets/print",
+            a,
+            json!({"ticket_nos": [paper[0].ticket_no]}),
+        ),
+        json!({"ticket_nos": [paper[1].ticket_no]}),
+    )
+    .await;
+
     // At the back office: the transfer cancelled, the order resent and its buyer changed.
     let transfer_id = walk
         .w

@@ -23,6 +23,7 @@ mod notifications;
 mod operator;
 mod orders;
 mod outbox;
+mod printing;
 mod products;
 mod queue_poller;
 mod reports;

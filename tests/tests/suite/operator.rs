@@ -131,6 +131,18 @@ fn operator_routes() -> Vec<(&'static str, &'static str, String, Value)> {
             "/operator/documents/manual-1".to_owned(),
             Value::Null,
         ),
+        (
+            "GET",
+            "/operator/print-run",
+            "/operator/print-run".to_owned(),
+            Value::Null,
+        ),
+        (
+            "PUT",
+            "/operator/print-run/status",
+            "/operator/print-run/status".to_owned(),
+            json!({"ticket_nos": ["100000000001"], "status": "printed"}),
+        ),
     ]
 }
 

@@ -32,6 +32,13 @@ async fn an_account_without_modify_rights_is_refused_on_every_state_changing_rou
     // (method, template path, concrete path, a well-formed body, expected code)
     let cases = [
         (
+            "POST",
+            "/paper-tickets/print",
+            "/paper-tickets/print".to_owned(),
+            json!({"ticket_nos": ["100000000001"]}),
+            "RIGHT_MISSING",
+        ),
+        (
             "PUT",
             "/issued-orders/{import_no}/buyer",
             "/issued-orders/IMP0001/buyer".to_owned(),

@@ -415,12 +415,21 @@ pub fn counter(name: &str) -> String {
 
 pub const COUNTER: &str = "COUNTER";
 
-/// GSI3: paper tickets waiting for the platform's print run.
+/// GSI3: paper tickets in the platform's print run (queued, or printed and not shipped).
 pub const PLATFORM_PRINT_QUEUE: &str = "PRINT#platform";
 
-/// GSI3: a merchant's paper tickets waiting to be printed by the merchant.
+/// GSI3: a merchant's own paper tickets (printed or not), by issue time.
 pub fn merchant_print_queue(merchant_id: &str) -> String {
     format!("PRINT#merchant#{merchant_id}")
+}
+
+/// A merchant's prints, by time (the 21:00 reprint reminder reads a day of them).
+pub fn prints_of(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#PRINTS")
+}
+
+pub fn print_record(at: DateTime<Utc>, ticket_no: &str, print: u32) -> String {
+    format!("{}#{ticket_no}#{print:04}", timestamp(at))
 }
 
 /// An SMS sent for a merchant (the SMS log), keyed by its notification id.

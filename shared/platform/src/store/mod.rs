@@ -19,6 +19,7 @@ pub mod object_keys;
 pub mod operators;
 pub mod orders;
 pub mod outbox;
+pub mod printing;
 pub mod products;
 pub mod rate_limits;
 pub mod relations;

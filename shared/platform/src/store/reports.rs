@@ -71,6 +71,15 @@ impl Partition {
         }
     }
 
+    /// A merchant's own paper tickets by issue time (GSI3, keys only).
+    pub fn paper_tickets(merchant_id: &str, from: String, until: String) -> Partition {
+        Partition {
+            index: Some(Gsi::Three),
+            pk: keys::merchant_print_queue(merchant_id),
+            sort: Some((from, until)),
+        }
+    }
+
     /// A merchant's transfers by time (GSI1).
     pub fn transfers(merchant_id: &str, from: String, until: String) -> Partition {
         Partition {

@@ -7,6 +7,7 @@
 use super::{from_item, internal, key, keys, to_item, Expect, Gsi, Item, SortKeys, Table, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
+use tessera_domain::merchant::DeliveryMethod;
 use tessera_domain::tickets::{RedemptionCode, TicketNumber, TicketStatus};
 use tessera_domain::values::MerchantId;
 use tessera_domain::Error;
@@ -33,16 +34,24 @@ fn ticket_item(ticket: &Ticket) -> Result<Item, Error> {
         keys::tickets_of_issued_order(merchant, &ticket.import_no),
     );
     index(keys::GSI2SK, ticket.ticket_no.to_string());
-    match ticket.print_status {
-        Some(PrintStatus::AwaitingPlatformPrint) => {
+    // The merchant's paper tickets, printed or not, by issue time (the paper-printing
+    // list); the platform's, while its print run has them (queued, printed, not shipped).
+    match (ticket.delivery_method, ticket.print_status) {
+        (DeliveryMethod::PaperByMerchant, _) => {
+            index(keys::GSI3PK, keys::merchant_print_queue(merchant));
+            index(
+                keys::GSI3SK,
+                keys::ticket_timeline(ticket.issued_at, ticket.ticket_no.as_str()),
+            );
+        }
+        (
+            DeliveryMethod::PaperByPlatform,
+            Some(PrintStatus::AwaitingPlatformPrint | PrintStatus::PlatformPrinted),
+        ) => {
             index(keys::GSI3PK, keys::PLATFORM_PRINT_QUEUE.to_owned());
             index(keys::GSI3SK, format!("{merchant}#{}", ticket.ticket_no));
         }
-        Some(PrintStatus::AwaitingMerchantPrint) => {
-            index(keys::GSI3PK, keys::merchant_print_queue(merchant));
-            index(keys::GSI3SK, ticket.ticket_no.to_string());
-        }
-        None => {}
+        _ => {}
     }
     if let Some(step) = ticket.next_system_step() {
         let no = ticket.ticket_no.as_str();
