@@ -45,10 +45,13 @@ pub enum Job {
     /// the next one.
     TicketSteps,
     /// Yesterday's fee totals per merchant (§6-3, §9): the return-operation fee of every
-    /// return within escrow still standing at the end of the day, and the SMS fee of every
-    /// SMS sent, each at the day's rate, summed and rounded half-up. The monthly close
-    /// bills them.
+    /// return within escrow still standing at the end of the day, the SMS fee of every SMS
+    /// sent and the paper-printing fee of every ticket the platform printed, each at the
+    /// day's rate, summed and rounded half-up. The monthly close bills them.
     DailyFees,
+    /// 21:00 Taipei: the tickets a merchant printed more than once since 21:00 yesterday,
+    /// mailed to its billing contact (§7-3 D 注意事項 2).
+    ReprintReminder,
 }
 
 impl Job {
@@ -57,6 +60,7 @@ impl Job {
             Job::UnissuedOrders => "unissued_orders",
             Job::TicketSteps => "ticket_steps",
             Job::DailyFees => "daily_fees",
+            Job::ReprintReminder => "reprint_reminder",
         }
     }
 }
@@ -102,6 +106,8 @@ pub struct Summary {
     pub tickets_stepped: usize,
     /// Daily fee totals written (one per merchant and billable item).
     pub fee_totals_written: usize,
+    /// Reprint reminders requested (one per merchant that reprinted).
+    pub reprint_reminders: usize,
     /// The budget ran out first: a continuation was queued for the rest.
     pub continued: bool,
     /// Where the continuation resumes (the last merchant done), for jobs that need it.
@@ -173,6 +179,10 @@ impl DailyJobs {
                     budget,
                 )
                 .await
+            }
+            Job::ReprintReminder => {
+                self.reprint_reminder(day, request.after.as_ref(), budget)
+                    .await
             }
         };
         let now = self.clock.now();
@@ -296,15 +306,16 @@ impl DailyJobs {
                 summary.continued = true;
                 break;
             }
-            let (contract, rates, events, sms) = tokio::try_join!(
+            let (start, end) = (
+                calendar::start_of_day(day),
+                calendar::end_of_day_exclusive(day),
+            );
+            let (contract, rates, events, sms, prints) = tokio::try_join!(
                 self.table.get_contract(&merchant),
                 self.table.list_rates(&merchant),
                 self.table.ticket_events(&merchant, day),
-                self.table.sms_log(
-                    &merchant,
-                    calendar::start_of_day(day),
-                    calendar::end_of_day_exclusive(day)
-                ),
+                self.table.sms_log(&merchant, start, end),
+                self.table.prints_between(&merchant, start, end),
             )?;
             let mode = contract.map_or(RedemptionMode::RedeemAfterUse, |c| c.redemption_mode);
             let own: Vec<_> = events
@@ -315,10 +326,14 @@ impl DailyJobs {
                 .into_iter()
                 .map(|(_, face)| face)
                 .collect();
+            // Per unit: what was sent or printed counts, not its value.
             let sms_units = vec![rust_decimal::Decimal::ZERO; sms.len()];
+            let platform_prints = prints.iter().filter(|p| p.by_platform).count();
+            let print_units = vec![rust_decimal::Decimal::ZERO; platform_prints];
             for (item, units) in [
                 (FeeItem::ReturnOperation, returns),
                 (FeeItem::Sms, sms_units),
+                (FeeItem::PaperPrinting, print_units),
             ] {
                 if let Some(total) = daily_fee_total(day, item, mode, &rates, &units) {
                     self.table.record_daily_fee_total(&merchant, &total).await?;
@@ -331,6 +346,86 @@ impl DailyJobs {
             summary.resume_after = None;
         }
         Ok(summary)
+    }
+
+    /// For each merchant, the tickets it printed more than once in the reminder's window
+    /// (21:00 yesterday to 21:00 of `day`), mailed once to its billing contact: the
+    /// notification's id is the merchant's and the day's, so a run twice sends one mail.
+    async fn reprint_reminder(
+        &self,
+        day: NaiveDate,
+        after: Option<&MerchantId>,
+        budget: Budget,
+    ) -> Result<Summary, Error> {
+        let mut summary = Summary::default();
+        let (from, until) = tessera_domain::printing::reminder_window(day);
+        let mut merchants = self.table.list_merchant_ids().await?;
+        merchants.sort();
+        let remaining = merchants
+            .into_iter()
+            .filter(|m| after.is_none_or(|after| m > after));
+        for (done, merchant) in remaining.enumerate() {
+            if budget.max_groups.is_some_and(|max| done >= max)
+                || budget.deadline.is_some_and(|d| Instant::now() >= d)
+            {
+                summary.continued = true;
+                break;
+            }
+            let prints = self.table.prints_between(&merchant, from, until).await?;
+            let reprinted = reprinted_tickets(&prints);
+            if !reprinted.is_empty() {
+                if self.remind_reprints(&merchant, day, &reprinted).await? {
+                    summary.reprint_reminders += 1;
+                } else {
+                    summary.merchants_without_billing_email += 1;
+                }
+            }
+            summary.resume_after = Some(merchant);
+        }
+        if !summary.continued {
+            summary.resume_after = None;
+        }
+        Ok(summary)
+    }
+
+    async fn remind_reprints(
+        &self,
+        merchant: &MerchantId,
+        day: NaiveDate,
+        reprinted: &[(String, u32)],
+    ) -> Result<bool, Error> {
+        let settings = self.table.get_settings(merchant).await?;
+        let Ok(to) = EmailList::parse("billing", &settings.contacts.billing.email) else {
+            tracing::warn!(merchant = %merchant, "no billing contact email: reprint reminder not sent");
+            return Ok(false);
+        };
+        let lines: Vec<String> = reprinted
+            .iter()
+            .map(|(ticket_no, prints)| format!("{ticket_no}\t{prints}"))
+            .collect();
+        let notification = Notification {
+            id: format!("reprint-reminder-{merchant}-{day}"),
+            merchant_id: merchant.to_string(),
+            message: Message::Email {
+                to: to.addresses().to_vec(),
+                subject: format!(
+                    "[Tessera] 票券多次列印提醒 Tickets printed more than once ({merchant}, {day})"
+                ),
+                body: format!(
+                    "以下票券於前一日 21:00 至 {day} 21:00 間列印超過一次，請確認。\nThese tickets were printed more than once between 21:00 the day before and 21:00 on {day}:\n\n票券序號 Ticket\t列印次數 Prints\n{}\n",
+                    lines.join("\n")
+                ),
+            },
+        };
+        let events = tessera_platform::notifications::notification_events(
+            &notification.id,
+            merchant,
+            self.clock.now(),
+            &format!("reprints-{day}"),
+            std::slice::from_ref(&notification),
+        )?;
+        self.table.put_events(&events).await?;
+        Ok(true)
     }
 
     async fn unissued_orders(&self, today: NaiveDate) -> Result<Summary, Error> {
@@ -463,4 +558,22 @@ impl DailyJobs {
             .await?;
         Ok(cancelled)
     }
+}
+
+/// The tickets printed more than once (by the merchant) among `prints`, with how many
+/// times in all (its highest print number), by ticket number.
+pub fn reprinted_tickets(
+    prints: &[tessera_platform::store::printing::PrintRecord],
+) -> Vec<(String, u32)> {
+    let mut counts: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for print in prints.iter().filter(|p| !p.by_platform) {
+        let entry = counts.entry(print.ticket_no.to_string()).or_insert((0, 0));
+        entry.0 += 1;
+        entry.1 = entry.1.max(print.print);
+    }
+    counts
+        .into_iter()
+        .filter(|(_, (in_window, highest))| *in_window > 1 || *highest > 1)
+        .map(|(ticket, (_, highest))| (ticket, highest))
+        .collect()
 }

@@ -18,6 +18,7 @@ use tessera_platform::change::{Changes, Decision};
 use tessera_platform::lifecycle::add_ticket_change;
 use tessera_platform::services::Services;
 use tessera_platform::store::keys;
+use tessera_platform::store::printing::{print_record_write, PrintRecord};
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
 
@@ -174,7 +175,19 @@ pub async fn set_print_run_status(
                     continue;
                 }
                 let change = ticket.platform_print(step, &operator.account, now)?;
-                after.push(view(&add_ticket_change(&mut changes, ticket, change)?));
+                let moved_ticket = add_ticket_change(&mut changes, ticket, change)?;
+                if step == PlatformPrintStep::Printed {
+                    // What the platform-printing fee counts (daily fee totals).
+                    changes.write(print_record_write(&PrintRecord {
+                        merchant_id: moved_ticket.merchant_id.clone(),
+                        ticket_no: moved_ticket.ticket_no.clone(),
+                        print: moved_ticket.print_count,
+                        at: now,
+                        by_account: operator.account.clone(),
+                        by_platform: true,
+                    })?);
+                }
+                after.push(view(&moved_ticket));
                 moved.push(no.to_string());
             }
             if !moved.is_empty() {

@@ -146,6 +146,7 @@ async fn print(
                     print: after.print_count,
                     at: now,
                     by_account: actor.account.clone(),
+                    by_platform: false,
                 })?);
                 printed.push(PrintedTicket {
                     ticket_no: after.ticket_no.to_string(),

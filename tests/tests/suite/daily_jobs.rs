@@ -762,3 +762,150 @@ async fn the_fee_totals_continue_merchant_after_merchant_when_out_of_budget() {
         .unwrap();
     assert_eq!((run.status, run.invocations), (JobRunStatus::Finished, 2));
 }
+
+/// 21:00 (§7-3 D): the tickets printed more than once since 21:00 the day before are
+/// mailed to the billing contact, once however often the job runs; what the platform
+/// printed is billed as paper printing by the next day's fee totals.
+#[tokio::test]
+async fn reprints_are_mailed_at_21_00_once_and_the_platforms_prints_are_billed() {
+    use tessera_domain::merchant::{FeeBasis, FeeItem, FeeRate, RedemptionMode};
+    use tessera_domain::values::MerchantId;
+    let w = world(2, 1).await;
+    let parent = MerchantId::parse("m", PARENT).unwrap();
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let billing = format!("billing-{}@demo.com.tw", uuid::Uuid::new_v4().simple());
+    let mut settings = w.services.table.get_settings(&parent).await.unwrap();
+    settings.contacts.billing.email = billing.clone();
+    let (write, _) =
+        tessera_platform::store::settings::settings_write(&parent, &mut settings).unwrap();
+    w.services
+        .table
+        .transact(vec![write], tessera_domain::ErrorCode::ConcurrentChange)
+        .await
+        .unwrap();
+    let print = |token: &str, key: &str, tickets: Vec<&Ticket>| {
+        let mut request = json_request(
+            "POST",
+            "/paper-tickets/print",
+            Some(token),
+            json!({"ticket_nos": tickets.iter().map(|t| t.ticket_no.to_string()).collect::<Vec<_>>()}),
+        );
+        request
+            .headers_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+        request
+    };
+    // 30 Nov 22:00 (after the 30 Nov reminder): g[0] printed; 1 Dec 11:00: g[0] again and
+    // g[1] once. The reminder of 1 Dec lists g[0] (printed twice), not g[1].
+    let g = &w.goods;
+    // (Signed in again each time: a session lasts a working day.)
+    w.clock.set(taipei(1, 0, 0) - Duration::hours(2));
+    let evening = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(w.call(print(&evening, "rp-1", vec![&g[0]])).await.0, 200);
+    w.clock.set(taipei(1, 11, 0));
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        w.call(print(&admin, "rp-2", vec![&g[0], &g[1]])).await.0,
+        200
+    );
+    w.clock.set(taipei(1, 21, 0));
+    let jobs = w.jobs();
+    for _ in 0..2 {
+        let summary = jobs
+            .run(
+                json!({"job": "reprint_reminder"}),
+                fn_daily_jobs::Budget::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(summary.reprint_reminders, 1, "{summary:?}");
+    }
+    w.deliver_notifications().await;
+    let mails = tessera_tests::mail_to(&billing).await;
+    assert_eq!(
+        mails.len(),
+        1,
+        "one mail however often the job runs: {mails:?}"
+    );
+    assert!(mails[0].0.contains("多次列印"));
+    assert!(
+        mails[0].1.contains(&format!("{}\t2", g[0].ticket_no)),
+        "{}",
+        mails[0].1
+    );
+    assert!(!mails[0].1.contains(g[1].ticket_no.as_str()));
+
+    // The platform prints a ticket on 1 Dec at NT$5 a print: billed on 2 Dec 00:05.
+    w.clock.set(taipei(1, 12, 0));
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let (status, product) = w
+        .call(json_request(
+            "POST",
+            "/products",
+            Some(&admin),
+            json!({"name": "印製禮券", "kind": "gift_voucher", "term_days": 30, "face_value": 50}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{product}");
+    let platform = w
+        .issue(
+            &admin,
+            PARENT,
+            "paper_by_platform",
+            &[IssueRow::new(
+                "DJP1",
+                product["product_id"].as_str().unwrap(),
+                1,
+            )],
+        )
+        .await
+        .remove(0);
+    let rate = FeeRate {
+        mode: RedemptionMode::RedeemAfterUse,
+        item: FeeItem::PaperPrinting,
+        basis: FeeBasis::PerUnit,
+        amount: rust_decimal::Decimal::new(5, 0),
+        effective_from: taipei(1, 0, 0),
+    };
+    w.services.table.put_rate(&parent, &rate).await.unwrap();
+    let (_, session) = w
+        .call(json_request(
+            "POST",
+            "/operator/sessions",
+            None,
+            json!({"account": tessera_dev::seed::OPERATOR, "password": tessera_dev::seed::OPERATOR_PASSWORD}),
+        ))
+        .await;
+    let ops = session["token"].as_str().unwrap().to_owned();
+    w.clock.set(taipei(1, 12, 0));
+    let (status, body) = w
+        .call(json_request(
+            "PUT",
+            "/operator/print-run/status",
+            Some(&ops),
+            json!({"ticket_nos": [platform[0].ticket_no], "status": "printed"}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    w.clock.set(taipei(2, 0, 5));
+    jobs.run(
+        json!({"job": "daily_fees"}),
+        fn_daily_jobs::Budget::default(),
+    )
+    .await
+    .unwrap();
+    let printing: Vec<_> = w
+        .services
+        .table
+        .daily_fee_totals(&parent, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.item == FeeItem::PaperPrinting)
+        .map(|t| (t.date.to_string(), t.amount))
+        .collect();
+    assert_eq!(
+        printing,
+        [("2026-12-01".to_owned(), rust_decimal::Decimal::new(5, 0))]
+    );
+}

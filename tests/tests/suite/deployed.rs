@@ -685,6 +685,7 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         ("DailyJobsFunction", json!({"job": "unissued_orders"})),
         ("DailyJobsFunction", json!({"job": "ticket_steps"})),
         ("DailyJobsFunction", json!({"job": "daily_fees"})),
+        ("DailyJobsFunction", json!({"job": "reprint_reminder"})),
         ("DailyJobsFunction", continuation),
         ("BillingCloseFunction", json!({"job": "monthly_close"})),
     ] {

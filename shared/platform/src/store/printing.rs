@@ -16,6 +16,10 @@ pub struct PrintRecord {
     pub print: u32,
     pub at: DateTime<Utc>,
     pub by_account: AccountName,
+    /// Printed in the platform's print run (billed as platform printing), not by the
+    /// merchant.
+    #[serde(default)]
+    pub by_platform: bool,
 }
 
 pub fn print_record_write(record: &PrintRecord) -> Result<Write, Error> {
