@@ -772,7 +772,6 @@ async fn reprints_are_mailed_at_21_00_once_and_the_platforms_prints_are_billed()
     use tessera_domain::values::MerchantId;
     let w = world(2, 1).await;
     let parent = MerchantId::parse("m", PARENT).unwrap();
-    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
     let billing = format!("billing-{}@demo.com.tw", uuid::Uuid::new_v4().simple());
     let mut settings = w.services.table.get_settings(&parent).await.unwrap();
     settings.contacts.billing.email = billing.clone();
