@@ -431,9 +431,28 @@ impl Seeded {
         method: &str,
         rows: &[IssueRow],
     ) -> Vec<Vec<tessera_platform::store::tickets::Ticket>> {
+        self.issue_with(
+            token,
+            merchant,
+            serde_json::json!({"delivery_method": method}),
+            rows,
+        )
+        .await
+    }
+
+    /// As [`Seeded::issue`], with the upload request's fields given whole (the file's size
+    /// is added): e.g. a non-immediate batch's `valid_from`.
+    pub async fn issue_with(
+        &self,
+        token: &str,
+        merchant: &str,
+        upload: serde_json::Value,
+        rows: &[IssueRow],
+    ) -> Vec<Vec<tessera_platform::store::tickets::Ticket>> {
         let cells: Vec<[String; 8]> = rows.iter().map(IssueRow::cells).collect();
         let file = tessera_sheets::issuance_template(&cells).expect("an issuance file");
-        let body = serde_json::json!({"delivery_method": method, "size": file.len()});
+        let mut body = upload;
+        body["size"] = serde_json::json!(file.len());
         let (status, upload) = self
             .call(json_request("POST", "/issuance/uploads", Some(token), body))
             .await;

@@ -153,6 +153,7 @@ impl RowDraft {
                 kind: product.spec.kind,
                 face_value: product.spec.face_value,
                 term_ends_on: tickets::term_ends_on(now, product.spec.term_days),
+                valid_from: batch.valid_from,
                 status: TicketStatus::Unused,
                 redemption_code: RedemptionCode::generate(sequence, random_bytes()?),
                 transfer_id: None,

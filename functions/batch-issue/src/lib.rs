@@ -379,7 +379,11 @@ impl BatchIssuer {
                 violations: Vec::new(),
             })
             .collect();
-        check_rows(&mut checks, &stored.facts(Some(&batch.batch_id)), now);
+        check_rows(
+            &mut checks,
+            &stored.facts(Some(&batch.batch_id), batch.valid_from),
+            now,
+        );
         let products: HashMap<ProductId, ProductRecord> = stored
             .products
             .iter()

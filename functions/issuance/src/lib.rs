@@ -100,6 +100,11 @@ pub struct UploadRequest {
     pub delivery_method: DeliveryMethod,
     /// The file's size in bytes (part of the upload signature), at most 2 MiB.
     pub size: u64,
+    /// `electronic_deferred` (非即期) only, and required for it: the day (Taipei) the
+    /// tickets become valid, after today and at most 365 days ahead; within every row's
+    /// product term. The issue mail is sent at issuance.
+    #[serde(default)]
+    pub valid_from: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -114,6 +119,7 @@ pub struct UploadTicket {
 /// Choose the delivery method and get a presigned URL to upload the filled template.
 #[utoipa::path(post, path = "/issuance/uploads", tag = "issuance", security(("bearer" = [])), request_body = UploadRequest,
     responses((status = 201, body = UploadTicket),
+        (status = 400, description = "VALIDATION_FAILED: size (the file's bytes), valid_from (required for electronic_deferred and only for it: after today, at most 365 days ahead)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "RIGHT_MISSING: modify right of issuance; BRANCH_DISABLED", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "SERVICE_NOT_ACTIVE, DELIVERY_METHOD_NOT_CONTRACTED", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "ISSUANCE_FILE_TOO_LARGE", body = ProblemDetails, content_type = "application/problem+json")))]
@@ -128,6 +134,11 @@ async fn request_upload(
     let now = services.clock.now();
     let contract = services.table.get_contract(&actor.acting_as).await?;
     require_can_issue(contract.as_ref(), input.delivery_method, now)?;
+    let valid_from = tessera_domain::issuance::check_valid_from(
+        input.delivery_method,
+        input.valid_from,
+        tessera_domain::calendar::taipei_date(now),
+    )?;
     if input.size == 0 {
         return Err(Error::invalid_field("size", "the file's size in bytes").into());
     }
@@ -153,6 +164,7 @@ async fn request_upload(
             merchant_id: actor.acting_as.clone(),
             upload_id: upload_id.clone(),
             delivery_method: input.delivery_method,
+            valid_from,
             object_key,
             requested_by: actor.account.clone(),
             branch: actor.branch.clone(),
@@ -256,6 +268,7 @@ async fn checked_rows(
         &services.table,
         &actor.acting_as,
         &mut checks,
+        upload.valid_from,
         services.clock.now(),
     )
     .await?;
@@ -421,6 +434,7 @@ async fn confirm(
         merchant_id: actor.acting_as.clone(),
         batch_id: upload_id.clone(),
         delivery_method: upload.delivery_method,
+        valid_from: upload.valid_from,
         status: BatchStatus::Queued,
         rows_total: plan.len() as u32,
         tickets_total,

@@ -37,8 +37,12 @@ fn ticket_card(ticket: &WalletTicket) -> String {
             )
         })
         .unwrap_or_default();
+    let from = ticket
+        .valid_from
+        .map(|day| format!("<dt>可使用日期</dt><dd>{day} 起</dd>"))
+        .unwrap_or_default();
     format!(
-        "<section class=\"ticket\" id=\"t-{no}\"><h2>{product}</h2><span class=\"status {status}\">{status_name}</span>{codes}<dl><dt>票券序號</dt><dd>{no}</dd><dt>面額</dt><dd>NT$ {face}</dd><dt>{term}</dt><dd>{ends}</dd>{requested}</dl><div class=\"notes\">{notes}</div></section>",
+        "<section class=\"ticket\" id=\"t-{no}\"><h2>{product}</h2><span class=\"status {status}\">{status_name}</span>{codes}<dl><dt>票券序號</dt><dd>{no}</dd><dt>面額</dt><dd>NT$ {face}</dd>{from}<dt>{term}</dt><dd>{ends}</dd>{requested}</dl><div class=\"notes\">{notes}</div></section>",
         no = escape(&ticket.ticket_no),
         product = escape(&ticket.product_name),
         status = serde_json::to_value(ticket.status)

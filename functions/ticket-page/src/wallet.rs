@@ -190,6 +190,8 @@ pub struct WalletTicket {
     pub status_name: String,
     /// Last day of escrow (goods) or validity (gift), Taipei.
     pub term_ends_on: NaiveDate,
+    /// A non-immediate ticket's first valid day (Taipei): not redeemable before it.
+    pub valid_from: Option<NaiveDate>,
     /// What the till scans or types (also the QR code's and barcode's content).
     pub redemption_code: String,
     /// The product's terms (使用說明).
@@ -231,6 +233,7 @@ impl Wallet {
                     status: t.status,
                     status_name: status_zh_tw(t.status).to_owned(),
                     term_ends_on: t.term_ends_on,
+                    valid_from: t.valid_from,
                     redemption_code: t.redemption_code.to_string(),
                     usage_notes: self
                         .products

@@ -167,6 +167,8 @@ error_codes! {
     IssuerOnly = ("ISSUER_ONLY", 403, "Only the issuer may do this.", "僅發行商店可執行此操作。"),
     /// The e-ticket link leads nowhere (mistyped, or replaced by a change of buyer).
     TicketLinkNotFound = ("TICKET_LINK_NOT_FOUND", 404, "This e-ticket link is not valid.", "此電子票券連結無效。"),
+    /// A non-immediate ticket before the day it becomes valid (docs/decisions/0015).
+    TicketNotYetValid = ("TICKET_NOT_YET_VALID", 409, "This ticket is not valid yet.", "此票券尚未到可使用日期。"),
     /// Only unused electronic goods vouchers still with their buyer can be given.
     TicketNotTransferable = ("TICKET_NOT_TRANSFERABLE", 409, "This ticket cannot be transferred.", "此票券無法轉贈。"),
     TransferNotFound = ("TRANSFER_NOT_FOUND", 404, "No such transfer.", "查無此轉贈紀錄。"),

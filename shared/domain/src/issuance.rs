@@ -7,7 +7,7 @@ use crate::merchant::{Contract, DeliveryMethod, ServiceStatus};
 use crate::orders::{self, OrderStatus};
 use crate::products::TicketKind;
 use crate::values::{is_email, ProductId, TaiwanMobile, TradeNo};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -299,6 +299,8 @@ fn read_row(row: SheetRow, method: DeliveryMethod) -> RowCheck {
 pub struct ProductFacts {
     pub kind: TicketKind,
     pub listed: bool,
+    /// Escrow (goods) or validity (gift) in days after issuance.
+    pub term_days: u32,
 }
 
 /// What storage says about a paid order named in the file.
@@ -316,6 +318,41 @@ pub struct IssuanceFacts {
     pub products: HashMap<ProductId, ProductFacts>,
     pub orders: HashMap<TradeNo, OrderFacts>,
     pub used_import_nos: HashSet<String>,
+    /// The day non-immediate electronic tickets become valid (the batch's).
+    pub valid_from: Option<NaiveDate>,
+}
+
+/// How far ahead non-immediate tickets may start being valid.
+pub const VALID_FROM_MAX_DAYS: i64 = 365;
+
+/// The day a batch's tickets become valid (非即期, docs/decisions/0015): required for
+/// `electronic_deferred`, after today (Taipei) and within [`VALID_FROM_MAX_DAYS`];
+/// refused for every other delivery method.
+pub fn check_valid_from(
+    method: DeliveryMethod,
+    valid_from: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<Option<NaiveDate>, Error> {
+    match (method, valid_from) {
+        (DeliveryMethod::ElectronicDeferred, None) => Err(Error::invalid_field(
+            "valid_from",
+            "required for electronic_deferred: the day the tickets become valid",
+        )),
+        (DeliveryMethod::ElectronicDeferred, Some(day))
+            if day <= today || day > today + chrono::Duration::days(VALID_FROM_MAX_DAYS) =>
+        {
+            Err(Error::invalid_field(
+                "valid_from",
+                format!("after today and at most {VALID_FROM_MAX_DAYS} days ahead"),
+            ))
+        }
+        (DeliveryMethod::ElectronicDeferred, Some(day)) => Ok(Some(day)),
+        (_, Some(_)) => Err(Error::invalid_field(
+            "valid_from",
+            "only for electronic_deferred (non-immediate) tickets",
+        )),
+        (_, None) => Ok(None),
+    }
 }
 
 /// Checks the rows against the merchant's products, orders and earlier batches at `now`.
@@ -334,6 +371,13 @@ pub fn check_rows(checks: &mut [RowCheck], facts: &IssuanceFacts, now: DateTime<
             Some(product) => {
                 if let Some((column, reason)) = order_problem(&row, product.kind, facts, now) {
                     check.refuse(column, reason);
+                }
+                let term_ends_on = crate::tickets::term_ends_on(now, product.term_days);
+                if let Some(valid_from) = facts.valid_from.filter(|from| *from > term_ends_on) {
+                    check.refuse(
+                        PRODUCT_NO,
+                        format!("the product's term ends on {term_ends_on}, before the tickets become valid on {valid_from}"),
+                    );
                 }
             }
         }
@@ -474,6 +518,7 @@ mod tests {
         facts.products.insert(
             pid("PGXXDS22222"),
             ProductFacts {
+                term_days: 30,
                 kind: TicketKind::GoodsVoucher,
                 listed: true,
             },
@@ -481,6 +526,7 @@ mod tests {
         facts.products.insert(
             pid("PGXFT222222"),
             ProductFacts {
+                term_days: 30,
                 kind: TicketKind::GiftVoucher,
                 listed: true,
             },
@@ -488,6 +534,7 @@ mod tests {
         facts.products.insert(
             pid("PGXNE222222"),
             ProductFacts {
+                term_days: 30,
                 kind: TicketKind::GoodsVoucher,
                 listed: false,
             },
@@ -716,5 +763,28 @@ mod tests {
                 .code,
             ErrorCode::ServiceNotActive
         );
+    }
+
+    #[test]
+    fn non_immediate_tickets_start_on_a_later_day_within_their_term() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let later = today + chrono::Duration::days(10);
+        use DeliveryMethod::*;
+        assert_eq!(
+            check_valid_from(ElectronicDeferred, Some(later), today).unwrap(),
+            Some(later)
+        );
+        for bad in [None, Some(today), Some(today + chrono::Duration::days(366))] {
+            assert_eq!(
+                check_valid_from(ElectronicDeferred, bad, today)
+                    .unwrap_err()
+                    .violations[0]
+                    .field
+                    .as_deref(),
+                Some("valid_from")
+            );
+        }
+        assert!(check_valid_from(ElectronicImmediate, Some(later), today).is_err());
+        assert_eq!(check_valid_from(Ibon, None, today).unwrap(), None);
     }
 }

@@ -59,6 +59,9 @@ pub struct Ticket {
     pub face_value: Decimal,
     /// Last day of escrow (goods) or of validity (gift), Taipei.
     pub term_ends_on: NaiveDate,
+    /// A non-immediate (非即期) ticket's first valid day, Taipei: not redeemable before it.
+    #[serde(default)]
+    pub valid_from: Option<NaiveDate>,
     pub status: TicketStatus,
     pub redemption_code: RedemptionCode,
     /// The transfer it is gifted under (its holder is the recipient); `None` while it is
@@ -259,8 +262,20 @@ impl Ticket {
             .is_ok()
                 && transition(self.kind, self.status, *op).is_ok()
                 && check_window(self.status, *op, self.happened_at(*op), now).is_ok()
+                && (*op != Operation::Redeem || self.check_valid(now).is_ok())
         })
         .collect()
+    }
+
+    /// A non-immediate ticket is redeemed from its first valid day on (Taipei).
+    pub fn check_valid(&self, now: DateTime<Utc>) -> Result<(), Error> {
+        match self.valid_from {
+            Some(from) if calendar::taipei_date(now) < from => {
+                Err(Error::new(ErrorCode::TicketNotYetValid)
+                    .with_detail(format!("ticket {} is valid from {from}", self.ticket_no)))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A merchant operation (redeem, cancel redemption, return, cancel return) decided on
@@ -285,6 +300,9 @@ impl Ticket {
         let before = current.status;
         let after = transition(current.kind, before, operation).map_err(Error::new)?;
         check_window(before, operation, current.happened_at(operation), now)?;
+        if operation == Operation::Redeem {
+            current.check_valid(now)?;
+        }
         let fee = match operation {
             Operation::Return => Some(check_return_fee(
                 current.kind,
@@ -619,6 +637,7 @@ pub(crate) mod tests_support {
             kind,
             face_value: Decimal::new(100, 0),
             term_ends_on,
+            valid_from: None,
             status: TicketStatus::Unused,
             redemption_code: RedemptionCode::generate(1, [7; 16]),
             transfer_id: None,
@@ -719,6 +738,34 @@ mod tests {
         assert_eq!(change.entries.len(), 1);
         assert_eq!(change.events, vec![EventType::TicketRedeemed]);
         assert_eq!(change.report.unwrap().operation, "redeem");
+    }
+
+    #[test]
+    fn a_non_immediate_ticket_is_redeemed_from_its_first_valid_day_on() {
+        let mut t = ticket(
+            TicketKind::GoodsVoucher,
+            NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        );
+        t.valid_from = Some(NaiveDate::from_ymd_opt(2026, 11, 10).unwrap());
+        let early = decide(&t, Operation::Redeem, None, at(9, 23)).unwrap_err();
+        assert_eq!(early.code, ErrorCode::TicketNotYetValid);
+        let actor = admin();
+        let lists = ProductLists::default();
+        let decider = Decider {
+            actor: &actor,
+            standing: &Standing::Issuer,
+            lists: &lists,
+        };
+        assert!(!t.allowed(&decider, at(9, 23)).contains(&Operation::Redeem));
+        assert!(t.allowed(&decider, at(10, 0)).contains(&Operation::Redeem));
+        assert!(
+            decide(&t, Operation::Redeem, None, at(10, 0)).is_ok(),
+            "00:00 Taipei on the day"
+        );
+        assert!(
+            decide(&t, Operation::Return, Some("不要了"), at(9, 23)).is_ok(),
+            "returned any time"
+        );
     }
 
     #[test]

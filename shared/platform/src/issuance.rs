@@ -5,7 +5,7 @@ use crate::store::issuance::IssuedOrderRecord;
 use crate::store::orders::OrderRecord;
 use crate::store::products::ProductRecord;
 use crate::store::Table;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use tessera_domain::issuance::{
     check_rows, IssuanceFacts, IssuanceRow, OrderFacts, ProductFacts, RowCheck,
 };
@@ -51,8 +51,9 @@ impl StoredFacts {
     }
 
     /// The facts the domain checks rows against. Import numbers issued by `own_batch` do
-    /// not count as used: that batch is resuming its own rows.
-    pub fn facts(&self, own_batch: Option<&str>) -> IssuanceFacts {
+    /// not count as used: that batch is resuming its own rows. `valid_from`: the day the
+    /// batch's non-immediate tickets become valid.
+    pub fn facts(&self, own_batch: Option<&str>, valid_from: Option<NaiveDate>) -> IssuanceFacts {
         IssuanceFacts {
             products: self
                 .products
@@ -63,6 +64,7 @@ impl StoredFacts {
                         ProductFacts {
                             kind: p.spec.kind,
                             listed: p.listed,
+                            term_days: p.spec.term_days,
                         },
                     )
                 })
@@ -100,19 +102,22 @@ impl StoredFacts {
                 .filter(|i| Some(i.batch_id.as_str()) != own_batch)
                 .map(|i| i.import_no.clone())
                 .collect(),
+            valid_from,
         }
     }
 }
 
-/// Checks every row against the merchant's stored products, orders and issued orders.
+/// Checks every row against the merchant's stored products, orders and issued orders (and
+/// the day non-immediate tickets become valid, if they are).
 pub async fn check_against_storage(
     table: &Table,
     merchant_id: &MerchantId,
     checks: &mut [RowCheck],
+    valid_from: Option<NaiveDate>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let rows: Vec<&IssuanceRow> = checks.iter().filter_map(|c| c.parsed.as_ref()).collect();
     let stored = StoredFacts::load(table, merchant_id, &rows).await?;
-    check_rows(checks, &stored.facts(None), now);
+    check_rows(checks, &stored.facts(None, valid_from), now);
     Ok(())
 }

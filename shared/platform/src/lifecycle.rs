@@ -44,6 +44,8 @@ pub struct TicketView {
     pub face_value: String,
     /// Last day of escrow (goods) or validity (gift), Taipei.
     pub term_ends_on: NaiveDate,
+    /// A non-immediate ticket's first valid day (Taipei).
+    pub valid_from: Option<NaiveDate>,
     pub issued_at: DateTime<Utc>,
     pub import_no: String,
     pub trade_no: Option<String>,
@@ -140,6 +142,7 @@ fn issuer_view(t: &Ticket, allowed: Vec<String>) -> TicketView {
         kind: t.kind,
         face_value: t.face_value.to_string(),
         term_ends_on: t.term_ends_on,
+        valid_from: t.valid_from,
         issued_at: t.issued_at,
         import_no: t.import_no.clone(),
         trade_no: t.trade_no.as_ref().map(ToString::to_string),

@@ -447,3 +447,93 @@ async fn a_return_request_needs_the_merchant_to_take_them_and_is_mailed_once() {
         .await
         .contains(&"return_requested".to_owned()));
 }
+
+/// Non-immediate (非即期) electronic tickets (docs/decisions/0015): the batch names the
+/// day they become valid; they are issued and mailed at once, shown with that day, and
+/// redeemed only from it on.
+#[tokio::test]
+async fn non_immediate_tickets_are_sent_at_once_and_redeemed_from_their_first_day() {
+    let w = world().await;
+    let start = tessera_domain::calendar::taipei_date(tessera_tests::test_start());
+    let first_day = start + chrono::Duration::days(10);
+    let upload = |valid_from: Value| {
+        json_request(
+            "POST",
+            "/issuance/uploads",
+            Some(&w.admin),
+            json!({"delivery_method": "electronic_deferred", "size": 1000, "valid_from": valid_from}),
+        )
+    };
+    for bad in [Value::Null, json!(start.to_string()), json!("2030-01-01")] {
+        let (status, problem) = w.call(upload(bad.clone())).await;
+        assert_eq!(
+            (status, tessera_tests::error_fields(&problem)),
+            (400, vec!["valid_from".to_owned()]),
+            "{bad}: {problem}"
+        );
+    }
+    let (status, problem) = w
+        .call(json_request(
+            "POST",
+            "/issuance/uploads",
+            Some(&w.admin),
+            json!({"delivery_method": "electronic_immediate", "size": 1000, "valid_from": first_day}),
+        ))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+
+    let buyer = address("later");
+    w.record_order(&w.admin, "TLATER1", &w.goods, 120, 1).await;
+    let row = IssueRow::new("CLATER1", &w.goods, 1)
+        .paid_by("TLATER1")
+        .mailed_to(&buyer);
+    let tickets = w
+        .issue_with(
+            &w.admin,
+            PARENT,
+            json!({"delivery_method": "electronic_deferred", "valid_from": first_day}),
+            &[row],
+        )
+        .await
+        .remove(0);
+    assert_eq!(tickets[0].valid_from, Some(first_day));
+    w.deliver_notifications().await;
+    let token = token_in(&tessera_tests::mail_to(&buyer).await[0].1);
+    let page = w.open(&format!("/t/{token}"), "198.51.100.5").await.2;
+    assert!(
+        page.contains(&format!("{first_day} 起")),
+        "the page shows the first day"
+    );
+
+    let redeem = |key: &str| {
+        let mut request = json_request(
+            "POST",
+            "/redemptions",
+            Some(&w.admin),
+            json!({"code": tickets[0].redemption_code}),
+        );
+        request
+            .headers_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+        request
+    };
+    let (status, problem) = w.call(redeem("later-1")).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("TICKET_NOT_YET_VALID"))
+    );
+    w.clock
+        .set(tessera_domain::calendar::start_of_day(first_day));
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let mut request = json_request(
+        "POST",
+        "/redemptions",
+        Some(&admin),
+        json!({"code": tickets[0].redemption_code}),
+    );
+    request
+        .headers_mut()
+        .insert("idempotency-key", "later-2".parse().unwrap());
+    let (status, body) = w.call(request).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -1182,7 +1182,7 @@ async fn a_file_written_by_openpyxl_is_read_like_any_other() {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    let upload = w.upload("electronic_deferred", &bytes).await;
+    let upload = w.upload("electronic_immediate", &bytes).await;
     let (status, preview) = w.preview(&upload).await;
     assert_eq!(status, 200, "{preview}");
     assert_eq!(preview["can_confirm"], true, "{preview}");

@@ -31,6 +31,9 @@ pub struct UploadRecord {
     pub merchant_id: MerchantId,
     pub upload_id: String,
     pub delivery_method: DeliveryMethod,
+    /// Non-immediate electronic tickets: the day they become valid.
+    #[serde(default)]
+    pub valid_from: Option<chrono::NaiveDate>,
     pub object_key: String,
     pub requested_by: AccountName,
     pub branch: Option<BranchCode>,
@@ -53,6 +56,9 @@ pub struct BatchRecord {
     pub merchant_id: MerchantId,
     pub batch_id: String,
     pub delivery_method: DeliveryMethod,
+    /// Non-immediate electronic tickets: the day they become valid.
+    #[serde(default)]
+    pub valid_from: Option<chrono::NaiveDate>,
     pub status: BatchStatus,
     pub rows_total: u32,
     pub tickets_total: u32,
