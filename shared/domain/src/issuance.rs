@@ -787,4 +787,29 @@ mod tests {
         assert!(check_valid_from(ElectronicImmediate, Some(later), today).is_err());
         assert_eq!(check_valid_from(Ibon, None, today).unwrap(), None);
     }
+
+    #[test]
+    fn a_row_whose_term_ends_before_the_tickets_become_valid_is_refused() {
+        let mut facts = facts();
+        let term_end = crate::tickets::term_ends_on(now(), 30);
+        for (valid_from, refused) in [
+            (term_end, false),
+            (term_end + chrono::Duration::days(1), true),
+        ] {
+            facts.valid_from = Some(valid_from);
+            let mut checks = read_rows(
+                vec![good(2, "IMP1", "T1")],
+                DeliveryMethod::ElectronicDeferred,
+            )
+            .unwrap();
+            check_rows(&mut checks, &facts, now());
+            assert_eq!(checks[0].parsed.is_none(), refused, "{valid_from}");
+            if refused {
+                assert_eq!(reasons(&checks[0])[0].0, PRODUCT_NO);
+                assert!(reasons(&checks[0])[0]
+                    .1
+                    .contains("before the tickets become valid"));
+            }
+        }
+    }
 }
