@@ -17,6 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 use tessera_domain::{Error, ErrorCode};
+use tessera_platform::extract::ClientAddress;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::{ApiJson, Problem, ProblemDetails};
 use utoipa::ToSchema;
@@ -44,11 +45,11 @@ const PROBLEM: &str = "application/problem+json";
         (status = 429, description = "TOO_MANY_REQUESTS (an HTML page)", content_type = "text/html", body = String)))]
 async fn page(
     State(services): State<Services>,
-    headers: HeaderMap,
+    caller: ClientAddress,
     Path(token): Path<String>,
 ) -> Response {
     html_answer(async {
-        limit(&services, &headers).await?;
+        limit(&services, &caller).await?;
         let wallet = wallet::open(&services, &token).await?;
         Ok(html::page(&wallet.view(&services).await?, &token, None))
     })
@@ -63,10 +64,10 @@ async fn page(
         (status = 429, description = "TOO_MANY_REQUESTS", body = ProblemDetails, content_type = PROBLEM)))]
 async fn wallet_json(
     State(services): State<Services>,
-    headers: HeaderMap,
+    caller: ClientAddress,
     Path(token): Path<String>,
 ) -> Result<Response, Problem> {
-    limit(&services, &headers).await?;
+    limit(&services, &caller).await?;
     let wallet = wallet::open(&services, &token).await?;
     Ok(Json(wallet.view(&services).await?).into_response())
 }
@@ -87,11 +88,12 @@ async fn wallet_json(
         (status = 429, description = "TOO_MANY_REQUESTS", body = ProblemDetails, content_type = PROBLEM)))]
 async fn transfer_json(
     State(services): State<Services>,
+    caller: ClientAddress,
     headers: HeaderMap,
     Path(token): Path<String>,
     ApiJson(input): ApiJson<TransferInput>,
 ) -> Result<Response, Problem> {
-    limit(&services, &headers).await?;
+    limit(&services, &caller).await?;
     let key = header_key(&headers)?;
     let view = wallet::transfer(&services, &token, &key, input).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
@@ -110,12 +112,12 @@ async fn transfer_json(
         (status = 429, description = "TOO_MANY_REQUESTS (an HTML page)", content_type = "text/html", body = String)))]
 async fn transfer_form(
     State(services): State<Services>,
-    headers: HeaderMap,
+    caller: ClientAddress,
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     html_answer(async {
-        limit(&services, &headers).await?;
+        limit(&services, &caller).await?;
         let form = TransferForm::from_pairs(&form);
         let view = wallet::transfer(&services, &token, &form.idempotency_key, form.input()).await?;
         let wallet = wallet::open(&services, &token).await?;
@@ -151,11 +153,12 @@ async fn transfer_form(
         (status = 429, description = "TOO_MANY_REQUESTS", body = ProblemDetails, content_type = PROBLEM)))]
 async fn return_request_json(
     State(services): State<Services>,
+    caller: ClientAddress,
     headers: HeaderMap,
     Path(token): Path<String>,
     ApiJson(input): ApiJson<ReturnRequestInput>,
 ) -> Result<Response, Problem> {
-    limit(&services, &headers).await?;
+    limit(&services, &caller).await?;
     let key = header_key(&headers)?;
     let view = wallet::request_return(&services, &token, &key, input).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
@@ -174,12 +177,12 @@ async fn return_request_json(
         (status = 429, description = "TOO_MANY_REQUESTS (an HTML page)", content_type = "text/html", body = String)))]
 async fn return_request_form(
     State(services): State<Services>,
-    headers: HeaderMap,
+    caller: ClientAddress,
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     html_answer(async {
-        limit(&services, &headers).await?;
+        limit(&services, &caller).await?;
         let form = ReturnRequestForm::from_pairs(&form);
         let view =
             wallet::request_return(&services, &token, &form.idempotency_key, form.input()).await?;
@@ -266,26 +269,11 @@ impl ReturnRequestForm {
     }
 }
 
-/// The caller's address as API Gateway forwards it (the first of `X-Forwarded-For`).
-fn caller_address(headers: &HeaderMap) -> String {
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .unwrap_or("unknown")
-        .chars()
-        .take(64)
-        .collect()
-}
-
 /// Counts the request against its address's minute; refuses past the limit.
-async fn limit(services: &Services, headers: &HeaderMap) -> Result<(), Error> {
-    let caller = caller_address(headers);
+async fn limit(services: &Services, caller: &ClientAddress) -> Result<(), Error> {
     let count = services
         .table
-        .count_request(RATE_SCOPE, &caller, services.clock.now())
+        .count_request(RATE_SCOPE, &caller.0, services.clock.now())
         .await?;
     if count > REQUESTS_PER_MINUTE {
         tracing::warn!(operation = "ticket_page", count, "rate limit met");

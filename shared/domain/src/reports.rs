@@ -292,6 +292,9 @@ const ORDER_COLUMNS: &[Column] = &[
     column("buyer_mobile", "購買人手機"),
     column("returned_at", "退貨日期"),
     column("return_fee", "退貨手續費"),
+    column("transfer_id", "轉贈單號"),
+    column("return_requested_at", "申請退貨日期"),
+    column("return_request_reason", "申請退貨原因"),
 ];
 const OPERATOR_COLUMNS: &[Column] = &[
     column("redeemed_at", "核銷日期"),
@@ -371,6 +374,9 @@ pub fn ticket_cells(ticket: &Ticket, groups: &[ColumnGroup]) -> Vec<String> {
             masked_mobile(&ticket.buyer.mobile),
             taipei_time(ticket.returned_at),
             text(ticket.return_fee),
+            text(ticket.transfer_id.as_ref()),
+            taipei_time(ticket.return_requested_at),
+            text(ticket.return_request_reason.as_ref()),
         ]);
     }
     if groups.contains(&ColumnGroup::Operator) {

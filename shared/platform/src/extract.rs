@@ -166,3 +166,67 @@ mod tests {
         }
     }
 }
+
+/// The caller's address as API Gateway saw the connection (`requestContext.http.sourceIp`),
+/// never a client-supplied header. Without a request context (the in-process local
+/// gateway, tests) the first `X-Forwarded-For` entry stands in for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        use lambda_http::request::RequestContext;
+        let from_gateway = match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+            _ => None,
+        };
+        let address = from_gateway
+            .or_else(|| {
+                parts
+                    .headers
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                    .map(|v| v.trim().to_owned())
+            })
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(ClientAddress(address.chars().take(64).collect()))
+    }
+}
+
+#[cfg(test)]
+mod client_address_tests {
+    use super::*;
+
+    async fn address_of(request: axum::http::Request<()>) -> String {
+        let (mut parts, _) = request.into_parts();
+        ClientAddress::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_or_else(|never| match never {})
+            .0
+    }
+
+    #[tokio::test]
+    async fn the_gateways_source_ip_wins_over_a_header_the_client_sends() {
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+        use lambda_http::request::RequestContext;
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.http.source_ip = Some("203.0.113.7".to_owned());
+        let mut request = axum::http::Request::builder()
+            .header("x-forwarded-for", "198.51.100.99")
+            .body(())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(RequestContext::ApiGatewayV2(context));
+        assert_eq!(address_of(request).await, "203.0.113.7");
+        let local = axum::http::Request::builder()
+            .header("x-forwarded-for", "198.51.100.1, 10.0.0.1")
+            .body(())
+            .unwrap();
+        assert_eq!(address_of(local).await, "198.51.100.1");
+    }
+}

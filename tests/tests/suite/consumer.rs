@@ -446,6 +446,20 @@ async fn a_return_request_needs_the_merchant_to_take_them_and_is_mailed_once() {
         .history_actions(tickets[0].ticket_no.as_str())
         .await
         .contains(&"return_requested".to_owned()));
+    // The merchant sees it in the ticket report's order columns.
+    let (status, report) = w
+        .call(tessera_tests::authed(
+            "GET",
+            "/reports/tickets?mode=orders&import_nos=CRET1&columns=order",
+            &w.admin,
+        ))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["rows"][0]["return_request_reason"], "買錯了");
+    assert!(!report["rows"][0]["return_requested_at"]
+        .as_str()
+        .unwrap()
+        .is_empty());
 }
 
 /// Non-immediate (非即期) electronic tickets (docs/decisions/0015): the batch names the
