@@ -420,34 +420,89 @@ impl SmsQuery {
 }
 
 /// The issued orders (發行訂單, §7-3 C) issued in a range of Taipei days (at most 3 months):
-/// import number, order, product, quantity and amount, delivery, buyer (mobile masked).
+/// import number, order, product, quantity and amount, delivery, buyer (mobile masked);
+/// optionally of one buyer (name or mobile), one delivery method, one import or trade
+/// number. A branch-bound account sees its branch's orders.
 #[utoipa::path(get, path = "/reports/issued-orders", tag = "reports", security(("bearer" = [])),
-    params(SmsLogQuery, PageQuery),
+    params(IssuedOrdersQuery, PageQuery),
     responses((status = 200, body = ReportPage),
-        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), buyer (at most 30 characters), delivery_method, order_no (1-20 letters or digits), limit, cursor", body = ProblemDetails, content_type = PROBLEM),
         (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
         (status = 403, description = "RIGHT_MISSING: query right of issued orders", body = ProblemDetails, content_type = PROBLEM)))]
 async fn issued_orders_report(
     State(services): State<Services>,
     current: CurrentActor,
-    ApiQuery(query): ApiQuery<SmsLogQuery>,
+    ApiQuery(query): ApiQuery<IssuedOrdersQuery>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<ReportPage>, Problem> {
-    range_report(
-        &services,
-        &current,
-        FunctionArea::IssuedOrders,
-        &query,
-        &page,
-        |owner, range, branch| {
-            ReportRequest::IssuedOrders(IssuedOrdersReport {
-                owner,
-                range,
-                branch,
-            })
-        },
-    )
-    .await
+    let actor = &current.actor;
+    AreaGuard::new(FunctionArea::IssuedOrders, ErrorCode::ExportNotFound)
+        .check_own(actor, Access::Query)?;
+    let request = ReportRequest::IssuedOrders(query.report(actor)?);
+    Ok(Json(report_page(&services, &request, &page).await?))
+}
+
+/// The issued orders' filters (查詢已發行訂單).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IssuedOrdersQuery {
+    /// First Taipei day of issue (YYYY-MM-DD).
+    pub from: NaiveDate,
+    /// Last Taipei day of issue (YYYY-MM-DD), at most 3 months after `from`.
+    pub to: NaiveDate,
+    /// One buyer: the name as issued, or the mobile number.
+    #[param(max_length = 30)]
+    pub buyer: Option<String>,
+    /// One delivery method (`ibon`, `paper_by_platform`, `paper_by_merchant`,
+    /// `electronic_immediate`, `electronic_deferred`).
+    #[param(
+        pattern = "^(ibon|paper_by_platform|paper_by_merchant|electronic_immediate|electronic_deferred)$"
+    )]
+    pub delivery_method: Option<String>,
+    /// One import number (匯入單號) or merchant order number (廠商訂單編號).
+    #[param(pattern = "^[A-Za-z0-9]{1,20}$")]
+    pub order_no: Option<String>,
+}
+
+impl IssuedOrdersQuery {
+    fn report(self, actor: &Actor) -> Result<IssuedOrdersReport, Error> {
+        let buyer = self
+            .buyer
+            .map(|b| b.trim().to_owned())
+            .filter(|b| !b.is_empty());
+        if buyer.as_ref().is_some_and(|b| b.chars().count() > 30) {
+            return Err(Error::invalid_field("buyer", "at most 30 characters"));
+        }
+        let delivery_method = match self.delivery_method.as_deref() {
+            None => None,
+            Some(name) => Some(
+                serde_json::from_value::<DeliveryMethod>(serde_json::json!(name)).map_err(|_| {
+                    Error::invalid_field(
+                        "delivery_method",
+                        "ibon, paper_by_platform, paper_by_merchant, electronic_immediate or electronic_deferred",
+                    )
+                })?,
+            ),
+        };
+        let order_no = self.order_no.filter(|n| !n.is_empty());
+        if order_no
+            .as_ref()
+            .is_some_and(|n| n.len() > 20 || !n.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(Error::invalid_field(
+                "order_no",
+                "1 to 20 letters or digits",
+            ));
+        }
+        Ok(IssuedOrdersReport {
+            owner: actor.acting_as.clone(),
+            range: DayRange::parse(self.from, self.to)?,
+            branch: actor.branch.clone(),
+            buyer,
+            delivery_method,
+            order_no,
+        })
+    }
 }
 
 /// The merchant's own paper tickets (紙本票券列印, §7-3 D) issued in a range of Taipei days
@@ -737,11 +792,9 @@ async fn create_export(
             export_query::<OperationsQuery>(input.query)?.branch_report(actor)?,
         ),
         "sms_log" => ReportRequest::SmsLog(export_query::<SmsQuery>(input.query)?.report(actor)?),
-        "issued_orders" => ReportRequest::IssuedOrders(IssuedOrdersReport {
-            owner: actor.acting_as.clone(),
-            range: export_query::<OperationsQuery>(input.query)?.range()?,
-            branch: actor.branch.clone(),
-        }),
+        "issued_orders" => ReportRequest::IssuedOrders(
+            export_query::<IssuedOrdersQuery>(input.query)?.report(actor)?,
+        ),
         "paper_tickets" => ReportRequest::PaperTickets(
             export_query::<PaperTicketsQuery>(input.query)?.report(actor)?,
         ),

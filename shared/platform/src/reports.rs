@@ -864,6 +864,14 @@ pub struct IssuedOrdersReport {
     /// A branch-bound viewer's branch: only the orders it issued.
     #[serde(default)]
     pub branch: Option<BranchCode>,
+    /// Only this buyer: a name (exactly) or a mobile number.
+    #[serde(default)]
+    pub buyer: Option<String>,
+    #[serde(default)]
+    pub delivery_method: Option<tessera_domain::merchant::DeliveryMethod>,
+    /// Only this import number or merchant order number.
+    #[serde(default)]
+    pub order_no: Option<String>,
 }
 
 impl IssuedOrdersReport {
@@ -881,7 +889,18 @@ impl IssuedOrdersReport {
         );
         timeline_page(table, &partition, cursor, rows, |item| {
             let order: IssuedOrderRecord = from_item(item)?;
-            if self.branch.is_some() && order.branch != self.branch {
+            let wanted = (self.branch.is_none() || order.branch == self.branch)
+                && self
+                    .buyer
+                    .as_deref()
+                    .is_none_or(|b| order.buyer_name == b || order.buyer_mobile == b)
+                && self
+                    .delivery_method
+                    .is_none_or(|m| order.delivery_method == m)
+                && self.order_no.as_deref().is_none_or(|n| {
+                    order.import_no == n || order.trade_no.as_ref().is_some_and(|t| t.as_str() == n)
+                });
+            if !wanted {
                 return Ok(None);
             }
             Ok(Some(issued_order_cells(&IssuedOrderRow {

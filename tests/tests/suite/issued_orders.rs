@@ -358,6 +358,44 @@ async fn ibon_gets_a_new_pickup_code_and_paper_changes_silently_until_printed() 
         "paper sends nothing"
     );
 
+    // The issued orders, found by delivery, by order number and by buyer.
+    for (query, expected) in [
+        ("&delivery_method=ibon", vec!["IBUY1"]),
+        ("&order_no=PBUY1", vec!["PBUY1"]),
+        ("&order_no=TIBUY1", vec!["IBUY1"]),
+        (
+            "&buyer=0933000111&delivery_method=paper_by_merchant",
+            vec!["PBUY1"],
+        ),
+    ] {
+        let (status, page) = w
+            .call(authed(
+                "GET",
+                &format!("/reports/issued-orders?from=2026-11-01&to=2027-01-31{query}"),
+                &w.admin,
+            ))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let found: Vec<&str> = page["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["import_no"].as_str().unwrap())
+            .collect();
+        assert_eq!(found, expected, "{query}");
+    }
+    let (status, problem) = w
+        .call(authed(
+            "GET",
+            "/reports/issued-orders?from=2026-11-01&to=2027-01-31&delivery_method=fax",
+            &w.admin,
+        ))
+        .await;
+    assert_eq!(
+        (status, tessera_tests::error_fields(&problem)),
+        (400, vec!["delivery_method".to_owned()])
+    );
+
     // An electronic change needs the new buyer's address; every field is checked.
     w.issue_by("electronic_immediate", "EBUY2", 1, &address("e2"))
         .await;
