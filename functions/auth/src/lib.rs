@@ -9,14 +9,15 @@ use tessera_domain::access::{authorize, switch_target, Access, Actor, FunctionAr
 use tessera_domain::merchant::LoginAlerts;
 use tessera_domain::notification::{Message, Notification};
 use tessera_domain::values::{AccountName, MerchantId};
-use tessera_domain::{lockout, Error, ErrorCode};
-use tessera_platform::auth::{device_fingerprint, CurrentActor};
+use tessera_domain::{Error, ErrorCode};
+use tessera_platform::auth::{device_fingerprint, limit_sign_ins, CurrentActor};
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::extract::ClientAddress;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::session::{sign, SessionClaims};
 use tessera_platform::store::accounts::LoginRecord;
 use tessera_platform::store::history::HistoryEntry;
-use tessera_platform::store::sessions::SessionRecord;
+use tessera_platform::store::sessions::{SessionRecord, SignInAttempt};
 use tessera_platform::store::settings::settings_write;
 use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
@@ -84,10 +85,12 @@ pub struct LoginHistoryQuery {
         (status = 201, description = "Signed in", body = SessionView),
         (status = 400, description = "VALIDATION_FAILED, MALFORMED_JSON", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "INVALID_CREDENTIALS", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 423, description = "ACCOUNT_LOCKED: 5 failures within 15 minutes", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 423, description = "ACCOUNT_LOCKED: 5 failures within 15 minutes (counted per device for a device the account signed in from before)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 429, description = "TOO_MANY_REQUESTS: more than 20 sign-in attempts a minute from one address (Retry-After)", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 async fn sign_in(
     State(services): State<Services>,
+    source: ClientAddress,
     headers: HeaderMap,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<(StatusCode, Json<SessionView>), Problem> {
@@ -98,21 +101,42 @@ async fn sign_in(
     }
     let now = services.clock.now();
     let table = &services.table;
-    let failures = table.failed_sign_ins(&merchant_id, &account_name).await?;
-    if let Some(until) = lockout::locked_until(&failures.failures, now) {
-        record_login(
-            &services,
-            &merchant_id,
-            &account_name,
-            &headers,
-            now,
-            Some("locked"),
+    // Per source address first: a guessing run stops here, before any account.
+    limit_sign_ins(table, &source, now).await?;
+    // An attempt is reserved (counted as a failure) before the password is checked, so
+    // parallel guesses cannot get past the lock; from a device the account signed in
+    // from before, under that device's own counter, so that guesses from elsewhere
+    // never lock a known till out (decision 0016).
+    let fingerprint = device_fingerprint(header_text(&headers, "user-agent"));
+    let known = table
+        .is_known_device(&merchant_id, &account_name, &fingerprint)
+        .await?;
+    let device = known.then_some(fingerprint.as_str());
+    let locked = |until: DateTime<Utc>| {
+        Problem(
+            Error::new(ErrorCode::AccountLocked)
+                .with_detail(format!("locked until {}", until.to_rfc3339())),
         )
-        .await;
-        return Err(Error::new(ErrorCode::AccountLocked)
-            .with_detail(format!("locked until {}", until.to_rfc3339()))
-            .into());
-    }
+    };
+    let locked_if_wrong = match table
+        .reserve_sign_in(&merchant_id, &account_name, device, now)
+        .await?
+    {
+        SignInAttempt::Locked { until } => {
+            record_login(
+                &services,
+                &merchant_id,
+                &account_name,
+                &headers,
+                &source,
+                now,
+                Some("locked"),
+            )
+            .await;
+            return Err(locked(until));
+        }
+        SignInAttempt::Reserved { locked_if_wrong } => locked_if_wrong,
+    };
     let (merchant, account) = tokio::join!(
         table.get_merchant(&merchant_id),
         table.get_account(&merchant_id, &account_name)
@@ -131,14 +155,12 @@ async fn sign_in(
     .map_err(|e| Problem::internal(&e))?;
     let merchant_exists = merchant.is_some();
     let (Some(merchant), Some(account), true) = (merchant, account, matches) else {
-        let counted = table
-            .record_failed_sign_in(&merchant_id, &account_name, now)
-            .await?;
         record_login(
             &services,
             &merchant_id,
             &account_name,
             &headers,
+            &source,
             now,
             Some("invalid_credentials"),
         )
@@ -149,23 +171,20 @@ async fn sign_in(
                 &merchant_id,
                 &account_name,
                 &headers,
+                &source,
                 now,
                 Alert::FailedSignIn,
             )
             .await;
         }
-        if let Some(until) = lockout::locked_until(&counted, now) {
-            return Err(Error::new(ErrorCode::AccountLocked)
-                .with_detail(format!("locked until {}", until.to_rfc3339()))
-                .into());
-        }
-        return Err(Problem::new(ErrorCode::InvalidCredentials));
+        return Err(match locked_if_wrong {
+            Some(until) => locked(until),
+            None => Problem::new(ErrorCode::InvalidCredentials),
+        });
     };
-    if !failures.failures.is_empty() {
-        table
-            .clear_failed_sign_ins(&merchant_id, &account_name)
-            .await?;
-    }
+    table
+        .clear_failed_sign_ins(&merchant_id, &account_name, device)
+        .await?;
     let session = SessionRecord {
         session_id: uuid::Uuid::new_v4().simple().to_string(),
         merchant_id: merchant_id.clone(),
@@ -175,8 +194,16 @@ async fn sign_in(
         expires: now + services.session_lifetime,
     };
     table.put_session(&session).await?;
-    record_login(&services, &merchant_id, &account_name, &headers, now, None).await;
-    let fingerprint = device_fingerprint(header_text(&headers, "user-agent"));
+    record_login(
+        &services,
+        &merchant_id,
+        &account_name,
+        &headers,
+        &source,
+        now,
+        None,
+    )
+    .await;
     match table
         .remember_device(&merchant_id, &account_name, &fingerprint)
         .await
@@ -187,6 +214,7 @@ async fn sign_in(
                 &merchant_id,
                 &account_name,
                 &headers,
+                &source,
                 now,
                 Alert::NewDevice,
             )
@@ -260,6 +288,7 @@ async fn alert(
     merchant_id: &MerchantId,
     account: &AccountName,
     headers: &HeaderMap,
+    source: &ClientAddress,
     at: DateTime<Utc>,
     kind: Alert,
 ) {
@@ -288,11 +317,7 @@ async fn alert(
     let taipei = at
         .with_timezone(&tessera_domain::calendar::TAIPEI)
         .format("%Y-%m-%d %H:%M:%S");
-    let ip = header_text(headers, "x-forwarded-for")
-        .split(',')
-        .next()
-        .unwrap_or_default()
-        .trim();
+    let ip = &source.0;
     let body = format!(
         "{headline}\n\n商店代號 Merchant: {merchant_id}\n帳號 Account: {account}\n時間 Time (Asia/Taipei): {taipei}\nIP: {ip}\n瀏覽器 Browser: {}\n\n若非本人操作，請立即變更密碼。 If this was not you, change the password now.",
         header_text(headers, "user-agent").chars().take(200).collect::<String>()
@@ -328,6 +353,7 @@ async fn record_login(
     merchant_id: &MerchantId,
     account: &AccountName,
     headers: &HeaderMap,
+    source: &ClientAddress,
     at: DateTime<Utc>,
     failure: Option<&str>,
 ) {
@@ -337,19 +363,11 @@ async fn record_login(
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     };
-    let ip = header("x-forwarded-for")
-        .split(',')
-        .next()
-        .unwrap_or_default()
-        .trim();
     let record = LoginRecord {
         at,
         account: account.to_string(),
-        ip: if ip.is_empty() {
-            "unknown".to_owned()
-        } else {
-            ip.chars().take(64).collect()
-        },
+        // The address API Gateway saw, never a header the client may have written.
+        ip: source.0.clone(),
         user_agent: header("user-agent").chars().take(256).collect(),
         succeeded: failure.is_none(),
         failure: failure.map(str::to_owned),

@@ -28,9 +28,10 @@ use tessera_domain::operator::{
 };
 use tessera_domain::relations::operator_clears_block;
 use tessera_domain::values::{AccountName, MerchantId, NewPassword};
-use tessera_domain::{lockout, Error, ErrorCode};
-use tessera_platform::auth::SignedIn;
+use tessera_domain::{Error, ErrorCode};
+use tessera_platform::auth::{limit_sign_ins, SignedIn};
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::extract::ClientAddress;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::session::{sign, SessionClaims};
 use tessera_platform::store::accounts::{
@@ -44,6 +45,7 @@ use tessera_platform::store::jobs::JobRun;
 use tessera_platform::store::object_keys;
 use tessera_platform::store::operators::{OperatorAuditEntry, OperatorSession};
 use tessera_platform::store::relations::relation_change_writes;
+use tessera_platform::store::sessions::SignInAttempt;
 use tessera_platform::store::settings::{contract_write, rate_write};
 use tessera_platform::store::Expect;
 use tessera_platform::{password, ApiJson, ApiQuery, Problem, ProblemDetails};
@@ -160,9 +162,11 @@ pub struct OperatorSessionView {
         (status = 201, description = "Signed in", body = OperatorSessionView),
         (status = 400, description = "VALIDATION_FAILED: account, password", body = ProblemDetails, content_type = PROBLEM),
         (status = 401, description = "INVALID_CREDENTIALS", body = ProblemDetails, content_type = PROBLEM),
-        (status = 423, description = "ACCOUNT_LOCKED", body = ProblemDetails, content_type = PROBLEM)))]
+        (status = 423, description = "ACCOUNT_LOCKED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 429, description = "TOO_MANY_REQUESTS: more than 20 sign-in attempts a minute from one address (Retry-After)", body = ProblemDetails, content_type = PROBLEM)))]
 async fn sign_in(
     State(services): State<Services>,
+    source: ClientAddress,
     ApiJson(request): ApiJson<OperatorSignIn>,
 ) -> Result<(StatusCode, Json<OperatorSessionView>), Problem> {
     let account = AccountName::parse_login("account", &request.account)?;
@@ -171,16 +175,18 @@ async fn sign_in(
     }
     let table = &services.table;
     let now = services.clock.now();
-    let failures = table.operator_failed_sign_ins(&account).await?;
+    limit_sign_ins(table, &source, now).await?;
     let locked = |until: DateTime<Utc>| {
         Problem(
             Error::new(ErrorCode::AccountLocked)
                 .with_detail(format!("locked until {}", until.to_rfc3339())),
         )
     };
-    if let Some(until) = lockout::locked_until(&failures.failures, now) {
-        return Err(locked(until));
-    }
+    // Reserved before the password is checked: parallel guesses cannot pass the lock.
+    let locked_if_wrong = match table.reserve_operator_sign_in(&account, now).await? {
+        SignInAttempt::Locked { until } => return Err(locked(until)),
+        SignInAttempt::Reserved { locked_if_wrong } => locked_if_wrong,
+    };
     let operator = table.get_operator(&account).await?;
     // Verify against a decoy when the account is unknown, so timing does not tell.
     let stored = operator.as_ref().map(|o| o.password_hash.clone());
@@ -194,16 +200,13 @@ async fn sign_in(
     .await
     .map_err(|e| Problem::internal(&e))?;
     let (Some(operator), true) = (operator, matches) else {
-        let counted = table.record_operator_failed_sign_in(&account, now).await?;
         tracing::warn!(operation = "operator_sign_in", "operator sign-in failed");
-        return Err(match lockout::locked_until(&counted, now) {
+        return Err(match locked_if_wrong {
             Some(until) => locked(until),
             None => Problem::new(ErrorCode::InvalidCredentials),
         });
     };
-    if !failures.failures.is_empty() {
-        table.clear_operator_failed_sign_ins(&account).await?;
-    }
+    table.clear_operator_failed_sign_ins(&account).await?;
     let session = OperatorSession {
         session_id: uuid::Uuid::new_v4().simple().to_string(),
         account: account.clone(),

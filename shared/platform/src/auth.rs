@@ -265,6 +265,33 @@ impl FromRequestParts<Services> for CurrentActor {
 
 /// A short fingerprint of the browser/device, from its user agent, for "new device" alerts.
 /// Hashed so the stored value says nothing about the person.
+/// Sign-in attempts one source address may make in a minute (merchants' and operators'
+/// alike): far above a shop's morning, far below a guessing run (decision 0016).
+pub const SIGN_INS_PER_MINUTE: u64 = 20;
+
+/// Counts a sign-in attempt against its source address's minute; refuses past the limit
+/// (429, before any account is looked at). A request with no address at all (only the
+/// in-process local gateway makes those: API Gateway always gives one) is not counted.
+pub async fn limit_sign_ins(
+    table: &crate::store::Table,
+    source: &crate::extract::ClientAddress,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), tessera_domain::Error> {
+    if !source.is_known() {
+        return Ok(());
+    }
+    let count = table.count_request("sign-in", &source.0, now).await?;
+    if count > SIGN_INS_PER_MINUTE {
+        tracing::warn!(operation = "sign_in", count, "sign-in rate limit met");
+        return Err(
+            tessera_domain::Error::new(tessera_domain::ErrorCode::TooManyRequests).with_detail(
+                format!("at most {SIGN_INS_PER_MINUTE} sign-in attempts a minute from one address"),
+            ),
+        );
+    }
+    Ok(())
+}
+
 pub fn device_fingerprint(user_agent: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(user_agent.trim().as_bytes());

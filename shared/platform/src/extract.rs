@@ -169,9 +169,19 @@ mod tests {
 
 /// The caller's address as API Gateway saw the connection (`requestContext.http.sourceIp`),
 /// never a client-supplied header. Without a request context (the in-process local
-/// gateway, tests) the first `X-Forwarded-For` entry stands in for it.
+/// gateway, tests) the first `X-Forwarded-For` entry stands in for it, and without either
+/// it is [`ClientAddress::UNKNOWN`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddress(pub String);
+
+impl ClientAddress {
+    pub const UNKNOWN: &'static str = "unknown";
+
+    /// Whether there is an address to count requests by (behind API Gateway, always).
+    pub fn is_known(&self) -> bool {
+        self.0 != Self::UNKNOWN
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
@@ -192,7 +202,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
                     .map(|v| v.trim().to_owned())
             })
             .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "unknown".to_owned());
+            .unwrap_or_else(|| ClientAddress::UNKNOWN.to_owned());
         Ok(ClientAddress(address.chars().take(64).collect()))
     }
 }

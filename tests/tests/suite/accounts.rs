@@ -648,3 +648,151 @@ async fn changing_ones_own_password_checks_the_current_one_and_the_rule() {
         204
     );
 }
+
+impl World {
+    /// A sign-in from `address` with `user_agent`.
+    async fn sign_in_from(
+        &self,
+        address: &str,
+        user_agent: &str,
+        account: &str,
+        password: &str,
+    ) -> (u16, Value) {
+        let mut request = json_request(
+            "POST",
+            "/sessions",
+            None,
+            json!({"merchant_id": PARENT, "account": account, "password": password}),
+        );
+        let headers = request.headers_mut();
+        headers.insert("x-forwarded-for", address.parse().unwrap());
+        headers.insert("user-agent", user_agent.parse().unwrap());
+        self.call(request).await
+    }
+
+    /// The account's login records that failed for `failure`.
+    async fn failures_of(&self, account: &str, failure: &str) -> usize {
+        let token = self.admin().await;
+        let (_, history) = self.call(authed("GET", "/login-history", &token)).await;
+        history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["account"] == account && r["failure"] == failure)
+            .count()
+    }
+}
+
+/// Guesses sent all at once cannot get past the lock: each takes one of the five attempts
+/// before its password is checked (issue 15 part 4).
+#[tokio::test]
+async fn fifty_parallel_wrong_passwords_have_at_most_five_checked() {
+    let w = world().await;
+    let attempts = (0..50).map(|n| {
+        let w = &w;
+        async move {
+            w.sign_in_from(
+                &format!("198.51.100.{n}"),
+                "Guesser",
+                "cashier01",
+                "Wrong2026",
+            )
+            .await
+            .0
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    // Four wrong answers, the fifth locks, the other 45 are refused unchecked.
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        4,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 423).count(),
+        46,
+        "{statuses:?}"
+    );
+    assert_eq!(w.failures_of("cashier01", "invalid_credentials").await, 5);
+}
+
+/// Guesses from elsewhere lock the account for every device but the ones it signed in from
+/// before: a known till keeps its own five attempts (decision 0016).
+#[tokio::test]
+async fn a_known_till_is_not_locked_out_by_guesses_from_elsewhere() {
+    let w = world().await;
+    let till = "TillTablet/1.0";
+    assert_eq!(
+        w.sign_in_from("203.0.113.1", till, "cashier01", STAFF_PASSWORD)
+            .await
+            .0,
+        201
+    );
+    for _ in 0..5 {
+        w.sign_in_from("198.51.100.9", "Guesser", "cashier01", "Wrong2026")
+            .await;
+    }
+    let (status, body) = w
+        .sign_in_from("198.51.100.9", "Guesser", "cashier01", STAFF_PASSWORD)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (423, Some("ACCOUNT_LOCKED"))
+    );
+    assert_eq!(
+        w.sign_in_from("203.0.113.1", till, "cashier01", STAFF_PASSWORD)
+            .await
+            .0,
+        201
+    );
+    // The till's own wrong guesses lock the till.
+    for _ in 0..5 {
+        w.sign_in_from("203.0.113.1", till, "cashier01", "Wrong2026")
+            .await;
+    }
+    assert_eq!(
+        w.sign_in_from("203.0.113.1", till, "cashier01", STAFF_PASSWORD)
+            .await
+            .0,
+        423
+    );
+}
+
+/// One address gets 20 sign-in attempts a minute, whatever the accounts; then 429 with
+/// Retry-After, before any account is looked at. Others are not held up.
+#[tokio::test]
+async fn one_address_gets_twenty_sign_in_attempts_a_minute() {
+    let w = world().await;
+    for n in 0..20 {
+        let account = format!("nobody{n:02}");
+        let (status, _) = w
+            .sign_in_from("192.0.2.50", "Script", &account, "Nope2026x")
+            .await;
+        assert_ne!(status, 429, "attempt {n}");
+    }
+    let mut request = json_request(
+        "POST",
+        "/sessions",
+        None,
+        json!({"merchant_id": PARENT, "account": "admin", "password": ADMIN_PASSWORD}),
+    );
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", "192.0.2.50".parse().unwrap());
+    let response = tessera_tests::send(&w.gateway, request).await;
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "60");
+    assert_eq!(
+        w.sign_in_from("192.0.2.51", "Browser", "admin", ADMIN_PASSWORD)
+            .await
+            .0,
+        201
+    );
+    w.clock.advance(Duration::minutes(1));
+    assert_eq!(
+        w.sign_in_from("192.0.2.50", "Script", "admin", ADMIN_PASSWORD)
+            .await
+            .0,
+        201
+    );
+}

@@ -28,6 +28,12 @@ pub fn lockout(merchant_id: &str, account: &str) -> String {
     format!("LOCKOUT#{merchant_id}#{account}")
 }
 
+/// The failed sign-ins of an account from one device it signed in from before: counted
+/// apart, so that failures elsewhere never lock a known till out (decision 0016).
+pub fn device_lockout(merchant_id: &str, account: &str, fingerprint: &str) -> String {
+    format!("LOCKOUT#{merchant_id}#{account}#{fingerprint}")
+}
+
 pub const LOCKOUT: &str = "LOCKOUT";
 
 /// The operator's items live beside the merchants', under a prefix no merchant ID can take

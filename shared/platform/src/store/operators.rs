@@ -107,20 +107,13 @@ impl Table {
         Ok(())
     }
 
-    pub async fn operator_failed_sign_ins(
-        &self,
-        account: &AccountName,
-    ) -> Result<super::sessions::FailedSignIns, Error> {
-        self.failed_sign_ins_at(keys::operator_lockout(account.as_str()))
-            .await
-    }
-
-    pub async fn record_operator_failed_sign_in(
+    /// [`Table::reserve_sign_in_at`] for an operator account.
+    pub async fn reserve_operator_sign_in(
         &self,
         account: &AccountName,
         now: DateTime<Utc>,
-    ) -> Result<Vec<DateTime<Utc>>, Error> {
-        self.record_failed_sign_in_at(keys::operator_lockout(account.as_str()), now)
+    ) -> Result<super::sessions::SignInAttempt, Error> {
+        self.reserve_sign_in_at(keys::operator_lockout(account.as_str()), now)
             .await
     }
 

@@ -86,48 +86,36 @@ impl Table {
         }
     }
 
-    pub async fn failed_sign_ins(
+    /// Whether the account signed in from this device before (a known device).
+    pub async fn is_known_device(
         &self,
         merchant_id: &MerchantId,
         account: &AccountName,
-    ) -> Result<FailedSignIns, Error> {
-        self.failed_sign_ins_at(keys::lockout(merchant_id.as_str(), account.as_str()))
-            .await
+        fingerprint: &str,
+    ) -> Result<bool, Error> {
+        Ok(self
+            .get_item_raw(
+                keys::merchant(merchant_id.as_str()),
+                &keys::device(account.as_str(), fingerprint),
+            )
+            .await?
+            .is_some())
     }
 
-    /// Records a failed sign-in; concurrent failures are each counted (conditional on the
-    /// version read, retried on conflict). Returns the failures that now count.
-    pub async fn record_failed_sign_in(
-        &self,
-        merchant_id: &MerchantId,
-        account: &AccountName,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<DateTime<Utc>>, Error> {
-        self.record_failed_sign_in_at(keys::lockout(merchant_id.as_str(), account.as_str()), now)
-            .await
-    }
-
-    pub async fn clear_failed_sign_ins(
-        &self,
-        merchant_id: &MerchantId,
-        account: &AccountName,
-    ) -> Result<(), Error> {
-        self.clear_failed_sign_ins_at(keys::lockout(merchant_id.as_str(), account.as_str()))
-            .await
-    }
-
-    /// The failed sign-ins counted under a lockout key (a merchant's account, an operator).
-    pub(crate) async fn failed_sign_ins_at(&self, pk: String) -> Result<FailedSignIns, Error> {
-        Ok(self.get(pk, keys::LOCKOUT).await?.unwrap_or_default())
-    }
-
-    pub(crate) async fn record_failed_sign_in_at(
+    /// Takes one of the [`lockout::MAX_FAILURES`] attempts a lockout counter allows in its
+    /// window, before the password is checked: counted as a failure now (a success clears
+    /// it), so that however many guesses arrive at once, at most that many are ever
+    /// checked. Conditional on the counter's version, retried on a lost race.
+    pub(crate) async fn reserve_sign_in_at(
         &self,
         pk: String,
         now: DateTime<Utc>,
-    ) -> Result<Vec<DateTime<Utc>>, Error> {
-        for _ in 0..10 {
+    ) -> Result<SignInAttempt, Error> {
+        for _ in 0..20 {
             let current = self.failed_sign_ins_at(pk.clone()).await?;
+            if let Some(until) = lockout::locked_until(&current.failures, now) {
+                return Ok(SignInAttempt::Locked { until });
+            }
             let next = FailedSignIns {
                 failures: lockout::record_failure(&current.failures, now),
                 version: current.version + 1,
@@ -150,7 +138,11 @@ impl Table {
                 .send()
                 .await;
             match result {
-                Ok(_) => return Ok(next.failures),
+                Ok(_) => {
+                    return Ok(SignInAttempt::Reserved {
+                        locked_if_wrong: lockout::locked_until(&next.failures, now),
+                    })
+                }
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
@@ -163,6 +155,35 @@ impl Table {
         Err(Error::new(ErrorCode::ConcurrentChange))
     }
 
+    /// [`Table::reserve_sign_in_at`] for a merchant's account: from a known device under
+    /// that device's own counter, from any other under the account's.
+    pub async fn reserve_sign_in(
+        &self,
+        merchant_id: &MerchantId,
+        account: &AccountName,
+        known_device: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<SignInAttempt, Error> {
+        self.reserve_sign_in_at(lockout_key(merchant_id, account, known_device), now)
+            .await
+    }
+
+    /// A successful sign-in clears the counter it was counted under.
+    pub async fn clear_failed_sign_ins(
+        &self,
+        merchant_id: &MerchantId,
+        account: &AccountName,
+        known_device: Option<&str>,
+    ) -> Result<(), Error> {
+        self.clear_failed_sign_ins_at(lockout_key(merchant_id, account, known_device))
+            .await
+    }
+
+    /// The failed sign-ins counted under a lockout key (a merchant's account, an operator).
+    pub(crate) async fn failed_sign_ins_at(&self, pk: String) -> Result<FailedSignIns, Error> {
+        Ok(self.get(pk, keys::LOCKOUT).await?.unwrap_or_default())
+    }
+
     pub(crate) async fn clear_failed_sign_ins_at(&self, pk: String) -> Result<(), Error> {
         self.client
             .delete_item()
@@ -173,6 +194,30 @@ impl Table {
             .map_err(unavailable)?;
         Ok(())
     }
+}
+
+fn lockout_key(
+    merchant_id: &MerchantId,
+    account: &AccountName,
+    known_device: Option<&str>,
+) -> String {
+    match known_device {
+        Some(fingerprint) => {
+            keys::device_lockout(merchant_id.as_str(), account.as_str(), fingerprint)
+        }
+        None => keys::lockout(merchant_id.as_str(), account.as_str()),
+    }
+}
+
+/// The outcome of reserving a sign-in attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInAttempt {
+    /// The counter is full: no password is checked until `until`.
+    Locked { until: DateTime<Utc> },
+    /// The password may be checked; if it is wrong, the counter locks until then.
+    Reserved {
+        locked_if_wrong: Option<DateTime<Utc>>,
+    },
 }
 
 /// What the authorizer needs about a session, read in one round trip.
