@@ -12,6 +12,8 @@ use tessera_domain::ErrorCode;
 use tracing::Instrument;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+/// A caller's own request id, echoed back beside ours (never in its place).
+pub const CLIENT_REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-client-request-id");
 
 /// Adds the problem+json fallbacks and request tracing to a router of routes.
 /// Call it once, on the final router: axum refuses to merge two routers with fallbacks.
@@ -58,6 +60,7 @@ async fn method_not_allowed() -> Problem {
 /// Wraps each request in a span with its id, method and matched route, and logs the outcome.
 async fn trace_request(request: Request, next: Next) -> Response {
     let request_id = request_id(&request);
+    let client_request_id = client_request_id(&request);
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -66,6 +69,7 @@ async fn trace_request(request: Request, next: Next) -> Response {
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
+        client_request_id = client_request_id.as_deref().unwrap_or_default(),
         method = %request.method(),
         route = %route,
         merchant = tracing::field::Empty,
@@ -82,16 +86,31 @@ async fn trace_request(request: Request, next: Next) -> Response {
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
+        if let Some(value) = client_request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+            response
+                .headers_mut()
+                .insert(CLIENT_REQUEST_ID_HEADER, value);
+        }
         response
     }
     .instrument(span)
     .await
 }
 
-/// The caller's `x-request-id` if it is short and plain, else the Lambda request id, else a
-/// fresh one, so that every log line of a request can be found by one id.
+/// The Lambda request id, else a fresh one: every log line of a request can be found by
+/// it, and no caller can choose it (a supplied id could collide with another request's or
+/// pose as one; issue 15).
 fn request_id(request: &Request) -> String {
-    let supplied = request
+    if let Some(context) = request.extensions().get::<lambda_http::Context>() {
+        return context.request_id.clone();
+    }
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The caller's own `x-request-id`, if it is short and plain (nothing that could forge a
+/// log line): logged as `client_request_id` and echoed as `x-client-request-id`.
+fn client_request_id(request: &Request) -> Option<String> {
+    request
         .headers()
         .get(&REQUEST_ID_HEADER)
         .and_then(|value| value.to_str().ok())
@@ -101,14 +120,8 @@ fn request_id(request: &Request) -> String {
                 && value
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        });
-    if let Some(id) = supplied {
-        return id.to_owned();
-    }
-    if let Some(context) = request.extensions().get::<lambda_http::Context>() {
-        return context.request_id.clone();
-    }
-    uuid::Uuid::new_v4().to_string()
+        })
+        .map(str::to_owned)
 }
 
 /// A file to download: its bytes, type and the name the browser saves it under.

@@ -87,27 +87,27 @@ async fn unknown_routes_and_wrong_methods_get_problem_json_not_html() {
 }
 
 #[tokio::test]
-async fn every_response_carries_a_request_id_and_echoes_a_plain_one() {
+async fn every_response_carries_its_own_request_id_and_a_clients_beside_it() {
     let app = fn_error_codes::app();
     let response = send(&app, get("/error-codes")).await;
     assert!(!response.headers()["x-request-id"].is_empty());
+    assert!(response.headers().get("x-client-request-id").is_none());
+    // A caller's id is kept apart: echoed beside ours, never in its place.
     let request = Request::get("/error-codes")
         .header("x-request-id", "abc-123")
         .body(Body::empty())
         .unwrap();
-    assert_eq!(
-        send(&app, request).await.headers()["x-request-id"],
-        "abc-123"
-    );
-    // A request id that could forge log lines is replaced, not echoed.
+    let response = send(&app, request).await;
+    assert_ne!(response.headers()["x-request-id"], "abc-123");
+    assert_eq!(response.headers()["x-client-request-id"], "abc-123");
+    // One that could forge log lines is not echoed at all.
     let request = Request::get("/error-codes")
         .header("x-request-id", "a b\tc")
         .body(Body::empty())
         .unwrap();
-    assert_ne!(
-        send(&app, request).await.headers()["x-request-id"],
-        "a b\tc"
-    );
+    let response = send(&app, request).await;
+    assert_ne!(response.headers()["x-request-id"], "a b\tc");
+    assert!(response.headers().get("x-client-request-id").is_none());
 }
 
 #[derive(Debug, Deserialize)]
