@@ -138,21 +138,11 @@ pub async fn set_print_run_status(
         PlatformPrintStep::Printed => PrintStatus::PlatformPrinted,
         PlatformPrintStep::Shipped => PrintStatus::Shipped,
     };
-    let numbers = input
-        .ticket_nos
-        .iter()
-        .map(|no| TicketNumber::parse("ticket_nos", no))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut distinct = numbers.clone();
-    distinct.sort();
-    distinct.dedup();
-    if numbers.is_empty() || numbers.len() > PRINT_MAX_TICKETS || distinct.len() != numbers.len() {
-        return Err(Error::invalid_field(
-            "ticket_nos",
-            format!("1 to {PRINT_MAX_TICKETS} tickets, each once"),
-        )
-        .into());
-    }
+    let numbers = tessera_domain::tickets::parse_ticket_choice(
+        "ticket_nos",
+        &input.ticket_nos,
+        PRINT_MAX_TICKETS,
+    )?;
     let (table, operator, numbers, status) =
         (&services.table, &operator, &numbers, input.status.as_str());
     let items = engine(&services)

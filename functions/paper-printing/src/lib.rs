@@ -65,20 +65,7 @@ struct PrintJob {
 }
 
 fn chosen(ticket_nos: &[String]) -> Result<Vec<TicketNumber>, Error> {
-    let numbers = ticket_nos
-        .iter()
-        .map(|no| TicketNumber::parse("ticket_nos", no))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut sorted = numbers.clone();
-    sorted.sort();
-    sorted.dedup();
-    if numbers.is_empty() || numbers.len() > PRINT_MAX_TICKETS || sorted.len() != numbers.len() {
-        return Err(Error::invalid_field(
-            "ticket_nos",
-            format!("1 to {PRINT_MAX_TICKETS} tickets, each once"),
-        ));
-    }
-    Ok(numbers)
+    tessera_domain::tickets::parse_ticket_choice("ticket_nos", ticket_nos, PRINT_MAX_TICKETS)
 }
 
 /// The merchant's own tickets among `numbers`, as the caller may see them (a branch-bound

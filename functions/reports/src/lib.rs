@@ -603,7 +603,13 @@ async fn return_fees_report(
         FunctionArea::Billing,
         &query,
         &page,
-        |owner, range, _| ReportRequest::ReturnFees(ReturnFeesReport { owner, range }),
+        |owner, range, branch| {
+            ReportRequest::ReturnFees(ReturnFeesReport {
+                owner,
+                range,
+                branch,
+            })
+        },
     )
     .await
 }
@@ -806,6 +812,7 @@ async fn create_export(
         "return_fees" => ReportRequest::ReturnFees(ReturnFeesReport {
             owner: actor.acting_as.clone(),
             range: export_query::<OperationsQuery>(input.query)?.range()?,
+            branch: actor.branch.clone(),
         }),
         "products" => {
             let range = export_query::<OperationsQuery>(input.query)?;

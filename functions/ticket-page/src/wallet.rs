@@ -10,7 +10,7 @@ use tessera_domain::products::{ProductId, TicketKind};
 use tessera_domain::reports::status_zh_tw;
 use tessera_domain::ticket::{Person, Ticket};
 use tessera_domain::tickets::{self, TicketNumber, TicketStatus};
-use tessera_domain::transfers::{check_person, check_ticket_choice, Transfer, TransferStatus};
+use tessera_domain::transfers::{check_person, Transfer, TransferStatus, TRANSFER_MAX_TICKETS};
 use tessera_domain::values::{EmailList, MerchantId};
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
@@ -296,14 +296,9 @@ pub struct TransferView {
     pub recipient_name: String,
 }
 
-/// The tickets named, parsed, each once.
+/// The tickets named: 1 to 20 of them, parsed, each once.
 fn chosen(ticket_nos: &[String]) -> Result<Vec<TicketNumber>, Error> {
-    let numbers = ticket_nos
-        .iter()
-        .map(|no| TicketNumber::parse("ticket_nos", no))
-        .collect::<Result<Vec<_>, _>>()?;
-    check_ticket_choice(&numbers)?;
-    Ok(numbers)
+    tickets::parse_ticket_choice("ticket_nos", ticket_nos, TRANSFER_MAX_TICKETS)
 }
 
 /// The wallet's tickets among `numbers`; one that is not on the page is refused with

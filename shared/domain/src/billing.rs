@@ -64,6 +64,8 @@ pub fn daily_fee_total(
 pub struct ReturnFeeLine {
     pub ticket_no: TicketNumber,
     pub returned_at: chrono::DateTime<chrono::Utc>,
+    /// The branch that returned it (`None`: head office).
+    pub branch: Option<crate::values::BranchCode>,
     pub product_id: crate::products::ProductId,
     pub face_value: Decimal,
     pub rate: Option<FeeRate>,
@@ -90,6 +92,7 @@ pub fn return_fee_lines(
                 .find(|e| e.ticket_no == ticket_no && e.operation == "return")?;
             Some(ReturnFeeLine {
                 returned_at: event.at,
+                branch: event.branch.clone(),
                 product_id: event.product_id.clone(),
                 fee: rate.map_or(Decimal::ZERO, |r| unit_fee(r, face_value)),
                 rate: rate.cloned(),

@@ -169,6 +169,29 @@ impl RedemptionCode {
 }
 
 /// The unguessable token of a ticket link (the consumer's e-ticket page).
+/// The tickets a request names (a transfer, a print, a print-run step): each parsed, 1 to
+/// `max` of them, each once; `field` names them in the error.
+pub fn parse_ticket_choice(
+    field: &str,
+    values: &[String],
+    max: usize,
+) -> Result<Vec<TicketNumber>, Error> {
+    let numbers = values
+        .iter()
+        .map(|no| TicketNumber::parse(field, no))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut distinct: Vec<&TicketNumber> = numbers.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    if numbers.is_empty() || numbers.len() > max || distinct.len() != numbers.len() {
+        return Err(Error::invalid_field(
+            field,
+            format!("1 to {max} tickets, each once"),
+        ));
+    }
+    Ok(numbers)
+}
+
 pub fn link_token(random: [u8; LINK_TOKEN_BYTES]) -> String {
     random.iter().map(|b| format!("{b:02x}")).collect()
 }

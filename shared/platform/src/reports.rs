@@ -1051,6 +1051,9 @@ impl TransfersReport {
 pub struct ReturnFeesReport {
     pub owner: MerchantId,
     pub range: DayRange,
+    /// A branch-bound viewer's branch: only the returns it made.
+    #[serde(default)]
+    pub branch: Option<BranchCode>,
 }
 
 impl ReturnFeesReport {
@@ -1085,6 +1088,7 @@ impl ReturnFeesReport {
             cells.extend(
                 tessera_domain::billing::return_fee_lines(day, mode, &rates, &events)
                     .iter()
+                    .filter(|line| self.branch.is_none() || line.branch == self.branch)
                     .map(return_fee_cells),
             );
             day += chrono::Duration::days(1);

@@ -509,6 +509,24 @@ async fn each_day_is_billed_at_its_own_rate_and_the_close_bills_the_days() {
         (status, problem["code"].as_str()),
         (403, Some("RIGHT_MISSING"))
     );
+    // A branch-bound account with the right sees its branch's returns: head office made
+    // these.
+    let bind = json!({"branch_code": "KHH01", "accounts": ["manager01"]});
+    let (status, body) = w
+        .call(json_request("PUT", "/branch-bindings", Some(&admin), bind))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let manager = w
+        .token(PARENT, "manager01", tessera_dev::seed::STAFF_PASSWORD)
+        .await;
+    let (status, page) = w
+        .call(tessera_tests::authed(
+            "GET",
+            "/reports/return-fees?from=2026-11-30&to=2026-12-01",
+            &manager,
+        ))
+        .await;
+    assert_eq!((status, &page["rows"]), (200, &json!([])), "{page}");
 }
 
 /// December 2026 on a fixed clock, with every schedule firing on its day: what the tickets
