@@ -92,6 +92,10 @@ pub fn http_functions() -> Vec<HttpFunction> {
             logical_id: "TicketPageFunction",
             routes: fn_ticket_page::routes(),
         },
+        HttpFunction {
+            logical_id: "InstallmentFunction",
+            routes: fn_installment::routes(),
+        },
     ]
 }
 
@@ -117,6 +121,7 @@ pub fn function_needs() -> Vec<(&'static str, &'static [Resource])> {
         ("IssuedOrdersFunction", fn_issued_orders::NEEDS),
         ("PaperPrintingFunction", fn_paper_printing::NEEDS),
         ("TicketPageFunction", fn_ticket_page::NEEDS),
+        ("InstallmentFunction", fn_installment::NEEDS),
         ("ReportExportFunction", fn_report_export::NEEDS),
         ("DailyJobsFunction", fn_daily_jobs::NEEDS),
         // The monthly close and the notify consumer build their own clients (the table;

@@ -12,6 +12,8 @@ use tessera_platform::store::branches::BranchRecord;
 pub const PARENT: &str = "DEMO0001";
 pub const CHILD: &str = "DEMO0002";
 pub const PARTNER: &str = "DEMO0003";
+/// A merchant in installment mode (分期核銷): installment orders instead of tickets.
+pub const INSTALLMENT: &str = "DEMO0004";
 pub const ADMIN_PASSWORD: &str = "Demo#2026";
 pub const STAFF_PASSWORD: &str = "Tessera2026";
 /// The platform operator's accounts: `ops` with every right, `auditor` reading only.
@@ -39,6 +41,12 @@ pub async fn seed_demo(services: &Services) -> Result<String, Error> {
             vec![],
         ),
         (PARTNER, "Demo Partner Store 示範合作商店", None, vec![]),
+        (
+            INSTALLMENT,
+            "Demo Installment Store 示範分期商店",
+            None,
+            vec![],
+        ),
     ];
     for (merchant_id, name, parent, children) in merchants {
         table
@@ -60,7 +68,18 @@ pub async fn seed_demo(services: &Services) -> Result<String, Error> {
                 version: 1,
             })
             .await?;
-        seed_contract(services, merchant_id, merchant_id != PARTNER).await?;
+        let mode = if merchant_id == INSTALLMENT {
+            tessera_domain::merchant::RedemptionMode::Installment
+        } else {
+            tessera_domain::merchant::RedemptionMode::RedeemAfterUse
+        };
+        seed_contract(
+            services,
+            merchant_id,
+            merchant_id == PARENT || merchant_id == CHILD,
+            mode,
+        )
+        .await?;
         create_if_absent(
             services,
             merchant_id,
@@ -139,7 +158,7 @@ pub async fn seed_demo(services: &Services) -> Result<String, Error> {
     }
     Ok(format!(
         "demo data (branches TPE01, KHH01; cashier01 bound to TPE01; DEMO0003 a redeemable store of DEMO0001): sign in with POST /sessions {{\"merchant_id\":\"{PARENT}\",\"account\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}\n\
-         \x20          (also sub-accounts cashier01 / clerk01 / manager01 with password {STAFF_PASSWORD}; child merchant {CHILD}; partner {PARTNER})\n\
+         \x20          (also sub-accounts cashier01 / clerk01 / manager01 with password {STAFF_PASSWORD}; child merchant {CHILD}; partner {PARTNER}; installment mode {INSTALLMENT})\n\
          \x20          platform operator: POST /operator/sessions {{\"account\":\"{OPERATOR}\",\"password\":\"{OPERATOR_PASSWORD}\"}} (read-only: {AUDITOR}, same password)"
     ))
 }
@@ -285,14 +304,18 @@ async fn bind_if_unbound(
         .await
 }
 
-/// A year's contract from 1 January of this year, with the manual's fee items. The partner
-/// store has no SMS service, so switching SMS on there shows the "not contracted" error.
-async fn seed_contract(services: &Services, merchant_id: &str, sms: bool) -> Result<(), Error> {
+/// A year's contract from 1 January of this year, with the manual's fee items of its mode.
+/// The partner store has no SMS service, so switching SMS on there shows the "not
+/// contracted" error.
+async fn seed_contract(
+    services: &Services,
+    merchant_id: &str,
+    sms: bool,
+    redemption_mode: tessera_domain::merchant::RedemptionMode,
+) -> Result<(), Error> {
     use chrono::{Datelike, NaiveDate};
     use rust_decimal::Decimal;
-    use tessera_domain::merchant::{
-        Contract, DeliveryMethod, FeeBasis, FeeItem, FeeRate, RedemptionMode,
-    };
+    use tessera_domain::merchant::{Contract, DeliveryMethod, FeeBasis, FeeItem, FeeRate};
     let merchant_id = id(merchant_id)?;
     if services.table.get_contract(&merchant_id).await?.is_some() {
         return Ok(());
@@ -309,7 +332,7 @@ async fn seed_contract(services: &Services, merchant_id: &str, sms: bool) -> Res
         ends_on,
         issuance_enabled: true,
         sms_contracted: sms,
-        redemption_mode: RedemptionMode::RedeemAfterUse,
+        redemption_mode,
         delivery_methods: vec![
             DeliveryMethod::Ibon,
             DeliveryMethod::PaperByMerchant,
@@ -320,26 +343,43 @@ async fn seed_contract(services: &Services, merchant_id: &str, sms: bool) -> Res
     };
     services.table.put_contract(&merchant_id, &contract).await?;
     let effective_from = tessera_domain::calendar::start_of_day(starts_on);
-    for (item, basis, amount) in [
-        (
-            FeeItem::ReturnOperation,
-            FeeBasis::PerUnit,
-            Decimal::new(10, 0),
-        ),
-        (FeeItem::Sms, FeeBasis::PerUnit, Decimal::new(12, 1)),
-        (
-            FeeItem::PaperPrinting,
-            FeeBasis::PerUnit,
-            Decimal::new(5, 0),
-        ),
-        (
-            FeeItem::SerialProcessing,
-            FeeBasis::Percent,
-            Decimal::new(5, 1),
-        ),
-    ] {
+    // Installment mode bills the return-operation fee per returned order and the serial
+    // processing fee per serial issued (§6-2).
+    let items = match redemption_mode {
+        tessera_domain::merchant::RedemptionMode::RedeemAfterUse => vec![
+            (
+                FeeItem::ReturnOperation,
+                FeeBasis::PerUnit,
+                Decimal::new(10, 0),
+            ),
+            (FeeItem::Sms, FeeBasis::PerUnit, Decimal::new(12, 1)),
+            (
+                FeeItem::PaperPrinting,
+                FeeBasis::PerUnit,
+                Decimal::new(5, 0),
+            ),
+            (
+                FeeItem::SerialProcessing,
+                FeeBasis::Percent,
+                Decimal::new(5, 1),
+            ),
+        ],
+        tessera_domain::merchant::RedemptionMode::Installment => vec![
+            (
+                FeeItem::ReturnOperation,
+                FeeBasis::PerUnit,
+                Decimal::new(15, 0),
+            ),
+            (
+                FeeItem::SerialProcessing,
+                FeeBasis::Percent,
+                Decimal::new(1, 0),
+            ),
+        ],
+    };
+    for (item, basis, amount) in items {
         let rate = FeeRate {
-            mode: RedemptionMode::RedeemAfterUse,
+            mode: redemption_mode,
             item,
             basis,
             amount,

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use tessera_domain::access::{
     require_admin, Access, Actor, AreaRights, FunctionArea, Rights, Role,
 };
+use tessera_domain::merchant::RedemptionMode;
 use tessera_domain::values::{AccountName, NewPassword, Remark};
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
@@ -119,10 +120,13 @@ fn rights_from(input: &RightsInput) -> Rights {
         })
 }
 
-fn rights_view(rights: &Rights) -> BTreeMap<String, AreaRightsView> {
+/// The rights of the areas the merchant's mode offers (§八: installment merchants see the
+/// installment areas instead of the ticket's).
+fn rights_view(rights: &Rights, mode: RedemptionMode) -> BTreeMap<String, AreaRightsView> {
     rights
         .table()
         .into_iter()
+        .filter(|(area, _)| area.offered_in(mode))
         .map(|(area, r)| {
             (
                 area.code().to_owned(),
@@ -135,7 +139,16 @@ fn rights_view(rights: &Rights) -> BTreeMap<String, AreaRightsView> {
         .collect()
 }
 
-fn view(record: &AccountRecord) -> SubAccountView {
+/// The redemption mode of the merchant the caller acts as (no contract: redeem-after-use).
+async fn mode_of(services: &Services, actor: &Actor) -> Result<RedemptionMode, Error> {
+    Ok(services
+        .table
+        .get_contract(&actor.acting_as)
+        .await?
+        .map_or(RedemptionMode::RedeemAfterUse, |c| c.redemption_mode))
+}
+
+fn view(record: &AccountRecord, mode: RedemptionMode) -> SubAccountView {
     SubAccountView {
         account: record.account.to_string(),
         remark: record
@@ -143,7 +156,7 @@ fn view(record: &AccountRecord) -> SubAccountView {
             .as_ref()
             .map(|r| r.to_string())
             .unwrap_or_default(),
-        rights: rights_view(&record.rights),
+        rights: rights_view(&record.rights, mode),
         branch: record.branch.as_ref().map(|b| b.to_string()),
         created_at: record.created_at,
         deleted_at: record.deleted_at,
@@ -217,14 +230,14 @@ async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<SubAccountList>, Problem> {
     require_admin(&current.actor)?;
-    let accounts = services
-        .table
-        .list_accounts(&current.actor.acting_as)
-        .await?;
+    let (accounts, mode) = tokio::try_join!(
+        services.table.list_accounts(&current.actor.acting_as),
+        mode_of(&services, &current.actor)
+    )?;
     let items = accounts
         .iter()
         .filter(|a| a.role == Role::SubAccount && a.deleted_at.is_some() == query.deleted)
-        .map(view)
+        .map(|a| view(a, mode))
         .collect();
     Ok(Json(SubAccountList { items }))
 }
@@ -257,6 +270,7 @@ async fn create(
     };
     let now = services.clock.now();
     let rights = rights_from(&request.rights);
+    let mode = mode_of(&services, actor).await?;
     let record = AccountRecord {
         merchant_id: actor.acting_as.clone(),
         account: account.clone(),
@@ -274,10 +288,10 @@ async fn create(
         now,
         &account,
         "created",
-        json!({ "remark": remark, "rights": rights_view(&rights), "password": "set" }),
+        json!({ "remark": remark, "rights": rights_view(&rights, mode), "password": "set" }),
     );
     services.table.create_account(&record, &entry).await?;
-    Ok((StatusCode::CREATED, Json(view(&record))))
+    Ok((StatusCode::CREATED, Json(view(&record, mode))))
 }
 
 /// Delete a sub-account. It is kept (listed as deleted) for history; its sessions stop working.
@@ -358,7 +372,10 @@ async fn set_remark(
         },
     )
     .await?;
-    Ok(Json(view(&record)))
+    Ok(Json(view(
+        &record,
+        mode_of(&services, &current.actor).await?,
+    )))
 }
 
 /// Replace a sub-account's rights (query and modify per function area).
@@ -376,19 +393,20 @@ async fn set_rights(
 ) -> Result<Json<SubAccountView>, Problem> {
     require_admin(&current.actor)?;
     let rights = rights_from(&request.rights);
+    let mode = mode_of(&services, &current.actor).await?;
     let record = change_sub_account(
         &services,
         &current.actor,
         &account,
         "rights_changed",
         |record| {
-            let before = rights_view(&record.rights);
+            let before = rights_view(&record.rights, mode);
             record.rights = rights;
-            json!({ "before": before, "after": rights_view(&record.rights) })
+            json!({ "before": before, "after": rights_view(&record.rights, mode) })
         },
     )
     .await?;
-    Ok(Json(view(&record)))
+    Ok(Json(view(&record, mode)))
 }
 
 /// The history of a sub-account, oldest first.

@@ -45,9 +45,14 @@ impl BillingClose {
             ..Summary::default()
         };
         for merchant in self.table.list_merchant_ids().await? {
-            let (totals, bills) = tokio::join!(
+            let (totals, bills, contract) = tokio::join!(
                 self.table.daily_fee_totals(&merchant, month),
-                self.table.list_bills(&merchant)
+                self.table.list_bills(&merchant),
+                self.table.get_contract(&merchant)
+            );
+            let mode = contract?.map_or(
+                tessera_domain::merchant::RedemptionMode::RedeemAfterUse,
+                |c| c.redemption_mode,
             );
             let bills = bills?;
             if bills.iter().any(|bill| bill.month == summary.month) {
@@ -59,7 +64,7 @@ impl BillingClose {
                 .filter(|b| !b.paid)
                 .map(|b| (b.month.clone(), b.total))
                 .collect();
-            let bill = close_month(month, &totals?, &unpaid);
+            let bill = close_month(month, mode, &totals?, &unpaid);
             if self.close(&merchant, &bill).await? {
                 summary.bills_created += 1;
             } else {

@@ -8,20 +8,25 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tessera_domain::billing::{daily_fee_total, fee_bearing_returns};
+use tessera_domain::billing::{daily_fee_total_of, fee_bearing_returns};
 use tessera_domain::clock::Clock;
+use tessera_domain::installment::{
+    fee_bearing_returns as installment_fee_bearing_returns, serials_issued,
+};
 use tessera_domain::merchant::{FeeItem, RedemptionMode};
 use tessera_domain::notification::{Message, Notification};
 use tessera_domain::orders::{daily_work, DailyAction, OrderEvent, TradeNo};
 use tessera_domain::values::{EmailList, MerchantId};
 use tessera_domain::{calendar, Error};
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::installment;
 use tessera_platform::lifecycle::{take_due_steps, STEPS_PER_TRANSACTION};
 use tessera_platform::notifications::WorkQueue;
 use tessera_platform::services::{Resource, Services};
@@ -46,12 +51,19 @@ pub enum Job {
     TicketSteps,
     /// Yesterday's fee totals per merchant (§6-3, §9): the return-operation fee of every
     /// return within escrow still standing at the end of the day, the SMS fee of every SMS
-    /// sent and the paper-printing fee of every ticket the platform printed, each at the
-    /// day's rate, summed and rounded half-up. The monthly close bills them.
+    /// sent, the paper-printing fee of every ticket the platform printed and the serial
+    /// processing fee of every ticket issued; in installment mode the return-operation fee
+    /// of every order return standing at the day's end and the serial processing fee of
+    /// every serial issued. Each at the day's rate, summed and rounded half-up. The monthly
+    /// close bills them.
     DailyFees,
     /// 21:00 Taipei: the tickets a merchant printed more than once since 21:00 yesterday,
     /// mailed to its billing contact (§7-3 D 注意事項 2).
     ReprintReminder,
+    /// 01:00 Taipei: every installment serial step due (§八): serials whose expected date
+    /// has come are redeemed, returns go to the bank, and what the bank had is settled; a
+    /// return whose serials are all refunded publishes its refund result.
+    InstallmentSteps,
 }
 
 impl Job {
@@ -61,6 +73,7 @@ impl Job {
             Job::TicketSteps => "ticket_steps",
             Job::DailyFees => "daily_fees",
             Job::ReprintReminder => "reprint_reminder",
+            Job::InstallmentSteps => "installment_steps",
         }
     }
 }
@@ -108,6 +121,11 @@ pub struct Summary {
     pub fee_totals_written: usize,
     /// Reprint reminders requested (one per merchant that reprinted).
     pub reprint_reminders: usize,
+    /// Installment orders that took steps, the serials that moved, and the refunds that
+    /// completed with them.
+    pub installment_orders_stepped: usize,
+    pub serials_stepped: usize,
+    pub refunds_completed: usize,
     /// The budget ran out first: a continuation was queued for the rest.
     pub continued: bool,
     /// Where the continuation resumes (the last merchant done), for jobs that need it.
@@ -184,6 +202,7 @@ impl DailyJobs {
                 self.reprint_reminder(day, request.after.as_ref(), budget)
                     .await
             }
+            Job::InstallmentSteps => self.installment_steps(day, budget).await,
         };
         let now = self.clock.now();
         match outcome {
@@ -283,6 +302,73 @@ impl DailyJobs {
         })
     }
 
+    /// Every installment order with a step due by now, shard by shard of its worklist (four
+    /// at a time), one order per transaction (an order and its serials change together).
+    /// Like the tickets' steps: an order that stepped leaves the due range, so a run that
+    /// stopped anywhere is resumed by running it again.
+    async fn installment_steps(&self, day: NaiveDate, budget: Budget) -> Result<Summary, Error> {
+        let now = self.clock.now();
+        let engine = &ChangeEngine::new(self.table.clone(), self.clock.clone());
+        let spent = AtomicUsize::new(0);
+        let out_of_budget = AtomicBool::new(false);
+        let totals = std::sync::Mutex::new(Summary::default());
+        let (spent, out_of_budget, totals) = (&spent, &out_of_budget, &totals);
+        stream::iter(0..installment::SHARDS)
+            .map(|shard| async move {
+                let mut start = None;
+                loop {
+                    let (due, next) = self
+                        .table
+                        .installment_orders_due(shard, now, start, 100)
+                        .await?;
+                    let mut done = 0u64;
+                    for (merchant, trade_no) in &due {
+                        let used = spent.fetch_add(1, Ordering::SeqCst);
+                        if budget.max_groups.is_some_and(|max| used >= max)
+                            || budget.deadline.is_some_and(|d| Instant::now() >= d)
+                        {
+                            out_of_budget.store(true, Ordering::SeqCst);
+                            break;
+                        }
+                        let stepped =
+                            installment::take_due_steps(engine, merchant, trade_no).await?;
+                        if stepped.serials > 0 {
+                            done += 1;
+                            let mut totals = totals.lock().map_err(|_| {
+                                Error::new(tessera_domain::ErrorCode::InternalError)
+                            })?;
+                            totals.installment_orders_stepped += 1;
+                            totals.serials_stepped += stepped.serials;
+                            totals.refunds_completed += stepped.refunds;
+                        }
+                    }
+                    if done > 0 {
+                        self.table
+                            .job_run_progress(
+                                Job::InstallmentSteps.name(),
+                                day,
+                                done,
+                                self.clock.now(),
+                            )
+                            .await?;
+                    }
+                    match next {
+                        Some(next) if !out_of_budget.load(Ordering::SeqCst) => start = Some(next),
+                        _ => return Ok::<(), Error>(()),
+                    }
+                }
+            })
+            .buffer_unordered(4)
+            .try_collect::<Vec<()>>()
+            .await?;
+        let mut summary = totals
+            .lock()
+            .map_err(|_| Error::new(tessera_domain::ErrorCode::InternalError))?
+            .clone();
+        summary.continued = out_of_budget.load(Ordering::SeqCst);
+        Ok(summary)
+    }
+
     /// Each merchant's fee totals of `day`, replacing what a previous run wrote (the day is
     /// over, so a run twice computes the same). A merchant with no rate set for an item is
     /// not billed for it.
@@ -310,32 +396,66 @@ impl DailyJobs {
                 calendar::start_of_day(day),
                 calendar::end_of_day_exclusive(day),
             );
-            let (contract, rates, events, sms, prints) = tokio::try_join!(
+            let (contract, rates) = tokio::try_join!(
                 self.table.get_contract(&merchant),
                 self.table.list_rates(&merchant),
-                self.table.ticket_events(&merchant, day),
-                self.table.sms_log(&merchant, start, end),
-                self.table.prints_between(&merchant, start, end),
             )?;
             let mode = contract.map_or(RedemptionMode::RedeemAfterUse, |c| c.redemption_mode);
-            let own: Vec<_> = events
-                .into_iter()
-                .filter(|e| e.issuer == merchant)
-                .collect();
-            let returns: Vec<_> = fee_bearing_returns(&own)
-                .into_iter()
-                .map(|(_, face)| face)
-                .collect();
-            // Per unit: what was sent or printed counts, not its value.
-            let sms_units = vec![rust_decimal::Decimal::ZERO; sms.len()];
-            let platform_prints = prints.iter().filter(|p| p.by_platform).count();
-            let print_units = vec![rust_decimal::Decimal::ZERO; platform_prints];
-            for (item, units) in [
-                (FeeItem::ReturnOperation, returns),
-                (FeeItem::Sms, sms_units),
-                (FeeItem::PaperPrinting, print_units),
-            ] {
-                if let Some(total) = daily_fee_total(day, item, mode, &rates, &units) {
+            // Each billable item of the mode: how many units, and their face value in all.
+            let units: Vec<(FeeItem, usize, Decimal)> = match mode {
+                RedemptionMode::RedeemAfterUse => {
+                    let (events, sms, prints, issued) = tokio::try_join!(
+                        self.table.ticket_events(&merchant, day),
+                        self.table.sms_log(&merchant, start, end),
+                        self.table.prints_between(&merchant, start, end),
+                        self.table.counter_days(&merchant, day, day),
+                    )?;
+                    let own: Vec<_> = events
+                        .into_iter()
+                        .filter(|e| e.issuer == merchant)
+                        .collect();
+                    let returns = fee_bearing_returns(&own);
+                    let platform_prints = prints.iter().filter(|p| p.by_platform).count();
+                    // The tickets the day issued (the serial processing fee), from the
+                    // circulation counters of the day, every place together.
+                    let (issued_count, issued_amount) =
+                        issued
+                            .iter()
+                            .fold((0usize, Decimal::ZERO), |(n, a), (_, _, f)| {
+                                (
+                                    n + usize::try_from(f.issued_count).unwrap_or(0),
+                                    a + f.issued_amount,
+                                )
+                            });
+                    vec![
+                        (
+                            FeeItem::ReturnOperation,
+                            returns.len(),
+                            returns.iter().map(|(_, face)| *face).sum(),
+                        ),
+                        // Per unit: what was sent or printed counts, not its value.
+                        (FeeItem::Sms, sms.len(), Decimal::ZERO),
+                        (FeeItem::PaperPrinting, platform_prints, Decimal::ZERO),
+                        (FeeItem::SerialProcessing, issued_count, issued_amount),
+                    ]
+                }
+                RedemptionMode::Installment => {
+                    let ledger = self.table.installment_events(&merchant, day).await?;
+                    let returns = installment_fee_bearing_returns(&ledger);
+                    let (serials, serial_amount) = serials_issued(&ledger);
+                    vec![
+                        (
+                            FeeItem::ReturnOperation,
+                            returns.len(),
+                            returns.iter().map(|r| r.amount).sum(),
+                        ),
+                        (FeeItem::SerialProcessing, serials, serial_amount),
+                    ]
+                }
+            };
+            for (item, count, face_total) in units {
+                if let Some(total) = daily_fee_total_of(day, item, mode, &rates, count, face_total)
+                {
                     self.table.record_daily_fee_total(&merchant, &total).await?;
                     summary.fee_totals_written += 1;
                 }

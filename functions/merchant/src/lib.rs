@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea};
 use tessera_domain::merchant::{
-    rate_in_force, validate_image_upload, Contact, CustomerService, FeeItem, OperationSettings,
-    ServiceStatus, TicketImage,
+    parse_notify_url, rate_in_force, validate_image_upload, Contact, CustomerService, FeeItem,
+    OperationSettings, ServiceStatus, TicketImage,
 };
 use tessera_domain::values::EmailList;
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
@@ -356,6 +356,99 @@ async fn put_operation_settings(
         sms_available: contract.is_some_and(|c| c.sms_contracted),
         consumer_returns_enabled: settings.operation.consumer_returns_enabled,
     }))
+}
+
+// ------------------------------------------------------------------ refund notify URL
+
+/// The action of a notify URL change in the merchant's history.
+const NOTIFY_URL_CHANGED: &str = "refund_notify_url_changed";
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RefundNotifyUrlView {
+    /// Where refund results are posted; `null`: none set.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefundNotifyUrlInput {
+    /// An https:// URL with a host (at most 500 characters, no spaces, credentials or
+    /// fragment); `null` or empty removes it.
+    #[schema(max_length = 500, pattern = "^(https://[^\\s#@]+)?$")]
+    pub url: Option<String>,
+}
+
+/// 退款結果主動通知 URL (§八 8-1 發行前置設定): where the platform posts an order's refund
+/// result. Each order keeps the URL in force when it was issued.
+#[utoipa::path(get, path = "/merchant/refund-notify-url", tag = "merchant", security(("bearer" = [])),
+    responses((status = 200, body = RefundNotifyUrlView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: query right of operation_settings", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn get_refund_notify_url(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<RefundNotifyUrlView>, Problem> {
+    rights(FunctionArea::OperationSettings).check_own(&current.actor, Access::Query)?;
+    let settings = services
+        .table
+        .get_settings(&current.actor.acting_as)
+        .await?;
+    Ok(Json(RefundNotifyUrlView {
+        url: settings.refund_notify_url,
+    }))
+}
+
+/// Set (or remove) the refund notify URL. Not retroactive: orders issued before keep theirs.
+#[utoipa::path(put, path = "/merchant/refund-notify-url", tag = "merchant", security(("bearer" = [])), request_body = RefundNotifyUrlInput,
+    responses((status = 200, body = RefundNotifyUrlView),
+        (status = 400, description = "VALIDATION_FAILED: url", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: modify right of operation_settings; SWITCH_REQUIRED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn put_refund_notify_url(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiJson(input): ApiJson<RefundNotifyUrlInput>,
+) -> Result<Json<RefundNotifyUrlView>, Problem> {
+    let actor = &current.actor;
+    rights(FunctionArea::OperationSettings).check_own(actor, Access::Modify)?;
+    let url = match input
+        .url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        Some(url) => Some(parse_notify_url("url", url)?),
+        None => None,
+    };
+    let url = &url;
+    let settings = change_settings(&services, actor, NOTIFY_URL_CHANGED, |settings| {
+        let before = settings.refund_notify_url.clone();
+        settings.refund_notify_url = url.clone();
+        Ok(json!({"url": {"before": before, "after": url}}))
+    })
+    .await?;
+    Ok(Json(RefundNotifyUrlView {
+        url: settings.refund_notify_url,
+    }))
+}
+
+/// The notify URL's changes (歷程), oldest first: who, when, before and after.
+#[utoipa::path(get, path = "/merchant/refund-notify-url/history", tag = "merchant", security(("bearer" = [])),
+    responses((status = 200, body = HistoryList),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: query right of operation_settings", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn refund_notify_url_history(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<HistoryList>, Problem> {
+    let actor = &current.actor;
+    rights(FunctionArea::OperationSettings).check_own(actor, Access::Query)?;
+    let mut entries = services
+        .table
+        .list_history(&actor.acting_as, ENTITY, actor.acting_as.as_str())
+        .await?;
+    entries.retain(|e| e.action == NOTIFY_URL_CHANGED);
+    Ok(Json(HistoryList::from(entries)))
 }
 
 // ------------------------------------------------------------------ ticket page
@@ -968,6 +1061,8 @@ pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(get_profile, put_profile))
         .routes(routes!(get_operation_settings, put_operation_settings))
+        .routes(routes!(get_refund_notify_url, put_refund_notify_url))
+        .routes(routes!(refund_notify_url_history))
         .routes(routes!(get_ticket_page, put_ticket_page))
         .routes(routes!(request_upload))
         .routes(routes!(confirm_image))

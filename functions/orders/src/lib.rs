@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tessera_domain::access::{Access, AreaGuard, FunctionArea};
+use tessera_domain::merchant::RedemptionMode;
 use tessera_domain::orders::{
     is_issuable, last_issuable_day, OrderEvent, OrderStatus, TradeNo, AUTO_CANCEL_AFTER_DAYS,
 };
@@ -40,7 +41,8 @@ pub struct OrderInput {
     /// Whole NT$ paid.
     #[schema(value_type = String)]
     pub amount: Decimal,
-    /// Tickets ordered, 1–1000.
+    /// Tickets ordered, 1–1000 (1 for a merchant in installment mode: its order is split
+    /// into periods, not tickets).
     pub quantity: u32,
     pub cardholder_name: String,
     pub cardholder_mobile: String,
@@ -98,7 +100,7 @@ fn view(order: &OrderRecord, now: DateTime<Utc>) -> OrderView {
 /// Record a paid (card-authorised) order for a product of this merchant.
 #[utoipa::path(post, path = "/orders", tag = "orders", security(("bearer" = [])), request_body = OrderInput,
     responses((status = 201, body = OrderView),
-        (status = 400, description = "VALIDATION_FAILED: trade_no, product_id, amount, quantity, cardholder_*, paid_at", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400, description = "VALIDATION_FAILED: trade_no, product_id, amount, quantity (1 in installment mode), cardholder_*, paid_at", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "RIGHT_MISSING: modify right of issuance", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "ORDER_EXISTS", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn record(
@@ -139,6 +141,16 @@ async fn record(
         violations.push(Violation::field(
             "paid_at",
             "not in the future, and at most 30 days ago",
+        ));
+    }
+    // An installment order is split into periods, not tickets (§八).
+    let contract = services.table.get_contract(&actor.acting_as).await?;
+    if contract.is_some_and(|c| c.redemption_mode == RedemptionMode::Installment)
+        && input.quantity != 1
+    {
+        violations.push(Violation::field(
+            "quantity",
+            "1: an installment order is split into periods, not tickets",
         ));
     }
     let product = match ProductId::parse("product_id", &input.product_id) {

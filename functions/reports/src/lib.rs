@@ -11,8 +11,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::{Access, Actor, AreaGuard, FunctionArea, Role};
 use tessera_domain::events::EventType;
-use tessera_domain::merchant::{rate_in_force, DeliveryMethod, FeeItem};
+use tessera_domain::installment::SerialStatus;
+use tessera_domain::merchant::{rate_in_force, DeliveryMethod, FeeItem, RedemptionMode};
 use tessera_domain::messages::SmsPurpose;
+use tessera_domain::orders::TradeNo;
 use tessera_domain::products::{check_query_range, ProductId, TicketKind};
 use tessera_domain::reports::{
     parse_number_list, BranchScope, ColumnGroup, DateType, DayRange, HolderQuery, StatusGroup,
@@ -24,9 +26,11 @@ use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
+use tessera_platform::installment;
 use tessera_platform::reports::{
-    BillsReport, BranchReport, CrossStoreReport, IssuedOrdersReport, PaperTicketsReport,
-    ReportRequest, ReturnFeesReport, SmsLogReport, TicketQuery, TicketReport, TransfersReport,
+    BillsReport, BranchReport, CrossStoreReport, InstallmentOrdersReport, InstallmentSerialsReport,
+    IssuedOrdersReport, PaperTicketsReport, ReportRequest, ReturnFeesReport, SmsLogReport,
+    TicketQuery, TicketReport, TransfersReport,
 };
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::exports::{ExportMessage, ExportRecord, ExportStatus};
@@ -608,10 +612,128 @@ async fn return_fees_report(
                 owner,
                 range,
                 branch,
+                installment: false,
             })
         },
     )
     .await
+}
+
+/// Whether the merchant the caller acts as is in installment mode (its reports differ).
+async fn is_installment(services: &Services, merchant: &MerchantId) -> Result<bool, Error> {
+    Ok(services
+        .table
+        .get_contract(merchant)
+        .await?
+        .is_some_and(|c| c.redemption_mode == RedemptionMode::Installment))
+}
+
+/// The installment reports' filters (分期核銷訂單報表).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InstallmentQuery {
+    /// First Taipei day (YYYY-MM-DD): of issue for orders, of the expected redemption
+    /// for serials.
+    pub from: NaiveDate,
+    /// Last Taipei day (YYYY-MM-DD), at most 3 months after `from`.
+    pub to: NaiveDate,
+    /// Only this status (`unused`, `redeeming`, `redeemed`, `pending_return`, `returning`,
+    /// `returned`): the order's (derived from its serials) or the serial's.
+    #[param(pattern = "^(unused|redeeming|redeemed|pending_return|returning|returned)$")]
+    pub status: Option<String>,
+    /// Only this merchant trade number.
+    #[param(pattern = "^[A-Za-z0-9]{1,20}$")]
+    pub trade_no: Option<String>,
+}
+
+impl InstallmentQuery {
+    fn filters(self) -> Result<(DayRange, Option<SerialStatus>, Option<TradeNo>), Error> {
+        let range = DayRange::parse(self.from, self.to)?;
+        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
+            Some(status) => Some(SerialStatus::parse("status", status)?),
+            None => None,
+        };
+        let trade_no = match self.trade_no.as_deref().filter(|t| !t.is_empty()) {
+            Some(trade_no) => Some(TradeNo::parse("trade_no", trade_no)?),
+            None => None,
+        };
+        Ok((range, status, trade_no))
+    }
+
+    fn orders(self, actor: &Actor) -> Result<InstallmentOrdersReport, Error> {
+        let (range, status, trade_no) = self.filters()?;
+        Ok(InstallmentOrdersReport {
+            owner: actor.acting_as.clone(),
+            range,
+            status,
+            trade_no,
+        })
+    }
+
+    fn serials(self, actor: &Actor) -> Result<InstallmentSerialsReport, Error> {
+        let (range, status, trade_no) = self.filters()?;
+        Ok(InstallmentSerialsReport {
+            owner: actor.acting_as.clone(),
+            range,
+            status,
+            trade_no,
+        })
+    }
+}
+
+/// The installment area's query right, and the merchant's installment mode.
+async fn installment_reader(services: &Services, actor: &Actor) -> Result<(), Error> {
+    AreaGuard::new(FunctionArea::InstallmentOrders, ErrorCode::ExportNotFound)
+        .check_own(actor, Access::Query)?;
+    installment::check_mode(
+        &services.table,
+        &actor.acting_as,
+        RedemptionMode::Installment,
+    )
+    .await
+}
+
+/// The installment order report (分期核銷訂單報表 > 訂單明細, §八 8-3 C): the orders issued
+/// in a range of Taipei days (at most 3 months) with their totals, the amounts and periods
+/// redeemed, returned and unused, "核銷完成" once every period is redeemed, and the
+/// standing return with its fee's apportionment.
+#[utoipa::path(get, path = "/reports/installment-orders", tag = "reports", security(("bearer" = [])),
+    params(InstallmentQuery, PageQuery),
+    responses((status = 200, body = ReportPage),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), status, trade_no, limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of installment_orders; REDEMPTION_MODE_MISMATCH", body = ProblemDetails, content_type = PROBLEM)))]
+async fn installment_orders_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<InstallmentQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ReportPage>, Problem> {
+    let actor = &current.actor;
+    installment_reader(&services, actor).await?;
+    let request = ReportRequest::InstallmentOrders(query.orders(actor)?);
+    Ok(Json(report_page(&services, &request, &page).await?))
+}
+
+/// The per-period serial report (各期序號明細): the serials expected to be redeemed in a
+/// range of Taipei days (at most 3 months), each with its face value, status, expected
+/// date and its return's data.
+#[utoipa::path(get, path = "/reports/installment-serials", tag = "reports", security(("bearer" = [])),
+    params(InstallmentQuery, PageQuery),
+    responses((status = 200, body = ReportPage),
+        (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months), status, trade_no, limit, cursor", body = ProblemDetails, content_type = PROBLEM),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
+        (status = 403, description = "RIGHT_MISSING: query right of installment_orders; REDEMPTION_MODE_MISMATCH", body = ProblemDetails, content_type = PROBLEM)))]
+async fn installment_serials_report(
+    State(services): State<Services>,
+    current: CurrentActor,
+    ApiQuery(query): ApiQuery<InstallmentQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ReportPage>, Problem> {
+    let actor = &current.actor;
+    installment_reader(&services, actor).await?;
+    let request = ReportRequest::InstallmentSerials(query.serials(actor)?);
+    Ok(Json(report_page(&services, &request, &page).await?))
 }
 
 /// A page of a report over a range of Taipei days of the caller's merchant: the query
@@ -626,11 +748,14 @@ async fn range_report(
 ) -> Result<Json<ReportPage>, Problem> {
     let actor = &current.actor;
     AreaGuard::new(area, ErrorCode::ExportNotFound).check_own(actor, Access::Query)?;
-    let request = report(
+    let mut request = report(
         actor.acting_as.clone(),
         DayRange::parse(query.from, query.to)?,
         actor.branch.clone(),
     );
+    if let ReportRequest::ReturnFees(report) = &mut request {
+        report.installment = is_installment(services, &actor.acting_as).await?;
+    }
     Ok(Json(report_page(services, &request, page).await?))
 }
 
@@ -687,10 +812,10 @@ async fn branch_report(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExportInput {
     /// The report: `tickets`, `cross_store`, `branch`, `circulation`, `sms_log`, `transfers`, `paper_tickets`,
-    /// `issued_orders`, `return_fees`, `bills`, `products`, `branches`, `bindings` or
-    /// `redeemable_stores`.
+    /// `issued_orders`, `return_fees`, `bills`, `products`, `branches`, `bindings`,
+    /// `redeemable_stores`, `installment_orders` or `installment_serials`.
     #[schema(
-        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|transfers|paper_tickets|return_fees|bills|products|branches|bindings|redeemable_stores)$"
+        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|transfers|paper_tickets|return_fees|bills|products|branches|bindings|redeemable_stores|installment_orders|installment_serials)$"
     )]
     pub report: String,
     /// The fields of the report's own route (`/reports/tickets`, `/reports/cross-store`,
@@ -703,7 +828,7 @@ pub struct ExportInput {
 }
 
 /// What `POST /exports` can write.
-const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, transfers, paper_tickets, return_fees, bills, products, branches, bindings or redeemable_stores";
+const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, transfers, paper_tickets, return_fees, bills, products, branches, bindings, redeemable_stores, installment_orders or installment_serials";
 
 /// The query of an export, read as the report's own route reads it.
 fn export_query<T: serde::de::DeserializeOwned>(query: serde_json::Value) -> Result<T, Error> {
@@ -779,6 +904,7 @@ async fn create_export(
         "paper_tickets" => FunctionArea::PaperPrinting,
         "return_fees" => FunctionArea::Billing,
         "bills" => FunctionArea::Billing,
+        "installment_orders" | "installment_serials" => FunctionArea::InstallmentOrders,
         "products" => FunctionArea::Products,
         "branches" => FunctionArea::Branches,
         "redeemable_stores" => FunctionArea::OperationSettings,
@@ -813,7 +939,30 @@ async fn create_export(
             owner: actor.acting_as.clone(),
             range: export_query::<OperationsQuery>(input.query)?.range()?,
             branch: actor.branch.clone(),
+            installment: is_installment(&services, &actor.acting_as).await?,
         }),
+        "installment_orders" => {
+            installment::check_mode(
+                &services.table,
+                &actor.acting_as,
+                RedemptionMode::Installment,
+            )
+            .await?;
+            ReportRequest::InstallmentOrders(
+                export_query::<InstallmentQuery>(input.query)?.orders(actor)?,
+            )
+        }
+        "installment_serials" => {
+            installment::check_mode(
+                &services.table,
+                &actor.acting_as,
+                RedemptionMode::Installment,
+            )
+            .await?;
+            ReportRequest::InstallmentSerials(
+                export_query::<InstallmentQuery>(input.query)?.serials(actor)?,
+            )
+        }
         "products" => {
             let range = export_query::<OperationsQuery>(input.query)?;
             let (Some(from), Some(to)) = (range.from, range.to) else {
@@ -1189,8 +1338,9 @@ fn count_and_amount(count: i64, amount: rust_decimal::Decimal) -> CountAndAmount
     }
 }
 
-/// The home dashboard of a redeem-after-use merchant (§二): the last 90 days' tickets split
-/// into redeemed, returned and unused, and the contract with its fees in force.
+/// The home dashboard (§二): the last 90 days' tickets split into redeemed, returned and
+/// unused, and the contract with its fees in force. For an installment merchant the counts
+/// are serials (periods) and the amounts their face values (§八).
 #[utoipa::path(get, path = "/dashboard", tag = "reports", security(("bearer" = [])),
     params(DashboardQuery),
     responses((status = 200, body = Dashboard),
@@ -1288,6 +1438,8 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(transfers_report))
         .routes(routes!(paper_tickets_report))
         .routes(routes!(return_fees_report))
+        .routes(routes!(installment_orders_report))
+        .routes(routes!(installment_serials_report))
         .routes(routes!(circulation_report))
         .routes(routes!(dashboard))
         .routes(routes!(create_export))

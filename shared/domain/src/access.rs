@@ -51,6 +51,39 @@ function_areas! {
     Branches = ("branches", "票券分店與綁定子帳號"),
     Billing = ("billing", "帳單報表"),
     InstallmentOrders = ("installment_orders", "分期核銷訂單"),
+    OrderReturn = ("order_return", "訂單退貨"),
+    OrderCancelReturn = ("order_cancel_return", "訂單取消退貨"),
+}
+
+impl FunctionArea {
+    /// Whether the area is on the menus of a merchant in `mode` (§四 rights, §八): the
+    /// ticket's operations, issued orders, printing, transfers and the SMS log for
+    /// redeem-after-use; installment orders, order return and its cancel for installment;
+    /// the rest (settings, products, paid orders, reports, branches, bills) for both.
+    pub fn offered_in(self, mode: crate::merchant::RedemptionMode) -> bool {
+        use crate::merchant::RedemptionMode::{Installment, RedeemAfterUse};
+        match self {
+            FunctionArea::IssuedOrders
+            | FunctionArea::PaperPrinting
+            | FunctionArea::Redemption
+            | FunctionArea::CancelRedemption
+            | FunctionArea::Return
+            | FunctionArea::CancelReturn
+            | FunctionArea::Transfers
+            | FunctionArea::SmsLog => mode == RedeemAfterUse,
+            FunctionArea::InstallmentOrders
+            | FunctionArea::OrderReturn
+            | FunctionArea::OrderCancelReturn => mode == Installment,
+            FunctionArea::OperationSettings
+            | FunctionArea::Profile
+            | FunctionArea::LoginHistory
+            | FunctionArea::Products
+            | FunctionArea::Issuance
+            | FunctionArea::Reports
+            | FunctionArea::Branches
+            | FunctionArea::Billing => true,
+        }
+    }
 }
 
 /// The two rights of each area.
@@ -539,5 +572,21 @@ mod tests {
             sub.attribution(),
             Attribution::Branch(BranchCode::parse("b", "TPE01").unwrap())
         );
+    }
+
+    #[test]
+    fn each_mode_offers_its_own_operations_and_both_share_the_rest() {
+        use crate::merchant::RedemptionMode::{Installment, RedeemAfterUse};
+        for area in FunctionArea::ALL {
+            assert!(
+                area.offered_in(RedeemAfterUse) || area.offered_in(Installment),
+                "{area:?}"
+            );
+        }
+        assert!(FunctionArea::Redemption.offered_in(RedeemAfterUse));
+        assert!(!FunctionArea::Redemption.offered_in(Installment));
+        assert!(FunctionArea::OrderReturn.offered_in(Installment));
+        assert!(!FunctionArea::OrderReturn.offered_in(RedeemAfterUse));
+        assert!(FunctionArea::Reports.offered_in(Installment));
     }
 }

@@ -45,11 +45,34 @@ pub fn daily_fee_total(
     rates: &[FeeRate],
     units: &[Decimal],
 ) -> Option<DailyFeeTotal> {
+    daily_fee_total_of(
+        day,
+        item,
+        mode,
+        rates,
+        units.len(),
+        units.iter().copied().sum(),
+    )
+}
+
+/// [`daily_fee_total`] of `count` units whose face values sum to `face_total` (a
+/// percentage of each face, summed, is the percentage of their sum).
+pub fn daily_fee_total_of(
+    day: NaiveDate,
+    item: FeeItem,
+    mode: RedemptionMode,
+    rates: &[FeeRate],
+    count: usize,
+    face_total: Decimal,
+) -> Option<DailyFeeTotal> {
     let rate = rate_in_force(rates, mode, item, day)?;
-    if units.is_empty() {
+    if count == 0 {
         return None;
     }
-    let raw: Decimal = units.iter().map(|face| unit_fee(rate, *face)).sum();
+    let raw = match rate.basis {
+        FeeBasis::PerUnit => rate.amount * Decimal::from(count),
+        FeeBasis::Percent => face_total * rate.amount / Decimal::ONE_HUNDRED,
+    };
     Some(DailyFeeTotal {
         date: day,
         item,
@@ -211,12 +234,19 @@ pub struct Bill {
     pub paid: bool,
 }
 
-const ITEMS: [FeeItem; 4] = [
-    FeeItem::ReturnOperation,
-    FeeItem::Sms,
-    FeeItem::PaperPrinting,
-    FeeItem::SerialProcessing,
-];
+/// The fee items of a mode's bill (§6-2 各期帳單明細): redeem-after-use bills all four;
+/// installment, the return-operation and serial processing fees only.
+pub fn fee_items(mode: RedemptionMode) -> &'static [FeeItem] {
+    match mode {
+        RedemptionMode::RedeemAfterUse => &[
+            FeeItem::ReturnOperation,
+            FeeItem::Sms,
+            FeeItem::PaperPrinting,
+            FeeItem::SerialProcessing,
+        ],
+        RedemptionMode::Installment => &[FeeItem::ReturnOperation, FeeItem::SerialProcessing],
+    }
+}
 
 /// The month a close run on `today` closes: the one before today's month.
 pub fn month_to_close(today: NaiveDate) -> NaiveDate {
@@ -227,12 +257,13 @@ pub fn month_to_close(today: NaiveDate) -> NaiveDate {
 /// month are ignored) and the earlier unpaid bills `(month, total)`.
 pub fn close_month(
     month_start: NaiveDate,
+    mode: RedemptionMode,
     totals: &[DailyFeeTotal],
     unpaid_earlier: &[(String, Decimal)],
 ) -> Bill {
     let next = calendar::next_month_start(month_start);
     let in_month = |total: &&DailyFeeTotal| total.date >= month_start && total.date < next;
-    let lines: Vec<BillLine> = ITEMS
+    let lines: Vec<BillLine> = fee_items(mode)
         .iter()
         .map(|item| BillLine {
             item: *item,
@@ -502,7 +533,7 @@ mod tests {
             ("2026-08".to_owned(), Decimal::new(40, 0)),
             ("2026-09".to_owned(), Decimal::new(15, 0)),
         ];
-        let bill = close_month(day(10, 1), &totals, &unpaid);
+        let bill = close_month(day(10, 1), RedemptionMode::RedeemAfterUse, &totals, &unpaid);
         assert_eq!(bill.month, "2026-10");
         assert_eq!(
             bill.lines[0],
@@ -517,7 +548,7 @@ mod tests {
         assert_eq!(bill.amount_due, Decimal::new(117, 0));
         assert!(!bill.paid);
         assert_eq!(
-            close_month(day(10, 1), &[], &[]).amount_due,
+            close_month(day(10, 1), RedemptionMode::RedeemAfterUse, &[], &[]).amount_due,
             Decimal::ZERO,
             "a quiet month bills zero"
         );

@@ -185,6 +185,14 @@ error_codes! {
     ResendNotOffered = ("RESEND_NOT_OFFERED", 409, "Paper tickets are not sent, so they cannot be resent.", "紙本票券不提供補發通知。"),
     /// Printing applies to unused paper tickets of the right kind of printing (§7-3 D).
     TicketNotPrintable = ("TICKET_NOT_PRINTABLE", 409, "This ticket cannot be printed (or advanced in the print run) now.", "此票券無法列印。"),
+    /// The merchant's redemption mode (使用後核銷 / 分期核銷) does not offer this operation.
+    RedemptionModeMismatch = ("REDEMPTION_MODE_MISMATCH", 403, "This merchant's redemption mode does not offer this operation.", "此商店的核銷方式不提供此功能。"),
+    /// No issued installment order with this number for this merchant.
+    InstallmentOrderNotFound = ("INSTALLMENT_ORDER_NOT_FOUND", 404, "No such installment order.", "查無此分期訂單。"),
+    /// An order return needs unused serials; this order has none left.
+    OrderNothingToReturn = ("ORDER_NOTHING_TO_RETURN", 409, "The order has no unused serials to return.", "此訂單已無未使用序號可退貨。"),
+    /// Cancel return needs a pending return; this order has none.
+    OrderReturnNotPending = ("ORDER_RETURN_NOT_PENDING", 409, "The order has no pending return to cancel.", "此訂單沒有待退貨資料可取消。"),
     /// Too many requests from this address in a short time; wait and retry.
     TooManyRequests = ("TOO_MANY_REQUESTS", 429, "Too many requests; wait a minute and retry.", "請求過於頻繁，請稍後再試。"),
     IdempotencyKeyRequired = ("IDEMPOTENCY_KEY_REQUIRED", 400, "This request needs an Idempotency-Key header (1 to 64 letters, digits, - or _).", "此請求需要 Idempotency-Key 標頭。"),

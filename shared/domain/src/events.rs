@@ -54,10 +54,26 @@ pub enum EventType {
     /// A report export was asked for: the export worker writes it.
     #[serde(rename = "export.requested")]
     ExportRequested,
+    /// An installment order was issued with its serials.
+    #[serde(rename = "installment_order.issued")]
+    InstallmentOrderIssued,
+    /// Its unused serials were returned (the fee apportioned over them).
+    #[serde(rename = "installment_order.returned")]
+    InstallmentOrderReturned,
+    /// Its pending return was cancelled on the return day.
+    #[serde(rename = "installment_order.return_cancelled")]
+    InstallmentOrderReturnCancelled,
+    /// The system moved serials (scheduled redemption, bank cut-offs).
+    #[serde(rename = "installment_order.serials_stepped")]
+    InstallmentSerialsStepped,
+    /// A return's refund completed (its serials all returned): the refund result, for the
+    /// order's notify URL.
+    #[serde(rename = "installment_order.refunded")]
+    InstallmentOrderRefunded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 22] = [
         EventType::TicketRedeemed,
         EventType::TicketRedemptionCancelled,
         EventType::TicketReturned,
@@ -75,6 +91,11 @@ impl EventType {
         EventType::BillClosed,
         EventType::NotificationsRequested,
         EventType::ExportRequested,
+        EventType::InstallmentOrderIssued,
+        EventType::InstallmentOrderReturned,
+        EventType::InstallmentOrderReturnCancelled,
+        EventType::InstallmentSerialsStepped,
+        EventType::InstallmentOrderRefunded,
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,6 +117,11 @@ impl EventType {
             EventType::BillClosed => "bill.closed",
             EventType::NotificationsRequested => "notifications.requested",
             EventType::ExportRequested => "export.requested",
+            EventType::InstallmentOrderIssued => "installment_order.issued",
+            EventType::InstallmentOrderReturned => "installment_order.returned",
+            EventType::InstallmentOrderReturnCancelled => "installment_order.return_cancelled",
+            EventType::InstallmentSerialsStepped => "installment_order.serials_stepped",
+            EventType::InstallmentOrderRefunded => "installment_order.refunded",
         }
     }
 }
@@ -144,6 +170,10 @@ impl Consumer {
                     | EventType::TicketRedemptionCancelled
                     | EventType::TicketReturned
                     | EventType::TicketReturnCancelled
+                    | EventType::InstallmentOrderIssued
+                    | EventType::InstallmentOrderReturned
+                    | EventType::InstallmentOrderReturnCancelled
+                    | EventType::InstallmentSerialsStepped
             ),
         }
     }

@@ -138,6 +138,10 @@ pub fn require_can_issue(
         return Err(Error::new(ErrorCode::ServiceNotActive)
             .with_detail(format!("service status: {status:?}").to_lowercase()));
     }
+    crate::merchant::require_mode(
+        Some(contract),
+        crate::merchant::RedemptionMode::RedeemAfterUse,
+    )?;
     if !contract.delivery_methods.contains(&method) {
         return Err(Error::new(ErrorCode::DeliveryMethodNotContracted));
     }
@@ -810,6 +814,20 @@ mod tests {
                 .unwrap_err()
                 .code,
             ErrorCode::ServiceNotActive
+        );
+        let installment = Contract {
+            redemption_mode: RedemptionMode::Installment,
+            ..contract
+        };
+        assert_eq!(
+            require_can_issue(
+                Some(&installment),
+                DeliveryMethod::ElectronicImmediate,
+                now()
+            )
+            .unwrap_err()
+            .code,
+            ErrorCode::RedemptionModeMismatch
         );
     }
 

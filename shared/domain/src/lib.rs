@@ -11,6 +11,7 @@ pub mod circulation;
 pub mod clock;
 pub mod error;
 pub mod events;
+pub mod installment;
 pub mod issuance;
 pub mod issued_orders;
 pub mod lifecycle;

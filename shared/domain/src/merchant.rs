@@ -90,6 +90,25 @@ pub enum RedemptionMode {
     Installment,
 }
 
+/// Refuses what the merchant's redemption mode does not offer (§四, §八): installment orders
+/// for a merchant that redeems after use, tickets for an installment merchant. No contract
+/// yet counts as redeem-after-use, the platform's default.
+pub fn require_mode(contract: Option<&Contract>, wanted: RedemptionMode) -> Result<(), Error> {
+    let mode = contract.map_or(RedemptionMode::RedeemAfterUse, |c| c.redemption_mode);
+    if mode == wanted {
+        return Ok(());
+    }
+    let (is, offers) = match mode {
+        RedemptionMode::RedeemAfterUse => ("redeem_after_use", "tickets"),
+        RedemptionMode::Installment => ("installment", "installment orders"),
+    };
+    Err(
+        Error::new(ErrorCode::RedemptionModeMismatch).with_detail(format!(
+            "the merchant's mode is {is}: it works with {offers}"
+        )),
+    )
+}
+
 /// The contract the platform operator sets for a merchant (§3-6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contract {
@@ -143,6 +162,44 @@ impl OperationSettings {
         }
         Ok(())
     }
+}
+
+/// The refund-result notify URL (§八 8-1 退款結果主動通知 URL), at most this long.
+pub const NOTIFY_URL_MAX: usize = 500;
+
+/// Checks a refund notify URL: `https://` with a host, printable ASCII without spaces, no
+/// credentials, no fragment, at most [`NOTIFY_URL_MAX`] characters. (Where it may connect
+/// is the sender's check, after DNS resolution.)
+pub fn parse_notify_url(field: &str, value: &str) -> Result<String, Error> {
+    let value = value.trim();
+    let reason = format!(
+        "an https:// URL with a host, at most {NOTIFY_URL_MAX} characters, no spaces, credentials or fragment"
+    );
+    let Some(rest) = value.strip_prefix("https://") else {
+        return Err(Error::invalid_field(field, reason));
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, port)| {
+            if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
+                host
+            } else {
+                authority
+            }
+        });
+    let valid = value.len() <= NOTIFY_URL_MAX
+        && value.chars().all(|c| c.is_ascii_graphic())
+        && !authority.contains('@')
+        && !value.contains('#')
+        && !host.is_empty()
+        && host.chars().all(|c| {
+            c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '[' || c == ']' || c == ':'
+        });
+    if !valid {
+        return Err(Error::invalid_field(field, reason));
+    }
+    Ok(value.to_owned())
 }
 
 /// Sign-in alerts by mail (§3-5): on failed sign-ins, and on a sign-in from a device or
@@ -590,5 +647,28 @@ mod image_tests {
         assert!(!ImageType::Png.matches_magic(b"<svg>"));
         assert!(ImageType::Jpeg.matches_magic(&[0xFF, 0xD8, 0xFF, 0xE0]));
         assert!(!ImageType::Jpeg.matches_magic(b"GIF89a"));
+    }
+
+    #[test]
+    fn notify_urls_are_https_with_a_host_and_nothing_hidden() {
+        for good in [
+            "https://shop.example.com/refunds",
+            "https://shop.example.com:8443/refunds?x=1",
+            "https://203.0.113.5/hook",
+        ] {
+            assert_eq!(parse_notify_url("url", good).unwrap(), good);
+        }
+        for bad in [
+            "http://shop.example.com/refunds",
+            "https://",
+            "https:///path",
+            "https://user:pw@shop.example.com/",
+            "https://shop.example.com/a b",
+            "https://shop.example.com/#frag",
+            "ftp://shop.example.com",
+            &format!("https://shop.example.com/{}", "a".repeat(NOTIFY_URL_MAX)),
+        ] {
+            assert!(parse_notify_url("url", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -301,7 +301,7 @@ pub const CODE_ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 pub use crate::values::ProductId;
 
 /// Characters of a product number after its `P`.
-const PRODUCT_ID_RANDOM_LEN: usize = 10;
+pub const PRODUCT_ID_RANDOM_LEN: usize = 10;
 
 impl ProductId {
     /// A new product number from 10 random bytes: `P` and 10 code characters (about 49

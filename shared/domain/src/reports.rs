@@ -649,6 +649,177 @@ pub fn return_fee_cells(line: &crate::billing::ReturnFeeLine) -> Vec<String> {
     ]
 }
 
+const INSTALLMENT_RETURN_FEE_COLUMNS: &[Column] = &[
+    column("returned_at", "退貨時間"),
+    column("trade_no", "廠商訂單編號"),
+    column("product_id", "商品編號"),
+    column("amount", "退貨金額"),
+    column("rate", "費率（含稅）"),
+    column("fee", "退貨作業費"),
+];
+
+/// The return-fee report's columns in installment mode: per returned order (§6-3).
+pub fn installment_return_fee_columns() -> &'static [Column] {
+    INSTALLMENT_RETURN_FEE_COLUMNS
+}
+
+/// One fee-bearing order return: per order at the day's rate, or the rate on its amount.
+pub fn installment_return_fee_cells(
+    entry: &crate::installment::LedgerEntry,
+    rate: Option<&crate::merchant::FeeRate>,
+) -> Vec<String> {
+    let (rate_text, fee) = match rate {
+        None => (String::new(), Decimal::ZERO),
+        Some(rate) => match rate.basis {
+            crate::merchant::FeeBasis::PerUnit => (format!("NT${}/筆", rate.amount), rate.amount),
+            crate::merchant::FeeBasis::Percent => (
+                format!("{}%", rate.amount),
+                entry.amount * rate.amount / Decimal::ONE_HUNDRED,
+            ),
+        },
+    };
+    vec![
+        taipei_time(Some(entry.at)),
+        entry.trade_no.to_string(),
+        entry.product_id.to_string(),
+        entry.amount.to_string(),
+        rate_text,
+        fee.normalize().to_string(),
+    ]
+}
+
+const INSTALLMENT_ORDER_COLUMNS: &[Column] = &[
+    column("issued_at", "發行日期"),
+    column("trade_no", "廠商訂單編號"),
+    column("product_id", "商品編號"),
+    column("cardholder_name", "持卡人姓名"),
+    column("cardholder_mobile", "持卡人手機"),
+    column("status", "訂單狀態"),
+    column("amount", "訂單總金額"),
+    column("periods", "總期數"),
+    column("redeemed_amount", "核銷金額"),
+    column("redeemed_periods", "核銷期數"),
+    column("returned_amount", "退貨金額"),
+    column("returned_periods", "退貨期數"),
+    column("unused_amount", "未使用金額"),
+    column("unused_periods", "未使用期數"),
+    column("escrow_until", "履約保障到期日"),
+    column("returned_at", "退貨時間"),
+    column("return_fee", "退貨手續費"),
+    column("fee_apportionment", "手續費分攤"),
+    column("return_reason", "退貨原因"),
+];
+
+/// The installment order report's columns (分期核銷訂單報表 > 訂單明細, §八 8-3 C).
+pub fn installment_order_columns() -> &'static [Column] {
+    INSTALLMENT_ORDER_COLUMNS
+}
+
+/// What an installment order row shows: the order's facts, its figures, and its standing
+/// return (if any).
+pub struct InstallmentOrderRow<'a> {
+    pub issued_at: DateTime<Utc>,
+    pub trade_no: &'a crate::orders::TradeNo,
+    pub product_id: &'a crate::products::ProductId,
+    pub cardholder_name: &'a str,
+    pub cardholder_mobile: &'a str,
+    pub status: crate::installment::SerialStatus,
+    pub amount: Decimal,
+    pub figures: &'a crate::installment::OrderFigures,
+    pub last_expected_on: Option<NaiveDate>,
+    pub standing_return: Option<&'a crate::installment::OrderReturn>,
+}
+
+/// One order as the report shows it: "核銷完成" in place of the last expected date once
+/// every period is redeemed, the fee's parts as "5:3 6:3 …" (period:fee), the mobile
+/// masked.
+pub fn installment_order_cells(row: &InstallmentOrderRow<'_>) -> Vec<String> {
+    let figures = row.figures;
+    let until = if figures.fully_redeemed {
+        "核銷完成".to_owned()
+    } else {
+        text(row.last_expected_on)
+    };
+    let standing = row.standing_return;
+    let parts = standing.map(|r| {
+        r.parts
+            .iter()
+            .map(|p| format!("{}:{}", p.period, p.fee))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    vec![
+        taipei_time(Some(row.issued_at)),
+        row.trade_no.to_string(),
+        row.product_id.to_string(),
+        row.cardholder_name.to_owned(),
+        masked_mobile(row.cardholder_mobile),
+        row.status.name_zh_tw().to_owned(),
+        row.amount.to_string(),
+        figures.periods.to_string(),
+        figures.redeemed_amount.to_string(),
+        figures.redeemed_periods.to_string(),
+        figures.returned_amount.to_string(),
+        figures.returned_periods.to_string(),
+        figures.unused_amount.to_string(),
+        figures.unused_periods.to_string(),
+        until,
+        taipei_time(standing.map(|r| r.returned_at)),
+        text(standing.map(|r| r.fee)),
+        parts.unwrap_or_default(),
+        text(standing.map(|r| r.reason.clone())),
+    ]
+}
+
+const SERIAL_COLUMNS: &[Column] = &[
+    column("serial_no", "序號"),
+    column("trade_no", "廠商訂單編號"),
+    column("period", "期數"),
+    column("face_value", "面額"),
+    column("status", "序號狀態"),
+    column("status_at", "狀態時間"),
+    column("expected_on", "預計核銷日"),
+    column("issued_at", "發行日期"),
+    column("returned_at", "退貨時間"),
+    column("return_fee", "退貨手續費分攤"),
+    column("return_reason", "退貨原因"),
+];
+
+/// The per-period serial report's columns (分期核銷訂單報表 > 各期序號明細).
+pub fn serial_columns() -> &'static [Column] {
+    SERIAL_COLUMNS
+}
+
+/// What a serial row shows besides the serial.
+pub struct SerialRow<'a> {
+    pub trade_no: &'a crate::orders::TradeNo,
+    pub serial: &'a crate::installment::Serial,
+    pub issued_at: DateTime<Utc>,
+    pub returned_at: Option<DateTime<Utc>>,
+    pub return_reason: Option<&'a str>,
+}
+
+pub fn serial_cells(row: &SerialRow<'_>) -> Vec<String> {
+    let serial = row.serial;
+    vec![
+        crate::installment::Serial::number(row.trade_no, serial.period),
+        row.trade_no.to_string(),
+        serial.period.to_string(),
+        serial.face_value.to_string(),
+        serial.status.name_zh_tw().to_owned(),
+        taipei_time(Some(serial.status_at)),
+        serial.expected_on.to_string(),
+        taipei_time(Some(row.issued_at)),
+        taipei_time(row.returned_at),
+        if serial.status.is_return() {
+            serial.return_fee.to_string()
+        } else {
+            String::new()
+        },
+        row.return_reason.unwrap_or_default().to_owned(),
+    ]
+}
+
 const BILL_COLUMNS: &[Column] = &[
     column("month", "帳單月份"),
     column("item", "費用項目"),

@@ -35,6 +35,19 @@ struct TicketChanged {
     facts: Option<(TicketFacts, TicketFacts)>,
 }
 
+#[derive(Deserialize)]
+struct InstallmentIssued {
+    product_id: ProductId,
+    amount: String,
+    periods: u32,
+}
+
+#[derive(Deserialize)]
+struct SerialsChanged {
+    #[serde(default)]
+    facts: Vec<(TicketFacts, TicketFacts)>,
+}
+
 fn unreadable(event: &OutboxEvent, error: impl std::fmt::Display) -> Error {
     Error::new(ErrorCode::InternalError).with_detail(format!(
         "event {} is not readable as {}: {error}",
@@ -63,6 +76,30 @@ pub fn deltas_of(event: &OutboxEvent) -> Result<Vec<Delta>, Error> {
                 ));
             }
             Ok(deltas)
+        }
+        EventType::InstallmentOrderIssued => {
+            let issued: InstallmentIssued =
+                serde_json::from_str(&event.data).map_err(|e| unreadable(event, e))?;
+            let amount = Decimal::from_str(&issued.amount).map_err(|e| unreadable(event, e))?;
+            // An installment order counts its serials, issued at head office.
+            Ok(circulation::issued(
+                event.at,
+                Place::HeadOffice,
+                issued.product_id,
+                i64::from(issued.periods),
+                amount,
+            ))
+        }
+        EventType::InstallmentOrderReturned
+        | EventType::InstallmentOrderReturnCancelled
+        | EventType::InstallmentSerialsStepped => {
+            let changed: SerialsChanged =
+                serde_json::from_str(&event.data).map_err(|e| unreadable(event, e))?;
+            Ok(changed
+                .facts
+                .iter()
+                .flat_map(|(before, after)| circulation::change(before, after))
+                .collect())
         }
         EventType::TicketRedeemed
         | EventType::TicketRedemptionCancelled

@@ -10,6 +10,7 @@ pub mod circulation;
 pub mod extract;
 pub mod http;
 pub mod idempotency;
+pub mod installment;
 pub mod issuance;
 pub mod issued_orders;
 pub mod lambda;

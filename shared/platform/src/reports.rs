@@ -2,6 +2,7 @@
 //! that serves it (docs/data-model.md, "Reports"), with an opaque cursor to the next page.
 //! The HTTP routes and the export worker read the very same pages.
 
+use crate::store::installment::{StoredInstallmentOrder, StoredSerial};
 use crate::store::issuance::IssuedOrderRecord;
 use crate::store::keys;
 use crate::store::notifications::SmsLogEntry;
@@ -13,14 +14,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use tessera_domain::access::{FunctionArea, Role};
+use tessera_domain::installment::SerialStatus;
+use tessera_domain::orders::TradeNo;
 use tessera_domain::reports::{
     bill_cells, bill_columns, binding_columns, branch_columns, branch_event_cells,
     branch_event_columns, circulation_columns, cross_store_cells, cross_store_columns,
-    issued_order_cells, issued_order_columns, kind_zh_tw, paper_ticket_cells, paper_ticket_columns,
-    product_columns, report_time, return_fee_cells, return_fee_columns, sms_log_cells,
-    sms_log_columns, store_columns, ticket_cells, ticket_columns, transfer_cells, transfer_columns,
-    BranchScope, Column, ColumnGroup, DateType, DayRange, HolderQuery, IssuedOrderRow,
-    TicketFilter,
+    installment_order_cells, installment_order_columns, installment_return_fee_cells,
+    installment_return_fee_columns, issued_order_cells, issued_order_columns, kind_zh_tw,
+    paper_ticket_cells, paper_ticket_columns, product_columns, report_time, return_fee_cells,
+    return_fee_columns, serial_cells, serial_columns, sms_log_cells, sms_log_columns,
+    store_columns, ticket_cells, ticket_columns, transfer_cells, transfer_columns, BranchScope,
+    Column, ColumnGroup, DateType, DayRange, HolderQuery, InstallmentOrderRow, IssuedOrderRow,
+    SerialRow, TicketFilter,
 };
 use tessera_domain::tickets::TicketNumber;
 use tessera_domain::values::{BranchCode, MerchantId};
@@ -93,6 +98,10 @@ pub enum ReportRequest {
         range: DayRange,
         branch: BranchScope,
     },
+    /// The installment orders (分期核銷訂單報表 > 訂單明細) issued in a range of days.
+    InstallmentOrders(InstallmentOrdersReport),
+    /// The installment serials (各期序號明細) expected in a range of days.
+    InstallmentSerials(InstallmentSerialsReport),
 }
 
 impl ReportRequest {
@@ -112,6 +121,8 @@ impl ReportRequest {
             | ReportRequest::RedeemableStores { owner }
             | ReportRequest::Bindings { owner }
             | ReportRequest::Circulation { owner, .. } => owner,
+            ReportRequest::InstallmentOrders(report) => &report.owner,
+            ReportRequest::InstallmentSerials(report) => &report.owner,
         }
     }
 
@@ -133,6 +144,9 @@ impl ReportRequest {
             }
             ReportRequest::Circulation { .. } => FunctionArea::Reports,
             ReportRequest::RedeemableStores { .. } => FunctionArea::OperationSettings,
+            ReportRequest::InstallmentOrders(_) | ReportRequest::InstallmentSerials(_) => {
+                FunctionArea::InstallmentOrders
+            }
         }
     }
 
@@ -153,6 +167,8 @@ impl ReportRequest {
             ReportRequest::RedeemableStores { .. } => "可核銷商店",
             ReportRequest::Bindings { .. } => "子帳號綁定分店",
             ReportRequest::Circulation { .. } => "流通報表",
+            ReportRequest::InstallmentOrders(_) => "分期核銷訂單明細",
+            ReportRequest::InstallmentSerials(_) => "各期序號明細",
         }
     }
 
@@ -164,6 +180,9 @@ impl ReportRequest {
             ReportRequest::Branch(_) => branch_event_columns().to_vec(),
             ReportRequest::SmsLog(_) => sms_log_columns().to_vec(),
             ReportRequest::IssuedOrders(_) => issued_order_columns().to_vec(),
+            ReportRequest::ReturnFees(report) if report.installment => {
+                installment_return_fee_columns().to_vec()
+            }
             ReportRequest::ReturnFees(_) => return_fee_columns().to_vec(),
             ReportRequest::Transfers(_) => transfer_columns().to_vec(),
             ReportRequest::PaperTickets(_) => paper_ticket_columns().to_vec(),
@@ -173,6 +192,8 @@ impl ReportRequest {
             ReportRequest::RedeemableStores { .. } => store_columns().to_vec(),
             ReportRequest::Bindings { .. } => binding_columns().to_vec(),
             ReportRequest::Circulation { .. } => circulation_columns().to_vec(),
+            ReportRequest::InstallmentOrders(_) => installment_order_columns().to_vec(),
+            ReportRequest::InstallmentSerials(_) => serial_columns().to_vec(),
         }
     }
 
@@ -221,6 +242,8 @@ impl ReportRequest {
             ReportRequest::ReturnFees(report) => report.page(table, cursor, rows).await,
             ReportRequest::Transfers(report) => report.page(table, cursor, rows).await,
             ReportRequest::PaperTickets(report) => report.page(table, cursor, rows, now).await,
+            ReportRequest::InstallmentOrders(report) => report.page(table, cursor, rows).await,
+            ReportRequest::InstallmentSerials(report) => report.page(table, cursor, rows).await,
             // A merchant has one bill a month: every bill fits one page.
             ReportRequest::Bills(report) => {
                 let mut bills = table.list_bills(&report.owner).await?;
@@ -1054,6 +1077,9 @@ pub struct ReturnFeesReport {
     /// A branch-bound viewer's branch: only the returns it made.
     #[serde(default)]
     pub branch: Option<BranchCode>,
+    /// The merchant is in installment mode: one line per returned order (§6-3).
+    #[serde(default)]
+    pub installment: bool,
 }
 
 impl ReturnFeesReport {
@@ -1079,6 +1105,25 @@ impl ReturnFeesReport {
         let mut cells = Vec::new();
         let mut day = first;
         while day <= self.range.to {
+            if self.installment {
+                let ledger = table.installment_events(&self.owner, day).await?;
+                let rate = tessera_domain::merchant::rate_in_force(
+                    &rates,
+                    mode,
+                    tessera_domain::merchant::FeeItem::ReturnOperation,
+                    day,
+                );
+                cells.extend(
+                    tessera_domain::installment::fee_bearing_returns(&ledger)
+                        .into_iter()
+                        .map(|entry| installment_return_fee_cells(entry, rate)),
+                );
+                day += chrono::Duration::days(1);
+                if cells.len() >= rows.max(1) {
+                    break;
+                }
+                continue;
+            }
             let events: Vec<_> = table
                 .ticket_events(&self.owner, day)
                 .await?
@@ -1104,6 +1149,99 @@ impl ReturnFeesReport {
             .encode()
         });
         Ok((cells, next))
+    }
+}
+
+/// The installment orders (分期核銷訂單報表 > 訂單明細, §八 8-3 C) issued in a range of
+/// Taipei days (at most 3 months), oldest first; optionally of one status or trade number.
+/// Read from the order items alone (their status and figures are kept with them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallmentOrdersReport {
+    pub owner: MerchantId,
+    pub range: DayRange,
+    #[serde(default)]
+    pub status: Option<SerialStatus>,
+    #[serde(default)]
+    pub trade_no: Option<TradeNo>,
+}
+
+impl InstallmentOrdersReport {
+    pub async fn page(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+    ) -> Result<(Vec<Vec<String>>, Option<String>), Error> {
+        let (start, end) = self.range.instants();
+        let partition = Partition::installment_orders(
+            self.owner.as_str(),
+            keys::timestamp(start),
+            keys::timestamp(end),
+        );
+        timeline_page(table, &partition, cursor, rows, |item| {
+            let stored: StoredInstallmentOrder = from_item(item)?;
+            let wanted = self.status.is_none_or(|s| stored.status == s)
+                && self.trade_no.as_ref().is_none_or(|t| *t == stored.trade_no);
+            if !wanted {
+                return Ok(None);
+            }
+            Ok(Some(installment_order_cells(&InstallmentOrderRow {
+                issued_at: stored.issued_at,
+                trade_no: &stored.trade_no,
+                product_id: &stored.product_id,
+                cardholder_name: &stored.cardholder_name,
+                cardholder_mobile: &stored.cardholder_mobile,
+                status: stored.status,
+                amount: stored.amount,
+                figures: &stored.figures,
+                last_expected_on: stored.last_expected_on,
+                standing_return: stored.returns.iter().rev().find(|r| r.is_standing()),
+            })))
+        })
+        .await
+    }
+}
+
+/// The installment serials (各期序號明細) expected in a range of Taipei days (at most 3
+/// months), by expected date; optionally of one status or trade number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallmentSerialsReport {
+    pub owner: MerchantId,
+    pub range: DayRange,
+    #[serde(default)]
+    pub status: Option<SerialStatus>,
+    #[serde(default)]
+    pub trade_no: Option<TradeNo>,
+}
+
+impl InstallmentSerialsReport {
+    pub async fn page(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+    ) -> Result<(Vec<Vec<String>>, Option<String>), Error> {
+        let partition = Partition::serials(
+            self.owner.as_str(),
+            self.range.from.to_string(),
+            format!("{}#~", self.range.to),
+        );
+        timeline_page(table, &partition, cursor, rows, |item| {
+            let stored: StoredSerial = from_item(item)?;
+            let wanted = self.status.is_none_or(|s| stored.serial.status == s)
+                && self.trade_no.as_ref().is_none_or(|t| *t == stored.trade_no);
+            if !wanted {
+                return Ok(None);
+            }
+            Ok(Some(serial_cells(&SerialRow {
+                trade_no: &stored.trade_no,
+                serial: &stored.serial,
+                issued_at: stored.issued_at,
+                returned_at: stored.returned_at,
+                return_reason: stored.return_reason.as_deref(),
+            })))
+        })
+        .await
     }
 }
 

@@ -165,12 +165,21 @@ async fn every_function_starts_from_its_binary_with_only_the_template_environmen
 async fn every_function_answers_its_sample_events_as_deployed() {
     let d = deploy(&[]).await;
     let token = d.sign_in(DEMO, "admin", DEMO_PASSWORD).await;
+    // The installment function's sample is an installment merchant's request.
+    let installment = d
+        .sign_in(tessera_dev::seed::INSTALLMENT, "admin", DEMO_PASSWORD)
+        .await;
     for function in &d.template.functions {
         let binary = function.binary.as_deref().expect("a binary");
         let mut event = sample_event(binary);
+        let caller = if binary == "installment" {
+            &installment
+        } else {
+            &token
+        };
         let text = event
             .to_string()
-            .replace("<token from POST /sessions>", &token);
+            .replace("<token from POST /sessions>", caller);
         event = serde_json::from_str(&text).expect("still JSON");
         let id = function.logical_id.as_str();
         if event.get("routeKey").is_some() && id != deployed::AUTHORIZER {
@@ -673,6 +682,84 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
     let file = tessera_tests::get_bytes(export["download_url"].as_str().expect("a link")).await;
     assert!(file.starts_with(b"PK"), "the link downloads the xlsx");
 
+    // Installment mode: the demo installment merchant sets its refund notify URL, issues a
+    // paid order as three serials, remarks it, returns it and cancels the return, and
+    // reads its reports.
+    let installment = d
+        .sign_in(tessera_dev::seed::INSTALLMENT, "admin", DEMO_PASSWORD)
+        .await;
+    let (status, body) = d
+        .call(authed_json(
+            "PUT",
+            "/merchant/refund-notify-url",
+            &installment,
+            json!({"url": "https://shop.example.com/refunds"}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, course) = d
+        .call(authed_json(
+            "POST",
+            "/products",
+            &installment,
+            json!({"name": "季課程", "kind": "goods_voucher", "term_days": 120, "face_value": 3000}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{course}");
+    let (status, body) = d
+        .call(authed_json(
+            "POST",
+            "/orders",
+            &installment,
+            json!({"trade_no": "INST900", "product_id": course["product_id"], "amount": 3000, "quantity": 1,
+                   "cardholder_name": "林小華", "cardholder_mobile": "0912345678", "paid_at": paid_at}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let first = today + Duration::days(1);
+    for (uri, key, body, expected) in [
+        (
+            "/installment-orders",
+            "inst-issue-900",
+            json!({"trade_no": "INST900", "periods": 3, "first_redemption_on": first}),
+            201,
+        ),
+        (
+            "/installment-orders/INST900/remarks",
+            "inst-remark-900",
+            json!({"remark": "客戶來電"}),
+            200,
+        ),
+        (
+            "/installment-orders/INST900/return",
+            "inst-return-900",
+            json!({"fee": "30", "reason": "退課"}),
+            200,
+        ),
+        (
+            "/installment-orders/INST900/cancel-return",
+            "inst-cancel-900",
+            json!({"reason": "弄錯"}),
+            200,
+        ),
+    ] {
+        let (status, body) = d.call(keyed("POST", uri, &installment, key, body)).await;
+        assert_eq!(status, expected, "{uri}: {body}");
+    }
+    for uri in [
+        "/merchant/refund-notify-url".to_owned(),
+        "/merchant/refund-notify-url/history".to_owned(),
+        "/installment-orders/INST900".to_owned(),
+        "/installment-orders/INST900/history".to_owned(),
+        format!("/reports/installment-orders?from={today}&to={today}"),
+        format!("/reports/installment-serials?from={today}&to={first}"),
+        format!("/reports/return-fees?from={today}&to={today}"),
+    ] {
+        let (status, body) = d.call(authed_get(&uri, &installment)).await;
+        assert_eq!(status, 200, "{uri}: {body}");
+    }
+    d.publish().await;
+
     // The scheduled jobs, called as EventBridge Scheduler calls them, and a job's
     // continuation as the jobs queue's SQS integration delivers it.
     let continuation = json!({"Records": [{
@@ -686,6 +773,7 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         ("DailyJobsFunction", json!({"job": "ticket_steps"})),
         ("DailyJobsFunction", json!({"job": "daily_fees"})),
         ("DailyJobsFunction", json!({"job": "reprint_reminder"})),
+        ("DailyJobsFunction", json!({"job": "installment_steps"})),
         ("DailyJobsFunction", continuation),
         ("BillingCloseFunction", json!({"job": "monthly_close"})),
     ] {

@@ -644,6 +644,103 @@ async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_se
     )
     .await;
 
+    // Installment mode: an installment merchant opened by the operator (whose routes take
+    // no keys), its refund notify URL, an order issued, remarked, returned and cancelled.
+    let (_, session) = walk
+        .w
+        .call(json_request(
+            "POST",
+            "/operator/sessions",
+            None,
+            json!({"account": tessera_dev::seed::OPERATOR, "password": tessera_dev::seed::OPERATOR_PASSWORD}),
+        ))
+        .await;
+    let ops = session["token"].as_str().unwrap().to_owned();
+    for (uri, body) in [
+        (
+            "/operator/merchants/INSTWALK",
+            json!({"name": "分期步行", "admin_password": "Walk#2026"}),
+        ),
+        (
+            "/operator/merchants/INSTWALK/contract",
+            json!({"starts_on": "2026-01-01", "ends_on": "2027-12-31", "issuance_enabled": true,
+                   "sms_contracted": false, "redemption_mode": "installment",
+                   "delivery_methods": ["electronic_immediate"]}),
+        ),
+    ] {
+        let (status, answer) = walk
+            .w
+            .call(json_request("PUT", uri, Some(&ops), body))
+            .await;
+        assert!((200..300).contains(&status), "{uri}: {answer}");
+    }
+    let installment = walk.w.token("INSTWALK", "admin", "Walk#2026").await;
+    let i = installment.as_str();
+    walk.twice_with(
+        step(
+            "PUT",
+            "/merchant/refund-notify-url",
+            "/merchant/refund-notify-url",
+            i,
+            json!({"url": "https://walk.example.com/refunds"}),
+        ),
+        json!({"url": "https://other.example.com/refunds"}),
+    )
+    .await;
+    let (status, course) = walk
+        .w
+        .call(json_request(
+            "POST",
+            "/products",
+            Some(i),
+            json!({"name": "步行課程", "kind": "goods_voucher", "term_days": 120, "face_value": 900}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{course}");
+    let (status, paid) = walk
+        .w
+        .call(json_request(
+            "POST",
+            "/orders",
+            Some(i),
+            json!({"trade_no": "WALKINST", "product_id": course["product_id"], "amount": 900, "quantity": 1,
+                   "cardholder_name": "林步行", "cardholder_mobile": "0912345678", "paid_at": tessera_tests::test_start()}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{paid}");
+    walk.twice(step(
+        "POST",
+        "/installment-orders",
+        "/installment-orders",
+        i,
+        json!({"trade_no": "WALKINST", "periods": 3, "first_redemption_on": "2026-12-05"}),
+    ))
+    .await;
+    walk.twice(step(
+        "POST",
+        "/installment-orders/{trade_no}/remarks",
+        "/installment-orders/WALKINST/remarks",
+        i,
+        json!({"remark": "步行備註"}),
+    ))
+    .await;
+    walk.twice(step(
+        "POST",
+        "/installment-orders/{trade_no}/return",
+        "/installment-orders/WALKINST/return",
+        i,
+        json!({"fee": "30", "reason": "步行退貨"}),
+    ))
+    .await;
+    walk.twice(step(
+        "POST",
+        "/installment-orders/{trade_no}/cancel-return",
+        "/installment-orders/WALKINST/cancel-return",
+        i,
+        json!({"reason": "步行取消"}),
+    ))
+    .await;
+
     // The session and the caller's own password, last: they change who the caller is.
     let cashier = walk.w.token(PARENT, "cashier01", STAFF_PASSWORD).await;
     walk.twice(step(

@@ -14,6 +14,7 @@ mod error_codes;
 mod events;
 mod foundation;
 mod idempotency_keys;
+mod installment;
 mod issuance;
 mod issued_orders;
 mod key_rotation;

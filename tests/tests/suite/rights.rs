@@ -33,6 +33,41 @@ async fn an_account_without_modify_rights_is_refused_on_every_state_changing_rou
     let cases = [
         (
             "POST",
+            "/installment-orders",
+            "/installment-orders".to_owned(),
+            json!({"trade_no": "INST1", "periods": 3, "first_redemption_on": "2026-12-05"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/installment-orders/{trade_no}/remarks",
+            "/installment-orders/INST1/remarks".to_owned(),
+            json!({"remark": "x"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/installment-orders/{trade_no}/return",
+            "/installment-orders/INST1/return".to_owned(),
+            json!({"fee": "0", "reason": "x"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
+            "/installment-orders/{trade_no}/cancel-return",
+            "/installment-orders/INST1/cancel-return".to_owned(),
+            json!({"reason": "x"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "PUT",
+            "/merchant/refund-notify-url",
+            "/merchant/refund-notify-url".to_owned(),
+            json!({"url": "https://shop.example.com/refunds"}),
+            "RIGHT_MISSING",
+        ),
+        (
+            "POST",
             "/paper-tickets/print",
             "/paper-tickets/print".to_owned(),
             json!({"ticket_nos": ["100000000001"]}),

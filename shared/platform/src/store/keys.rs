@@ -483,3 +483,52 @@ pub const EVENT: &str = "EVENT";
 pub fn event_handled(consumer: &str) -> String {
     format!("HANDLED#{consumer}")
 }
+
+/// An installment order's partition: the order item and one item per serial, read in one
+/// query and changed in one transaction (docs/decisions/0017-installment-orders.md).
+pub fn installment_order(merchant_id: &str, trade_no: &str) -> String {
+    format!("{INSTALLMENT_ORDER_PARTITION_PREFIX}{merchant_id}#{trade_no}")
+}
+
+pub const INSTALLMENT_ORDER_PARTITION_PREFIX: &str = "IORDER#";
+
+pub const INSTALLMENT_ORDER: &str = "ORDER";
+
+pub const SERIAL_PREFIX: &str = "SERIAL#";
+
+pub fn serial(period: u32) -> String {
+    format!("{SERIAL_PREFIX}{period:02}")
+}
+
+/// GSI1 partition of a merchant's installment orders by issue time (the order report).
+pub fn installment_orders_of(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#IORDERS")
+}
+
+pub fn installment_order_timeline(issued_at: DateTime<Utc>, trade_no: &str) -> String {
+    format!("{}#{trade_no}", timestamp(issued_at))
+}
+
+/// GSI1 partition of a merchant's serials by expected redemption date (the serial report).
+pub fn serials_of(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#SERIALS")
+}
+
+pub fn serial_timeline(expected_on: NaiveDate, trade_no: &str, period: u32) -> String {
+    format!("{expected_on}#{trade_no}#{period:02}")
+}
+
+/// GSI4 partition of one shard of the installment worklist: orders with a serial step due,
+/// by due time (the same shards and sort keys as the tickets').
+pub fn installment_orders_due(shard: u32) -> String {
+    format!("IDUE#{shard:02}")
+}
+
+/// A merchant's installment ledger of one Taipei day: what was issued, returned and
+/// cancelled (the fee totals and the return-fee report read it).
+pub fn installment_events(merchant_id: &str, date: NaiveDate) -> String {
+    format!("MERCHANT#{merchant_id}#IEVENTS#{date}")
+}
+
+/// The refund-result notify URL setting (退款結果主動通知 URL).
+pub const REFUND_NOTIFY: &str = "REFUND_NOTIFY";

@@ -10,6 +10,7 @@ pub mod documents;
 pub mod exports;
 pub mod history;
 pub mod idempotency;
+pub mod installment;
 pub mod issuance;
 pub mod jobs;
 pub mod keys;
@@ -431,6 +432,19 @@ impl Table {
             .consistent_read(true)
             .set_limit(limit);
         all_pages(request, limit).await
+    }
+
+    /// Every item of one base-table partition, page after page; strongly consistent.
+    pub(crate) async fn query_partition(&self, pk: String) -> Result<Vec<Item>, Error> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .consistent_read(true);
+        all_pages(request, None).await
     }
 
     /// Writes items unconditionally with parallel BatchWriteItem calls (25 items each),

@@ -89,6 +89,24 @@ impl Partition {
         }
     }
 
+    /// A merchant's installment orders by issue time (GSI1).
+    pub fn installment_orders(merchant_id: &str, from: String, until: String) -> Partition {
+        Partition {
+            index: Some(Gsi::One),
+            pk: keys::installment_orders_of(merchant_id),
+            sort: Some((from, until)),
+        }
+    }
+
+    /// A merchant's installment serials by expected redemption date (GSI1).
+    pub fn serials(merchant_id: &str, from: String, until: String) -> Partition {
+        Partition {
+            index: Some(Gsi::One),
+            pk: keys::serials_of(merchant_id),
+            sort: Some((from, until)),
+        }
+    }
+
     /// The tickets of one issued order (GSI2).
     pub fn tickets_of_issued_order(merchant_id: &str, import_no: &str) -> Partition {
         Partition {

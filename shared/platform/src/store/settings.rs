@@ -46,6 +46,10 @@ pub struct MerchantSettings {
     pub banner_key: Option<String>,
     #[serde(default)]
     pub login_alerts: LoginAlerts,
+    /// 退款結果主動通知 URL: where refund results are posted; each order keeps the one in
+    /// force when it was issued.
+    #[serde(default)]
+    pub refund_notify_url: Option<String>,
     #[serde(default)]
     pub version: u64,
 }
