@@ -926,3 +926,38 @@ async fn reprints_are_mailed_at_21_00_once_and_the_platforms_prints_are_billed()
         [("2026-12-01".to_owned(), rust_decimal::Decimal::new(5, 0))]
     );
 }
+
+/// The serial processing fee (序號處理費, §6-2) of a redeem-after-use merchant: every ticket
+/// a day issued at the day's rate (the demo's 0.5% of face value), counted from the
+/// circulation counters the outbox keeps.
+#[tokio::test]
+async fn the_tickets_a_day_issued_bear_the_serial_processing_fee() {
+    use tessera_domain::merchant::FeeItem;
+    use tessera_domain::values::MerchantId;
+    let w = world(10, 1).await;
+    w.publish().await;
+    w.clock.set(taipei(1, 0, 5));
+    w.jobs()
+        .run(
+            json!({"job": "daily_fees"}),
+            fn_daily_jobs::Budget::default(),
+        )
+        .await
+        .unwrap();
+    let parent = MerchantId::parse("m", PARENT).unwrap();
+    let serial: Vec<_> = w
+        .services
+        .table
+        .daily_fee_totals(&parent, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.item == FeeItem::SerialProcessing)
+        .map(|t| (t.date.to_string(), t.amount))
+        .collect();
+    // Ten NT$120 vouchers and a NT$50 gift voucher: 0.5% of NT$1,250 is 6.25, rounded.
+    assert_eq!(
+        serial,
+        [("2026-11-30".to_owned(), rust_decimal::Decimal::new(6, 0))]
+    );
+}
