@@ -20,9 +20,11 @@ impl TestStack {
     pub async fn provision() -> TestStack {
         require_local_aws();
         let stack_name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        // Ticket links lead to the local gateway, as `tessera-dev up` serves it.
-        let context =
-            StackContext::named(&stack_name).with_parameter("PublicUrl", "http://localhost:3000");
+        // Ticket links lead to the local gateway, as `tessera-dev up` serves it; callbacks
+        // may reach the tests' receivers on this machine, as a local stack's may.
+        let context = StackContext::named(&stack_name)
+            .with_parameter("PublicUrl", "http://localhost:3000")
+            .with_parameter("CallbackTargets", "any");
         let template = Template::load_default(&context).expect("infra/template.yaml parses");
         let aws = LocalAws::from_env().await;
         let provisioned = provision(&aws, &template)

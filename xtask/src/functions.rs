@@ -129,6 +129,7 @@ pub fn function_needs() -> Vec<(&'static str, &'static [Resource])> {
         ("BillingCloseFunction", &[]),
         ("NotifyFunction", &[]),
         ("PublishFunction", fn_publish::NEEDS),
+        ("CallbacksFunction", fn_callbacks::NEEDS),
     ]
 }
 
@@ -142,7 +143,6 @@ pub struct HandlerContext {
 }
 
 /// Queue consumers by function logical id, called as Lambda's SQS integration calls them.
-/// Refund notify registers here as its issue lands.
 pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandler)> {
     let notifier = fn_notify::Notifier {
         table: context.services.table.clone(),
@@ -180,7 +180,16 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
                 .await)
         })
     });
+    let sender = fn_callbacks::Sender::new(&context.services);
+    let callbacks: QueueHandler = Arc::new(move |event: SqsEvent| {
+        let sender = sender.clone();
+        Box::pin(async move {
+            let sender = sender.map_err(|e| BoxError::from(e.to_string()))?;
+            Ok(sender.handle(event).await)
+        })
+    });
     vec![
+        ("CallbacksFunction", callbacks),
         ("NotifyFunction", notify),
         ("BatchIssueFunction", batch_issue),
         ("ReportExportFunction", report_export),

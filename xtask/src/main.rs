@@ -91,7 +91,13 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
     tessera_platform::telemetry::init();
     let public_url = format!("http://localhost:{port}");
     let (aws, template, provisioned) =
-        run_provision(StackContext::local().with_parameter("PublicUrl", &public_url)).await?;
+        // Callbacks may reach the local receiver (`/_dev/webhooks`) over http.
+        run_provision(
+            StackContext::local()
+                .with_parameter("PublicUrl", &public_url)
+                .with_parameter("CallbackTargets", "any"),
+        )
+        .await?;
     let keys = SigningKeys::from_secret(
         aws.secrets.clone(),
         provisioned

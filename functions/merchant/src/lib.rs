@@ -1,6 +1,8 @@
 //! The merchant's own data (§3-2, §3-6, §7-1): profile and contacts, payment notifications,
 //! operation settings, ticket-page information, and the contract with its fee rates.
 
+mod callbacks;
+
 use axum::extract::State;
 use axum::{Json, Router};
 use chrono::NaiveDate;
@@ -99,7 +101,11 @@ async fn merchant_record(
 
 /// The stack's resources this function is given besides the table (its template
 /// environment names exactly these; `tessera-dev` checks both agree).
-pub const NEEDS: &[Resource] = &[Resource::Assets];
+pub const NEEDS: &[Resource] = &[
+    Resource::Assets,
+    Resource::RefundNotifyQueue,
+    Resource::CallbackTargets,
+];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContactView {
@@ -417,7 +423,11 @@ async fn put_refund_notify_url(
         .map(str::trim)
         .filter(|u| !u.is_empty())
     {
-        Some(url) => Some(parse_notify_url("url", url)?),
+        Some(url) => Some(parse_notify_url(
+            "url",
+            url,
+            services.callbacks_reach_private_targets()?,
+        )?),
         None => None,
     };
     let url = &url;
@@ -427,6 +437,27 @@ async fn put_refund_notify_url(
         Ok(json!({"url": {"before": before, "after": url}}))
     })
     .await?;
+    // Setting an endpoint again enables it after a 410 disabled it.
+    if let Some(url) = url {
+        let services = &services;
+        ChangeEngine::new(services.table.clone(), services.clock.clone())
+            .run(None, 200, |_| async move {
+                let mut callbacks = services
+                    .table
+                    .get_callback_settings(&actor.acting_as)
+                    .await?;
+                let mut changes = Changes::new();
+                if callbacks.disabled_urls.contains(url) {
+                    callbacks.disabled_urls.retain(|u| u != url);
+                    changes.write(tessera_platform::store::webhooks::callback_settings_write(
+                        &actor.acting_as,
+                        &mut callbacks,
+                    )?);
+                }
+                Ok(Decision::new(changes, ()))
+            })
+            .await?;
+    }
     Ok(Json(RefundNotifyUrlView {
         url: settings.refund_notify_url,
     }))
@@ -1063,6 +1094,11 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(get_operation_settings, put_operation_settings))
         .routes(routes!(get_refund_notify_url, put_refund_notify_url))
         .routes(routes!(refund_notify_url_history))
+        .routes(routes!(callbacks::rotate_secret, callbacks::secret_state))
+        .routes(routes!(callbacks::deliveries))
+        .routes(routes!(callbacks::redeliver))
+        .routes(routes!(callbacks::redeliver_failed))
+        .routes(routes!(callbacks::ping))
         .routes(routes!(get_ticket_page, put_ticket_page))
         .routes(routes!(request_upload))
         .routes(routes!(confirm_image))

@@ -21,13 +21,18 @@ use tessera_platform::store::{Item, Table};
 
 /// The stack's resources this function is given besides the table (its template
 /// environment names exactly these; `tessera-dev` checks both agree).
-pub const NEEDS: &[Resource] = &[Resource::NotificationsQueue, Resource::ReportExportQueue];
+pub const NEEDS: &[Resource] = &[
+    Resource::NotificationsQueue,
+    Resource::ReportExportQueue,
+    Resource::RefundNotifyQueue,
+];
 
 #[derive(Clone)]
 pub struct Publisher {
     pub table: Table,
     pub notifications: NotificationQueue,
     pub report_exports: WorkQueue,
+    pub refund_notify: WorkQueue,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -37,6 +42,7 @@ impl Publisher {
             table: services.table.clone(),
             notifications: services.notifications()?.clone(),
             report_exports: services.report_export()?.clone(),
+            refund_notify: services.refund_notify()?.clone(),
             clock: services.clock.clone(),
         })
     }
@@ -101,6 +107,21 @@ impl Publisher {
             Consumer::Notifications => self.notifications.send_raw(event.data.clone()).await?,
             // The worker leaves a finished export alone: a duplicate costs a message.
             Consumer::ReportExports => self.report_exports.send_raw(event.data.clone()).await?,
+            Consumer::Callbacks => {
+                // The delivery item first (once: its id is the event's), then its message;
+                // a crash between the two repeats the message, which the sender skips
+                // once the delivery is done.
+                if let Some(mut delivery) = tessera_platform::webhooks::refund_delivery(event)? {
+                    let created = self.table.create_delivery(&mut delivery).await?;
+                    self.refund_notify
+                        .send(&tessera_platform::webhooks::CallbackMessage {
+                            merchant_id: delivery.merchant_id.clone(),
+                            delivery_id: delivery.delivery_id.clone(),
+                        })
+                        .await?;
+                    tracing::info!(event = %event.event_id, merchant = %event.merchant_id, created, consumer = consumer.name(), operation = "publish", "callback queued");
+                }
+            }
             // The tickets follow the order as it stands: following twice changes nothing.
             Consumer::TicketBuyers => {
                 let changed = tessera_platform::issued_orders::BuyerChanged::of(event)?;

@@ -193,6 +193,10 @@ error_codes! {
     OrderNothingToReturn = ("ORDER_NOTHING_TO_RETURN", 409, "The order has no unused serials to return.", "此訂單已無未使用序號可退貨。"),
     /// Cancel return needs a pending return; this order has none.
     OrderReturnNotPending = ("ORDER_RETURN_NOT_PENDING", 409, "The order has no pending return to cancel.", "此訂單沒有待退貨資料可取消。"),
+    /// No callback delivery with this id for this merchant.
+    DeliveryNotFound = ("DELIVERY_NOT_FOUND", 404, "No such callback delivery.", "查無此通知紀錄。"),
+    /// A test callback needs the refund notify URL to be set first.
+    NotifyUrlNotSet = ("NOTIFY_URL_NOT_SET", 409, "Set the refund notify URL first.", "請先設定退款結果通知網址。"),
     /// Too many requests from this address in a short time; wait and retry.
     TooManyRequests = ("TOO_MANY_REQUESTS", 429, "Too many requests; wait a minute and retry.", "請求過於頻繁，請稍後再試。"),
     IdempotencyKeyRequired = ("IDEMPOTENCY_KEY_REQUIRED", 400, "This request needs an Idempotency-Key header (1 to 64 letters, digits, - or _).", "此請求需要 Idempotency-Key 標頭。"),

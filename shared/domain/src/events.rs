@@ -138,14 +138,17 @@ pub enum Consumer {
     Circulation,
     /// Brings an issued order's tickets in line with its buyer after a change of buyer.
     TicketBuyers,
+    /// Queues the refund callbacks to integrators (refund results with a notify URL).
+    Callbacks,
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 4] = [
+    pub const ALL: [Consumer; 5] = [
         Consumer::Notifications,
         Consumer::ReportExports,
         Consumer::Circulation,
         Consumer::TicketBuyers,
+        Consumer::Callbacks,
     ];
 
     pub fn name(self) -> &'static str {
@@ -154,6 +157,7 @@ impl Consumer {
             Consumer::ReportExports => "report_exports",
             Consumer::Circulation => "circulation",
             Consumer::TicketBuyers => "ticket_buyers",
+            Consumer::Callbacks => "callbacks",
         }
     }
 
@@ -163,6 +167,7 @@ impl Consumer {
             Consumer::Notifications => event == EventType::NotificationsRequested,
             Consumer::ReportExports => event == EventType::ExportRequested,
             Consumer::TicketBuyers => event == EventType::OrderBuyerChanged,
+            Consumer::Callbacks => event == EventType::InstallmentOrderRefunded,
             Consumer::Circulation => matches!(
                 event,
                 EventType::OrderIssued

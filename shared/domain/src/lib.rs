@@ -29,5 +29,6 @@ pub mod ticket;
 pub mod tickets;
 pub mod transfers;
 pub mod values;
+pub mod webhooks;
 
 pub use error::{lookup_error_codes, Error, ErrorCode, Violation};

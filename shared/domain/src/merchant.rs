@@ -167,16 +167,21 @@ impl OperationSettings {
 /// The refund-result notify URL (§八 8-1 退款結果主動通知 URL), at most this long.
 pub const NOTIFY_URL_MAX: usize = 500;
 
-/// Checks a refund notify URL: `https://` with a host, printable ASCII without spaces, no
-/// credentials, no fragment, at most [`NOTIFY_URL_MAX`] characters. (Where it may connect
-/// is the sender's check, after DNS resolution.)
-pub fn parse_notify_url(field: &str, value: &str) -> Result<String, Error> {
+/// Checks a refund notify URL: `https://` (also `http://` where `allow_http`: a local
+/// stack) with a host, printable ASCII without spaces, no credentials, no fragment, at most
+/// [`NOTIFY_URL_MAX`] characters. (Where it may connect is the sender's check, after DNS
+/// resolution.)
+pub fn parse_notify_url(field: &str, value: &str, allow_http: bool) -> Result<String, Error> {
     let value = value.trim();
     let reason = format!(
         "an https:// URL with a host, at most {NOTIFY_URL_MAX} characters, no spaces, credentials or fragment"
     );
-    let Some(rest) = value.strip_prefix("https://") else {
-        return Err(Error::invalid_field(field, reason));
+    let rest = match value.strip_prefix("https://") {
+        Some(rest) => rest,
+        None => match value.strip_prefix("http://").filter(|_| allow_http) {
+            Some(rest) => rest,
+            None => return Err(Error::invalid_field(field, reason)),
+        },
     };
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
     let host = authority
@@ -656,7 +661,7 @@ mod image_tests {
             "https://shop.example.com:8443/refunds?x=1",
             "https://203.0.113.5/hook",
         ] {
-            assert_eq!(parse_notify_url("url", good).unwrap(), good);
+            assert_eq!(parse_notify_url("url", good, false).unwrap(), good);
         }
         for bad in [
             "http://shop.example.com/refunds",
@@ -668,7 +673,9 @@ mod image_tests {
             "ftp://shop.example.com",
             &format!("https://shop.example.com/{}", "a".repeat(NOTIFY_URL_MAX)),
         ] {
-            assert!(parse_notify_url("url", bad).is_err(), "{bad}");
+            assert!(parse_notify_url("url", bad, false).is_err(), "{bad}");
         }
+        // A local stack's receiver.
+        assert!(parse_notify_url("url", "http://127.0.0.1:3000/_dev/webhooks", true).is_ok());
     }
 }

@@ -19,6 +19,7 @@ pub mod problem;
 pub mod render;
 pub mod reports;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use extract::{ApiJson, ApiQuery};
 pub use problem::{Problem, ProblemDetails};

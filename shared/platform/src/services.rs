@@ -44,10 +44,15 @@ pub enum Resource {
     /// Where e-ticket links point (the deployment's public address and `/t/`): the links
     /// sent to buyers and transfer recipients.
     TicketLinks,
+    /// Refund callbacks waiting to be sent (and retried) to integrators.
+    RefundNotifyQueue,
+    /// Which addresses callbacks may reach: `public` (https, public addresses only) or
+    /// `any` (http and private addresses too: a local stack's receiver).
+    CallbackTargets,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 9] = [
+    pub const ALL: [Resource; 11] = [
         Resource::SigningKey,
         Resource::Assets,
         Resource::Uploads,
@@ -57,6 +62,8 @@ impl Resource {
         Resource::ReportExportQueue,
         Resource::JobsQueue,
         Resource::TicketLinks,
+        Resource::RefundNotifyQueue,
+        Resource::CallbackTargets,
     ];
 
     /// The variable the template sets for a function given this resource.
@@ -71,6 +78,8 @@ impl Resource {
             Resource::ReportExportQueue => "REPORT_EXPORT_QUEUE_URL",
             Resource::JobsQueue => "JOBS_QUEUE_URL",
             Resource::TicketLinks => "TESSERA_TICKET_LINK_BASE",
+            Resource::RefundNotifyQueue => "REFUND_NOTIFY_QUEUE_URL",
+            Resource::CallbackTargets => "TESSERA_CALLBACK_TARGETS",
         }
     }
 }
@@ -89,6 +98,8 @@ pub struct Services {
     report_export: Option<WorkQueue>,
     jobs: Option<WorkQueue>,
     ticket_link_base: Option<String>,
+    refund_notify: Option<WorkQueue>,
+    callback_targets: Option<String>,
 }
 
 /// A variable's value by name (the process environment, or a stack's resolved variables).
@@ -171,6 +182,11 @@ impl Services {
                 url,
             }),
             ticket_link_base: wanted(Resource::TicketLinks)?,
+            refund_notify: wanted(Resource::RefundNotifyQueue)?.map(|url| WorkQueue {
+                sqs: crate::aws::sqs_client(config),
+                url,
+            }),
+            callback_targets: wanted(Resource::CallbackTargets)?,
         })
     }
 
@@ -246,6 +262,21 @@ impl Services {
         self.jobs
             .as_ref()
             .ok_or_else(|| missing(Resource::JobsQueue))
+    }
+
+    pub fn refund_notify(&self) -> Result<&WorkQueue, Error> {
+        self.refund_notify
+            .as_ref()
+            .ok_or_else(|| missing(Resource::RefundNotifyQueue))
+    }
+
+    /// Whether callbacks may reach http and private addresses (`any`: a local stack), or
+    /// only https on public addresses (`public`, anything else).
+    pub fn callbacks_reach_private_targets(&self) -> Result<bool, Error> {
+        self.callback_targets
+            .as_deref()
+            .map(|targets| targets == "any")
+            .ok_or_else(|| missing(Resource::CallbackTargets))
     }
 
     /// Where e-ticket links point: a link is this and its token.

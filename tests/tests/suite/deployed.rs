@@ -219,7 +219,7 @@ async fn every_function_answers_its_sample_events_as_deployed() {
                     assert_eq!(answer["isAuthorized"], true, "{answer}");
                     assert!(answer["context"]["session"].is_string(), "{answer}");
                 }
-                "notify" | "batch-issue" => {
+                "notify" | "batch-issue" | "callbacks" => {
                     assert!(answer["batchItemFailures"].is_array(), "{binary}: {answer}")
                 }
                 "publish" => assert_eq!(answer["batchItemFailures"], json!([]), "{answer}"),
@@ -249,7 +249,8 @@ fn authed_get(uri: &str, token: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn a_merchants_day_runs_through_the_deployed_functions_within_their_policies() {
-    let d = deploy(&[]).await;
+    // Callbacks reach the day's receiver on this machine, as a local stack's do.
+    let d = deploy(&[("CallbackTargets", "any")]).await;
     // Signed out: the authorizer (a Lambda of its own) lets the request through with the
     // reason, and the function answers it as problem+json.
     let (status, body) = d.call(tessera_tests::get("/sub-accounts")).await;
@@ -759,6 +760,79 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         assert_eq!(status, 200, "{uri}: {body}");
     }
     d.publish().await;
+
+    // Refund callbacks: a signing secret, a receiver that fails once then answers, pings
+    // sent through the deployed sender (a failed try sets its backoff on the message).
+    let answers = Arc::new(std::sync::Mutex::new(vec![204u16, 500]));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let answers = answers.clone();
+            move || {
+                let answers = answers.clone();
+                async move {
+                    let code = answers.lock().expect("answers").pop().unwrap_or(204);
+                    axum::http::StatusCode::from_u16(code).expect("a status")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let hook = format!("http://{}/hook", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("the receiver") });
+    let (status, body) = d
+        .call(authed_json(
+            "PUT",
+            "/merchant/refund-notify-url",
+            &installment,
+            json!({"url": hook}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for (uri, key) in [
+        ("/merchant/webhook-secret", "secret-900"),
+        ("/webhooks/ping", "ping-900"),
+    ] {
+        let (status, body) = d
+            .call(keyed("POST", uri, &installment, key, json!({})))
+            .await;
+        assert!((200..300).contains(&status), "{uri}: {body}");
+    }
+    assert_eq!(d.drain("RefundNotifyQueue", "CallbacksFunction").await, 1);
+    let (status, body) = d
+        .call(keyed(
+            "POST",
+            "/webhooks/ping",
+            &installment,
+            "ping-901",
+            json!({}),
+        ))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(d.drain("RefundNotifyQueue", "CallbacksFunction").await, 1);
+    let (status, log) = d
+        .call(authed_get(
+            &format!("/webhooks/deliveries?from={today}&to={today}"),
+            &installment,
+        ))
+        .await;
+    assert_eq!(status, 200, "{log}");
+    let statuses: Vec<&str> = log["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["status"].as_str())
+        .collect();
+    assert!(
+        statuses.contains(&"pending") && statuses.contains(&"delivered"),
+        "{log}"
+    );
+    let (status, state) = d
+        .call(authed_get("/merchant/webhook-secret", &installment))
+        .await;
+    assert_eq!((status, &state["exists"]), (200, &json!(true)), "{state}");
 
     // The scheduled jobs, called as EventBridge Scheduler calls them, and a job's
     // continuation as the jobs queue's SQS integration delivers it.

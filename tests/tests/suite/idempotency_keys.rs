@@ -687,6 +687,50 @@ async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_se
         json!({"url": "https://other.example.com/refunds"}),
     )
     .await;
+    let secret = walk
+        .twice_with(
+            step(
+                "POST",
+                "/merchant/webhook-secret",
+                "/merchant/webhook-secret",
+                i,
+                json!({}),
+            ),
+            json!({"other": true}),
+        )
+        .await;
+    assert!(secret["secret"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("whsec_")));
+    let ping = walk
+        .twice_with(
+            step("POST", "/webhooks/ping", "/webhooks/ping", i, json!({})),
+            json!({"other": true}),
+        )
+        .await;
+    let ping_id = ping["delivery_id"].as_str().unwrap().to_owned();
+    walk.twice_with(
+        step(
+            "POST",
+            "/webhooks/deliveries/{delivery_id}/redeliver",
+            format!("/webhooks/deliveries/{ping_id}/redeliver"),
+            i,
+            json!({}),
+        ),
+        json!({"other": true}),
+    )
+    .await;
+    walk.twice_with(
+        step(
+            "POST",
+            "/webhooks/deliveries/redeliver-failed",
+            "/webhooks/deliveries/redeliver-failed",
+            i,
+            json!({"from": "2026-11-01", "to": "2026-11-30"}),
+        ),
+        json!({"from": "2026-11-02", "to": "2026-11-30"}),
+    )
+    .await;
     let (status, course) = walk
         .w
         .call(json_request(

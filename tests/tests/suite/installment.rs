@@ -139,7 +139,7 @@ async fn a_twelve_period_order_is_redeemed_returned_cancelled_returned_refunded_
             "PUT",
             "/merchant/refund-notify-url",
             Some(&token),
-            json!({"url": "http://shop.example.com/refunds"}),
+            json!({"url": "https://user:pw@shop.example.com/refunds"}),
         ))
         .await;
     assert_eq!(

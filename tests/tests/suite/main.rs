@@ -7,6 +7,7 @@
 mod accounts;
 mod billing;
 mod branches;
+mod callbacks;
 mod consumer;
 mod daily_jobs;
 mod deployed;

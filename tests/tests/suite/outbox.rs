@@ -44,6 +44,7 @@ fn publisher(w: &Seeded, broken: bool) -> StreamHandler {
         table: w.services.table.clone(),
         notifications,
         report_exports: w.services.report_export().unwrap().clone(),
+        refund_notify: w.services.refund_notify().unwrap().clone(),
         clock: w.clock.clone(),
     })
 }

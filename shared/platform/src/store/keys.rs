@@ -532,3 +532,18 @@ pub fn installment_events(merchant_id: &str, date: NaiveDate) -> String {
 
 /// The refund-result notify URL setting (退款結果主動通知 URL).
 pub const REFUND_NOTIFY: &str = "REFUND_NOTIFY";
+
+/// A merchant's refund-callback settings: signing secrets and disabled endpoints.
+pub const CALLBACK_SETTINGS: &str = "CALLBACK_SETTINGS";
+
+/// One callback delivery (its attempts with it).
+pub fn callback_delivery(merchant_id: &str, delivery_id: &str) -> String {
+    format!("CALLBACK#{merchant_id}#{delivery_id}")
+}
+
+pub const DELIVERY: &str = "DELIVERY";
+
+/// GSI1 partition of a merchant's callback deliveries by creation time (the delivery log).
+pub fn callback_deliveries_of(merchant_id: &str) -> String {
+    format!("MERCHANT#{merchant_id}#CALLBACKS")
+}

@@ -28,6 +28,7 @@ pub mod reports;
 pub mod sessions;
 pub mod settings;
 pub mod tickets;
+pub mod webhooks;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};

@@ -1,0 +1,514 @@
+//! Refund callbacks (Standard Webhooks) end to end: a refund of an installment order is
+//! posted once, signed, to a receiver the test runs; a failing endpoint is retried on the
+//! schedule and ends on the dead-letter queue, from where a redelivery sends it; a 410
+//! disables the endpoint; a rotated secret still verifies during its overlap only; the
+//! guard refuses private targets whatever their names resolve to.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tessera_dev::seed::{ADMIN_PASSWORD, INSTALLMENT};
+use tessera_domain::calendar;
+use tessera_platform::webhooks::verify;
+use tessera_tests::{authed, json_request, seeded, Seeded};
+
+/// What the receiver got: the three headers and the body of each request.
+#[derive(Clone, Debug)]
+struct Received {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+}
+
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    answer: Arc<Mutex<u16>>,
+}
+
+async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    receiver.got.lock().unwrap().push(Received {
+        id: header("webhook-id"),
+        timestamp: header("webhook-timestamp"),
+        signature: header("webhook-signature"),
+        body,
+    });
+    StatusCode::from_u16(*receiver.answer.lock().unwrap()).unwrap()
+}
+
+/// A receiver on a free local port, answering `status`; its URL.
+async fn receiver(status: u16) -> (Receiver, String) {
+    let receiver = Receiver {
+        got: Arc::default(),
+        answer: Arc::new(Mutex::new(status)),
+    };
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (receiver, format!("http://{address}/hook"))
+}
+
+fn keyed(
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Value,
+) -> axum::http::Request<axum::body::Body> {
+    let mut request = json_request(method, uri, Some(token), body);
+    request.headers_mut().insert(
+        "idempotency-key",
+        uuid::Uuid::new_v4().simple().to_string().parse().unwrap(),
+    );
+    request
+}
+
+async fn admin(w: &Seeded) -> String {
+    w.token(INSTALLMENT, "admin", ADMIN_PASSWORD).await
+}
+
+/// The demo installment merchant's notify URL and a new signing secret (answered once).
+async fn configure(w: &Seeded, url: &str) -> String {
+    let token = admin(w).await;
+    let (status, body) = w
+        .call(json_request(
+            "PUT",
+            "/merchant/refund-notify-url",
+            Some(&token),
+            json!({"url": url}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, secret) = w
+        .call(keyed("POST", "/merchant/webhook-secret", &token, json!({})))
+        .await;
+    assert_eq!(status, 201, "{secret}");
+    secret["secret"].as_str().unwrap().to_owned()
+}
+
+/// An order of the demo installment merchant, issued on 30 Nov and returned at once; the
+/// cut-offs refund it on 3 Dec (issue day + 2, then the next), publishing the result.
+async fn refund_an_order(w: &Seeded, trade_no: &str) {
+    let token = admin(w).await;
+    let (status, product) = w
+        .call(json_request(
+            "POST",
+            "/products",
+            Some(&token),
+            json!({"name": "課程", "kind": "goods_voucher", "term_days": 120, "face_value": 300}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{product}");
+    let (status, body) = w
+        .call(json_request(
+            "POST",
+            "/orders",
+            Some(&token),
+            json!({"trade_no": trade_no, "product_id": product["product_id"], "amount": 300, "quantity": 1,
+                   "cardholder_name": "林小華", "cardholder_mobile": "0912345678", "paid_at": tessera_tests::test_start()}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    for (uri, body) in [
+        (
+            "/installment-orders".to_owned(),
+            json!({"trade_no": trade_no, "periods": 3, "first_redemption_on": "2027-01-05"}),
+        ),
+        (
+            format!("/installment-orders/{trade_no}/return"),
+            json!({"fee": "30", "reason": "退課"}),
+        ),
+    ] {
+        let (status, answer) = w.call(keyed("POST", &uri, &token, body)).await;
+        assert!((200..300).contains(&status), "{uri}: {answer}");
+    }
+    let jobs = fn_daily_jobs::DailyJobs::new(&w.services).unwrap();
+    for day in [2, 3] {
+        w.clock.set(calendar::taipei_instant(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, day).unwrap(),
+            chrono::NaiveTime::from_hms_opt(1, 0, 0).unwrap(),
+        ));
+        jobs.run(
+            json!({"job": "installment_steps"}),
+            fn_daily_jobs::Budget::default(),
+        )
+        .await
+        .unwrap();
+    }
+    w.publish().await;
+}
+
+fn sender(w: &Seeded, faults: fn_callbacks::Faults) -> tessera_dev::functions::QueueHandler {
+    let mut sender = fn_callbacks::Sender::new(&w.services).unwrap();
+    sender.faults = faults;
+    Arc::new(move |event| {
+        let sender = sender.clone();
+        Box::pin(async move { Ok(sender.handle(event).await) })
+    })
+}
+
+async fn drain_with(w: &Seeded, handler: &tessera_dev::functions::QueueHandler) -> usize {
+    let url = &w.stack.provisioned.queue_urls["RefundNotifyQueue"];
+    tessera_tests::drain(&w.stack.aws.sqs, url, handler).await
+}
+
+fn now_seconds(w: &Seeded) -> i64 {
+    use tessera_domain::clock::Clock;
+    w.clock.now().timestamp()
+}
+
+#[tokio::test]
+async fn a_refund_is_posted_signed_and_a_crash_after_sending_delivers_it_once() {
+    let w = seeded().await;
+    let (receiver, url) = receiver(200).await;
+    let secret = configure(&w, &url).await;
+    refund_an_order(&w, "CB1").await;
+
+    // The sender crashes after posting, before recording: the message comes again (as SQS
+    // would deliver it), and the same callback is posted with the same webhook-id.
+    let crash = sender(
+        &w,
+        fn_callbacks::Faults {
+            backoff_scale: 0.0,
+            crash_after_send: true,
+        },
+    );
+    assert_eq!(drain_with(&w, &crash).await, 1);
+    let token = admin(&w).await;
+    let (_, log) = w
+        .call(authed(
+            "GET",
+            "/webhooks/deliveries?from=2026-11-30&to=2026-12-31",
+            &token,
+        ))
+        .await;
+    let delivery_id = log["items"][0]["delivery_id"].as_str().unwrap().to_owned();
+    tessera_platform::notifications::WorkQueue {
+        sqs: w.stack.aws.sqs.clone(),
+        url: w.stack.provisioned.queue_urls["RefundNotifyQueue"].clone(),
+    }
+    .send(&tessera_platform::webhooks::CallbackMessage {
+        merchant_id: tessera_domain::values::MerchantId::parse("m", INSTALLMENT).unwrap(),
+        delivery_id: delivery_id.clone(),
+    })
+    .await
+    .unwrap();
+    let handler = w.handler("CallbacksFunction");
+    assert_eq!(drain_with(&w, &handler).await, 1);
+    // Settled: another message for it sends nothing.
+    assert_eq!(drain_with(&w, &handler).await, 0);
+
+    let got = receiver.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "posted twice");
+    let ids: std::collections::BTreeSet<_> = got.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "one event: receivers deduplicate by webhook-id"
+    );
+    for request in &got {
+        assert_eq!(
+            verify(
+                &secret,
+                &request.id,
+                &request.timestamp,
+                &request.signature,
+                request.body.as_bytes(),
+                now_seconds(&w)
+            ),
+            Ok(()),
+            "{request:?}"
+        );
+    }
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["type"], "refund.completed");
+    assert_eq!(
+        (
+            body["data"]["trade_no"].as_str(),
+            body["data"]["refund_amount"].as_str(),
+            body["data"]["fee"].as_str()
+        ),
+        (Some("CB1"), Some("270"), Some("30"))
+    );
+    assert!(body["data"].get("notify_url").is_none());
+    let (_, log) = w
+        .call(authed(
+            "GET",
+            "/webhooks/deliveries?from=2026-11-30&to=2026-12-31&status=delivered",
+            &token,
+        ))
+        .await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log["items"][0]["attempts"][0]["status_code"], 200);
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_is_retried_then_dead_lettered_and_redelivered_by_hand() {
+    let w = seeded().await;
+    let (receiver, url) = receiver(500).await;
+    let secret = configure(&w, &url).await;
+    refund_an_order(&w, "CB2").await;
+    let retrying = sender(
+        &w,
+        fn_callbacks::Faults {
+            backoff_scale: 0.0,
+            crash_after_send: false,
+        },
+    );
+    drain_with(&w, &retrying).await;
+    let tries = tessera_domain::webhooks::MAX_ATTEMPTS as usize;
+    assert_eq!(
+        receiver.got.lock().unwrap().len(),
+        tries,
+        "every try on the schedule"
+    );
+    let dlq = &w.stack.provisioned.queue_urls["RefundNotifyDeadLetterQueue"];
+    let dead = w
+        .stack
+        .aws
+        .sqs
+        .receive_message()
+        .queue_url(dlq)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.messages.unwrap_or_default().len(),
+        1,
+        "on the dead-letter queue"
+    );
+    let token = admin(&w).await;
+    let (_, log) = w
+        .call(authed(
+            "GET",
+            "/webhooks/deliveries?from=2026-11-30&to=2026-12-31&status=failed",
+            &token,
+        ))
+        .await;
+    let failed = &log["items"][0];
+    assert_eq!(failed["attempt_count"], tries as u64, "{log}");
+    assert_eq!(failed["attempts"][0]["status_code"], 500);
+
+    // The endpoint is fixed; the merchant redelivers every failed callback of the month:
+    // the same webhook-id, delivered.
+    *receiver.answer.lock().unwrap() = 204;
+    let id = failed["delivery_id"].as_str().unwrap();
+    let (status, queued) = w
+        .call(keyed(
+            "POST",
+            "/webhooks/deliveries/redeliver-failed",
+            &token,
+            json!({"from": "2026-11-30", "to": "2026-12-31"}),
+        ))
+        .await;
+    assert_eq!(
+        (status, &queued["delivery_ids"]),
+        (202, &json!([id])),
+        "{queued}"
+    );
+    drain_with(&w, &w.handler("CallbacksFunction")).await;
+    let got = receiver.got.lock().unwrap().clone();
+    let last = got.last().unwrap();
+    assert_eq!(last.id, id);
+    assert_eq!(
+        verify(
+            &secret,
+            &last.id,
+            &last.timestamp,
+            &last.signature,
+            last.body.as_bytes(),
+            now_seconds(&w)
+        ),
+        Ok(())
+    );
+    let (_, log) = w
+        .call(authed(
+            "GET",
+            "/webhooks/deliveries?from=2026-11-30&to=2026-12-31&status=delivered",
+            &token,
+        ))
+        .await;
+    assert_eq!(log["items"][0]["delivery_id"], id, "{log}");
+}
+
+#[tokio::test]
+async fn gone_disables_the_endpoint_and_a_rotated_secret_verifies_during_its_overlap_only() {
+    let w = seeded().await;
+    let (receiver, url) = receiver(200).await;
+    let old = configure(&w, &url).await;
+    let token = admin(&w).await;
+    let (status, rotated) = w
+        .call(keyed("POST", "/merchant/webhook-secret", &token, json!({})))
+        .await;
+    assert_eq!(status, 201, "{rotated}");
+    let new = rotated["secret"].as_str().unwrap().to_owned();
+    assert_ne!(old, new);
+    let ping = |token: String| {
+        let w = &w;
+        async move {
+            let (status, body) = w
+                .call(keyed("POST", "/webhooks/ping", &token, json!({})))
+                .await;
+            assert_eq!(status, 202, "{body}");
+            drain_with(w, &w.handler("CallbacksFunction")).await;
+        }
+    };
+    ping(token.clone()).await;
+    let during = receiver.got.lock().unwrap().last().cloned().unwrap();
+    for secret in [&old, &new] {
+        assert_eq!(
+            verify(
+                secret,
+                &during.id,
+                &during.timestamp,
+                &during.signature,
+                during.body.as_bytes(),
+                now_seconds(&w)
+            ),
+            Ok(())
+        );
+    }
+    // One callback redelivered by hand: the same webhook-id again.
+    let (status, queued) = w
+        .call(keyed(
+            "POST",
+            &format!("/webhooks/deliveries/{}/redeliver", during.id),
+            &token,
+            json!({}),
+        ))
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    drain_with(&w, &w.handler("CallbacksFunction")).await;
+    assert_eq!(receiver.got.lock().unwrap().last().unwrap().id, during.id);
+    // A day and an hour later only the new secret signs.
+    w.clock.advance(chrono::Duration::hours(25));
+    let token = admin(&w).await;
+    ping(token.clone()).await;
+    let after = receiver.got.lock().unwrap().last().cloned().unwrap();
+    let verify_with = |secret: &str| {
+        verify(
+            secret,
+            &after.id,
+            &after.timestamp,
+            &after.signature,
+            after.body.as_bytes(),
+            now_seconds(&w),
+        )
+    };
+    assert_eq!(verify_with(&new), Ok(()));
+    assert!(verify_with(&old).is_err());
+
+    // 410 Gone: the delivery is disabled and so is the endpoint; nothing more is posted
+    // until the merchant sets the URL again.
+    *receiver.answer.lock().unwrap() = 410;
+    ping(token.clone()).await;
+    let (_, state) = w
+        .call(authed("GET", "/merchant/webhook-secret", &token))
+        .await;
+    assert_eq!(state["disabled_urls"], json!([url]), "{state}");
+    let posted = receiver.got.lock().unwrap().len();
+    ping(token.clone()).await;
+    assert_eq!(
+        receiver.got.lock().unwrap().len(),
+        posted,
+        "a disabled endpoint gets nothing"
+    );
+    let (status, _) = w
+        .call(json_request(
+            "PUT",
+            "/merchant/refund-notify-url",
+            Some(&token),
+            json!({"url": url}),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    *receiver.answer.lock().unwrap() = 200;
+    ping(token.clone()).await;
+    assert_eq!(
+        receiver.got.lock().unwrap().len(),
+        posted + 1,
+        "enabled again"
+    );
+}
+
+/// A resolver that answers what the test says, for any name.
+struct Answers(Vec<SocketAddr>);
+
+impl fn_callbacks::Resolve for Answers {
+    fn resolve(&self, _host: String, _port: u16) -> fn_callbacks::Resolving {
+        let addresses = self.0.clone();
+        Box::pin(async move { Ok(addresses) })
+    }
+}
+
+#[tokio::test]
+async fn private_targets_are_refused_after_resolution() {
+    let w = seeded().await;
+    let mut sender = fn_callbacks::Sender::new(&w.services).unwrap();
+    sender.allow_private = false;
+    for address in [
+        "10.0.0.5",
+        "127.0.0.1",
+        "169.254.169.254",
+        "192.168.0.10",
+        "[::1]",
+        "[fd00::2]",
+    ] {
+        let ip: std::net::IpAddr = address.trim_matches(['[', ']']).parse().unwrap();
+        sender.resolver = Arc::new(Answers(vec![SocketAddr::new(ip, 443)]));
+        let refused = sender
+            .checked_target("https://shop.example.com/refunds")
+            .await
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("resolves to"),
+            "{address}: {refused}"
+        );
+        // A literal address is judged the same without asking the resolver.
+        assert!(
+            sender
+                .checked_target(&format!("https://{address}/refunds"))
+                .await
+                .is_err(),
+            "{address}"
+        );
+    }
+    // One forbidden address among public ones is enough to refuse.
+    sender.resolver = Arc::new(Answers(vec![
+        "203.0.114.9:443".parse().unwrap(),
+        "10.0.0.1:443".parse().unwrap(),
+    ]));
+    assert!(sender
+        .checked_target("https://shop.example.com/refunds")
+        .await
+        .is_err());
+    sender.resolver = Arc::new(Answers(vec!["203.0.114.9:443".parse().unwrap()]));
+    let (_, addresses) = sender
+        .checked_target("https://shop.example.com/refunds")
+        .await
+        .unwrap();
+    assert_eq!(
+        addresses,
+        ["203.0.114.9:443".parse::<SocketAddr>().unwrap()]
+    );
+    assert!(
+        sender
+            .checked_target("http://shop.example.com/refunds")
+            .await
+            .is_err(),
+        "https only"
+    );
+}
