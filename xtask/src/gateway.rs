@@ -37,6 +37,21 @@ pub struct GatewayState {
     /// (METHOD, path) of the template routes that need a session.
     protected: Arc<HashSet<(String, String)>>,
     schedules: Arc<BTreeMap<String, (Schedule, ScheduledHandler, serde_json::Value)>>,
+    /// What the local webhook receiver got, newest last (the latest [`RECEIVED_KEPT`]).
+    received: Arc<std::sync::Mutex<std::collections::VecDeque<ReceivedWebhook>>>,
+}
+
+/// Callbacks the local receiver keeps.
+pub const RECEIVED_KEPT: usize = 100;
+
+/// One callback as the local receiver (`POST /_dev/webhooks`) got it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceivedWebhook {
+    pub received_at: chrono::DateTime<Utc>,
+    pub webhook_id: String,
+    pub webhook_timestamp: String,
+    pub webhook_signature: String,
+    pub body: serde_json::Value,
 }
 
 /// The gateway's router: every function's routes, plus `/health`, `/openapi.json` and the
@@ -66,6 +81,10 @@ pub fn router_over(state: GatewayState, functions: Router) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/_dev/schedules", get(list_schedules))
         .route("/_dev/schedules/{name}/run", post(run_schedule))
+        .route(
+            "/_dev/webhooks",
+            post(receive_webhook).get(received_webhooks),
+        )
         .with_state(state);
     tessera_platform::http::finish(functions.merge(own))
 }
@@ -130,8 +149,50 @@ impl GatewayState {
             services,
             protected: Arc::new(protected),
             schedules: Arc::new(schedules),
+            received: Arc::default(),
         })
     }
+}
+
+/// The local stack's webhook receiver: set the refund notify URL to
+/// `http://localhost:3000/_dev/webhooks` and watch callbacks arrive at `GET /_dev/webhooks`
+/// (newest first). It answers 204 and keeps the latest 100.
+async fn receive_webhook(
+    State(state): State<GatewayState>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let received = ReceivedWebhook {
+        received_at: Utc::now(),
+        webhook_id: header(tessera_platform::webhooks::ID_HEADER),
+        webhook_timestamp: header(tessera_platform::webhooks::TIMESTAMP_HEADER),
+        webhook_signature: header(tessera_platform::webhooks::SIGNATURE_HEADER),
+        body: serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+    };
+    tracing::info!(webhook_id = %received.webhook_id, "local receiver got a callback");
+    if let Ok(mut kept) = state.received.lock() {
+        kept.push_back(received);
+        while kept.len() > RECEIVED_KEPT {
+            kept.pop_front();
+        }
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn received_webhooks(State(state): State<GatewayState>) -> Json<Vec<ReceivedWebhook>> {
+    let kept = state
+        .received
+        .lock()
+        .map(|kept| kept.iter().rev().cloned().collect())
+        .unwrap_or_default();
+    Json(kept)
 }
 
 /// What API Gateway does for a route behind the session authorizer: run the same

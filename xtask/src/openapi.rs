@@ -37,6 +37,35 @@ pub fn document() -> OpenApi {
         .schemas
         .insert("ErrorCode".to_owned(), error_code_schema());
     document_idempotency_keys(&mut document);
+    // What Tessera posts to integrators (OpenAPI 3.1 `webhooks`; utoipa has no field for
+    // it, so it is the document's top-level member through its flattened extensions).
+    for (name, schema) in [
+        (
+            "CallbackBody",
+            tessera_platform::webhooks::CallbackBody::schema(),
+        ),
+        (
+            "RefundResult",
+            tessera_platform::webhooks::RefundResult::schema(),
+        ),
+        (
+            "RefundedPeriod",
+            tessera_platform::webhooks::RefundedPeriod::schema(),
+        ),
+    ] {
+        document
+            .components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .insert(name.to_owned(), schema);
+    }
+    document
+        .extensions
+        .get_or_insert_with(Default::default)
+        .insert(
+            "webhooks".to_owned(),
+            tessera_platform::webhooks::openapi_webhooks(),
+        );
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

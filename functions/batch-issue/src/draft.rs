@@ -154,6 +154,7 @@ impl RowDraft {
                 face_value: product.spec.face_value,
                 term_ends_on: tickets::term_ends_on(now, product.spec.term_days),
                 valid_from: batch.valid_from,
+                notify_url: batch.notify_url.clone(),
                 status: TicketStatus::Unused,
                 redemption_code: RedemptionCode::generate(sequence, random_bytes()?),
                 transfer_id: None,

@@ -435,6 +435,11 @@ async fn confirm(
         batch_id: upload_id.clone(),
         delivery_method: upload.delivery_method,
         valid_from: upload.valid_from,
+        notify_url: services
+            .table
+            .get_settings(&actor.acting_as)
+            .await?
+            .refund_notify_url,
         status: BatchStatus::Queued,
         rows_total: plan.len() as u32,
         tickets_total,

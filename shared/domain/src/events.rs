@@ -167,7 +167,10 @@ impl Consumer {
             Consumer::Notifications => event == EventType::NotificationsRequested,
             Consumer::ReportExports => event == EventType::ExportRequested,
             Consumer::TicketBuyers => event == EventType::OrderBuyerChanged,
-            Consumer::Callbacks => event == EventType::InstallmentOrderRefunded,
+            Consumer::Callbacks => matches!(
+                event,
+                EventType::InstallmentOrderRefunded | EventType::TicketBankUpdated
+            ),
             Consumer::Circulation => matches!(
                 event,
                 EventType::OrderIssued

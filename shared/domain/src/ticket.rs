@@ -62,6 +62,9 @@ pub struct Ticket {
     /// A non-immediate (非即期) ticket's first valid day, Taipei: not redeemable before it.
     #[serde(default)]
     pub valid_from: Option<NaiveDate>,
+    /// The refund notify URL in force when it was issued: where its refund result goes.
+    #[serde(default)]
+    pub notify_url: Option<String>,
     pub status: TicketStatus,
     pub redemption_code: RedemptionCode,
     /// The transfer it is gifted under (its holder is the recipient); `None` while it is
@@ -638,6 +641,7 @@ pub(crate) mod tests_support {
             face_value: Decimal::new(100, 0),
             term_ends_on,
             valid_from: None,
+            notify_url: None,
             status: TicketStatus::Unused,
             redemption_code: RedemptionCode::generate(1, [7; 16]),
             transfer_id: None,

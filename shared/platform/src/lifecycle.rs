@@ -476,6 +476,7 @@ pub fn add_ticket_change(
                 face_value: ticket.face_value.to_string(),
                 entry,
                 facts,
+                refund: ticket_refund(ticket, entry),
             },
         )?);
     }
@@ -545,6 +546,32 @@ struct TicketEventData<'a> {
     /// change's own event; a lapse before it changes none of it).
     #[serde(skip_serializing_if = "Option::is_none")]
     facts: Option<(TicketFacts, TicketFacts)>,
+    /// The refund result, when the bank settled a return of a ticket issued with a notify
+    /// URL: what the `callbacks` consumer posts there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refund: Option<serde_json::Value>,
+}
+
+/// The refund result of a ticket whose return the bank has just settled, if it was issued
+/// with a notify URL.
+fn ticket_refund(ticket: &Ticket, entry: &TicketHistoryEntry) -> Option<serde_json::Value> {
+    let url = ticket.notify_url.as_deref()?;
+    if entry.after != Some(tessera_domain::tickets::TicketStatus::Returned) {
+        return None;
+    }
+    let fee = ticket.return_fee.unwrap_or_default();
+    Some(serde_json::json!({
+        "notify_url": url,
+        "merchant_id": ticket.merchant_id,
+        "ticket_no": ticket.ticket_no,
+        "import_no": ticket.import_no,
+        "trade_no": ticket.trade_no,
+        "returned_at": ticket.returned_at,
+        "refunded_at": entry.at,
+        "amount": ticket.face_value.to_string(),
+        "fee": fee.to_string(),
+        "refund_amount": (ticket.face_value - fee).to_string(),
+    }))
 }
 
 /// Adds a remark to the issuer's ticket (it shows in the ticket's history).

@@ -168,13 +168,18 @@ pub fn body(
     serde_json::json!({"type": event_type, "timestamp": at, "data": data}).to_string()
 }
 
-/// The delivery an `installment_order.refunded` event asks for, if its order has a notify
-/// URL (the one in force when it was issued): `refund.completed` with the refund result.
+/// The delivery a refund asks for, if it was issued with a notify URL (the one in force
+/// then): `refund.completed` with the refund result. An `installment_order.refunded`
+/// event is one; a `ticket.bank_updated` event carries one when the bank settled a return.
 pub fn refund_delivery(
     event: &crate::store::outbox::OutboxEvent,
 ) -> Result<Option<crate::store::webhooks::Delivery>, Error> {
     let data: serde_json::Value = serde_json::from_str(&event.data)
         .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
+    let data = match event.event_type {
+        tessera_domain::events::EventType::TicketBankUpdated => data["refund"].clone(),
+        _ => data,
+    };
     let Some(url) = data["notify_url"].as_str().map(str::to_owned) else {
         return Ok(None);
     };
@@ -201,3 +206,73 @@ pub fn refund_delivery(
 pub const REFUND_COMPLETED: &str = "refund.completed";
 /// The merchant's test callback.
 pub const PING: &str = "ping";
+
+/// The body of every callback, as the OpenAPI document's `webhooks` section states it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CallbackBody {
+    /// `refund.completed` or `ping`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// When the refund completed (the ping was sent).
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    pub data: RefundResult,
+}
+
+/// A completed refund: of an installment order's return (`trade_no`, `return_number`,
+/// `periods`), or of a ticket's (`ticket_no`, `import_no`). A ping carries `merchant_id`
+/// only.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RefundResult {
+    pub merchant_id: String,
+    pub trade_no: Option<String>,
+    pub return_number: Option<u32>,
+    pub ticket_no: Option<String>,
+    pub import_no: Option<String>,
+    pub returned_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub refunded_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Face value returned, whole NT$.
+    pub amount: Option<String>,
+    /// The return handling fee kept.
+    pub fee: Option<String>,
+    /// What the cardholder gets back: amount less fee.
+    pub refund_amount: Option<String>,
+    /// Installment orders: each returned period with its part of the fee.
+    pub periods: Option<Vec<RefundedPeriod>>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RefundedPeriod {
+    pub period: u32,
+    pub fee: String,
+}
+
+/// The OpenAPI 3.1 `webhooks` object: what Tessera posts to a merchant's notify URL, with
+/// the Standard Webhooks headers and what each answer means.
+pub fn openapi_webhooks() -> serde_json::Value {
+    let header = |name: &str, description: &str| {
+        serde_json::json!({"name": name, "in": "header", "required": true,
+            "description": description, "schema": {"type": "string"}})
+    };
+    let operation = |summary: &str| {
+        serde_json::json!({"post": {
+            "summary": summary,
+            "description": "Signed as Standard Webhooks define: verify webhook-signature (v1, base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with your whsec_ secret; two signatures during a rotation) and refuse timestamps more than 5 minutes off. Deduplicate on webhook-id: a retry or redelivery repeats it.",
+            "parameters": [
+                header(ID_HEADER, "The callback's id, the same on every try and redelivery."),
+                header(TIMESTAMP_HEADER, "Unix seconds when this try was signed."),
+                header(SIGNATURE_HEADER, "Space-separated `v1,<base64>` signatures."),
+            ],
+            "requestBody": {"required": true, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/CallbackBody"}}}},
+            "responses": {
+                "2XX": {"description": "Delivered: not sent again."},
+                "410": {"description": "Gone: the endpoint is disabled until the notify URL is set again."},
+                "default": {"description": "Anything else (or no answer within 15 s) is retried after 1 min, 5 min, 30 min, 2 h, 5 h and 10 h (±20 %), then marked failed."}
+            }
+        }})
+    };
+    serde_json::json!({
+        REFUND_COMPLETED: operation("A refund completed (an installment order's return, or a ticket's)."),
+        PING: operation("A test callback (POST /webhooks/ping)."),
+    })
+}

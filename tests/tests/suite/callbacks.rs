@@ -243,6 +243,20 @@ async fn a_refund_is_posted_signed_and_a_crash_after_sending_delivers_it_once() 
         (Some("CB1"), Some("270"), Some("30"))
     );
     assert!(body["data"].get("notify_url").is_none());
+    // The body is what the OpenAPI document's webhooks section says it is.
+    let document = serde_json::to_value(tessera_dev::openapi::document()).unwrap();
+    let post = &document["webhooks"]["refund.completed"]["post"];
+    assert_eq!(
+        post["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CallbackBody"
+    );
+    let fields = &document["components"]["schemas"]["RefundResult"]["properties"];
+    for key in body["data"].as_object().unwrap().keys() {
+        assert!(
+            fields.get(key).is_some(),
+            "{key} is not in the documented schema"
+        );
+    }
     let (_, log) = w
         .call(authed(
             "GET",
@@ -511,4 +525,135 @@ async fn private_targets_are_refused_after_resolution() {
             .is_err(),
         "https only"
     );
+}
+
+/// A ticket's return, once the bank has refunded it, is posted to the notify URL its ticket
+/// was issued under; a ticket issued before the URL was set gets none (not retroactive).
+#[tokio::test]
+async fn a_refunded_ticket_return_is_posted_to_the_url_of_its_issue() {
+    use tessera_dev::seed::PARENT;
+    let w = seeded().await;
+    let (receiver, url) = receiver(200).await;
+    let token = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let (status, product) = w
+        .call(json_request(
+            "POST",
+            "/products",
+            Some(&token),
+            json!({"name": "拿鐵提貨券", "kind": "goods_voucher", "term_days": 30, "face_value": 120}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{product}");
+    let product_id = product["product_id"].as_str().unwrap();
+    // Goods vouchers are paid for: each row issues a paid order.
+    let issue = |import_no: &'static str| {
+        let (w, token) = (&w, &token);
+        async move {
+            let trade_no = format!("T{import_no}");
+            w.record_order(token, &trade_no, product_id, 120, 1).await;
+            w.issue(
+                token,
+                PARENT,
+                "paper_by_merchant",
+                &[tessera_tests::IssueRow::new(import_no, product_id, 1).paid_by(&trade_no)],
+            )
+            .await
+            .remove(0)
+            .remove(0)
+        }
+    };
+    let before = issue("CBT0").await;
+    let (status, _) = w
+        .call(json_request(
+            "PUT",
+            "/merchant/refund-notify-url",
+            Some(&token),
+            json!({"url": url}),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let (status, secret) = w
+        .call(keyed("POST", "/merchant/webhook-secret", &token, json!({})))
+        .await;
+    assert_eq!(status, 201, "{secret}");
+    let secret = secret["secret"].as_str().unwrap().to_owned();
+    let after = issue("CBT1").await;
+    for ticket in [&before, &after] {
+        let (status, body) = w
+            .call(keyed(
+                "POST",
+                "/returns",
+                &token,
+                json!({"code": ticket.redemption_code, "reason": "顧客退貨", "fee": "20"}),
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let jobs = fn_daily_jobs::DailyJobs::new(&w.services).unwrap();
+    for day in [2, 3] {
+        w.clock.set(calendar::taipei_instant(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, day).unwrap(),
+            chrono::NaiveTime::from_hms_opt(1, 0, 0).unwrap(),
+        ));
+        jobs.run(
+            json!({"job": "ticket_steps"}),
+            fn_daily_jobs::Budget::default(),
+        )
+        .await
+        .unwrap();
+    }
+    w.publish().await;
+    drain_with(&w, &w.handler("CallbacksFunction")).await;
+    let got = receiver.got.lock().unwrap().clone();
+    assert_eq!(
+        got.len(),
+        1,
+        "only the ticket issued under the URL: {got:?}"
+    );
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["type"], "refund.completed");
+    assert_eq!(
+        (
+            body["data"]["ticket_no"].as_str(),
+            body["data"]["refund_amount"].as_str()
+        ),
+        (Some(after.ticket_no.as_str()), Some("100"))
+    );
+    assert_eq!(
+        verify(
+            &secret,
+            &got[0].id,
+            &got[0].timestamp,
+            &got[0].signature,
+            got[0].body.as_bytes(),
+            now_seconds(&w)
+        ),
+        Ok(())
+    );
+}
+
+/// The local stack's receiver: a person points the notify URL at the gateway's
+/// `/_dev/webhooks` and watches callbacks arrive there.
+#[tokio::test]
+async fn the_local_receiver_shows_the_callbacks_it_got() {
+    let w = seeded().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let gateway = w.gateway.clone();
+    tokio::spawn(async move { axum::serve(listener, gateway).await.unwrap() });
+    configure(&w, &format!("http://{address}/_dev/webhooks")).await;
+    let token = admin(&w).await;
+    let (status, ping) = w
+        .call(keyed("POST", "/webhooks/ping", &token, json!({})))
+        .await;
+    assert_eq!(status, 202, "{ping}");
+    drain_with(&w, &w.handler("CallbacksFunction")).await;
+    let (status, received) = w.call(tessera_tests::get("/_dev/webhooks")).await;
+    assert_eq!(status, 200, "{received}");
+    assert_eq!(received[0]["webhook_id"], ping["delivery_id"], "{received}");
+    assert_eq!(received[0]["body"]["type"], "ping");
+    assert!(received[0]["webhook_signature"]
+        .as_str()
+        .unwrap()
+        .starts_with("v1,"));
 }

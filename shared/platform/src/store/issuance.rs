@@ -59,6 +59,9 @@ pub struct BatchRecord {
     /// Non-immediate electronic tickets: the day they become valid.
     #[serde(default)]
     pub valid_from: Option<chrono::NaiveDate>,
+    /// The refund notify URL in force when the batch was confirmed: its tickets keep it.
+    #[serde(default)]
+    pub notify_url: Option<String>,
     pub status: BatchStatus,
     pub rows_total: u32,
     pub tickets_total: u32,
