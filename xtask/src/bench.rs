@@ -13,7 +13,7 @@ use tower::ServiceExt;
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs every benchmark group, or only the one named (`errors`, `dynamodb`, `sessions`,
-/// `issuance`, `redeem`, `export`, `daily`, `cold`).
+/// `issuance`, `redeem`, `export`, `daily`, `cold`, `callbacks`).
 pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
     // Quiet unless RUST_LOG asks (bench.sh sets it off by default).
     tessera_platform::telemetry::init();
@@ -41,6 +41,9 @@ pub async fn run(only: Option<&str>) -> Result<(), BenchError> {
     }
     if wanted("cold") {
         cold_init().await?;
+    }
+    if wanted("callbacks") {
+        callbacks().await?;
     }
     Ok(())
 }
@@ -1488,3 +1491,161 @@ mod tests {
         assert_eq!(percentile(&[], 50.0), Duration::ZERO);
     }
 }
+
+/// Refund callbacks (docs/decisions/0018): from an `installment_order.refunded` event
+/// committed to the table until a receiver on this machine has the signed POST, through
+/// the stream's publisher (its `callbacks` consumer), the refund-notify queue and the
+/// sender, as the local stack runs them; one event at a time, the median of
+/// [`CALLBACK_EVENTS`]. The floor, in the same run: the same POST sent straight to the
+/// receiver with the same client settings.
+async fn callbacks() -> Result<(), BenchError> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use tessera_platform::services::SystemClock;
+    use tessera_platform::session::SigningKey;
+    use tessera_platform::store::outbox::OutboxEvent;
+
+    let template = Template::load_default(
+        &StackContext::named(&bench_stack_name())
+            .with_parameter("PublicUrl", "http://localhost:3000")
+            .with_parameter("CallbackTargets", "any"),
+    )?;
+    let aws = LocalAws::from_env().await;
+    let provisioned = crate::provision::provision(&aws, &template).await?;
+    let services =
+        crate::deployed::stack_services(&aws, &template, &provisioned, Arc::new(SystemClock))?
+            .with_signing_keys(
+                SigningKey::new(b"benchmark-signing-key-0123456789abcdef".to_vec())?.into(),
+            );
+    crate::seed::seed_demo(&services).await?;
+    let gateway = crate::gateway::router(crate::gateway::GatewayState::new(
+        aws.clone(),
+        &template,
+        provisioned.clone(),
+        services.clone(),
+    )?);
+    let token = sign_in(&gateway, "admin", crate::seed::ADMIN_PASSWORD).await?;
+    call(
+        &gateway,
+        "POST",
+        "/merchant/webhook-secret",
+        &token,
+        serde_json::json!({}),
+    )
+    .await?;
+
+    // The receiver: when each webhook-id arrived.
+    let arrived: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let arrived = arrived.clone();
+            move |headers: axum::http::HeaderMap| {
+                let arrived = arrived.clone();
+                async move {
+                    let id = headers
+                        .get(tessera_platform::webhooks::ID_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    if let Ok(mut arrived) = arrived.lock() {
+                        arrived.insert(id, Instant::now());
+                    }
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let context = crate::functions::HandlerContext {
+        services: services.clone(),
+        ses: aws.ses.clone(),
+        sns: aws.sns.clone(),
+        mail_from: template.mail_from().unwrap_or_default(),
+    };
+    let (_, publisher) = crate::functions::stream_handlers(&context)?
+        .into_iter()
+        .find(|(id, _)| *id == "PublishFunction")
+        .ok_or("no publisher")?;
+    let source = crate::gateway::stream_sources(&aws, &template, &provisioned)
+        .await?
+        .into_iter()
+        .find(|(id, _)| id == "PublishFunction")
+        .map(|(_, source)| source)
+        .ok_or("the publisher reads no stream")?;
+    let sender = crate::functions::queue_handler(&context, "CallbacksFunction")
+        .ok_or("no callbacks handler")?;
+    let queue = &provisioned.queue_urls["RefundNotifyQueue"];
+    // What seeding published goes first, unmeasured.
+    source.poll_once(&publisher).await?;
+    let merchant = tessera_domain::values::MerchantId::parse("m", crate::seed::PARENT)?;
+
+    let mut delivered = Vec::with_capacity(CALLBACK_EVENTS);
+    for i in 0..CALLBACK_EVENTS {
+        let event = OutboxEvent::new(
+            format!("bench-refund-{i}"),
+            tessera_domain::events::EventType::InstallmentOrderRefunded,
+            &merchant,
+            chrono::Utc::now(),
+            &format!("BENCH{i}"),
+            &serde_json::json!({"merchant_id": merchant, "trade_no": format!("BENCH{i}"),
+                "return_number": 1, "amount": "1000", "fee": "10", "refund_amount": "990",
+                "notify_url": url}),
+        )?;
+        let id = format!("evt_{}", event.event_id);
+        let committed = Instant::now();
+        services
+            .table
+            .transact(
+                vec![event.write()?],
+                tessera_domain::ErrorCode::ConcurrentChange,
+            )
+            .await?;
+        let deadline = committed + Duration::from_secs(30);
+        loop {
+            source.poll_once(&publisher).await?;
+            crate::gateway::poll_once(&aws.sqs, queue, &sender, 0).await?;
+            let got = arrived.lock().ok().and_then(|a| a.get(&id).copied());
+            if let Some(at) = got {
+                delivered.push(at.duration_since(committed));
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!("callback {id} did not arrive in 30 s").into());
+            }
+        }
+    }
+
+    // The floor: the POST alone, the same client settings, the same receiver.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()?;
+    let mut floor = Vec::with_capacity(CALLBACK_EVENTS);
+    for i in 0..CALLBACK_EVENTS {
+        let started = Instant::now();
+        client
+            .post(&url)
+            .header(tessera_platform::webhooks::ID_HEADER, format!("floor-{i}"))
+            .body("{}")
+            .send()
+            .await?;
+        floor.push(started.elapsed());
+    }
+    let p50 = |mut samples: Vec<Duration>| {
+        samples.sort();
+        samples[samples.len() / 2].as_secs_f64() * 1000.0
+    };
+    let (delivery, post) = (p50(delivered), p50(floor));
+    println!("callback_delivery_p50 {delivery:.2} ms");
+    println!("callback_post_floor_p50 {post:.2} ms");
+    Ok(())
+}
+
+/// Refund events the callbacks benchmark sends, one after another.
+const CALLBACK_EVENTS: usize = 50;
