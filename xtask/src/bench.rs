@@ -1478,20 +1478,6 @@ impl OneRead {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_pick_the_nearest_rank() {
-        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&samples, 50.0), Duration::from_millis(51));
-        assert_eq!(percentile(&samples, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&samples, 0.0), Duration::from_millis(1));
-        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
-    }
-}
-
 /// Refund callbacks (docs/decisions/0018): from an `installment_order.refunded` event
 /// committed to the table until a receiver on this machine has the signed POST, through
 /// the stream's publisher (its `callbacks` consumer), the refund-notify queue and the
@@ -1649,3 +1635,17 @@ async fn callbacks() -> Result<(), BenchError> {
 
 /// Refund events the callbacks benchmark sends, one after another.
 const CALLBACK_EVENTS: usize = 50;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&samples, 50.0), Duration::from_millis(51));
+        assert_eq!(percentile(&samples, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&samples, 0.0), Duration::from_millis(1));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+    }
+}
