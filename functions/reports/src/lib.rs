@@ -28,9 +28,9 @@ use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::installment;
 use tessera_platform::reports::{
-    BillsReport, BranchReport, CrossStoreReport, InstallmentOrdersReport, InstallmentSerialsReport,
-    IssuedOrdersReport, PaperTicketsReport, ReportRequest, ReturnFeesReport, SmsLogReport,
-    TicketQuery, TicketReport, TransfersReport,
+    BillsReport, BranchReport, CallbacksReport, CrossStoreReport, InstallmentOrdersReport,
+    InstallmentSerialsReport, IssuedOrdersReport, PaperTicketsReport, ReportRequest,
+    ReturnFeesReport, SmsLogReport, TicketQuery, TicketReport, TransfersReport,
 };
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::exports::{ExportMessage, ExportRecord, ExportStatus};
@@ -628,6 +628,15 @@ async fn is_installment(services: &Services, merchant: &MerchantId) -> Result<bo
         .is_some_and(|c| c.redemption_mode == RedemptionMode::Installment))
 }
 
+/// The delivery log's export query (the fields of `GET /webhooks/deliveries`).
+#[derive(Debug, Deserialize)]
+pub struct CallbacksQuery {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
 /// The installment reports' filters (分期核銷訂單報表).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -813,9 +822,10 @@ async fn branch_report(
 pub struct ExportInput {
     /// The report: `tickets`, `cross_store`, `branch`, `circulation`, `sms_log`, `transfers`, `paper_tickets`,
     /// `issued_orders`, `return_fees`, `bills`, `products`, `branches`, `bindings`,
-    /// `redeemable_stores`, `installment_orders` or `installment_serials`.
+    /// `redeemable_stores`, `installment_orders`, `installment_serials` or `callbacks` (the
+    /// refund callbacks' delivery log: `from`, `to`, `status`).
     #[schema(
-        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|transfers|paper_tickets|return_fees|bills|products|branches|bindings|redeemable_stores|installment_orders|installment_serials)$"
+        pattern = "^(tickets|cross_store|branch|circulation|sms_log|issued_orders|transfers|paper_tickets|return_fees|bills|products|branches|bindings|redeemable_stores|installment_orders|installment_serials|callbacks)$"
     )]
     pub report: String,
     /// The fields of the report's own route (`/reports/tickets`, `/reports/cross-store`,
@@ -828,7 +838,7 @@ pub struct ExportInput {
 }
 
 /// What `POST /exports` can write.
-const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, transfers, paper_tickets, return_fees, bills, products, branches, bindings, redeemable_stores, installment_orders or installment_serials";
+const EXPORTABLE: &str = "tickets, cross_store, branch, circulation, sms_log, issued_orders, transfers, paper_tickets, return_fees, bills, products, branches, bindings, redeemable_stores, installment_orders, installment_serials or callbacks";
 
 /// The query of an export, read as the report's own route reads it.
 fn export_query<T: serde::de::DeserializeOwned>(query: serde_json::Value) -> Result<T, Error> {
@@ -905,6 +915,7 @@ async fn create_export(
         "return_fees" => FunctionArea::Billing,
         "bills" => FunctionArea::Billing,
         "installment_orders" | "installment_serials" => FunctionArea::InstallmentOrders,
+        "callbacks" => FunctionArea::OperationSettings,
         "products" => FunctionArea::Products,
         "branches" => FunctionArea::Branches,
         "redeemable_stores" => FunctionArea::OperationSettings,
@@ -951,6 +962,20 @@ async fn create_export(
             ReportRequest::InstallmentOrders(
                 export_query::<InstallmentQuery>(input.query)?.orders(actor)?,
             )
+        }
+        "callbacks" => {
+            let query = export_query::<CallbacksQuery>(input.query)?;
+            let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+                None => None,
+                Some(name) => Some(serde_json::from_value(serde_json::json!(name)).map_err(
+                    |_| Error::invalid_field("status", "pending, delivered, failed or disabled"),
+                )?),
+            };
+            ReportRequest::Callbacks(CallbacksReport {
+                owner: actor.acting_as.clone(),
+                range: DayRange::parse(query.from, query.to)?,
+                status,
+            })
         }
         "installment_serials" => {
             installment::check_mode(

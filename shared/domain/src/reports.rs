@@ -820,6 +820,53 @@ pub fn serial_cells(row: &SerialRow<'_>) -> Vec<String> {
     ]
 }
 
+const CALLBACK_COLUMNS: &[Column] = &[
+    column("created_at", "建立時間"),
+    column("delivery_id", "通知編號"),
+    column("event_type", "事件"),
+    column("url", "通知網址"),
+    column("status", "狀態"),
+    column("attempt_count", "發送次數"),
+    column("last_attempt_at", "最近發送時間"),
+    column("last_status_code", "最近回應碼"),
+    column("last_error", "最近錯誤"),
+    column("delivered_at", "送達時間"),
+];
+
+/// The refund callbacks' delivery log (退款結果通知紀錄).
+pub fn callback_columns() -> &'static [Column] {
+    CALLBACK_COLUMNS
+}
+
+/// What a delivery-log row shows.
+pub struct CallbackRow<'a> {
+    pub created_at: DateTime<Utc>,
+    pub delivery_id: &'a str,
+    pub event_type: &'a str,
+    pub url: &'a str,
+    pub status: &'a str,
+    pub attempt_count: u32,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<&'a str>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+pub fn callback_cells(row: &CallbackRow<'_>) -> Vec<String> {
+    vec![
+        taipei_time(Some(row.created_at)),
+        row.delivery_id.to_owned(),
+        row.event_type.to_owned(),
+        row.url.to_owned(),
+        row.status.to_owned(),
+        row.attempt_count.to_string(),
+        taipei_time(row.last_attempt_at),
+        text(row.last_status_code),
+        row.last_error.unwrap_or_default().to_owned(),
+        taipei_time(row.delivered_at),
+    ]
+}
+
 const BILL_COLUMNS: &[Column] = &[
     column("month", "帳單月份"),
     column("item", "費用項目"),

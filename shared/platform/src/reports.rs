@@ -18,14 +18,14 @@ use tessera_domain::installment::SerialStatus;
 use tessera_domain::orders::TradeNo;
 use tessera_domain::reports::{
     bill_cells, bill_columns, binding_columns, branch_columns, branch_event_cells,
-    branch_event_columns, circulation_columns, cross_store_cells, cross_store_columns,
-    installment_order_cells, installment_order_columns, installment_return_fee_cells,
-    installment_return_fee_columns, issued_order_cells, issued_order_columns, kind_zh_tw,
-    paper_ticket_cells, paper_ticket_columns, product_columns, report_time, return_fee_cells,
-    return_fee_columns, serial_cells, serial_columns, sms_log_cells, sms_log_columns,
-    store_columns, ticket_cells, ticket_columns, transfer_cells, transfer_columns, BranchScope,
-    Column, ColumnGroup, DateType, DayRange, HolderQuery, InstallmentOrderRow, IssuedOrderRow,
-    SerialRow, TicketFilter,
+    branch_event_columns, callback_cells, callback_columns, circulation_columns, cross_store_cells,
+    cross_store_columns, installment_order_cells, installment_order_columns,
+    installment_return_fee_cells, installment_return_fee_columns, issued_order_cells,
+    issued_order_columns, kind_zh_tw, paper_ticket_cells, paper_ticket_columns, product_columns,
+    report_time, return_fee_cells, return_fee_columns, serial_cells, serial_columns, sms_log_cells,
+    sms_log_columns, store_columns, ticket_cells, ticket_columns, transfer_cells, transfer_columns,
+    BranchScope, CallbackRow, Column, ColumnGroup, DateType, DayRange, HolderQuery,
+    InstallmentOrderRow, IssuedOrderRow, SerialRow, TicketFilter,
 };
 use tessera_domain::tickets::TicketNumber;
 use tessera_domain::values::{BranchCode, MerchantId};
@@ -102,6 +102,8 @@ pub enum ReportRequest {
     InstallmentOrders(InstallmentOrdersReport),
     /// The installment serials (各期序號明細) expected in a range of days.
     InstallmentSerials(InstallmentSerialsReport),
+    /// The refund callbacks' delivery log of a range of days.
+    Callbacks(CallbacksReport),
 }
 
 impl ReportRequest {
@@ -123,6 +125,7 @@ impl ReportRequest {
             | ReportRequest::Circulation { owner, .. } => owner,
             ReportRequest::InstallmentOrders(report) => &report.owner,
             ReportRequest::InstallmentSerials(report) => &report.owner,
+            ReportRequest::Callbacks(report) => &report.owner,
         }
     }
 
@@ -147,6 +150,7 @@ impl ReportRequest {
             ReportRequest::InstallmentOrders(_) | ReportRequest::InstallmentSerials(_) => {
                 FunctionArea::InstallmentOrders
             }
+            ReportRequest::Callbacks(_) => FunctionArea::OperationSettings,
         }
     }
 
@@ -169,6 +173,7 @@ impl ReportRequest {
             ReportRequest::Circulation { .. } => "流通報表",
             ReportRequest::InstallmentOrders(_) => "分期核銷訂單明細",
             ReportRequest::InstallmentSerials(_) => "各期序號明細",
+            ReportRequest::Callbacks(_) => "退款結果通知紀錄",
         }
     }
 
@@ -194,6 +199,7 @@ impl ReportRequest {
             ReportRequest::Circulation { .. } => circulation_columns().to_vec(),
             ReportRequest::InstallmentOrders(_) => installment_order_columns().to_vec(),
             ReportRequest::InstallmentSerials(_) => serial_columns().to_vec(),
+            ReportRequest::Callbacks(_) => callback_columns().to_vec(),
         }
     }
 
@@ -244,6 +250,7 @@ impl ReportRequest {
             ReportRequest::PaperTickets(report) => report.page(table, cursor, rows, now).await,
             ReportRequest::InstallmentOrders(report) => report.page(table, cursor, rows).await,
             ReportRequest::InstallmentSerials(report) => report.page(table, cursor, rows).await,
+            ReportRequest::Callbacks(report) => report.page(table, cursor, rows).await,
             // A merchant has one bill a month: every bill fits one page.
             ReportRequest::Bills(report) => {
                 let mut bills = table.list_bills(&report.owner).await?;
@@ -1239,6 +1246,53 @@ impl InstallmentSerialsReport {
                 issued_at: stored.issued_at,
                 returned_at: stored.returned_at,
                 return_reason: stored.return_reason.as_deref(),
+            })))
+        })
+        .await
+    }
+}
+
+/// The refund callbacks' delivery log (退款結果通知紀錄) of a range of Taipei days (at most
+/// 3 months), oldest first; optionally of one status (`pending`, `delivered`, `failed`,
+/// `disabled`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbacksReport {
+    pub owner: MerchantId,
+    pub range: DayRange,
+    #[serde(default)]
+    pub status: Option<crate::store::webhooks::DeliveryStatus>,
+}
+
+impl CallbacksReport {
+    pub async fn page(
+        &self,
+        table: &Table,
+        cursor: Option<&str>,
+        rows: usize,
+    ) -> Result<(Vec<Vec<String>>, Option<String>), Error> {
+        let (start, end) = self.range.instants();
+        let partition = Partition::callback_deliveries(
+            self.owner.as_str(),
+            keys::timestamp(start),
+            keys::timestamp(end),
+        );
+        timeline_page(table, &partition, cursor, rows, |item| {
+            let delivery: crate::store::webhooks::Delivery = from_item(item)?;
+            if self.status.is_some_and(|s| s != delivery.status) {
+                return Ok(None);
+            }
+            let last = delivery.attempts.last();
+            Ok(Some(callback_cells(&CallbackRow {
+                created_at: delivery.created_at,
+                delivery_id: &delivery.delivery_id,
+                event_type: &delivery.event_type,
+                url: &delivery.url,
+                status: delivery.status.name(),
+                attempt_count: delivery.attempt_count,
+                last_attempt_at: last.map(|a| a.at),
+                last_status_code: last.and_then(|a| a.status_code),
+                last_error: last.and_then(|a| a.error.as_deref()),
+                delivered_at: delivery.delivered_at,
             })))
         })
         .await

@@ -315,6 +315,33 @@ async fn a_failing_endpoint_is_retried_then_dead_lettered_and_redelivered_by_han
     let failed = &log["items"][0];
     assert_eq!(failed["attempt_count"], tries as u64, "{log}");
     assert_eq!(failed["attempts"][0]["status_code"], 500);
+    // The log exports to Excel, filtered as it is read.
+    let (status, export) = w
+        .call(keyed(
+            "POST",
+            "/exports",
+            &token,
+            json!({"report": "callbacks", "query": {"from": "2026-11-30", "to": "2026-12-31", "status": "failed"}}),
+        ))
+        .await;
+    assert_eq!(status, 202, "{export}");
+    w.publish().await;
+    assert_eq!(
+        w.drain("ReportExportQueue", "ReportExportFunction").await,
+        1
+    );
+    let (_, done) = w
+        .call(authed(
+            "GET",
+            &format!("/exports/{}", export["export_id"].as_str().unwrap()),
+            &token,
+        ))
+        .await;
+    assert_eq!(
+        (done["status"].as_str(), done["rows_written"].as_u64()),
+        (Some("done"), Some(1)),
+        "{done}"
+    );
 
     // The endpoint is fixed; the merchant redelivers every failed callback of the month:
     // the same webhook-id, delivered.

@@ -107,6 +107,15 @@ impl Partition {
         }
     }
 
+    /// A merchant's refund callbacks by creation time (GSI1).
+    pub fn callback_deliveries(merchant_id: &str, from: String, until: String) -> Partition {
+        Partition {
+            index: Some(Gsi::One),
+            pk: keys::callback_deliveries_of(merchant_id),
+            sort: Some((from, until)),
+        }
+    }
+
     /// The tickets of one issued order (GSI2).
     pub fn tickets_of_issued_order(merchant_id: &str, import_no: &str) -> Partition {
         Partition {
