@@ -78,6 +78,8 @@ pub struct Sender {
     pub allow_private: bool,
     pub resolver: Arc<dyn Resolve>,
     pub faults: Faults,
+    /// A whole try's limit ([`TOTAL_TIMEOUT`]; tests shorten it).
+    pub timeout: Duration,
 }
 
 /// Why a target was refused before any connection.
@@ -97,6 +99,7 @@ impl Sender {
             allow_private: services.callbacks_reach_private_targets()?,
             resolver: Arc::new(SystemResolver),
             faults: Faults::default(),
+            timeout: TOTAL_TIMEOUT,
         })
     }
 
@@ -340,8 +343,8 @@ impl Sender {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(self.timeout))
+            .timeout(self.timeout)
             .user_agent("Tessera-Webhooks/1.0")
             .resolve_to_addrs(&host, &addresses)
             .build();
@@ -372,7 +375,7 @@ impl Sender {
                 }
             }
             Err(error) => failed(if error.is_timeout() {
-                format!("timed out after {} s", TOTAL_TIMEOUT.as_secs())
+                format!("timed out after {} ms", self.timeout.as_millis())
             } else if error.is_connect() {
                 "could not connect".to_owned()
             } else {

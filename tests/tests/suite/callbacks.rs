@@ -684,3 +684,51 @@ async fn the_local_receiver_shows_the_callbacks_it_got() {
         .unwrap()
         .starts_with("v1,"));
 }
+
+/// An endpoint that answers too slowly is cut off at the try's limit and retried; the log
+/// says it timed out.
+#[tokio::test]
+async fn a_slow_endpoint_is_cut_off_and_retried() {
+    let w = seeded().await;
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::post(|| async {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            StatusCode::NO_CONTENT
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    configure(&w, &format!("http://{address}/slow")).await;
+    let token = admin(&w).await;
+    let (status, ping) = w
+        .call(keyed("POST", "/webhooks/ping", &token, json!({})))
+        .await;
+    assert_eq!(status, 202, "{ping}");
+    let mut sender = fn_callbacks::Sender::new(&w.services).unwrap();
+    sender.timeout = std::time::Duration::from_millis(500);
+    let handler: tessera_dev::functions::QueueHandler = Arc::new(move |event| {
+        let sender = sender.clone();
+        Box::pin(async move { Ok(sender.handle(event).await) })
+    });
+    let url = &w.stack.provisioned.queue_urls["RefundNotifyQueue"];
+    let started = std::time::Instant::now();
+    tessera_dev::gateway::poll_once(&w.stack.aws.sqs, url, &handler, 0)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "cut off, not waited out"
+    );
+    let (_, log) = w
+        .call(authed(
+            "GET",
+            "/webhooks/deliveries?from=2026-11-30&to=2026-11-30",
+            &token,
+        ))
+        .await;
+    let delivery = &log["items"][0];
+    assert_eq!(delivery["status"], "pending", "retried later: {log}");
+    assert_eq!(delivery["attempts"][0]["error"], "timed out after 500 ms");
+}
