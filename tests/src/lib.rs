@@ -193,6 +193,25 @@ pub fn json_request(
         .expect("valid request")
 }
 
+/// A JSON request with a bearer token and an `Idempotency-Key` of its own.
+pub fn with_new_key(
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> Request<Body> {
+    let mut request = json_request(method, uri, Some(token), body);
+    request.headers_mut().insert(
+        "idempotency-key",
+        uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .parse()
+            .expect("a header value"),
+    );
+    request
+}
+
 /// A bodiless request with a bearer token.
 pub fn authed(method: &str, uri: &str, token: &str) -> Request<Body> {
     Request::builder()

@@ -139,15 +139,6 @@ fn rights_view(rights: &Rights, mode: RedemptionMode) -> BTreeMap<String, AreaRi
         .collect()
 }
 
-/// The redemption mode of the merchant the caller acts as (no contract: redeem-after-use).
-async fn mode_of(services: &Services, actor: &Actor) -> Result<RedemptionMode, Error> {
-    Ok(services
-        .table
-        .get_contract(&actor.acting_as)
-        .await?
-        .map_or(RedemptionMode::RedeemAfterUse, |c| c.redemption_mode))
-}
-
 fn view(record: &AccountRecord, mode: RedemptionMode) -> SubAccountView {
     SubAccountView {
         account: record.account.to_string(),
@@ -232,7 +223,7 @@ async fn list(
     require_admin(&current.actor)?;
     let (accounts, mode) = tokio::try_join!(
         services.table.list_accounts(&current.actor.acting_as),
-        mode_of(&services, &current.actor)
+        services.table.redemption_mode(&current.actor.acting_as)
     )?;
     let items = accounts
         .iter()
@@ -270,7 +261,7 @@ async fn create(
     };
     let now = services.clock.now();
     let rights = rights_from(&request.rights);
-    let mode = mode_of(&services, actor).await?;
+    let mode = services.table.redemption_mode(&actor.acting_as).await?;
     let record = AccountRecord {
         merchant_id: actor.acting_as.clone(),
         account: account.clone(),
@@ -374,7 +365,10 @@ async fn set_remark(
     .await?;
     Ok(Json(view(
         &record,
-        mode_of(&services, &current.actor).await?,
+        services
+            .table
+            .redemption_mode(&current.actor.acting_as)
+            .await?,
     )))
 }
 
@@ -393,7 +387,10 @@ async fn set_rights(
 ) -> Result<Json<SubAccountView>, Problem> {
     require_admin(&current.actor)?;
     let rights = rights_from(&request.rights);
-    let mode = mode_of(&services, &current.actor).await?;
+    let mode = services
+        .table
+        .redemption_mode(&current.actor.acting_as)
+        .await?;
     let record = change_sub_account(
         &services,
         &current.actor,

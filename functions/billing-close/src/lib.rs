@@ -50,10 +50,7 @@ impl BillingClose {
                 self.table.list_bills(&merchant),
                 self.table.get_contract(&merchant)
             );
-            let mode = contract?.map_or(
-                tessera_domain::merchant::RedemptionMode::RedeemAfterUse,
-                |c| c.redemption_mode,
-            );
+            let mode = tessera_domain::merchant::redemption_mode(contract?.as_ref());
             let bills = bills?;
             if bills.iter().any(|bill| bill.month == summary.month) {
                 summary.already_closed += 1;

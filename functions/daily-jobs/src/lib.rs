@@ -400,7 +400,7 @@ impl DailyJobs {
                 self.table.get_contract(&merchant),
                 self.table.list_rates(&merchant),
             )?;
-            let mode = contract.map_or(RedemptionMode::RedeemAfterUse, |c| c.redemption_mode);
+            let mode = tessera_domain::merchant::redemption_mode(contract.as_ref());
             // Each billable item of the mode: how many units, and their face value in all.
             let units: Vec<(FeeItem, usize, Decimal)> = match mode {
                 RedemptionMode::RedeemAfterUse => {

@@ -427,15 +427,33 @@ enum PersonChange<'a> {
     CancelReturn { reason: &'a str },
 }
 
-/// Runs a person's change on the order the path names: read, decide, commit (the change
-/// engine), answered with the order as it is after.
+impl PersonChange<'_> {
+    /// The area whose modify right the change needs.
+    fn rights(&self) -> AreaGuard {
+        match self {
+            PersonChange::Remark(_) => ORDERS,
+            PersonChange::Return { .. } => RETURNS,
+            PersonChange::CancelReturn { .. } => CANCEL_RETURNS,
+        }
+    }
+}
+
+/// Runs a person's change on the order the path names: the change's right on the order's
+/// merchant (a parent must switch first), an enabled branch for returns and their cancel;
+/// then read, decide, commit (the change engine), answered with the order as it is after.
 async fn change(
     services: &Services,
     actor: &Actor,
     keyed: &Keyed,
     number: &str,
+    owner: &OwnerQuery,
     what: PersonChange<'_>,
 ) -> Result<InstallmentOrderView, Error> {
+    what.rights()
+        .check(actor, &owner.owner(actor)?, Access::Modify)?;
+    if !matches!(what, PersonChange::Remark(_)) {
+        require_operational_branch(actor)?;
+    }
     let merchant = &actor.acting_as;
     orders::check_mode(&services.table, merchant, RedemptionMode::Installment).await?;
     let trade_no = &trade_no(number)?;
@@ -566,10 +584,9 @@ async fn add_remark(
     ApiQuery(owner): ApiQuery<OwnerQuery>,
     ApiJson(input): ApiJson<RemarkInput>,
 ) -> Result<Json<InstallmentOrderView>, Problem> {
-    let actor = &current.actor;
-    ORDERS.check(actor, &owner.owner(actor)?, Access::Modify)?;
     let what = PersonChange::Remark(&input.remark);
-    Ok(Json(change(&services, actor, &keyed, &number, what).await?))
+    let view = change(&services, &current.actor, &keyed, &number, &owner, what).await?;
+    Ok(Json(view))
 }
 
 /// 訂單退貨: every unused serial of the order at once (never part of them), the handling fee
@@ -594,14 +611,12 @@ async fn return_order(
     ApiQuery(owner): ApiQuery<OwnerQuery>,
     ApiJson(input): ApiJson<ReturnInput>,
 ) -> Result<Json<InstallmentOrderView>, Problem> {
-    let actor = &current.actor;
-    RETURNS.check(actor, &owner.owner(actor)?, Access::Modify)?;
-    require_operational_branch(actor)?;
     let what = PersonChange::Return {
         fee: input.fee.unwrap_or_default(),
         reason: &input.reason,
     };
-    Ok(Json(change(&services, actor, &keyed, &number, what).await?))
+    let view = change(&services, &current.actor, &keyed, &number, &owner, what).await?;
+    Ok(Json(view))
 }
 
 /// 訂單取消退貨: every pending-return serial of the order back to unused, until 23:59
@@ -624,13 +639,11 @@ async fn cancel_return(
     ApiQuery(owner): ApiQuery<OwnerQuery>,
     ApiJson(input): ApiJson<CancelReturnInput>,
 ) -> Result<Json<InstallmentOrderView>, Problem> {
-    let actor = &current.actor;
-    CANCEL_RETURNS.check(actor, &owner.owner(actor)?, Access::Modify)?;
-    require_operational_branch(actor)?;
     let what = PersonChange::CancelReturn {
         reason: &input.reason,
     };
-    Ok(Json(change(&services, actor, &keyed, &number, what).await?))
+    let view = change(&services, &current.actor, &keyed, &number, &owner, what).await?;
+    Ok(Json(view))
 }
 
 /// Bounds the OpenAPI document states for the plan (kept beside the domain's).

@@ -144,8 +144,7 @@ async fn record(
         ));
     }
     // An installment order is split into periods, not tickets (§八).
-    let contract = services.table.get_contract(&actor.acting_as).await?;
-    if contract.is_some_and(|c| c.redemption_mode == RedemptionMode::Installment)
+    if services.table.redemption_mode(&actor.acting_as).await? == RedemptionMode::Installment
         && input.quantity != 1
     {
         violations.push(Violation::field(

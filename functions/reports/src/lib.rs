@@ -619,15 +619,6 @@ async fn return_fees_report(
     .await
 }
 
-/// Whether the merchant the caller acts as is in installment mode (its reports differ).
-async fn is_installment(services: &Services, merchant: &MerchantId) -> Result<bool, Error> {
-    Ok(services
-        .table
-        .get_contract(merchant)
-        .await?
-        .is_some_and(|c| c.redemption_mode == RedemptionMode::Installment))
-}
-
 /// The delivery log's export query (the fields of `GET /webhooks/deliveries`).
 #[derive(Debug, Deserialize)]
 pub struct CallbacksQuery {
@@ -763,7 +754,8 @@ async fn range_report(
         actor.branch.clone(),
     );
     if let ReportRequest::ReturnFees(report) = &mut request {
-        report.installment = is_installment(services, &actor.acting_as).await?;
+        report.installment =
+            services.table.redemption_mode(&actor.acting_as).await? == RedemptionMode::Installment;
     }
     Ok(Json(report_page(services, &request, page).await?))
 }
@@ -950,7 +942,8 @@ async fn create_export(
             owner: actor.acting_as.clone(),
             range: export_query::<OperationsQuery>(input.query)?.range()?,
             branch: actor.branch.clone(),
-            installment: is_installment(&services, &actor.acting_as).await?,
+            installment: services.table.redemption_mode(&actor.acting_as).await?
+                == RedemptionMode::Installment,
         }),
         "installment_orders" => {
             installment::check_mode(

@@ -90,11 +90,17 @@ pub enum RedemptionMode {
     Installment,
 }
 
+/// A merchant's redemption mode: its contract's; no contract yet is redeem-after-use, the
+/// platform's default.
+pub fn redemption_mode(contract: Option<&Contract>) -> RedemptionMode {
+    contract.map_or(RedemptionMode::RedeemAfterUse, |c| c.redemption_mode)
+}
+
 /// Refuses what the merchant's redemption mode does not offer (§四, §八): installment orders
 /// for a merchant that redeems after use, tickets for an installment merchant. No contract
 /// yet counts as redeem-after-use, the platform's default.
 pub fn require_mode(contract: Option<&Contract>, wanted: RedemptionMode) -> Result<(), Error> {
-    let mode = contract.map_or(RedemptionMode::RedeemAfterUse, |c| c.redemption_mode);
+    let mode = redemption_mode(contract);
     if mode == wanted {
         return Ok(());
     }

@@ -1105,10 +1105,7 @@ impl ReturnFeesReport {
             table.get_contract(&self.owner),
             table.list_rates(&self.owner)
         )?;
-        let mode = contract.map_or(
-            tessera_domain::merchant::RedemptionMode::RedeemAfterUse,
-            |c| c.redemption_mode,
-        );
+        let mode = tessera_domain::merchant::redemption_mode(contract.as_ref());
         let mut cells = Vec::new();
         let mut day = first;
         while day <= self.range.to {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use tessera_dev::seed::{ADMIN_PASSWORD, INSTALLMENT};
 use tessera_domain::calendar;
 use tessera_platform::webhooks::verify;
-use tessera_tests::{authed, json_request, seeded, Seeded};
+use tessera_tests::{authed, json_request, seeded, with_new_key, Seeded};
 
 /// What the receiver got: the three headers and the body of each request.
 #[derive(Clone, Debug)]
@@ -61,20 +61,6 @@ async fn receiver(status: u16) -> (Receiver, String) {
     (receiver, format!("http://{address}/hook"))
 }
 
-fn keyed(
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Value,
-) -> axum::http::Request<axum::body::Body> {
-    let mut request = json_request(method, uri, Some(token), body);
-    request.headers_mut().insert(
-        "idempotency-key",
-        uuid::Uuid::new_v4().simple().to_string().parse().unwrap(),
-    );
-    request
-}
-
 async fn admin(w: &Seeded) -> String {
     w.token(INSTALLMENT, "admin", ADMIN_PASSWORD).await
 }
@@ -92,7 +78,12 @@ async fn configure(w: &Seeded, url: &str) -> String {
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, secret) = w
-        .call(keyed("POST", "/merchant/webhook-secret", &token, json!({})))
+        .call(with_new_key(
+            "POST",
+            "/merchant/webhook-secret",
+            &token,
+            json!({}),
+        ))
         .await;
     assert_eq!(status, 201, "{secret}");
     secret["secret"].as_str().unwrap().to_owned()
@@ -131,7 +122,7 @@ async fn refund_an_order(w: &Seeded, trade_no: &str) {
             json!({"fee": "30", "reason": "退課"}),
         ),
     ] {
-        let (status, answer) = w.call(keyed("POST", &uri, &token, body)).await;
+        let (status, answer) = w.call(with_new_key("POST", &uri, &token, body)).await;
         assert!((200..300).contains(&status), "{uri}: {answer}");
     }
     let jobs = fn_daily_jobs::DailyJobs::new(&w.services).unwrap();
@@ -317,7 +308,7 @@ async fn a_failing_endpoint_is_retried_then_dead_lettered_and_redelivered_by_han
     assert_eq!(failed["attempts"][0]["status_code"], 500);
     // The log exports to Excel, filtered as it is read.
     let (status, export) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/exports",
             &token,
@@ -348,7 +339,7 @@ async fn a_failing_endpoint_is_retried_then_dead_lettered_and_redelivered_by_han
     *receiver.answer.lock().unwrap() = 204;
     let id = failed["delivery_id"].as_str().unwrap();
     let (status, queued) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/webhooks/deliveries/redeliver-failed",
             &token,
@@ -392,7 +383,12 @@ async fn gone_disables_the_endpoint_and_a_rotated_secret_verifies_during_its_ove
     let old = configure(&w, &url).await;
     let token = admin(&w).await;
     let (status, rotated) = w
-        .call(keyed("POST", "/merchant/webhook-secret", &token, json!({})))
+        .call(with_new_key(
+            "POST",
+            "/merchant/webhook-secret",
+            &token,
+            json!({}),
+        ))
         .await;
     assert_eq!(status, 201, "{rotated}");
     let new = rotated["secret"].as_str().unwrap().to_owned();
@@ -401,7 +397,7 @@ async fn gone_disables_the_endpoint_and_a_rotated_secret_verifies_during_its_ove
         let w = &w;
         async move {
             let (status, body) = w
-                .call(keyed("POST", "/webhooks/ping", &token, json!({})))
+                .call(with_new_key("POST", "/webhooks/ping", &token, json!({})))
                 .await;
             assert_eq!(status, 202, "{body}");
             drain_with(w, &w.handler("CallbacksFunction")).await;
@@ -424,7 +420,7 @@ async fn gone_disables_the_endpoint_and_a_rotated_secret_verifies_during_its_ove
     }
     // One callback redelivered by hand: the same webhook-id again.
     let (status, queued) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             &format!("/webhooks/deliveries/{}/redeliver", during.id),
             &token,
@@ -600,14 +596,19 @@ async fn a_refunded_ticket_return_is_posted_to_the_url_of_its_issue() {
         .await;
     assert_eq!(status, 200);
     let (status, secret) = w
-        .call(keyed("POST", "/merchant/webhook-secret", &token, json!({})))
+        .call(with_new_key(
+            "POST",
+            "/merchant/webhook-secret",
+            &token,
+            json!({}),
+        ))
         .await;
     assert_eq!(status, 201, "{secret}");
     let secret = secret["secret"].as_str().unwrap().to_owned();
     let after = issue("CBT1").await;
     for ticket in [&before, &after] {
         let (status, body) = w
-            .call(keyed(
+            .call(with_new_key(
                 "POST",
                 "/returns",
                 &token,
@@ -671,7 +672,7 @@ async fn the_local_receiver_shows_the_callbacks_it_got() {
     configure(&w, &format!("http://{address}/_dev/webhooks")).await;
     let token = admin(&w).await;
     let (status, ping) = w
-        .call(keyed("POST", "/webhooks/ping", &token, json!({})))
+        .call(with_new_key("POST", "/webhooks/ping", &token, json!({})))
         .await;
     assert_eq!(status, 202, "{ping}");
     drain_with(&w, &w.handler("CallbacksFunction")).await;
@@ -683,6 +684,31 @@ async fn the_local_receiver_shows_the_callbacks_it_got() {
         .as_str()
         .unwrap()
         .starts_with("v1,"));
+    // Another merchant can neither redeliver it nor see it in its log.
+    let other = w
+        .token(tessera_dev::seed::PARENT, "admin", ADMIN_PASSWORD)
+        .await;
+    let id = ping["delivery_id"].as_str().unwrap();
+    let (status, refused) = w
+        .call(with_new_key(
+            "POST",
+            &format!("/webhooks/deliveries/{id}/redeliver"),
+            &other,
+            json!({}),
+        ))
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (404, Some("DELIVERY_NOT_FOUND"))
+    );
+    let (_, log) = w
+        .call(authed(
+            "GET",
+            "/webhooks/deliveries?from=2026-11-30&to=2026-11-30",
+            &other,
+        ))
+        .await;
+    assert_eq!(log["items"], json!([]), "{log}");
 }
 
 /// An endpoint that answers too slowly is cut off at the try's limit and retried; the log
@@ -703,7 +729,7 @@ async fn a_slow_endpoint_is_cut_off_and_retried() {
     configure(&w, &format!("http://{address}/slow")).await;
     let token = admin(&w).await;
     let (status, ping) = w
-        .call(keyed("POST", "/webhooks/ping", &token, json!({})))
+        .call(with_new_key("POST", "/webhooks/ping", &token, json!({})))
         .await;
     assert_eq!(status, 202, "{ping}");
     let mut sender = fn_callbacks::Sender::new(&w.services).unwrap();

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tessera_dev::seed::{ADMIN_PASSWORD, OPERATOR, OPERATOR_PASSWORD, PARENT};
 use tessera_domain::calendar;
 use tessera_domain::values::MerchantId;
-use tessera_tests::{authed, json_request, seeded, Seeded};
+use tessera_tests::{authed, json_request, seeded, with_new_key, Seeded};
 
 const MERCHANT: &str = "INST0001";
 const PASSWORD: &str = "Install#2026";
@@ -19,21 +19,6 @@ fn taipei(y: i32, m: u32, d: u32, hour: u32, minute: u32) -> DateTime<Utc> {
         NaiveDate::from_ymd_opt(y, m, d).unwrap(),
         NaiveTime::from_hms_opt(hour, minute, 0).unwrap(),
     )
-}
-
-/// A request with an idempotency key of its own.
-fn keyed(
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Value,
-) -> axum::http::Request<axum::body::Body> {
-    let mut request = json_request(method, uri, Some(token), body);
-    request.headers_mut().insert(
-        "idempotency-key",
-        uuid::Uuid::new_v4().simple().to_string().parse().unwrap(),
-    );
-    request
 }
 
 async fn operator(w: &Seeded) -> String {
@@ -176,7 +161,12 @@ async fn a_twelve_period_order_is_redeemed_returned_cancelled_returned_refunded_
     // Issued on 30 Nov 2026 (10:00): 12 periods of NT$1,000 from 5 Dec, monthly.
     let issue = json!({"trade_no": "INST1", "periods": 12, "first_redemption_on": "2026-12-05"});
     let (status, issued) = w
-        .call(keyed("POST", "/installment-orders", &token, issue.clone()))
+        .call(with_new_key(
+            "POST",
+            "/installment-orders",
+            &token,
+            issue.clone(),
+        ))
         .await;
     assert_eq!(status, 201, "{issued}");
     assert_eq!(issued["notify_url"], notify);
@@ -187,7 +177,7 @@ async fn a_twelve_period_order_is_redeemed_returned_cancelled_returned_refunded_
     assert_eq!(serials[11]["expected_on"], "2027-11-05");
     assert_eq!(serials[0]["serial_no"], "INST1-01");
     let (status, again) = w
-        .call(keyed("POST", "/installment-orders", &token, issue))
+        .call(with_new_key("POST", "/installment-orders", &token, issue))
         .await;
     assert_eq!(
         (status, again["code"].as_str()),
@@ -254,7 +244,7 @@ async fn a_twelve_period_order_is_redeemed_returned_cancelled_returned_refunded_
     let viewer = w.token(MERCHANT, "viewer01", "Viewer2026").await;
     let return_body = |fee: u32, reason: &str| json!({"fee": fee.to_string(), "reason": reason});
     let (status, denied) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/installment-orders/INST1/return",
             &viewer,
@@ -267,7 +257,7 @@ async fn a_twelve_period_order_is_redeemed_returned_cancelled_returned_refunded_
     );
     // A fee above the unused face value is refused, naming the limit.
     let (status, too_high) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/installment-orders/INST1/return",
             &token,
@@ -285,7 +275,7 @@ async fn a_twelve_period_order_is_redeemed_returned_cancelled_returned_refunded_
 
     // Return in period 5: NT$20 over periods 5–12 → 3,3,3,3,2,2,2,2.
     let (status, returned) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/installment-orders/INST1/return",
             &token,
@@ -309,7 +299,7 @@ async fn a_twelve_period_order_is_redeemed_returned_cancelled_returned_refunded_
     w.clock.set(taipei(2027, 4, 1, 18, 0));
     let token = admin(&w).await;
     let (status, cancelled) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/installment-orders/INST1/cancel-return",
             &token,
@@ -330,7 +320,7 @@ async fn a_twelve_period_order_is_redeemed_returned_cancelled_returned_refunded_
     w.clock.set(taipei(2027, 4, 2, 9, 0));
     let token = admin(&w).await;
     let (status, second) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/installment-orders/INST1/return",
             &token,
@@ -345,7 +335,7 @@ async fn a_twelve_period_order_is_redeemed_returned_cancelled_returned_refunded_
     w.clock.set(taipei(2027, 4, 3, 0, 30));
     let token = admin(&w).await;
     let (status, late) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/installment-orders/INST1/cancel-return",
             &token,
@@ -626,7 +616,7 @@ async fn installment_routes_follow_the_merchants_mode_and_a_parent_switches_to_a
     // A merchant that redeems after use has no installment orders, nor their reports.
     let demo = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
     for request in [
-        keyed(
+        with_new_key(
             "POST",
             "/installment-orders",
             &demo,
@@ -637,7 +627,7 @@ async fn installment_routes_follow_the_merchants_mode_and_a_parent_switches_to_a
             "/reports/installment-orders?from=2026-11-01&to=2026-11-30",
             &demo,
         ),
-        keyed(
+        with_new_key(
             "POST",
             "/installment-orders/X1/return",
             &demo,
@@ -687,7 +677,7 @@ async fn installment_routes_follow_the_merchants_mode_and_a_parent_switches_to_a
         .await;
     assert_eq!(status, 201);
     let (status, bad) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/installment-orders",
             &token,
@@ -700,7 +690,7 @@ async fn installment_routes_follow_the_merchants_mode_and_a_parent_switches_to_a
         ["periods", "first_redemption_on"]
     );
     let (status, issued) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/installment-orders",
             &token,
@@ -724,7 +714,7 @@ async fn installment_routes_follow_the_merchants_mode_and_a_parent_switches_to_a
     assert_eq!((status, read["trade_no"].as_str()), (200, Some("INST1")));
     let remark = format!("/installment-orders/INST1/remarks?merchant_id={MERCHANT}");
     let (status, refused) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             &remark,
             &parent,
@@ -749,7 +739,7 @@ async fn installment_routes_follow_the_merchants_mode_and_a_parent_switches_to_a
         .map(str::to_owned)
         .unwrap_or(parent);
     let (status, remarked) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/installment-orders/INST1/remarks",
             &switched_token,
@@ -770,7 +760,7 @@ async fn installment_routes_follow_the_merchants_mode_and_a_parent_switches_to_a
     );
     // Nothing to cancel; an unknown order is not found.
     let (status, none) = w
-        .call(keyed(
+        .call(with_new_key(
             "POST",
             "/installment-orders/INST1/cancel-return",
             &switched_token,
@@ -819,7 +809,7 @@ async fn the_serial_steps_continue_when_out_of_budget_and_the_reports_export() {
             .await;
         assert_eq!(status, 201, "{body}");
         let (status, body) = w
-            .call(keyed(
+            .call(with_new_key(
                 "POST",
                 "/installment-orders",
                 &token,
@@ -887,7 +877,7 @@ async fn the_serial_steps_continue_when_out_of_budget_and_the_reports_export() {
         ),
     ] {
         let (status, export) = w
-            .call(keyed(
+            .call(with_new_key(
                 "POST",
                 "/exports",
                 &token,

@@ -137,6 +137,16 @@ impl Table {
         Ok(stored.map(|s| s.settings).unwrap_or_default())
     }
 
+    /// The merchant's redemption mode (one read of its contract).
+    pub async fn redemption_mode(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> Result<tessera_domain::merchant::RedemptionMode, Error> {
+        Ok(tessera_domain::merchant::redemption_mode(
+            self.get_contract(merchant_id).await?.as_ref(),
+        ))
+    }
+
     pub async fn get_contract(&self, merchant_id: &MerchantId) -> Result<Option<Contract>, Error> {
         let stored: Option<StoredContract> = self
             .get(keys::merchant(merchant_id.as_str()), keys::CONTRACT)
