@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::{authorize, switch_target, Access, Actor, FunctionArea, Role};
-use tessera_domain::merchant::LoginAlerts;
+use tessera_domain::merchant::{LoginAlerts, RedemptionMode};
 use tessera_domain::notification::{Message, Notification};
 use tessera_domain::values::{AccountName, MerchantId};
 use tessera_domain::{Error, ErrorCode};
@@ -48,6 +48,33 @@ pub struct SessionView {
     pub role: String,
     /// Child merchants this session may switch into.
     pub children: Vec<String>,
+}
+
+/// The signed-in account as it acts now: what a console needs to draw its menus.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CurrentSessionView {
+    pub merchant_id: String,
+    pub account: String,
+    /// The merchant the session acts as (its own, or a child it switched into).
+    pub acting_as: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[schema(pattern = "^(admin|sub_account)$")]
+    pub role: String,
+    /// The acting merchant's redemption mode: `redeem_after_use` or `installment`.
+    #[schema(pattern = "^(redeem_after_use|installment)$")]
+    pub mode: String,
+    /// Child merchants this session may switch into.
+    pub children: Vec<String>,
+    /// Every area on the acting merchant's menus with this account's two rights (an admin
+    /// holds all). The operations still check every request.
+    pub rights: std::collections::BTreeMap<String, MenuRightsView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MenuRightsView {
+    pub query: bool,
+    pub modify: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -260,10 +287,7 @@ async fn session_view(
         account: session.account.to_string(),
         acting_as: session.acting_as.to_string(),
         branch,
-        role: match role {
-            Role::Admin => "admin".to_owned(),
-            Role::SubAccount => "sub_account".to_owned(),
-        },
+        role: role_name(role).to_owned(),
         children,
     })
 }
@@ -389,6 +413,53 @@ async fn sign_out(
 ) -> Result<StatusCode, Problem> {
     services.table.delete_session(&current.session_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account as it acts now: merchant, branch, mode and its rights per area.
+#[utoipa::path(get, path = "/sessions/current", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The session's account", body = CurrentSessionView),
+        (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = "application/problem+json"),
+    ))]
+async fn current_session(
+    State(services): State<Services>,
+    current: CurrentActor,
+) -> Result<Json<CurrentSessionView>, Problem> {
+    let actor = &current.actor;
+    let mode = services.table.redemption_mode(&actor.acting_as).await?;
+    Ok(Json(CurrentSessionView {
+        merchant_id: actor.merchant.to_string(),
+        account: actor.account.to_string(),
+        acting_as: actor.acting_as.to_string(),
+        branch: actor.branch.as_ref().map(|b| b.to_string()),
+        role: role_name(actor.role).to_owned(),
+        mode: match mode {
+            RedemptionMode::RedeemAfterUse => "redeem_after_use",
+            RedemptionMode::Installment => "installment",
+        }
+        .to_owned(),
+        children: actor.children.iter().map(|c| c.to_string()).collect(),
+        rights: actor
+            .menu_rights(mode)
+            .into_iter()
+            .map(|(area, rights)| {
+                (
+                    area.code().to_owned(),
+                    MenuRightsView {
+                        query: rights.query,
+                        modify: rights.modify,
+                    },
+                )
+            })
+            .collect(),
+    }))
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::SubAccount => "sub_account",
+    }
 }
 
 /// Switch the session into a child merchant, or back to its own merchant.
@@ -561,7 +632,7 @@ async fn put_login_alerts(
 pub fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(sign_in))
-        .routes(routes!(sign_out))
+        .routes(routes!(current_session, sign_out))
         .routes(routes!(switch_merchant))
         .routes(routes!(login_history))
         .routes(routes!(get_login_alerts, put_login_alerts))

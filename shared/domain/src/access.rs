@@ -201,6 +201,29 @@ impl Actor {
         self.role == Role::Admin || self.rights.allows(area, access)
     }
 
+    /// The areas on the menus of a merchant in `mode`, each with what this account may do
+    /// there (an admin holds every right): what a console shows, enables or hides. The
+    /// operations still authorize every request themselves.
+    pub fn menu_rights(
+        &self,
+        mode: crate::merchant::RedemptionMode,
+    ) -> Vec<(FunctionArea, AreaRights)> {
+        FunctionArea::ALL
+            .iter()
+            .copied()
+            .filter(|area| area.offered_in(mode))
+            .map(|area| {
+                (
+                    area,
+                    AreaRights {
+                        query: self.holds(area, Access::Query),
+                        modify: self.holds(area, Access::Modify),
+                    },
+                )
+            })
+            .collect()
+    }
+
     fn is_acting_as_parent(&self) -> bool {
         self.acting_as == self.merchant && !self.children.is_empty()
     }
@@ -353,6 +376,43 @@ mod tests {
     }
 
     const NF: ErrorCode = ErrorCode::ProductNotFound;
+
+    #[test]
+    fn menu_rights_are_the_modes_areas_with_the_accounts_rights() {
+        use crate::merchant::RedemptionMode::{Installment, RedeemAfterUse};
+        let cashier = actor(
+            Role::SubAccount,
+            Rights::none()
+                .grant(FunctionArea::Redemption, Access::Modify)
+                .grant(FunctionArea::Reports, Access::Query),
+            "PARENT01",
+            &[],
+        );
+        let menu = cashier.menu_rights(RedeemAfterUse);
+        let rights = |area| menu.iter().find(|(a, _)| *a == area).map(|(_, r)| *r);
+        assert_eq!(
+            rights(FunctionArea::Redemption),
+            Some(AreaRights {
+                query: true,
+                modify: true
+            })
+        );
+        assert_eq!(
+            rights(FunctionArea::Reports),
+            Some(AreaRights {
+                query: true,
+                modify: false
+            })
+        );
+        assert_eq!(rights(FunctionArea::Products), Some(AreaRights::default()));
+        // Areas another mode offers are not on the menu at all.
+        assert_eq!(rights(FunctionArea::OrderReturn), None);
+        let admin = actor(Role::Admin, Rights::none(), "PARENT01", &[]);
+        let menu = admin.menu_rights(Installment);
+        assert!(menu.iter().all(|(_, r)| r.query && r.modify));
+        assert!(menu.iter().any(|(a, _)| *a == FunctionArea::OrderReturn));
+        assert!(!menu.iter().any(|(a, _)| *a == FunctionArea::Redemption));
+    }
 
     #[test]
     fn authorization_table() {

@@ -230,8 +230,36 @@ async fn the_admin_manages_sub_accounts_with_history() {
         (409, Some("ACCOUNT_EXISTS"))
     );
 
-    // The new account signs in with its password.
-    assert_eq!(w.sign_in(PARENT, "staff02a", "Staff2026").await.0, 201);
+    // The new account signs in with its password, and its session says what it may do
+    // (what the console draws its menus from).
+    let (status, signed_in) = w.sign_in(PARENT, "staff02a", "Staff2026").await;
+    assert_eq!(status, 201);
+    let staff = signed_in["token"].as_str().unwrap().to_owned();
+    let (status, current) = w.call(authed("GET", "/sessions/current", &staff)).await;
+    assert_eq!(status, 200, "{current}");
+    assert_eq!(
+        (current["role"].as_str(), current["mode"].as_str()),
+        (Some("sub_account"), Some("redeem_after_use"))
+    );
+    assert_eq!(
+        current["rights"]["redemption"],
+        json!({"query": true, "modify": true})
+    );
+    assert_eq!(
+        current["rights"]["reports"],
+        json!({"query": true, "modify": false})
+    );
+    assert_eq!(
+        current["rights"]["billing"],
+        json!({"query": false, "modify": false})
+    );
+    assert!(current["rights"].get("order_return").is_none(), "{current}");
+    let (_, current) = w.call(authed("GET", "/sessions/current", &admin)).await;
+    assert_eq!(current["role"], "admin");
+    assert_eq!(
+        current["rights"]["billing"],
+        json!({"query": true, "modify": true})
+    );
 
     let (status, _) = w
         .call(json_request(

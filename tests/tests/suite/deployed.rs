@@ -1009,6 +1009,14 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         .await;
     assert_eq!(status, 403, "{body}");
 
+    // The session's own view (the console's menus): the auth function reads the contract.
+    let (status, current) = d.call(authed_get("/sessions/current", &admin)).await;
+    assert_eq!(
+        (status, current["role"].as_str()),
+        (200, Some("admin")),
+        "{current}"
+    );
+
     let (status, _) = d
         .call(authed_json(
             "DELETE",
