@@ -8,6 +8,36 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, RefOr};
 use utoipa::PartialSchema;
 
+/// Component schemas that two functions define differently under one name. utoipa's merge
+/// keeps the first and drops the other silently, so the document (and the console's client
+/// generated from it) would describe one of the two routes wrongly; the suite requires this
+/// to be empty.
+pub fn schema_name_collisions() -> Vec<String> {
+    let mut seen: std::collections::BTreeMap<String, (&str, serde_json::Value)> =
+        Default::default();
+    let mut collisions = Vec::new();
+    for function in http_functions() {
+        let (_, api) = function.routes.split_for_parts();
+        let Some(components) = api.components else {
+            continue;
+        };
+        for (name, schema) in components.schemas {
+            let json = serde_json::to_value(&schema).unwrap_or_default();
+            match seen.get(&name) {
+                Some((first, other)) if *other != json => collisions.push(format!(
+                    "{name}: defined by {first} and differently by {}",
+                    function.logical_id
+                )),
+                Some(_) => {}
+                None => {
+                    seen.insert(name, (function.logical_id, json));
+                }
+            }
+        }
+    }
+    collisions
+}
+
 pub fn document() -> OpenApi {
     let mut document = OpenApiBuilder::new()
         .info(

@@ -396,14 +396,14 @@ async fn order_history(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct RemarkInput {
+pub struct OrderRemarkInput {
     /// 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100)]
     pub remark: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct ReturnInput {
+pub struct OrderReturnInput {
     /// 退貨手續費: whole NT$, at most the unused periods' face value; apportioned over them.
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^[0-9]{1,8}$")]
@@ -414,7 +414,7 @@ pub struct ReturnInput {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CancelReturnInput {
+pub struct OrderCancelReturnInput {
     /// 取消退貨原因: 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100)]
     pub reason: String,
@@ -566,7 +566,7 @@ fn check_remark(remark: &str) -> Result<String, Error> {
 }
 
 /// Add a remark to the order (備註); it shows in the order's history.
-#[utoipa::path(post, path = "/installment-orders/{trade_no}/remarks", tag = "installment", security(("bearer" = [])), request_body = RemarkInput,
+#[utoipa::path(post, path = "/installment-orders/{trade_no}/remarks", tag = "installment", security(("bearer" = [])), request_body = OrderRemarkInput,
     params(("trade_no" = String, Path, description = "Merchant trade number: 1-20 letters or digits"), OwnerQuery,
         ("Idempotency-Key" = Option<String>, Header, description = "1-64 letters, digits, - or _")),
     responses((status = 200, body = InstallmentOrderView),
@@ -582,7 +582,7 @@ async fn add_remark(
     keyed: Keyed,
     Path(number): Path<String>,
     ApiQuery(owner): ApiQuery<OwnerQuery>,
-    ApiJson(input): ApiJson<RemarkInput>,
+    ApiJson(input): ApiJson<OrderRemarkInput>,
 ) -> Result<Json<InstallmentOrderView>, Problem> {
     let what = PersonChange::Remark(&input.remark);
     let view = change(&services, &current.actor, &keyed, &number, &owner, what).await?;
@@ -593,7 +593,7 @@ async fn add_remark(
 /// apportioned over those periods (as even as possible, never above a period's face value,
 /// the remainder to the earliest). Issuer only; the bank hears of it at 01:00 the next day
 /// (issue day + 2 for an order issued and returned the same day).
-#[utoipa::path(post, path = "/installment-orders/{trade_no}/return", tag = "installment", security(("bearer" = [])), request_body = ReturnInput,
+#[utoipa::path(post, path = "/installment-orders/{trade_no}/return", tag = "installment", security(("bearer" = [])), request_body = OrderReturnInput,
     params(("trade_no" = String, Path, description = "Merchant trade number: 1-20 letters or digits"), OwnerQuery,
         ("Idempotency-Key" = Option<String>, Header, description = "1-64 letters, digits, - or _")),
     responses((status = 200, body = InstallmentOrderView),
@@ -609,7 +609,7 @@ async fn return_order(
     keyed: Keyed,
     Path(number): Path<String>,
     ApiQuery(owner): ApiQuery<OwnerQuery>,
-    ApiJson(input): ApiJson<ReturnInput>,
+    ApiJson(input): ApiJson<OrderReturnInput>,
 ) -> Result<Json<InstallmentOrderView>, Problem> {
     let what = PersonChange::Return {
         fee: input.fee.unwrap_or_default(),
@@ -621,7 +621,7 @@ async fn return_order(
 
 /// 訂單取消退貨: every pending-return serial of the order back to unused, until 23:59
 /// Taipei of the return day. Issuer only.
-#[utoipa::path(post, path = "/installment-orders/{trade_no}/cancel-return", tag = "installment", security(("bearer" = [])), request_body = CancelReturnInput,
+#[utoipa::path(post, path = "/installment-orders/{trade_no}/cancel-return", tag = "installment", security(("bearer" = [])), request_body = OrderCancelReturnInput,
     params(("trade_no" = String, Path, description = "Merchant trade number: 1-20 letters or digits"), OwnerQuery,
         ("Idempotency-Key" = Option<String>, Header, description = "1-64 letters, digits, - or _")),
     responses((status = 200, body = InstallmentOrderView),
@@ -637,7 +637,7 @@ async fn cancel_return(
     keyed: Keyed,
     Path(number): Path<String>,
     ApiQuery(owner): ApiQuery<OwnerQuery>,
-    ApiJson(input): ApiJson<CancelReturnInput>,
+    ApiJson(input): ApiJson<OrderCancelReturnInput>,
 ) -> Result<Json<InstallmentOrderView>, Problem> {
     let what = PersonChange::CancelReturn {
         reason: &input.reason,

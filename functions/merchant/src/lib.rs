@@ -645,7 +645,7 @@ async fn put_ticket_page(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct UploadRequest {
+pub struct TicketPageUploadRequest {
     /// `logo` (at most 1 MiB) or `banner` (at most 3 MiB).
     #[schema(value_type = String)]
     pub image: TicketImage,
@@ -656,7 +656,7 @@ pub struct UploadRequest {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct UploadTicket {
+pub struct TicketPageUploadTicket {
     /// PUT the file here, with exactly this Content-Type and the declared size.
     pub upload_url: String,
     pub content_type: String,
@@ -675,15 +675,15 @@ fn key_prefix(actor: &Actor, image: TicketImage) -> String {
 }
 
 /// Ask for a presigned URL to upload the logo or the banner (PNG or JPEG, size-limited).
-#[utoipa::path(post, path = "/merchant/ticket-page/uploads", tag = "merchant", security(("bearer" = [])), request_body = UploadRequest,
-    responses((status = 201, body = UploadTicket),
+#[utoipa::path(post, path = "/merchant/ticket-page/uploads", tag = "merchant", security(("bearer" = [])), request_body = TicketPageUploadRequest,
+    responses((status = 201, body = TicketPageUploadTicket),
         (status = 400, description = "VALIDATION_FAILED: content_type (PNG/JPEG), size (logo 1 MiB, banner 3 MiB)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "RIGHT_MISSING: modify right of operation_settings", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn request_upload(
     State(services): State<Services>,
     current: CurrentActor,
-    ApiJson(input): ApiJson<UploadRequest>,
-) -> Result<(axum::http::StatusCode, Json<UploadTicket>), Problem> {
+    ApiJson(input): ApiJson<TicketPageUploadRequest>,
+) -> Result<(axum::http::StatusCode, Json<TicketPageUploadTicket>), Problem> {
     let actor = &current.actor;
     rights(FunctionArea::OperationSettings).check_own(actor, Access::Modify)?;
     if input.image == TicketImage::Product {
@@ -705,7 +705,7 @@ async fn request_upload(
         services.clock.now() + chrono::Duration::seconds(UPLOAD_LINK_LIFETIME.as_secs() as i64);
     Ok((
         axum::http::StatusCode::CREATED,
-        Json(UploadTicket {
+        Json(TicketPageUploadTicket {
             upload_url,
             content_type: kind.content_type().to_owned(),
             key,
@@ -769,7 +769,7 @@ pub struct ContractQuery {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RateView {
+pub struct ContractRateView {
     pub item: String,
     /// `per_unit` (NT$ each) or `percent`.
     pub basis: String,
@@ -789,7 +789,7 @@ pub struct ContractView {
     pub sms_contracted: bool,
     /// The date the rates are shown for.
     pub rates_on: NaiveDate,
-    pub rates: Vec<RateView>,
+    pub rates: Vec<ContractRateView>,
 }
 
 fn name<T: Serialize>(value: &T) -> String {
@@ -837,7 +837,7 @@ async fn get_contract(
     let in_force = items
         .iter()
         .filter_map(|item| rate_in_force(&rates, contract.redemption_mode, *item, day))
-        .map(|rate| RateView {
+        .map(|rate| ContractRateView {
             item: name(&rate.item),
             basis: name(&rate.basis),
             amount: rate.amount.to_string(),

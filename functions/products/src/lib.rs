@@ -236,7 +236,7 @@ fn require_image_editable(product: &ProductRecord) -> Result<(), Error> {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct ConfirmImage {
+pub struct ConfirmProductImage {
     /// The key handed out with the upload URL.
     pub key: String,
 }
@@ -244,7 +244,7 @@ pub struct ConfirmImage {
 /// Use an uploaded file as the product's picture; the object is checked again (this
 /// product's upload, size, really a PNG/JPEG).
 #[utoipa::path(put, path = "/products/{product_id}/image", tag = "products", security(("bearer" = [])),
-    params(("product_id" = String, Path, description = "Product number")), request_body = ConfirmImage,
+    params(("product_id" = String, Path, description = "Product number")), request_body = ConfirmProductImage,
     responses((status = 200, body = ProductView),
         (status = 400, description = "VALIDATION_FAILED: key", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
@@ -254,7 +254,7 @@ async fn set_image(
     State(services): State<Services>,
     current: CurrentActor,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<ConfirmImage>,
+    ApiJson(input): ApiJson<ConfirmProductImage>,
 ) -> Result<Json<ProductView>, Problem> {
     let actor = &current.actor;
     let owner = actor.acting_as.clone();

@@ -84,7 +84,7 @@ pub enum StatusInput {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryView {
+pub struct RelationHistoryView {
     pub at: DateTime<Utc>,
     /// The merchant whose account acted.
     pub by_merchant: String,
@@ -95,8 +95,8 @@ pub struct HistoryView {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryList {
-    pub items: Vec<HistoryView>,
+pub struct RelationHistoryList {
+    pub items: Vec<RelationHistoryView>,
 }
 
 fn status_name(status: RelationStatus) -> String {
@@ -452,7 +452,7 @@ async fn history(
     actor: &Actor,
     entity: &str,
     other: &MerchantId,
-) -> Result<Json<HistoryList>, Problem> {
+) -> Result<Json<RelationHistoryList>, Problem> {
     let entries = services
         .table
         .list_history(&actor.acting_as, entity, other.as_str())
@@ -460,10 +460,10 @@ async fn history(
     if entries.is_empty() {
         return Err(Problem::new(ErrorCode::RelationNotFound));
     }
-    Ok(Json(HistoryList {
+    Ok(Json(RelationHistoryList {
         items: entries
             .into_iter()
-            .map(|e| HistoryView {
+            .map(|e| RelationHistoryView {
                 at: e.at,
                 by_merchant: e.changes["acting_merchant"]
                     .as_str()
@@ -480,13 +480,13 @@ async fn history(
 /// History of the relation with a redeemable store (both sides' changes).
 #[utoipa::path(get, path = "/redeemable-stores/{store_id}/history", tag = "stores", security(("bearer" = [])),
     params(("store_id" = String, Path, description = "The store's merchant ID")),
-    responses((status = 200, body = HistoryList), (status = 403, description = ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+    responses((status = 200, body = RelationHistoryList), (status = 403, description = ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "RELATION_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn store_history(
     State(services): State<Services>,
     current: CurrentActor,
     Path(store_id): Path<String>,
-) -> Result<Json<HistoryList>, Problem> {
+) -> Result<Json<RelationHistoryList>, Problem> {
     RIGHTS.check_own(&current.actor, Access::Query)?;
     let store = parse_other("store_id", &store_id)?;
     services
@@ -500,13 +500,13 @@ async fn store_history(
 /// History of the relation with a joint issuer (both sides' changes).
 #[utoipa::path(get, path = "/joint-issuers/{issuer_id}/history", tag = "stores", security(("bearer" = [])),
     params(("issuer_id" = String, Path, description = "The issuer's merchant ID")),
-    responses((status = 200, body = HistoryList), (status = 403, description = ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+    responses((status = 200, body = RelationHistoryList), (status = 403, description = ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "RELATION_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn issuer_history(
     State(services): State<Services>,
     current: CurrentActor,
     Path(issuer_id): Path<String>,
-) -> Result<Json<HistoryList>, Problem> {
+) -> Result<Json<RelationHistoryList>, Problem> {
     RIGHTS.check_own(&current.actor, Access::Query)?;
     let issuer = parse_other("issuer_id", &issuer_id)?;
     services

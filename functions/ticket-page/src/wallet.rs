@@ -157,7 +157,7 @@ pub struct WalletView {
     /// `order`: the buyer's page; `transfer`: a recipient's.
     pub page: String,
     pub holder_name: String,
-    pub issuer: IssuerView,
+    pub issuer: TicketIssuerView,
     pub tickets: Vec<WalletTicket>,
     /// Whether tickets may be given from this page (the buyer's page).
     pub can_transfer: bool,
@@ -167,7 +167,7 @@ pub struct WalletView {
 
 /// What the issuer shows on its tickets (§7-1 票券頁面資訊).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct IssuerView {
+pub struct TicketIssuerView {
     pub name: String,
     pub logo_url: Option<String>,
     pub banner_url: Option<String>,
@@ -252,7 +252,7 @@ impl Wallet {
             }
             .to_owned(),
             holder_name: self.holder.name.clone(),
-            issuer: IssuerView {
+            issuer: TicketIssuerView {
                 name: self.issuer_name.clone(),
                 logo_url: logo_url?,
                 banner_url: banner_url?,

@@ -180,6 +180,12 @@ async fn the_gateway_serves_exactly_the_template_routes_and_documents_them() {
         missing_from_template.is_empty(),
         "served routes not in the template: {missing_from_template:?}"
     );
+    // One name, one schema: a dropped duplicate would describe a route wrongly (and the
+    // console's generated client with it).
+    assert_eq!(
+        tessera_dev::openapi::schema_name_collisions(),
+        Vec::<String>::new()
+    );
 
     let state = GatewayState::new(
         stack.aws.clone(),
