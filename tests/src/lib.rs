@@ -15,6 +15,10 @@ pub struct TestStack {
     pub provisioned: Provisioned,
 }
 
+/// Where `tessera-dev up` serves the console, and so the one origin the local API's CORS
+/// admits.
+pub const CONSOLE_ORIGIN: &str = "http://localhost:3001";
+
 impl TestStack {
     /// Provisions a new stack from `infra/template.yaml` under a unique name.
     pub async fn provision() -> TestStack {
@@ -24,7 +28,8 @@ impl TestStack {
         // may reach the tests' receivers on this machine, as a local stack's may.
         let context = StackContext::named(&stack_name)
             .with_parameter("PublicUrl", "http://localhost:3000")
-            .with_parameter("CallbackTargets", "any");
+            .with_parameter("CallbackTargets", "any")
+            .with_parameter("ConsoleOrigin", CONSOLE_ORIGIN);
         let template = Template::load_default(&context).expect("infra/template.yaml parses");
         let aws = LocalAws::from_env().await;
         let provisioned = provision(&aws, &template)

@@ -556,3 +556,63 @@ pub async fn poll_once(
     }
     Ok(count)
 }
+
+/// API Gateway's CORS handling, from the template's `CorsConfiguration`: a preflight from
+/// an allowed origin is answered here (204 with the allowed methods and headers) and never
+/// reaches a function; other responses to an allowed origin carry `Access-Control-Allow-
+/// Origin` and the exposed headers. Other origins get no CORS headers (the browser refuses).
+pub fn with_cors(router: Router, cors: crate::template::CorsSpec) -> Router {
+    router.layer(middleware::from_fn_with_state(Arc::new(cors), apply_cors))
+}
+
+async fn apply_cors(
+    State(cors): State<Arc<crate::template::CorsSpec>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use axum::http::{header, HeaderValue, Method};
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_owned);
+    let allowed = origin
+        .as_ref()
+        .filter(|o| cors.allow_origins.iter().any(|a| a == "*" || a == *o))
+        .and_then(|o| HeaderValue::try_from(o.as_str()).ok());
+    let preflight = request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        let mut response = Response::new(axum::body::Body::empty());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        if let Some(origin) = allowed {
+            let headers = response.headers_mut();
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            for (name, values) in [
+                (header::ACCESS_CONTROL_ALLOW_METHODS, &cors.allow_methods),
+                (header::ACCESS_CONTROL_ALLOW_HEADERS, &cors.allow_headers),
+            ] {
+                if let Ok(value) = HeaderValue::try_from(values.join(",")) {
+                    headers.insert(name, value);
+                }
+            }
+            headers.insert(header::ACCESS_CONTROL_MAX_AGE, cors.max_age.into());
+            headers.insert(header::VARY, HeaderValue::from_static("origin"));
+        }
+        return response;
+    }
+    let mut response = next.run(request).await;
+    if let Some(origin) = allowed {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        if !cors.expose_headers.is_empty() {
+            if let Ok(value) = HeaderValue::try_from(cors.expose_headers.join(",")) {
+                headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, value);
+            }
+        }
+        headers.append(header::VARY, HeaderValue::from_static("origin"));
+    }
+    response
+}

@@ -2,6 +2,7 @@
 //! the local gateway that runs every function, and the benchmarks.
 
 pub mod bench;
+pub mod console;
 pub mod deployed;
 pub mod functions;
 pub mod gateway;

@@ -11,6 +11,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tessera_dev::console;
 use tessera_dev::deployed::{self, DeployedFunctions};
 use tessera_dev::functions::HandlerContext;
 use tessera_dev::gateway::{self, GatewayState};
@@ -38,8 +39,10 @@ async fn main() -> ExitCode {
         Some("openapi") => serde_json::to_string_pretty(&tessera_dev::openapi::document())
             .map(|json| println!("{json}"))
             .map_err(|e| e.to_string()),
+        Some("console-publish") => publish_console(&args).await,
         _ => Err(
-            "usage: tessera-dev provision | up [--port N] [--in-process] | bench [group] | openapi"
+            "usage: tessera-dev provision | up [--port N] [--in-process] | bench [group] | openapi \
+             | console-publish --bucket <ConsoleBucketName> --api-url <ApiUrl>"
                 .to_owned(),
         ),
     };
@@ -50,6 +53,33 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Deploys the built console (web/dist) to a stack: its files into the stack's
+/// `ConsoleBucketName` output, with a config.json naming the stack's `ApiUrl`, using the
+/// AWS credentials of the environment. CloudFront serves the new files at once for the
+/// page and its configuration (stored no-cache); the hashed assets are new names.
+async fn publish_console(args: &[String]) -> Result<(), String> {
+    let value = |name: &str| {
+        args.windows(2)
+            .find(|pair| pair[0] == name)
+            .map(|pair| pair[1].clone())
+            .ok_or_else(|| format!("console-publish needs {name} (see the stack's outputs)"))
+    };
+    let (bucket, api_url) = (value("--bucket")?, value("--api-url")?);
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let s3 = aws_sdk_s3::Client::new(&config);
+    let files = console::publish(&s3, &bucket, &console::dist_dir(), &api_url).await?;
+    println!("published the console ({files} files) to bucket {bucket}, calling {api_url}");
+    Ok(())
+}
+
+/// Where the local console is served: `TESSERA_CONSOLE_PORT`, default 3001.
+fn console_port_argument() -> u16 {
+    std::env::var("TESSERA_CONSOLE_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3001)
 }
 
 fn port_argument(args: &[String]) -> u16 {
@@ -90,14 +120,34 @@ async fn run_provision(
 async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
     tessera_platform::telemetry::init();
     let public_url = format!("http://localhost:{port}");
+    let console_port = console_port_argument();
+    let console_origin = format!("http://localhost:{console_port}");
     let (aws, template, provisioned) =
-        // Callbacks may reach the local receiver (`/_dev/webhooks`) over http.
+        // Callbacks may reach the local receiver (`/_dev/webhooks`) over http; the console
+        // is served beside the API, and the API's CORS lets exactly its origin call.
         run_provision(
             StackContext::local()
                 .with_parameter("PublicUrl", &public_url)
-                .with_parameter("CallbackTargets", "any"),
+                .with_parameter("CallbackTargets", "any")
+                .with_parameter("ConsoleOrigin", &console_origin),
         )
         .await?;
+    let console_bucket = provisioned
+        .buckets
+        .get(console::CONSOLE_BUCKET)
+        .ok_or("the template declares no ConsoleBucket")?
+        .clone();
+    // The console as the deploy publishes it: into its bucket, with the API's address.
+    match console::publish(&aws.s3, &console_bucket, &console::dist_dir(), &public_url).await {
+        Ok(files) => println!("published the console ({files} files) to bucket {console_bucket}"),
+        Err(problem) => eprintln!("warning: the console is not served: {problem}"),
+    }
+    let console_server = console::ConsoleServer::new(
+        aws.s3.clone(),
+        &console_bucket,
+        &template.console_headers().map_err(|e| e.to_string())?,
+    )?;
+    let cors = template.cors().map_err(|e| e.to_string())?;
     let keys = SigningKeys::from_secret(
         aws.secrets.clone(),
         provisioned
@@ -158,13 +208,24 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
         );
         gateway::router_over(state, functions.router(&template))
     };
+    let app = gateway::with_cors(app, cors);
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let console_address = SocketAddr::from(([127, 0, 0, 1], console_port));
+    let console_listener = tokio::net::TcpListener::bind(console_address)
+        .await
+        .map_err(|e| format!("cannot listen on {console_address} for the console: {e}"))?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(console_listener, console_server.router()).await {
+            eprintln!("the console server stopped: {e}");
+        }
+    });
     println!(
         "Tessera is running at http://localhost:{port}  (health: /health, API: /openapi.json)"
     );
+    println!("The merchant console is at {console_origin}");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -38,6 +38,42 @@ pub fn schema_name_collisions() -> Vec<String> {
     collisions
 }
 
+fn for_each_operation(
+    api: &mut OpenApi,
+    mut visit: impl FnMut(&mut utoipa::openapi::path::Operation),
+) {
+    for item in api.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            visit(operation);
+        }
+    }
+}
+
+/// `IssuedOrdersFunction` → `issued_orders`.
+fn function_prefix(logical_id: &str) -> String {
+    let name = logical_id.trim_end_matches("Function");
+    let mut prefix = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            prefix.push('_');
+        }
+        prefix.push(c.to_ascii_lowercase());
+    }
+    prefix
+}
+
 pub fn document() -> OpenApi {
     let mut document = OpenApiBuilder::new()
         .info(
@@ -52,8 +88,32 @@ pub fn document() -> OpenApi {
                 .build(),
         )
         .build();
-    for function in http_functions() {
-        let (_, api) = function.routes.split_for_parts();
+    let mut apis: Vec<(&'static str, OpenApi)> = http_functions()
+        .into_iter()
+        .map(|function| (function.logical_id, function.routes.split_for_parts().1))
+        .collect();
+    // utoipa names an operation after its handler, and two functions may both have a
+    // `list` or a `sign_in`: such names become `<function>_<handler>` everywhere they
+    // occur, so every operationId is unique (client generators and fuzzers key on it).
+    let mut uses: std::collections::BTreeMap<String, usize> = Default::default();
+    for (_, api) in &mut apis {
+        for_each_operation(api, |operation| {
+            if let Some(id) = &operation.operation_id {
+                *uses.entry(id.clone()).or_default() += 1;
+            }
+        });
+    }
+    for (logical_id, api) in &mut apis {
+        let function = function_prefix(logical_id);
+        for_each_operation(api, |operation| {
+            if let Some(id) = &operation.operation_id {
+                if uses.get(id).copied().unwrap_or_default() > 1 {
+                    operation.operation_id = Some(format!("{function}_{id}"));
+                }
+            }
+        });
+    }
+    for (_, api) in apis {
         document.merge(api);
     }
     let components = document.components.get_or_insert_with(Default::default);

@@ -377,6 +377,105 @@ impl Template {
             .find(|bucket| bucket.logical_id == logical_id)
     }
 
+    /// The HTTP API's CORS configuration, resolved for this stack (API Gateway answers the
+    /// preflight itself and adds the headers to every response; the local gateway does the
+    /// same from this).
+    pub fn cors(&self) -> Result<CorsSpec, TemplateError> {
+        let id = "HttpApi";
+        let resolver = Resolver::new(&self.document, &self.context);
+        let cors = self
+            .document
+            .get("Resources")
+            .and_then(|r| r.get(id))
+            .and_then(|r| r.get("Properties"))
+            .and_then(|p| p.get("CorsConfiguration"))
+            .ok_or_else(|| shape(id, "has no CorsConfiguration"))?;
+        let strings = |key: &str| -> Result<Vec<String>, TemplateError> {
+            match cors.get(key) {
+                None => Ok(Vec::new()),
+                Some(value) => sequence(id, Some(value))?
+                    .iter()
+                    .map(|item| resolver.string(id, Some(item)))
+                    .collect(),
+            }
+        };
+        Ok(CorsSpec {
+            allow_origins: strings("AllowOrigins")?,
+            allow_methods: strings("AllowMethods")?,
+            allow_headers: strings("AllowHeaders")?,
+            expose_headers: strings("ExposeHeaders")?,
+            max_age: cors.get("MaxAge").and_then(Value::as_u64).unwrap_or(0),
+        })
+    }
+
+    /// The headers CloudFront adds to every console response (the console's response
+    /// headers policy), as name and value.
+    pub fn console_headers(&self) -> Result<Vec<(String, String)>, TemplateError> {
+        let id = "ConsoleResponseHeadersPolicy";
+        let config = self
+            .document
+            .get("Resources")
+            .and_then(|r| r.get(id))
+            .and_then(|r| r.get("Properties"))
+            .and_then(|p| p.get("ResponseHeadersPolicyConfig"))
+            .ok_or_else(|| shape(id, "is not declared"))?;
+        let security = config.get("SecurityHeadersConfig");
+        let field = |path: &[&str]| -> Option<String> {
+            let mut value = security?;
+            for key in path {
+                value = value.get(*key)?;
+            }
+            match value {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            }
+        };
+        let mut headers = Vec::new();
+        if let Some(csp) = field(&["ContentSecurityPolicy", "ContentSecurityPolicy"]) {
+            headers.push(("content-security-policy".to_owned(), csp));
+        }
+        if security.and_then(|s| s.get("ContentTypeOptions")).is_some() {
+            headers.push(("x-content-type-options".to_owned(), "nosniff".to_owned()));
+        }
+        if let Some(frame) = field(&["FrameOptions", "FrameOption"]) {
+            headers.push(("x-frame-options".to_owned(), frame));
+        }
+        if let Some(referrer) = field(&["ReferrerPolicy", "ReferrerPolicy"]) {
+            headers.push(("referrer-policy".to_owned(), referrer));
+        }
+        if let Some(age) = field(&["StrictTransportSecurity", "AccessControlMaxAgeSec"]) {
+            let subdomains = field(&["StrictTransportSecurity", "IncludeSubdomains"])
+                .is_some_and(|v| v == "true");
+            headers.push((
+                "strict-transport-security".to_owned(),
+                format!(
+                    "max-age={age}{}",
+                    if subdomains {
+                        "; includeSubDomains"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        if let Some(items) = config
+            .get("CustomHeadersConfig")
+            .and_then(|c| c.get("Items"))
+            .and_then(Value::as_sequence)
+        {
+            for item in items {
+                let name = resolver_free_string(item.get("Header"));
+                let value = resolver_free_string(item.get("Value"));
+                if let (Some(name), Some(value)) = (name, value) {
+                    headers.push((name.to_ascii_lowercase(), value));
+                }
+            }
+        }
+        Ok(headers)
+    }
+
     /// Every HTTP route with the function serving it.
     pub fn routes(&self) -> Vec<(RouteSpec, String)> {
         let mut routes: Vec<_> = self
@@ -392,6 +491,20 @@ impl Template {
         routes.sort();
         routes
     }
+}
+
+/// The HTTP API's CORS configuration ([`Template::cors`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsSpec {
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: u64,
+}
+
+fn resolver_free_string(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::to_owned)
 }
 
 fn parse_table(id: &str, p: &Value, r: &Resolver) -> Result<TableSpec, TemplateError> {

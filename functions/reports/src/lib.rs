@@ -871,8 +871,9 @@ async fn export_view(services: &Services, export: &ExportRecord) -> Result<Expor
         (ExportStatus::Done, Some(key)) => Some(
             services
                 .exports()?
-                .presign_download(
+                .presign_attachment(
                     key,
+                    &format!("tessera-{}.xlsx", export.export_id),
                     std::time::Duration::from_secs(DOWNLOAD_LINK_MINUTES * 60),
                 )
                 .await?,

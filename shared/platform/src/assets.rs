@@ -59,6 +59,27 @@ impl AssetStore {
         Ok(request.uri().to_owned())
     }
 
+    /// A link that downloads the object as a file named `filename` (an attachment, so a
+    /// browser saves it rather than opening it), valid for `valid_for`.
+    pub async fn presign_attachment(
+        &self,
+        key: &str,
+        filename: &str,
+        valid_for: Duration,
+    ) -> Result<String, Error> {
+        let config = PresigningConfig::expires_in(valid_for).map_err(unavailable)?;
+        let request = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(format!("attachment; filename=\"{filename}\""))
+            .presigned(config)
+            .await
+            .map_err(unavailable)?;
+        Ok(request.uri().to_owned())
+    }
+
     /// Size and declared type of an object, or `None` if nothing was uploaded there.
     pub async fn facts(&self, key: &str) -> Result<Option<ObjectFacts>, Error> {
         match self

@@ -154,7 +154,8 @@ async fn provisioning_is_idempotent_and_creates_queues_with_their_dead_letter_qu
             .await
             .unwrap();
     }
-    assert_eq!(stack.provisioned.buckets.len(), 3);
+    // Uploads, exports, assets and the console's files.
+    assert_eq!(stack.provisioned.buckets.len(), 4);
 }
 
 #[tokio::test]
@@ -186,6 +187,21 @@ async fn the_gateway_serves_exactly_the_template_routes_and_documents_them() {
         tessera_dev::openapi::schema_name_collisions(),
         Vec::<String>::new()
     );
+    let mut operation_ids = BTreeSet::new();
+    let document = serde_json::to_value(tessera_dev::openapi::document()).unwrap();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(!id.is_empty(), "{method} {path} has no operationId");
+            assert!(
+                operation_ids.insert(id.clone()),
+                "operationId {id} is used twice"
+            );
+        }
+    }
 
     let state = GatewayState::new(
         stack.aws.clone(),

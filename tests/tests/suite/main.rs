@@ -8,6 +8,7 @@ mod accounts;
 mod billing;
 mod branches;
 mod callbacks;
+mod console;
 mod consumer;
 mod daily_jobs;
 mod deployed;
