@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: starts the local AWS if needed, then every unit, storage and
-# end-to-end test of the workspace. Each test provisions its own stack (own table, buckets
+# end-to-end test of the workspace, then the console's browser tests. Each test provisions its own stack (own table, buckets
 # and queues), so tests run in parallel and can be repeated against the same emulators.
 # The emulators this script starts are stopped when it ends; ones already running are kept.
 set -euo pipefail
@@ -24,3 +24,10 @@ fi
 echo "test.sh: building the function binaries" >&2
 cargo build --workspace --bins
 cargo test --workspace "$@"
+# The merchant console in a real browser (web/e2e): after the Rust tests, on a stack of its
+# own. A filtered run (arguments given) is about the Rust tests and skips it, as does
+# TESSERA_SKIP_BROWSER=1.
+if [ "$#" -eq 0 ] && [ "${TESSERA_SKIP_BROWSER:-}" != "1" ]; then
+  echo "test.sh: the console's browser tests (web/scripts/e2e.sh)" >&2
+  "$here/../web/scripts/e2e.sh"
+fi

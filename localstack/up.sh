@@ -13,6 +13,9 @@ if [ "${TESSERA_LOCAL_AWS:-}" != "external" ]; then
   "$here/local-aws.sh" start
 fi
 export TESSERA_LOG_FORMAT="${TESSERA_LOG_FORMAT:-pretty}"
+# The merchant console (web/), published to its bucket by `tessera-dev up` and served at
+# http://localhost:3001.
+"$here/../web/scripts/build.sh"
 # The first build compiles the AWS SDK and takes minutes: cargo shows its progress.
 echo "up.sh: building the functions and the local gateway" >&2
 cargo build --workspace --bins

@@ -29,7 +29,11 @@ impl TestStack {
         let context = StackContext::named(&stack_name)
             .with_parameter("PublicUrl", "http://localhost:3000")
             .with_parameter("CallbackTargets", "any")
-            .with_parameter("ConsoleOrigin", CONSOLE_ORIGIN);
+            .with_parameter("ConsoleOrigin", CONSOLE_ORIGIN)
+            .with_parameter(
+                "ConsoleConnectSources",
+                tessera_dev::console::LOCAL_CONNECT_SOURCES,
+            );
         let template = Template::load_default(&context).expect("infra/template.yaml parses");
         let aws = LocalAws::from_env().await;
         let provisioned = provision(&aws, &template)

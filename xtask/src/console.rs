@@ -15,6 +15,10 @@ use std::sync::Arc;
 /// The logical id of the console's bucket in the template.
 pub const CONSOLE_BUCKET: &str = "ConsoleBucket";
 
+/// What the local console's pages connect to (the template's `ConsoleConnectSources`): the
+/// gateway and the emulators, over http on this machine.
+pub const LOCAL_CONNECT_SOURCES: &str = "http://localhost:* http://127.0.0.1:*";
+
 /// `web/dist`, where `npm run build` puts the console.
 pub fn dist_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist")

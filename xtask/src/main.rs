@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use tessera_dev::console;
+use tessera_dev::console::{self, LOCAL_CONNECT_SOURCES};
 use tessera_dev::deployed::{self, DeployedFunctions};
 use tessera_dev::functions::HandlerContext;
 use tessera_dev::gateway::{self, GatewayState};
@@ -67,8 +67,10 @@ async fn publish_console(args: &[String]) -> Result<(), String> {
             .ok_or_else(|| format!("console-publish needs {name} (see the stack's outputs)"))
     };
     let (bucket, api_url) = (value("--bucket")?, value("--api-url")?);
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let s3 = aws_sdk_s3::Client::new(&config);
+    // The platform's own SDK configuration (credentials and region from the environment,
+    // its HTTP client and retry settings).
+    let config = tessera_platform::aws::load_sdk_config().await;
+    let s3 = tessera_platform::aws::s3_client(&config);
     let files = console::publish(&s3, &bucket, &console::dist_dir(), &api_url).await?;
     println!("published the console ({files} files) to bucket {bucket}, calling {api_url}");
     Ok(())
@@ -121,7 +123,9 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
     tessera_platform::telemetry::init();
     let public_url = format!("http://localhost:{port}");
     let console_port = console_port_argument();
-    let console_origin = format!("http://localhost:{console_port}");
+    // `TESSERA_CONSOLE_ORIGIN` admits another origin instead (Vite's dev server, say).
+    let console_origin = std::env::var("TESSERA_CONSOLE_ORIGIN")
+        .unwrap_or_else(|_| format!("http://localhost:{console_port}"));
     let (aws, template, provisioned) =
         // Callbacks may reach the local receiver (`/_dev/webhooks`) over http; the console
         // is served beside the API, and the API's CORS lets exactly its origin call.
@@ -129,7 +133,8 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
             StackContext::local()
                 .with_parameter("PublicUrl", &public_url)
                 .with_parameter("CallbackTargets", "any")
-                .with_parameter("ConsoleOrigin", &console_origin),
+                .with_parameter("ConsoleOrigin", &console_origin)
+                .with_parameter("ConsoleConnectSources", LOCAL_CONNECT_SOURCES),
         )
         .await?;
     let console_bucket = provisioned
@@ -225,7 +230,7 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
     println!(
         "Tessera is running at http://localhost:{port}  (health: /health, API: /openapi.json)"
     );
-    println!("The merchant console is at {console_origin}");
+    println!("The merchant console is at http://localhost:{console_port}");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -433,8 +433,15 @@ impl Template {
             }
         };
         let mut headers = Vec::new();
-        if let Some(csp) = field(&["ContentSecurityPolicy", "ContentSecurityPolicy"]) {
-            headers.push(("content-security-policy".to_owned(), csp));
+        let resolver = Resolver::new(&self.document, &self.context);
+        if let Some(csp) = security
+            .and_then(|s| s.get("ContentSecurityPolicy"))
+            .and_then(|c| c.get("ContentSecurityPolicy"))
+        {
+            headers.push((
+                "content-security-policy".to_owned(),
+                resolver.string(id, Some(csp))?,
+            ));
         }
         if security.and_then(|s| s.get("ContentTypeOptions")).is_some() {
             headers.push(("x-content-type-options".to_owned(), "nosniff".to_owned()));
