@@ -48,7 +48,7 @@ mkdir -p "$artifacts"
 log="$artifacts/e2e-stack.log"
 say "starting a stack of its own on :$api_port (API) and :$console_port (console); log: $log"
 TESSERA_STACK_NAME="tessera-e2e-$$" TESSERA_CONSOLE_PORT="$console_port" TESSERA_LOG_FORMAT=json \
-  "$repo/target/debug/tessera-dev" up --port "$api_port" >"$log" 2>&1 &
+  "${CARGO_TARGET_DIR:-$repo/target}/debug/tessera-dev" up --port "$api_port" >"$log" 2>&1 &
 stack=$!
 trap 'kill "$stack" 2>/dev/null || true; wait "$stack" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
