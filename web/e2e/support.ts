@@ -11,8 +11,13 @@ export const MERCHANT = "DEMO0001";
 export const ADMIN_PASSWORD = "Demo#2026";
 export const STAFF_PASSWORD = "Tessera2026";
 
-export async function apiToken(request: APIRequestContext, account: string, password: string): Promise<string> {
-  const response = await request.post(`${API}/sessions`, { data: { merchant_id: MERCHANT, account, password } });
+export async function apiToken(
+  request: APIRequestContext,
+  account: string,
+  password: string,
+  merchant = MERCHANT,
+): Promise<string> {
+  const response = await request.post(`${API}/sessions`, { data: { merchant_id: merchant, account, password } });
   expect(response.status(), await response.text()).toBe(201);
   return (await response.json()).token as string;
 }
@@ -54,13 +59,13 @@ export async function redemptionCode(page: Page, link: string): Promise<string> 
   return code;
 }
 
-export async function signIn(page: Page, account: string, password: string) {
+export async function signIn(page: Page, account: string, password: string, merchant = MERCHANT) {
   await page.goto("/");
-  await page.getByLabel("特店代號").fill(MERCHANT);
+  await page.getByLabel("特店代號").fill(merchant);
   await page.getByLabel("帳號").fill(account);
   await page.getByLabel("密碼").fill(password);
   await page.getByRole("button", { name: "登入" }).click();
-  await expect(page.getByTestId("who")).toContainText(`${MERCHANT} / ${account}`);
+  await expect(page.getByTestId("who")).toContainText(`${merchant} / ${account}`);
 }
 
 export async function signOut(page: Page) {

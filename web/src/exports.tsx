@@ -46,7 +46,11 @@ export function ExportButton({ report, query }: { report: string; query: Record<
         </Button>
         {state && (
           <Typography.Text data-testid="export-status" data-status={state.status}>
-            {state.status === "done" ? t("reports.export_ready") : state.status === "failed" ? state.failure : t("reports.export_started")}
+            {state.status === "done"
+              ? t("reports.export_ready")
+              : state.status === "failed"
+                ? state.failure
+                : t("reports.export_started")}
             {" · "}
             {t("reports.rows_written")}: {state.rows_written}
           </Typography.Text>

@@ -30,3 +30,28 @@ function pick(table: Record<string, [string, string]>, code: string, language: L
 
 export const statusName = (code: string, language: Language) => pick(STATUS, code, language);
 export const deliveryMethodName = (code: string, language: Language) => pick(DELIVERY_METHODS, code, language);
+
+/** The function areas of the rights screen (§四), in the manual's words. */
+export const AREAS: Record<string, [string, string]> = {
+  operation_settings: ["操作設定", "Operation settings"],
+  profile: ["廠商基本資料", "Merchant profile"],
+  login_history: ["登入歷程", "Login history"],
+  products: ["商品管理", "Products"],
+  issuance: ["票券發行", "Issuance"],
+  issued_orders: ["已發行訂單", "Issued orders"],
+  paper_printing: ["紙本票券列印", "Paper printing"],
+  redemption: ["票券核銷", "Redemption"],
+  cancel_redemption: ["取消核銷", "Cancel redemption"],
+  return: ["票券退貨", "Return"],
+  cancel_return: ["取消退貨", "Cancel return"],
+  reports: ["報表查詢", "Reports"],
+  transfers: ["轉贈紀錄", "Transfer records"],
+  sms_log: ["簡訊發送紀錄", "SMS log"],
+  branches: ["票券分店與綁定子帳號", "Branches and bindings"],
+  billing: ["帳單報表", "Bills"],
+  installment_orders: ["分期核銷訂單", "Installment orders"],
+  order_return: ["訂單退貨", "Order return"],
+  order_cancel_return: ["訂單取消退貨", "Order cancel return"],
+};
+
+export const areaName = (code: string, language: Language) => pick(AREAS, code, language);

@@ -30,9 +30,7 @@ loadConfig()
     root.render(
       <main style={{ padding: 24, fontFamily: "sans-serif" }}>
         <h1>Tessera</h1>
-        <p role="alert">
-          The console cannot start: {String(error)}. Its config.json must name the API (api_url).
-        </p>
+        <p role="alert">The console cannot start: {String(error)}. Its config.json must name the API (api_url).</p>
       </main>,
     );
   });

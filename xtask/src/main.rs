@@ -213,6 +213,10 @@ async fn run_up(port: u16, in_process: bool) -> Result<(), String> {
         );
         gateway::router_over(state, functions.router(&template))
     };
+    match tessera_dev::seed::seed_demo_orders(&app).await {
+        Ok(seeded) => println!("{seeded}"),
+        Err(problem) => eprintln!("warning: {problem}"),
+    }
     let app = gateway::with_cors(app, cors);
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)

@@ -420,3 +420,143 @@ async fn seed_partner_relation(services: &Services) -> Result<(), Error> {
         Err(error) => Err(error),
     }
 }
+
+/// The paid orders a payment integration would have sent by now, so that a person trying
+/// the console has something to issue: when `DEMO0001` has no issuable order, a demo
+/// product (made once) and three paid orders are recorded through the API itself (`app`,
+/// the stack's router), as the integration sends them.
+pub async fn seed_demo_orders(app: &axum::Router) -> Result<String, String> {
+    let token = {
+        let (status, body) = call(
+            app,
+            "POST",
+            "/sessions",
+            None,
+            serde_json::json!({"merchant_id": PARENT, "account": "admin", "password": ADMIN_PASSWORD}),
+        )
+        .await?;
+        if status != 201 {
+            return Err(format!("demo orders: signing in answered {status}: {body}"));
+        }
+        body["token"].as_str().unwrap_or_default().to_owned()
+    };
+    let (_, unissued) = call(
+        app,
+        "GET",
+        "/orders/unissued",
+        Some(&token),
+        serde_json::Value::Null,
+    )
+    .await?;
+    let issuable = unissued["items"]
+        .as_array()
+        .is_some_and(|items| items.iter().any(|o| o["issuable"] == true));
+    if issuable {
+        return Ok("demo orders: DEMO0001 has issuable orders already".to_owned());
+    }
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let year_ago = (chrono::Utc::now() - chrono::Duration::days(364))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (_, products) = call(
+        app,
+        "GET",
+        &format!("/products?from={year_ago}&to={today}"),
+        Some(&token),
+        serde_json::Value::Null,
+    )
+    .await?;
+    const DEMO_PRODUCT: &str = "示範咖啡兌換券";
+    let existing = products["items"].as_array().and_then(|items| {
+        items
+            .iter()
+            .find(|p| p["name"] == DEMO_PRODUCT && p["listed"] == true)
+            .and_then(|p| p["product_id"].as_str().map(str::to_owned))
+    });
+    let product_id = match existing {
+        Some(id) => id,
+        None => {
+            let (status, created) = call(
+                app,
+                "POST",
+                "/products",
+                Some(&token),
+                serde_json::json!({"name": DEMO_PRODUCT, "kind": "goods_voucher", "term_days": 90, "face_value": "150",
+                    "usage_notes": "憑券至門市兌換中杯咖啡一杯。"}),
+            )
+            .await?;
+            if status != 201 {
+                return Err(format!(
+                    "demo orders: the product answered {status}: {created}"
+                ));
+            }
+            created["product_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    let stamp = chrono::Utc::now().format("%m%d%H%M%S");
+    for (n, (name, email)) in [
+        ("陳小華", "hua@example.com"),
+        ("林美玲", "meiling@example.com"),
+        ("張志明", "chihming@example.com"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, body) = call(
+            app,
+            "POST",
+            "/orders",
+            Some(&token),
+            serde_json::json!({"trade_no": format!("DEMO{stamp}{n}"), "product_id": product_id, "amount": "150",
+                "quantity": 1, "cardholder_name": name, "cardholder_mobile": "0912345678",
+                "cardholder_email": email, "paid_at": chrono::Utc::now().to_rfc3339()}),
+        )
+        .await?;
+        if status != 201 {
+            return Err(format!("demo orders: an order answered {status}: {body}"));
+        }
+    }
+    Ok(format!(
+        "demo orders: three paid orders of {DEMO_PRODUCT} ({product_id}) wait to be issued in the console (票券發行)"
+    ))
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> Result<(u16, serde_json::Value), String> {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string());
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let body = if body.is_null() {
+        axum::body::Body::empty()
+    } else {
+        axum::body::Body::from(body.to_string())
+    };
+    let request = request.body(body).map_err(|e| e.to_string())?;
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .map_err(|e| format!("demo orders: {uri}: {e}"))?;
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .map_err(|e| format!("demo orders: {uri}: {e}"))?;
+    Ok((
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    ))
+}

@@ -51,9 +51,7 @@ function networkProblem(reason: unknown): Problem {
 }
 
 /** The body of a successful answer, or an ApiError carrying the problem. */
-export async function call<T>(
-  request: Promise<{ data?: T; error?: unknown; response: Response }>,
-): Promise<T> {
+export async function call<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
   let result: { data?: T; error?: unknown; response: Response };
   try {
     result = await request;

@@ -9,7 +9,15 @@ const TONES = {
   neutral: { color: "#2b2b2b", background: "#f2f2f2", borderColor: "#cfcfcf" },
 } as const;
 
-export function StatusTag({ tone, children, testId }: { tone: keyof typeof TONES; children: ReactNode; testId?: string }) {
+export function StatusTag({
+  tone,
+  children,
+  testId,
+}: {
+  tone: keyof typeof TONES;
+  children: ReactNode;
+  testId?: string;
+}) {
   return (
     <Tag style={TONES[tone]} data-testid={testId}>
       {children}

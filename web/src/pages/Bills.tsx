@@ -41,7 +41,9 @@ export default function Bills() {
             {
               title: t("ticket.status"),
               dataIndex: "paid",
-              render: (paid: boolean) => <StatusTag tone={paid ? "good" : "warn"}>{paid ? t("bills.paid") : t("bills.unpaid")}</StatusTag>,
+              render: (paid: boolean) => (
+                <StatusTag tone={paid ? "good" : "warn"}>{paid ? t("bills.paid") : t("bills.unpaid")}</StatusTag>
+              ),
             },
           ]}
         />

@@ -17,7 +17,11 @@ export default function Home() {
     queryKey: ["dashboard", range[0].format("YYYY-MM-DD"), range[1].format("YYYY-MM-DD")],
     enabled: may("reports", "query"),
     queryFn: () =>
-      call(api.GET("/dashboard", { params: { query: { from: range[0].format("YYYY-MM-DD"), to: range[1].format("YYYY-MM-DD") } } })),
+      call(
+        api.GET("/dashboard", {
+          params: { query: { from: range[0].format("YYYY-MM-DD"), to: range[1].format("YYYY-MM-DD") } },
+        }),
+      ),
   });
   const d = dashboard.data;
   return (
@@ -30,14 +34,24 @@ export default function Home() {
             <Row gutter={16}>
               {(["issued", "redeemed", "returned", "unused"] as const).map((k) => (
                 <Col xs={12} md={6} key={k}>
-                  <Statistic title={t(`home.${k}`)} value={d.last_90_days[k].count} suffix={`/ NT$ ${d.last_90_days[k].amount}`} />
+                  <Statistic
+                    title={t(`home.${k}`)}
+                    value={d.last_90_days[k].count}
+                    suffix={`/ NT$ ${d.last_90_days[k].amount}`}
+                  />
                 </Col>
               ))}
             </Row>
           </Card>
           <Card
             title={t("home.issued_range")}
-            extra={<DatePicker.RangePicker value={range} allowClear={false} onChange={(v) => v && v[0] && v[1] && setRange([v[0], v[1]])} />}
+            extra={
+              <DatePicker.RangePicker
+                value={range}
+                allowClear={false}
+                onChange={(v) => v && v[0] && v[1] && setRange([v[0], v[1]])}
+              />
+            }
           >
             <Statistic value={d.issued_in_range.issued.count} suffix={`/ NT$ ${d.issued_in_range.issued.amount}`} />
           </Card>

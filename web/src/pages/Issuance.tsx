@@ -68,13 +68,23 @@ export default function Issuance() {
     try {
       const ticket = await call(
         api.POST("/issuance/uploads", {
-          body: { delivery_method: method, size: file.size, valid_from: validFrom ? validFrom.format("YYYY-MM-DD") : null },
+          body: {
+            delivery_method: method,
+            size: file.size,
+            valid_from: validFrom ? validFrom.format("YYYY-MM-DD") : null,
+          },
         }),
       );
-      const put = await fetch(ticket.upload_url, { method: "PUT", body: file, headers: { "Content-Type": ticket.content_type } });
+      const put = await fetch(ticket.upload_url, {
+        method: "PUT",
+        body: file,
+        headers: { "Content-Type": ticket.content_type },
+      });
       if (!put.ok) throw new Error(`upload: HTTP ${put.status}`);
       setPreview(
-        await call(api.POST("/issuance/uploads/{upload_id}/preview", { params: { path: { upload_id: ticket.upload_id } } })),
+        await call(
+          api.POST("/issuance/uploads/{upload_id}/preview", { params: { path: { upload_id: ticket.upload_id } } }),
+        ),
       );
       setConfirmKey(idempotencyKey());
     } catch (e) {
@@ -148,7 +158,10 @@ export default function Issuance() {
               value={method}
               onChange={setMethod}
               style={{ minWidth: 260 }}
-              options={Object.keys(DELIVERY_METHODS).map((code) => ({ value: code, label: deliveryMethodName(code, language) }))}
+              options={Object.keys(DELIVERY_METHODS).map((code) => ({
+                value: code,
+                label: deliveryMethodName(code, language),
+              }))}
             />
             {method === "electronic_deferred" && <DatePicker value={validFrom} onChange={setValidFrom} />}
             <Upload
@@ -170,7 +183,12 @@ export default function Issuance() {
         <Card
           title={t("issuance.preview")}
           extra={
-            <Button type="primary" disabled={!preview.can_confirm || batchId !== null} loading={busy} onClick={() => void confirm()}>
+            <Button
+              type="primary"
+              disabled={!preview.can_confirm || batchId !== null}
+              loading={busy}
+              onClick={() => void confirm()}
+            >
               {t("issuance.confirm")}
             </Button>
           }
@@ -195,7 +213,11 @@ export default function Issuance() {
                 render: (_: unknown, row: Schemas["PreviewRow"]) => {
                   const errors = row.errors.filter((e) => e.column === column);
                   return errors.length > 0 ? (
-                    <span className="cell-error" style={{ background: "#fff1f0", color: "#a8071a", display: "block" }} title={errors.map((e) => e.reason).join("; ")}>
+                    <span
+                      className="cell-error"
+                      style={{ background: "#fff1f0", color: "#a8071a", display: "block" }}
+                      title={errors.map((e) => e.reason).join("; ")}
+                    >
                       {row.cells[column] || "—"}
                       <br />
                       <small>{errors.map((e) => e.reason).join("; ")}</small>
@@ -209,7 +231,10 @@ export default function Issuance() {
                 title: t("issuance.errors"),
                 key: "errors",
                 render: (_: unknown, row: Schemas["PreviewRow"]) =>
-                  row.errors.filter((e) => !columns.includes(e.column)).map((e) => e.reason).join("; "),
+                  row.errors
+                    .filter((e) => !columns.includes(e.column))
+                    .map((e) => e.reason)
+                    .join("; "),
               },
             ]}
           />
@@ -217,11 +242,20 @@ export default function Issuance() {
       )}
       {current && (
         <Card title={`${t("issuance.progress")} · ${current.batch_id}`}>
-          <Progress aria-label={t("issuance.progress")} percent={current.status === "done" ? 100 : percent} status={current.status === "failed" ? "exception" : current.status === "done" ? "success" : "active"} />
+          <Progress
+            aria-label={t("issuance.progress")}
+            percent={current.status === "done" ? 100 : percent}
+            status={current.status === "failed" ? "exception" : current.status === "done" ? "success" : "active"}
+          />
           <Typography.Paragraph data-testid="batch-status" data-status={current.status}>
-            {current.status === "done" ? t("issuance.done") : current.status === "failed" ? t("issuance.failed") : current.status}
+            {current.status === "done"
+              ? t("issuance.done")
+              : current.status === "failed"
+                ? t("issuance.failed")
+                : current.status}
             {" · "}
-            {current.rows_done} / {current.rows_total} {t("issuance.rows")} · {current.tickets_total} {t("issuance.tickets")}
+            {current.rows_done} / {current.rows_total} {t("issuance.rows")} · {current.tickets_total}{" "}
+            {t("issuance.tickets")}
             {current.rows_failed > 0 && <StatusTag tone="bad">{current.rows_failed}</StatusTag>}
           </Typography.Paragraph>
           {current.failure_reason && <Alert type="error" message={current.failure_reason} />}

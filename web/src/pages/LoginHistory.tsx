@@ -11,7 +11,10 @@ import { useSession } from "../session";
 export default function LoginHistory() {
   const { t } = useI18n();
   const { api } = useSession();
-  const history = useQuery({ queryKey: ["login-history"], queryFn: () => call(api.GET("/login-history", { params: { query: { limit: 200 } } })) });
+  const history = useQuery({
+    queryKey: ["login-history"],
+    queryFn: () => call(api.GET("/login-history", { params: { query: { limit: 200 } } })),
+  });
   return (
     <Card>
       <Typography.Title level={2}>{t("nav.login_history")}</Typography.Title>
@@ -29,7 +32,12 @@ export default function LoginHistory() {
           {
             title: t("login.result"),
             dataIndex: "succeeded",
-            render: (ok: boolean, row) => (ok ? <StatusTag tone="good">{t("login.ok")}</StatusTag> : <StatusTag tone="bad">{`${t("login.failed")} ${row.failure ?? ""}`}</StatusTag>),
+            render: (ok: boolean, row) =>
+              ok ? (
+                <StatusTag tone="good">{t("login.ok")}</StatusTag>
+              ) : (
+                <StatusTag tone="bad">{`${t("login.failed")} ${row.failure ?? ""}`}</StatusTag>
+              ),
           },
         ]}
       />

@@ -24,7 +24,9 @@ export default function Password() {
           setError(null);
           setDone(false);
           try {
-            await call(api.PUT("/account/password", { body, params: { header: { "Idempotency-Key": idempotencyKey() } } }));
+            await call(
+              api.PUT("/account/password", { body, params: { header: { "Idempotency-Key": idempotencyKey() } } }),
+            );
             setDone(true);
             form.resetFields();
           } catch (e) {

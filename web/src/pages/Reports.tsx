@@ -21,7 +21,11 @@ export default function Reports() {
   const { t, language } = useI18n();
   const { api } = useSession();
   const today = dayjs();
-  const [filters, setFilters] = useState<Filters>({ date_type: "issued", range: [today.subtract(7, "day"), today], columns: [] });
+  const [filters, setFilters] = useState<Filters>({
+    date_type: "issued",
+    range: [today.subtract(7, "day"), today],
+    columns: [],
+  });
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const page = cursors.length - 1;
   const query = {
@@ -34,7 +38,8 @@ export default function Reports() {
   };
   const report = useQuery({
     queryKey: ["reports", "tickets", query, cursors[page]],
-    queryFn: () => call(api.GET("/reports/tickets", { params: { query: { ...query, cursor: cursors[page], limit: 50 } } })),
+    queryFn: () =>
+      call(api.GET("/reports/tickets", { params: { query: { ...query, cursor: cursors[page], limit: 50 } } })),
   });
   const zh = language !== "en";
 
@@ -105,7 +110,10 @@ export default function Reports() {
             ‹
           </Button>
           <span>{page + 1}</span>
-          <Button disabled={!report.data?.next_cursor} onClick={() => setCursors((c) => [...c, report.data?.next_cursor ?? undefined])}>
+          <Button
+            disabled={!report.data?.next_cursor}
+            onClick={() => setCursors((c) => [...c, report.data?.next_cursor ?? undefined])}
+          >
             ›
           </Button>
         </Space>

@@ -39,15 +39,36 @@ export function SignIn() {
           <Typography.Title level={1} style={{ fontSize: 24 }}>
             Tessera {t("signin.title")}
           </Typography.Title>
-          {error && <Alert type="error" showIcon message={error} role="alert" style={{ marginBottom: 16 }} data-testid="signin-error" />}
+          {error && (
+            <Alert
+              type="error"
+              showIcon
+              message={error}
+              role="alert"
+              style={{ marginBottom: 16 }}
+              data-testid="signin-error"
+            />
+          )}
           <Form<Fields> layout="vertical" onFinish={(fields) => void submit(fields)} requiredMark={false}>
-            <Form.Item name="merchant_id" label={t("signin.merchant")} rules={[{ required: true, message: t("signin.required") }]}>
+            <Form.Item
+              name="merchant_id"
+              label={t("signin.merchant")}
+              rules={[{ required: true, message: t("signin.required") }]}
+            >
               <Input autoComplete="organization" autoFocus />
             </Form.Item>
-            <Form.Item name="account" label={t("signin.account")} rules={[{ required: true, message: t("signin.required") }]}>
+            <Form.Item
+              name="account"
+              label={t("signin.account")}
+              rules={[{ required: true, message: t("signin.required") }]}
+            >
               <Input autoComplete="username" />
             </Form.Item>
-            <Form.Item name="password" label={t("signin.password")} rules={[{ required: true, message: t("signin.required") }]}>
+            <Form.Item
+              name="password"
+              label={t("signin.password")}
+              rules={[{ required: true, message: t("signin.required") }]}
+            >
               <Input.Password autoComplete="current-password" />
             </Form.Item>
             <Button type="primary" htmlType="submit" block size="large" loading={busy}>

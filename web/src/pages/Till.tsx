@@ -2,38 +2,28 @@
 // and Enter) or a phone camera's QR scan, the ticket with what this account may do with it
 // now, and a big clear result. Each action carries its own Idempotency-Key, kept while the
 // same action is retried, so a double tap or a retry after a timeout acts once.
-import { Button, Card, Descriptions, Form, Input, InputNumber, Modal, Result, Space, Typography } from "antd";
-import { useEffect, useRef, useState } from "react";
+import { Button, Card, Descriptions, Form, Input, Result, Space, Typography } from "antd";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { ApiError, call, idempotencyKey, type Schemas } from "../api/client";
 import { ProblemAlert } from "../components/ProblemAlert";
 import { StatusTag } from "../components/StatusTag";
-import { useI18n, type MessageKey } from "../i18n";
+import { useI18n } from "../i18n";
+import { DONE, LABEL, type Action } from "./tillActions";
 import { statusName } from "../labels";
 import { useSession } from "../session";
 
+// The reason (and fee) dialog loads the first time a cancel or a return asks for it.
+const ReasonDialog = lazy(() => import("./TillReasonDialog"));
+
 type Ticket = Schemas["TicketView"] | Schemas["StoreTicketView"];
-type Action = "redeem" | "cancel_redemption" | "return" | "cancel_return";
-
-const DONE: Record<Action, MessageKey> = {
-  redeem: "till.redeemed",
-  cancel_redemption: "till.redeem_cancelled",
-  return: "till.returned",
-  cancel_return: "till.return_cancelled",
-};
-
-const LABEL: Record<Action, MessageKey> = {
-  redeem: "till.redeem",
-  cancel_redemption: "till.cancel_redeem",
-  return: "till.return",
-  cancel_return: "till.cancel_return",
-};
-
 export default function Till() {
   const { t, language, problemText } = useI18n();
   const { api } = useSession();
   const [code, setCode] = useState("");
   const [ticket, setTicket] = useState<Ticket | null>(null);
-  const [outcome, setOutcome] = useState<{ ok: true; action: Action; ticket: Ticket } | { ok: false; error: unknown } | null>(null);
+  const [outcome, setOutcome] = useState<
+    { ok: true; action: Action; ticket: Ticket } | { ok: false; error: unknown } | null
+  >(null);
   const [busy, setBusy] = useState(false);
   const [asking, setAsking] = useState<Action | null>(null);
   const [scanning, setScanning] = useState(false);
@@ -82,13 +72,24 @@ export default function Till() {
     try {
       let result: Ticket;
       if (action === "redeem") {
-        result = await call(api.POST("/redemptions", { body: { code: body.code, reason: extra.reason ?? null }, params }));
+        result = await call(
+          api.POST("/redemptions", { body: { code: body.code, reason: extra.reason ?? null }, params }),
+        );
       } else if (action === "cancel_redemption") {
-        result = await call(api.POST("/redemptions/cancel", { body: { code: body.code, reason: extra.reason ?? "" }, params }));
+        result = await call(
+          api.POST("/redemptions/cancel", { body: { code: body.code, reason: extra.reason ?? "" }, params }),
+        );
       } else if (action === "return") {
-        result = await call(api.POST("/returns", { body: { code: body.code, reason: extra.reason ?? "", fee: extra.fee ?? null }, params }));
+        result = await call(
+          api.POST("/returns", {
+            body: { code: body.code, reason: extra.reason ?? "", fee: extra.fee ?? null },
+            params,
+          }),
+        );
       } else {
-        result = await call(api.POST("/returns/cancel", { body: { code: body.code, reason: extra.reason ?? "" }, params }));
+        result = await call(
+          api.POST("/returns/cancel", { body: { code: body.code, reason: extra.reason ?? "" }, params }),
+        );
       }
       keys.current.delete(id);
       setTicket(result);
@@ -149,7 +150,11 @@ export default function Till() {
           status="success"
           title={<span data-testid="till-result">{t(DONE[outcome.action])}</span>}
           subTitle={`${t("ticket.no")} ${outcome.ticket.ticket_no} · ${statusName(outcome.ticket.status, language)}`}
-          extra={<Button size="large" type="primary" onClick={reset}>{t("till.next")}</Button>}
+          extra={
+            <Button size="large" type="primary" onClick={reset}>
+              {t("till.next")}
+            </Button>
+          }
         />
       )}
       {outcome?.ok === false && (
@@ -157,11 +162,18 @@ export default function Till() {
           status="error"
           title={<span data-testid="till-result">{t("till.refused")}</span>}
           subTitle={
-            <span data-testid="till-refusal" data-code={outcome.error instanceof ApiError ? outcome.error.problem.code : ""}>
+            <span
+              data-testid="till-refusal"
+              data-code={outcome.error instanceof ApiError ? outcome.error.problem.code : ""}
+            >
               {outcome.error instanceof ApiError ? problemText(outcome.error.problem) : String(outcome.error)}
             </span>
           }
-          extra={<Button size="large" onClick={reset}>{t("till.next")}</Button>}
+          extra={
+            <Button size="large" onClick={reset}>
+              {t("till.next")}
+            </Button>
+          }
         />
       )}
 
@@ -176,7 +188,9 @@ export default function Till() {
             <Descriptions.Item label={t("ticket.product")}>{ticket.product_name}</Descriptions.Item>
             <Descriptions.Item label={t("ticket.face_value")}>NT$ {ticket.face_value}</Descriptions.Item>
             <Descriptions.Item label={t("ticket.term_ends")}>{ticket.term_ends_on}</Descriptions.Item>
-            {"holder_name" in ticket && <Descriptions.Item label={t("ticket.holder")}>{ticket.holder_name}</Descriptions.Item>}
+            {"holder_name" in ticket && (
+              <Descriptions.Item label={t("ticket.holder")}>{ticket.holder_name}</Descriptions.Item>
+            )}
             {"issuer" in ticket && <Descriptions.Item label={t("ticket.issuer")}>{ticket.issuer}</Descriptions.Item>}
           </Descriptions>
           <Space wrap style={{ marginTop: 16 }}>
@@ -195,56 +209,19 @@ export default function Till() {
           </Space>
         </Card>
       )}
-      <ReasonDialog
-        action={asking}
-        faceValue={ticket && "face_value" in ticket ? Number(ticket.face_value) : undefined}
-        busy={busy}
-        onCancel={() => setAsking(null)}
-        onConfirm={(extra) => asking && void act(asking, extra)}
-      />
+      {asking && (
+        <Suspense fallback={null}>
+          <ReasonDialog
+            action={asking}
+            faceValue={ticket && "face_value" in ticket ? Number(ticket.face_value) : undefined}
+            busy={busy}
+            onCancel={() => setAsking(null)}
+            onConfirm={(extra) => asking && void act(asking, extra)}
+          />
+        </Suspense>
+      )}
       {outcome?.ok === false && !(outcome.error instanceof ApiError) && <ProblemAlert error={outcome.error} />}
     </Space>
-  );
-}
-
-function ReasonDialog(props: {
-  action: Action | null;
-  faceValue?: number;
-  busy: boolean;
-  onCancel: () => void;
-  onConfirm: (extra: { reason: string; fee?: string }) => void;
-}) {
-  const { t } = useI18n();
-  const [form] = Form.useForm<{ reason: string; fee?: number }>();
-  useEffect(() => {
-    if (props.action) form.resetFields();
-  }, [props.action, form]);
-  if (!props.action) return null;
-  return (
-    <Modal
-      open
-      title={t(LABEL[props.action])}
-      okText={t("common.confirm")}
-      cancelText={t("common.cancel")}
-      confirmLoading={props.busy}
-      onCancel={props.onCancel}
-      onOk={() =>
-        form.validateFields().then((values) =>
-          props.onConfirm({ reason: values.reason, fee: values.fee != null ? String(values.fee) : undefined }),
-        )
-      }
-    >
-      <Form form={form} layout="vertical">
-        <Form.Item name="reason" label={t("common.reason")} rules={[{ required: true, max: 100 }]}>
-          <Input.TextArea maxLength={100} showCount autoFocus />
-        </Form.Item>
-        {props.action === "return" && (
-          <Form.Item name="fee" label={t("till.fee")}>
-            <InputNumber min={0} max={props.faceValue} precision={0} style={{ width: "100%" }} />
-          </Form.Item>
-        )}
-      </Form>
-    </Modal>
   );
 }
 
