@@ -177,3 +177,42 @@ fn the_deployed_api_admits_only_the_consoles_distribution() {
         "{rendered}"
     );
 }
+
+#[test]
+fn the_console_bucket_is_private_and_readable_only_by_its_distribution() {
+    let text = std::fs::read_to_string(tessera_dev::template::default_path()).unwrap();
+    let document: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let resources = &document["Resources"];
+    let block = &resources[CONSOLE_BUCKET]["Properties"]["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting], serde_yaml::Value::Bool(true), "{setting}");
+    }
+    let statements = resources["ConsoleBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(statements.len(), 1, "one grant, to the distribution only");
+    let grant = &statements[0];
+    assert_eq!(grant["Effect"], "Allow");
+    assert_eq!(grant["Principal"]["Service"], "cloudfront.amazonaws.com");
+    assert_eq!(grant["Action"], "s3:GetObject");
+    let source = format!("{:?}", grant["Condition"]["StringEquals"]["AWS:SourceArn"]);
+    assert!(
+        source.contains("distribution/${ConsoleDistribution}"),
+        "{source}"
+    );
+
+    let config = &resources["ConsoleDistribution"]["Properties"]["DistributionConfig"];
+    let origin = &config["Origins"][0];
+    assert!(format!("{:?}", origin["OriginAccessControlId"]).contains("ConsoleOriginAccessControl"));
+    let behaviour = &config["DefaultCacheBehavior"];
+    assert_eq!(behaviour["ViewerProtocolPolicy"], "redirect-to-https");
+    assert!(format!("{:?}", behaviour["AllowedMethods"]).contains("GET"));
+    assert!(!format!("{:?}", behaviour["AllowedMethods"]).contains("POST"));
+    assert!(format!("{:?}", behaviour["ResponseHeadersPolicyId"])
+        .contains("ConsoleResponseHeadersPolicy"));
+}
