@@ -203,12 +203,17 @@ function BindForm({ branches, onClose }: { branches: Branch[]; onClose: () => vo
   const { api } = useSession();
   const action = useAction();
   const accounts = useQuery({ queryKey: ["sub-accounts"], queryFn: () => call(api.GET("/sub-accounts")) });
-  const [form] = Form.useForm<{ branch_code: string; accounts: string[] }>();
+  const [form] = Form.useForm<{ branch_code: string; account: string }>();
   const [key] = useState(idempotencyKey);
   const save = () =>
     form.validateFields().then((values) =>
       action.run(async () => {
-        await call(api.PUT("/branch-bindings", { body: values, params: { header: { "Idempotency-Key": key } } }));
+        await call(
+          api.PUT("/branch-bindings", {
+            body: { branch_code: values.branch_code, accounts: [values.account] },
+            params: { header: { "Idempotency-Key": key } },
+          }),
+        );
         onClose();
       }, t("common.saved")),
     );
@@ -228,9 +233,8 @@ function BindForm({ branches, onClose }: { branches: Branch[]; onClose: () => vo
         <Form.Item name="branch_code" label={t("branch.code")} rules={[{ required: true }]}>
           <Select options={branches.map((b) => ({ value: b.code, label: `${b.code} ${b.name}` }))} />
         </Form.Item>
-        <Form.Item name="accounts" label={t("sub.account")} rules={[{ required: true }]}>
+        <Form.Item name="account" label={t("sub.account")} rules={[{ required: true }]}>
           <Select
-            mode="multiple"
             options={(accounts.data?.items ?? []).map((a) => ({ value: a.account, label: `${a.account} ${a.remark}` }))}
           />
         </Form.Item>

@@ -124,7 +124,7 @@ export default function Installment() {
           }
         >
           <Descriptions bordered size="small" column={{ xs: 1, md: 2 }}>
-            <Descriptions.Item label={t("ticket.status")}>{order.status}</Descriptions.Item>
+            <Descriptions.Item label={t("ticket.status")}>{statusName(order.status, language)}</Descriptions.Item>
             <Descriptions.Item label={zh ? "金額" : "Amount"}>NT$ {order.amount}</Descriptions.Item>
             <Descriptions.Item label={zh ? "持卡人" : "Cardholder"}>
               {order.cardholder_name} · {order.cardholder_mobile}

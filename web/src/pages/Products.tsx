@@ -88,7 +88,9 @@ export default function Products() {
         size="small"
         loading={products.isLoading}
         dataSource={products.data?.items ?? []}
-        scroll={{ x: true }}
+        // No horizontal scroll here: with it, Ant Design adds a hidden measuring row holding
+        // a focusable checkbox (axe: aria-hidden-focus). The page scrolls instead.
+        style={{ overflowX: "auto" }}
         rowSelection={
           canModify ? { selectedRowKeys: selected, onChange: (keys) => setSelected(keys as string[]) } : undefined
         }
