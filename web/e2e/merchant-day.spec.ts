@@ -15,6 +15,8 @@ import {
 } from "./support";
 
 const run = Date.now().toString(36).toUpperCase();
+// openpyxl (the local stack installs it): a third-party program editing and reading xlsx.
+const python = process.env.TESSERA_PYTHON ?? "../localstack/.local/venv/bin/python";
 const buyers = [`e2e-${run.toLowerCase()}-a@example.com`, `e2e-${run.toLowerCase()}-b@example.com`];
 let codes: string[] = [];
 // One signed-in head-office tab for the whole day (sign-in is limited per address, and a
@@ -72,6 +74,28 @@ test("the admin issues a batch from the uploaded file and watches it finish", as
   await page.getByRole("button", { name: "匯出未發行訂單" }).click();
   const file = testInfo.outputPath("unissued-orders.xlsx");
   await (await downloading).saveAs(file);
+
+  // First a copy with a bad mobile number in its first row (edited by openpyxl, as a
+  // spreadsheet program would): the preview marks that cell and refuses to confirm.
+  const bad = testInfo.outputPath("unissued-orders-bad.xlsx");
+  execFileSync(python, [
+    "-c",
+    [
+      "import sys, openpyxl",
+      "wb = openpyxl.load_workbook(sys.argv[1]); ws = wb.worksheets[0]",
+      "header = next(r for r in ws.iter_rows(min_row=1, max_row=10) if any(c.value and '手機' in str(c.value) for c in r))",
+      "col = next(c.column for c in header if c.value and '手機' in str(c.value))",
+      "ws.cell(row=header[0].row + 1, column=col).value = '12345'",
+      "wb.save(sys.argv[2])",
+    ].join("\n"),
+    file,
+    bad,
+  ]);
+  await page.locator("input[type=file]").setInputFiles(bad);
+  await expect(page.getByTestId("preview-summary")).toContainText("錯誤: 1");
+  await expect(page.locator(".cell-error")).toContainText("12345");
+  await expect(page.getByRole("button", { name: "確認發行" })).toBeDisabled();
+  await checkScreen(page, "03a-issuance-row-error");
 
   await page.locator("input[type=file]").setInputFiles(file);
   await expect(page.getByTestId("preview-summary")).toContainText("錯誤: 0");
@@ -160,7 +184,6 @@ test("the ticket report is exported and the downloaded file opens", async ({}, t
   expect(readFileSync(file).subarray(0, 2).toString()).toBe("PK");
   // Opened by a third-party reader (openpyxl, which the local stack installs): the header
   // row in the manual's words, and the tickets of this run with their statuses.
-  const python = process.env.TESSERA_PYTHON ?? "../localstack/.local/venv/bin/python";
   const text = execFileSync(python, [
     "-c",
     "import sys, openpyxl\nws = openpyxl.load_workbook(sys.argv[1], read_only=True).active\nfor row in ws.iter_rows(values_only=True): print('\\t'.join('' if v is None else str(v) for v in row))",
@@ -258,6 +281,13 @@ test("the other main screens open for the admin and pass the accessibility check
     await expect(page.getByRole("heading", { name: menu })).toBeVisible();
     await checkScreen(page, name);
   }
+  // A parent merchant switches into its child and back.
+  await page.getByRole("button", { name: "切換特店" }).click();
+  await page.getByRole("menuitem", { name: "DEMO0002" }).click();
+  await expect(page.getByRole("button", { name: "切換特店" })).toContainText("DEMO0002");
+  await page.getByRole("button", { name: "切換特店" }).click();
+  await page.getByRole("menuitem", { name: "DEMO0001" }).click();
+  await expect(page.getByRole("button", { name: "切換特店" })).toContainText("DEMO0001");
   // The English switch.
   await page.getByRole("button", { name: "English" }).click();
   await expect(page.getByRole("menuitem", { name: "Redeem / return" })).toBeVisible();

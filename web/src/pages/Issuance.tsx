@@ -141,11 +141,11 @@ export default function Issuance() {
           pagination={{ pageSize: 10 }}
           scroll={{ x: true }}
           columns={[
-            { title: "交易序號 / Trade no.", dataIndex: "trade_no" },
-            { title: t("ticket.product"), dataIndex: "product_id" },
-            { title: t("ticket.face_value"), dataIndex: "amount" },
-            { title: "數量 / Qty", dataIndex: "quantity" },
-            { title: t("ticket.holder"), dataIndex: "cardholder_name" },
+            { title: t("issuance.trade_no"), dataIndex: "trade_no" },
+            { title: t("issuance.product_id"), dataIndex: "product_id" },
+            { title: t("issuance.amount"), dataIndex: "amount" },
+            { title: t("issuance.quantity"), dataIndex: "quantity" },
+            { title: t("issuance.cardholder"), dataIndex: "cardholder_name" },
             { title: t("issuance.issuable_until"), dataIndex: "issuable_until" },
           ]}
         />

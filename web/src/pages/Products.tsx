@@ -1,7 +1,21 @@
 // 商品管理 (§5): products by creation date; new, edit (after the first issue only the three
 // lists can change: the API says which), copy, delist / relist, history.
 import { useQuery } from "@tanstack/react-query";
-import { Button, Card, DatePicker, Form, Input, InputNumber, Modal, Select, Space, Table, Typography } from "antd";
+import {
+  Button,
+  Card,
+  DatePicker,
+  Form,
+  Image,
+  Input,
+  InputNumber,
+  Modal,
+  Select,
+  Space,
+  Table,
+  Typography,
+  Upload,
+} from "antd";
 import dayjs, { type Dayjs } from "dayjs";
 import { useState } from "react";
 import { call, idempotencyKey, type Schemas } from "../api/client";
@@ -49,6 +63,26 @@ export default function Products() {
         ),
       t("common.saved"),
     );
+
+  // The picture goes straight to storage through a presigned link, then is confirmed.
+  const uploadImage = (product: Product, file: File) =>
+    action.run(async () => {
+      const path = { product_id: product.product_id };
+      const ticket = await call(
+        api.POST("/products/{product_id}/image-uploads", {
+          body: { content_type: file.type, size: file.size },
+          params: { path, header: { "Idempotency-Key": idempotencyKey() } },
+        }),
+      );
+      const put = await fetch(ticket.upload_url, { method: "PUT", body: file, headers: { "Content-Type": file.type } });
+      if (!put.ok) throw new Error(`upload: HTTP ${put.status}`);
+      await call(
+        api.PUT("/products/{product_id}/image", {
+          body: { key: ticket.key },
+          params: { path, header: { "Idempotency-Key": idempotencyKey() } },
+        }),
+      );
+    }, t("common.saved"));
 
   const copy = (product: Product) =>
     action.run(async () => {
@@ -128,6 +162,19 @@ export default function Products() {
                     {t("products.copy")}
                   </Button>
                 )}
+                {canModify && (
+                  <Upload
+                    accept="image/png,image/jpeg"
+                    showUploadList={false}
+                    beforeUpload={(file) => {
+                      void uploadImage(product, file);
+                      return false;
+                    }}
+                  >
+                    <Button size="small">{t("products.image")}</Button>
+                  </Upload>
+                )}
+                {product.image_url && <Image src={product.image_url} height={24} alt={product.name} />}
                 <HistoryButton
                   title={product.name}
                   load={() =>
