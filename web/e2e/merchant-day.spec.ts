@@ -294,6 +294,17 @@ test("the other main screens open for the admin and pass the accessibility check
   await page.getByRole("button", { name: "中文" }).click();
 });
 
+test("the admin changes a contact in the merchant's profile, and it is kept", async () => {
+  const page = admin;
+  await page.getByRole("menuitem", { name: "基本資料與設定" }).click();
+  await page.getByLabel("業務聯絡人 · 姓名").fill(`陳經理 ${run}`);
+  await page.getByRole("button", { name: "儲存" }).click();
+  await expect(page.getByText("已儲存")).toBeVisible();
+  await page.getByRole("menuitem", { name: "首頁" }).click();
+  await page.getByRole("menuitem", { name: "基本資料與設定" }).click();
+  await expect(page.getByLabel("業務聯絡人 · 姓名")).toHaveValue(`陳經理 ${run}`);
+});
+
 test("an issued order is found by its import number, with its tickets and history", async () => {
   const page = admin;
   await page.getByRole("menuitem", { name: "已發行訂單" }).click();

@@ -1,7 +1,7 @@
 // 操作設定 and 廠商基本資料 (§3-1, §3-2, §3-6): the merchant's profile as declared, the
 // operation switches (SMS, consumer returns), and sign-in alerts.
 import { useQuery } from "@tanstack/react-query";
-import { Button, Card, Descriptions, Form, Input, Space, Switch, Tabs, Typography } from "antd";
+import { Button, Card, Descriptions, Form, Input, Select, Space, Switch, Tabs, Typography } from "antd";
 import { useState, type ReactNode } from "react";
 import { call, idempotencyKey, type Schemas } from "../api/client";
 import { useAction } from "../action";
@@ -40,36 +40,73 @@ export default function Settings() {
   );
 }
 
+const CONTACT_ROLES = [
+  ["business", "業務聯絡人", "Business contact"],
+  ["billing", "帳務聯絡人", "Billing contact"],
+  ["technical", "技術聯絡人", "Technical contact"],
+] as const;
+
 function Profile() {
-  const { language } = useI18n();
-  const { api } = useSession();
+  const { t, language } = useI18n();
+  const { api, may } = useSession();
   const profile = useQuery({ queryKey: ["profile"], queryFn: () => call(api.GET("/merchant/profile")) });
+  const action = useAction();
+  const [key] = useState(idempotencyKey);
   const zh = language !== "en";
   const p = profile.data;
-  const contact = (c?: { name: string; phone: string; email: string } | null) =>
-    c ? [c.name, c.phone, c.email].filter(Boolean).join(" · ") : "";
+  if (!p) return <ProblemAlert error={profile.error} />;
   return (
-    <>
-      <ProblemAlert error={profile.error} />
-      {p && (
-        <Descriptions bordered column={1} size="small">
-          <Descriptions.Item label={zh ? "特店代號" : "Merchant ID"}>{p.merchant_id}</Descriptions.Item>
-          <Descriptions.Item label={zh ? "名稱" : "Name"}>{p.name}</Descriptions.Item>
-          <Descriptions.Item label={zh ? "付款頁顯示名稱" : "Payment page shows"}>
-            {p.payment_page_name === "company" ? (zh ? "公司名稱" : "Company") : zh ? "商店名稱" : "Store"}
-          </Descriptions.Item>
-          {Object.entries(p.contacts).map(([role, c]) => (
-            <Descriptions.Item key={role} label={role}>
-              {contact(c as { name: string; phone: string; email: string } | null)}
-            </Descriptions.Item>
-          ))}
-          <Descriptions.Item label={zh ? "收據通知" : "Receipt notices"}>{p.receipt_emails}</Descriptions.Item>
-          <Descriptions.Item label={zh ? "授權通知" : "Authorization notices"}>
-            {p.authorization_emails}
-          </Descriptions.Item>
-        </Descriptions>
-      )}
-    </>
+    <Space direction="vertical" style={{ width: "100%" }}>
+      {action.holder}
+      <ProblemAlert error={action.error} />
+      <Descriptions bordered column={1} size="small">
+        <Descriptions.Item label={zh ? "特店代號" : "Merchant ID"}>{p.merchant_id}</Descriptions.Item>
+        <Descriptions.Item label={zh ? "名稱" : "Name"}>{p.name}</Descriptions.Item>
+        <Descriptions.Item label={zh ? "收據通知" : "Receipt notices"}>{p.receipt_emails}</Descriptions.Item>
+      </Descriptions>
+      <Form
+        layout="vertical"
+        disabled={!may("profile", "modify")}
+        initialValues={p}
+        onFinish={(body: Schemas["ProfileInput"]) =>
+          action.run(
+            () => call(api.PUT("/merchant/profile", { body, params: { header: { "Idempotency-Key": key } } })),
+            t("common.saved"),
+          )
+        }
+      >
+        <Form.Item name="payment_page_name" label={zh ? "付款頁顯示名稱" : "Payment page shows"}>
+          <Select
+            options={[
+              { value: "company", label: zh ? "公司名稱" : "Company name" },
+              { value: "store", label: zh ? "商店名稱" : "Store name" },
+            ]}
+          />
+        </Form.Item>
+        {CONTACT_ROLES.map(([role, zhName, enName]) => (
+          <Space key={role} wrap align="start">
+            <Form.Item name={["contacts", role, "name"]} label={`${zh ? zhName : enName} · ${zh ? "姓名" : "name"}`}>
+              <Input />
+            </Form.Item>
+            <Form.Item name={["contacts", role, "phone"]} label={zh ? "電話" : "Phone"}>
+              <Input />
+            </Form.Item>
+            <Form.Item name={["contacts", role, "email"]} label="Email">
+              <Input />
+            </Form.Item>
+          </Space>
+        ))}
+        <Form.Item
+          name="authorization_emails"
+          label={zh ? "授權通知信箱（以 ; 分隔）" : "Authorization notices (; separated)"}
+        >
+          <Input />
+        </Form.Item>
+        <Button type="primary" htmlType="submit" loading={action.busy}>
+          {t("common.save")}
+        </Button>
+      </Form>
+    </Space>
   );
 }
 
