@@ -1,6 +1,6 @@
 // A day at a merchant, in the console only (the API is used only to create what the
 // console has no screen for yet: a product, and the paid orders an integrator would send).
-import { expect, test, type Page } from "@playwright/test";
+import { chromium, expect, test, type Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import {
@@ -19,6 +19,7 @@ const run = Date.now().toString(36).toUpperCase();
 const python = process.env.TESSERA_PYTHON ?? "../localstack/.local/venv/bin/python";
 const buyers = [`e2e-${run.toLowerCase()}-a@example.com`, `e2e-${run.toLowerCase()}-b@example.com`];
 let codes: string[] = [];
+let qrFrames: string[] = [];
 // One signed-in head-office tab for the whole day (sign-in is limited per address, and a
 // person keeps one tab open anyway).
 let admin: Page;
@@ -110,6 +111,16 @@ test("the admin issues a batch from the uploaded file and watches it finish", as
   for (const buyer of buyers) {
     const [link] = await ticketLinks(phone.request, buyer);
     codes.push(await redemptionCode(phone, link));
+    // The QR code as a camera would film it: the page's QR, framed by white, as JPEG.
+    qrFrames.push(testInfo.outputPath(`qr-${codes.length}.mjpeg`));
+    const qr = phone.locator("svg.qr").first();
+    await qr.evaluate((svg) => {
+      svg.style.padding = "40px";
+      svg.style.background = "#fff";
+      svg.style.width = "400px";
+      svg.style.height = "400px";
+    });
+    await qr.screenshot({ path: qrFrames[qrFrames.length - 1], type: "jpeg", quality: 95 });
   }
   await phone.close();
   expect(codes).toHaveLength(2);
@@ -152,6 +163,30 @@ test("a cashier bound to a branch redeems a code, and a second redemption is ref
   await expect(page.getByTestId("ticket-status")).toHaveText("已使用");
   await expect(page.getByRole("button", { name: "核銷", exact: true })).toHaveCount(0);
   await expect(page.getByRole("button", { name: "取消核銷" })).toBeVisible();
+});
+
+test("the till reads a ticket's QR code through the phone's camera", async ({ baseURL }) => {
+  // Chromium's fake camera plays the QR frame the consumer's ticket page showed.
+  const camera = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-video-capture=${qrFrames[1]}`,
+    ],
+  });
+  const context = await camera.newContext({ baseURL, permissions: ["camera"] });
+  const page = await context.newPage();
+  await signIn(page, "clerk01", STAFF_PASSWORD);
+  await page.getByRole("menuitem", { name: "票券核銷 / 退貨" }).click();
+  await page.getByRole("button", { name: "相機掃描" }).click();
+  await expect(page.getByTestId("ticket-card")).toBeVisible();
+  await expect(page.getByLabel("核銷碼")).toHaveValue(codes[1]);
+  await expect(page.getByTestId("ticket-status")).toHaveText("未使用");
+  await camera.close();
 });
 
 test("head office returns a ticket with a fee", async () => {
