@@ -17,7 +17,7 @@ pub struct TestStack {
 
 /// Where `tessera-dev up` serves the console, and so the one origin the local API's CORS
 /// admits.
-pub const CONSOLE_ORIGIN: &str = "http://localhost:3001";
+pub const CONSOLE_ORIGIN: &str = tessera_dev::console::LOCAL_CONSOLE_ORIGIN;
 
 impl TestStack {
     /// Provisions a new stack from `infra/template.yaml` under a unique name.

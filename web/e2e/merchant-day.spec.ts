@@ -69,7 +69,7 @@ test("the admin signs in and sees the home dashboard", async ({ browser }) => {
 
 test("the admin issues a batch from the uploaded file and watches it finish", async ({ browser }, testInfo) => {
   const page = admin;
-  await page.getByRole("menuitem", { name: "票券發行" }).click();
+  await open(page, "票券發行");
   await expect(page.getByRole("cell", { name: `E2E${run}0` })).toBeVisible();
   const downloading = page.waitForEvent("download");
   await page.getByRole("button", { name: "匯出未發行訂單" }).click();
@@ -126,6 +126,12 @@ test("the admin issues a batch from the uploaded file and watches it finish", as
   expect(codes).toHaveLength(2);
 });
 
+/** A screen from the menu, once its heading shows (each screen's script loads on first use). */
+async function open(page: Page, menu: string) {
+  await page.getByRole("menuitem", { name: menu }).click();
+  await expect(page.getByRole("heading", { name: menu, level: 2 })).toBeVisible();
+}
+
 async function lookUp(page: Page, code: string) {
   await page.getByLabel("核銷碼").fill(code);
   await page.getByLabel("核銷碼").press("Enter");
@@ -138,11 +144,11 @@ test("a cashier bound to a branch redeems a code, and a second redemption is ref
   // The cashier's menus are its rights: no issuance, no bills.
   await expect(page.getByRole("menuitem", { name: "票券發行" })).toHaveCount(0);
   await expect(page.getByRole("menuitem", { name: "帳單報表" })).toHaveCount(0);
-  await page.getByRole("menuitem", { name: "票券核銷 / 退貨" }).click();
+  await open(page, "票券核銷 / 退貨");
 
   // A second till (head office) has the same ticket open.
   const otherTill = admin;
-  await otherTill.getByRole("menuitem", { name: "票券核銷 / 退貨" }).click();
+  await open(otherTill, "票券核銷 / 退貨");
   await lookUp(otherTill, codes[0]);
 
   await lookUp(page, codes[0]);
@@ -181,7 +187,7 @@ test("the till reads a ticket's QR code through the phone's camera", async ({ ba
   const context = await camera.newContext({ baseURL, permissions: ["camera"] });
   const page = await context.newPage();
   await signIn(page, "clerk01", STAFF_PASSWORD);
-  await page.getByRole("menuitem", { name: "票券核銷 / 退貨" }).click();
+  await open(page, "票券核銷 / 退貨");
   await page.getByRole("button", { name: "相機掃描" }).click();
   await expect(page.getByTestId("ticket-card")).toBeVisible();
   await expect(page.getByLabel("核銷碼")).toHaveValue(codes[1]);
@@ -206,7 +212,7 @@ test("head office returns a ticket with a fee", async () => {
 
 test("the ticket report is exported and the downloaded file opens", async ({}, testInfo) => {
   const page = admin;
-  await page.getByRole("menuitem", { name: "票券報表" }).click();
+  await open(page, "票券報表");
   await page.getByRole("button", { name: "查詢" }).click();
   await expect(page.locator(".ant-table-row").first()).toBeVisible();
   await checkScreen(page, "09-ticket-report");
@@ -234,7 +240,7 @@ test("the admin sets up a product, a branch and a sub-account bound to it, whose
   browser,
 }) => {
   const page = admin;
-  await page.getByRole("menuitem", { name: "商品管理" }).click();
+  await open(page, "商品管理");
   await page.getByRole("button", { name: "新增商品" }).click();
   const productDialog = page.getByRole("dialog");
   await productDialog.getByLabel("商品名稱").fill(`拿鐵兌換券 ${run}`);
@@ -248,10 +254,11 @@ test("the admin sets up a product, a branch and a sub-account bound to it, whose
   await row.getByRole("button", { name: "歷程" }).click();
   await expect(page.getByRole("dialog").getByText("admin")).toBeVisible();
   await page.keyboard.press("Escape");
+  await expect(page.getByRole("dialog")).toHaveCount(0);
 
   const branch = `E2E${run}`.slice(0, 20);
-  await page.getByRole("menuitem", { name: "票券分店" }).click();
-  await page.getByRole("button", { name: "新增" }).click();
+  await open(page, "票券分店");
+  await page.getByRole("button", { name: "新增", exact: true }).click();
   const branchDialog = page.getByRole("dialog");
   await branchDialog.getByLabel("分店代號").fill(branch);
   await branchDialog.getByLabel("分店名稱").fill("測試分店");
@@ -259,8 +266,8 @@ test("the admin sets up a product, a branch and a sub-account bound to it, whose
   await expect(page.getByRole("cell", { name: branch, exact: true })).toBeVisible();
 
   const account = `e2e${run.toLowerCase()}`.slice(0, 12);
-  await page.getByRole("menuitem", { name: "子帳號管理" }).click();
-  await page.getByRole("button", { name: "新增" }).click();
+  await open(page, "子帳號管理");
+  await page.getByRole("button", { name: "新增", exact: true }).click();
   const accountDialog = page.getByRole("dialog");
   await accountDialog.getByLabel("子帳號", { exact: true }).fill(account);
   await accountDialog.getByLabel("密碼", { exact: true }).fill("Report2026");
@@ -270,14 +277,15 @@ test("the admin sets up a product, a branch and a sub-account bound to it, whose
   await accountDialog.getByRole("button", { name: "儲存" }).click();
   await expect(page.getByRole("cell", { name: account, exact: true })).toBeVisible();
 
-  await page.getByRole("menuitem", { name: "票券分店" }).click();
+  await open(page, "票券分店");
   await page.getByRole("tab", { name: "子帳號綁定" }).click();
   await page.getByRole("button", { name: "綁定", exact: true }).click();
   const bindDialog = page.getByRole("dialog");
-  await bindDialog.getByLabel("分店代號").click();
-  await page.getByTitle(`${branch} 測試分店`).click();
-  await bindDialog.getByLabel("子帳號", { exact: true }).click();
-  await page.getByTitle(new RegExp(`^${account}`)).click();
+  // Both lists are searchable: type, then Enter takes the match.
+  await bindDialog.getByLabel("分店代號").fill(branch);
+  await page.keyboard.press("Enter");
+  await bindDialog.getByLabel("子帳號", { exact: true }).fill(account);
+  await page.keyboard.press("Enter");
   await bindDialog.getByRole("button", { name: "儲存" }).click();
   await expect(page.getByRole("row", { name: new RegExp(account) })).toContainText(branch);
 
@@ -312,8 +320,7 @@ test("the other main screens open for the admin and pass the accessibility check
     ["退款結果通知", "25-callbacks"],
     ["紙本票券列印", "26-printing"],
   ] as const) {
-    await page.getByRole("menuitem", { name: menu }).click();
-    await expect(page.getByRole("heading", { name: menu })).toBeVisible();
+    await open(page, menu);
     await checkScreen(page, name);
   }
   // A parent merchant switches into its child and back.
@@ -331,18 +338,18 @@ test("the other main screens open for the admin and pass the accessibility check
 
 test("the admin changes a contact in the merchant's profile, and it is kept", async () => {
   const page = admin;
-  await page.getByRole("menuitem", { name: "基本資料與設定" }).click();
+  await open(page, "基本資料與設定");
   await page.getByLabel("業務聯絡人 · 姓名").fill(`陳經理 ${run}`);
   await page.getByRole("button", { name: "儲存" }).click();
   await expect(page.getByText("已儲存")).toBeVisible();
-  await page.getByRole("menuitem", { name: "首頁" }).click();
-  await page.getByRole("menuitem", { name: "基本資料與設定" }).click();
+  await open(page, "首頁");
+  await open(page, "基本資料與設定");
   await expect(page.getByLabel("業務聯絡人 · 姓名")).toHaveValue(`陳經理 ${run}`);
 });
 
 test("an issued order is found by its import number, with its tickets and history", async () => {
   const page = admin;
-  await page.getByRole("menuitem", { name: "已發行訂單" }).click();
+  await open(page, "已發行訂單");
   await page.getByLabel("匯入編號").fill(`E2E${run}1`.slice(0, 20));
   await page.getByLabel("匯入編號").press("Enter");
   await expect(page.getByRole("cell", { name: "待退貨" })).toBeVisible();
@@ -376,7 +383,7 @@ test("an installment merchant issues an order in periods and returns it with a f
   await signIn(page, "admin", ADMIN_PASSWORD, "DEMO0004");
   // An installment merchant's menus: no till, its installment orders instead.
   await expect(page.getByRole("menuitem", { name: "票券核銷 / 退貨" })).toHaveCount(0);
-  await page.getByRole("menuitem", { name: "分期核銷訂單" }).click();
+  await open(page, "分期核銷訂單");
   await page.getByLabel("廠商訂單編號").first().fill(tradeNo);
   await page.getByLabel("期數").fill("3");
   await page.getByRole("button", { name: "確認" }).click();

@@ -15,6 +15,10 @@ use std::sync::Arc;
 /// The logical id of the console's bucket in the template.
 pub const CONSOLE_BUCKET: &str = "ConsoleBucket";
 
+/// Where `tessera-dev up` serves the console by default: the origin a local stack's API
+/// and buckets admit (the template's `ConsoleOrigin`).
+pub const LOCAL_CONSOLE_ORIGIN: &str = "http://localhost:3001";
+
 /// What the local console's pages connect to (the template's `ConsoleConnectSources`): the
 /// gateway and the emulators, over http on this machine.
 pub const LOCAL_CONNECT_SOURCES: &str = "http://localhost:* http://127.0.0.1:*";

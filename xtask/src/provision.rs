@@ -97,6 +97,7 @@ pub async fn provision(aws: &LocalAws, template: &Template) -> Result<Provisione
     let mut buckets = HashMap::new();
     for bucket in &template.buckets {
         create_bucket(aws, &bucket.name).await?;
+        apply_bucket_cors(aws, bucket).await?;
         buckets.insert(bucket.logical_id.clone(), bucket.name.clone());
     }
     for identity in &template.email_identities {
@@ -347,6 +348,37 @@ async fn create_bucket(aws: &LocalAws, name: &str) -> Result<(), ProvisionError>
             }
         }
     }
+}
+
+/// The template's CORS rules on the bucket, so that the local S3 refuses a browser's PUT
+/// from any origin but the console's, as S3 does.
+async fn apply_bucket_cors(
+    aws: &LocalAws,
+    bucket: &crate::template::BucketSpec,
+) -> Result<(), ProvisionError> {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    if bucket.cors.is_empty() {
+        return Ok(());
+    }
+    let mut configuration = CorsConfiguration::builder();
+    for rule in &bucket.cors {
+        let mut built = CorsRule::builder()
+            .set_allowed_methods(Some(rule.allowed_methods.clone()))
+            .set_allowed_origins(Some(rule.allowed_origins.clone()))
+            .set_allowed_headers(Some(rule.allowed_headers.clone()));
+        if let Some(age) = rule.max_age_seconds {
+            built = built.max_age_seconds(age);
+        }
+        configuration = configuration.cors_rules(built.build()?);
+    }
+    aws.s3
+        .put_bucket_cors()
+        .bucket(&bucket.name)
+        .cors_configuration(configuration.build()?)
+        .send()
+        .await
+        .map_err(aws_error)?;
+    Ok(())
 }
 
 async fn create_email_identity(

@@ -41,13 +41,25 @@ pub struct StackContext {
 impl StackContext {
     /// The local stack: `TESSERA_STACK_NAME` (default `tessera-local`), the emulators'
     /// account id, and `AWS_REGION` (default `ap-northeast-1`).
+    ///
+    /// Its console is served on this machine (`tessera-dev up`), so the console's origin
+    /// and what its pages connect to are local ones unless set otherwise.
     pub fn local() -> Self {
         StackContext {
             stack_name: std::env::var("TESSERA_STACK_NAME")
                 .unwrap_or_else(|_| "tessera-local".to_owned()),
             account_id: "000000000000".to_owned(),
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "ap-northeast-1".to_owned()),
-            parameters: BTreeMap::new(),
+            parameters: BTreeMap::from([
+                (
+                    "ConsoleOrigin".to_owned(),
+                    crate::console::LOCAL_CONSOLE_ORIGIN.to_owned(),
+                ),
+                (
+                    "ConsoleConnectSources".to_owned(),
+                    crate::console::LOCAL_CONNECT_SOURCES.to_owned(),
+                ),
+            ]),
         }
     }
 
@@ -96,6 +108,17 @@ pub struct TableSpec {
 pub struct BucketSpec {
     pub logical_id: String,
     pub name: String,
+    /// The bucket's CORS rules (browsers PUT to presigned links from the console).
+    pub cors: Vec<BucketCorsRule>,
+}
+
+/// One rule of a bucket's `CorsConfiguration`, resolved for the stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketCorsRule {
+    pub allowed_methods: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub max_age_seconds: Option<i32>,
 }
 
 #[derive(Debug, Clone)]
@@ -260,11 +283,13 @@ impl Template {
                 "AWS::DynamoDB::Table" => tables.push(parse_table(&id, properties, &resolver)?),
                 "AWS::S3::Bucket" => buckets.push(BucketSpec {
                     name: resolver.string(&id, properties.get("BucketName"))?,
+                    cors: parse_bucket_cors(&id, properties, &resolver)?,
                     logical_id: id,
                 }),
                 "AWS::SQS::Queue" => queues.push(parse_queue(&id, properties, &resolver)?),
                 "AWS::SecretsManager::Secret" => secrets.push(BucketSpec {
                     name: resolver.string(&id, properties.get("Name"))?,
+                    cors: Vec::new(),
                     logical_id: id,
                 }),
                 "AWS::SES::EmailIdentity" => {
@@ -512,6 +537,39 @@ pub struct CorsSpec {
 
 fn resolver_free_string(value: Option<&Value>) -> Option<String> {
     value.and_then(Value::as_str).map(str::to_owned)
+}
+
+fn parse_bucket_cors(
+    id: &str,
+    p: &Value,
+    r: &Resolver,
+) -> Result<Vec<BucketCorsRule>, TemplateError> {
+    let Some(rules) = p.get("CorsConfiguration").and_then(|c| c.get("CorsRules")) else {
+        return Ok(Vec::new());
+    };
+    let strings = |rule: &Value, key: &str| -> Result<Vec<String>, TemplateError> {
+        match rule.get(key) {
+            None => Ok(Vec::new()),
+            Some(values) => sequence(id, Some(values))?
+                .iter()
+                .map(|value| r.string(id, Some(value)))
+                .collect(),
+        }
+    };
+    sequence(id, Some(rules))?
+        .iter()
+        .map(|rule| {
+            Ok(BucketCorsRule {
+                allowed_methods: strings(rule, "AllowedMethods")?,
+                allowed_origins: strings(rule, "AllowedOrigins")?,
+                allowed_headers: strings(rule, "AllowedHeaders")?,
+                max_age_seconds: rule
+                    .get("MaxAge")
+                    .and_then(Value::as_i64)
+                    .and_then(|age| i32::try_from(age).ok()),
+            })
+        })
+        .collect()
 }
 
 fn parse_table(id: &str, p: &Value, r: &Resolver) -> Result<TableSpec, TemplateError> {

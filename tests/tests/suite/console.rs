@@ -216,3 +216,51 @@ fn the_console_bucket_is_private_and_readable_only_by_its_distribution() {
     assert!(format!("{:?}", behaviour["ResponseHeadersPolicyId"])
         .contains("ConsoleResponseHeadersPolicy"));
 }
+
+/// A browser's preflight for a PUT to `bucket` from `origin`: the status and the origin the
+/// local S3 admits.
+async fn upload_preflight(bucket: &str, origin: &str) -> (u16, String) {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("local AWS is configured");
+    let output = tokio::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-D", "-", "-X", "OPTIONS"])
+        .args(["-H", &format!("Origin: {origin}")])
+        .args(["-H", "Access-Control-Request-Method: PUT"])
+        .args(["-H", "Access-Control-Request-Headers: content-type"])
+        .arg(format!("{endpoint}/{bucket}/upload.xlsx"))
+        .output()
+        .await
+        .expect("curl runs");
+    let head = String::from_utf8_lossy(&output.stdout).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let allowed = head
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .starts_with("access-control-allow-origin:")
+                .then(|| line.split_once(':').map(|(_, v)| v.trim().to_owned()))
+                .flatten()
+        })
+        .unwrap_or_default();
+    (status, allowed)
+}
+
+#[tokio::test]
+async fn the_upload_buckets_admit_browser_puts_from_the_console_only() {
+    let stack = TestStack::provision().await;
+    for bucket in ["UploadsBucket", "AssetsBucket"] {
+        let name = &stack.provisioned.buckets[bucket];
+        assert_eq!(
+            upload_preflight(name, CONSOLE_ORIGIN).await,
+            (200, CONSOLE_ORIGIN.to_owned()),
+            "{bucket}"
+        );
+        // Refused: a browser goes on only after a 2xx preflight (the emulator's 403 echoes
+        // the origin anyway, which a browser ignores on a failed preflight).
+        let (status, _) = upload_preflight(name, "https://evil.example").await;
+        assert_eq!(status, 403, "{bucket}");
+    }
+}

@@ -231,10 +231,14 @@ function BindForm({ branches, onClose }: { branches: Branch[]; onClose: () => vo
       <ProblemAlert error={action.error ?? accounts.error} />
       <Form form={form} layout="vertical">
         <Form.Item name="branch_code" label={t("branch.code")} rules={[{ required: true }]}>
-          <Select options={branches.map((b) => ({ value: b.code, label: `${b.code} ${b.name}` }))} />
+          <Select
+            showSearch={{ optionFilterProp: "label" }}
+            options={branches.map((b) => ({ value: b.code, label: `${b.code} ${b.name}` }))}
+          />
         </Form.Item>
         <Form.Item name="account" label={t("sub.account")} rules={[{ required: true }]}>
           <Select
+            showSearch={{ optionFilterProp: "label" }}
             options={(accounts.data?.items ?? []).map((a) => ({ value: a.account, label: `${a.account} ${a.remark}` }))}
           />
         </Form.Item>
