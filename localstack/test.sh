@@ -31,3 +31,8 @@ if [ "$#" -eq 0 ] && [ "${TESSERA_SKIP_BROWSER:-}" != "1" ]; then
   echo "test.sh: the console's browser tests (web/scripts/e2e.sh)" >&2
   "$here/../web/scripts/e2e.sh"
 fi
+# The API against generated requests from its own OpenAPI document (Schemathesis), bounded.
+if [ "$#" -eq 0 ] && [ "${TESSERA_SKIP_FUZZ:-}" != "1" ]; then
+  echo "test.sh: the API fuzzed from its OpenAPI document (localstack/api-fuzz.sh)" >&2
+  "$here/api-fuzz.sh"
+fi

@@ -127,6 +127,7 @@ pub fn document() -> OpenApi {
         .schemas
         .insert("ErrorCode".to_owned(), error_code_schema());
     document_idempotency_keys(&mut document);
+    document_common_refusals(&mut document);
     // What Tessera posts to integrators (OpenAPI 3.1 `webhooks`; utoipa has no field for
     // it, so it is the document's top-level member through its flattened extensions).
     for (name, schema) in [
@@ -191,6 +192,75 @@ pub fn takes_idempotency_key(method: &str, path: &str) -> bool {
 /// Every state-changing operation takes an `Idempotency-Key` (the layer in front of every
 /// function's routes): documented here once, for every such operation, with the answers
 /// it adds (a malformed key, a key reused for another request).
+/// The refusals every route shares, stated on each operation that can meet them (a
+/// generated request must find each status it can get documented): 400 for a parameter or
+/// field that breaks its rule, and for a body that is not JSON; 413 and 415 for a body too
+/// large or not JSON at all; 401 behind the session authorizer. An operation's own
+/// description of a status is kept.
+fn document_common_refusals(document: &mut OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ProblemDetails")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in document.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let takes_input = operation
+                .parameters
+                .as_ref()
+                .is_some_and(|parameters| !parameters.is_empty());
+            let json_body = operation
+                .request_body
+                .as_ref()
+                .is_some_and(|body| body.content.contains_key("application/json"));
+            let signed_in = operation
+                .security
+                .as_ref()
+                .is_some_and(|security| !security.is_empty());
+            let responses = &mut operation.responses.responses;
+            if takes_input || json_body {
+                responses.entry("400".to_owned()).or_insert_with(|| {
+                    problem(if json_body {
+                        "VALIDATION_FAILED (the errors list names each field and its rule), MALFORMED_JSON"
+                    } else {
+                        "VALIDATION_FAILED: a parameter breaks its rule (the errors list says which)"
+                    })
+                    .into()
+                });
+            }
+            if json_body {
+                responses.entry("413".to_owned()).or_insert_with(|| {
+                    problem("PAYLOAD_TOO_LARGE: the body is larger than the API accepts").into()
+                });
+                responses.entry("415".to_owned()).or_insert_with(|| {
+                    problem("UNSUPPORTED_MEDIA_TYPE: the body must be application/json").into()
+                });
+            }
+            if signed_in {
+                responses.entry("401".to_owned()).or_insert_with(|| {
+                    problem("UNAUTHENTICATED, SESSION_EXPIRED: no valid session token").into()
+                });
+            }
+        }
+    }
+}
+
 fn document_idempotency_keys(document: &mut OpenApi) {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
     use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};

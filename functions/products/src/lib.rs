@@ -681,7 +681,8 @@ async fn set_listed(
 #[utoipa::path(post, path = "/products/delist", tag = "products", security(("bearer" = [])), params(OwnerQuery), request_body = ProductIds,
     responses((status = 204, description = "Delisted"),
         (status = 400, description = "VALIDATION_FAILED: product_ids[i]", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json")))]
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "PRODUCT_NOT_FOUND: one of the products is not the merchant's (nothing changes)", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn delist(
     State(services): State<Services>,
     current: CurrentActor,
@@ -698,7 +699,8 @@ async fn delist(
 #[utoipa::path(post, path = "/products/relist", tag = "products", security(("bearer" = [])), params(OwnerQuery), request_body = ProductIds,
     responses((status = 204, description = "Relisted"),
         (status = 400, description = "VALIDATION_FAILED: product_ids[i]", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json")))]
+        (status = 403, description = MODIFY_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "PRODUCT_NOT_FOUND: one of the products is not the merchant's (nothing changes)", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn relist(
     State(services): State<Services>,
     current: CurrentActor,
