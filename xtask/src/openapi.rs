@@ -195,7 +195,8 @@ pub fn takes_idempotency_key(method: &str, path: &str) -> bool {
 /// The refusals every route shares, stated on each operation that can meet them (a
 /// generated request must find each status it can get documented): 400 for a parameter or
 /// field that breaks its rule, and for a body that is not JSON; 413 and 415 for a body too
-/// large or not JSON at all; 401 behind the session authorizer. An operation's own
+/// large or not JSON at all; 401 behind the session authorizer; 404 where a `merchant_id`
+/// names another tenant. An operation's own
 /// description of a status is kept.
 fn document_common_refusals(document: &mut OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -229,6 +230,12 @@ fn document_common_refusals(document: &mut OpenApi) {
                 .request_body
                 .as_ref()
                 .is_some_and(|body| body.content.contains_key("application/json"));
+            let names_owner = operation.parameters.as_ref().is_some_and(|parameters| {
+                parameters.iter().any(|p| {
+                    p.name == "merchant_id"
+                        && matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                })
+            });
             let signed_in = operation
                 .security
                 .as_ref()
@@ -250,6 +257,13 @@ fn document_common_refusals(document: &mut OpenApi) {
                 });
                 responses.entry("415".to_owned()).or_insert_with(|| {
                     problem("UNSUPPORTED_MEDIA_TYPE: the body must be application/json").into()
+                });
+            }
+            if names_owner {
+                // Another tenant's data answers "not found" in the area's own words, so
+                // that merchant IDs cannot be probed.
+                responses.entry("404".to_owned()).or_insert_with(|| {
+                    problem("The area's *_NOT_FOUND code: merchant_id names neither the session's merchant nor a child of it").into()
                 });
             }
             if signed_in {

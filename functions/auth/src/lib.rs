@@ -103,6 +103,7 @@ pub struct LoginHistory {
 #[into_params(parameter_in = Query)]
 pub struct LoginHistoryQuery {
     /// How many records, newest first (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i32>,
 }
 

@@ -80,13 +80,17 @@ pub struct EditBranch {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BindAccounts {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
     pub branch_code: String,
-    /// Sub-accounts to bind (or re-bind, if bound elsewhere) to the branch.
+    /// Sub-accounts to bind (or re-bind, if bound elsewhere) to the branch: 1 to 40.
+    #[schema(min_items = 1, max_items = 40)]
     pub accounts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UnbindAccounts {
+    /// 1 to 40 sub-accounts.
+    #[schema(min_items = 1, max_items = 40)]
     pub accounts: Vec<String>,
 }
 

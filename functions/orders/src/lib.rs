@@ -36,6 +36,7 @@ pub const NEEDS: &[Resource] = &[];
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OrderInput {
     /// 廠商訂單編號: 1–20 letters or digits, unique per merchant.
+    #[schema(pattern = "^[A-Za-z0-9]{1,20}$")]
     pub trade_no: String,
     pub product_id: String,
     /// Whole NT$ paid.
@@ -43,8 +44,11 @@ pub struct OrderInput {
     pub amount: Decimal,
     /// Tickets ordered, 1–1000 (1 for a merchant in installment mode: its order is split
     /// into periods, not tickets).
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: u32,
     pub cardholder_name: String,
+    /// A Taiwan mobile number: 09 and 8 digits.
+    #[schema(pattern = "^09[0-9]{8}$")]
     pub cardholder_mobile: String,
     #[serde(default)]
     pub cardholder_email: String,

@@ -93,6 +93,7 @@ pub struct ListQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProductIds {
     /// 1 to 40 product numbers.
+    #[schema(min_items = 1, max_items = 40)]
     pub product_ids: Vec<String>,
 }
 

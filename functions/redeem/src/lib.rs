@@ -36,6 +36,7 @@ pub struct RedeemInput {
 pub struct CancelInput {
     pub code: String,
     /// Why (required, at most 100 characters).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub reason: String,
 }
 

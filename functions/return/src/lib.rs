@@ -24,6 +24,7 @@ pub struct ReturnInput {
     /// The redemption code.
     pub code: String,
     /// Why (required, at most 100 characters).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub reason: String,
     /// Handling fee kept, whole NT$ (goods vouchers within escrow only; at most face value).
     #[serde(default, with = "rust_decimal::serde::str_option")]
@@ -35,6 +36,7 @@ pub struct ReturnInput {
 pub struct CancelReturnInput {
     pub code: String,
     /// Why (required, at most 100 characters).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub reason: String,
 }
 

@@ -62,6 +62,7 @@ pub struct MerchantHits {
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// A merchant ID (exact) or the start of a merchant's name; 1–40 characters.
+    #[param(min_length = 1, max_length = 40)]
     pub q: String,
 }
 

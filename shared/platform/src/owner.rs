@@ -13,6 +13,7 @@ use utoipa::IntoParams;
 pub struct OwnerQuery {
     /// The merchant whose data this is about; default the merchant the session acts as.
     /// A parent may name a child to read its data; changing it needs a switch first.
+    #[param(pattern = "^[A-Za-z0-9]{4,20}$")]
     pub merchant_id: Option<String>,
 }
 

@@ -2545,7 +2545,7 @@ export interface components {
             total: string;
         };
         BindAccounts: {
-            /** @description Sub-accounts to bind (or re-bind, if bound elsewhere) to the branch. */
+            /** @description Sub-accounts to bind (or re-bind, if bound elsewhere) to the branch: 1 to 40. */
             accounts: string[];
             branch_code: string;
         };
@@ -3187,6 +3187,7 @@ export interface components {
             /** @description Whole NT$ paid. */
             amount: string;
             cardholder_email?: string;
+            /** @description A Taiwan mobile number: 09 and 8 digits. */
             cardholder_mobile: string;
             cardholder_name: string;
             /**
@@ -3938,6 +3939,7 @@ export interface components {
             transfer_id: string;
         };
         UnbindAccounts: {
+            /** @description 1 to 40 sub-accounts. */
             accounts: string[];
         };
         UploadRequest: {
@@ -4175,6 +4177,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description The area's *_NOT_FOUND code: merchant_id names neither the session's merchant nor a child of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     bind: {
@@ -4336,6 +4347,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description The area's *_NOT_FOUND code: merchant_id names neither the session's merchant nor a child of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description CONCURRENT_CHANGE */
             409: {
                 headers: {
@@ -4485,6 +4505,15 @@ export interface operations {
             };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED (401); RIGHT_MISSING: modify right of branches; SWITCH_REQUIRED; OTHER_BRANCH (403) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The area's *_NOT_FOUND code: merchant_id names neither the session's merchant nor a child of it */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9471,6 +9500,15 @@ export interface operations {
             };
             /** @description UNAUTHENTICATED (401); RIGHT_MISSING: modify right of products; SWITCH_REQUIRED (403) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The area's *_NOT_FOUND code: merchant_id names neither the session's merchant nor a child of it */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
