@@ -30,20 +30,11 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VER
 fi
 
 port="${TESSERA_FUZZ_PORT:-3500}"
-if curl -s -o /dev/null "http://localhost:$port/"; then
-  say "port $port is taken: stop what listens there or set TESSERA_FUZZ_PORT"
-  exit 1
-fi
-log="$(mktemp)"
-TESSERA_STACK_NAME="tessera-fuzz-$$" TESSERA_CONSOLE_PORT="$((port + 1))" RUST_LOG=off \
-  "${CARGO_TARGET_DIR:-$repo/target}/debug/tessera-dev" up --in-process --port "$port" >"$log" 2>&1 &
-stack=$!
-trap 'kill "$stack" 2>/dev/null || true; wait "$stack" 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 120); do
-  kill -0 "$stack" 2>/dev/null || { say "the stack stopped while starting:"; tail -n 20 "$log" >&2; exit 1; }
-  curl -sf -o /dev/null "http://localhost:$port/health" && break
-  sleep 1
-done
+# shellcheck source=own-stack.sh
+source "$here/own-stack.sh"
+export RUST_LOG=off
+mkdir -p "$here/.local/logs"
+start_own_stack tessera-fuzz "$port" "$((port + 1))" "$here/.local/logs/api-fuzz-stack.log" --in-process
 api="http://localhost:$port"
 token() { # path, JSON body → the session token
   curl -sf "$api$1" -H 'content-type: application/json' -d "$2" |

@@ -8,16 +8,13 @@ cd "$here/.."
 source "$here/env.sh"
 export RUST_LOG="${RUST_LOG:-off}"
 bench() { cargo run --quiet --release -p tessera-dev -- # The console is measured in Chromium (web/scripts/bench.sh); the other groups in Rust.
+console() {
+  cargo build --quiet --workspace --bins
+  "$here/../web/scripts/bench.sh"
+}
 case "${1:-all}" in
-  console)
-    cargo build --quiet --workspace --bins
-    "$here/../web/scripts/bench.sh"
-    ;;
-  all)
-    bench "$@"
-    cargo build --quiet --workspace --bins
-    "$here/../web/scripts/bench.sh"
-    ;;
+  console) console ;;
+  all) bench "$@" && console ;;
   *) bench "$@" ;;
 esac; }
 # The cold-start and export groups start functions from their release binaries, as

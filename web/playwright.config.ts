@@ -2,6 +2,7 @@
 // host), against a running local stack (web/scripts/e2e.sh starts one). Screenshots of each
 // main screen are saved under web/artifacts/.
 import { defineConfig } from "@playwright/test";
+import { chromiumLaunch } from "./scripts/chromium.mjs";
 
 const consoleUrl = process.env.TESSERA_CONSOLE_URL ?? "http://localhost:3001";
 
@@ -21,18 +22,6 @@ export default defineConfig({
     acceptDownloads: true,
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      // This machine's network is closed: background services would only fail.
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    },
+    launchOptions: chromiumLaunch,
   },
 });

@@ -3,6 +3,7 @@
 import { chromium, expect, test, type Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { chromiumLaunch } from "../scripts/chromium.mjs";
 import {
   ADMIN_PASSWORD,
   STAFF_PASSWORD,
@@ -174,16 +175,15 @@ test("a cashier bound to a branch redeems a code, and a second redemption is ref
 test("the till reads a ticket's QR code through the phone's camera", async ({ baseURL }) => {
   // Chromium's fake camera plays the QR frame the consumer's ticket page showed.
   const camera = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    ...chromiumLaunch,
     args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
+      ...chromiumLaunch.args,
       "--use-fake-ui-for-media-stream",
       "--use-fake-device-for-media-stream",
       `--use-file-for-fake-video-capture=${qrFrames[1]}`,
     ],
   });
+
   const context = await camera.newContext({ baseURL, permissions: ["camera"] });
   const page = await context.newPage();
   await signIn(page, "clerk01", STAFF_PASSWORD);

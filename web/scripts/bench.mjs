@@ -11,23 +11,13 @@
 // console_signin_js_kb       the same for the sign-in screen, a visitor's first screen
 import { chromium } from "@playwright/test";
 import { gzipSync } from "node:zlib";
+import { chromiumLaunch } from "./chromium.mjs";
 
 const consoleUrl = process.env.TESSERA_CONSOLE_URL ?? "http://localhost:3001";
 const apiUrl = process.env.TESSERA_API_URL ?? "http://localhost:3000";
 const runs = Number(process.env.TESSERA_BENCH_CONSOLE_RUNS ?? 15);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await chromium.launch(chromiumLaunch);
 
 const signIn = await fetch(`${apiUrl}/sessions`, {
   method: "POST",

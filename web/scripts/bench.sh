@@ -11,15 +11,11 @@ source localstack/env.sh
 "$web/scripts/build.sh" 2>/dev/null
 api_port="${TESSERA_BENCH_API_PORT:-3200}"
 console_port="${TESSERA_BENCH_CONSOLE_PORT:-3201}"
-log="$(mktemp)"
-TESSERA_STACK_NAME="tessera-bench-$$" TESSERA_CONSOLE_PORT="$console_port" TESSERA_LOG_FORMAT=json RUST_LOG=off \
-  "${CARGO_TARGET_DIR:-$repo/target}/debug/tessera-dev" up --port "$api_port" >"$log" 2>&1 &
-stack=$!
-trap 'kill "$stack" 2>/dev/null || true; wait "$stack" 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 120); do
-  kill -0 "$stack" 2>/dev/null || { echo "bench console: the stack stopped:" >&2; tail -n 20 "$log" >&2; exit 1; }
-  curl -sf -o /dev/null "http://localhost:$console_port/config.json" && break
-  sleep 1
-done
+export RUST_LOG=off
+log="$repo/localstack/.local/logs/bench-console-stack.log"
+mkdir -p "$(dirname "$log")"
+# shellcheck source=../../localstack/own-stack.sh
+source "$repo/localstack/own-stack.sh"
+start_own_stack tessera-bench "$api_port" "$console_port" "$log"
 cd "$web"
 TESSERA_API_URL="http://localhost:$api_port" TESSERA_CONSOLE_URL="http://localhost:$console_port" node scripts/bench.mjs

@@ -37,37 +37,13 @@ export CHROMIUM_PATH="$chromium"
 
 api_port="${TESSERA_E2E_API_PORT:-3100}"
 console_port="${TESSERA_E2E_CONSOLE_PORT:-3101}"
-for port in "$api_port" "$console_port"; do
-  if curl -s -o /dev/null "http://localhost:$port/"; then
-    say "port $port is taken (another stack?): stop it or set TESSERA_E2E_API_PORT / TESSERA_E2E_CONSOLE_PORT"
-    exit 1
-  fi
-done
 artifacts="$web/artifacts"
 mkdir -p "$artifacts"
 log="$artifacts/e2e-stack.log"
 say "starting a stack of its own on :$api_port (API) and :$console_port (console); log: $log"
-TESSERA_STACK_NAME="tessera-e2e-$$" TESSERA_CONSOLE_PORT="$console_port" TESSERA_LOG_FORMAT=json \
-  "${CARGO_TARGET_DIR:-$repo/target}/debug/tessera-dev" up --port "$api_port" >"$log" 2>&1 &
-stack=$!
-trap 'kill "$stack" 2>/dev/null || true; wait "$stack" 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  if ! kill -0 "$stack" 2>/dev/null; then
-    say "the stack stopped while starting; the end of its log:"
-    tail -n 30 "$log" >&2
-    exit 1
-  fi
-  if curl -sf -o /dev/null "http://localhost:$api_port/health" &&
-    curl -sf -o /dev/null "http://localhost:$console_port/config.json"; then
-    break
-  fi
-  sleep 1
-done
-curl -sf -o /dev/null "http://localhost:$console_port/config.json" || {
-  say "the stack did not answer within 120 s; the end of its log:"
-  tail -n 30 "$log" >&2
-  exit 1
-}
+# shellcheck source=../../localstack/own-stack.sh
+source "$repo/localstack/own-stack.sh"
+start_own_stack tessera-e2e "$api_port" "$console_port" "$log"
 
 cd "$web"
 TESSERA_API_URL="http://localhost:$api_port" TESSERA_CONSOLE_URL="http://localhost:$console_port" \

@@ -198,97 +198,78 @@ pub fn takes_idempotency_key(method: &str, path: &str) -> bool {
 /// large or not JSON at all; 401 behind the session authorizer; 404 where a `merchant_id`
 /// names another tenant. An operation's own
 /// description of a status is kept.
-fn document_common_refusals(document: &mut OpenApi) {
+/// A refusal as every operation documents it: problem+json with its description.
+fn problem_response(description: &str) -> utoipa::openapi::Response {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let problem = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ProblemDetails")))
-                    .build(),
-            )
-            .build()
-    };
-    for item in document.paths.paths.values_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let takes_input = operation
-                .parameters
-                .as_ref()
-                .is_some_and(|parameters| !parameters.is_empty());
-            let json_body = operation
-                .request_body
-                .as_ref()
-                .is_some_and(|body| body.content.contains_key("application/json"));
-            let names_owner = operation.parameters.as_ref().is_some_and(|parameters| {
-                parameters.iter().any(|p| {
-                    p.name == "merchant_id"
-                        && matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
-                })
-            });
-            let signed_in = operation
-                .security
-                .as_ref()
-                .is_some_and(|security| !security.is_empty());
-            let responses = &mut operation.responses.responses;
-            if takes_input || json_body {
-                responses.entry("400".to_owned()).or_insert_with(|| {
-                    problem(if json_body {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ProblemDetails")))
+                .build(),
+        )
+        .build()
+}
+
+fn document_common_refusals(document: &mut OpenApi) {
+    for_each_operation(document, |operation| {
+        let takes_input = operation
+            .parameters
+            .as_ref()
+            .is_some_and(|parameters| !parameters.is_empty());
+        let json_body = operation
+            .request_body
+            .as_ref()
+            .is_some_and(|body| body.content.contains_key("application/json"));
+        let names_owner = operation.parameters.as_ref().is_some_and(|parameters| {
+            parameters.iter().any(|p| {
+                p.name == "merchant_id"
+                    && matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+            })
+        });
+        let signed_in = operation
+            .security
+            .as_ref()
+            .is_some_and(|security| !security.is_empty());
+        let responses = &mut operation.responses.responses;
+        if takes_input || json_body {
+            responses.entry("400".to_owned()).or_insert_with(|| {
+                    problem_response(if json_body {
                         "VALIDATION_FAILED (the errors list names each field and its rule), MALFORMED_JSON"
                     } else {
                         "VALIDATION_FAILED: a parameter breaks its rule (the errors list says which)"
                     })
                     .into()
                 });
-            }
-            if json_body {
-                responses.entry("413".to_owned()).or_insert_with(|| {
-                    problem("PAYLOAD_TOO_LARGE: the body is larger than the API accepts").into()
-                });
-                responses.entry("415".to_owned()).or_insert_with(|| {
-                    problem("UNSUPPORTED_MEDIA_TYPE: the body must be application/json").into()
-                });
-            }
-            if names_owner {
-                // Another tenant's data answers "not found" in the area's own words, so
-                // that merchant IDs cannot be probed.
-                responses.entry("404".to_owned()).or_insert_with(|| {
-                    problem("The area's *_NOT_FOUND code: merchant_id names neither the session's merchant nor a child of it").into()
-                });
-            }
-            if signed_in {
-                responses.entry("401".to_owned()).or_insert_with(|| {
-                    problem("UNAUTHENTICATED, SESSION_EXPIRED: no valid session token").into()
-                });
-            }
         }
-    }
+        if json_body {
+            responses.entry("413".to_owned()).or_insert_with(|| {
+                problem_response("PAYLOAD_TOO_LARGE: the body is larger than the API accepts")
+                    .into()
+            });
+            responses.entry("415".to_owned()).or_insert_with(|| {
+                problem_response("UNSUPPORTED_MEDIA_TYPE: the body must be application/json").into()
+            });
+        }
+        if names_owner {
+            // Another tenant's data answers "not found" in the area's own words, so
+            // that merchant IDs cannot be probed.
+            responses.entry("404".to_owned()).or_insert_with(|| {
+                    problem_response("The area's *_NOT_FOUND code: merchant_id names neither the session's merchant nor a child of it").into()
+                });
+        }
+        if signed_in {
+            responses.entry("401".to_owned()).or_insert_with(|| {
+                problem_response("UNAUTHENTICATED, SESSION_EXPIRED: no valid session token").into()
+            });
+        }
+    });
 }
 
 fn document_idempotency_keys(document: &mut OpenApi) {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-    use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
-    let problem = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ProblemDetails")))
-                    .build(),
-            )
-            .build()
-    };
+    use utoipa::openapi::Required;
     for (path, item) in document.paths.paths.iter_mut() {
         let operations = [
             ("POST", item.post.as_mut()),
@@ -336,7 +317,7 @@ fn document_idempotency_keys(document: &mut OpenApi) {
             ] {
                 match responses.entry(status.to_owned()) {
                     std::collections::btree_map::Entry::Vacant(entry) => {
-                        entry.insert(problem(code).into());
+                        entry.insert(problem_response(code).into());
                     }
                     std::collections::btree_map::Entry::Occupied(mut entry) => {
                         if let RefOr::T(response) = entry.get_mut() {

@@ -47,16 +47,7 @@ impl AssetStore {
     }
 
     pub async fn presign_download(&self, key: &str, valid_for: Duration) -> Result<String, Error> {
-        let config = PresigningConfig::expires_in(valid_for).map_err(unavailable)?;
-        let request = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(config)
-            .await
-            .map_err(unavailable)?;
-        Ok(request.uri().to_owned())
+        self.presign_get(key, None, valid_for).await
     }
 
     /// A link that downloads the object as a file named `filename` (an attachment, so a
@@ -67,13 +58,23 @@ impl AssetStore {
         filename: &str,
         valid_for: Duration,
     ) -> Result<String, Error> {
+        let disposition = format!("attachment; filename=\"{filename}\"");
+        self.presign_get(key, Some(disposition), valid_for).await
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        content_disposition: Option<String>,
+        valid_for: Duration,
+    ) -> Result<String, Error> {
         let config = PresigningConfig::expires_in(valid_for).map_err(unavailable)?;
         let request = self
             .s3
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .response_content_disposition(format!("attachment; filename=\"{filename}\""))
+            .set_response_content_disposition(content_disposition)
             .presigned(config)
             .await
             .map_err(unavailable)?;
