@@ -5,7 +5,6 @@ import { createContext, useCallback, useContext, useMemo, useRef, useState, type
 import { call, createApi, idempotencyKey, type Api, type Schemas } from "./api/client";
 
 export type CurrentSession = Schemas["CurrentSessionView"];
-export type Area = keyof CurrentSession["rights"] | string;
 
 interface Session {
   api: Api;
@@ -15,7 +14,7 @@ interface Session {
   signOut: () => Promise<void>;
   switchTo: (merchantId: string) => Promise<void>;
   /** Whether the account holds the right; the API still decides every request. */
-  may: (area: Area, access: "query" | "modify") => boolean;
+  may: (area: string, access: "query" | "modify") => boolean;
 }
 
 const SessionContext = createContext<Session | null>(null);

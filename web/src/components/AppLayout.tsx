@@ -4,44 +4,9 @@ import { Button, Dropdown, Layout, Menu, Space, Typography, message } from "antd
 import type { ReactNode } from "react";
 import { useLocation, useNavigate } from "react-router";
 import { ApiError } from "../api/client";
-import { useI18n, type MessageKey } from "../i18n";
+import { useI18n } from "../i18n";
+import { SCREENS, mayOpen } from "../screens";
 import { useSession } from "../session";
-
-interface MenuEntry {
-  path: string;
-  label: MessageKey;
-  /** The area whose query right opens it; none: every account. */
-  area?: string;
-  /** Shown when the account may query any of these areas. */
-  anyOf?: string[];
-  adminOnly?: boolean;
-}
-
-const MENU: MenuEntry[] = [
-  { path: "/", label: "nav.home" },
-  { path: "/till", label: "nav.till", anyOf: ["redemption", "return"] },
-  { path: "/issuance", label: "nav.issuance", area: "issuance" },
-  { path: "/issued-orders", label: "nav.issued_orders", area: "issued_orders" },
-  { path: "/installment", label: "nav.installment", area: "installment_orders" },
-  { path: "/printing", label: "nav.printing", area: "paper_printing" },
-  { path: "/reports/tickets", label: "nav.reports", area: "reports" },
-  { path: "/reports/circulation", label: "nav.circulation", area: "reports" },
-  {
-    path: "/reports/other",
-    label: "nav.other_reports",
-    anyOf: ["reports", "issued_orders", "transfers", "sms_log", "paper_printing", "billing", "installment_orders"],
-  },
-  { path: "/products", label: "nav.products", area: "products" },
-  { path: "/branches", label: "nav.branches", area: "branches" },
-  { path: "/stores", label: "nav.stores", area: "operation_settings" },
-  { path: "/callbacks", label: "nav.callbacks", area: "operation_settings" },
-  { path: "/sub-accounts", label: "nav.sub_accounts", adminOnly: true },
-  { path: "/settings", label: "nav.settings", anyOf: ["profile", "operation_settings", "login_history"] },
-  { path: "/messages", label: "nav.messages" },
-  { path: "/bills", label: "nav.bills", area: "billing" },
-  { path: "/login-history", label: "nav.login_history", area: "login_history" },
-  { path: "/password", label: "nav.password" },
-];
 
 export default function AppLayout({ children }: { children: ReactNode }) {
   const { t, language, setLanguage, problemText } = useI18n();
@@ -49,14 +14,12 @@ export default function AppLayout({ children }: { children: ReactNode }) {
   const navigate = useNavigate();
   const location = useLocation();
   const [toast, holder] = message.useMessage();
-  const items = MENU.filter((entry) =>
-    entry.adminOnly
-      ? current?.role === "admin"
-      : entry.anyOf
-        ? entry.anyOf.some((area) => may(area, "query"))
-        : !entry.area || may(entry.area, "query"),
-  ).map((entry) => ({ key: entry.path, label: t(entry.label) }));
-  const selected = MENU.map((m) => m.path)
+  // The menus are the screens this account may open, in the manual's order.
+  const items = SCREENS.filter((screen) => current && mayOpen(screen, current, may)).map((screen) => ({
+    key: screen.path,
+    label: t(screen.label),
+  }));
+  const selected = SCREENS.map((screen) => screen.path)
     .filter((path) => (path === "/" ? location.pathname === "/" : location.pathname.startsWith(path)))
     .slice(-1);
   const merchants = current ? [current.merchant_id, ...current.children] : [];
