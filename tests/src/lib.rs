@@ -370,6 +370,42 @@ impl Seeded {
         self.drain("NotificationsQueue", "NotifyFunction").await
     }
 
+    /// Every item of the table, as text, in key order: two snapshots compare equal when
+    /// nothing changed. The public routes' request counters are left out: they count every
+    /// request, a rate limit rather than a change.
+    pub async fn snapshot(&self) -> std::collections::BTreeMap<String, String> {
+        use std::collections::BTreeMap;
+        let table = &self.services.table;
+        let mut items = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let page = table
+                .client
+                .scan()
+                .table_name(&table.name)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("the table scans");
+            for item in page.items.unwrap_or_default() {
+                let key = format!("{:?} {:?}", item.get("PK"), item.get("SK"));
+                if key.contains("RATE#") {
+                    continue;
+                }
+                let sorted: BTreeMap<_, _> = item
+                    .iter()
+                    .map(|(k, v)| (k.clone(), canonical(v)))
+                    .collect();
+                items.insert(key, format!("{sorted:?}"));
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
     /// Signs in and returns the bearer token.
     pub async fn token(&self, merchant: &str, account: &str, password: &str) -> String {
         sign_in(&self.gateway, merchant, account, password).await
@@ -671,4 +707,23 @@ pub async fn get_bytes(url: &str) -> Vec<u8> {
         .await
         .expect("curl runs")
         .stdout
+}
+
+/// An attribute value as text that does not depend on a map's iteration order.
+fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    use std::collections::{BTreeMap, BTreeSet};
+    match value {
+        A::M(map) => {
+            let sorted: BTreeMap<_, _> =
+                map.iter().map(|(k, v)| (k.clone(), canonical(v))).collect();
+            format!("M{sorted:?}")
+        }
+        A::L(list) => format!("L{:?}", list.iter().map(canonical).collect::<Vec<_>>()),
+        A::Ss(set) | A::Ns(set) => {
+            let sorted: BTreeSet<_> = set.iter().collect();
+            format!("SET{sorted:?}")
+        }
+        other => format!("{other:?}"),
+    }
 }

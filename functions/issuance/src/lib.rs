@@ -300,6 +300,7 @@ async fn load_upload(
     params(("upload_id" = String, Path)),
     responses((status = 200, body = Preview),
         (status = 400, description = "ISSUANCE_FILE_INVALID, ISSUANCE_TEMPLATE_MISMATCH, ISSUANCE_IMPORT_NO_MISSING (rows named), ISSUANCE_TOO_MANY_TICKETS, VALIDATION_FAILED (no rows)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "RIGHT_MISSING: modify right of issuance", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "UPLOAD_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "ISSUANCE_FILE_TOO_LARGE, ISSUANCE_TOO_MANY_ROWS", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn preview(

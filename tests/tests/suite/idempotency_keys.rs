@@ -4,7 +4,7 @@
 //! without a step here fails the walk.
 
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, PARTNER, STAFF_PASSWORD};
 use tessera_tests::{json_request, seeded, Seeded};
 
@@ -51,41 +51,6 @@ impl Walk {
         self.w.call(request).await
     }
 
-    /// Every item of the table, as text, in key order.
-    async fn snapshot(&self) -> BTreeMap<String, String> {
-        let table = &self.w.services.table;
-        let mut items = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let page = table
-                .client
-                .scan()
-                .table_name(&table.name)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap();
-            for item in page.items.unwrap_or_default() {
-                let key = format!("{:?} {:?}", item.get("PK"), item.get("SK"));
-                // The public routes' request counters count every request, repeated or not:
-                // a rate limit, not a change.
-                if key.contains("RATE#") {
-                    continue;
-                }
-                let sorted: BTreeMap<_, _> = item
-                    .iter()
-                    .map(|(k, v)| (k.clone(), canonical(v)))
-                    .collect();
-                items.insert(key, format!("{sorted:?}"));
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return items;
-            }
-        }
-    }
-
     /// Sends the step twice with one key: the first must succeed; the second must answer the
     /// same and leave every item of the table as it was. The first answer.
     async fn twice(&mut self, step: Step) -> Value {
@@ -103,9 +68,9 @@ impl Walk {
             step.method,
             step.uri
         );
-        let before = self.snapshot().await;
+        let before = self.w.snapshot().await;
         let (again, second) = self.send(&step, &key).await;
-        let after = self.snapshot().await;
+        let after = self.w.snapshot().await;
         assert_eq!(
             (again, &second),
             (status, &first),
@@ -147,24 +112,6 @@ impl Walk {
     async fn put_file(&self, upload: &Value, content_type: &str, bytes: &[u8]) {
         let url = upload["upload_url"].as_str().expect("an upload URL");
         assert_eq!(tessera_tests::put_to(url, content_type, bytes).await, 200);
-    }
-}
-
-/// An attribute value as text that does not depend on a map's iteration order.
-fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
-    use aws_sdk_dynamodb::types::AttributeValue as A;
-    match value {
-        A::M(map) => {
-            let sorted: BTreeMap<_, _> =
-                map.iter().map(|(k, v)| (k.clone(), canonical(v))).collect();
-            format!("M{sorted:?}")
-        }
-        A::L(list) => format!("L{:?}", list.iter().map(canonical).collect::<Vec<_>>()),
-        A::Ss(set) | A::Ns(set) => {
-            let sorted: BTreeSet<_> = set.iter().collect();
-            format!("SET{sorted:?}")
-        }
-        other => format!("{other:?}"),
     }
 }
 

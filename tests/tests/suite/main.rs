@@ -30,6 +30,6 @@ mod printing;
 mod products;
 mod queue_poller;
 mod reports;
-mod rights;
+mod security;
 mod stores;
 mod template_checks;

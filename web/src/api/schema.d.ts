@@ -5904,6 +5904,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description RIGHT_MISSING: modify right of issuance */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description UPLOAD_NOT_FOUND */
             404: {
                 headers: {
