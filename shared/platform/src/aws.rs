@@ -15,8 +15,33 @@ pub async fn load_sdk_config() -> SdkConfig {
         .build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
         .load()
         .await
+}
+
+/// How every AWS call is retried, stated rather than left to the SDK's defaults: three
+/// attempts in all, with exponential backoff and full jitter from 50 ms up to 1 s, on
+/// throttling, 5xx answers and transient transport errors. Three keeps a failing dependency
+/// inside an API request's budget: the caller gets a 503 and retries with its
+/// Idempotency-Key, or the queue redelivers.
+pub fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(std::time::Duration::from_millis(50))
+        .with_max_backoff(std::time::Duration::from_secs(1))
+}
+
+/// How long an AWS call may take: 3 s to connect, 10 s an attempt, 25 s in all (retries
+/// included, inside the HTTP API's 29 s). A DynamoDB or SQS call answers in milliseconds;
+/// one that hangs is a failure to retry, not a wait to the function's own timeout.
+pub fn timeout_config() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(10))
+        .operation_timeout(std::time::Duration::from_secs(25))
+        .build()
 }
 
 /// An S3 client. Path-style addressing is switched on by `TESSERA_S3_FORCE_PATH_STYLE=true`,

@@ -93,6 +93,24 @@ pub fn unavailable<E: std::fmt::Debug>(error: E) -> Error {
     Error::new(ErrorCode::DependencyUnavailable)
 }
 
+/// How many times a batch call is sent while DynamoDB leaves items unprocessed (it does so
+/// when a partition is throttled) before the caller is answered 503.
+const UNPROCESSED_ATTEMPTS: u32 = 8;
+
+/// Waits before attempt `attempt` of a batch call's unprocessed items: nothing before the
+/// first, then exponential backoff with full jitter (25 ms doubling, at most 1.6 s), so that
+/// a throttled partition is not hammered back-to-back and parallel writers spread out.
+async fn backoff(attempt: u32) {
+    if attempt == 0 {
+        return;
+    }
+    let ceiling_ms = 25u64 << attempt.min(6);
+    let random = crate::random::random_bytes::<8>()
+        .map(u64::from_le_bytes)
+        .unwrap_or(ceiling_ms / 2);
+    tokio::time::sleep(std::time::Duration::from_millis(random % (ceiling_ms + 1))).await;
+}
+
 /// Epoch seconds, as the TTL attribute wants them.
 pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
     AttributeValue::N(at.timestamp().to_string())
@@ -299,8 +317,9 @@ impl Table {
                 .build()
                 .map_err(unavailable)?,
         );
-        for _ in 0..10 {
+        for attempt in 0..UNPROCESSED_ATTEMPTS {
             let Some(pending) = request.take() else { break };
+            backoff(attempt).await;
             let output = self
                 .client
                 .batch_get_item()
@@ -470,10 +489,11 @@ impl Table {
         }
         stream::iter(chunks)
             .map(|mut requests| async move {
-                for _ in 0..10 {
+                for attempt in 0..UNPROCESSED_ATTEMPTS {
                     if requests.is_empty() {
                         return Ok(());
                     }
+                    backoff(attempt).await;
                     let output = self
                         .client
                         .batch_write_item()
