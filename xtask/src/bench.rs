@@ -408,7 +408,7 @@ async fn batch_issue() -> Result<(), BenchError> {
     )
     .await?;
     let confirmed = started.elapsed();
-    world.run_worker().await?;
+    world.run_worker(&upload_id).await?;
     let elapsed = started.elapsed();
     let batch = call(
         gateway,
@@ -1034,8 +1034,9 @@ impl BenchWorld {
         Ok(upload_id)
     }
 
-    /// Waits for the confirmed batch's message and runs the worker on it.
-    async fn run_worker(&self) -> Result<(), BenchError> {
+    /// Runs the worker on a confirmed batch's message, as the outbox publisher queues it
+    /// (the benchmarks' tables have no stream to publish from).
+    async fn run_worker(&self, batch_id: &str) -> Result<(), BenchError> {
         let context = crate::functions::HandlerContext {
             services: self.services.clone(),
             ses: self.aws.ses.clone(),
@@ -1044,8 +1045,19 @@ impl BenchWorld {
         };
         let handler = crate::functions::queue_handler(&context, "BatchIssueFunction")
             .ok_or("no batch-issue handler")?;
-        let queue = &self.provisioned.queue_urls["BatchIssueQueue"];
-        while crate::gateway::poll_once(&self.aws.sqs, queue, &handler, 0).await? == 0 {}
+        let message = tessera_platform::store::issuance::BatchMessage {
+            merchant_id: crate::seed::PARENT.to_owned(),
+            batch_id: batch_id.to_owned(),
+        };
+        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+        record.message_id = Some(format!("bench-{batch_id}"));
+        record.body = Some(serde_json::to_string(&message)?);
+        let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+        event.records.push(record);
+        let response = handler(event).await?;
+        if !response.batch_item_failures.is_empty() {
+            return Err(format!("the worker failed batch {batch_id}").into());
+        }
         Ok(())
     }
 }
@@ -1077,7 +1089,7 @@ async fn issue_for_bench(
         serde_json::json!({}),
     )
     .await?;
-    world.run_worker().await?;
+    world.run_worker(&upload_id).await?;
     let merchant = tessera_domain::values::MerchantId::parse("m", crate::seed::PARENT)?;
     Ok(world
         .services

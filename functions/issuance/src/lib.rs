@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tessera_domain::access::{require_operational_branch, Access, Actor, AreaGuard, FunctionArea};
+use tessera_domain::events::EventType;
 use tessera_domain::issuance::{
     check_header, read_rows, require_can_issue, template_rules, BatchStatus, RowCheck, COLUMNS,
     MAX_FILE_BYTES,
@@ -19,12 +20,15 @@ use tessera_domain::merchant::DeliveryMethod;
 use tessera_domain::tickets::numbering_rules;
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::idempotency::Keyed;
 use tessera_platform::issuance::check_against_storage;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::issuance::{
-    BatchMessage, BatchRecord, PlannedRow, RowOutcome, RowResult, UploadRecord,
+    batch_creation, BatchMessage, BatchRecord, PlannedRow, RowOutcome, RowResult, UploadRecord,
 };
 use tessera_platform::store::object_keys;
+use tessera_platform::store::outbox::OutboxEvent;
 use tessera_platform::{ApiJson, Problem, ProblemDetails};
 use tessera_sheets::XLSX_CONTENT_TYPE;
 use utoipa::ToSchema;
@@ -54,7 +58,7 @@ async fn template(current: CurrentActor) -> Result<Response, Problem> {
 
 /// The stack's resources this function is given besides the table (its template
 /// environment names exactly these; `tessera-dev` checks both agree).
-pub const NEEDS: &[Resource] = &[Resource::Uploads, Resource::BatchIssueQueue];
+pub const NEEDS: &[Resource] = &[Resource::Uploads];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Rule {
@@ -371,6 +375,7 @@ fn batch_view(batch: &BatchRecord, rows_done: u32) -> BatchView {
 async fn confirm(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     Path(upload_id): Path<String>,
 ) -> Result<(StatusCode, Json<BatchView>), Problem> {
     let actor = &current.actor;
@@ -383,11 +388,6 @@ async fn confirm(
         .get_batch(&actor.acting_as, &upload_id)
         .await?
     {
-        if batch.status == BatchStatus::Queued {
-            // The first confirmation may have stopped before queueing; the worker is
-            // idempotent, so queueing again is harmless.
-            queue(&services, &batch).await?;
-        }
         let done = services.table.row_results(&batch.batch_id).await?.len() as u32;
         return Ok((StatusCode::ACCEPTED, Json(batch_view(&batch, done))));
     }
@@ -454,28 +454,39 @@ async fn confirm(
         finished_at: None,
         notified: false,
     };
-    if !services.table.create_batch(&batch).await? {
-        // A concurrent confirmation won: answer with its batch.
-        let existing = services
-            .table
-            .get_batch(&actor.acting_as, &upload_id)
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::ConcurrentChange))?;
-        return Ok((StatusCode::ACCEPTED, Json(batch_view(&existing, 0))));
-    }
-    queue(&services, &batch).await?;
-    tracing::info!(merchant = %actor.acting_as, batch = %batch.batch_id, rows = batch.rows_total, tickets = tickets_total, operation = "confirm_issuance", "batch queued");
-    Ok((StatusCode::ACCEPTED, Json(batch_view(&batch, 0))))
-}
-
-async fn queue(services: &Services, batch: &BatchRecord) -> Result<(), Error> {
-    services
-        .batch_issue()?
-        .send(&BatchMessage {
-            merchant_id: batch.merchant_id.to_string(),
-            batch_id: batch.batch_id.clone(),
+    // The batch and the worker's message commit together: the outbox publishes the
+    // message if and only if the batch is written, so no batch waits without one.
+    let message = BatchMessage {
+        merchant_id: batch.merchant_id.to_string(),
+        batch_id: batch.batch_id.clone(),
+    };
+    let (batch, message, services, upload_id) = (&batch, &message, &services, &upload_id);
+    let view = ChangeEngine::new(services.table.clone(), services.clock.clone())
+        .run(keyed.as_ref(), 202, |now| async move {
+            // A concurrent confirmation that won is the answer.
+            if let Some(existing) = services
+                .table
+                .get_batch(&actor.acting_as, upload_id)
+                .await?
+            {
+                let done = services.table.row_results(&existing.batch_id).await?.len() as u32;
+                return Ok(Decision::new(Changes::new(), batch_view(&existing, done)));
+            }
+            let mut changes = Changes::new();
+            changes.write(batch_creation(batch)?);
+            changes.event(OutboxEvent::new(
+                format!("batch-{}", batch.batch_id),
+                EventType::BatchConfirmed,
+                &batch.merchant_id,
+                now,
+                &batch.batch_id,
+                message,
+            )?);
+            Ok(Decision::new(changes, batch_view(batch, 0)))
         })
-        .await
+        .await?;
+    tracing::info!(merchant = %actor.acting_as, batch = %batch.batch_id, rows = batch.rows_total, tickets = tickets_total, operation = "confirm_issuance", "batch confirmed");
+    Ok((StatusCode::ACCEPTED, Json(view)))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -25,6 +25,7 @@ pub const NEEDS: &[Resource] = &[
     Resource::NotificationsQueue,
     Resource::ReportExportQueue,
     Resource::RefundNotifyQueue,
+    Resource::BatchIssueQueue,
 ];
 
 #[derive(Clone)]
@@ -33,6 +34,7 @@ pub struct Publisher {
     pub notifications: NotificationQueue,
     pub report_exports: WorkQueue,
     pub refund_notify: WorkQueue,
+    pub batch_issue: WorkQueue,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -43,6 +45,7 @@ impl Publisher {
             notifications: services.notifications()?.clone(),
             report_exports: services.report_export()?.clone(),
             refund_notify: services.refund_notify()?.clone(),
+            batch_issue: services.batch_issue()?.clone(),
             clock: services.clock.clone(),
         })
     }
@@ -107,6 +110,8 @@ impl Publisher {
             Consumer::Notifications => self.notifications.send_raw(event.data.clone()).await?,
             // The worker leaves a finished export alone: a duplicate costs a message.
             Consumer::ReportExports => self.report_exports.send_raw(event.data.clone()).await?,
+            // The worker issues each row once, however often its batch is queued.
+            Consumer::BatchIssue => self.batch_issue.send_raw(event.data.clone()).await?,
             Consumer::Callbacks => {
                 // The delivery item first (once: its id is the event's), then its message;
                 // a crash between the two repeats the message, which the sender skips

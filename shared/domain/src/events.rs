@@ -54,6 +54,9 @@ pub enum EventType {
     /// A report export was asked for: the export worker writes it.
     #[serde(rename = "export.requested")]
     ExportRequested,
+    /// An issuance file was confirmed: the batch worker issues its rows.
+    #[serde(rename = "batch.confirmed")]
+    BatchConfirmed,
     /// An installment order was issued with its serials.
     #[serde(rename = "installment_order.issued")]
     InstallmentOrderIssued,
@@ -73,7 +76,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 22] = [
+    pub const ALL: [EventType; 23] = [
         EventType::TicketRedeemed,
         EventType::TicketRedemptionCancelled,
         EventType::TicketReturned,
@@ -91,6 +94,7 @@ impl EventType {
         EventType::BillClosed,
         EventType::NotificationsRequested,
         EventType::ExportRequested,
+        EventType::BatchConfirmed,
         EventType::InstallmentOrderIssued,
         EventType::InstallmentOrderReturned,
         EventType::InstallmentOrderReturnCancelled,
@@ -117,6 +121,7 @@ impl EventType {
             EventType::BillClosed => "bill.closed",
             EventType::NotificationsRequested => "notifications.requested",
             EventType::ExportRequested => "export.requested",
+            EventType::BatchConfirmed => "batch.confirmed",
             EventType::InstallmentOrderIssued => "installment_order.issued",
             EventType::InstallmentOrderReturned => "installment_order.returned",
             EventType::InstallmentOrderReturnCancelled => "installment_order.return_cancelled",
@@ -134,6 +139,8 @@ pub enum Consumer {
     Notifications,
     /// Forwards requested exports to the report-export queue.
     ReportExports,
+    /// Forwards confirmed batches to the batch-issue queue.
+    BatchIssue,
     /// Keeps the circulation counters (reports, dashboard).
     Circulation,
     /// Brings an issued order's tickets in line with its buyer after a change of buyer.
@@ -143,9 +150,10 @@ pub enum Consumer {
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 5] = [
+    pub const ALL: [Consumer; 6] = [
         Consumer::Notifications,
         Consumer::ReportExports,
+        Consumer::BatchIssue,
         Consumer::Circulation,
         Consumer::TicketBuyers,
         Consumer::Callbacks,
@@ -155,6 +163,7 @@ impl Consumer {
         match self {
             Consumer::Notifications => "notifications",
             Consumer::ReportExports => "report_exports",
+            Consumer::BatchIssue => "batch_issue",
             Consumer::Circulation => "circulation",
             Consumer::TicketBuyers => "ticket_buyers",
             Consumer::Callbacks => "callbacks",
@@ -166,6 +175,7 @@ impl Consumer {
         match self {
             Consumer::Notifications => event == EventType::NotificationsRequested,
             Consumer::ReportExports => event == EventType::ExportRequested,
+            Consumer::BatchIssue => event == EventType::BatchConfirmed,
             Consumer::TicketBuyers => event == EventType::OrderBuyerChanged,
             Consumer::Callbacks => matches!(
                 event,

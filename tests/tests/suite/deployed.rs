@@ -387,6 +387,7 @@ async fn a_merchants_day_runs_through_the_deployed_functions_within_their_polici
         ))
         .await;
     assert_eq!(status, 202, "{batch}");
+    d.publish().await;
     assert!(d.drain("BatchIssueQueue", "BatchIssueFunction").await >= 1);
     let (status, batch) = d
         .call(authed_get(

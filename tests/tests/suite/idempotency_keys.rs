@@ -403,6 +403,7 @@ async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_se
         json!({}),
     ))
     .await;
+    walk.w.publish().await;
     assert!(walk.w.drain("BatchIssueQueue", "BatchIssueFunction").await >= 1);
     let merchant = tessera_domain::values::MerchantId::parse("m", PARENT).unwrap();
     let tickets = walk

@@ -144,6 +144,7 @@ impl World {
     /// Runs the batch-issue worker over whatever the queue holds (as Lambda's SQS
     /// integration would); how many messages it took.
     async fn run_worker(&self) -> usize {
+        self.publish().await;
         self.drain("BatchIssueQueue", "BatchIssueFunction").await
     }
 

@@ -45,6 +45,7 @@ fn publisher(w: &Seeded, broken: bool) -> StreamHandler {
         notifications,
         report_exports: w.services.report_export().unwrap().clone(),
         refund_notify: w.services.refund_notify().unwrap().clone(),
+        batch_issue: w.services.batch_issue().unwrap().clone(),
         clock: w.clock.clone(),
     })
 }

@@ -268,20 +268,7 @@ impl Table {
 
     /// Creates the batch unless one already exists for this id; false if it existed.
     pub async fn create_batch(&self, batch: &BatchRecord) -> Result<bool, Error> {
-        let mut item = to_item(
-            batch,
-            keys::merchant(batch.merchant_id.as_str()),
-            &keys::batch(&batch.batch_id),
-        )?;
-        item.insert(
-            keys::GSI1PK.to_owned(),
-            AttributeValue::S(keys::batches_of(batch.merchant_id.as_str())),
-        );
-        item.insert(
-            keys::GSI1SK.to_owned(),
-            AttributeValue::S(keys::batch_timeline(batch.created_at, &batch.batch_id)),
-        );
-        self.put_if_absent(item).await
+        self.put_if_absent(batch_creation(batch)?.item).await
     }
 
     pub async fn get_batch(
@@ -451,4 +438,25 @@ impl Table {
             .collect();
         self.get_many(keys).await
     }
+}
+
+/// A new batch's item (in the merchant's batch timeline), written only if its id is new.
+pub fn batch_creation(batch: &BatchRecord) -> Result<super::Write, Error> {
+    let mut item = to_item(
+        batch,
+        keys::merchant(batch.merchant_id.as_str()),
+        &keys::batch(&batch.batch_id),
+    )?;
+    item.insert(
+        keys::GSI1PK.to_owned(),
+        AttributeValue::S(keys::batches_of(batch.merchant_id.as_str())),
+    );
+    item.insert(
+        keys::GSI1SK.to_owned(),
+        AttributeValue::S(keys::batch_timeline(batch.created_at, &batch.batch_id)),
+    );
+    Ok(super::Write {
+        item,
+        expect: super::Expect::Absent,
+    })
 }
