@@ -9,6 +9,8 @@ use tessera_dev::provision::{provision, LocalAws, Provisioned};
 use tessera_dev::template::{StackContext, Template};
 use tower::ServiceExt;
 
+pub mod faults;
+
 pub struct TestStack {
     pub aws: LocalAws,
     pub template: Template,
@@ -152,6 +154,26 @@ impl TestStack {
             )
     }
 
+    /// As [`TestStack::services`], with every AWS call through `proxy`.
+    pub fn services_through(
+        &self,
+        clock: std::sync::Arc<tessera_domain::clock::FixedClock>,
+        proxy: &faults::FaultProxy,
+    ) -> tessera_platform::services::Services {
+        tessera_dev::deployed::stack_services_over(
+            &proxy.sdk_config(&self.aws.config),
+            &self.template,
+            &self.provisioned,
+            clock,
+        )
+        .expect("the stack's variables build its services")
+        .with_signing_keys(
+            tessera_platform::session::SigningKey::new(TEST_SIGNING_KEY.as_bytes().to_vec())
+                .expect("test key is long enough")
+                .into(),
+        )
+    }
+
     /// What the queue consumers are built from, as the gateway builds it.
     pub fn handler_context(
         &self,
@@ -170,11 +192,16 @@ impl TestStack {
 
     /// The local gateway's router over this stack: every function, behind the authorizer.
     pub fn gateway(&self, clock: std::sync::Arc<tessera_domain::clock::FixedClock>) -> Router {
+        self.gateway_over(self.services(clock))
+    }
+
+    /// The gateway's router with its functions on `services`.
+    pub fn gateway_over(&self, services: tessera_platform::services::Services) -> Router {
         let state = tessera_dev::gateway::GatewayState::new(
             self.aws.clone(),
             &self.template,
             self.provisioned.clone(),
-            self.services(clock),
+            services,
         )
         .expect("gateway state");
         tessera_dev::gateway::router(state)
@@ -537,6 +564,8 @@ impl Seeded {
             ))
             .await;
         assert_eq!(status, 202, "{batch}");
+        // The confirmation's event queues the batch (the outbox).
+        self.publish().await;
         self.drain("BatchIssueQueue", "BatchIssueFunction").await;
         let (status, batch) = self
             .call(authed("GET", &format!("/issuance/batches/{id}"), token))

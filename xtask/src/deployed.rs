@@ -486,10 +486,20 @@ pub fn stack_services(
     provisioned: &Provisioned,
     clock: Arc<dyn tessera_domain::clock::Clock>,
 ) -> Result<tessera_platform::services::Services, String> {
+    stack_services_over(&aws.config, template, provisioned, clock)
+}
+
+/// As [`stack_services`], over another SDK configuration (the fault tests' proxy).
+pub fn stack_services_over(
+    config: &aws_config::SdkConfig,
+    template: &Template,
+    provisioned: &Provisioned,
+    clock: Arc<dyn tessera_domain::clock::Clock>,
+) -> Result<tessera_platform::services::Services, String> {
     let variables = stack_variables(template, provisioned)?;
     let lookup = |name: &str| variables.get(name).cloned();
     tessera_platform::services::Services::build(
-        &aws.config,
+        config,
         &lookup,
         &tessera_platform::services::Resource::ALL
             .into_iter()

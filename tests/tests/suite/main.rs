@@ -14,6 +14,7 @@ mod daily_jobs;
 mod deployed;
 mod error_codes;
 mod events;
+mod faults;
 mod foundation;
 mod idempotency_keys;
 mod installment;
