@@ -27,6 +27,8 @@ struct Fault {
     /// The call it strikes: a DynamoDB operation (`TransactWriteItems`), or for the other
     /// services `METHOD path` (`POST /v2/email/outbound-emails`); a prefix matches.
     call: String,
+    /// Text the call's body must hold too (a key it reads), if any.
+    body: Option<String>,
     /// Matching calls let through first.
     skip: usize,
     /// Matching calls it still strikes.
@@ -82,7 +84,19 @@ impl FaultProxy {
     pub fn fail_after(&self, call: &str, skip: usize, failure: Failure, times: usize) {
         self.lock().faults.push(Fault {
             call: call.to_owned(),
+            body: None,
             skip,
+            times,
+            failure,
+        });
+    }
+
+    /// As [`FaultProxy::fail`], only for the calls whose body holds `text` (one item's key).
+    pub fn fail_holding(&self, call: &str, text: &str, failure: Failure, times: usize) {
+        self.lock().faults.push(Fault {
+            call: call.to_owned(),
+            body: Some(text.to_owned()),
+            skip: 0,
             times,
             failure,
         });
@@ -167,6 +181,12 @@ async fn relay(
     others: &str,
 ) -> Response<Body> {
     let (name, is_dynamodb) = call_name(&request);
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return unavailable();
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let request = Request::from_parts(parts, Body::from(bytes));
     let failure = {
         let mut state = state
             .lock()
@@ -174,7 +194,11 @@ async fn relay(
         let failure = state
             .faults
             .iter_mut()
-            .find(|fault| fault.times > 0 && name.starts_with(&fault.call))
+            .find(|fault| {
+                fault.times > 0
+                    && name.starts_with(&fault.call)
+                    && fault.body.as_ref().is_none_or(|held| text.contains(held))
+            })
             .and_then(|fault| match fault.skip {
                 0 => {
                     fault.times -= 1;

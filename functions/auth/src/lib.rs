@@ -136,9 +136,18 @@ async fn sign_in(
     // from before, under that device's own counter, so that guesses from elsewhere
     // never lock a known till out (decision 0016).
     let fingerprint = device_fingerprint(header_text(&headers, "user-agent"));
-    let known = table
-        .is_known_device(&merchant_id, &account_name, &fingerprint)
-        .await?;
+    // Everything the decision reads is read before the attempt is reserved: a storage
+    // failure is then a 503 that counts nothing, never a failed sign-in toward the lock.
+    let (known, merchant, account) = tokio::join!(
+        table.is_known_device(&merchant_id, &account_name, &fingerprint),
+        table.get_merchant(&merchant_id),
+        table.get_account(&merchant_id, &account_name)
+    );
+    let (known, merchant, account) = (
+        known?,
+        merchant?,
+        account?.filter(|a| a.deleted_at.is_none()),
+    );
     let device = known.then_some(fingerprint.as_str());
     let locked = |until: DateTime<Utc>| {
         Problem(
@@ -165,11 +174,6 @@ async fn sign_in(
         }
         SignInAttempt::Reserved { locked_if_wrong } => locked_if_wrong,
     };
-    let (merchant, account) = tokio::join!(
-        table.get_merchant(&merchant_id),
-        table.get_account(&merchant_id, &account_name)
-    );
-    let (merchant, account) = (merchant?, account?.filter(|a| a.deleted_at.is_none()));
     // Verify against a decoy when the account is unknown, so timing does not tell.
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
     let candidate = request.password.clone();

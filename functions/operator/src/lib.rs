@@ -182,12 +182,13 @@ async fn sign_in(
                 .with_detail(format!("locked until {}", until.to_rfc3339())),
         )
     };
-    // Reserved before the password is checked: parallel guesses cannot pass the lock.
+    // Read before the attempt is reserved, so a storage failure counts nothing toward the
+    // lock; reserved before the password is checked, so parallel guesses cannot pass it.
+    let operator = table.get_operator(&account).await?;
     let locked_if_wrong = match table.reserve_operator_sign_in(&account, now).await? {
         SignInAttempt::Locked { until } => return Err(locked(until)),
         SignInAttempt::Reserved { locked_if_wrong } => locked_if_wrong,
     };
-    let operator = table.get_operator(&account).await?;
     // Verify against a decoy when the account is unknown, so timing does not tell.
     let stored = operator.as_ref().map(|o| o.password_hash.clone());
     let candidate = request.password.clone();

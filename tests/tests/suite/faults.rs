@@ -310,13 +310,21 @@ async fn a_sign_in_whose_storage_fails_is_a_503_not_a_wrong_password_and_counts_
         )
     };
     let before = w.snapshot().await;
-    // Every DynamoDB call refused: the account cannot be read.
-    for call in ["GetItem", "Query", "UpdateItem", "PutItem", COMMIT] {
-        w.proxy.fail(call, Failure::Refused, 1000);
-    }
+    // Storage down: a 503, nothing written.
+    w.proxy.fail("GetItem", Failure::Refused, 1000);
+    let answer = w.call_through(sign_in(ADMIN_PASSWORD)).await;
+    assert!(unavailable(&answer), "{answer:?}");
+    assert_eq!(
+        World::changed(&before, &w.snapshot().await),
+        Vec::<String>::new()
+    );
+    // The account's own read failing, whatever else goes through: a 503 each time, never
+    // a wrong password, nothing reserved against the lockout, and six of them lock nothing.
+    w.proxy.heal();
+    w.proxy
+        .fail_holding("GetItem", "ACCOUNT#admin", Failure::Refused, 1000);
     for password in [
         ADMIN_PASSWORD,
-        "Wrong#2026",
         "Wrong#2026",
         "Wrong#2026",
         "Wrong#2026",
@@ -326,6 +334,10 @@ async fn a_sign_in_whose_storage_fails_is_a_503_not_a_wrong_password_and_counts_
         let answer = w.call_through(sign_in(password)).await;
         assert!(unavailable(&answer), "{answer:?}");
     }
+    assert!(
+        w.proxy.struck("GetItem") >= 6 * 3,
+        "every attempt met the fault"
+    );
     assert_eq!(
         World::changed(&before, &w.snapshot().await),
         Vec::<String>::new()
