@@ -284,8 +284,7 @@ fn document_idempotency_keys(document: &mut OpenApi) {
             }
             let parameters = operation.parameters.get_or_insert_with(Vec::new);
             parameters.retain(|p| !p.name.eq_ignore_ascii_case("Idempotency-Key"));
-            let required = tessera_platform::idempotency::RECORDED_BY_THE_CHANGE
-                .contains(&(method, path.as_str()));
+            let required = tessera_platform::idempotency::key_required(method, path.as_str());
             parameters.push(
                 ParameterBuilder::new()
                     .name("Idempotency-Key")

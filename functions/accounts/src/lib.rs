@@ -63,35 +63,65 @@ pub struct ListQuery {
 /// Rights by function area code, e.g. `{"products": {"query": true, "modify": false}}`.
 pub type RightsInput = BTreeMap<FunctionArea, AreaRights>;
 
+/// [`RightsInput`] as the document states it: one optional member per function area, each
+/// with its query and modify flags, and nothing else.
+pub struct RightsSchema;
+
+impl utoipa::PartialSchema for RightsSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        let flags = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("query", ObjectBuilder::new().schema_type(Type::Boolean))
+            .property("modify", ObjectBuilder::new().schema_type(Type::Boolean))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .build();
+        FunctionArea::ALL
+            .iter()
+            .fold(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some("Rights by function area: query and modify flags."))
+                    .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+                |object, area| object.property(area.code(), flags.clone()),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RightsSchema {}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateSubAccount {
-    /// 6–20 characters mixing letters and digits.
+    #[schema(value_type = tessera_platform::formats::SubAccountIdText)]
     pub account: String,
-    /// 6–20 characters mixing letters and digits.
-    #[schema(format = Password)]
+    #[schema(value_type = tessera_platform::formats::SubAccountPasswordText)]
     pub password: String,
     /// At most 20 characters.
     #[serde(default)]
+    #[schema(pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,20}$")]
     pub remark: String,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = RightsSchema)]
     pub rights: RightsInput,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordChange {
-    #[schema(format = Password)]
+    #[schema(value_type = tessera_platform::formats::SubAccountPasswordText)]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RemarkChange {
+    /// At most 20 characters.
+    #[schema(pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,20}$")]
     pub remark: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RightsChange {
-    #[schema(value_type = Object)]
+    #[schema(value_type = RightsSchema)]
     pub rights: RightsInput,
 }
 
@@ -99,7 +129,9 @@ pub struct RightsChange {
 pub struct OwnPasswordChange {
     #[schema(format = Password)]
     pub current_password: String,
-    #[schema(format = Password)]
+    /// An admin's follows the admin rule, a sub-account's the sub-account rule; this
+    /// pattern is the one both accept.
+    #[schema(value_type = tessera_platform::formats::SubAccountPasswordText)]
     pub new_password: String,
 }
 
@@ -287,7 +319,7 @@ async fn create(
 
 /// Delete a sub-account. It is kept (listed as deleted) for history; its sessions stop working.
 #[utoipa::path(delete, path = "/sub-accounts/{account}", tag = "accounts", security(("bearer" = [])),
-    params(("account" = String, Path, description = "Sub-account ID")),
+    params(("account" = String, Path, description = "Sub-account ID", pattern = "^[A-Za-z0-9._@-]{1,20}$")),
     responses((status = 204, description = "Deleted"),
         (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "ACCOUNT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json"),
@@ -309,7 +341,7 @@ async fn delete(
 
 /// Set a sub-account's password (the admin does this when staff forget theirs).
 #[utoipa::path(put, path = "/sub-accounts/{account}/password", tag = "accounts", security(("bearer" = [])),
-    params(("account" = String, Path, description = "Sub-account ID")), request_body = PasswordChange,
+    params(("account" = String, Path, description = "Sub-account ID", pattern = "^[A-Za-z0-9._@-]{1,20}$")), request_body = PasswordChange,
     responses((status = 204, description = "Changed"),
         (status = 400, description = "VALIDATION_FAILED: password", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
@@ -339,7 +371,7 @@ async fn set_password(
 
 /// Edit a sub-account's remark (at most 20 characters).
 #[utoipa::path(put, path = "/sub-accounts/{account}/remark", tag = "accounts", security(("bearer" = [])),
-    params(("account" = String, Path, description = "Sub-account ID")), request_body = RemarkChange,
+    params(("account" = String, Path, description = "Sub-account ID", pattern = "^[A-Za-z0-9._@-]{1,20}$")), request_body = RemarkChange,
     responses((status = 200, body = SubAccountView),
         (status = 400, description = "VALIDATION_FAILED: remark", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
@@ -374,7 +406,7 @@ async fn set_remark(
 
 /// Replace a sub-account's rights (query and modify per function area).
 #[utoipa::path(put, path = "/sub-accounts/{account}/rights", tag = "accounts", security(("bearer" = [])),
-    params(("account" = String, Path, description = "Sub-account ID")), request_body = RightsChange,
+    params(("account" = String, Path, description = "Sub-account ID", pattern = "^[A-Za-z0-9._@-]{1,20}$")), request_body = RightsChange,
     responses((status = 200, body = SubAccountView),
         (status = 400, description = "VALIDATION_FAILED: unknown function area", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
@@ -408,7 +440,7 @@ async fn set_rights(
 
 /// The history of a sub-account, oldest first.
 #[utoipa::path(get, path = "/sub-accounts/{account}/history", tag = "accounts", security(("bearer" = [])),
-    params(("account" = String, Path, description = "Sub-account ID")),
+    params(("account" = String, Path, description = "Sub-account ID", pattern = "^[A-Za-z0-9._@-]{1,20}$")),
     responses((status = 200, body = HistoryList),
         (status = 403, description = ADMIN_ERRORS, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "ACCOUNT_NOT_FOUND", body = ProblemDetails, content_type = "application/problem+json")))]

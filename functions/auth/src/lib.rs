@@ -29,9 +29,11 @@ pub const NEEDS: &[Resource] = &[Resource::SigningKey];
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignInRequest {
+    #[schema(value_type = tessera_platform::formats::MerchantIdText)]
     pub merchant_id: String,
+    #[schema(value_type = tessera_platform::formats::LoginNameText)]
     pub account: String,
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1, max_length = 128)]
     pub password: String,
 }
 
@@ -549,6 +551,7 @@ pub struct LoginAlertsView {
     pub on_failed_sign_in: bool,
     pub on_new_device: bool,
     /// `;`-separated recipients.
+    #[schema(value_type = tessera_platform::formats::EmailListText)]
     pub emails: String,
 }
 

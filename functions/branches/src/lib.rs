@@ -51,12 +51,21 @@ pub struct BranchList {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateBranch {
-    /// 1–20 letters, digits, - or _; unique within the merchant and never changed.
+    /// Unique within the merchant and never changed.
+    #[schema(value_type = tessera_platform::formats::BranchCodeText)]
     pub code: String,
+    /// 1 to 30 characters, no control characters.
+    #[schema(
+        pattern = "^(?=[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f])[^\\x00-\\x1f\\x7f-\\x9f]{1,30}$"
+    )]
     pub name: String,
+    /// At most 100 characters.
     #[serde(default)]
+    #[schema(pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,100}$")]
     pub address: String,
+    /// At most 20 digits, spaces and + - ( ) #.
     #[serde(default)]
+    #[schema(pattern = "^[0-9 +()#-]{0,20}$")]
     pub phone: String,
     #[serde(default = "enabled")]
     pub enabled: bool,
@@ -69,8 +78,13 @@ fn enabled() -> bool {
 /// Fields to change; omitted ones keep their value. The code cannot change.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EditBranch {
+    #[schema(
+        pattern = "^(?=[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f])[^\\x00-\\x1f\\x7f-\\x9f]{1,30}$"
+    )]
     pub name: Option<String>,
+    #[schema(pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,100}$")]
     pub address: Option<String>,
+    #[schema(pattern = "^[0-9 +()#-]{0,20}$")]
     pub phone: Option<String>,
     pub enabled: Option<bool>,
     /// Present only to be refused with a clear error.
@@ -80,17 +94,17 @@ pub struct EditBranch {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BindAccounts {
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
+    #[schema(value_type = tessera_platform::formats::BranchCodeText)]
     pub branch_code: String,
     /// Sub-accounts to bind (or re-bind, if bound elsewhere) to the branch: 1 to 40.
-    #[schema(min_items = 1, max_items = 40)]
+    #[schema(min_items = 1, max_items = 40, value_type = Vec<tessera_platform::formats::LoginNameText>)]
     pub accounts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UnbindAccounts {
     /// 1 to 40 sub-accounts.
-    #[schema(min_items = 1, max_items = 40)]
+    #[schema(min_items = 1, max_items = 40, value_type = Vec<tessera_platform::formats::LoginNameText>)]
     pub accounts: Vec<String>,
 }
 

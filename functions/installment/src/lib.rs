@@ -398,7 +398,9 @@ async fn order_history(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OrderRemarkInput {
     /// 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        pattern = "^(?=[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f])[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     pub remark: String,
 }
 
@@ -409,14 +411,18 @@ pub struct OrderReturnInput {
     #[schema(value_type = Option<String>, pattern = "^[0-9]{1,8}$")]
     pub fee: Option<Decimal>,
     /// 退貨原因: 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        pattern = "^(?=[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f])[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OrderCancelReturnInput {
     /// 取消退貨原因: 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        pattern = "^(?=[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f])[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     pub reason: String,
 }
 

@@ -100,9 +100,10 @@ async fn rules(_current: CurrentActor) -> Json<Rules> {
 pub struct UploadRequest {
     /// `ibon`, `paper_by_platform`, `paper_by_merchant`, `electronic_immediate` or
     /// `electronic_deferred`; must be enabled in the contract.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(ibon|paper_by_platform|paper_by_merchant|electronic_immediate|electronic_deferred)$")]
     pub delivery_method: DeliveryMethod,
     /// The file's size in bytes (part of the upload signature), at most 2 MiB.
+    #[schema(minimum = 1, maximum = 2097152)]
     pub size: u64,
     /// `electronic_deferred` (非即期) only, and required for it: the day (Taipei) the
     /// tickets become valid, after today and at most 365 days ahead; within every row's

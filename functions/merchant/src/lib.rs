@@ -145,11 +145,16 @@ pub struct ProfileView {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ContactInput {
+    /// At most 30 characters.
     #[serde(default)]
+    #[schema(pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,30}$")]
     pub name: String,
+    /// At most 20 digits, spaces and + - ( ) #.
     #[serde(default)]
+    #[schema(pattern = "^[0-9 +()#-]{0,20}$")]
     pub phone: String,
     #[serde(default)]
+    #[schema(value_type = tessera_platform::formats::EmailListText)]
     pub email: String,
 }
 
@@ -165,7 +170,9 @@ pub struct ProfileInput {
     /// `company` or `store`.
     pub payment_page_name: PaymentPageNameInput,
     pub contacts: ContactsInput,
+    /// Authorization notices go to these `;`-separated addresses.
     #[serde(default)]
+    #[schema(value_type = tessera_platform::formats::EmailListText)]
     pub authorization_emails: String,
     /// Read-only; sending it is refused.
     #[schema(ignore)]
@@ -379,7 +386,10 @@ pub struct RefundNotifyUrlView {
 pub struct RefundNotifyUrlInput {
     /// An https:// URL with a host (at most 500 characters, no spaces, credentials or
     /// fragment); `null` or empty removes it.
-    #[schema(max_length = 500, pattern = "^(https://[^\\s#@]+)?$")]
+    #[schema(
+        max_length = 500,
+        pattern = "^(https://[A-Za-z0-9\\[][A-Za-z0-9.\\[\\]:-]*([/?][!-\"$-~]*)?)?$"
+    )]
     pub url: Option<String>,
 }
 
@@ -515,13 +525,33 @@ pub struct TicketPageView {
     pub banner_url: Option<String>,
 }
 
+/// A customer-service link on the ticket page (ASCII, so its 200-byte limit is 200
+/// characters).
+pub struct HttpsLinkText;
+
+impl utoipa::PartialSchema for HttpsLinkText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^https://[\\x21-\\x7e]{1,192}$"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for HttpsLinkText {}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CustomerServiceInput {
+    /// At most 20 digits, spaces and + - ( ) #.
     #[serde(default)]
+    #[schema(pattern = "^[0-9 +()#-]{0,20}$")]
     pub phone: String,
     #[serde(default)]
+    #[schema(value_type = tessera_platform::formats::EmailOrEmptyText)]
     pub email: String,
+    /// At most 5 https:// links of at most 200 characters.
     #[serde(default)]
+    #[schema(max_items = 5, value_type = Vec<HttpsLinkText>)]
     pub links: Vec<String>,
 }
 
@@ -647,9 +677,10 @@ async fn put_ticket_page(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TicketPageUploadRequest {
     /// `logo` (at most 1 MiB) or `banner` (at most 3 MiB).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(logo|banner)$")]
     pub image: TicketImage,
     /// `image/png` or `image/jpeg`.
+    #[schema(pattern = "^image/(png|jpeg)$")]
     pub content_type: String,
     /// The file's size in bytes.
     pub size: u64,
@@ -765,6 +796,7 @@ async fn confirm_image(
 #[into_params(parameter_in = Query)]
 pub struct ContractQuery {
     /// Show the rates in force on this Taipei date (YYYY-MM-DD); default today.
+    #[param(format = Date)]
     pub date: Option<String>,
 }
 

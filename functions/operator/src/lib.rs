@@ -138,8 +138,8 @@ fn merchant_id(field: &str, value: &str) -> Result<MerchantId, Problem> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OperatorSignIn {
-    /// The operator account (1–20 letters, digits, `_`, `-`, `.`).
-    #[schema(min_length = 1, max_length = 20)]
+    /// The operator account.
+    #[schema(value_type = tessera_platform::formats::LoginNameText)]
     pub account: String,
     #[schema(format = Password, min_length = 1, max_length = 128)]
     pub password: String,
@@ -406,12 +406,15 @@ async fn audit(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MerchantInput {
-    /// The merchant's name as shown to other merchants (1–50 characters).
-    #[schema(min_length = 1, max_length = 50)]
+    /// The merchant's name as shown to other merchants (1–50 characters, no control
+    /// characters).
+    #[schema(
+        pattern = "^(?=[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f])[^\\x00-\\x1f\\x7f-\\x9f]{1,50}$"
+    )]
     pub name: String,
     /// The admin account's first password (6–20 characters, two of letters, digits and
     /// symbols); the admin account is `admin`.
-    #[schema(format = Password, min_length = 6, max_length = 20)]
+    #[schema(value_type = tessera_platform::formats::AdminPasswordText)]
     pub admin_password: String,
 }
 
@@ -453,7 +456,9 @@ async fn put_merchant(
     let id = merchant_id("merchant_id", &id)?;
     let name = input.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
-        return Err(Error::invalid_field("name", "1 to 50 characters").into());
+        return Err(
+            Error::invalid_field("name", "1 to 50 characters, no control characters").into(),
+        );
     }
     let new_password = NewPassword::parse_admin("admin_password", &input.admin_password)?;
     if let Some(existing) = services.table.get_merchant(&id).await? {
@@ -531,6 +536,7 @@ async fn put_merchant(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ParentInput {
     /// The parent merchant's ID, or null to unlink the merchant from its parent.
+    #[schema(value_type = Option<tessera_platform::formats::MerchantIdText>)]
     pub parent_id: Option<String>,
 }
 
@@ -619,7 +625,7 @@ pub struct ContractInput {
     /// The delivery methods the merchant may use (at least one, each once):
     /// `ibon`, `paper_by_platform`, `paper_by_merchant`, `electronic_immediate`,
     /// `electronic_deferred`.
-    #[schema(min_items = 1, max_items = 5)]
+    #[schema(value_type = DeliveryMethodSet)]
     pub delivery_methods: Vec<String>,
 }
 
@@ -906,7 +912,7 @@ pub struct PaidBillView {
 /// again answers it unchanged.
 #[utoipa::path(put, path = "/operator/merchants/{merchant_id}/bills/{month}/paid", tag = "operator", security(("bearer" = [])),
     params(("merchant_id" = String, Path, description = "The merchant's ID", pattern = "^[A-Za-z0-9]{8}$"),
-        ("month" = String, Path, description = "The bill's month, YYYY-MM", pattern = "^[0-9]{4}-[0-9]{2}$")),
+        ("month" = String, Path, description = "The bill's month, YYYY-MM", pattern = "^[1-9][0-9]{3}-(0[1-9]|1[0-2])$")),
     responses((status = 200, body = PaidBillView),
         (status = 400, description = "VALIDATION_FAILED: merchant_id, month", body = ProblemDetails, content_type = PROBLEM),
         (status = 401, description = "UNAUTHENTICATED, SESSION_EXPIRED", body = ProblemDetails, content_type = PROBLEM),
@@ -1038,7 +1044,7 @@ pub struct AnnouncementInput {
     #[schema(min_length = 1, max_length = 2000)]
     pub body: String,
     /// The merchants it is for (1–100 IDs, each once); absent for every merchant.
-    #[schema(min_items = 1, max_items = 100)]
+    #[schema(value_type = Option<MerchantIdSet>)]
     pub merchants: Option<Vec<String>>,
 }
 
@@ -1238,6 +1244,9 @@ pub struct DocumentInput {
     #[schema(min_length = 1, max_length = 100)]
     pub title: String,
     /// `application/pdf`, an xlsx or a docx.
+    #[schema(
+        pattern = "^(application/pdf|application/vnd\\.openxmlformats-officedocument\\.(spreadsheetml\\.sheet|wordprocessingml\\.document))$"
+    )]
     pub content_type: String,
     /// The file's size in bytes (at most 20 MiB): the upload link is for exactly this.
     #[schema(minimum = 1, maximum = 20971520)]
@@ -1529,3 +1538,39 @@ pub fn routes() -> OpenApiRouter<Services> {
 pub fn app(services: Services) -> Router {
     tessera_platform::http::function_app(routes(), services)
 }
+
+/// A contract's delivery methods: 1 to 5 names, each once.
+pub struct DeliveryMethodSet;
+
+impl utoipa::PartialSchema for DeliveryMethodSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        ArrayBuilder::new()
+            .items(ObjectBuilder::new().schema_type(Type::String).pattern(Some(
+                "^(ibon|paper_by_platform|paper_by_merchant|electronic_immediate|electronic_deferred)$",
+            )))
+            .min_items(Some(1))
+            .max_items(Some(5))
+            .unique_items(true)
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DeliveryMethodSet {}
+
+/// An announcement's merchants: 1 to 100 merchant IDs, each once.
+pub struct MerchantIdSet;
+
+impl utoipa::PartialSchema for MerchantIdSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::ArrayBuilder;
+        ArrayBuilder::new()
+            .items(<tessera_platform::formats::MerchantIdText as utoipa::PartialSchema>::schema())
+            .min_items(Some(1))
+            .max_items(Some(100))
+            .unique_items(true)
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for MerchantIdSet {}

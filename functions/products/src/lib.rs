@@ -39,12 +39,14 @@ pub const NEEDS: &[Resource] = &[Resource::Assets];
 pub struct ProductInput {
     pub name: String,
     /// `goods_voucher` (escrow term) or `gift_voucher` (validity term).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(goods_voucher|gift_voucher)$")]
     pub kind: TicketKind,
     /// Escrow period (goods) or validity (gift), days after issuance.
+    #[schema(minimum = 1, maximum = 3650)]
     pub term_days: u32,
-    /// Whole NT$, as a string or number, e.g. "120"; answered as a string.
-    #[schema(value_type = String)]
+    /// Whole NT$ from 1 to 1,000,000, as a string or number, e.g. "120"; answered as a
+    /// string.
+    #[schema(value_type = String, pattern = "^([1-9][0-9]{0,5}|1000000)$")]
     #[serde(serialize_with = "rust_decimal::serde::str::serialize")]
     pub face_value: Decimal,
     #[serde(default)]
@@ -84,9 +86,13 @@ pub struct ProductList {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// First creation date, Taipei (YYYY-MM-DD).
+    #[param(format = Date)]
     pub from: String,
     /// Last creation date, Taipei (YYYY-MM-DD); at most a year after `from`.
+    #[param(format = Date)]
     pub to: String,
+    /// A child merchant's products (after switching), or the session's own.
+    #[param(pattern = "^[A-Za-z0-9]{4,20}$")]
     pub merchant_id: Option<String>,
 }
 
@@ -166,8 +172,10 @@ fn image_prefix(owner: &MerchantId, product_id: &str) -> String {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ImageUploadRequest {
     /// `image/png` or `image/jpeg`.
+    #[schema(pattern = "^image/(png|jpeg)$")]
     pub content_type: String,
     /// Bytes, at most 1 MiB.
+    #[schema(minimum = 1, maximum = 1048576)]
     pub size: u64,
 }
 

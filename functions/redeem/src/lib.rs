@@ -27,8 +27,10 @@ pub struct CodeInput {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RedeemInput {
     pub code: String,
-    /// Optional note kept in the ticket's history.
+    /// Optional note kept in the ticket's history: at most 100 characters, no control
+    /// characters.
     #[serde(default)]
+    #[schema(pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,100}$")]
     pub reason: Option<String>,
 }
 
@@ -36,7 +38,11 @@ pub struct RedeemInput {
 pub struct CancelInput {
     pub code: String,
     /// Why (required, at most 100 characters).
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^(?=[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f])[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     pub reason: String,
 }
 

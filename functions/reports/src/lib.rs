@@ -90,6 +90,7 @@ pub struct TicketReportQuery {
     pub holder_mobile: Option<String>,
     /// Column groups besides the ticket's own, comma-separated: `order`, `operator`,
     /// `holder`.
+    #[param(pattern = "^((order|operator|holder)(,(order|operator|holder))*)?$")]
     pub columns: Option<String>,
 }
 

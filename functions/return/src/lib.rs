@@ -24,11 +24,15 @@ pub struct ReturnInput {
     /// The redemption code.
     pub code: String,
     /// Why (required, at most 100 characters).
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^(?=[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f])[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     pub reason: String,
     /// Handling fee kept, whole NT$ (goods vouchers within escrow only; at most face value).
     #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{1,7}$")]
     pub fee: Option<Decimal>,
 }
 
@@ -36,7 +40,11 @@ pub struct ReturnInput {
 pub struct CancelReturnInput {
     pub code: String,
     /// Why (required, at most 100 characters).
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^(?=[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f])[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     pub reason: String,
 }
 

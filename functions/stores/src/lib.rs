@@ -68,6 +68,7 @@ pub struct SearchQuery {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AddStore {
+    #[schema(value_type = tessera_platform::formats::MerchantIdText)]
     pub merchant_id: String,
 }
 

@@ -606,9 +606,17 @@ pub fn check_reason(operation: Operation, reason: Option<&str>) -> Result<Option
     let required = operation != Operation::Redeem;
     match reason {
         None if required => Err(Error::invalid_field("reason", "required")),
-        Some(r) if r.chars().count() > REASON_MAX || r.chars().any(char::is_control) => Err(
-            Error::invalid_field("reason", format!("at most {REASON_MAX} characters")),
-        ),
+        Some(r) if r.chars().count() > REASON_MAX => Err(Error::invalid_field(
+            "reason",
+            format!(
+                "at most {REASON_MAX} characters, found {}",
+                r.chars().count()
+            ),
+        )),
+        Some(r) if r.chars().any(char::is_control) => Err(Error::invalid_field(
+            "reason",
+            "no control characters (tabs, line breaks and the like)",
+        )),
         _ => Ok(reason.map(str::to_owned)),
     }
 }

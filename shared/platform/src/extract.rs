@@ -34,8 +34,10 @@ where
 /// Parses a JSON document, telling syntax errors (`MALFORMED_JSON`) from values of the
 /// wrong shape (`VALIDATION_FAILED` naming the field).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let mut document: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|error| Error::new(ErrorCode::MalformedJson).with_detail(error.to_string()))?;
+    whole_numbers_as_integers(&mut document);
+    let value = serde_path_to_error::deserialize(document).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
@@ -46,10 +48,27 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
             _ => Error::new(ErrorCode::MalformedJson).with_detail(inner.to_string()),
         }
     })?;
-    deserializer
-        .end()
-        .map_err(|error| Error::new(ErrorCode::MalformedJson).with_detail(error.to_string()))?;
     Ok(value)
+}
+
+/// JSON does not tell `3` from `3.0`, and JSON Schema calls both an integer: a number with
+/// no fraction (within the range a double holds exactly) is read as the integer it is.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            if let Some(float) = number.as_f64() {
+                if float.fract() == 0.0 && float.abs() <= EXACT {
+                    *number = serde_json::Number::from(float as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().for_each(whole_numbers_as_integers)
+        }
+        _ => {}
+    }
 }
 
 /// serde's message without its " at line L column C" suffix, which means nothing to a
@@ -147,6 +166,16 @@ mod tests {
         let error = parse_json::<Contact>(br#"{"name":"A","emails":[]}"#).unwrap_err();
         assert_eq!(error.code, ErrorCode::ValidationFailed);
         assert!(error.violations[0].reason.contains("quantity"));
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_an_integer() {
+        let contact =
+            parse_json::<Contact>(br#"{"name":"A","emails":[],"quantity":206.0}"#).unwrap();
+        assert_eq!(contact.quantity, 206);
+        let error =
+            parse_json::<Contact>(br#"{"name":"A","emails":[],"quantity":2.5}"#).unwrap_err();
+        assert_eq!(error.violations[0].field.as_deref(), Some("quantity"));
     }
 
     #[test]

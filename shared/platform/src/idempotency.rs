@@ -54,6 +54,19 @@ pub const RECORDED_BY_THE_CHANGE: [(&str, &str); 6] = [
     ("POST", "/paper-tickets/print"),
 ];
 
+/// The e-ticket wallet's JSON routes, keyed by the link's holder ([`link_keyed`]): the key
+/// is required there too (a holder has no session a retry could be matched by).
+pub const KEYED_BY_THE_LINK: [(&str, &str); 2] = [
+    ("POST", "/wallet/{token}/transfers"),
+    ("POST", "/wallet/{token}/return-requests"),
+];
+
+/// Whether a route refuses a request without an `Idempotency-Key`.
+pub fn key_required(method: &str, route: &str) -> bool {
+    RECORDED_BY_THE_CHANGE.contains(&(method, route))
+        || KEYED_BY_THE_LINK.contains(&(method, route))
+}
+
 pub fn valid_key(key: &str) -> bool {
     (1..=64).contains(&key.len())
         && key

@@ -8,6 +8,7 @@ pub mod aws_calls;
 pub mod change;
 pub mod circulation;
 pub mod extract;
+pub mod formats;
 pub mod http;
 pub mod idempotency;
 pub mod installment;

@@ -2440,12 +2440,13 @@ export interface webhooks {
 export interface components {
     schemas: {
         AddStore: {
-            merchant_id: string;
+            merchant_id: components["schemas"]["MerchantIdText"];
         };
+        /** @description A password of 6 to 20 printable ASCII characters mixing at least two of letters, digits and symbols. */
+        AdminPasswordText: string;
         AnnouncementInput: {
             body: string;
-            /** @description The merchants it is for (1–100 IDs, each once); absent for every merchant. */
-            merchants?: string[] | null;
+            merchants?: null | components["schemas"]["MerchantIdSet"];
             title: string;
         };
         AnnouncementList: {
@@ -2546,8 +2547,8 @@ export interface components {
         };
         BindAccounts: {
             /** @description Sub-accounts to bind (or re-bind, if bound elsewhere) to the branch: 1 to 40. */
-            accounts: string[];
-            branch_code: string;
+            accounts: components["schemas"]["LoginNameText"][];
+            branch_code: components["schemas"]["BranchCodeText"];
         };
         BindingList: {
             items: components["schemas"]["BindingView"][];
@@ -2558,6 +2559,8 @@ export interface components {
             branch_name: string;
             remark: string;
         };
+        /** @description A branch code: 1 to 20 letters, digits, - or _. */
+        BranchCodeText: string;
         BranchList: {
             items: components["schemas"]["BranchView"][];
         };
@@ -2663,8 +2666,10 @@ export interface components {
             key: string;
         };
         ContactInput: {
-            email?: string;
+            email?: components["schemas"]["EmailListText"];
+            /** @description At most 30 characters. */
             name?: string;
+            /** @description At most 20 digits, spaces and + - ( ) #. */
             phone?: string;
         };
         ContactView: {
@@ -2689,7 +2694,7 @@ export interface components {
              *     `ibon`, `paper_by_platform`, `paper_by_merchant`, `electronic_immediate`,
              *     `electronic_deferred`.
              */
-            delivery_methods: string[];
+            delivery_methods: components["schemas"]["DeliveryMethodSet"];
             /** Format: date */
             ends_on: string;
             /** @description The issuance service (ECT) opened for the merchant. */
@@ -2742,24 +2747,22 @@ export interface components {
             count: number;
         };
         CreateBranch: {
+            /** @description At most 100 characters. */
             address?: string;
-            /** @description 1–20 letters, digits, - or _; unique within the merchant and never changed. */
-            code: string;
+            /** @description Unique within the merchant and never changed. */
+            code: components["schemas"]["BranchCodeText"];
             enabled?: boolean;
+            /** @description 1 to 30 characters, no control characters. */
             name: string;
+            /** @description At most 20 digits, spaces and + - ( ) #. */
             phone?: string;
         };
         CreateSubAccount: {
-            /** @description 6–20 characters mixing letters and digits. */
-            account: string;
-            /**
-             * Format: password
-             * @description 6–20 characters mixing letters and digits.
-             */
-            password: string;
+            account: components["schemas"]["SubAccountIdText"];
+            password: components["schemas"]["SubAccountPasswordText"];
             /** @description At most 20 characters. */
             remark?: string;
-            rights?: Record<string, unknown>;
+            rights?: components["schemas"]["RightsSchema"];
         };
         /** @description The signed-in account as it acts now: what a console needs to draw its menus. */
         CurrentSessionView: {
@@ -2782,8 +2785,10 @@ export interface components {
             role: string;
         };
         CustomerServiceInput: {
-            email?: string;
-            links?: string[];
+            email?: components["schemas"]["EmailOrEmptyText"];
+            /** @description At most 5 https:// links of at most 200 characters. */
+            links?: components["schemas"]["HttpsLinkText"][];
+            /** @description At most 20 digits, spaces and + - ( ) #. */
             phone?: string;
         };
         CustomerServiceView: {
@@ -2818,6 +2823,7 @@ export interface components {
         DeliveryList: {
             items: components["schemas"]["DeliveryView"][];
         };
+        DeliveryMethodSet: string[];
         DeliveryView: {
             /** Format: int32 */
             attempt_count: number;
@@ -2878,6 +2884,10 @@ export interface components {
             name?: string | null;
             phone?: string | null;
         };
+        /** @description Email addresses separated by ;, or empty. */
+        EmailListText: string;
+        /** @description An email address, or empty. */
+        EmailOrEmptyText: string;
         /**
          * @description A stable error code; see GET /error-codes.
          * @enum {string}
@@ -2958,6 +2968,7 @@ export interface components {
             by_account: string;
             changes: Record<string, unknown>;
         };
+        HttpsLinkText: string;
         ImageUpload: {
             /** Format: date-time */
             expires_at: string;
@@ -3071,13 +3082,15 @@ export interface components {
         };
         LoginAlertsView: {
             /** @description `;`-separated recipients. */
-            emails: string;
+            emails: components["schemas"]["EmailListText"];
             on_failed_sign_in: boolean;
             on_new_device: boolean;
         };
         LoginHistory: {
             items: components["schemas"]["LoginView"][];
         };
+        /** @description An account: 1 to 20 letters, digits or . _ - @. */
+        LoginNameText: string;
         LoginView: {
             account: string;
             /** Format: date-time */
@@ -3112,14 +3125,19 @@ export interface components {
         MerchantHits: {
             items: components["schemas"]["MerchantHit"][];
         };
+        MerchantIdSet: string[];
+        /** @description A merchant ID: 4 to 20 letters or digits. */
+        MerchantIdText: string;
         MerchantInput: {
             /**
-             * Format: password
              * @description The admin account's first password (6–20 characters, two of letters, digits and
              *     symbols); the admin account is `admin`.
              */
-            admin_password: string;
-            /** @description The merchant's name as shown to other merchants (1–50 characters). */
+            admin_password: components["schemas"]["AdminPasswordText"];
+            /**
+             * @description The merchant's name as shown to other merchants (1–50 characters, no control
+             *     characters).
+             */
             name: string;
         };
         MerchantView: {
@@ -3174,8 +3192,8 @@ export interface components {
             token: string;
         };
         OperatorSignIn: {
-            /** @description The operator account (1–20 letters, digits, `_`, `-`, `.`). */
-            account: string;
+            /** @description The operator account. */
+            account: components["schemas"]["LoginNameText"];
             /** Format: password */
             password: string;
         };
@@ -3251,8 +3269,11 @@ export interface components {
         OwnPasswordChange: {
             /** Format: password */
             current_password: string;
-            /** Format: password */
-            new_password: string;
+            /**
+             * @description An admin's follows the admin rule, a sub-account's the sub-account rule; this
+             *     pattern is the one both accept.
+             */
+            new_password: components["schemas"]["SubAccountPasswordText"];
         };
         PaidBillView: {
             merchant_id: string;
@@ -3261,12 +3282,10 @@ export interface components {
             total: string;
         };
         ParentInput: {
-            /** @description The parent merchant's ID, or null to unlink the merchant from its parent. */
-            parent_id?: string | null;
+            parent_id?: null | components["schemas"]["MerchantIdText"];
         };
         PasswordChange: {
-            /** Format: password */
-            password: string;
+            password: components["schemas"]["SubAccountPasswordText"];
         };
         /** @enum {string} */
         PaymentPageNameInput: "company" | "store";
@@ -3373,7 +3392,10 @@ export interface components {
             product_ids: string[];
         };
         ProductInput: {
-            /** @description Whole NT$, as a string or number, e.g. "120"; answered as a string. */
+            /**
+             * @description Whole NT$ from 1 to 1,000,000, as a string or number, e.g. "120"; answered as a
+             *     string.
+             */
             face_value: string;
             /** @description `goods_voucher` (escrow term) or `gift_voucher` (validity term). */
             kind: string;
@@ -3411,7 +3433,8 @@ export interface components {
             updated_at: string;
         };
         ProfileInput: {
-            authorization_emails?: string;
+            /** @description Authorization notices go to these `;`-separated addresses. */
+            authorization_emails?: components["schemas"]["EmailListText"];
             contacts: components["schemas"]["ContactsInput"];
             /** @description `company` or `store`. */
             payment_page_name: components["schemas"]["PaymentPageNameInput"];
@@ -3468,7 +3491,10 @@ export interface components {
         };
         RedeemInput: {
             code: string;
-            /** @description Optional note kept in the ticket's history. */
+            /**
+             * @description Optional note kept in the ticket's history: at most 100 characters, no control
+             *     characters.
+             */
             reason?: string | null;
         };
         RedeliverRange: {
@@ -3561,6 +3587,7 @@ export interface components {
             updated_at: string;
         };
         RemarkChange: {
+            /** @description At most 20 characters. */
             remark: string;
         };
         RemarkInput: {
@@ -3643,7 +3670,86 @@ export interface components {
             returned_at: string;
         };
         RightsChange: {
-            rights: Record<string, unknown>;
+            rights: components["schemas"]["RightsSchema"];
+        };
+        /** @description Rights by function area: query and modify flags. */
+        RightsSchema: {
+            billing?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            branches?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            cancel_redemption?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            cancel_return?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            installment_orders?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            issuance?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            issued_orders?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            login_history?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            operation_settings?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            order_cancel_return?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            order_return?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            paper_printing?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            products?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            profile?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            redemption?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            reports?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            return?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            sms_log?: {
+                modify?: boolean;
+                query?: boolean;
+            };
+            transfers?: {
+                modify?: boolean;
+                query?: boolean;
+            };
         };
         RowView: {
             error_code?: string | null;
@@ -3719,8 +3825,8 @@ export interface components {
             status: components["schemas"]["StatusInput"];
         };
         SignInRequest: {
-            account: string;
-            merchant_id: string;
+            account: components["schemas"]["LoginNameText"];
+            merchant_id: components["schemas"]["MerchantIdText"];
             /** Format: password */
             password: string;
         };
@@ -3740,9 +3846,13 @@ export interface components {
             term_ends_on: string;
             ticket_no: string;
         };
+        /** @description A sub-account ID: 6 to 20 letters and digits, with at least one of each. */
+        SubAccountIdText: string;
         SubAccountList: {
             items: components["schemas"]["SubAccountView"][];
         };
+        /** @description A password of 6 to 20 letters and digits, with at least one of each. */
+        SubAccountPasswordText: string;
         SubAccountView: {
             account: string;
             branch?: string | null;
@@ -3940,7 +4050,7 @@ export interface components {
         };
         UnbindAccounts: {
             /** @description 1 to 40 sub-accounts. */
-            accounts: string[];
+            accounts: components["schemas"]["LoginNameText"][];
         };
         UploadRequest: {
             /**
@@ -9405,6 +9515,7 @@ export interface operations {
                 from: string;
                 /** @description Last creation date, Taipei (YYYY-MM-DD); at most a year after `from`. */
                 to: string;
+                /** @description A child merchant's products (after switching), or the session's own. */
                 merchant_id?: string;
             };
             header?: never;
@@ -13086,9 +13197,9 @@ export interface operations {
     return_request_json: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description 1-64 letters, digits, - or _. A retry with the same key and the same request (caller, method, path, body) within 24 hours gets the first answer again (header idempotent-replayed: true) and changes nothing; the same key with another request is refused (422). */
-                "Idempotency-Key"?: string;
+                "Idempotency-Key": string;
             };
             path: {
                 /** @description The link: 40 hexadecimal digits */
@@ -13187,9 +13298,9 @@ export interface operations {
     transfer_json: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description 1-64 letters, digits, - or _. A retry with the same key and the same request (caller, method, path, body) within 24 hours gets the first answer again (header idempotent-replayed: true) and changes nothing; the same key with another request is refused (422). */
-                "Idempotency-Key"?: string;
+                "Idempotency-Key": string;
             };
             path: {
                 /** @description The buyer's link: 40 hexadecimal digits */
