@@ -81,6 +81,18 @@ run "$merchant" "$documented,positive_data_acceptance" \
   --exclude-path-regex "(^/operator|^/sessions/current|$cross_field)"
 say "merchant routes with rules across fields, as DEMO0001's admin"
 run "$merchant" "$documented" --include-path-regex "$cross_field"
+# The stateful phase: sequences that follow the document's links from what a request made
+# (a product, a branch, a sub-account, an upload, an export...) to the operations that read
+# and change it, with the identifiers the answers gave; every answer as documented.
+stateful() { # token, then path filters
+  local bearer="$1"
+  shift
+  "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$api/openapi.json" --url "$api" \
+    -H "Authorization: Bearer $bearer" --checks "$documented" \
+    --max-examples "${TESSERA_FUZZ_STATEFUL_EXAMPLES:-40}" --phases stateful "${seed_args[@]}" --no-color "$@"
+}
+say "merchant routes, stateful"
+stateful "$merchant" --exclude-path-regex '(^/operator|^/sessions/current)'
 # The operator's: a rate's amount is a percentage at most 100 when its basis is percent; the
 # print run's ticket numbers carry their Luhn check digit; a document is published once its
 # file was uploaded; a contract ends no earlier than it starts.
@@ -89,3 +101,5 @@ say "operator routes, as ops"
 run "$operator" "$documented,positive_data_acceptance" --include-path-regex '^/operator' \
   --exclude-path-regex "(^/operator/sessions/current|$operator_cross_field)"
 run "$operator" "$documented" --include-path-regex "$operator_cross_field"
+say "operator routes, stateful"
+stateful "$operator" --include-path-regex '^/operator' --exclude-path-regex '^/operator/sessions/current'

@@ -128,6 +128,7 @@ pub fn document() -> OpenApi {
         .insert("ErrorCode".to_owned(), error_code_schema());
     document_idempotency_keys(&mut document);
     document_common_refusals(&mut document);
+    document_links(&mut document);
     // What Tessera posts to integrators (OpenAPI 3.1 `webhooks`; utoipa has no field for
     // it, so it is the document's top-level member through its flattened extensions).
     for (name, schema) in [
@@ -329,6 +330,199 @@ fn document_idempotency_keys(document: &mut OpenApi) {
             }
         }
     }
+}
+
+/// Where an object made by one operation is read and changed next: OpenAPI links from the
+/// answer that names it to the operations that take it, so that a client (and the fuzzer's
+/// stateful phase) can follow create → read → change with real identifiers.
+struct Follow {
+    from: (&'static str, &'static str),
+    status: &'static str,
+    /// The consumers' path parameter, and where its value comes from (a runtime expression).
+    parameter: &'static str,
+    value: &'static str,
+    to: &'static [(&'static str, &'static str)],
+}
+
+const FOLLOWS: &[Follow] = &[
+    Follow {
+        from: ("POST", "/products"),
+        status: "201",
+        parameter: "product_id",
+        value: "$response.body#/product_id",
+        to: &[
+            ("GET", "/products/{product_id}"),
+            ("PUT", "/products/{product_id}"),
+            ("GET", "/products/{product_id}/copy"),
+            ("GET", "/products/{product_id}/history"),
+            ("POST", "/products/{product_id}/image-uploads"),
+        ],
+    },
+    Follow {
+        from: ("POST", "/branches"),
+        status: "201",
+        parameter: "code",
+        value: "$response.body#/code",
+        to: &[
+            ("PATCH", "/branches/{code}"),
+            ("GET", "/branches/{code}/history"),
+        ],
+    },
+    Follow {
+        from: ("POST", "/sub-accounts"),
+        status: "201",
+        parameter: "account",
+        value: "$response.body#/account",
+        to: &[
+            ("GET", "/sub-accounts/{account}/history"),
+            ("PUT", "/sub-accounts/{account}/password"),
+            ("PUT", "/sub-accounts/{account}/remark"),
+            ("PUT", "/sub-accounts/{account}/rights"),
+            ("DELETE", "/sub-accounts/{account}"),
+        ],
+    },
+    Follow {
+        from: ("POST", "/orders"),
+        status: "201",
+        parameter: "trade_no",
+        value: "$response.body#/trade_no",
+        to: &[("POST", "/orders/{trade_no}/abandon")],
+    },
+    Follow {
+        from: ("POST", "/issuance/uploads"),
+        status: "201",
+        parameter: "upload_id",
+        value: "$response.body#/upload_id",
+        to: &[
+            ("POST", "/issuance/uploads/{upload_id}/preview"),
+            ("POST", "/issuance/uploads/{upload_id}/confirm"),
+        ],
+    },
+    Follow {
+        from: ("POST", "/issuance/uploads/{upload_id}/confirm"),
+        status: "202",
+        parameter: "batch_id",
+        value: "$response.body#/batch_id",
+        to: &[("GET", "/issuance/batches/{batch_id}")],
+    },
+    Follow {
+        from: ("POST", "/exports"),
+        status: "202",
+        parameter: "export_id",
+        value: "$response.body#/export_id",
+        to: &[("GET", "/exports/{export_id}")],
+    },
+    Follow {
+        from: ("POST", "/webhooks/ping"),
+        status: "202",
+        parameter: "delivery_id",
+        value: "$response.body#/delivery_id",
+        to: &[("POST", "/webhooks/deliveries/{delivery_id}/redeliver")],
+    },
+    Follow {
+        from: ("POST", "/installment-orders"),
+        status: "201",
+        parameter: "trade_no",
+        value: "$response.body#/trade_no",
+        to: &[
+            ("GET", "/installment-orders/{trade_no}"),
+            ("GET", "/installment-orders/{trade_no}/history"),
+            ("POST", "/installment-orders/{trade_no}/remarks"),
+            ("POST", "/installment-orders/{trade_no}/return"),
+        ],
+    },
+    Follow {
+        from: ("PUT", "/operator/merchants/{merchant_id}"),
+        status: "201",
+        parameter: "merchant_id",
+        value: "$request.path.merchant_id",
+        to: &[
+            ("PUT", "/operator/merchants/{merchant_id}/contract"),
+            ("PUT", "/operator/merchants/{merchant_id}/rates"),
+            (
+                "PUT",
+                "/operator/merchants/{merchant_id}/remittance-account",
+            ),
+        ],
+    },
+    Follow {
+        from: ("PUT", "/operator/documents/{document_id}"),
+        status: "200",
+        parameter: "document_id",
+        value: "$request.path.document_id",
+        to: &[
+            ("PUT", "/operator/documents/{document_id}/published"),
+            ("DELETE", "/operator/documents/{document_id}"),
+        ],
+    },
+];
+
+/// The operation at (method, path), if the document has it.
+fn operation_mut<'a>(
+    document: &'a mut OpenApi,
+    method: &str,
+    path: &str,
+) -> Option<&'a mut utoipa::openapi::path::Operation> {
+    let item = document.paths.paths.get_mut(path)?;
+    match method {
+        "GET" => item.get.as_mut(),
+        "POST" => item.post.as_mut(),
+        "PUT" => item.put.as_mut(),
+        "PATCH" => item.patch.as_mut(),
+        "DELETE" => item.delete.as_mut(),
+        _ => None,
+    }
+}
+
+fn document_links(document: &mut OpenApi) {
+    for follow in FOLLOWS {
+        // As JSON: utoipa's `Link` writes `operation_id` where OpenAPI says `operationId`.
+        let links: serde_json::Map<String, serde_json::Value> = follow
+            .to
+            .iter()
+            .filter_map(|(method, path)| {
+                let id = operation_mut(document, method, path)?
+                    .operation_id
+                    .clone()?;
+                let link = serde_json::json!({
+                    "operationId": id,
+                    "parameters": { follow.parameter: follow.value },
+                });
+                Some((id, link))
+            })
+            .collect();
+        let (method, path) = follow.from;
+        let Some(producer) = operation_mut(document, method, path) else {
+            continue;
+        };
+        if let Some(RefOr::T(response)) = producer.responses.responses.get_mut(follow.status) {
+            response
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert("links".to_owned(), serde_json::Value::Object(links));
+        }
+    }
+}
+
+/// Every operation a link of [`FOLLOWS`] names, with whether the document has it and the
+/// status the producer answers with (a test requires each to exist).
+pub fn missing_link_ends() -> Vec<String> {
+    let mut document = document();
+    let mut missing = Vec::new();
+    for follow in FOLLOWS {
+        let (method, path) = follow.from;
+        let answers = operation_mut(&mut document, method, path)
+            .is_some_and(|producer| producer.responses.responses.contains_key(follow.status));
+        if !answers {
+            missing.push(format!("{method} {path} answering {}", follow.status));
+        }
+        for (method, path) in follow.to {
+            if operation_mut(&mut document, method, path).is_none() {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    missing
 }
 
 /// Every error code as an enum, so generated clients can match on them.

@@ -187,6 +187,11 @@ async fn the_gateway_serves_exactly_the_template_routes_and_documents_them() {
         tessera_dev::openapi::schema_name_collisions(),
         Vec::<String>::new()
     );
+    // Every link of the document joins two operations it has, from a status it answers.
+    assert_eq!(
+        tessera_dev::openapi::missing_link_ends(),
+        Vec::<String>::new()
+    );
     let mut operation_ids = BTreeSet::new();
     let document = serde_json::to_value(tessera_dev::openapi::document()).unwrap();
     for (path, item) in document["paths"].as_object().unwrap() {

@@ -266,11 +266,6 @@ impl Table {
         Ok(next - u64::from(count) + 1)
     }
 
-    /// Creates the batch unless one already exists for this id; false if it existed.
-    pub async fn create_batch(&self, batch: &BatchRecord) -> Result<bool, Error> {
-        self.put_if_absent(batch_creation(batch)?.item).await
-    }
-
     pub async fn get_batch(
         &self,
         merchant_id: &MerchantId,
