@@ -525,21 +525,6 @@ pub struct TicketPageView {
     pub banner_url: Option<String>,
 }
 
-/// A customer-service link on the ticket page (ASCII, so its 200-byte limit is 200
-/// characters).
-pub struct HttpsLinkText;
-
-impl utoipa::PartialSchema for HttpsLinkText {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some("^https://[\\x21-\\x7e]{1,192}$"))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for HttpsLinkText {}
-
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CustomerServiceInput {
     /// At most 20 digits, spaces and + - ( ) #.
@@ -551,7 +536,7 @@ pub struct CustomerServiceInput {
     pub email: String,
     /// At most 5 https:// links of at most 200 characters.
     #[serde(default)]
-    #[schema(max_items = 5, value_type = Vec<HttpsLinkText>)]
+    #[schema(max_items = 5, value_type = Vec<tessera_platform::formats::HttpsLinkText>)]
     pub links: Vec<String>,
 }
 

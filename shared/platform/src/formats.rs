@@ -14,10 +14,6 @@ macro_rules! text_format {
         $(#[$doc])*
         pub struct $name;
 
-        impl $name {
-            pub const PATTERN: &'static str = $pattern;
-        }
-
         impl utoipa::PartialSchema for $name {
             fn schema() -> RefOr<Schema> {
                 RefOr::T(Schema::Object(
@@ -87,12 +83,6 @@ text_format!(
     "A branch code: 1 to 20 letters, digits, - or _."
 );
 text_format!(
-    /// An amount of New Taiwan dollars, as decimal text.
-    AmountText,
-    "^[0-9]{1,9}(\\.[0-9]{1,2})?$",
-    "An amount in NT$: digits, with at most 2 decimals."
-);
-text_format!(
     /// Email addresses, none or several separated by `;` (§3-2).
     EmailListText,
     "^((?=[^@;]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}(;(?=[^@;]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63})*)?$",
@@ -103,4 +93,11 @@ text_format!(
     EmailOrEmptyText,
     "^((?=[^@;]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63})?$",
     "An email address, or empty."
+);
+text_format!(
+    /// A customer-service link on the ticket page: ASCII, so that its limit of 200 bytes
+    /// is 200 characters.
+    HttpsLinkText,
+    "^https://[\\x21-\\x7e]{1,192}$",
+    "An https:// link of at most 200 characters."
 );

@@ -2968,6 +2968,7 @@ export interface components {
             by_account: string;
             changes: Record<string, unknown>;
         };
+        /** @description An https:// link of at most 200 characters. */
         HttpsLinkText: string;
         ImageUpload: {
             /** Format: date-time */
