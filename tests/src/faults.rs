@@ -116,18 +116,6 @@ impl FaultProxy {
             .count()
     }
 
-    /// The calls seen so far, in order (to find what an operation calls).
-    pub fn calls(&self) -> Vec<String> {
-        self.lock()
-            .calls
-            .iter()
-            .map(|(name, struck)| match struck {
-                true => format!("{name} (struck)"),
-                false => name.clone(),
-            })
-            .collect()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()
