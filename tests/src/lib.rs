@@ -433,6 +433,17 @@ impl Seeded {
         }
     }
 
+    /// Signs in a platform operator (`ops`, or the read-only `auditor`) and returns the
+    /// bearer token.
+    pub async fn operator_token(&self, account: &str) -> String {
+        let body = serde_json::json!({"account": account, "password": tessera_dev::seed::OPERATOR_PASSWORD});
+        let (status, session) = self
+            .call(json_request("POST", "/operator/sessions", None, body))
+            .await;
+        assert_eq!(status, 201, "{session}");
+        session["token"].as_str().expect("token").to_owned()
+    }
+
     /// Signs in and returns the bearer token.
     pub async fn token(&self, merchant: &str, account: &str, password: &str) -> String {
         sign_in(&self.gateway, merchant, account, password).await
@@ -736,6 +747,20 @@ pub async fn get_bytes(url: &str) -> Vec<u8> {
         .await
         .expect("curl runs")
         .stdout
+}
+
+/// The keys of the items that differ between two [`Seeded::snapshot`]s: changed, added or
+/// gone.
+pub fn changed_items(
+    before: &std::collections::BTreeMap<String, String>,
+    after: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .map(|(k, _)| k.clone())
+        .chain(before.keys().filter(|k| !after.contains_key(*k)).cloned())
+        .collect()
 }
 
 /// An attribute value as text that does not depend on a map's iteration order.

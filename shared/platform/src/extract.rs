@@ -34,40 +34,70 @@ where
 /// Parses a JSON document, telling syntax errors (`MALFORMED_JSON`) from values of the
 /// wrong shape (`VALIDATION_FAILED` naming the field).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let mut document: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|error| Error::new(ErrorCode::MalformedJson).with_detail(error.to_string()))?;
-    whole_numbers_as_integers(&mut document);
-    let value = serde_path_to_error::deserialize(document).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path == "." { "body".to_owned() } else { path };
-                Error::invalid_field(field, data_error_reason(&inner))
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let parsed = serde_path_to_error::deserialize(&mut deserializer);
+    let value = match parsed {
+        Ok(value) => value,
+        // Rare: read it again with whole numbers as integers, only when that changes it.
+        Err(error) if error.inner().classify() == serde_json::error::Category::Data => {
+            let Ok(mut document) = serde_json::from_slice::<serde_json::Value>(body) else {
+                return Err(shape_error(error));
+            };
+            if !whole_numbers_as_integers(&mut document) {
+                return Err(shape_error(error));
             }
-            _ => Error::new(ErrorCode::MalformedJson).with_detail(inner.to_string()),
+            serde_path_to_error::deserialize(document).map_err(shape_error)?
         }
-    })?;
+        Err(error) => return Err(shape_error(error)),
+    };
+    deserializer
+        .end()
+        .map_err(|error| Error::new(ErrorCode::MalformedJson).with_detail(error.to_string()))?;
     Ok(value)
+}
+
+/// A deserialization error as the caller's: the field and its rule, or a syntax error.
+fn shape_error(error: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            let field = if path == "." { "body".to_owned() } else { path };
+            Error::invalid_field(field, data_error_reason(&inner))
+        }
+        _ => Error::new(ErrorCode::MalformedJson).with_detail(inner.to_string()),
+    }
 }
 
 /// JSON does not tell `3` from `3.0`, and JSON Schema calls both an integer: a number with
 /// no fraction (within the range a double holds exactly) is read as the integer it is.
-fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+/// Whether any number changed.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) -> bool {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     match value {
-        serde_json::Value::Number(number) if number.is_f64() => {
-            if let Some(float) = number.as_f64() {
-                if float.fract() == 0.0 && float.abs() <= EXACT {
-                    *number = serde_json::Number::from(float as i64);
-                }
+        serde_json::Value::Number(number) if number.is_f64() => match number.as_f64() {
+            Some(float) if float.fract() == 0.0 && float.abs() <= EXACT => {
+                *number = serde_json::Number::from(float as i64);
+                true
             }
+            _ => false,
+        },
+        // Every number is visited (no short cut at the first change).
+        serde_json::Value::Array(items) => {
+            let mut changed = false;
+            for item in items {
+                changed |= whole_numbers_as_integers(item);
+            }
+            changed
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
         serde_json::Value::Object(fields) => {
-            fields.values_mut().for_each(whole_numbers_as_integers)
+            let mut changed = false;
+            for item in fields.values_mut() {
+                changed |= whole_numbers_as_integers(item);
+            }
+            changed
         }
-        _ => {}
+        _ => false,
     }
 }
 

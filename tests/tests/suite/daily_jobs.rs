@@ -885,15 +885,7 @@ async fn reprints_are_mailed_at_21_00_once_and_the_platforms_prints_are_billed()
         effective_from: taipei(1, 0, 0),
     };
     w.services.table.put_rate(&parent, &rate).await.unwrap();
-    let (_, session) = w
-        .call(json_request(
-            "POST",
-            "/operator/sessions",
-            None,
-            json!({"account": tessera_dev::seed::OPERATOR, "password": tessera_dev::seed::OPERATOR_PASSWORD}),
-        ))
-        .await;
-    let ops = session["token"].as_str().unwrap().to_owned();
+    let ops = w.operator_token(tessera_dev::seed::OPERATOR).await;
     w.clock.set(taipei(1, 12, 0));
     let (status, body) = w
         .call(json_request(

@@ -132,19 +132,6 @@ impl World {
             Err(_) => false,
         }
     }
-
-    /// Items of the table that differ between two snapshots (changed, added or gone).
-    fn changed(
-        before: &std::collections::BTreeMap<String, String>,
-        after: &std::collections::BTreeMap<String, String>,
-    ) -> Vec<String> {
-        after
-            .iter()
-            .filter(|(k, v)| before.get(*k) != Some(v))
-            .map(|(k, _)| k.clone())
-            .chain(before.keys().filter(|k| !after.contains_key(*k)).cloned())
-            .collect()
-    }
 }
 
 fn keyed(
@@ -165,83 +152,82 @@ fn unavailable(answer: &(u16, Value)) -> bool {
     answer.0 == 503 && answer.1["code"] == "DEPENDENCY_UNAVAILABLE"
 }
 
+/// The admin's token and a mailed ticket of a product of its own, issued directly.
+async fn one_ticket(w: &World, n: u32) -> (String, tessera_platform::store::tickets::Ticket) {
+    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
+    let product = w.product(&admin).await;
+    let row = IssueRow::new(&format!("FLTIMP{n}"), &product, 1).paid_by(&format!("FLTORD{n}"));
+    let ticket = w.issued(&admin, &product, &[row]).await.remove(0).remove(0);
+    (admin, ticket)
+}
+
+/// The till's redemption of the ticket, with its Idempotency-Key.
+fn redemption(
+    admin: &str,
+    ticket: &tessera_platform::store::tickets::Ticket,
+    key: &str,
+) -> axum::http::Request<axum::body::Body> {
+    keyed(
+        "POST",
+        "/redemptions",
+        admin,
+        json!({"code": ticket.redemption_code}),
+        key,
+    )
+}
+
+impl World {
+    /// How many redemptions the ticket's history holds.
+    async fn redemptions(&self, ticket: &tessera_platform::store::tickets::Ticket) -> usize {
+        let history = self
+            .services
+            .table
+            .ticket_history(&ticket.ticket_no)
+            .await
+            .expect("history");
+        history.iter().filter(|h| h.action == "redeem").count()
+    }
+}
+
 #[tokio::test]
 async fn a_redemption_whose_commit_fails_changes_nothing_and_its_retry_redeems_once() {
     let w = world().await;
-    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
-    let product = w.product(&admin).await;
-    let ticket = w
-        .issued(
-            &admin,
-            &product,
-            &[IssueRow::new("FLTIMP1", &product, 1).paid_by("FLTORD1")],
-        )
-        .await
-        .remove(0)
-        .remove(0);
-    let redeem = |key: &str| {
-        keyed(
-            "POST",
-            "/redemptions",
-            &admin,
-            json!({"code": ticket.redemption_code}),
-            key,
-        )
-    };
+    let (admin, ticket) = one_ticket(&w, 1).await;
 
     // DynamoDB refuses every attempt of the commit: 503, and not one item written.
     let before = w.snapshot().await;
     w.proxy.fail(COMMIT, Failure::Refused, 3);
-    let answer = w.call_through(redeem("flt-redeem-1")).await;
+    let answer = w
+        .call_through(redemption(&admin, &ticket, "flt-redeem-1"))
+        .await;
     assert!(unavailable(&answer), "{answer:?}");
     assert_eq!(w.proxy.struck(COMMIT), 3, "the SDK tried three times");
     assert_eq!(
-        World::changed(&before, &w.snapshot().await),
+        tessera_tests::changed_items(&before, &w.snapshot().await),
         Vec::<String>::new()
     );
 
     // A refusal the SDK's own retry gets past: the till never sees it.
     w.proxy.fail(COMMIT, Failure::Refused, 1);
-    let answer = w.call_through(redeem("flt-redeem-1")).await;
+    let answer = w
+        .call_through(redemption(&admin, &ticket, "flt-redeem-1"))
+        .await;
     assert_eq!(answer.0, 200, "{answer:?}");
     assert_eq!(answer.1["status"], "used", "{answer:?}");
-    let history = w
-        .services
-        .table
-        .ticket_history(&ticket.ticket_no)
-        .await
-        .expect("history");
-    assert_eq!(history.iter().filter(|h| h.action == "redeem").count(), 1);
+    assert_eq!(w.redemptions(&ticket).await, 1);
 }
 
 #[tokio::test]
 async fn a_redemption_whose_answer_is_lost_after_the_commit_is_answered_by_its_retry_and_done_once()
 {
     let w = world().await;
-    let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
-    let product = w.product(&admin).await;
-    let ticket = w
-        .issued(
-            &admin,
-            &product,
-            &[IssueRow::new("FLTIMP2", &product, 1).paid_by("FLTORD2")],
-        )
-        .await
-        .remove(0)
-        .remove(0);
-    let redeem = |key: &str| {
-        keyed(
-            "POST",
-            "/redemptions",
-            &admin,
-            json!({"code": ticket.redemption_code}),
-            key,
-        )
-    };
+    let (admin, ticket) = one_ticket(&w, 2).await;
 
     // The commit reaches DynamoDB each time, and each answer is lost on the way back.
     w.proxy.fail(COMMIT, Failure::AnswerLost, 3);
-    let answer = w.call_through(redeem("flt-redeem-2")).await;
+    let answer = w
+        .call_through(redemption(&admin, &ticket, "flt-redeem-2"))
+        .await;
     assert!(unavailable(&answer), "{answer:?}");
     assert_eq!(
         w.proxy.struck(COMMIT),
@@ -250,52 +236,25 @@ async fn a_redemption_whose_answer_is_lost_after_the_commit_is_answered_by_its_r
     );
     // The till retries with the same key: the redemption that did happen is its answer.
     w.proxy.heal();
-    let answer = w.call_through(redeem("flt-redeem-2")).await;
+    let answer = w
+        .call_through(redemption(&admin, &ticket, "flt-redeem-2"))
+        .await;
     assert_eq!(answer.0, 200, "{answer:?}");
     assert_eq!(answer.1["status"], "used", "{answer:?}");
-    let history = w
-        .services
-        .table
-        .ticket_history(&ticket.ticket_no)
-        .await
-        .expect("history");
-    assert_eq!(
-        history.iter().filter(|h| h.action == "redeem").count(),
-        1,
-        "{history:?}"
-    );
-    let other = w
-        .issued(
-            &admin,
-            &product,
-            &[IssueRow::new("FLTIMP3", &product, 1).paid_by("FLTORD3")],
-        )
-        .await
-        .remove(0)
-        .remove(0);
+    assert_eq!(w.redemptions(&ticket).await, 1);
+
     // A slow commit past the attempt timeout, which still reaches DynamoDB after the SDK's
     // retry did: the ticket is redeemed once.
+    let (admin, other) = one_ticket(&w, 3).await;
     let slow = tessera_tests::faults::ATTEMPT_TIMEOUT + std::time::Duration::from_millis(500);
     w.proxy.fail(COMMIT, Failure::Slow(slow), 1);
     let answer = w
-        .call_through(keyed(
-            "POST",
-            "/redemptions",
-            &admin,
-            json!({"code": other.redemption_code}),
-            "flt-redeem-3",
-        ))
+        .call_through(redemption(&admin, &other, "flt-redeem-3"))
         .await;
     assert_eq!(answer.0, 200, "{answer:?}");
     assert_eq!(w.proxy.struck(COMMIT), 4, "the slow attempt was held");
     tokio::time::sleep(slow).await;
-    let history = w
-        .services
-        .table
-        .ticket_history(&other.ticket_no)
-        .await
-        .expect("history");
-    assert_eq!(history.iter().filter(|h| h.action == "redeem").count(), 1);
+    assert_eq!(w.redemptions(&other).await, 1);
 }
 
 #[tokio::test]
@@ -315,7 +274,7 @@ async fn a_sign_in_whose_storage_fails_is_a_503_not_a_wrong_password_and_counts_
     let answer = w.call_through(sign_in(ADMIN_PASSWORD)).await;
     assert!(unavailable(&answer), "{answer:?}");
     assert_eq!(
-        World::changed(&before, &w.snapshot().await),
+        tessera_tests::changed_items(&before, &w.snapshot().await),
         Vec::<String>::new()
     );
     // The account's own read failing, whatever else goes through: a 503 each time, never
@@ -339,7 +298,7 @@ async fn a_sign_in_whose_storage_fails_is_a_503_not_a_wrong_password_and_counts_
         "every attempt met the fault"
     );
     assert_eq!(
-        World::changed(&before, &w.snapshot().await),
+        tessera_tests::changed_items(&before, &w.snapshot().await),
         Vec::<String>::new()
     );
     // The session's write refused: no session, and the password still opens one after.
@@ -395,7 +354,7 @@ async fn an_upload_confirm_whose_commit_fails_makes_no_batch_and_its_retry_one()
     // No batch, no event, no idempotency record. The ticket numbers it reserved stay
     // unused (a gap in the platform's sequence, as after any failure; its plan object
     // expires with the uploads bucket's lifecycle).
-    let changed: Vec<String> = World::changed(&before, &w.snapshot().await)
+    let changed: Vec<String> = tessera_tests::changed_items(&before, &w.snapshot().await)
         .into_iter()
         .filter(|key| !key.contains("COUNTER#ticket_number"))
         .collect();

@@ -78,12 +78,7 @@ impl Walk {
             step.method,
             step.uri
         );
-        let changed: Vec<&String> = after
-            .iter()
-            .filter(|(k, v)| before.get(*k) != Some(v))
-            .map(|(k, _)| k)
-            .chain(before.keys().filter(|k| !after.contains_key(*k)))
-            .collect();
+        let changed = tessera_tests::changed_items(&before, &after);
         assert!(
             changed.is_empty(),
             "{} {}: the repeated request changed {changed:?}",
@@ -228,13 +223,7 @@ async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_se
     }))).await;
     walk.twice(step("PUT", "/merchant/ticket-page", "/merchant/ticket-page", a, json!({"customer_service": {"phone": "02-2345-6789", "email": "service@demo.com.tw", "links": []}, "return_rights_statement": "未使用之提貨券可申請退貨。"}))).await;
     // The message centre: an announcement of the operator, read by the admin.
-    let ops_body = json!({"account": tessera_dev::seed::OPERATOR, "password": tessera_dev::seed::OPERATOR_PASSWORD});
-    let (status, session) = walk
-        .w
-        .call(json_request("POST", "/operator/sessions", None, ops_body))
-        .await;
-    assert_eq!(status, 201, "{session}");
-    let ops = session["token"].as_str().unwrap().to_owned();
+    let ops = walk.w.operator_token(tessera_dev::seed::OPERATOR).await;
     let (status, body) = walk
         .w
         .call(json_request(
@@ -594,16 +583,7 @@ async fn every_state_changing_route_repeated_with_its_key_changes_nothing_the_se
 
     // Installment mode: an installment merchant opened by the operator (whose routes take
     // no keys), its refund notify URL, an order issued, remarked, returned and cancelled.
-    let (_, session) = walk
-        .w
-        .call(json_request(
-            "POST",
-            "/operator/sessions",
-            None,
-            json!({"account": tessera_dev::seed::OPERATOR, "password": tessera_dev::seed::OPERATOR_PASSWORD}),
-        ))
-        .await;
-    let ops = session["token"].as_str().unwrap().to_owned();
+    let ops = walk.w.operator_token(tessera_dev::seed::OPERATOR).await;
     for (uri, body) in [
         (
             "/operator/merchants/INSTWALK",

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::{json, Value};
-use tessera_dev::seed::{ADMIN_PASSWORD, OPERATOR, OPERATOR_PASSWORD, PARENT};
+use tessera_dev::seed::{ADMIN_PASSWORD, OPERATOR, PARENT};
 use tessera_domain::calendar;
 use tessera_domain::values::MerchantId;
 use tessera_tests::{authed, json_request, seeded, with_new_key, Seeded};
@@ -21,23 +21,10 @@ fn taipei(y: i32, m: u32, d: u32, hour: u32, minute: u32) -> DateTime<Utc> {
     )
 }
 
-async fn operator(w: &Seeded) -> String {
-    let (status, session) = w
-        .call(json_request(
-            "POST",
-            "/operator/sessions",
-            None,
-            json!({"account": OPERATOR, "password": OPERATOR_PASSWORD}),
-        ))
-        .await;
-    assert_eq!(status, 201, "{session}");
-    session["token"].as_str().unwrap().to_owned()
-}
-
 /// The operator opens INST0001 in installment mode (a child of the demo parent), with a
 /// return-operation fee of NT$15 an order and a serial processing fee of 1%.
 async fn open_installment_merchant(w: &Seeded) {
-    let ops = operator(w).await;
+    let ops = w.operator_token(OPERATOR).await;
     let calls = [
         (
             format!("/operator/merchants/{MERCHANT}"),

@@ -9,15 +9,6 @@ use tessera_dev::seed::{
 };
 use tessera_tests::{authed, error_fields, json_request, seeded, Seeded};
 
-async fn operator_token(w: &Seeded, account: &str) -> String {
-    let body = json!({"account": account, "password": OPERATOR_PASSWORD});
-    let (status, session) = w
-        .call(json_request("POST", "/operator/sessions", None, body))
-        .await;
-    assert_eq!(status, 201, "{session}");
-    session["token"].as_str().unwrap().to_owned()
-}
-
 /// A PUT, then the clock moves a second on (the audit is in time order).
 async fn put(w: &Seeded, token: &str, uri: &str, body: Value) -> (u16, Value) {
     let answer = w.call(json_request("PUT", uri, Some(token), body)).await;
@@ -198,7 +189,7 @@ async fn a_merchant_token_is_refused_on_every_operator_route_and_an_operator_tok
         assert_eq!(status, 401, "{method} {uri} without a token: {problem}");
     }
     // The operator's token opens no merchant route.
-    let operator = operator_token(&w, OPERATOR).await;
+    let operator = w.operator_token(OPERATOR).await;
     for uri in [
         "/branches",
         "/merchant/profile",
@@ -250,7 +241,7 @@ async fn a_merchant_token_is_refused_on_every_operator_route_and_an_operator_tok
 #[tokio::test]
 async fn a_read_only_operator_reads_and_is_refused_every_change() {
     let w = seeded().await;
-    let auditor = operator_token(&w, AUDITOR).await;
+    let auditor = w.operator_token(AUDITOR).await;
     for (method, _, uri, body) in operator_routes() {
         if uri == "/operator/sessions/current" {
             continue; // signing out: below
@@ -283,7 +274,7 @@ async fn a_read_only_operator_reads_and_is_refused_every_change() {
 #[tokio::test]
 async fn the_operator_sets_up_a_merchant_and_every_action_is_audited() {
     let w = seeded().await;
-    let ops = operator_token(&w, OPERATOR).await;
+    let ops = w.operator_token(OPERATOR).await;
 
     // A new merchant with its admin, who signs in; putting it again changes nothing.
     let merchant = json!({"name": "新開幕商店", "admin_password": "Fresh#2026"});
@@ -459,7 +450,7 @@ async fn the_operator_sets_up_a_merchant_and_every_action_is_audited() {
 #[tokio::test]
 async fn bills_are_marked_paid_once_and_job_runs_are_readable() {
     let w = seeded().await;
-    let ops = operator_token(&w, OPERATOR).await;
+    let ops = w.operator_token(OPERATOR).await;
     // A closed October bill of the demo parent.
     let parent = tessera_domain::values::MerchantId::parse("m", PARENT).unwrap();
     w.services
@@ -581,7 +572,7 @@ async fn bills_are_marked_paid_once_and_job_runs_are_readable() {
 #[tokio::test]
 async fn announcements_reach_the_chosen_message_centres_until_withdrawn() {
     let w = seeded().await;
-    let ops = operator_token(&w, OPERATOR).await;
+    let ops = w.operator_token(OPERATOR).await;
     let everyone = json!({"title": "系統維護公告", "body": "12/10 02:00–04:00 系統維護。"});
     let (status, published) = put(
         &w,
@@ -699,7 +690,7 @@ async fn announcements_reach_the_chosen_message_centres_until_withdrawn() {
 #[tokio::test]
 async fn documents_are_uploaded_checked_published_and_downloaded_through_short_lived_links() {
     let w = seeded().await;
-    let ops = operator_token(&w, OPERATOR).await;
+    let ops = w.operator_token(OPERATOR).await;
     let admin = w.token(PARENT, "admin", ADMIN_PASSWORD).await;
     let pdf = b"%PDF-1.4\n% Tessera operation manual\n%%EOF\n".to_vec();
     let described =

@@ -3,9 +3,7 @@
 //! test print; the platform's print run advanced by the operator; who may do what.
 
 use serde_json::{json, Value};
-use tessera_dev::seed::{
-    ADMIN_PASSWORD, OPERATOR, OPERATOR_PASSWORD, PARENT, PARTNER, STAFF_PASSWORD,
-};
+use tessera_dev::seed::{ADMIN_PASSWORD, OPERATOR, PARENT, PARTNER, STAFF_PASSWORD};
 use tessera_tests::{authed, body_text, json_request, seeded, send, IssueRow, Seeded};
 
 struct World {
@@ -266,16 +264,7 @@ async fn printing_is_refused_to_the_wrong_tickets_and_accounts() {
 async fn the_operator_prints_and_ships_the_platforms_run() {
     let w = world().await;
     let tickets = w.issue_paper("paper_by_platform", "PRUN1", 2).await;
-    let (status, session) = w
-        .call(json_request(
-            "POST",
-            "/operator/sessions",
-            None,
-            json!({"account": OPERATOR, "password": OPERATOR_PASSWORD}),
-        ))
-        .await;
-    assert_eq!(status, 201, "{session}");
-    let ops = session["token"].as_str().unwrap().to_owned();
+    let ops = w.operator_token(OPERATOR).await;
     let mine = |run: &Value| -> Vec<String> {
         run["items"]
             .as_array()
@@ -339,15 +328,7 @@ async fn the_operator_prints_and_ships_the_platforms_run() {
             .0,
         403
     );
-    let (_, auditor) = w
-        .call(json_request(
-            "POST",
-            "/operator/sessions",
-            None,
-            json!({"account": "auditor", "password": OPERATOR_PASSWORD}),
-        ))
-        .await;
-    let auditor = auditor["token"].as_str().unwrap().to_owned();
+    let auditor = w.operator_token("auditor").await;
     assert_eq!(
         w.call(authed("GET", "/operator/print-run", &auditor))
             .await

@@ -16,8 +16,7 @@
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use tessera_dev::seed::{
-    ADMIN_PASSWORD, CHILD, INSTALLMENT, OPERATOR, OPERATOR_PASSWORD, PARENT, PARTNER,
-    STAFF_PASSWORD,
+    ADMIN_PASSWORD, CHILD, INSTALLMENT, OPERATOR, PARENT, PARTNER, STAFF_PASSWORD,
 };
 use tessera_tests::{json_request, seeded, IssueRow, Seeded};
 
@@ -26,6 +25,16 @@ use tessera_tests::{json_request, seeded, IssueRow, Seeded};
 enum Victim {
     RedeemAfterUse,
     Installment,
+}
+
+/// The tokens that attack one victim tenant.
+struct Attackers {
+    /// The admin of another tenant in the victim's mode.
+    stranger: String,
+    /// A sub-account of the victim with no rights at all.
+    bare: String,
+    /// A sub-account of the victim that may read every area and change none.
+    manager: String,
 }
 
 struct Sample {
@@ -920,16 +929,7 @@ async fn every_operation_refuses_missing_bad_and_expired_tokens_other_tenants_an
     let installment_admin = w.token(INSTALLMENT, "admin", ADMIN_PASSWORD).await;
     let partner = w.token(PARTNER, "admin", ADMIN_PASSWORD).await;
     let manager = w.token(PARENT, "manager01", STAFF_PASSWORD).await;
-    let (status, operator) = w
-        .call(json_request(
-            "POST",
-            "/operator/sessions",
-            None,
-            json!({"account": OPERATOR, "password": OPERATOR_PASSWORD}),
-        ))
-        .await;
-    assert_eq!(status, 201, "{operator}");
-    let operator = operator["token"].as_str().expect("a token").to_owned();
+    let operator = w.operator_token(OPERATOR).await;
     open_merchant(&w, &operator, "OTHR0001", "redeem_after_use").await;
     open_merchant(&w, &operator, "OTHR0002", "installment").await;
     let stranger = w.token("OTHR0001", "admin", ADMIN_PASSWORD).await;
@@ -973,6 +973,21 @@ async fn every_operation_refuses_missing_bad_and_expired_tokens_other_tenants_an
     let bare = w.token(PARENT, "norights1", "Norights2026").await;
     let installment_bare = w.token(INSTALLMENT, "norights1", "Norights2026").await;
     let installment_manager = w.token(INSTALLMENT, "readonly1", "Readonly2026").await;
+    // Who attacks each victim: a stranger in its mode, and its own accounts without rights.
+    let parent_side = Attackers {
+        stranger,
+        bare,
+        manager,
+    };
+    let installment_side = Attackers {
+        stranger: installment_stranger,
+        bare: installment_bare,
+        manager: installment_manager,
+    };
+    let attackers = |victim: Victim| match victim {
+        Victim::RedeemAfterUse => &parent_side,
+        Victim::Installment => &installment_side,
+    };
     let o = objects(&w, &admin, &installment_admin, &partner).await;
 
     let document = serde_json::to_value(tessera_dev::openapi::document()).expect("the document");
@@ -1038,10 +1053,7 @@ async fn every_operation_refuses_missing_bad_and_expired_tokens_other_tenants_an
         }
 
         // Another tenant, in the victim's mode.
-        let other = match sample.victim {
-            Victim::RedeemAfterUse => stranger.as_str(),
-            Victim::Installment => installment_stranger.as_str(),
-        };
+        let other = attackers(sample.victim).stranger.as_str();
         let fake_uri = replaced(&sample.uri, &pairs);
         let fake_body = sample.body.as_ref().map(|body| {
             serde_json::from_str(&replaced(&body.to_string(), &pairs)).expect("still JSON")
@@ -1088,10 +1100,7 @@ async fn every_operation_refuses_missing_bad_and_expired_tokens_other_tenants_an
                     sample,
                     &sample.uri,
                     &sample.body,
-                    Some(match sample.victim {
-                        Victim::RedeemAfterUse => &bare,
-                        Victim::Installment => &installment_bare,
-                    }),
+                    Some(&attackers(sample.victim).bare),
                 )
                 .await;
             let states_403 =
@@ -1118,10 +1127,7 @@ async fn every_operation_refuses_missing_bad_and_expired_tokens_other_tenants_an
                     sample,
                     &sample.uri,
                     &sample.body,
-                    Some(match sample.victim {
-                        Victim::RedeemAfterUse => &manager,
-                        Victim::Installment => &installment_manager,
-                    }),
+                    Some(&attackers(sample.victim).manager),
                 )
                 .await;
             let code = if sample.operation.starts_with("/sub-accounts") {
@@ -1144,15 +1150,12 @@ async fn every_operation_refuses_missing_bad_and_expired_tokens_other_tenants_an
         }
     }
     let after = attack.w.snapshot().await;
-    let changed: Vec<&String> = after
-        .iter()
-        .filter(|(k, v)| before.get(*k) != Some(v))
-        .map(|(k, _)| k)
-        .chain(before.keys().filter(|k| !after.contains_key(*k)))
+    let changed: Vec<String> = tessera_tests::changed_items(&before, &after)
+        .into_iter()
         // What the strangers did in their own tenants (an export of their own report, a
         // store of their own) is theirs to do.
         .filter(|key| {
-            let item = after.get(*key).or(before.get(*key));
+            let item = after.get(key).or(before.get(key));
             !key.contains("OTHR000") && !item.is_some_and(|item| item.contains("OTHR000"))
         })
         .collect();

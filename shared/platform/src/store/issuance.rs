@@ -436,7 +436,7 @@ impl Table {
 }
 
 /// A new batch's item (in the merchant's batch timeline), written only if its id is new.
-pub fn batch_creation(batch: &BatchRecord) -> Result<super::Write, Error> {
+pub fn batch_creation(batch: &BatchRecord) -> Result<Write, Error> {
     let mut item = to_item(
         batch,
         keys::merchant(batch.merchant_id.as_str()),
@@ -450,8 +450,8 @@ pub fn batch_creation(batch: &BatchRecord) -> Result<super::Write, Error> {
         keys::GSI1SK.to_owned(),
         AttributeValue::S(keys::batch_timeline(batch.created_at, &batch.batch_id)),
     );
-    Ok(super::Write {
+    Ok(Write {
         item,
-        expect: super::Expect::Absent,
+        expect: Expect::Absent,
     })
 }
