@@ -83,6 +83,16 @@ pub fn check_archive(bytes: &[u8]) -> Result<(), Error> {
 /// first cell past the row limit.
 pub fn read_issuance(bytes: &[u8]) -> Result<(Vec<String>, Vec<SheetRow>), Error> {
     check_archive(bytes)?;
+    // calamine indexes some parts without checking them (a cell naming a shared string the
+    // workbook does not have panics inside it): a damaged file is refused, not a crash.
+    std::panic::catch_unwind(|| read_first_sheet(bytes)).unwrap_or_else(|_| {
+        Err(invalid(
+            "the workbook is damaged (a cell refers to a missing part)",
+        ))
+    })
+}
+
+fn read_first_sheet(bytes: &[u8]) -> Result<(Vec<String>, Vec<SheetRow>), Error> {
     let mut workbook: Xlsx<_> =
         Xlsx::new(Cursor::new(bytes)).map_err(|_| invalid("not a readable xlsx workbook"))?;
     let first = workbook

@@ -287,3 +287,25 @@ fn every_workbook_of_the_fixtures_is_answered() {
     }
     assert!(read > 0, "the fixtures hold a workbook");
 }
+
+/// Found by the byte-flipping property: a cell names a shared string the workbook lacks,
+/// which panics inside calamine; the reader refuses the file instead.
+#[test]
+fn a_cell_naming_a_missing_shared_string_is_refused() {
+    let parts: Vec<(String, Vec<u8>)> = workbook_parts()
+        .into_iter()
+        .map(|(name, content)| match name.as_str() {
+            "xl/sharedStrings.xml" => (
+                name,
+                br#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" uniqueCount="0"></sst>"#.to_vec(),
+            ),
+            _ => (name, content),
+        })
+        .collect();
+    let borrowed: Vec<(&str, &[u8])> = parts
+        .iter()
+        .map(|(name, content)| (name.as_str(), content.as_slice()))
+        .collect();
+    let error = read_issuance(&archive(&borrowed)).expect_err("refused");
+    assert_eq!(error.code, ErrorCode::IssuanceFileInvalid);
+}
