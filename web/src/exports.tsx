@@ -55,11 +55,20 @@ export function ExportButton({ report, query }: { report: string; query: Record<
             {t("reports.rows_written")}: {state.rows_written}
           </Typography.Text>
         )}
-        {state?.download_url && (
-          <Button type="primary" href={state.download_url} data-testid="export-download">
-            {t("common.download")}
-          </Button>
-        )}
+        {/* A report too long for one file comes in numbered parts, each with its link. */}
+        {state?.status === "done" &&
+          state.parts.map((part, index) => (
+            <Button
+              key={part.download_url}
+              type={index === 0 ? "primary" : "default"}
+              href={part.download_url}
+              data-testid={index === 0 ? "export-download" : `export-download-${index + 1}`}
+            >
+              {state.parts.length === 1
+                ? t("common.download")
+                : `${t("common.download")} ${index + 1}/${state.parts.length} · ${t("reports.rows_written")}: ${part.rows}`}
+            </Button>
+          ))}
       </Space>
       <ProblemAlert error={error} />
     </Space>

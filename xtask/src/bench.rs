@@ -734,7 +734,8 @@ async fn export_100k() -> Result<(), BenchError> {
         request: serde_json::to_value(&request)?,
         status: ExportStatus::Queued,
         rows_written: 0,
-        object_key: None,
+        parts: Vec::new(),
+        resume_after: None,
         failure: None,
         requested_by: tessera_domain::values::AccountName::parse_login("a", "admin")?,
         created_at: now,
@@ -742,7 +743,7 @@ async fn export_100k() -> Result<(), BenchError> {
         finished_at: None,
         version: 1,
     };
-    world.services.table.save_export_progress(&record).await?;
+    world.services.table.create_export(&record).await?;
     let values = crate::deployed::resource_values(&world.template, &world.provisioned);
     let functions = crate::deployed::DeployedFunctions::new(
         &world.template,

@@ -167,7 +167,7 @@ pub fn queue_handlers(context: &HandlerContext) -> Vec<(&'static str, QueueHandl
         let exporter = exporter.clone();
         Box::pin(async move {
             let exporter = exporter.map_err(|e| BoxError::from(e.to_string()))?;
-            Ok(exporter.handle(event).await)
+            Ok(exporter.handle(event, None).await)
         })
     });
     let jobs = fn_daily_jobs::DailyJobs::new(&context.services);

@@ -1,5 +1,5 @@
 use lambda_runtime::{service_fn, LambdaEvent};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Work stops this long before Lambda's deadline, leaving time to record the run and queue
 /// its continuation (a transaction of the job takes well under a second).
@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let jobs = jobs.clone();
         async move {
             let budget = fn_daily_jobs::Budget {
-                deadline: deadline(event.context.deadline),
+                deadline: tessera_platform::lambda::deadline_less(event.context.deadline, MARGIN),
                 max_groups: None,
             };
             if event.payload.get("Records").is_some() {
@@ -29,15 +29,4 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     }))
     .await
-}
-
-/// Lambda's deadline (milliseconds since the epoch) as an instant of this process, less the
-/// margin.
-fn deadline(deadline_ms: u64) -> Option<Instant> {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_millis();
-    let left = u64::try_from(u128::from(deadline_ms).checked_sub(now_ms)?).ok()?;
-    Some(Instant::now() + Duration::from_millis(left).saturating_sub(MARGIN))
 }

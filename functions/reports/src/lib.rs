@@ -850,38 +850,61 @@ pub struct ExportView {
     pub rows_written: u64,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// When done: a link that downloads the file for the next few minutes.
+    /// When done: a link that downloads the file (the first part's, when there are
+    /// several) for the next few minutes.
     pub download_url: Option<String>,
+    /// When done: every file of the export in the report's order, each with its link. A
+    /// report too long for one file (or one run of the worker) comes in several parts,
+    /// each with the column headers; most exports have one.
+    pub parts: Vec<ExportPartView>,
     pub failure: Option<String>,
 }
 
-fn view_of(export: &ExportRecord, download_url: Option<String>) -> ExportView {
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExportPartView {
+    pub rows: u64,
+    /// Downloads this part for the next few minutes.
+    pub download_url: String,
+}
+
+fn view_of(export: &ExportRecord, parts: Vec<ExportPartView>) -> ExportView {
     ExportView {
         export_id: export.export_id.clone(),
         status: wire_name(export.status),
         rows_written: export.rows_written,
         created_at: export.created_at,
         finished_at: export.finished_at,
-        download_url,
+        download_url: parts.first().map(|part| part.download_url.clone()),
+        parts,
         failure: export.failure.clone(),
     }
 }
 
 async fn export_view(services: &Services, export: &ExportRecord) -> Result<ExportView, Error> {
-    let download_url = match (&export.status, &export.object_key) {
-        (ExportStatus::Done, Some(key)) => Some(
-            services
+    let mut parts = Vec::new();
+    if export.status == ExportStatus::Done {
+        let count = export.parts.len();
+        for (index, part) in export.parts.iter().enumerate() {
+            // The file's name as the browser saves it: one file, or numbered parts.
+            let file_name = match count {
+                1 => format!("tessera-{}.xlsx", export.export_id),
+                _ => format!("tessera-{}-{}of{count}.xlsx", export.export_id, index + 1),
+            };
+            let download_url = services
                 .exports()?
                 .presign_attachment(
-                    key,
-                    &format!("tessera-{}.xlsx", export.export_id),
+                    &part.object_key,
+                    &file_name,
                     std::time::Duration::from_secs(DOWNLOAD_LINK_MINUTES * 60),
                 )
-                .await?,
-        ),
-        _ => None,
-    };
-    Ok(view_of(export, download_url))
+                .await?;
+            parts.push(ExportPartView {
+                rows: part.rows,
+                download_url,
+            });
+        }
+    }
+    Ok(view_of(export, parts))
 }
 
 /// Export a report to Excel (asynchronous): poll `GET /exports/{export_id}` until it is
@@ -1028,7 +1051,8 @@ async fn create_export(
                 request: request.clone(),
                 status: ExportStatus::Queued,
                 rows_written: 0,
-                object_key: None,
+                parts: Vec::new(),
+                resume_after: None,
                 failure: None,
                 requested_by: actor.account.clone(),
                 created_at: now,
@@ -1051,7 +1075,7 @@ async fn create_export(
                 export_id,
                 &message,
             )?);
-            Ok(Decision::new(changes, view_of(&export, None)))
+            Ok(Decision::new(changes, view_of(&export, Vec::new())))
         })
         .await?;
     Ok((StatusCode::ACCEPTED, Json(export)))

@@ -449,6 +449,148 @@ async fn an_export_is_a_real_workbook_with_no_live_formula() {
     assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()));
 }
 
+/// The rows of an export's file (the header first).
+async fn xlsx_rows(link: &str) -> Vec<Vec<Data>> {
+    let bytes = tessera_tests::get_bytes(link).await;
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
+    let sheet = book
+        .worksheet_range("票券報表")
+        .expect("the report's sheet");
+    sheet.rows().map(|r| r.to_vec()).collect()
+}
+
+#[tokio::test]
+async fn an_export_too_long_for_one_run_comes_in_parts_that_join_without_a_gap() {
+    use std::sync::Arc;
+    use tessera_platform::store::exports::ExportStatus;
+    let w = world().await;
+    let body = json!({"report": "tickets", "query": {"mode": "date", "from": today(), "to": today(), "date_type": "issued"}});
+    let queue = w.stack.provisioned.queue_urls["ReportExportQueue"].clone();
+    let export = |body: Value| {
+        let w = &w;
+        async move {
+            let (status, queued) = w
+                .call(keyed("/exports", &w.admin, &fresh_key(), body))
+                .await;
+            assert_eq!(status, 202, "{queued}");
+            w.publish().await;
+            queued["export_id"].as_str().unwrap().to_owned()
+        }
+    };
+    // An exporter whose parts hold at most 4 rows, read 2 at a time, with a deadline.
+    let exporter = |deadline: Option<std::time::Instant>| {
+        let mut exporter = fn_report_export::Exporter::new(&w.services).unwrap();
+        exporter.page_rows = 2;
+        exporter.part_rows = 4;
+        let handler: tessera_dev::functions::QueueHandler = Arc::new(move |event| {
+            let exporter = exporter.clone();
+            Box::pin(async move { Ok(exporter.handle(event, deadline).await) })
+        });
+        handler
+    };
+    let view = |id: String| {
+        let w = &w;
+        async move {
+            let (status, view) = w
+                .call(authed("GET", &format!("/exports/{id}"), &w.admin))
+                .await;
+            assert_eq!(status, 200, "{view}");
+            view
+        }
+    };
+
+    // The whole report in one file, as the deployed worker writes it.
+    let whole_id = export(body.clone()).await;
+    assert_eq!(
+        w.drain("ReportExportQueue", "ReportExportFunction").await,
+        1
+    );
+    let whole = view(whole_id).await;
+    assert_eq!(whole["parts"].as_array().unwrap().len(), 1, "{whole}");
+    let whole_rows = xlsx_rows(whole["download_url"].as_str().unwrap()).await;
+    assert_eq!(whole_rows.len(), 8, "a header and seven tickets");
+
+    // In parts: the worker closes a part when another page might not fit, saves where the
+    // rest begins and queues it; the parts, each with the header, join to the whole.
+    for (deadline, sizes) in [
+        (None, vec![4, 3]),
+        // Out of time at once: each part still takes its one page, so every run moves on.
+        (Some(std::time::Instant::now()), vec![2, 2, 2, 1]),
+    ] {
+        let id = export(body.clone()).await;
+        let runs = tessera_tests::drain(&w.stack.aws.sqs, &queue, &exporter(deadline)).await;
+        assert_eq!(
+            runs,
+            sizes.len(),
+            "the request and one continuation a further part"
+        );
+        let done = view(id).await;
+        assert_eq!(
+            (done["status"].as_str(), done["rows_written"].as_u64()),
+            (Some("done"), Some(7)),
+            "{done}"
+        );
+        let parts = done["parts"].as_array().unwrap();
+        let rows: Vec<u64> = parts.iter().map(|p| p["rows"].as_u64().unwrap()).collect();
+        assert_eq!(rows, sizes, "{done}");
+        assert_eq!(done["download_url"], parts[0]["download_url"]);
+        let mut joined = Vec::new();
+        for part in parts {
+            let mut rows = xlsx_rows(part["download_url"].as_str().unwrap()).await;
+            assert_eq!(rows[0], whole_rows[0], "each part has the header");
+            joined.extend(rows.drain(1..));
+        }
+        assert_eq!(
+            joined,
+            whole_rows[1..],
+            "no row missing, none twice, in order"
+        );
+    }
+
+    // Two deliveries of one message at once: the one that saves its part first carries the
+    // export on; the other, holding the export as it read it, steps aside and changes
+    // nothing (its file is named by no record).
+    let id = export(body.clone()).await;
+    let merchant = tessera_domain::values::MerchantId::parse("m", PARENT).unwrap();
+    let mut stale = w
+        .services
+        .table
+        .get_export(&merchant, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let runs = tessera_tests::drain(&w.stack.aws.sqs, &queue, &exporter(None)).await;
+    assert_eq!(runs, 2);
+    let finished = w
+        .services
+        .table
+        .get_export(&merchant, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut slow = fn_report_export::Exporter::new(&w.services).unwrap();
+    slow.page_rows = 2;
+    slow.part_rows = 4;
+    slow.export(&mut stale, None)
+        .await
+        .expect("stepping aside is not a failure");
+    let after = w
+        .services
+        .table
+        .get_export(&merchant, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after, finished);
+    assert_eq!(after.status, ExportStatus::Done);
+    assert_eq!(after.parts.len(), 2);
+    // Nothing queued by the one that stepped aside.
+    assert_eq!(
+        tessera_tests::drain(&w.stack.aws.sqs, &queue, &exporter(None)).await,
+        0
+    );
+}
+
 #[tokio::test]
 async fn an_export_is_seen_only_by_whoever_asked_for_it() {
     let w = world().await;
@@ -1024,7 +1166,8 @@ async fn an_export_that_keeps_failing_says_so_after_the_last_try() {
         request: json!({"report": "from_the_future"}),
         status: ExportStatus::Queued,
         rows_written: 0,
-        object_key: None,
+        parts: Vec::new(),
+        resume_after: None,
         failure: None,
         requested_by: tessera_domain::values::AccountName::parse_login("a", "admin").unwrap(),
         created_at: at,
@@ -1032,11 +1175,7 @@ async fn an_export_that_keeps_failing_says_so_after_the_last_try() {
         finished_at: None,
         version: 1,
     };
-    w.services
-        .table
-        .save_export_progress(&record)
-        .await
-        .unwrap();
+    w.services.table.create_export(&record).await.unwrap();
     let handler = w.handler("ReportExportFunction");
     let delivery = |receives: &str| {
         let mut message = SqsMessage::default();

@@ -2921,15 +2921,30 @@ export interface components {
              */
             report: string;
         };
+        ExportPartView: {
+            /** @description Downloads this part for the next few minutes. */
+            download_url: string;
+            /** Format: int64 */
+            rows: number;
+        };
         ExportView: {
             /** Format: date-time */
             created_at: string;
-            /** @description When done: a link that downloads the file for the next few minutes. */
+            /**
+             * @description When done: a link that downloads the file (the first part's, when there are
+             *     several) for the next few minutes.
+             */
             download_url?: string | null;
             export_id: string;
             failure?: string | null;
             /** Format: date-time */
             finished_at?: string | null;
+            /**
+             * @description When done: every file of the export in the report's order, each with its link. A
+             *     report too long for one file (or one run of the worker) comes in several parts,
+             *     each with the column headers; most exports have one.
+             */
+            parts: components["schemas"]["ExportPartView"][];
             /** Format: int64 */
             rows_written: number;
             /** @description `queued`, `running`, `done` or `failed`. */
