@@ -1058,3 +1058,97 @@ async fn a_sign_in_at_the_most_verbose_log_level_logs_neither_the_password_nor_t
     let signature = token.rsplit('.').next().expect("a signature");
     assert!(!printed.contains(signature), "the token was logged");
 }
+
+#[tokio::test]
+async fn an_export_longer_than_one_run_is_continued_by_the_deployed_worker_within_its_policy() {
+    use futures_util::{StreamExt, TryStreamExt};
+    let d = deploy(&[]).await;
+    let admin = d.sign_in(DEMO, "admin", DEMO_PASSWORD).await;
+    let today = tessera_domain::calendar::taipei_date(Utc::now());
+    let (status, export) = d
+        .call(keyed(
+            "POST",
+            "/exports",
+            &admin,
+            "export-sms",
+            json!({"report": "sms_log", "query": {"from": today, "to": today}}),
+        ))
+        .await;
+    assert_eq!(status, 202, "{export}");
+    d.publish().await;
+    // More SMS in the log than one page of the export holds (stored after the export is
+    // asked for: the stream is read from its start, and the export's event comes first).
+    let services = d.stack.services(Arc::new(FixedClock::at(Utc::now())));
+    let pages = fn_report_export::PAGE_ROWS + 20;
+    let sent_at = Utc::now() - Duration::minutes(5);
+    futures_util::stream::iter(0..pages)
+        .map(|i| {
+            let table = services.table.clone();
+            async move {
+                let entry = tessera_platform::store::notifications::SmsLogEntry {
+                    notification_id: format!("sms-{i:04}"),
+                    merchant_id: DEMO.to_owned(),
+                    at: sent_at + Duration::milliseconds(i as i64),
+                    to: "0912345678".to_owned(),
+                    buyer_name: "王小明".to_owned(),
+                    body: "您的電子票券已送達".to_owned(),
+                    purpose: "issue".to_owned(),
+                };
+                table.record_sms(&entry).await
+            }
+        })
+        .buffer_unordered(8)
+        .try_collect::<Vec<()>>()
+        .await
+        .expect("the log stored");
+    // The first run is given less time than the worker's margin before Lambda's deadline:
+    // it closes its part after one page and queues the rest itself.
+    let pool = d
+        .functions
+        .pool("ReportExportFunction")
+        .expect("a function of the template");
+    let worker = Arc::new(
+        Instance::start(&pool.config)
+            .await
+            .expect("the worker starts"),
+    );
+    let short_run: tessera_dev::functions::QueueHandler = Arc::new(move |event| {
+        let worker = worker.clone();
+        Box::pin(async move {
+            let payload = serde_json::to_value(&event)?;
+            let answer = worker
+                .invoke(&payload, std::time::Duration::from_secs(30))
+                .await?;
+            Ok(serde_json::from_value(answer)?)
+        })
+    });
+    let url = &d.stack.provisioned.queue_urls["ReportExportQueue"];
+    let taken = tessera_dev::gateway::poll_once(&d.stack.aws.sqs, url, &short_run, 0)
+        .await
+        .expect("the queue reads");
+    assert_eq!(taken, 1);
+    // The rest, by the function as Lambda runs it.
+    assert_eq!(
+        d.drain("ReportExportQueue", "ReportExportFunction").await,
+        1
+    );
+    let (status, done) = d
+        .call(authed_get(
+            &format!("/exports/{}", export["export_id"].as_str().expect("an id")),
+            &admin,
+        ))
+        .await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (200, Some("done")),
+        "{done}"
+    );
+    let parts: Vec<u64> = done["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|part| part["rows"].as_u64().expect("rows"))
+        .collect();
+    assert_eq!(parts, [fn_report_export::PAGE_ROWS as u64, 20], "{done}");
+    d.assert_least_privilege();
+}
