@@ -23,7 +23,16 @@ fi
 # binary, as Lambda does: build them first.
 echo "test.sh: building the function binaries" >&2
 cargo build --workspace --bins
+# Every answer the end-to-end tests meet is logged, so that after a whole run the answers the
+# OpenAPI document promises and no test reached are listed (tessera-dev status-coverage).
+status_log="${CARGO_TARGET_DIR:-target}/status-log"
+rm -rf "$status_log"
+export TESSERA_STATUS_LOG_DIR="$status_log"
 cargo test --workspace "$@"
+if [ "$#" -eq 0 ]; then
+  echo "test.sh: the documented answers the tests reached (tessera-dev status-coverage)" >&2
+  cargo run --quiet -p tessera-dev --bin tessera-dev -- status-coverage "$status_log"
+fi
 # The merchant console in a real browser (web/e2e): after the Rust tests, on a stack of its
 # own. A filtered run (arguments given) is about the Rust tests and skips it, as does
 # TESSERA_SKIP_BROWSER=1.

@@ -6,7 +6,9 @@
 //!   throttling);
 //! - `AnswerLost`: the service does the call, then the answer is lost (a connection cut
 //!   after the commit): the caller cannot know it happened;
-//! - `Slow`: the call is held longer than the SDK's attempt timeout before it goes on.
+//! - `Slow`: the call is held longer than the SDK's attempt timeout before it goes on;
+//! - `ConditionFailed`: a DynamoDB write is refused as if another writer had changed its
+//!   items first (every condition of a transaction fails): a race lost every time.
 
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
@@ -21,6 +23,7 @@ pub enum Failure {
     Refused,
     AnswerLost,
     Slow(Duration),
+    ConditionFailed,
 }
 
 struct Fault {
@@ -197,11 +200,13 @@ async fn relay(
                     None
                 }
             });
-        state.calls.push((name, failure.is_some()));
+        state.calls.push((name.clone(), failure.is_some()));
         failure
     };
-    if let Some(Failure::Refused) = failure {
-        return unavailable();
+    match failure {
+        Some(Failure::Refused) => return unavailable(),
+        Some(Failure::ConditionFailed) => return condition_failed(&name, &text),
+        _ => {}
     }
     let upstream = if is_dynamodb { dynamodb } else { others };
     let delay = match failure {
@@ -237,6 +242,7 @@ async fn forward(
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
+    let head = parts.method == axum::http::Method::HEAD;
     let mut forwarded = client.request(parts.method, format!("{upstream}{path}"));
     for (name, value) in &parts.headers {
         if name != "host" && name != "content-length" {
@@ -246,12 +252,46 @@ async fn forward(
     let answer = forwarded.body(bytes).send().await.ok()?;
     let mut response = Response::builder().status(answer.status());
     for (name, value) in answer.headers() {
-        if name != "content-length" && name != "transfer-encoding" {
+        // A HEAD's length is the object's, not its (empty) body's: it is passed on.
+        if (name != "content-length" || head) && name != "transfer-encoding" {
             response = response.header(name, value);
         }
     }
     let bytes = answer.bytes().await.ok()?;
     response.body(Body::from(bytes)).ok()
+}
+
+/// DynamoDB's answer to a write whose condition failed: for a transaction, every item's
+/// condition failed (one reason per item, as DynamoDB lists them).
+fn condition_failed(call: &str, body: &str) -> Response<Body> {
+    let answer = if call == "TransactWriteItems" {
+        let items = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|request| request["TransactItems"].as_array().map(Vec::len))
+            .unwrap_or(1);
+        let reasons: Vec<serde_json::Value> = (0..items)
+            .map(|_| serde_json::json!({"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}))
+            .collect();
+        serde_json::json!({
+            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]",
+            "CancellationReasons": reasons,
+        })
+    } else {
+        serde_json::json!({
+            "__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+            "message": "The conditional request failed",
+        })
+    };
+    let mut response = Response::new(Body::from(answer.to_string()));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(
+        "content-type",
+        "application/x-amz-json-1.0"
+            .parse()
+            .expect("a header value"),
+    );
+    response
 }
 
 /// A 503 as AWS services send it (the SDK treats it as transient and retries).

@@ -61,11 +61,49 @@ pub fn require_local_aws() {
 
 /// Sends one request through a router, as the gateway or Lambda would.
 pub async fn send(router: &Router, request: Request<Body>) -> Response<Body> {
-    router
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let response = router
         .clone()
         .oneshot(request)
         .await
-        .unwrap_or_else(|never| match never {})
+        .unwrap_or_else(|never| match never {});
+    status_log::record(method.as_str(), &path, response.status().as_u16());
+    response
+}
+
+/// The answers the tests met, for `tessera-dev status-coverage` (see
+/// `tessera_dev::status_coverage`): one line per request into a file of this process
+/// under the directory `TESSERA_STATUS_LOG_DIR` names, when it names one.
+mod status_log {
+    use std::io::Write;
+    use std::sync::{Mutex, OnceLock};
+
+    static LOG: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+
+    pub fn record(method: &str, path: &str, status: u16) {
+        let log = LOG.get_or_init(|| {
+            let directory = std::env::var(tessera_dev::status_coverage::LOG_DIR_VARIABLE).ok()?;
+            std::fs::create_dir_all(&directory).ok()?;
+            let file = std::path::Path::new(&directory).join(format!(
+                "{}-{}.log",
+                std::env::current_exe()
+                    .ok()
+                    .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                    .unwrap_or_default(),
+                std::process::id()
+            ));
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file)
+                .unwrap_or_else(|e| panic!("the status log {}: {e}", file.display()));
+            Some(Mutex::new(file))
+        });
+        if let Some(file) = log {
+            let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            writeln!(file, "{method} {path} {status}").expect("the status log is writable");
+        }
+    }
 }
 
 pub async fn body_json(response: Response<Body>) -> serde_json::Value {

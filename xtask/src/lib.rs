@@ -12,5 +12,6 @@ pub mod openapi;
 pub mod provision;
 pub mod schedule;
 pub mod seed;
+pub mod status_coverage;
 pub mod streams;
 pub mod template;

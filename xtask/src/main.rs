@@ -7,6 +7,8 @@
 //!                                one process (quicker to rebuild, but not what ships)
 //!   tessera-dev bench [group]    run the benchmarks (or one group) against the local AWS
 //!   tessera-dev openapi          print the OpenAPI document
+//!   tessera-dev status-coverage [DIR]
+//!                                the documented answers the tests' status log did not meet
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -40,8 +42,11 @@ async fn main() -> ExitCode {
             .map(|json| println!("{json}"))
             .map_err(|e| e.to_string()),
         Some("console-publish") => publish_console(&args).await,
+        Some("status-coverage") => {
+            tessera_dev::status_coverage::run(args.get(1).map(String::as_str))
+        }
         _ => Err(
-            "usage: tessera-dev provision | up [--port N] [--in-process] | bench [group] | openapi \
+            "usage: tessera-dev provision | up [--port N] [--in-process] | bench [group] | openapi | status-coverage [DIR] \
              | console-publish --bucket <ConsoleBucketName> --api-url <ApiUrl>"
                 .to_owned(),
         ),

@@ -190,15 +190,6 @@ pub fn takes_idempotency_key(method: &str, path: &str) -> bool {
     !WITHOUT_IDEMPOTENCY_KEY.contains(&(method, path)) && !path.starts_with(OPERATOR_PREFIX)
 }
 
-/// Every state-changing operation takes an `Idempotency-Key` (the layer in front of every
-/// function's routes): documented here once, for every such operation, with the answers
-/// it adds (a malformed key, a key reused for another request).
-/// The refusals every route shares, stated on each operation that can meet them (a
-/// generated request must find each status it can get documented): 400 for a parameter or
-/// field that breaks its rule, and for a body that is not JSON; 413 and 415 for a body too
-/// large or not JSON at all; 401 behind the session authorizer; 404 where a `merchant_id`
-/// names another tenant. An operation's own
-/// description of a status is kept.
 /// A refusal as every operation documents it: problem+json with its description.
 fn problem_response(description: &str) -> utoipa::openapi::Response {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -213,61 +204,137 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
-fn document_common_refusals(document: &mut OpenApi) {
-    for_each_operation(document, |operation| {
-        let takes_input = operation
-            .parameters
-            .as_ref()
-            .is_some_and(|parameters| !parameters.is_empty());
-        let json_body = operation
-            .request_body
-            .as_ref()
-            .is_some_and(|body| body.content.contains_key("application/json"));
-        let names_owner = operation.parameters.as_ref().is_some_and(|parameters| {
-            parameters.iter().any(|p| {
-                p.name == "merchant_id"
-                    && matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
-            })
-        });
-        let signed_in = operation
-            .security
-            .as_ref()
-            .is_some_and(|security| !security.is_empty());
-        let responses = &mut operation.responses.responses;
-        if takes_input || json_body {
-            responses.entry("400".to_owned()).or_insert_with(|| {
-                    problem_response(if json_body {
-                        "VALIDATION_FAILED (the errors list names each field and its rule), MALFORMED_JSON"
-                    } else {
-                        "VALIDATION_FAILED: a parameter breaks its rule (the errors list says which)"
-                    })
-                    .into()
-                });
-        }
-        if json_body {
-            responses.entry("413".to_owned()).or_insert_with(|| {
-                problem_response("PAYLOAD_TOO_LARGE: the body is larger than the API accepts")
-                    .into()
-            });
-            responses.entry("415".to_owned()).or_insert_with(|| {
-                problem_response("UNSUPPORTED_MEDIA_TYPE: the body must be application/json").into()
-            });
-        }
-        if names_owner {
-            // Another tenant's data answers "not found" in the area's own words, so
-            // that merchant IDs cannot be probed.
-            responses.entry("404".to_owned()).or_insert_with(|| {
-                    problem_response("The area's *_NOT_FOUND code: merchant_id names neither the session's merchant nor a child of it").into()
-                });
-        }
-        if signed_in {
-            responses.entry("401".to_owned()).or_insert_with(|| {
-                problem_response("UNAUTHENTICATED, SESSION_EXPIRED: no valid session token").into()
-            });
-        }
-    });
+/// A refusal as the e-ticket page's routes answer it: an HTML page saying what went wrong.
+fn page_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, ResponseBuilder, Type};
+    ResponseBuilder::new()
+        .description(format!("{description} (an HTML page)"))
+        .content(
+            "text/html",
+            ContentBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String).build()))
+                .build(),
+        )
+        .build()
 }
 
+/// Operations that reach no AWS service, so cannot answer 503.
+const WITHOUT_DEPENDENCIES: &[&str] = &["/error-codes"];
+
+/// The refusals every route shares, stated on each operation that can meet them (a
+/// generated request must find each status it can get documented, and a test reaches each
+/// one: tests/tests/suite/answers.rs): 400 for a parameter or field that breaks its rule,
+/// and for a body that cannot be read; 413 and 415 for a body too large or of another
+/// media type; 401 behind the session authorizer; 404 where a `merchant_id` names another
+/// tenant; 503 where a service the operation needs did not answer. An operation's own
+/// description of a status is kept; the e-ticket page's routes answer with pages.
+fn document_common_refusals(document: &mut OpenApi) {
+    for (path, item) in document.paths.paths.iter_mut() {
+        let reaches_services = !WITHOUT_DEPENDENCIES.contains(&path.as_str());
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            document_operation_refusals(operation, path, reaches_services);
+        }
+    }
+}
+
+fn document_operation_refusals(
+    operation: &mut utoipa::openapi::path::Operation,
+    path: &str,
+    reaches_services: bool,
+) {
+    use utoipa::openapi::path::ParameterIn;
+    // A path parameter that breaks its shape names nothing, so the merchant's routes
+    // answer it as not found (an identifier's shape tells nothing about existence); the
+    // operator's routes name what they set up and refuse a malformed one.
+    let validates_path = path.starts_with(OPERATOR_PREFIX);
+    let takes_input = operation.parameters.as_ref().is_some_and(|parameters| {
+        parameters
+            .iter()
+            .any(|p| !matches!(p.parameter_in, ParameterIn::Path) || validates_path)
+    });
+    let json_body = operation
+        .request_body
+        .as_ref()
+        .is_some_and(|body| body.content.contains_key("application/json"));
+    let form_body = operation.request_body.as_ref().is_some_and(|body| {
+        body.content
+            .contains_key("application/x-www-form-urlencoded")
+    });
+    // The e-ticket page's routes answer every refusal with a page.
+    let answers_pages = operation.responses.responses.values().any(|response| {
+            matches!(response, RefOr::T(response) if response.content.contains_key("text/html"))
+        });
+    let refusal = |description: &str| -> RefOr<utoipa::openapi::Response> {
+        if answers_pages {
+            page_response(description).into()
+        } else {
+            problem_response(description).into()
+        }
+    };
+    let names_owner = operation.parameters.as_ref().is_some_and(|parameters| {
+        parameters
+            .iter()
+            .any(|p| p.name == "merchant_id" && matches!(p.parameter_in, ParameterIn::Query))
+    });
+    let signed_in = operation
+        .security
+        .as_ref()
+        .is_some_and(|security| !security.is_empty());
+    let responses = &mut operation.responses.responses;
+    if takes_input || json_body || form_body {
+        responses.entry("400".to_owned()).or_insert_with(|| {
+            refusal(if json_body {
+                "VALIDATION_FAILED (the errors list names each field and its rule), MALFORMED_JSON"
+            } else if form_body {
+                "VALIDATION_FAILED: a field of the form, or the form itself, breaks its rule"
+            } else {
+                "VALIDATION_FAILED: a parameter breaks its rule (the errors list says which)"
+            })
+        });
+    }
+    if json_body || form_body {
+        responses.entry("413".to_owned()).or_insert_with(|| {
+            refusal("PAYLOAD_TOO_LARGE: the body is larger than the API accepts")
+        });
+        responses.entry("415".to_owned()).or_insert_with(|| {
+                refusal(if json_body {
+                    "UNSUPPORTED_MEDIA_TYPE: the body must be application/json"
+                } else {
+                    "UNSUPPORTED_MEDIA_TYPE: the body must be a form (application/x-www-form-urlencoded)"
+                })
+            });
+    }
+    if names_owner {
+        // Another tenant's data answers "not found" in the area's own words, so
+        // that merchant IDs cannot be probed.
+        responses.entry("404".to_owned()).or_insert_with(|| {
+                refusal("The area's *_NOT_FOUND code: merchant_id names neither the session's merchant nor a child of it")
+            });
+    }
+    if signed_in {
+        responses
+            .entry("401".to_owned())
+            .or_insert_with(|| refusal("UNAUTHENTICATED, SESSION_EXPIRED: no valid session token"));
+    }
+    if reaches_services {
+        responses.entry("503".to_owned()).or_insert_with(|| {
+                refusal("DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once)")
+            });
+    }
+}
+
+/// Every state-changing operation takes an `Idempotency-Key` (the layer in front of every
+/// function's routes): documented here once, for every such operation, with the answers
+/// it adds (a malformed key, a key reused for another request).
 fn document_idempotency_keys(document: &mut OpenApi) {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
     use utoipa::openapi::Required;

@@ -322,8 +322,7 @@ pub struct RedeliveredList {
     responses((status = 202, description = "Queued", body = RedeliveredList),
         (status = 400, description = "VALIDATION_FAILED: from, to (at most 3 months); IDEMPOTENCY_KEY_REQUIRED", body = ProblemDetails, content_type = PROBLEM),
         (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
-        (status = 403, description = "RIGHT_MISSING: modify right of operation_settings; SWITCH_REQUIRED", body = ProblemDetails, content_type = PROBLEM),
-        (status = 409, description = "CONCURRENT_CHANGE", body = ProblemDetails, content_type = PROBLEM)))]
+        (status = 403, description = "RIGHT_MISSING: modify right of operation_settings; SWITCH_REQUIRED", body = ProblemDetails, content_type = PROBLEM)))]
 pub async fn redeliver_failed(
     State(services): State<Services>,
     current: CurrentActor,

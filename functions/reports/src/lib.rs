@@ -1086,8 +1086,7 @@ async fn create_export(
     params(("export_id" = String, Path, description = "32 hex digits")),
     responses((status = 200, body = ExportView),
         (status = 401, description = "UNAUTHENTICATED", body = ProblemDetails, content_type = PROBLEM),
-        (status = 403, description = "RIGHT_MISSING: query right of the report's area", body = ProblemDetails, content_type = PROBLEM),
-        (status = 404, description = "EXPORT_NOT_FOUND: none, another account's, or another merchant's", body = ProblemDetails, content_type = PROBLEM)))]
+        (status = 404, description = "EXPORT_NOT_FOUND: none, another account's, another merchant's, or one whose report the account may no longer read", body = ProblemDetails, content_type = PROBLEM)))]
 async fn get_export(
     State(services): State<Services>,
     current: CurrentActor,

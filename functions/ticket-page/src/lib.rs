@@ -11,6 +11,7 @@
 mod html;
 mod wallet;
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -114,10 +115,11 @@ async fn transfer_form(
     State(services): State<Services>,
     caller: ClientAddress,
     Path(token): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     html_answer(async {
         limit(&services, &caller).await?;
+        let Form(form) = form.map_err(form_refusal)?;
         let form = TransferForm::from_pairs(&form);
         let view = wallet::transfer(&services, &token, &form.idempotency_key, form.input()).await?;
         let wallet = wallet::open(&services, &token).await?;
@@ -179,10 +181,11 @@ async fn return_request_form(
     State(services): State<Services>,
     caller: ClientAddress,
     Path(token): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     html_answer(async {
         limit(&services, &caller).await?;
+        let Form(form) = form.map_err(form_refusal)?;
         let form = ReturnRequestForm::from_pairs(&form);
         let view =
             wallet::request_return(&services, &token, &form.idempotency_key, form.input()).await?;
@@ -314,6 +317,16 @@ fn private(mut response: Response) -> Response {
 }
 
 /// An HTML route's answer: the page, or the refusal as a page of its own with its status.
+/// A form the page's routes cannot read, refused as the JSON routes refuse a body (and
+/// answered with a page like every refusal of these routes).
+fn form_refusal(rejection: FormRejection) -> Error {
+    match rejection.status() {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::new(ErrorCode::UnsupportedMediaType),
+        StatusCode::PAYLOAD_TOO_LARGE => Error::new(ErrorCode::PayloadTooLarge),
+        _ => Error::invalid_field("form", rejection.body_text()),
+    }
+}
+
 async fn html_answer(work: impl std::future::Future<Output = Result<Response, Error>>) -> Response {
     let response = match work.await {
         Ok(response) => response,

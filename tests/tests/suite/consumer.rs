@@ -462,6 +462,159 @@ async fn a_return_request_needs_the_merchant_to_take_them_and_is_mailed_once() {
         .is_empty());
 }
 
+/// The page's forms (no script) answer every outcome the JSON routes do, each as a page:
+/// an unknown link, return requests not taken, recorded, asked twice, a key reused for
+/// another form, a ticket that cannot be given; and past the address's limit, every route
+/// of the page answers 429.
+#[tokio::test]
+async fn the_page_forms_answer_every_outcome_with_a_page() {
+    let w = world().await;
+    let (tickets, token) = w.issue_to("CFORM1", 2, "王小明", &address("forms")).await;
+    let (first, second) = (tickets[0].ticket_no.as_str(), tickets[1].ticket_no.as_str());
+    let ask = |ticket: &'static str, key: &'static str| {
+        move |ticket_no: &str| {
+            vec![
+                ("ticket_no".to_owned(), ticket_no.to_owned()),
+                ("reason".to_owned(), ticket.to_owned()),
+                ("idempotency_key".to_owned(), key.to_owned()),
+            ]
+        }
+    };
+    let post = |uri: String, form: Vec<(String, String)>| {
+        let w = &w;
+        async move {
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            w.post_form(&uri, &pairs).await
+        }
+    };
+    let give = |ticket_no: &str, name: &str, key: &str| {
+        vec![
+            ("ticket_no".to_owned(), ticket_no.to_owned()),
+            ("recipient_name".to_owned(), name.to_owned()),
+            ("recipient_mobile".to_owned(), "0922333444".to_owned()),
+            ("recipient_email".to_owned(), address("friend")),
+            ("idempotency_key".to_owned(), key.to_owned()),
+        ]
+    };
+    let returns = format!("/t/{token}/return-requests");
+    let transfers = format!("/t/{token}/transfers");
+
+    // An unknown link, on both forms.
+    let nowhere = "e".repeat(40);
+    for (uri, form) in [
+        (
+            format!("/t/{nowhere}/return-requests"),
+            ask("買錯了", "form-0")(first),
+        ),
+        (
+            format!("/t/{nowhere}/transfers"),
+            give(first, "林小美", "give-0"),
+        ),
+    ] {
+        let (status, html) = post(uri, form).await;
+        assert_eq!(status, 404, "{html}");
+        assert!(html.contains("TICKET_LINK_NOT_FOUND"));
+    }
+    // The merchant takes no return requests yet.
+    let (status, html) = post(returns.clone(), ask("買錯了", "form-1")(first)).await;
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains("CONSUMER_RETURN_NOT_ENABLED"));
+
+    let mut settings = w
+        .services
+        .table
+        .get_settings(&tickets[0].merchant_id)
+        .await
+        .unwrap();
+    settings.operation.consumer_returns_enabled = true;
+    let (write, _) =
+        tessera_platform::store::settings::settings_write(&tickets[0].merchant_id, &mut settings)
+            .unwrap();
+    w.services
+        .table
+        .transact(vec![write], tessera_domain::ErrorCode::ConcurrentChange)
+        .await
+        .unwrap();
+    let (status, html) = post(returns.clone(), ask("買錯了", "form-2")(first)).await;
+    assert_eq!(status, 201, "{html}");
+    assert!(html.contains("退貨申請"), "{html}");
+    // The same key for another form; the same ticket asked again.
+    let (status, html) = post(returns.clone(), ask("改變心意", "form-2")(first)).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("IDEMPOTENCY_KEY_REUSED"));
+    let (status, html) = post(returns.clone(), ask("買錯了", "form-3")(first)).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("TICKET_STATUS_CONFLICT"));
+
+    // A ticket redeemed at the till cannot be given; the other can, once per key.
+    let mut redeem = json_request(
+        "POST",
+        "/redemptions",
+        Some(&w.admin),
+        json!({"code": tickets[0].redemption_code}),
+    );
+    redeem
+        .headers_mut()
+        .insert("idempotency-key", "redeem-form-1".parse().unwrap());
+    let (status, redeemed) = w.call(redeem).await;
+    assert_eq!(status, 200, "{redeemed}");
+    let (status, html) = post(transfers.clone(), give(first, "林小美", "give-1")).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("TICKET_NOT_TRANSFERABLE"), "{html}");
+    let (status, html) = post(transfers.clone(), give(second, "林小美", "give-2")).await;
+    assert_eq!(status, 201, "{html}");
+    let (status, html) = post(transfers.clone(), give(second, "陳大同", "give-2")).await;
+    assert_eq!(status, 422, "{html}");
+
+    // Past the address's limit, every route of the page.
+    let crowd = "203.0.113.77";
+    for n in 0..tessera_fn_ticket_page_limit() {
+        let (status, _, _) = w.open(&format!("/t/{:040x}", n), crowd).await;
+        assert_eq!(status, 404, "request {n}");
+    }
+    let routes = [
+        ("GET", format!("/wallet/{token}"), None),
+        (
+            "POST",
+            format!("/wallet/{token}/transfers"),
+            Some(("application/json", json!({"ticket_nos": [second], "recipient": {"name": "林", "mobile": "0922333444", "email": "a@example.com"}}).to_string())),
+        ),
+        (
+            "POST",
+            format!("/wallet/{token}/return-requests"),
+            Some(("application/json", json!({"ticket_nos": [second], "reason": "x"}).to_string())),
+        ),
+        (
+            "POST",
+            transfers.clone(),
+            Some(("application/x-www-form-urlencoded", "idempotency_key=k9".to_owned())),
+        ),
+        (
+            "POST",
+            returns.clone(),
+            Some(("application/x-www-form-urlencoded", "idempotency_key=k9".to_owned())),
+        ),
+    ];
+    for (method, uri, body) in routes {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("x-forwarded-for", crowd)
+            .header("idempotency-key", "k9");
+        let body = match body {
+            Some((content_type, body)) => {
+                request = request.header("content-type", content_type);
+                Body::from(body)
+            }
+            None => Body::empty(),
+        };
+        let response = send(&w.gateway, request.body(body).unwrap()).await;
+        assert_eq!(response.status(), 429, "{method} {uri}");
+        assert_eq!(response.headers()["retry-after"], "60", "{method} {uri}");
+    }
+}
+
 /// Non-immediate (非即期) electronic tickets (docs/decisions/0015): the batch names the
 /// day they become valid; they are issued and mailed at once, shown with that day, and
 /// redeemed only from it on.

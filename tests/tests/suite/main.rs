@@ -5,6 +5,7 @@
 //! thread-scoped subscriber, which other tests' callsites in the same process would bypass.
 
 mod accounts;
+mod answers;
 mod billing;
 mod branches;
 mod callbacks;
@@ -31,6 +32,7 @@ mod printing;
 mod products;
 mod queue_poller;
 mod reports;
+mod samples;
 mod security;
 mod stores;
 mod template_checks;

@@ -4214,6 +4214,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     bills: {
@@ -4244,6 +4253,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of billing */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4305,6 +4323,15 @@ export interface operations {
             };
             /** @description The area's *_NOT_FOUND code: merchant_id names neither the session's merchant nor a child of it */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4415,6 +4442,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     unbind: {
@@ -4518,6 +4554,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     branches_list: {
@@ -4572,6 +4617,15 @@ export interface operations {
             };
             /** @description BRANCH_NOT_FOUND: merchant_id is not this merchant or a child */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4676,6 +4730,15 @@ export interface operations {
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4790,6 +4853,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     branch_history: {
@@ -4854,6 +4926,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     dashboard: {
@@ -4905,6 +4986,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     documents: {
@@ -4926,6 +5016,15 @@ export interface operations {
             };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5055,6 +5154,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_export: {
@@ -5077,15 +5185,6 @@ export interface operations {
                     "application/json": components["schemas"]["ExportView"];
                 };
             };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description UNAUTHENTICATED */
             401: {
                 headers: {
@@ -5095,8 +5194,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description RIGHT_MISSING: query right of the report's area */
-            403: {
+            /** @description EXPORT_NOT_FOUND: none, another account's, another merchant's, or one whose report the account may no longer read */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5104,8 +5203,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description EXPORT_NOT_FOUND: none, another account's, or another merchant's */
-            404: {
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5211,6 +5310,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     installment_get_order: {
@@ -5268,6 +5376,15 @@ export interface operations {
             };
             /** @description INSTALLMENT_ORDER_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5382,6 +5499,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     installment_order_history: {
@@ -5439,6 +5565,15 @@ export interface operations {
             };
             /** @description INSTALLMENT_ORDER_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5553,6 +5688,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     return_order: {
@@ -5660,6 +5804,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     list_batches: {
@@ -5697,6 +5850,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_batch: {
@@ -5716,15 +5878,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BatchDetail"];
-                };
-            };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED: no valid session token */
@@ -5754,6 +5907,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     rules: {
@@ -5775,6 +5937,15 @@ export interface operations {
             };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED: no valid session token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5813,6 +5984,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of issuance */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5909,6 +6089,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     confirm: {
@@ -5981,6 +6170,15 @@ export interface operations {
             };
             /** @description ISSUANCE_ROWS_INVALID: the rows' errors are listed, IDEMPOTENCY_KEY_REUSED */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6066,6 +6264,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     issued_orders_get_order: {
@@ -6088,15 +6295,6 @@ export interface operations {
                     "application/json": components["schemas"]["IssuedOrderView"];
                 };
             };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description UNAUTHENTICATED */
             401: {
                 headers: {
@@ -6117,6 +6315,15 @@ export interface operations {
             };
             /** @description ISSUED_ORDER_NOT_FOUND (also another branch's order) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6225,6 +6432,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     issued_orders_order_history: {
@@ -6247,15 +6463,6 @@ export interface operations {
                     "application/json": components["schemas"]["HistoryList"];
                 };
             };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description UNAUTHENTICATED */
             401: {
                 headers: {
@@ -6276,6 +6483,15 @@ export interface operations {
             };
             /** @description ISSUED_ORDER_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6362,6 +6578,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     list_issuers: {
@@ -6399,6 +6624,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     issuer_history: {
@@ -6421,15 +6655,6 @@ export interface operations {
                     "application/json": components["schemas"]["RelationHistoryList"];
                 };
             };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED: no valid session token */
             401: {
                 headers: {
@@ -6450,6 +6675,15 @@ export interface operations {
             };
             /** @description RELATION_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6536,6 +6770,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_login_alerts: {
@@ -6566,6 +6809,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of login_history */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6662,6 +6914,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     login_history: {
@@ -6705,6 +6966,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of login_history */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6770,6 +7040,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     settings_history: {
@@ -6807,6 +7086,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_operation_settings: {
@@ -6837,6 +7125,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of operation_settings */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6933,6 +7230,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_profile: {
@@ -6963,6 +7269,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of profile */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7059,6 +7374,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_refund_notify_url: {
@@ -7089,6 +7413,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of operation_settings */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7185,6 +7518,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     refund_notify_url_history: {
@@ -7222,6 +7564,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_ticket_page: {
@@ -7252,6 +7603,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of operation_settings */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7341,6 +7701,15 @@ export interface operations {
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7449,6 +7818,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     merchant_request_upload: {
@@ -7529,6 +7907,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     secret_state: {
@@ -7559,6 +7946,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of operation_settings */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7633,6 +8029,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     search: {
@@ -7682,6 +8087,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     messages: {
@@ -7703,6 +8117,15 @@ export interface operations {
             };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7770,6 +8193,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     list_announcements: {
@@ -7800,6 +8232,15 @@ export interface operations {
             };
             /** @description OPERATOR_ONLY; RIGHT_MISSING: announcements (query) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7897,6 +8338,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     withdraw_announcement: {
@@ -7954,6 +8404,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     audit: {
@@ -8003,6 +8462,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     list_documents: {
@@ -8033,6 +8501,15 @@ export interface operations {
             };
             /** @description OPERATOR_ONLY; RIGHT_MISSING: announcements (query) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8121,6 +8598,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     withdraw_document: {
@@ -8171,6 +8657,15 @@ export interface operations {
             };
             /** @description DOCUMENT_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8236,6 +8731,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     job_runs: {
@@ -8280,6 +8784,15 @@ export interface operations {
             };
             /** @description OPERATOR_ONLY; RIGHT_MISSING: jobs (query) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8377,6 +8890,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     mark_paid: {
@@ -8430,6 +8952,15 @@ export interface operations {
             };
             /** @description BILL_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8509,6 +9040,15 @@ export interface operations {
             };
             /** @description UNSUPPORTED_MEDIA_TYPE: the body must be application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8606,6 +9146,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     put_rate: {
@@ -8680,6 +9229,15 @@ export interface operations {
             };
             /** @description UNSUPPORTED_MEDIA_TYPE: the body must be application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8766,6 +9324,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     print_run: {
@@ -8808,6 +9375,15 @@ export interface operations {
             };
             /** @description OPERATOR_ONLY; RIGHT_MISSING: print_run (query) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8901,6 +9477,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     clear_block: {
@@ -8963,6 +9548,15 @@ export interface operations {
             };
             /** @description CONCURRENT_CHANGE */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9048,6 +9642,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     operator_sign_out: {
@@ -9077,6 +9680,15 @@ export interface operations {
             };
             /** @description OPERATOR_ONLY */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9173,6 +9785,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     unissued: {
@@ -9203,6 +9824,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of issuance */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9241,6 +9871,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of issuance */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9327,6 +9966,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     print: {
@@ -9399,22 +10047,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is larger than the API accepts */
+            /** @description PAYLOAD_TOO_LARGE: the body is larger than the API accepts (an HTML page) */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "text/html": string;
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body must be application/json */
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body must be application/json (an HTML page) */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "text/html": string;
                 };
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
@@ -9424,6 +10072,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) (an HTML page) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
         };
@@ -9464,6 +10121,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) (an HTML page) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
         };
     };
     prints: {
@@ -9486,15 +10152,6 @@ export interface operations {
                     "application/json": components["schemas"]["PrintHistory"];
                 };
             };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description UNAUTHENTICATED */
             401: {
                 headers: {
@@ -9515,6 +10172,15 @@ export interface operations {
             };
             /** @description TICKET_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9577,6 +10243,15 @@ export interface operations {
             };
             /** @description PRODUCT_NOT_FOUND: merchant_id is not this merchant or a child */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9679,6 +10354,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     delist: {
@@ -9766,6 +10450,15 @@ export interface operations {
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9867,6 +10560,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_one: {
@@ -9924,6 +10626,15 @@ export interface operations {
             };
             /** @description PRODUCT_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10038,6 +10749,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     copy: {
@@ -10102,6 +10822,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     product_history: {
@@ -10159,6 +10888,15 @@ export interface operations {
             };
             /** @description PRODUCT_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10267,6 +11005,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     request_image_upload: {
@@ -10368,6 +11115,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     list_stores: {
@@ -10398,6 +11154,15 @@ export interface operations {
             };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED (401); RIGHT_MISSING: operation_settings (403) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10503,6 +11268,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     store_history: {
@@ -10525,15 +11299,6 @@ export interface operations {
                     "application/json": components["schemas"]["RelationHistoryList"];
                 };
             };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED: no valid session token */
             401: {
                 headers: {
@@ -10554,6 +11319,15 @@ export interface operations {
             };
             /** @description RELATION_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10662,6 +11436,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     redeem: {
@@ -10754,6 +11537,15 @@ export interface operations {
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10860,6 +11652,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     branch_report: {
@@ -10914,6 +11715,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of reports; OTHER_BRANCH */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10978,6 +11788,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     cross_store_report: {
@@ -11032,6 +11851,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of reports; OTHER_BRANCH */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11104,6 +11932,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     installment_serials_report: {
@@ -11162,6 +11999,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of installment_orders; REDEMPTION_MODE_MISMATCH */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11233,6 +12079,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     paper_tickets_report: {
@@ -11283,6 +12138,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of paper_printing */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11345,6 +12209,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     sms_log_report: {
@@ -11397,6 +12270,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of the SMS log */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11488,6 +12370,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     transfers_report: {
@@ -11536,6 +12427,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of transfers */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11641,6 +12541,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     return_cancel_return: {
@@ -11739,6 +12648,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     auth_sign_in: {
@@ -11817,6 +12735,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     current_session: {
@@ -11839,6 +12766,15 @@ export interface operations {
             };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11887,6 +12823,15 @@ export interface operations {
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11975,6 +12920,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     accounts_list: {
@@ -12017,6 +12971,15 @@ export interface operations {
             };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED (401); ADMIN_ONLY (403) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12113,6 +13076,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     delete: {
@@ -12191,6 +13163,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     account_history: {
@@ -12213,15 +13194,6 @@ export interface operations {
                     "application/json": components["schemas"]["HistoryList"];
                 };
             };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED: no valid session token */
             401: {
                 headers: {
@@ -12242,6 +13214,15 @@ export interface operations {
             };
             /** @description ACCOUNT_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12333,6 +13314,15 @@ export interface operations {
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12432,6 +13422,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     set_rights: {
@@ -12524,6 +13523,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     page: {
@@ -12547,15 +13555,6 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description TICKET_LINK_NOT_FOUND (an HTML page) */
             404: {
                 headers: {
@@ -12567,6 +13566,15 @@ export interface operations {
             };
             /** @description TOO_MANY_REQUESTS (an HTML page) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) (an HTML page) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12637,6 +13645,24 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE: the body is larger than the API accepts (an HTML page) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body must be a form (application/x-www-form-urlencoded) (an HTML page) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
             /** @description IDEMPOTENCY_KEY_REUSED (an HTML page) */
             422: {
                 headers: {
@@ -12648,6 +13674,15 @@ export interface operations {
             };
             /** @description TOO_MANY_REQUESTS (an HTML page) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) (an HTML page) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12709,6 +13744,24 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE: the body is larger than the API accepts (an HTML page) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body must be a form (application/x-www-form-urlencoded) (an HTML page) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
             /** @description IDEMPOTENCY_KEY_REUSED (an HTML page) */
             422: {
                 headers: {
@@ -12720,6 +13773,15 @@ export interface operations {
             };
             /** @description TOO_MANY_REQUESTS (an HTML page) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) (an HTML page) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12816,6 +13878,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     history: {
@@ -12835,15 +13906,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TicketHistory"];
-                };
-            };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
             /** @description UNAUTHENTICATED, SESSION_EXPIRED: no valid session token */
@@ -12866,6 +13928,15 @@ export interface operations {
             };
             /** @description TICKET_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12964,6 +14035,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_transfer: {
@@ -12986,15 +14066,6 @@ export interface operations {
                     "application/json": components["schemas"]["TransferRecordView"];
                 };
             };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description UNAUTHENTICATED */
             401: {
                 headers: {
@@ -13015,6 +14086,15 @@ export interface operations {
             };
             /** @description TRANSFER_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13101,6 +14181,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     transfer_history: {
@@ -13121,15 +14210,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TransferHistory"];
-                };
-            };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
             /** @description UNAUTHENTICATED */
@@ -13159,6 +14239,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     wallet_json: {
@@ -13181,15 +14270,6 @@ export interface operations {
                     "application/json": components["schemas"]["WalletView"];
                 };
             };
-            /** @description VALIDATION_FAILED: a parameter breaks its rule (the errors list says which) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description TICKET_LINK_NOT_FOUND */
             404: {
                 headers: {
@@ -13201,6 +14281,15 @@ export interface operations {
             };
             /** @description TOO_MANY_REQUESTS */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13309,6 +14398,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     transfer_json: {
@@ -13401,6 +14499,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     deliveries: {
@@ -13447,6 +14554,15 @@ export interface operations {
             };
             /** @description RIGHT_MISSING: query right of operation_settings */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13508,15 +14624,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description CONCURRENT_CHANGE */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
             /** @description PAYLOAD_TOO_LARGE: the body is larger than the API accepts */
             413: {
                 headers: {
@@ -13537,6 +14644,15 @@ export interface operations {
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13624,6 +14740,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     ping: {
@@ -13685,6 +14810,15 @@ export interface operations {
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE: storage or another service did not answer in time; send the request again (with the same Idempotency-Key: a change is made once) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
