@@ -143,7 +143,8 @@ impl Exporter {
         // Every page of every part is read as of the moment the merchant asked, whichever
         // delivery writes it: a ticket lapsing meanwhile does not change its row.
         let as_of = export.created_at;
-        let started_at_version = export.version;
+        // This delivery's own name for its files (see object_keys::report_export_part).
+        let writer_id = uuid::Uuid::new_v4().simple().to_string();
         let part_number = export.parts.len();
         let resume_after = export.resume_after.clone();
         if part_number > 0 && resume_after.is_none() {
@@ -203,7 +204,7 @@ impl Exporter {
             &export.merchant_id,
             &export.export_id,
             part_number,
-            started_at_version,
+            &writer_id,
         );
         let size = bytes.len();
         self.exports

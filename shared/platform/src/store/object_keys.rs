@@ -30,17 +30,17 @@ pub fn ticket_page_images(merchant: &MerchantId, image: &str) -> String {
 }
 
 /// Where part `index` (from 0) of a report export is kept (exports bucket), as written by
-/// the delivery that read the export at `version`: a delivery that loses the race to save
-/// its part leaves a file no record names (gone with the bucket's lifecycle rule) instead
-/// of overwriting the winner's.
+/// one delivery of the export's message (`writer`, unique to it): a delivery that loses the
+/// race to save its part leaves a file no record names (gone with the bucket's lifecycle
+/// rule) instead of overwriting the winner's.
 pub fn report_export_part(
     merchant: &MerchantId,
     export_id: &str,
     index: usize,
-    version: u64,
+    writer: &str,
 ) -> String {
     format!(
-        "{MERCHANTS_PREFIX}{merchant}/exports/{export_id}/part{}-v{version}.xlsx",
+        "{MERCHANTS_PREFIX}{merchant}/exports/{export_id}/part{}-{writer}.xlsx",
         index + 1
     )
 }
@@ -66,7 +66,7 @@ mod tests {
             issuance_plan(&m, "u1", "n"),
             product_images(&m, "P1"),
             ticket_page_images(&m, "logo"),
-            report_export_part(&m, "e1", 0, 1),
+            report_export_part(&m, "e1", 0, "w1"),
         ] {
             assert!(key.starts_with(&own), "{key}");
         }
