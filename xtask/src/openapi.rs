@@ -423,7 +423,36 @@ const FOLLOWS: &[Follow] = &[
             ("GET", "/products/{product_id}/copy"),
             ("GET", "/products/{product_id}/history"),
             ("POST", "/products/{product_id}/image-uploads"),
+            ("PUT", "/products/{product_id}/image"),
         ],
+    },
+    // From the lists the demo data fills to what each listed thing names (the first).
+    Follow {
+        from: ("GET", "/redeemable-stores"),
+        status: "200",
+        parameter: "store_id",
+        value: "$response.body#/items/0/merchant_id",
+        to: &[
+            ("GET", "/redeemable-stores/{store_id}/history"),
+            ("PUT", "/redeemable-stores/{store_id}/status"),
+        ],
+    },
+    Follow {
+        from: ("GET", "/joint-issuers"),
+        status: "200",
+        parameter: "issuer_id",
+        value: "$response.body#/items/0/merchant_id",
+        to: &[
+            ("GET", "/joint-issuers/{issuer_id}/history"),
+            ("POST", "/joint-issuers/{issuer_id}/unlink"),
+        ],
+    },
+    Follow {
+        from: ("GET", "/webhooks/deliveries"),
+        status: "200",
+        parameter: "delivery_id",
+        value: "$response.body#/items/0/delivery_id",
+        to: &[("POST", "/webhooks/deliveries/{delivery_id}/redeliver")],
     },
     Follow {
         from: ("POST", "/branches"),
