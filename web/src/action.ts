@@ -14,8 +14,10 @@ export function useAction() {
     setError(null);
     try {
       const result = await work();
-      if (done) void toast.success(done);
+      // Fresh data first, then "saved": a screen opened right after the message (its
+      // form seeded once from the cache) shows what was saved, not what was there before.
       await queryClient.invalidateQueries();
+      if (done) void toast.success(done);
       return result;
     } catch (e) {
       setError(e);
