@@ -283,23 +283,21 @@ fn condition_failed(call: &str, body: &str) -> Response<Body> {
             "message": "The conditional request failed",
         })
     };
-    let mut response = Response::new(Body::from(answer.to_string()));
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    response.headers_mut().insert(
-        "content-type",
-        "application/x-amz-json-1.0"
-            .parse()
-            .expect("a header value"),
-    );
-    response
+    service_answer(StatusCode::BAD_REQUEST, answer.to_string())
 }
 
 /// A 503 as AWS services send it (the SDK treats it as transient and retries).
 fn unavailable() -> Response<Body> {
-    let mut response = Response::new(Body::from(
-        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ServiceUnavailable","message":"injected fault"}"#,
-    ));
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    service_answer(
+        StatusCode::SERVICE_UNAVAILABLE,
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ServiceUnavailable","message":"injected fault"}"#.to_owned(),
+    )
+}
+
+/// An answer in the services' JSON protocol (the SDK reads the error from `__type`).
+fn service_answer(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
     response.headers_mut().insert(
         "content-type",
         "application/x-amz-json-1.0"

@@ -659,25 +659,6 @@ async fn every_change_answers_409_when_it_loses_its_race_every_time() {
     findings.assert_none();
 }
 
-/// A JSON request with a fresh Idempotency-Key (harmless where none is taken).
-fn keyed_json(
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Value,
-) -> axum::http::Request<axum::body::Body> {
-    let mut request = tessera_tests::json_request(method, uri, token, body);
-    request.headers_mut().insert(
-        "idempotency-key",
-        uuid::Uuid::new_v4()
-            .simple()
-            .to_string()
-            .parse()
-            .expect("a header value"),
-    );
-    request
-}
-
 /// The refusals that belong to one operation and that no other test of the suite meets:
 /// the operator naming what does not exist, a ping with nowhere to go, a merchant without a
 /// contract, a return of a redeemed ticket, an upload confirmed after issuance stopped, and
@@ -736,7 +717,9 @@ async fn the_refusals_particular_to_one_operation_are_reached() {
             "RELATION_NOT_FOUND",
         ),
     ] {
-        let answer = w.call(keyed_json("PUT", &uri, Some(operator), body)).await;
+        let answer = w
+            .call(tessera_tests::with_new_key("PUT", &uri, operator, body))
+            .await;
         expect(answer, 404, code, &uri);
     }
     let answer = w
@@ -755,16 +738,21 @@ async fn the_refusals_particular_to_one_operation_are_reached() {
 
     // A ping before the merchant said where callbacks go.
     let answer = w
-        .call(keyed_json("POST", "/webhooks/ping", Some(admin), json!({})))
+        .call(tessera_tests::with_new_key(
+            "POST",
+            "/webhooks/ping",
+            admin,
+            json!({}),
+        ))
         .await;
     expect(answer, 409, "NOTIFY_URL_NOT_SET", "ping");
 
     // A merchant the operator opened without a contract yet.
     let answer = w
-        .call(keyed_json(
+        .call(tessera_tests::with_new_key(
             "PUT",
             "/operator/merchants/NOCT0001",
-            Some(operator),
+            operator,
             json!({"name": "未簽約商店", "admin_password": ADMIN_PASSWORD}),
         ))
         .await;
@@ -807,16 +795,16 @@ async fn the_refusals_particular_to_one_operation_are_reached() {
         .remove(0);
     let code = json!({"code": ticket.redemption_code, "reason": "顧客退貨"});
     let answer = w
-        .call(keyed_json(
+        .call(tessera_tests::with_new_key(
             "POST",
             "/redemptions",
-            Some(admin),
+            admin,
             json!({"code": ticket.redemption_code}),
         ))
         .await;
     assert_eq!(answer.0, 200, "{}", answer.1);
     let answer = w
-        .call(keyed_json("POST", "/returns", Some(admin), code))
+        .call(tessera_tests::with_new_key("POST", "/returns", admin, code))
         .await;
     expect(
         answer,
@@ -841,10 +829,10 @@ async fn the_refusals_particular_to_one_operation_are_reached() {
     let content_type = upload.1["content_type"].as_str().expect("a content type");
     assert_eq!(tessera_tests::put_to(url, content_type, &file).await, 200);
     let answer = w
-        .call(keyed_json(
+        .call(tessera_tests::with_new_key(
             "PUT",
             &format!("/operator/merchants/{PARENT}/contract"),
-            Some(operator),
+            operator,
             contract(false),
         ))
         .await;
@@ -854,7 +842,12 @@ async fn the_refusals_particular_to_one_operation_are_reached() {
         upload.1["upload_id"].as_str().expect("an id")
     );
     let answer = w
-        .call(keyed_json("POST", &confirm, Some(admin), json!({})))
+        .call(tessera_tests::with_new_key(
+            "POST",
+            &confirm,
+            admin,
+            json!({}),
+        ))
         .await;
     expect(
         answer,

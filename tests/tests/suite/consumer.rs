@@ -114,6 +114,27 @@ impl World {
         (response.status().as_u16(), body_text(response).await)
     }
 
+    /// The merchant takes return requests from its buyers' pages (and mails them to
+    /// `business`, when given), set directly in its settings.
+    async fn take_return_requests(
+        &self,
+        merchant: &tessera_domain::values::MerchantId,
+        business: Option<&str>,
+    ) {
+        let mut settings = self.services.table.get_settings(merchant).await.unwrap();
+        settings.operation.consumer_returns_enabled = true;
+        if let Some(business) = business {
+            settings.contacts.business.email = business.to_owned();
+        }
+        let (write, _) =
+            tessera_platform::store::settings::settings_write(merchant, &mut settings).unwrap();
+        self.services
+            .table
+            .transact(vec![write], tessera_domain::ErrorCode::ConcurrentChange)
+            .await
+            .unwrap();
+    }
+
     async fn history_actions(&self, ticket_no: &str) -> Vec<String> {
         let (status, history) = self
             .call(tessera_tests::authed(
@@ -395,22 +416,8 @@ async fn a_return_request_needs_the_merchant_to_take_them_and_is_mailed_once() {
     );
 
     let business = address("business");
-    let mut settings = w
-        .services
-        .table
-        .get_settings(&tickets[0].merchant_id)
-        .await
-        .unwrap();
-    settings.operation.consumer_returns_enabled = true;
-    settings.contacts.business.email = business.clone();
-    let (write, _) =
-        tessera_platform::store::settings::settings_write(&tickets[0].merchant_id, &mut settings)
-            .unwrap();
-    w.services
-        .table
-        .transact(vec![write], tessera_domain::ErrorCode::ConcurrentChange)
-        .await
-        .unwrap();
+    w.take_return_requests(&tickets[0].merchant_id, Some(&business))
+        .await;
 
     let (status, asked) = w
         .post_json(
@@ -521,21 +528,7 @@ async fn the_page_forms_answer_every_outcome_with_a_page() {
     assert_eq!(status, 403, "{html}");
     assert!(html.contains("CONSUMER_RETURN_NOT_ENABLED"));
 
-    let mut settings = w
-        .services
-        .table
-        .get_settings(&tickets[0].merchant_id)
-        .await
-        .unwrap();
-    settings.operation.consumer_returns_enabled = true;
-    let (write, _) =
-        tessera_platform::store::settings::settings_write(&tickets[0].merchant_id, &mut settings)
-            .unwrap();
-    w.services
-        .table
-        .transact(vec![write], tessera_domain::ErrorCode::ConcurrentChange)
-        .await
-        .unwrap();
+    w.take_return_requests(&tickets[0].merchant_id, None).await;
     let (status, html) = post(returns.clone(), ask("買錯了", "form-2")(first)).await;
     assert_eq!(status, 201, "{html}");
     assert!(html.contains("退貨申請"), "{html}");

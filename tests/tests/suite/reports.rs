@@ -478,10 +478,14 @@ async fn an_export_too_long_for_one_run_comes_in_parts_that_join_without_a_gap()
         }
     };
     // An exporter whose parts hold at most 4 rows, read 2 at a time, with a deadline.
-    let exporter = |deadline: Option<std::time::Instant>| {
+    let small_parts = || {
         let mut exporter = fn_report_export::Exporter::new(&w.services).unwrap();
         exporter.page_rows = 2;
         exporter.part_rows = 4;
+        exporter
+    };
+    let exporter = |deadline: Option<std::time::Instant>| {
+        let exporter = small_parts();
         let handler: tessera_dev::functions::QueueHandler = Arc::new(move |event| {
             let exporter = exporter.clone();
             Box::pin(async move { Ok(exporter.handle(event, deadline).await) })
@@ -552,35 +556,23 @@ async fn an_export_too_long_for_one_run_comes_in_parts_that_join_without_a_gap()
     // nothing (its file is named by no record).
     let id = export(body.clone()).await;
     let merchant = tessera_domain::values::MerchantId::parse("m", PARENT).unwrap();
-    let mut stale = w
-        .services
-        .table
-        .get_export(&merchant, &id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = || async {
+        w.services
+            .table
+            .get_export(&merchant, &id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let mut stale = stored().await;
     let runs = tessera_tests::drain(&w.stack.aws.sqs, &queue, &exporter(None)).await;
     assert_eq!(runs, 2);
-    let finished = w
-        .services
-        .table
-        .get_export(&merchant, &id)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut slow = fn_report_export::Exporter::new(&w.services).unwrap();
-    slow.page_rows = 2;
-    slow.part_rows = 4;
-    slow.export(&mut stale, None)
+    let finished = stored().await;
+    small_parts()
+        .export(&mut stale, None)
         .await
         .expect("stepping aside is not a failure");
-    let after = w
-        .services
-        .table
-        .get_export(&merchant, &id)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = stored().await;
     assert_eq!(after, finished);
     assert_eq!(after.status, ExportStatus::Done);
     assert_eq!(after.parts.len(), 2);
