@@ -25,8 +25,11 @@ echo "test.sh: building the function binaries" >&2
 cargo build --workspace --bins
 # Every answer the end-to-end tests meet is logged, so that after a whole run the answers the
 # OpenAPI document promises and no test reached are listed (tessera-dev status-coverage).
+# Absolute: each test binary runs in its own crate's folder, not here.
 status_log="${CARGO_TARGET_DIR:-target}/status-log"
 rm -rf "$status_log"
+mkdir -p "$status_log"
+status_log="$(cd "$status_log" && pwd)"
 export TESSERA_STATUS_LOG_DIR="$status_log"
 cargo test --workspace "$@"
 if [ "$#" -eq 0 ]; then
