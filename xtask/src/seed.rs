@@ -4,6 +4,7 @@ use chrono::Utc;
 use tessera_domain::access::{Access, FunctionArea, Rights, Role};
 use tessera_domain::values::{AccountName, BranchCode, MerchantId, NewPassword, Remark};
 use tessera_domain::{Error, ErrorCode};
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::password;
 use tessera_platform::services::Services;
 use tessera_platform::store::accounts::{AccountRecord, HistoryEntry, IssuerInfo, MerchantRecord};
@@ -221,13 +222,41 @@ async fn create_if_absent(
         branch: None,
         created_at: now,
         deleted_at: None,
-        version: 1,
+        version: 0,
     };
     let history = seed_history(&merchant_id, "account", account.as_str(), "created")?;
-    match services.table.create_account(&record, &history).await {
-        Ok(()) => Ok(()),
-        Err(error) if error.code == ErrorCode::AccountExists => Ok(()),
-        Err(error) => Err(error),
+    seed_change(services, |changes| {
+        let version = changes.create(&mut record.clone(), ErrorCode::AccountExists)?;
+        changes.history(&history, version)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Seeds through the change engine, as every state change goes. Seeding is repeatable: a
+/// record that is there already (its claim taken) is left as it is.
+async fn seed_change(
+    services: &Services,
+    build: impl Fn(&mut Changes) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let build = &build;
+    let seeded = ChangeEngine::new(services.table.clone(), services.clock.clone())
+        .run(None, 200, |_| async move {
+            let mut changes = Changes::new();
+            build(&mut changes)?;
+            Ok(Decision::new(changes, ()))
+        })
+        .await;
+    match seeded {
+        Err(error)
+            if matches!(
+                error.code,
+                ErrorCode::AccountExists | ErrorCode::RelationExists
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
     }
 }
 
@@ -295,13 +324,13 @@ async fn bind_if_unbound(
         return Ok(());
     }
     record.branch = Some(BranchCode::parse("code", code)?);
-    services
-        .table
-        .update_account(
-            &mut record,
-            &seed_history(&merchant_id, "account", account, "bound")?,
-        )
-        .await
+    let history = seed_history(&merchant_id, "account", account, "bound")?;
+    seed_change(services, |changes| {
+        let version = changes.update(&mut record.clone())?;
+        changes.history(&history, version)?;
+        Ok(())
+    })
+    .await
 }
 
 /// A year's contract from 1 January of this year, with the manual's fee items of its mode.
@@ -393,7 +422,7 @@ async fn seed_contract(
 /// DEMO0003 is an open redeemable store of DEMO0001 (and so DEMO0001 its joint issuer).
 async fn seed_partner_relation(services: &Services) -> Result<(), Error> {
     use tessera_domain::relations::RelationStatus;
-    use tessera_platform::store::relations::RelationRecord;
+    use tessera_platform::store::relations::{change_relation, RelationRecord};
     let (issuer, store) = (id(PARENT)?, id(PARTNER)?);
     if services
         .table
@@ -404,7 +433,7 @@ async fn seed_partner_relation(services: &Services) -> Result<(), Error> {
         return Ok(());
     }
     let now = services.clock.now();
-    let mut relation = RelationRecord {
+    let relation = RelationRecord {
         issuer: issuer.clone(),
         store,
         status: RelationStatus::Open,
@@ -414,11 +443,10 @@ async fn seed_partner_relation(services: &Services) -> Result<(), Error> {
     };
     let mut history = seed_history(&issuer, "", "", "added")?;
     history.changes = serde_json::json!({ "acting_merchant": PARENT, "before": null, "after": "open", "seeded": true });
-    match services.table.save_relation(&mut relation, &history).await {
-        Ok(()) => Ok(()),
-        Err(error) if error.code == ErrorCode::RelationExists => Ok(()),
-        Err(error) => Err(error),
-    }
+    seed_change(services, |changes| {
+        change_relation(changes, &mut relation.clone(), &history)
+    })
+    .await
 }
 
 /// The paid orders a payment integration would have sent by now, so that a person trying

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -15,6 +16,8 @@ use tessera_domain::merchant::RedemptionMode;
 use tessera_domain::values::{AccountName, NewPassword, Remark};
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
+use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::idempotency::Keyed;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::accounts::{AccountRecord, HistoryEntry};
 use tessera_platform::store::history::HistoryList;
@@ -219,26 +222,40 @@ async fn live_sub_account(
         .ok_or_else(|| Problem::new(ErrorCode::AccountNotFound))
 }
 
-/// Applies one change to a live sub-account: loads it, lets `change` edit it and describe
-/// the change for history, and saves both conditionally on the version read.
-async fn change_sub_account(
+/// Applies one change to a live sub-account through the change engine: reads it, lets
+/// `change` edit it and describe the change for history, and commits both at the next
+/// version (read and decided again on a race). Answers `answer` of the changed account,
+/// which a repeated request under the same key is answered again.
+#[allow(clippy::too_many_arguments)]
+async fn change_sub_account<A: Serialize + DeserializeOwned>(
     services: &Services,
     actor: &Actor,
+    keyed: &Keyed,
+    status: StatusCode,
     account: &str,
     action: &str,
-    change: impl FnOnce(&mut AccountRecord) -> serde_json::Value,
-) -> Result<AccountRecord, Problem> {
-    let mut record = live_sub_account(services, actor, account).await?;
-    let changes = change(&mut record);
-    let entry = history(
-        actor,
-        services.clock.now(),
-        &record.account,
-        action,
-        changes,
-    );
-    services.table.update_account(&mut record, &entry).await?;
-    Ok(record)
+    change: impl Fn(&mut AccountRecord) -> serde_json::Value,
+    answer: impl Fn(&AccountRecord) -> A,
+) -> Result<A, Problem> {
+    let (change, answer) = (&change, &answer);
+    let answered = engine(services)
+        .run(keyed.as_ref(), status.as_u16(), |now| async move {
+            let mut record = live_sub_account(services, actor, account)
+                .await
+                .map_err(|p| p.0)?;
+            let described = change(&mut record);
+            let mut changes = Changes::new();
+            let version = changes.update(&mut record)?;
+            let entry = history(actor, now, &record.account, action, described);
+            changes.history(&entry, version)?;
+            Ok(Decision::new(changes, answer(&record)))
+        })
+        .await?;
+    Ok(answered)
+}
+
+fn engine(services: &Services) -> ChangeEngine {
+    ChangeEngine::new(services.table.clone(), services.clock.clone())
 }
 
 const ADMIN_ERRORS: &str = "UNAUTHENTICATED, SESSION_EXPIRED (401); ADMIN_ONLY (403)";
@@ -274,6 +291,7 @@ async fn list(
 async fn create(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     ApiJson(request): ApiJson<CreateSubAccount>,
 ) -> Result<(StatusCode, Json<SubAccountView>), Problem> {
     let actor = &current.actor;
@@ -294,7 +312,7 @@ async fn create(
     let now = services.clock.now();
     let rights = rights_from(&request.rights);
     let mode = services.table.redemption_mode(&actor.acting_as).await?;
-    let record = AccountRecord {
+    let template = AccountRecord {
         merchant_id: actor.acting_as.clone(),
         account: account.clone(),
         role: Role::SubAccount,
@@ -304,17 +322,24 @@ async fn create(
         branch: None,
         created_at: now,
         deleted_at: None,
-        version: 1,
+        version: 0,
     };
-    let entry = history(
-        actor,
-        now,
-        &account,
-        "created",
-        json!({ "remark": remark, "rights": rights_view(&rights, mode), "password": "set" }),
-    );
-    services.table.create_account(&record, &entry).await?;
-    Ok((StatusCode::CREATED, Json(view(&record, mode))))
+    let described =
+        json!({ "remark": remark, "rights": rights_view(&rights, mode), "password": "set" });
+    let (template, described) = (&template, &described);
+    let created = engine(&services)
+        .run(keyed.as_ref(), 201, |now| async move {
+            let mut record = template.clone();
+            record.created_at = now;
+            let mut changes = Changes::new();
+            // An existing ID, deleted ones included, is taken: deleted IDs are not reused.
+            let version = changes.create(&mut record, ErrorCode::AccountExists)?;
+            let entry = history(actor, now, &record.account, "created", described.clone());
+            changes.history(&entry, version)?;
+            Ok(Decision::new(changes, view(&record, mode)))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// Delete a sub-account. It is kept (listed as deleted) for history; its sessions stop working.
@@ -327,14 +352,24 @@ async fn create(
 async fn delete(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     Path(account): Path<String>,
 ) -> Result<StatusCode, Problem> {
     require_admin(&current.actor)?;
     let now = services.clock.now();
-    change_sub_account(&services, &current.actor, &account, "deleted", |record| {
-        record.deleted_at = Some(now);
-        json!({})
-    })
+    change_sub_account(
+        &services,
+        &current.actor,
+        &keyed,
+        StatusCode::NO_CONTENT,
+        &account,
+        "deleted",
+        |record| {
+            record.deleted_at = Some(now);
+            json!({})
+        },
+        |_| (),
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -349,6 +384,7 @@ async fn delete(
 async fn set_password(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     Path(account): Path<String>,
     ApiJson(request): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, Problem> {
@@ -358,12 +394,15 @@ async fn set_password(
     change_sub_account(
         &services,
         &current.actor,
+        &keyed,
+        StatusCode::NO_CONTENT,
         &account,
         "password_changed",
         |record| {
-            record.password_hash = password_hash;
+            record.password_hash.clone_from(&password_hash);
             json!({ "password": "changed" })
         },
+        |_| (),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -379,29 +418,31 @@ async fn set_password(
 async fn set_remark(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     Path(account): Path<String>,
     ApiJson(request): ApiJson<RemarkChange>,
 ) -> Result<Json<SubAccountView>, Problem> {
     require_admin(&current.actor)?;
     let remark = Remark::parse("remark", &request.remark)?;
-    let record = change_sub_account(
+    let mode = services
+        .table
+        .redemption_mode(&current.actor.acting_as)
+        .await?;
+    let changed = change_sub_account(
         &services,
         &current.actor,
+        &keyed,
+        StatusCode::OK,
         &account,
         "remark_changed",
         |record| {
             let before = record.remark.replace(remark.clone());
             json!({ "before": before, "after": remark })
         },
+        |record| view(record, mode),
     )
     .await?;
-    Ok(Json(view(
-        &record,
-        services
-            .table
-            .redemption_mode(&current.actor.acting_as)
-            .await?,
-    )))
+    Ok(Json(changed))
 }
 
 /// Replace a sub-account's rights (query and modify per function area).
@@ -414,6 +455,7 @@ async fn set_remark(
 async fn set_rights(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     Path(account): Path<String>,
     ApiJson(request): ApiJson<RightsChange>,
 ) -> Result<Json<SubAccountView>, Problem> {
@@ -423,19 +465,22 @@ async fn set_rights(
         .table
         .redemption_mode(&current.actor.acting_as)
         .await?;
-    let record = change_sub_account(
+    let changed = change_sub_account(
         &services,
         &current.actor,
+        &keyed,
+        StatusCode::OK,
         &account,
         "rights_changed",
         |record| {
             let before = rights_view(&record.rights, mode);
-            record.rights = rights;
+            record.rights.clone_from(&rights);
             json!({ "before": before, "after": rights_view(&record.rights, mode) })
         },
+        |record| view(record, mode),
     )
     .await?;
-    Ok(Json(view(&record, mode)))
+    Ok(Json(changed))
 }
 
 /// The history of a sub-account, oldest first.
@@ -475,6 +520,7 @@ async fn account_history(
 async fn change_own_password(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     ApiJson(request): ApiJson<OwnPasswordChange>,
 ) -> Result<StatusCode, Problem> {
     let actor = &current.actor;
@@ -482,11 +528,7 @@ async fn change_own_password(
         Role::Admin => NewPassword::parse_admin("new_password", &request.new_password)?,
         Role::SubAccount => NewPassword::parse_sub_account("new_password", &request.new_password)?,
     };
-    let mut record = services
-        .table
-        .get_account(&actor.merchant, &actor.account)
-        .await?
-        .ok_or_else(|| Problem::new(ErrorCode::SessionExpired))?;
+    let record = own_account(&services, actor).await?;
     let stored = record.password_hash.clone();
     let current_password = request.current_password.clone();
     let matches = tokio::task::spawn_blocking(move || password::verify(&current_password, &stored))
@@ -495,19 +537,44 @@ async fn change_own_password(
     if !matches {
         return Err(Problem::new(ErrorCode::CurrentPasswordWrong));
     }
-    record.password_hash = hash(new_password).await?;
-    // Recorded under the account's own merchant, whichever it acts as.
-    let entry = HistoryEntry::new(
-        &actor.merchant,
-        &actor.account,
-        services.clock.now(),
-        ENTITY,
-        actor.account.as_str(),
-        "password_changed",
-        json!({ "password": "changed" }),
-    );
-    services.table.update_account(&mut record, &entry).await?;
+    let verified_hash = record.password_hash;
+    let (new_hash, verified_hash) = (&hash(new_password).await?, &verified_hash);
+    let services = &services;
+    engine(&services)
+        .run(keyed.as_ref(), 204, |now| async move {
+            let mut record = own_account(services, actor).await.map_err(|p| p.0)?;
+            // Changed meanwhile (another session set it): the current password given was
+            // checked against the old one, so it proves nothing now.
+            if &record.password_hash != verified_hash {
+                return Err(Error::new(ErrorCode::CurrentPasswordWrong));
+            }
+            record.password_hash.clone_from(new_hash);
+            let mut changes = Changes::new();
+            let version = changes.update(&mut record)?;
+            // Recorded under the account's own merchant, whichever it acts as.
+            let entry = HistoryEntry::new(
+                &actor.merchant,
+                &actor.account,
+                now,
+                ENTITY,
+                actor.account.as_str(),
+                "password_changed",
+                json!({ "password": "changed" }),
+            );
+            changes.history(&entry, version)?;
+            Ok(Decision::new(changes, ()))
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account itself (under its own merchant, whichever it acts as).
+async fn own_account(services: &Services, actor: &Actor) -> Result<AccountRecord, Problem> {
+    services
+        .table
+        .get_account(&actor.merchant, &actor.account)
+        .await?
+        .ok_or_else(|| Problem::new(ErrorCode::SessionExpired))
 }
 
 pub fn routes() -> OpenApiRouter<Services> {

@@ -19,7 +19,7 @@ use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::owner::OwnerQuery;
 use tessera_platform::services::{Resource, Services};
-use tessera_platform::store::accounts::{account_update_write, AccountRecord};
+use tessera_platform::store::accounts::AccountRecord;
 use tessera_platform::store::branches::BranchRecord;
 use tessera_platform::store::history::{HistoryEntry, HistoryList};
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
@@ -412,37 +412,45 @@ async fn sub_accounts(
     Ok(found)
 }
 
-/// Saves re-bound accounts and their history entries in one transaction: all or nothing.
+/// Re-binds the named accounts (to `branch`, or to none) through the change engine: every
+/// account and its history entry in one transaction, all or nothing, read and decided
+/// again on a race. `pick` keeps the accounts the request changes.
+#[allow(clippy::too_many_arguments)]
 async fn save_bindings(
     services: &Services,
     actor: &Actor,
+    keyed: &Keyed,
     owner: &MerchantId,
-    accounts: Vec<AccountRecord>,
+    names: &[AccountName],
     branch: Option<&BranchCode>,
     action: &str,
+    pick: fn(&AccountRecord) -> bool,
 ) -> Result<(), Problem> {
-    let now = services.clock.now();
-    let mut writes = Vec::with_capacity(accounts.len() * 2);
-    for mut account in accounts {
-        let before = account.branch.as_ref().map(|b| b.to_string());
-        account.branch = branch.cloned();
-        let (write, version) = account_update_write(&mut account)?;
-        let changes = json!({"branch": {"before": before, "after": branch.map(|b| b.to_string())}});
-        let entry = history(
-            actor,
-            owner,
-            now,
-            "account",
-            account.account.as_str(),
-            action,
-            changes,
-        );
-        writes.push(write);
-        writes.push(entry.write(version)?);
-    }
-    services
-        .table
-        .transact(writes, ErrorCode::ConcurrentChange)
+    engine(services)
+        .run(keyed.as_ref(), 204, |now| async move {
+            let accounts = sub_accounts(services, actor, owner, names)
+                .await
+                .map_err(|p| p.0)?;
+            let mut changes = Changes::new();
+            for mut account in accounts.into_iter().filter(|a| pick(a)) {
+                let before = account.branch.as_ref().map(|b| b.to_string());
+                account.branch = branch.cloned();
+                let version = changes.update(&mut account)?;
+                let described =
+                    json!({"branch": {"before": before, "after": branch.map(|b| b.to_string())}});
+                let entry = history(
+                    actor,
+                    owner,
+                    now,
+                    "account",
+                    account.account.as_str(),
+                    action,
+                    described,
+                );
+                changes.history(&entry, version)?;
+            }
+            Ok(Decision::new(changes, ()))
+        })
         .await?;
     Ok(())
 }
@@ -457,6 +465,7 @@ async fn save_bindings(
 async fn bind(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     ApiQuery(query): ApiQuery<OwnerQuery>,
     ApiJson(request): ApiJson<BindAccounts>,
 ) -> Result<StatusCode, Problem> {
@@ -466,14 +475,15 @@ async fn bind(
     let names = parse_account_list(&request.accounts)?;
     let branch = existing_branch(&services, &owner, &request.branch_code).await?;
     require_branch(actor, &branch.code)?;
-    let accounts = sub_accounts(&services, actor, &owner, &names).await?;
     save_bindings(
         &services,
         actor,
+        &keyed,
         &owner,
-        accounts,
+        &names,
         Some(&branch.code),
         "bound",
+        |_| true,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -488,6 +498,7 @@ async fn bind(
 async fn unbind(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     ApiQuery(query): ApiQuery<OwnerQuery>,
     ApiJson(request): ApiJson<UnbindAccounts>,
 ) -> Result<StatusCode, Problem> {
@@ -495,14 +506,18 @@ async fn unbind(
     let owner = query.owner(actor)?;
     RIGHTS.check(actor, &owner, Access::Modify)?;
     let names = parse_account_list(&request.accounts)?;
-    let accounts: Vec<AccountRecord> = sub_accounts(&services, actor, &owner, &names)
-        .await?
-        .into_iter()
-        .filter(|a| a.branch.is_some())
-        .collect();
-    if !accounts.is_empty() {
-        save_bindings(&services, actor, &owner, accounts, None, "unbound").await?;
-    }
+    // Only the bound ones change: unbinding an unbound account is no change.
+    save_bindings(
+        &services,
+        actor,
+        &keyed,
+        &owner,
+        &names,
+        None,
+        "unbound",
+        |a| a.branch.is_some(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -25,10 +25,12 @@ use tessera_platform::idempotency::Keyed;
 use tessera_platform::issuance::check_against_storage;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::issuance::{
-    batch_creation, BatchMessage, BatchRecord, PlannedRow, RowOutcome, RowResult, UploadRecord,
+    batch_creation, upload_item, BatchMessage, BatchRecord, PlannedRow, RowOutcome, RowResult,
+    UploadRecord,
 };
 use tessera_platform::store::object_keys;
 use tessera_platform::store::outbox::OutboxEvent;
+use tessera_platform::store::{Expect, Write};
 use tessera_platform::{ApiJson, Problem, ProblemDetails};
 use tessera_sheets::XLSX_CONTENT_TYPE;
 use utoipa::ToSchema;
@@ -112,7 +114,7 @@ pub struct UploadRequest {
     pub valid_from: Option<chrono::NaiveDate>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UploadTicket {
     pub upload_id: String,
     /// PUT the file here with `Content-Type` set to the xlsx type and exactly `size` bytes.
@@ -131,6 +133,7 @@ pub struct UploadTicket {
 async fn request_upload(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     ApiJson(input): ApiJson<UploadRequest>,
 ) -> Result<(StatusCode, Json<UploadTicket>), Problem> {
     let actor = &current.actor;
@@ -163,28 +166,35 @@ async fn request_upload(
             UPLOAD_LINK_LIFETIME,
         )
         .await?;
-    services
-        .table
-        .put_upload(&UploadRecord {
-            merchant_id: actor.acting_as.clone(),
-            upload_id: upload_id.clone(),
-            delivery_method: input.delivery_method,
-            valid_from,
-            object_key,
-            requested_by: actor.account.clone(),
-            branch: actor.branch.clone(),
-            created_at: now,
+    let upload = UploadRecord {
+        merchant_id: actor.acting_as.clone(),
+        upload_id: upload_id.clone(),
+        delivery_method: input.delivery_method,
+        valid_from,
+        object_key,
+        requested_by: actor.account.clone(),
+        branch: actor.branch.clone(),
+        created_at: now,
+    };
+    let ticket = UploadTicket {
+        upload_id,
+        upload_url,
+        content_type: XLSX_CONTENT_TYPE.to_owned(),
+        expires_at: now + chrono::Duration::seconds(UPLOAD_LINK_LIFETIME.as_secs() as i64),
+    };
+    let (upload, ticket) = (&upload, &ticket);
+    let answer = ChangeEngine::new(services.table.clone(), services.clock.clone())
+        .run(keyed.as_ref(), 201, |_| async move {
+            let mut changes = Changes::new();
+            // A new id: its write expects nothing there.
+            changes.write(Write {
+                item: upload_item(upload)?,
+                expect: Expect::Absent,
+            });
+            Ok(Decision::new(changes, ticket.clone()))
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(UploadTicket {
-            upload_id,
-            upload_url,
-            content_type: XLSX_CONTENT_TYPE.to_owned(),
-            expires_at: now + chrono::Duration::seconds(UPLOAD_LINK_LIFETIME.as_secs() as i64),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

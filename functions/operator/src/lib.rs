@@ -44,7 +44,7 @@ use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::jobs::JobRun;
 use tessera_platform::store::object_keys;
 use tessera_platform::store::operators::{OperatorAuditEntry, OperatorSession};
-use tessera_platform::store::relations::relation_change_writes;
+use tessera_platform::store::relations::change_relation;
 use tessera_platform::store::sessions::SignInAttempt;
 use tessera_platform::store::settings::{contract_write, rate_write};
 use tessera_platform::store::Expect;
@@ -1014,7 +1014,7 @@ async fn clear_block(
                 json!({"status": {"before": before, "after": after}}),
             );
             let mut changes = Changes::new();
-            changes.writes(relation_change_writes(&mut relation, &entry)?);
+            change_relation(&mut changes, &mut relation, &entry)?;
             changes.write(
                 operator
                     .audit(

@@ -15,10 +15,13 @@ use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::idempotency::Keyed;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::history::HistoryEntry;
 use tessera_platform::store::products::PRODUCT_ENTITY;
-use tessera_platform::store::relations::{RelationRecord, ISSUER_ENTITY, STORE_ENTITY};
+use tessera_platform::store::relations::{
+    change_relation, RelationRecord, ISSUER_ENTITY, STORE_ENTITY,
+};
 use tessera_platform::{ApiJson, ApiQuery, Problem, ProblemDetails};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -228,6 +231,7 @@ async fn list_stores(
 async fn add_store(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     ApiJson(input): ApiJson<AddStore>,
 ) -> Result<(StatusCode, Json<RelationView>), Problem> {
     let actor = &current.actor;
@@ -241,24 +245,25 @@ async fn add_store(
         .get_merchant(&store)
         .await?
         .ok_or_else(|| Problem::new(ErrorCode::MerchantNotFound))?;
-    let now = services.clock.now();
-    let mut relation = RelationRecord {
-        issuer: actor.acting_as.clone(),
-        store: store.clone(),
-        status: RelationStatus::Open,
-        created_at: now,
-        updated_at: now,
-        version: 0,
-    };
-    services
-        .table
-        .save_relation(
-            &mut relation,
-            &entry(actor, now, "added", None, RelationStatus::Open),
-        )
-        .await?;
     let names = HashMap::from([(store.clone(), merchant.name)]);
-    Ok((StatusCode::CREATED, Json(view(&relation, &store, &names))))
+    let (store, names) = (&store, &names);
+    let added = engine(&services)
+        .run(keyed.as_ref(), 201, |now| async move {
+            let mut relation = RelationRecord {
+                issuer: actor.acting_as.clone(),
+                store: store.clone(),
+                status: RelationStatus::Open,
+                created_at: now,
+                updated_at: now,
+                version: 0,
+            };
+            let mut changes = Changes::new();
+            let by = entry(actor, now, "added", None, RelationStatus::Open);
+            change_relation(&mut changes, &mut relation, &by)?;
+            Ok(Decision::new(changes, view(&relation, store, names)))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(added)))
 }
 
 /// Unlink a redeemable store, or re-open it (refused once the store has unlinked you).
@@ -271,21 +276,21 @@ async fn add_store(
 async fn set_store_status(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     Path(store_id): Path<String>,
     ApiJson(input): ApiJson<SetStatus>,
 ) -> Result<Json<RelationView>, Problem> {
     let actor = &current.actor;
     RIGHTS.check_own(actor, Access::Modify)?;
     let store = parse_other("store_id", &store_id)?;
-    let mut relation = services
+    let relation = services
         .table
         .get_relation(&actor.acting_as, &store)
         .await?
         .ok_or_else(|| Problem::new(ErrorCode::RelationNotFound))?;
-    let before = relation.status;
-    let (after, action) = match input.status {
-        StatusInput::Open => (issuer_opens(before)?, "reopened"),
-        StatusInput::Unlinked => (issuer_unlinks(before)?, "unlinked_by_issuer"),
+    let after = match input.status {
+        StatusInput::Open => issuer_opens(relation.status)?,
+        StatusInput::Unlinked => issuer_unlinks(relation.status)?,
     };
     let by = ProductGrantRemover::Issuer(actor);
     if after.is_open() {
@@ -293,21 +298,35 @@ async fn set_store_status(
         // no product by itself.
         revoke_product_grants(&services, &actor.acting_as, &store, by).await?;
     }
-    let now = services.clock.now();
-    relation.status = after;
-    relation.updated_at = now;
-    services
-        .table
-        .save_relation(
-            &mut relation,
-            &entry(actor, now, action, Some(before), after),
-        )
+    let names = names(&services, std::iter::once(store.clone())).await?;
+    let (services_ref, store_ref, names_ref, input) = (&services, &store, &names, &input);
+    let changed = engine(&services)
+        .run(keyed.as_ref(), 200, |now| async move {
+            let mut relation = services_ref
+                .table
+                .get_relation(&actor.acting_as, store_ref)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::RelationNotFound))?;
+            let before = relation.status;
+            let (after, action) = match input.status {
+                StatusInput::Open => (issuer_opens(before)?, "reopened"),
+                StatusInput::Unlinked => (issuer_unlinks(before)?, "unlinked_by_issuer"),
+            };
+            relation.status = after;
+            relation.updated_at = now;
+            let mut changes = Changes::new();
+            let by = entry(actor, now, action, Some(before), after);
+            change_relation(&mut changes, &mut relation, &by)?;
+            Ok(Decision::new(
+                changes,
+                view(&relation, store_ref, names_ref),
+            ))
+        })
         .await?;
     if !after.is_open() {
         revoke_product_grants(&services, &actor.acting_as, &store, by).await?;
     }
-    let names = names(&services, std::iter::once(store.clone())).await?;
-    Ok(Json(view(&relation, &store, &names)))
+    Ok(Json(changed))
 }
 
 /// The store's joint issuers: merchants that made it a redeemable store.
@@ -341,27 +360,38 @@ async fn list_issuers(
 async fn unlink_issuer(
     State(services): State<Services>,
     current: CurrentActor,
+    keyed: Keyed,
     Path(issuer_id): Path<String>,
 ) -> Result<Json<RelationView>, Problem> {
     let actor = &current.actor;
     RIGHTS.check_own(actor, Access::Modify)?;
     let issuer = parse_other("issuer_id", &issuer_id)?;
-    let mut relation = services
-        .table
-        .get_relation(&issuer, &actor.acting_as)
-        .await?
-        .ok_or_else(|| Problem::new(ErrorCode::RelationNotFound))?;
-    let before = relation.status;
-    let after = store_unlinks(before)?;
-    let now = services.clock.now();
-    relation.status = after;
-    relation.updated_at = now;
-    services
-        .table
-        .save_relation(
-            &mut relation,
-            &entry(actor, now, "unlinked_by_store", Some(before), after),
-        )
+    let names = names(&services, std::iter::once(issuer.clone())).await?;
+    let (services_ref, issuer_ref, names_ref) = (&services, &issuer, &names);
+    let changed = engine(&services)
+        .run(keyed.as_ref(), 200, |now| async move {
+            let mut relation = services_ref
+                .table
+                .get_relation(issuer_ref, &actor.acting_as)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::RelationNotFound))?;
+            let before = relation.status;
+            relation.status = store_unlinks(before)?;
+            relation.updated_at = now;
+            let mut changes = Changes::new();
+            let by = entry(
+                actor,
+                now,
+                "unlinked_by_store",
+                Some(before),
+                relation.status,
+            );
+            change_relation(&mut changes, &mut relation, &by)?;
+            Ok(Decision::new(
+                changes,
+                view(&relation, issuer_ref, names_ref),
+            ))
+        })
         .await?;
     revoke_product_grants(
         &services,
@@ -370,8 +400,11 @@ async fn unlink_issuer(
         ProductGrantRemover::Store,
     )
     .await?;
-    let names = names(&services, std::iter::once(issuer.clone())).await?;
-    Ok(Json(view(&relation, &issuer, &names)))
+    Ok(Json(changed))
+}
+
+fn engine(services: &Services) -> ChangeEngine {
+    ChangeEngine::new(services.table.clone(), services.clock.clone())
 }
 
 /// Products taken off in one transaction (each product and its history entry).
@@ -404,7 +437,7 @@ async fn revoke_product_grants(
         .filter(|p| p.spec.lists.redeemable_stores.contains(store))
         .map(|p| p.product_id)
         .collect();
-    let engine = ChangeEngine::new(services.table.clone(), services.clock.clone());
+    let engine = engine(services);
     let mut revoked = 0;
     for chunk in listing.chunks(PRODUCTS_PER_TRANSACTION) {
         revoked += engine

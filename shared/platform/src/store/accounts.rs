@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::{Rights, Role};
 use tessera_domain::values::{AccountName, BranchCode, MerchantId, Remark};
-use tessera_domain::{Error, ErrorCode};
+use tessera_domain::Error;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MerchantRecord {
@@ -141,37 +141,6 @@ impl Table {
             .await
     }
 
-    /// Creates an account and its history entry together; an existing ID (deleted ones
-    /// included) is `ACCOUNT_EXISTS`.
-    pub async fn create_account(
-        &self,
-        account: &AccountRecord,
-        history: &HistoryEntry,
-    ) -> Result<(), Error> {
-        let write = account_write(account, Expect::Absent)?;
-        self.transact(
-            vec![write, history.write(account.version)?],
-            ErrorCode::AccountExists,
-        )
-        .await
-    }
-
-    /// Replaces an account if nobody changed it since `account.version - 1` was read.
-    /// Saves an account as read at its next version, with the history entry of that
-    /// version; the version is advanced here.
-    pub async fn update_account(
-        &self,
-        account: &mut AccountRecord,
-        history: &HistoryEntry,
-    ) -> Result<(), Error> {
-        let (write, version) = account_update_write(account)?;
-        self.transact(
-            vec![write, history.write(version)?],
-            ErrorCode::ConcurrentChange,
-        )
-        .await
-    }
-
     pub async fn record_login(
         &self,
         merchant_id: &MerchantId,
@@ -209,16 +178,16 @@ impl Table {
     }
 }
 
-/// The write of a changed account (its version already advanced), for a transaction.
-/// The write that saves an account read at its version at the next one (the version is
-/// advanced here), conditional on the version read; with the version written.
-pub fn account_update_write(account: &mut AccountRecord) -> Result<(Write, u64), Error> {
-    let read = account.version;
-    account.version = read + 1;
-    Ok((
-        account_write(account, Expect::Version(read))?,
-        account.version,
-    ))
+impl super::Versioned for AccountRecord {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+    fn stored_item(&self) -> Result<Item, Error> {
+        Ok(account_write(self, Expect::Absent)?.item)
+    }
 }
 
 impl super::Versioned for MerchantRecord {

@@ -228,10 +228,6 @@ pub fn row_result_write(result: &RowResult) -> Result<Write, Error> {
 }
 
 impl Table {
-    pub async fn put_upload(&self, upload: &UploadRecord) -> Result<(), Error> {
-        self.put(upload_item(upload)?).await
-    }
-
     pub async fn get_upload(
         &self,
         merchant_id: &MerchantId,

@@ -4,6 +4,7 @@
 
 use super::history::HistoryEntry;
 use super::{from_item, keys, to_item, unavailable, Expect, Gsi, SortKeys, Table, Write};
+use crate::change::Changes;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,23 +55,6 @@ impl Table {
             &keys::store(store.as_str()),
         )
         .await
-    }
-
-    /// Creates (version 1) or changes a relation, with a history entry on each side.
-    /// Saves a relation as read (version 0: a new one) at its next version, with its history
-    /// entry on both sides; the version is advanced here.
-    pub async fn save_relation(
-        &self,
-        relation: &mut RelationRecord,
-        by: &HistoryEntry,
-    ) -> Result<(), Error> {
-        let on_condition = if relation.version == 0 {
-            ErrorCode::RelationExists
-        } else {
-            ErrorCode::ConcurrentChange
-        };
-        let writes = relation_change_writes(relation, by)?;
-        self.transact(writes, on_condition).await
     }
 
     /// The issuer's redeemable stores.
@@ -132,19 +116,21 @@ impl Table {
     }
 }
 
-/// A relation as read (version 0: a new one) saved at its next version, with its history
-/// entry on both sides: the writes of one transaction. The version is advanced here.
-pub fn relation_change_writes(
-    relation: &mut RelationRecord,
-    by: &HistoryEntry,
-) -> Result<Vec<Write>, Error> {
-    let read = relation.version;
-    relation.version = read + 1;
-    let expect = if read == 0 {
-        Expect::Absent
-    } else {
-        Expect::Version(read)
-    };
+impl super::Versioned for RelationRecord {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+    fn stored_item(&self) -> Result<super::Item, Error> {
+        Ok(relation_write(self, Expect::Absent)?.item)
+    }
+}
+
+/// A relation change's history entry as each side sees it (the issuer's redeemable store,
+/// the store's joint issuer): both are written with the change, at its version.
+pub fn relation_histories(relation: &RelationRecord, by: &HistoryEntry) -> [HistoryEntry; 2] {
     let issuer_side = HistoryEntry {
         merchant_id: relation.issuer.clone(),
         entity: STORE_ENTITY.to_owned(),
@@ -157,10 +143,23 @@ pub fn relation_change_writes(
         entity_id: relation.issuer.to_string(),
         ..by.clone()
     };
-    let writes = vec![
-        relation_write(relation, expect)?,
-        issuer_side.write(relation.version)?,
-        store_side.write(relation.version)?,
-    ];
-    Ok(writes)
+    [issuer_side, store_side]
+}
+
+/// A relation as read (version 0: a new one, `RELATION_EXISTS` if it is not) changed at its
+/// next version, with its history entry on both sides.
+pub fn change_relation(
+    changes: &mut Changes,
+    relation: &mut RelationRecord,
+    by: &HistoryEntry,
+) -> Result<(), Error> {
+    let version = if relation.version == 0 {
+        changes.create(relation, ErrorCode::RelationExists)?
+    } else {
+        changes.update(relation)?
+    };
+    for entry in relation_histories(relation, by) {
+        changes.history(&entry, version)?;
+    }
+    Ok(())
 }
