@@ -32,7 +32,7 @@ use tessera_domain::orders::{OrderStatus, TradeNo};
 use tessera_domain::products::ProductId;
 use tessera_domain::tickets::TicketNumber;
 use tessera_domain::values::MerchantId;
-use tessera_domain::{Error, ErrorCode};
+use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::issuance::StoredFacts;
 use tessera_platform::services::{Resource, Services};
@@ -242,17 +242,18 @@ impl BatchIssuer {
             _ => {}
         }
         let started = std::time::Instant::now();
-        self.table
-            .move_batch(&merchant, &batch.batch_id, BatchStatus::Issuing, None)
-            .await?;
-        let plan = self.plan(&batch).await?;
-        let mut results: HashMap<u32, RowResult> = self
-            .table
-            .row_results(&batch.batch_id)
-            .await?
-            .into_iter()
-            .map(|r| (r.index, r))
-            .collect();
+        // Independent of each other: the move to `issuing`, the plan and the rows an
+        // earlier delivery finished.
+        let (moved, plan, results) = tokio::join!(
+            self.table
+                .move_batch(&merchant, &batch.batch_id, BatchStatus::Issuing, None),
+            self.plan(&batch),
+            self.table.row_results(&batch.batch_id)
+        );
+        moved?;
+        let plan = plan?;
+        let mut results: HashMap<u32, RowResult> =
+            results?.into_iter().map(|r| (r.index, r)).collect();
         let pending: Vec<&PlannedRow> = plan
             .iter()
             .filter(|p| !results.contains_key(&p.index))
@@ -368,8 +369,7 @@ impl BatchIssuer {
         pending: &[&PlannedRow],
         now: DateTime<Utc>,
     ) -> Result<(Vec<RowJob>, Vec<(PlannedRow, String)>), Error> {
-        let rows: Vec<_> = pending.iter().map(|p| &p.row).collect();
-        let stored = StoredFacts::load(&self.table, &batch.merchant_id, &rows).await?;
+        let stored = StoredFacts::load_for_plan(&self.table, &batch.merchant_id, pending).await?;
         let mut checks: Vec<RowCheck> = pending
             .iter()
             .map(|p| RowCheck {
@@ -421,7 +421,7 @@ impl BatchIssuer {
                 }),
                 (violation, _) => {
                     let reason = violation
-                        .map(|v| format!("{}: {}", v.column.clone().unwrap_or_default(), v.reason))
+                        .map(refusal_reason)
                         .unwrap_or_else(|| "the product is gone".to_owned());
                     refused.push(((*planned).clone(), reason));
                 }
@@ -582,7 +582,7 @@ impl BatchIssuer {
         batch: &BatchRecord,
         planned: &PlannedRow,
         product: &ProductRecord,
-        order: Option<OrderRecord>,
+        mut order: Option<OrderRecord>,
         now: DateTime<Utc>,
     ) -> Result<RowResult, Retry> {
         // A fresh draft per attempt. Redemption codes spell their ticket numbers and link
@@ -625,7 +625,22 @@ impl BatchIssuer {
                         || (o.status == OrderStatus::Issued
                             && order.as_ref().map(|x| x.version + 1) == Some(o.version))
                 });
-                if !still_ours {
+                if still_ours && current.as_ref().map(|o| o.status) == Some(OrderStatus::Unissued) {
+                    // Still awaiting issuance but changed since it was read (the plan
+                    // carries it as confirmed): checked again as it is now, and the next
+                    // attempt issues from it.
+                    let fresh = StoredFacts {
+                        products: vec![product.clone()],
+                        orders: current.iter().cloned().collect(),
+                        issued: Vec::new(),
+                    };
+                    if let Some(reason) = row_refusal(planned, &fresh, batch, now) {
+                        return self
+                            .fail_row(batch, planned, ErrorCode::IssuanceRowsInvalid, reason, now)
+                            .await;
+                    }
+                    order = current;
+                } else if !still_ours {
                     return self
                         .fail_row(
                             batch,
@@ -815,6 +830,36 @@ impl BatchIssuer {
         self.table.put_row_results(&results).await?;
         Ok(results)
     }
+}
+
+/// A refused row's reason as its result shows it: the column, then why.
+fn refusal_reason(violation: &Violation) -> String {
+    format!(
+        "{}: {}",
+        violation.column.clone().unwrap_or_default(),
+        violation.reason
+    )
+}
+
+/// Why a planned row can no longer be issued from `stored`, if it cannot.
+fn row_refusal(
+    planned: &PlannedRow,
+    stored: &StoredFacts,
+    batch: &BatchRecord,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let mut checks = [RowCheck {
+        row: planned.row.row,
+        cells: Default::default(),
+        parsed: Some(planned.row.clone()),
+        violations: Vec::new(),
+    }];
+    check_rows(
+        &mut checks,
+        &stored.facts(Some(&batch.batch_id), batch.valid_from),
+        now,
+    );
+    checks[0].violations.first().map(refusal_reason)
 }
 
 enum Written {

@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tessera_domain::access::{require_operational_branch, Access, Actor, AreaGuard, FunctionArea};
 use tessera_domain::events::EventType;
@@ -18,17 +18,19 @@ use tessera_domain::issuance::{
 };
 use tessera_domain::merchant::DeliveryMethod;
 use tessera_domain::tickets::numbering_rules;
+use tessera_domain::values::TradeNo;
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{ChangeEngine, Changes, Decision};
 use tessera_platform::idempotency::Keyed;
-use tessera_platform::issuance::check_against_storage;
+use tessera_platform::issuance::{check_against_storage, StoredFacts};
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::issuance::{
     batch_creation, upload_item, BatchMessage, BatchRecord, PlannedRow, RowOutcome, RowResult,
     UploadRecord,
 };
 use tessera_platform::store::object_keys;
+use tessera_platform::store::orders::OrderRecord;
 use tessera_platform::store::outbox::OutboxEvent;
 use tessera_platform::store::{Expect, Write};
 use tessera_platform::{ApiJson, Problem, ProblemDetails};
@@ -258,7 +260,7 @@ async fn checked_rows(
     services: &Services,
     actor: &Actor,
     upload_id: &str,
-) -> Result<(UploadRecord, Vec<RowCheck>), Error> {
+) -> Result<CheckedUpload, Error> {
     let upload = load_upload(services, actor, upload_id).await?;
     let too_large = Error::new(ErrorCode::IssuanceFileTooLarge)
         .with_detail(format!("at most {MAX_FILE_BYTES} bytes"));
@@ -279,7 +281,7 @@ async fn checked_rows(
             "the file has no data rows",
         )]));
     }
-    check_against_storage(
+    let stored = check_against_storage(
         &services.table,
         &actor.acting_as,
         &mut checks,
@@ -287,7 +289,18 @@ async fn checked_rows(
         services.clock.now(),
     )
     .await?;
-    Ok((upload, checks))
+    Ok(CheckedUpload {
+        upload,
+        checks,
+        stored,
+    })
+}
+
+/// An uploaded file read and checked, with the stored records it was checked against.
+struct CheckedUpload {
+    upload: UploadRecord,
+    checks: Vec<RowCheck>,
+    stored: StoredFacts,
 }
 
 /// Upload ids are 32 hex digits (a UUID without dashes); anything else is no upload.
@@ -325,7 +338,7 @@ async fn preview(
 ) -> Result<Json<Preview>, Problem> {
     let actor = &current.actor;
     rights(ErrorCode::UploadNotFound).check_own(actor, Access::Modify)?;
-    let (upload, checks) = checked_rows(&services, actor, &upload_id).await?;
+    let CheckedUpload { upload, checks, .. } = checked_rows(&services, actor, &upload_id).await?;
     let rows: Vec<PreviewRow> = checks.iter().map(preview_row).collect();
     let rows_with_errors = rows.iter().filter(|r| !r.errors.is_empty()).count() as u32;
     Ok(Json(Preview {
@@ -405,7 +418,11 @@ async fn confirm(
     let now = services.clock.now();
     let contract = services.table.get_contract(&actor.acting_as).await?;
     require_can_issue(contract.as_ref(), upload.delivery_method, now)?;
-    let (upload, checks) = checked_rows(&services, actor, &upload_id).await?;
+    let CheckedUpload {
+        upload,
+        checks,
+        stored,
+    } = checked_rows(&services, actor, &upload_id).await?;
     let violations: Vec<Violation> = checks.iter().flat_map(|c| c.violations.clone()).collect();
     if !violations.is_empty() {
         return Err(Problem::from(Error {
@@ -417,15 +434,23 @@ async fn confirm(
     let rows: Vec<_> = checks.into_iter().filter_map(|c| c.parsed).collect();
     let tickets_total: u32 = rows.iter().map(|r| r.quantity).sum();
     let first = services.table.reserve_ticket_numbers(tickets_total).await?;
+    let orders_read: HashMap<&TradeNo, &OrderRecord> =
+        stored.orders.iter().map(|o| (&o.trade_no, o)).collect();
     let mut next = first;
     let plan: Vec<PlannedRow> = rows
         .into_iter()
         .enumerate()
         .map(|(index, row)| {
+            let order_as_confirmed = row
+                .trade_no
+                .as_ref()
+                .and_then(|trade_no| orders_read.get(trade_no))
+                .map(|order| (*order).clone());
             let planned = PlannedRow {
                 index: index as u32,
                 first_sequence: next,
                 row,
+                order_as_confirmed,
             };
             next += u64::from(planned.row.quantity);
             planned

@@ -2,6 +2,7 @@
 //! and the batch worker share, so that all three apply the same rules.
 
 use crate::store::issuance::IssuedOrderRecord;
+use crate::store::issuance::PlannedRow;
 use crate::store::orders::OrderRecord;
 use crate::store::products::ProductRecord;
 use crate::store::Table;
@@ -48,6 +49,41 @@ impl StoredFacts {
             orders,
             issued,
         })
+    }
+
+    /// The facts a batch's pending rows are issued from: their products read now, and each
+    /// paid order as the confirmation read it. Only an order the plan does not carry (a
+    /// plan written before it kept them) is read now, with its import number's claim.
+    /// Nothing is lost by not reading the rest again: every order's write is conditional on
+    /// the version confirmed, and each import number's claim on its absence, so a row whose
+    /// order or number changed since fails its condition and is looked at alone.
+    pub async fn load_for_plan(
+        table: &Table,
+        merchant_id: &MerchantId,
+        pending: &[&PlannedRow],
+    ) -> Result<StoredFacts, Error> {
+        let mut product_ids: Vec<ProductId> =
+            pending.iter().map(|p| p.row.product_id.clone()).collect();
+        product_ids.sort();
+        product_ids.dedup();
+        let unread: Vec<&IssuanceRow> = pending
+            .iter()
+            .filter(|p| p.row.trade_no.is_some() && p.order_as_confirmed.is_none())
+            .map(|p| &p.row)
+            .collect();
+        let (products, mut stored) =
+            tokio::try_join!(table.get_products(merchant_id, &product_ids), async {
+                if unread.is_empty() {
+                    Ok(StoredFacts::default())
+                } else {
+                    StoredFacts::load(table, merchant_id, &unread).await
+                }
+            })?;
+        stored.products = products;
+        stored
+            .orders
+            .extend(pending.iter().filter_map(|p| p.order_as_confirmed.clone()));
+        Ok(stored)
     }
 
     /// The facts the domain checks rows against. Import numbers issued by `own_batch` do
@@ -108,16 +144,16 @@ impl StoredFacts {
 }
 
 /// Checks every row against the merchant's stored products, orders and issued orders (and
-/// the day non-immediate tickets become valid, if they are).
+/// the day non-immediate tickets become valid, if they are); what they were checked against.
 pub async fn check_against_storage(
     table: &Table,
     merchant_id: &MerchantId,
     checks: &mut [RowCheck],
     valid_from: Option<NaiveDate>,
     now: DateTime<Utc>,
-) -> Result<(), Error> {
+) -> Result<StoredFacts, Error> {
     let rows: Vec<&IssuanceRow> = checks.iter().filter_map(|c| c.parsed.as_ref()).collect();
     let stored = StoredFacts::load(table, merchant_id, &rows).await?;
     check_rows(checks, &stored.facts(None, valid_from), now);
-    Ok(())
+    Ok(stored)
 }

@@ -823,6 +823,143 @@ async fn the_21_day_rule_is_checked_again_when_the_worker_issues() {
     assert_eq!(preview["rows"][0]["errors"][0]["column"], "廠商訂單編號");
 }
 
+/// Three paid orders and one confirmed batch issuing them, rows in order; the batch id.
+async fn confirmed_batch_of_orders(w: &World, trade_nos: [&str; 3]) -> String {
+    let paid = test_start() - Duration::days(1);
+    for trade_no in trade_nos {
+        w.order(trade_no, 1, paid).await;
+    }
+    let rows: Vec<Row> = trade_nos
+        .iter()
+        .map(|t| {
+            row([
+                &format!("I{t}"),
+                t,
+                &w.goods,
+                "1",
+                "王",
+                "0912345678",
+                "",
+                "",
+            ])
+        })
+        .collect();
+    let upload = w.upload("paper_by_merchant", &xlsx(&rows)).await;
+    assert_eq!(w.preview(&upload).await.1["can_confirm"], true);
+    assert_eq!(w.confirm(&upload).await.0, 202);
+    upload
+}
+
+impl World {
+    async fn abandon(&self, trade_no: &str) {
+        let (status, body) = self
+            .call(json_request(
+                "POST",
+                &format!("/orders/{trade_no}/abandon"),
+                Some(&self.admin()),
+                json!({}),
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Changes a paid order behind the worker's back (still unissued, one version on).
+    async fn touch_order(&self, trade_no: &str) -> u64 {
+        let mut order = self.stored_order(trade_no).await;
+        order.version += 1;
+        order.updated_at += Duration::minutes(1);
+        let write = tessera_platform::store::orders::order_write(&order).unwrap();
+        self.put_item(write.item).await;
+        order.version
+    }
+}
+
+#[tokio::test]
+async fn orders_changed_after_confirmation_are_read_again_when_the_worker_issues() {
+    let w = world().await;
+    let batch = confirmed_batch_of_orders(&w, ["ORD400", "ORD401", "ORD402"]).await;
+    // The plan carries each order as confirmed; after the confirmation one is abandoned
+    // and another changes while still awaiting issuance.
+    w.abandon("ORD401").await;
+    let touched = w.touch_order("ORD402").await;
+    w.run_worker().await;
+    let done = w.batch(&batch).await;
+    assert_eq!(
+        (done["status"].as_str(), done["rows_failed"].as_u64()),
+        (Some("done"), Some(1)),
+        "{done}"
+    );
+    let outcomes: Vec<&str> = (0..3)
+        .map(|i| done["rows"][i]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["issued", "failed", "issued"], "{done}");
+    assert!(
+        done["rows"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no longer awaiting issuance"),
+        "{done}"
+    );
+    assert!(w.tickets_of("IORD401").await.is_empty());
+    assert_eq!(w.tickets_of("IORD402").await.len(), 1);
+    // Issued from the order as it was when the worker read it again, one version on.
+    let changed = w.stored_order("ORD402").await;
+    assert_eq!(
+        (changed.status, changed.version),
+        (tessera_domain::orders::OrderStatus::Issued, touched + 1)
+    );
+    assert_eq!(
+        w.stored_order("ORD401").await.status,
+        tessera_domain::orders::OrderStatus::Abandoned
+    );
+}
+
+#[tokio::test]
+async fn a_plan_written_without_its_orders_has_them_read_by_the_worker() {
+    let w = world().await;
+    let batch = confirmed_batch_of_orders(&w, ["ORD410", "ORD411", "ORD412"]).await;
+    // A plan as confirmations wrote them before they kept each order as read.
+    let stored = w
+        .services
+        .table
+        .get_batch(&w.merchant, &batch)
+        .await
+        .unwrap()
+        .unwrap();
+    let uploads = w.services.uploads().unwrap();
+    let too_large = tessera_domain::Error::new(tessera_domain::ErrorCode::InternalError);
+    let plan = uploads
+        .get_bytes(&stored.plan_key, 1 << 20, too_large)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut plan: Vec<Value> = serde_json::from_slice(&plan).unwrap();
+    assert!(plan.iter().all(|row| row["order_as_confirmed"].is_object()));
+    for row in &mut plan {
+        row.as_object_mut().unwrap().remove("order_as_confirmed");
+    }
+    uploads
+        .put_bytes(
+            &stored.plan_key,
+            serde_json::to_vec(&plan).unwrap(),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    w.abandon("ORD411").await;
+    w.run_worker().await;
+    let done = w.batch(&batch).await;
+    let outcomes: Vec<&str> = (0..3)
+        .map(|i| done["rows"][i]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["issued", "failed", "issued"], "{done}");
+    assert_eq!(w.tickets_of("IORD410").await.len(), 1);
+    assert_eq!(
+        w.stored_order("ORD412").await.status,
+        tessera_domain::orders::OrderStatus::Issued
+    );
+}
+
 #[tokio::test]
 async fn a_worker_that_fails_mid_batch_resumes_without_duplicates() {
     let w = world().await;

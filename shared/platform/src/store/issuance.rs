@@ -1,6 +1,7 @@
 //! Batch issuance: uploads, batches and their per-row results, issued orders, and the
 //! platform-wide ticket-number counter. Tickets themselves are in `tickets.rs`.
 
+use super::orders::OrderRecord;
 use super::{
     epoch_seconds, from_item, key, keys, to_item, unavailable, Expect, Item, Table, Write,
 };
@@ -42,13 +43,19 @@ pub struct UploadRecord {
 
 /// One row of a confirmed batch as the worker issues it: the validated row and the first
 /// ticket number (sequence) reserved for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedRow {
     /// 0-based position in the batch; the row result's key.
     pub index: u32,
     pub first_sequence: u64,
     #[serde(flatten)]
     pub row: IssuanceRow,
+    /// The row's paid order as the confirmation read and checked it, version included. The
+    /// worker issues from it, its write conditional on that version, and reads the order
+    /// again only if that condition fails (decision 0005). Absent for a row without an
+    /// order, and in plans written before it was kept (the worker reads those).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_as_confirmed: Option<OrderRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
