@@ -7,16 +7,11 @@ cd "$here/.."
 # shellcheck source=env.sh
 source "$here/env.sh"
 export RUST_LOG="${RUST_LOG:-off}"
-bench() { cargo run --quiet --release -p tessera-dev -- # The console is measured in Chromium (web/scripts/bench.sh); the other groups in Rust.
+bench() { cargo run --quiet --release -p tessera-dev -- bench "$@"; }
 console() {
   cargo build --quiet --workspace --bins
   "$here/../web/scripts/bench.sh"
 }
-case "${1:-all}" in
-  console) console ;;
-  all) bench "$@" && console ;;
-  *) bench "$@" ;;
-esac; }
 # The cold-start and export groups start functions from their release binaries, as
 # deployed.
 case "${1:-all}" in
@@ -40,14 +35,7 @@ if [ "${TESSERA_LOCAL_AWS:-}" != "external" ]; then
 fi
 # The console is measured in Chromium (web/scripts/bench.sh); the other groups in Rust.
 case "${1:-all}" in
-  console)
-    cargo build --quiet --workspace --bins
-    "$here/../web/scripts/bench.sh"
-    ;;
-  all)
-    bench "$@"
-    cargo build --quiet --workspace --bins
-    "$here/../web/scripts/bench.sh"
-    ;;
+  console) console ;;
+  all) bench && console ;;
   *) bench "$@" ;;
 esac
