@@ -540,7 +540,7 @@ async fn change_own_password(
     let verified_hash = record.password_hash;
     let (new_hash, verified_hash) = (&hash(new_password).await?, &verified_hash);
     let services = &services;
-    engine(&services)
+    engine(services)
         .run(keyed.as_ref(), 204, |now| async move {
             let mut record = own_account(services, actor).await.map_err(|p| p.0)?;
             // Changed meanwhile (another session set it): the current password given was

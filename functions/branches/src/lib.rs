@@ -432,7 +432,7 @@ async fn save_bindings(
                 .await
                 .map_err(|p| p.0)?;
             let mut changes = Changes::new();
-            for mut account in accounts.into_iter().filter(|a| pick(a)) {
+            for mut account in accounts.into_iter().filter(&pick) {
                 let before = account.branch.as_ref().map(|b| b.to_string());
                 account.branch = branch.cloned();
                 let version = changes.update(&mut account)?;

@@ -132,20 +132,41 @@ impl AssetStore {
 
 impl AssetStore {
     /// The whole object, refusing (with `too_large`) one bigger than `max_bytes` before
-    /// reading it; `None` if nothing is there.
+    /// reading its body; `None` if nothing is there. One request: the length is read
+    /// from the answer's headers, before the body.
     pub async fn get_bytes(
         &self,
         key: &str,
         max_bytes: u64,
         too_large: Error,
     ) -> Result<Option<Vec<u8>>, Error> {
-        let Some(facts) = self.facts(key).await? else {
-            return Ok(None);
+        let object = match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Ok(None)
+            }
+            Err(error) => return Err(unavailable(error)),
         };
-        if facts.size > max_bytes {
+        let declared = object
+            .content_length()
+            .and_then(|l| u64::try_from(l).ok())
+            .unwrap_or(0);
+        if declared > max_bytes {
             return Err(too_large);
         }
-        let bytes = self.read(key, None).await?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(unavailable)?
+            .into_bytes();
         if bytes.len() as u64 > max_bytes {
             return Err(too_large);
         }
