@@ -16,7 +16,7 @@ use tessera_domain::merchant::RedemptionMode;
 use tessera_domain::values::{AccountName, NewPassword, Remark};
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::accounts::{AccountRecord, HistoryEntry};
@@ -238,7 +238,8 @@ async fn change_sub_account<A: Serialize + DeserializeOwned>(
     answer: impl Fn(&AccountRecord) -> A,
 ) -> Result<A, Problem> {
     let (change, answer) = (&change, &answer);
-    let answered = engine(services)
+    let answered = services
+        .engine()
         .run(keyed.as_ref(), status.as_u16(), |now| async move {
             let mut record = live_sub_account(services, actor, account)
                 .await
@@ -252,10 +253,6 @@ async fn change_sub_account<A: Serialize + DeserializeOwned>(
         })
         .await?;
     Ok(answered)
-}
-
-fn engine(services: &Services) -> ChangeEngine {
-    ChangeEngine::new(services.table.clone(), services.clock.clone())
 }
 
 const ADMIN_ERRORS: &str = "UNAUTHENTICATED, SESSION_EXPIRED (401); ADMIN_ONLY (403)";
@@ -327,7 +324,8 @@ async fn create(
     let described =
         json!({ "remark": remark, "rights": rights_view(&rights, mode), "password": "set" });
     let (template, described) = (&template, &described);
-    let created = engine(&services)
+    let created = services
+        .engine()
         .run(keyed.as_ref(), 201, |now| async move {
             let mut record = template.clone();
             record.created_at = now;
@@ -540,7 +538,8 @@ async fn change_own_password(
     let verified_hash = record.password_hash;
     let (new_hash, verified_hash) = (&hash(new_password).await?, &verified_hash);
     let services = &services;
-    engine(services)
+    services
+        .engine()
         .run(keyed.as_ref(), 204, |now| async move {
             let mut record = own_account(services, actor).await.map_err(|p| p.0)?;
             // Changed meanwhile (another session set it): the current password given was

@@ -11,7 +11,7 @@ use tessera_domain::notification::{Message, Notification};
 use tessera_domain::values::{AccountName, MerchantId};
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::{device_fingerprint, limit_sign_ins, CurrentActor};
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::extract::ClientAddress;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::session::{sign, SessionClaims};
@@ -615,7 +615,8 @@ async fn put_login_alerts(
     .validate()?;
     let (services, alerts) = (&services, &alerts);
     // A PUT sets a state: its key is recorded after it (the idempotency layer).
-    let settings = ChangeEngine::new(services.table.clone(), services.clock.clone())
+    let settings = services
+        .engine()
         .run(None, 200, |now| async move {
             let mut settings = services.table.get_settings(&actor.acting_as).await?;
             let before = alerts_view(&settings.login_alerts);

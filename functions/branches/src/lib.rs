@@ -15,7 +15,7 @@ use tessera_domain::branches::{parse_account_list, BranchDetails};
 use tessera_domain::values::{AccountName, BranchCode, MerchantId};
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::owner::OwnerQuery;
 use tessera_platform::services::{Resource, Services};
@@ -240,7 +240,7 @@ async fn create(
         version: 0,
     };
     let (template, owner) = (&template, &owner);
-    let view = engine(&services)
+    let view = services.engine()
         .run(keyed.as_ref(), 201, |now| async move {
             let mut branch = template.clone();
             branch.created_at = now;
@@ -255,10 +255,6 @@ async fn create(
         })
         .await?;
     Ok((StatusCode::CREATED, Json(view)))
-}
-
-fn engine(services: &Services) -> ChangeEngine {
-    ChangeEngine::new(services.table.clone(), services.clock.clone())
 }
 
 /// Edit a branch's name, address, phone, or enable/disable it. The code cannot change.
@@ -286,7 +282,7 @@ async fn edit(
         );
     }
     let (services, owner, code, request) = (&services, &owner, &code, &request);
-    let view = engine(services)
+    let view = services.engine()
         .run(keyed.as_ref(), 200, |now| async move {
             let mut branch = existing_branch(services, owner, code).await.map_err(|p| p.0)?;
             require_branch(actor, &branch.code)?;
@@ -426,7 +422,8 @@ async fn save_bindings(
     action: &str,
     pick: fn(&AccountRecord) -> bool,
 ) -> Result<(), Problem> {
-    engine(services)
+    services
+        .engine()
         .run(keyed.as_ref(), 204, |now| async move {
             let accounts = sub_accounts(services, actor, owner, names)
                 .await

@@ -22,7 +22,7 @@ use tessera_domain::reports::masked_mobile;
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::installment::{self as orders, LedgerLine, ENTITY};
 use tessera_platform::owner::OwnerQuery;
@@ -210,10 +210,6 @@ fn view(record: &InstallmentOrderRecord) -> InstallmentOrderView {
     }
 }
 
-fn engine(services: &Services) -> ChangeEngine {
-    ChangeEngine::new(services.table.clone(), services.clock.clone())
-}
-
 /// A trade number from the path; one that cannot exist is simply not found.
 fn trade_no(value: &str) -> Result<TradeNo, Error> {
     TradeNo::parse("trade_no", value).map_err(|_| Error::new(ErrorCode::InstallmentOrderNotFound))
@@ -254,7 +250,7 @@ async fn issue(
         first_redemption_on: input.first_redemption_on,
     };
     let (services, plan, notify_url) = (&services, &plan, &notify_url);
-    let answer = engine(services)
+    let answer = services.engine()
         .run(keyed.as_ref(), 201, |now| async move {
             let mut paid = services
                 .table
@@ -464,7 +460,7 @@ async fn change(
     orders::check_mode(&services.table, merchant, RedemptionMode::Installment).await?;
     let trade_no = &trade_no(number)?;
     let what = &what;
-    engine(services)
+    services.engine()
         .run(keyed.as_ref(), 200, |now| async move {
             let mut record = orders::read(&services.table, merchant, trade_no).await?;
             let before = record.order.clone();

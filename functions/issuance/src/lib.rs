@@ -21,7 +21,7 @@ use tessera_domain::tickets::numbering_rules;
 use tessera_domain::values::TradeNo;
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::issuance::{check_against_storage, StoredFacts};
 use tessera_platform::services::{Resource, Services};
@@ -185,7 +185,8 @@ async fn request_upload(
         expires_at: now + chrono::Duration::seconds(UPLOAD_LINK_LIFETIME.as_secs() as i64),
     };
     let (upload, ticket) = (&upload, &ticket);
-    let answer = ChangeEngine::new(services.table.clone(), services.clock.clone())
+    let answer = services
+        .engine()
         .run(keyed.as_ref(), 201, |_| async move {
             let mut changes = Changes::new();
             // A new id: its write expects nothing there.
@@ -497,7 +498,8 @@ async fn confirm(
         batch_id: batch.batch_id.clone(),
     };
     let (batch, message, services, upload_id) = (&batch, &message, &services, &upload_id);
-    let view = ChangeEngine::new(services.table.clone(), services.clock.clone())
+    let view = services
+        .engine()
         .run(keyed.as_ref(), 202, |now| async move {
             // A concurrent confirmation that won is the answer.
             if let Some(existing) = services

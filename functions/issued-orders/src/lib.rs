@@ -23,7 +23,7 @@ use tessera_domain::tickets::{self, TicketNumber, TicketStatus};
 use tessera_domain::transfers::{check_person, TransferStatus, TRANSFER_ACTIONS};
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::issued_orders::{buyer_changed_event, buyer_of};
 use tessera_platform::lifecycle::add_ticket_change;
@@ -318,7 +318,8 @@ async fn change_buyer(
         electronic,
     )?;
     let (services, buyer, import_no) = (&services, &buyer, import_no.as_str());
-    let view = ChangeEngine::new(services.table.clone(), services.clock.clone())
+    let view = services
+        .engine()
         .run(keyed.as_ref(), 200, |now| async move {
             let (mut order, tickets) = visible_order(services, actor, import_no).await?;
             let method = order.delivery_method;
@@ -408,7 +409,7 @@ async fn resend(
     let actor = &current.actor;
     ORDERS.check_own(actor, Access::Modify)?;
     let (services, import_no) = (&services, import_no.as_str());
-    let view = ChangeEngine::new(services.table.clone(), services.clock.clone())
+    let view = services.engine()
         .run(keyed.as_ref(), 200, |now| async move {
             let (mut order, tickets) = visible_order(services, actor, import_no).await?;
             check_resend(order.delivery_method, OrderTickets::of(&tickets))?;
@@ -617,7 +618,8 @@ async fn cancel_transfer(
     let actor = &current.actor;
     TRANSFERS.check_own(actor, Access::Modify)?;
     let (services, transfer_id) = (&services, transfer_id.as_str());
-    let view = ChangeEngine::new(services.table.clone(), services.clock.clone())
+    let view = services
+        .engine()
         .run(keyed.as_ref(), 200, |now| async move {
             let (mut transfer, tickets) = visible_transfer(services, actor, transfer_id).await?;
             if transfer.status != TransferStatus::Active {

@@ -11,7 +11,7 @@ use tessera_domain::access::{Access, FunctionArea};
 use tessera_domain::reports::DayRange;
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::services::Services;
 use tessera_platform::store::webhooks::{
@@ -72,7 +72,7 @@ pub async fn rotate_secret(
     rights().check_own(actor, Access::Modify)?;
     let secret = &new_secret()?;
     let services = &services;
-    let view = ChangeEngine::new(services.table.clone(), services.clock.clone())
+    let view = services.engine()
         .run(keyed.as_ref(), 201, |now| async move {
             let mut settings = services.table.get_callback_settings(&actor.acting_as).await?;
             let replaced = settings.current.take().map(|mut old| {
@@ -284,7 +284,8 @@ pub async fn redeliver(
     rights().check_own(actor, Access::Modify)?;
     let services = &services;
     let id = &delivery_id;
-    let delivery = ChangeEngine::new(services.table.clone(), services.clock.clone())
+    let delivery = services
+        .engine()
         .run(None, 202, |_| async move {
             let mut delivery = services
                 .table

@@ -16,7 +16,7 @@ use tessera_domain::merchant::{
 use tessera_domain::values::EmailList;
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::accounts::IssuerInfo;
 use tessera_platform::store::announcements::read_mark_write;
@@ -61,7 +61,7 @@ async fn change_settings(
     apply: impl Fn(&mut MerchantSettings) -> Result<serde_json::Value, Error> + Sync,
 ) -> Result<MerchantSettings, Problem> {
     let apply = &apply;
-    let engine = ChangeEngine::new(services.table.clone(), services.clock.clone());
+    let engine = services.engine();
     let settings = engine
         .run(None, 200, |now| async move {
             let mut settings = services.table.get_settings(&actor.acting_as).await?;
@@ -450,7 +450,8 @@ async fn put_refund_notify_url(
     // Setting an endpoint again enables it after a 410 disabled it.
     if let Some(url) = url {
         let services = &services;
-        ChangeEngine::new(services.table.clone(), services.clock.clone())
+        services
+            .engine()
             .run(None, 200, |_| async move {
                 let mut callbacks = services
                     .table
@@ -1040,7 +1041,7 @@ async fn mark_message_read(
     if visible.is_none() {
         return Err(Problem::new(ErrorCode::AnnouncementNotFound));
     }
-    let engine = ChangeEngine::new(services.table.clone(), services.clock.clone());
+    let engine = services.engine();
     let id = &id;
     engine
         .run(None, 204, |now| async move {

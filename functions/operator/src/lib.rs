@@ -30,7 +30,7 @@ use tessera_domain::relations::operator_clears_block;
 use tessera_domain::values::{AccountName, MerchantId, NewPassword};
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::{limit_sign_ins, SignedIn};
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::extract::ClientAddress;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::session::{sign, SessionClaims};
@@ -124,10 +124,6 @@ impl FromRequestParts<Services> for CurrentOperator {
             session_id: claims.sid.clone(),
         })
     }
-}
-
-fn engine(services: &Services) -> ChangeEngine {
-    ChangeEngine::new(services.table.clone(), services.clock.clone())
 }
 
 fn merchant_id(field: &str, value: &str) -> Result<MerchantId, Problem> {
@@ -474,7 +470,8 @@ async fn put_merchant(
         .map_err(|e| Problem::internal(&e))?;
     let operator = &operator;
     let (id, name, hash) = (&id, &name, &hash);
-    let merchant = engine(&services)
+    let merchant = services
+        .engine()
         .run(None, 201, |now| async move {
             let merchant = MerchantRecord {
                 merchant_id: id.clone(),
@@ -567,7 +564,8 @@ async fn put_parent(
         .transpose()?;
     let table = &services.table;
     let (operator, child_id, parent_id) = (&operator, &child_id, &parent_id);
-    let child = engine(&services)
+    let child = services
+        .engine()
         .run(None, 200, |now| async move {
             let not_found = || Error::new(ErrorCode::MerchantNotFound);
             let mut child = table.get_merchant(child_id).await?.ok_or_else(not_found)?;
@@ -689,7 +687,8 @@ async fn put_contract(
     };
     let table = &services.table;
     let (operator, id, contract) = (&operator, &id, &contract);
-    engine(&services)
+    services
+        .engine()
         .run(None, 204, |now| async move {
             table
                 .get_merchant(id)
@@ -798,7 +797,8 @@ async fn put_rate(
     };
     let table = &services.table;
     let (operator, id, rate) = (&operator, &id, &rate);
-    engine(&services)
+    services
+        .engine()
         .run(None, 200, |now| async move {
             table
                 .get_merchant(id)
@@ -871,7 +871,8 @@ async fn put_remittance(
     )?;
     let table = &services.table;
     let (operator, id, account) = (&operator, &id, &account);
-    engine(&services)
+    services
+        .engine()
         .run(None, 204, |now| async move {
             table
                 .get_merchant(id)
@@ -932,7 +933,7 @@ async fn mark_paid(
     }
     let table = &services.table;
     let (operator, id, month) = (&operator, &id, &month);
-    let bill = engine(&services)
+    let bill = services.engine()
         .run(None, 200, |now| async move {
             let mut bill = table
                 .list_bills(id)
@@ -992,7 +993,8 @@ async fn clear_block(
     let store = merchant_id("store_id", &store_id)?;
     let table = &services.table;
     let (operator, issuer, store) = (&operator, &issuer, &store);
-    let relation = engine(&services)
+    let relation = services
+        .engine()
         .run(None, 200, |now| async move {
             let mut relation = table
                 .get_relation(issuer, store)
@@ -1117,7 +1119,8 @@ async fn put_announcement(
         check_announcement(&input.title, &input.body, input.merchants.as_deref())?;
     let table = &services.table;
     let (operator, id, title, body, audience) = (&operator, &id, &title, &body, &audience);
-    let (record, created) = engine(&services)
+    let (record, created) = services
+        .engine()
         .run(None, 200, |now| async move {
             let existing = table.get_announcement(id).await?;
             let mut changes = Changes::new();
@@ -1191,7 +1194,8 @@ async fn withdraw_announcement(
     let id = announcement_id(&id)?;
     let table = &services.table;
     let (operator, id) = (&operator, &id);
-    engine(&services)
+    services
+        .engine()
         .run(None, 204, |now| async move {
             let mut record = table
                 .get_announcement(id)
@@ -1323,7 +1327,8 @@ async fn put_document(
     let (title, kind) = check_document(&input.title, &input.content_type, input.size)?;
     let table = &services.table;
     let (operator, id, title, size) = (&operator, &id, &title, input.size);
-    let record = engine(&services)
+    let record = services
+        .engine()
         .run(None, 200, |now| async move {
             let existing = table.get_document(id).await?;
             let mut changes = Changes::new();
@@ -1414,7 +1419,8 @@ async fn publish_document(
     let table = &services.table;
     let assets = services.assets()?;
     let (operator, id) = (&operator, &id);
-    let record = engine(&services)
+    let record = services
+        .engine()
         .run(None, 200, |now| async move {
             let mut record = table
                 .get_document(id)
@@ -1470,7 +1476,8 @@ async fn withdraw_document(
     let id = document_id(&id)?;
     let table = &services.table;
     let (operator, id) = (&operator, &id);
-    engine(&services)
+    services
+        .engine()
         .run(None, 204, |now| async move {
             let mut record = table
                 .get_document(id)

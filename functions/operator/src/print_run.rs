@@ -2,7 +2,7 @@
 //! the queue and marks tickets printed, then shipped. Each ticket moves through the change
 //! engine with its history; the operator's audit records who moved which.
 
-use crate::{engine, CurrentOperator, PROBLEM};
+use crate::{CurrentOperator, PROBLEM};
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -145,7 +145,8 @@ pub async fn set_print_run_status(
     )?;
     let (table, operator, numbers, status) =
         (&services.table, &operator, &numbers, input.status.as_str());
-    let items = engine(&services)
+    let items = services
+        .engine()
         .run(None, 200, |now| async move {
             let found: HashMap<TicketNumber, Ticket> = table
                 .get_tickets(numbers)

@@ -18,7 +18,7 @@ use tessera_domain::products::ProductId;
 use tessera_domain::values::{is_email, TaiwanMobile};
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::history::HistoryEntry;
@@ -187,7 +187,8 @@ async fn record(
         version: 0,
     };
     let template = &template;
-    let view = engine(&services)
+    let view = services
+        .engine()
         .run(keyed.as_ref(), 201, |now| async move {
             let mut order = template.clone();
             let mut changes = Changes::new();
@@ -207,10 +208,6 @@ async fn record(
         })
         .await?;
     Ok((StatusCode::CREATED, Json(view)))
-}
-
-fn engine(services: &Services) -> ChangeEngine {
-    ChangeEngine::new(services.table.clone(), services.clock.clone())
 }
 
 /// Orders paid but not issued, each with whether it can still be issued (§7-2).
@@ -288,7 +285,8 @@ async fn abandon(
     let trade_no = &TradeNo::parse("trade_no", &trade_no)
         .map_err(|_| Problem::new(ErrorCode::OrderNotFound))?;
     let services = &services;
-    let view = engine(services)
+    let view = services
+        .engine()
         .run(keyed.as_ref(), 200, |now| async move {
             let mut order = services
                 .table

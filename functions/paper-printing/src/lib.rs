@@ -19,7 +19,7 @@ use tessera_domain::ticket::Ticket;
 use tessera_domain::tickets::TicketNumber;
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::lifecycle::add_ticket_change;
 use tessera_platform::render::{barcode_svg, escape, qr_svg};
@@ -119,7 +119,8 @@ async fn print(
     let keyed = keyed.require()?;
     let numbers = chosen(&input.ticket_nos)?;
     let (services, numbers) = (&services, &numbers);
-    let job = ChangeEngine::new(services.table.clone(), services.clock.clone())
+    let job = services
+        .engine()
         .run(Some(keyed), 200, |now| async move {
             let tickets = visible_tickets(services, actor, numbers).await?;
             let mut changes = Changes::new();

@@ -18,7 +18,7 @@ use tessera_domain::products::{
 use tessera_domain::values::{BranchCode, MerchantId};
 use tessera_domain::{calendar, Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::owner::OwnerQuery;
 use tessera_platform::services::{Resource, Services};
@@ -286,10 +286,6 @@ async fn set_image(
     Ok(Json(linked(&services, &product).await?))
 }
 
-fn engine(services: &Services) -> ChangeEngine {
-    ChangeEngine::new(services.table.clone(), services.clock.clone())
-}
-
 /// Changes one stored product through the change engine: `apply` is given it as stored
 /// (read again on a lost race) and answers the history entry's changes.
 async fn change_product(
@@ -301,7 +297,8 @@ async fn change_product(
     apply: impl Fn(&mut ProductRecord) -> Result<serde_json::Value, Error> + Sync,
 ) -> Result<ProductRecord, Problem> {
     let apply = &apply;
-    let product = engine(services)
+    let product = services
+        .engine()
         .run(None, 200, |now| async move {
             let mut product = existing(services, owner, id).await.map_err(|p| p.0)?;
             let changed = apply(&mut product)?;
@@ -538,7 +535,8 @@ async fn create(
         version: 0,
     };
     let (template, owner) = (&template, &owner);
-    let view = engine(&services)
+    let view = services
+        .engine()
         .run(keyed.as_ref(), 201, |now| async move {
             let mut product = template.clone();
             product.created_at = now;
@@ -634,7 +632,8 @@ async fn set_listed(
         .collect();
     let known = &known;
     let action = if listed { "relisted" } else { "delisted" };
-    engine(services)
+    services
+        .engine()
         .run(None, 204, |now| async move {
             let mut found: std::collections::HashMap<ProductId, ProductRecord> = services
                 .table

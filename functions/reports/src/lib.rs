@@ -24,7 +24,7 @@ use tessera_domain::tickets::{TicketNumber, TicketStatus};
 use tessera_domain::values::{BranchCode, MerchantId};
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::installment;
 use tessera_platform::reports::{
@@ -1043,7 +1043,8 @@ async fn create_export(
         .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
     let export_id = uuid::Uuid::new_v4().simple().to_string();
     let (request, export_id) = (&request, &export_id);
-    let export = ChangeEngine::new(services.table.clone(), services.clock.clone())
+    let export = services
+        .engine()
         .run(keyed.as_ref(), 202, |now| async move {
             let mut export = ExportRecord {
                 merchant_id: actor.acting_as.clone(),

@@ -14,7 +14,7 @@ use tessera_domain::relations::{issuer_opens, issuer_unlinks, store_unlinks, Rel
 use tessera_domain::values::MerchantId;
 use tessera_domain::{Error, ErrorCode};
 use tessera_platform::auth::CurrentActor;
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::history::HistoryEntry;
@@ -247,7 +247,8 @@ async fn add_store(
         .ok_or_else(|| Problem::new(ErrorCode::MerchantNotFound))?;
     let names = HashMap::from([(store.clone(), merchant.name)]);
     let (store, names) = (&store, &names);
-    let added = engine(&services)
+    let added = services
+        .engine()
         .run(keyed.as_ref(), 201, |now| async move {
             let mut relation = RelationRecord {
                 issuer: actor.acting_as.clone(),
@@ -300,7 +301,8 @@ async fn set_store_status(
     }
     let names = names(&services, std::iter::once(store.clone())).await?;
     let (services_ref, store_ref, names_ref, input) = (&services, &store, &names, &input);
-    let changed = engine(&services)
+    let changed = services
+        .engine()
         .run(keyed.as_ref(), 200, |now| async move {
             let mut relation = services_ref
                 .table
@@ -368,7 +370,8 @@ async fn unlink_issuer(
     let issuer = parse_other("issuer_id", &issuer_id)?;
     let names = names(&services, std::iter::once(issuer.clone())).await?;
     let (services_ref, issuer_ref, names_ref) = (&services, &issuer, &names);
-    let changed = engine(&services)
+    let changed = services
+        .engine()
         .run(keyed.as_ref(), 200, |now| async move {
             let mut relation = services_ref
                 .table
@@ -403,10 +406,6 @@ async fn unlink_issuer(
     Ok(Json(changed))
 }
 
-fn engine(services: &Services) -> ChangeEngine {
-    ChangeEngine::new(services.table.clone(), services.clock.clone())
-}
-
 /// Products taken off in one transaction (each product and its history entry).
 const PRODUCTS_PER_TRANSACTION: usize = 45;
 
@@ -437,7 +436,7 @@ async fn revoke_product_grants(
         .filter(|p| p.spec.lists.redeemable_stores.contains(store))
         .map(|p| p.product_id)
         .collect();
-    let engine = engine(services);
+    let engine = services.engine();
     let mut revoked = 0;
     for chunk in listing.chunks(PRODUCTS_PER_TRANSACTION) {
         revoked += engine

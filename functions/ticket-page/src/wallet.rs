@@ -13,7 +13,7 @@ use tessera_domain::tickets::{self, TicketNumber, TicketStatus};
 use tessera_domain::transfers::{check_person, Transfer, TransferStatus, TRANSFER_MAX_TICKETS};
 use tessera_domain::values::{EmailList, MerchantId};
 use tessera_domain::{Error, ErrorCode};
-use tessera_platform::change::{ChangeEngine, Changes, Decision};
+use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::link_keyed;
 use tessera_platform::lifecycle::add_ticket_change;
 use tessera_platform::notifications::notification_events;
@@ -350,7 +350,7 @@ pub async fn transfer(
     let wallet = open(services, token).await?;
     let body = serde_json::to_vec(&input).map_err(|e| tessera_platform::store::internal(&e))?;
     let keyed = link_keyed(&wallet.merchant_id, key, token, "transfer", &body)?;
-    let engine = ChangeEngine::new(services.table.clone(), services.clock.clone());
+    let engine = services.engine();
     let (numbers, recipient) = (&numbers, &recipient);
     let view = engine
         .run(Some(&keyed), 201, |now| async move {
@@ -459,7 +459,7 @@ pub async fn request_return(
     }
     let body = serde_json::to_vec(&input).map_err(|e| tessera_platform::store::internal(&e))?;
     let keyed = link_keyed(&wallet.merchant_id, key, token, "return-request", &body)?;
-    let engine = ChangeEngine::new(services.table.clone(), services.clock.clone());
+    let engine = services.engine();
     let (numbers, reason) = (&numbers, input.reason.as_str());
     let view = engine
         .run(Some(&keyed), 201, |now| async move {

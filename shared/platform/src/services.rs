@@ -119,6 +119,12 @@ pub fn process_environment(name: &str) -> Option<String> {
 }
 
 impl Services {
+    /// The change engine over this function's table and clock: every state change goes
+    /// through it (decision 0008).
+    pub fn engine(&self) -> crate::change::ChangeEngine {
+        crate::change::ChangeEngine::new(self.table.clone(), self.clock.clone())
+    }
+
     /// The one constructor: `TABLE_NAME`, `TESSERA_SESSION_HOURS` (default 8: a working
     /// day) and the variable of each resource in `needs`, clients built from `config`.
     /// The signing key is not read here (that is I/O): [`Services::from_env`] reads it, and
