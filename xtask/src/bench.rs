@@ -243,6 +243,11 @@ fn bench_template() -> Result<Template, BenchError> {
     Ok(template)
 }
 
+/// An item's primary key, as one comparable string.
+fn item_key(item: &Item) -> String {
+    format!("{:?}{:?}", item.get("PK"), item.get("SK"))
+}
+
 /// A string attribute of an item ("" when absent).
 fn text(item: &Item, key: &str) -> String {
     item.get(key)
@@ -357,75 +362,56 @@ struct BatchFigures {
     worker: Duration,
 }
 
+/// How one figure is read from a run.
+type BatchFigure = fn(&BatchFigures) -> f64;
+
 async fn batch_issue() -> Result<(), BenchError> {
     let mut runs = Vec::new();
     for _ in 0..batch_runs() {
         runs.push(batch_issue_once().await?);
     }
-    let median = |figure: &dyn Fn(&BatchFigures) -> f64| {
+    let median = |figure: BatchFigure| {
         let mut values: Vec<f64> = runs.iter().map(figure).collect();
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let seconds = |d: Duration| d.as_secs_f64();
-    report("batch_issue_1000", median(&|r| seconds(r.elapsed)), "s");
-    report("batch_issue_1000_floor", median(&|r| seconds(r.floor)), "s");
-    report(
-        "batch_issue_1000_ratio",
-        median(&|r| seconds(r.elapsed) / seconds(r.floor)),
-        "x",
-    );
-    report(
-        "batch_issue_1000_items",
-        median(&|r| r.items as f64),
-        "items",
-    );
-    report(
-        "batch_issue_1000_atomic_floor",
-        median(&|r| seconds(r.atomic_floor)),
-        "s",
-    );
-    report(
-        "batch_issue_1000_atomic_ratio",
-        median(&|r| seconds(r.elapsed) / seconds(r.atomic_floor)),
-        "x",
-    );
-    report(
-        "batch_issue_1000_atomic_floor_as_found",
-        median(&|r| seconds(r.atomic_floor_as_found)),
-        "s",
-    );
-    report(
-        "batch_issue_1000_atomic_as_found_ratio",
-        median(&|r| seconds(r.elapsed) / seconds(r.atomic_floor_as_found)),
-        "x",
-    );
-    report(
-        "batch_issue_1000_atomic_items",
-        median(&|r| r.atomic_items as f64),
-        "items",
-    );
-    // Where the time went: upload, preview, confirm, worker (receive to notifications requested).
-    report(
-        "batch_issue_1000_upload",
-        median(&|r| seconds(r.upload)),
-        "s",
-    );
-    report(
-        "batch_issue_1000_preview",
-        median(&|r| seconds(r.preview)),
-        "s",
-    );
-    report(
-        "batch_issue_1000_confirm",
-        median(&|r| seconds(r.confirm)),
-        "s",
-    );
-    report(
-        "batch_issue_1000_worker",
-        median(&|r| seconds(r.worker)),
-        "s",
-    );
+    // Each figure's name after `batch_issue_1000`, how a run gives it, and its unit. The
+    // last four say where the time went: upload, preview, confirm, worker (receive to
+    // notifications requested).
+    let figures: [(&str, BatchFigure, &str); 13] = [
+        ("", |r| r.elapsed.as_secs_f64(), "s"),
+        ("_floor", |r| r.floor.as_secs_f64(), "s"),
+        (
+            "_ratio",
+            |r| r.elapsed.as_secs_f64() / r.floor.as_secs_f64(),
+            "x",
+        ),
+        ("_items", |r| r.items as f64, "items"),
+        ("_atomic_floor", |r| r.atomic_floor.as_secs_f64(), "s"),
+        (
+            "_atomic_ratio",
+            |r| r.elapsed.as_secs_f64() / r.atomic_floor.as_secs_f64(),
+            "x",
+        ),
+        (
+            "_atomic_floor_as_found",
+            |r| r.atomic_floor_as_found.as_secs_f64(),
+            "s",
+        ),
+        (
+            "_atomic_as_found_ratio",
+            |r| r.elapsed.as_secs_f64() / r.atomic_floor_as_found.as_secs_f64(),
+            "x",
+        ),
+        ("_atomic_items", |r| r.atomic_items as f64, "items"),
+        ("_upload", |r| r.upload.as_secs_f64(), "s"),
+        ("_preview", |r| r.preview.as_secs_f64(), "s"),
+        ("_confirm", |r| r.confirm.as_secs_f64(), "s"),
+        ("_worker", |r| r.worker.as_secs_f64(), "s"),
+    ];
+    for (suffix, figure, unit) in figures {
+        report(&format!("batch_issue_1000{suffix}"), median(figure), unit);
+    }
     report("batch_issue_1000_runs", runs.len() as f64, "runs");
     Ok(())
 }
@@ -477,10 +463,7 @@ async fn batch_issue_once() -> Result<BatchFigures, BenchError> {
     let file = tessera_sheets::issuance_template(&rows)?;
     // The table as the issuance found it (the paid orders unissued, in their index).
     let found = scan_all(&aws.dynamodb, &provisioned.table_name).await?;
-    let before: std::collections::HashSet<String> = found
-        .iter()
-        .map(|item| format!("{:?}{:?}", item.get("PK"), item.get("SK")))
-        .collect();
+    let before: std::collections::HashSet<String> = found.iter().map(item_key).collect();
 
     let started = Instant::now();
     let upload_id = world.upload("electronic_immediate", file).await?;
@@ -521,8 +504,7 @@ async fn batch_issue_once() -> Result<BatchFigures, BenchError> {
     }
 
     let stored = scan_all(&aws.dynamodb, &provisioned.table_name).await?;
-    let new_key =
-        |item: &Item| !before.contains(&format!("{:?}{:?}", item.get("PK"), item.get("SK")));
+    let new_key = |item: &Item| !before.contains(&item_key(item));
     let written: Vec<Item> = stored.iter().filter(|i| new_key(i)).cloned().collect();
     let floor = write_floor(aws, &written, Vec::new(), &[]).await?;
     // The floor for any design that keeps each row atomic: the row's conditional core
@@ -943,10 +925,7 @@ async fn write_floor(
     // What the table holds before (not timed): a transactional put of one of these keys
     // replaces it, on the condition that it is there.
     load_items(aws, &table, write_requests(prior)?).await?;
-    let prior_keys: std::collections::HashSet<String> = prior
-        .iter()
-        .map(|item| format!("{:?}{:?}", item.get("PK"), item.get("SK")))
-        .collect();
+    let prior_keys: std::collections::HashSet<String> = prior.iter().map(item_key).collect();
     let chunks = write_requests(batched)?;
     let transactions: Vec<Vec<TransactWriteItem>> = transactional
         .chunks(100)
@@ -954,8 +933,7 @@ async fn write_floor(
             chunk
                 .iter()
                 .map(|item| {
-                    let replaces =
-                        prior_keys.contains(&format!("{:?}{:?}", item.get("PK"), item.get("SK")));
+                    let replaces = prior_keys.contains(&item_key(item));
                     Put::builder()
                         .table_name(&table)
                         .set_item(Some(item.clone()))

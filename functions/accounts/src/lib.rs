@@ -222,21 +222,31 @@ async fn live_sub_account(
         .ok_or_else(|| Problem::new(ErrorCode::AccountNotFound))
 }
 
+/// The sub-account a request changes, with what every change of one needs.
+struct SubAccountRequest<'a> {
+    services: &'a Services,
+    actor: &'a Actor,
+    keyed: &'a Keyed,
+    account: &'a str,
+}
+
 /// Applies one change to a live sub-account through the change engine: reads it, lets
 /// `change` edit it and describe the change for history, and commits both at the next
 /// version (read and decided again on a race). Answers `answer` of the changed account,
 /// which a repeated request under the same key is answered again.
-#[allow(clippy::too_many_arguments)]
 async fn change_sub_account<A: Serialize + DeserializeOwned>(
-    services: &Services,
-    actor: &Actor,
-    keyed: &Keyed,
+    request: SubAccountRequest<'_>,
     status: StatusCode,
-    account: &str,
     action: &str,
     change: impl Fn(&mut AccountRecord) -> serde_json::Value,
     answer: impl Fn(&AccountRecord) -> A,
 ) -> Result<A, Problem> {
+    let SubAccountRequest {
+        services,
+        actor,
+        keyed,
+        account,
+    } = request;
     let (change, answer) = (&change, &answer);
     let answered = services
         .engine()
@@ -356,11 +366,13 @@ async fn delete(
     require_admin(&current.actor)?;
     let now = services.clock.now();
     change_sub_account(
-        &services,
-        &current.actor,
-        &keyed,
+        SubAccountRequest {
+            services: &services,
+            actor: &current.actor,
+            keyed: &keyed,
+            account: &account,
+        },
         StatusCode::NO_CONTENT,
-        &account,
         "deleted",
         |record| {
             record.deleted_at = Some(now);
@@ -390,11 +402,13 @@ async fn set_password(
     let password = NewPassword::parse_sub_account("password", &request.password)?;
     let password_hash = hash(password).await?;
     change_sub_account(
-        &services,
-        &current.actor,
-        &keyed,
+        SubAccountRequest {
+            services: &services,
+            actor: &current.actor,
+            keyed: &keyed,
+            account: &account,
+        },
         StatusCode::NO_CONTENT,
-        &account,
         "password_changed",
         |record| {
             record.password_hash.clone_from(&password_hash);
@@ -427,11 +441,13 @@ async fn set_remark(
         .redemption_mode(&current.actor.acting_as)
         .await?;
     let changed = change_sub_account(
-        &services,
-        &current.actor,
-        &keyed,
+        SubAccountRequest {
+            services: &services,
+            actor: &current.actor,
+            keyed: &keyed,
+            account: &account,
+        },
         StatusCode::OK,
-        &account,
         "remark_changed",
         |record| {
             let before = record.remark.replace(remark.clone());
@@ -464,11 +480,13 @@ async fn set_rights(
         .redemption_mode(&current.actor.acting_as)
         .await?;
     let changed = change_sub_account(
-        &services,
-        &current.actor,
-        &keyed,
+        SubAccountRequest {
+            services: &services,
+            actor: &current.actor,
+            keyed: &keyed,
+            account: &account,
+        },
         StatusCode::OK,
-        &account,
         "rights_changed",
         |record| {
             let before = rights_view(&record.rights, mode);

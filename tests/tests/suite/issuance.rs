@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use tessera_dev::seed::{ADMIN_PASSWORD, PARENT, PARTNER};
 use tessera_domain::issuance::COLUMNS;
-use tessera_domain::orders::TradeNo;
+use tessera_domain::orders::{OrderStatus, TradeNo};
 use tessera_domain::products::ProductId;
 use tessera_domain::tickets::{RedemptionCode, TicketNumber, TicketStatus};
 
@@ -415,7 +415,7 @@ async fn an_electronic_batch_is_previewed_confirmed_issued_and_mailed_once() {
 
     // The paid order is issued, and the product's terms are now locked.
     let order = w.stored_order("ORD100").await;
-    assert_eq!(order.status, tessera_domain::orders::OrderStatus::Issued);
+    assert_eq!(order.status, OrderStatus::Issued);
     assert_eq!(issued_entries(&w, "ORD100").await, 1);
     let (_, product) = w
         .call(authed("GET", &format!("/products/{}", w.goods), &w.admin()))
@@ -850,6 +850,16 @@ async fn confirmed_batch_of_orders(w: &World, trade_nos: [&str; 3]) -> String {
     upload
 }
 
+/// Each row's outcome in a batch's detail, in row order.
+fn outcomes(batch: &Value) -> Vec<&str> {
+    batch["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["outcome"].as_str().unwrap())
+        .collect()
+}
+
 impl World {
     async fn abandon(&self, trade_no: &str) {
         let (status, body) = self
@@ -889,10 +899,7 @@ async fn orders_changed_after_confirmation_are_read_again_when_the_worker_issues
         (Some("done"), Some(1)),
         "{done}"
     );
-    let outcomes: Vec<&str> = (0..3)
-        .map(|i| done["rows"][i]["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["issued", "failed", "issued"], "{done}");
+    assert_eq!(outcomes(&done), ["issued", "failed", "issued"], "{done}");
     assert!(
         done["rows"][1]["reason"]
             .as_str()
@@ -906,11 +913,11 @@ async fn orders_changed_after_confirmation_are_read_again_when_the_worker_issues
     let changed = w.stored_order("ORD402").await;
     assert_eq!(
         (changed.status, changed.version),
-        (tessera_domain::orders::OrderStatus::Issued, touched + 1)
+        (OrderStatus::Issued, touched + 1)
     );
     assert_eq!(
         w.stored_order("ORD401").await.status,
-        tessera_domain::orders::OrderStatus::Abandoned
+        OrderStatus::Abandoned
     );
 }
 
@@ -949,15 +956,9 @@ async fn a_plan_written_without_its_orders_has_them_read_by_the_worker() {
     w.abandon("ORD411").await;
     w.run_worker().await;
     let done = w.batch(&batch).await;
-    let outcomes: Vec<&str> = (0..3)
-        .map(|i| done["rows"][i]["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["issued", "failed", "issued"], "{done}");
+    assert_eq!(outcomes(&done), ["issued", "failed", "issued"], "{done}");
     assert_eq!(w.tickets_of("IORD410").await.len(), 1);
-    assert_eq!(
-        w.stored_order("ORD412").await.status,
-        tessera_domain::orders::OrderStatus::Issued
-    );
+    assert_eq!(w.stored_order("ORD412").await.status, OrderStatus::Issued);
 }
 
 #[tokio::test]
@@ -1105,7 +1106,7 @@ async fn a_large_row_stopped_after_its_claim_finishes_with_one_order_history_ent
     w.run_worker().await;
     assert_eq!(w.batch(&upload).await["status"], "issuing");
     let order = w.stored_order("ORD800").await;
-    assert_eq!(order.status, tessera_domain::orders::OrderStatus::Issued);
+    assert_eq!(order.status, OrderStatus::Issued);
     assert_eq!(
         issued_entries(&w, "ORD800").await,
         0,
@@ -1410,7 +1411,7 @@ async fn issuable_orders_export_as_a_prefilled_file_that_issues_as_is() {
     let import_no = &rows[0].cells[0];
     assert_eq!(w.tickets_of(import_no).await.len(), 2);
     let order = w.stored_order("ORD500").await;
-    assert_eq!(order.status, tessera_domain::orders::OrderStatus::Issued);
+    assert_eq!(order.status, OrderStatus::Issued);
     assert_eq!(issued_entries(&w, "ORD500").await, 1);
 }
 
