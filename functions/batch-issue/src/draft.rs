@@ -20,7 +20,7 @@ use tessera_platform::store::tickets::{
     new_ticket_write, ticket_prelude, Person, PrintStatus, Ticket,
 };
 use tessera_platform::store::Versioned;
-use tessera_platform::store::{Write, MAX_TRANSACTION_WRITES};
+use tessera_platform::store::{Item, Write, MAX_TRANSACTION_WRITES};
 
 /// The paid order's "issued" history entry. It is written after the row commits, not in
 /// its transaction (an entry in a transaction costs as much as a ticket), and is derived
@@ -28,7 +28,7 @@ use tessera_platform::store::{Write, MAX_TRANSACTION_WRITES};
 pub(crate) fn order_history_item(
     batch: &BatchRecord,
     issued: &IssuedOrderRecord,
-) -> Result<Option<tessera_platform::store::Item>, Error> {
+) -> Result<Option<Item>, Error> {
     let (Some(trade_no), Some(version)) = (&issued.trade_no, issued.order_version) else {
         return Ok(None);
     };
@@ -45,6 +45,22 @@ pub(crate) fn order_history_item(
     Ok(Some(entry.write(version)?.item))
 }
 
+/// The issued order's own prelude: the claim of the buyer's e-ticket link, if it has one.
+/// Not in the row's transaction: a claim is an unconditional put of a fresh 160-bit token,
+/// and the ticket page serves a claim only when the issued order it names carries that
+/// token, so a claim left behind by a row that did not commit shows nothing. Derived from
+/// the issued order alone, so a repair writes the very same item.
+pub(crate) fn issued_order_prelude(issued: &IssuedOrderRecord) -> Result<Vec<Item>, Error> {
+    let Some(token) = &issued.link_token else {
+        return Ok(Vec::new());
+    };
+    let target = LinkTarget::Order {
+        merchant_id: issued.merchant_id.clone(),
+        import_no: issued.import_no.clone(),
+    };
+    Ok(vec![link_claim_write(token, &target)?.item])
+}
+
 /// A pending row that passed its checks, with what it is issued from: its product and
 /// its paid order as read now.
 pub(crate) struct RowJob {
@@ -53,12 +69,12 @@ pub(crate) struct RowJob {
     pub(crate) order: Option<OrderRecord>,
 }
 
-/// A row ready to go into a shared transaction: its job (for the fallback of issuing it on
-/// its own), its draft and the writes it adds to the transaction.
-pub(crate) struct DraftedRow {
-    pub(crate) job: RowJob,
-    pub(crate) draft: RowDraft,
-    pub(crate) writes: Vec<Write>,
+impl RowJob {
+    /// How many writes the row's transaction holds: its issued order, its paid order's
+    /// change if it has one, and its tickets ([`RowDraft::single_transaction`]).
+    pub(crate) fn transaction_writes(&self) -> usize {
+        1 + usize::from(self.order.is_some()) + self.planned.row.quantity as usize
+    }
 }
 
 /// Everything one row writes, drawn once per attempt.
@@ -70,22 +86,11 @@ pub(crate) struct RowDraft {
 }
 
 impl RowDraft {
-    /// The issued order (the import-number claim; first), the paid order's change and the
-    /// claim of the buyer's e-ticket link.
+    /// The issued order (the import-number claim; first) and the paid order's change.
     pub(crate) fn head_writes(&self) -> Result<Vec<Write>, Error> {
-        let issued = &self.issued_order;
-        let mut head = vec![issued_order_write(issued)?];
+        let mut head = vec![issued_order_write(&self.issued_order)?];
         if let Some(order) = &self.order {
             head.push(order_write(order)?);
-        }
-        if let Some(token) = &issued.link_token {
-            head.push(link_claim_write(
-                token,
-                &LinkTarget::Order {
-                    merchant_id: issued.merchant_id.clone(),
-                    import_no: issued.import_no.clone(),
-                },
-            )?);
         }
         Ok(head)
     }
@@ -103,9 +108,10 @@ impl RowDraft {
         Ok(Some(writes))
     }
 
-    /// Every ticket's prelude (its first history entry), written before the transaction.
-    pub(crate) fn prelude(&self) -> Result<Vec<tessera_platform::store::Item>, Error> {
-        let mut items = Vec::new();
+    /// What is written beside the transaction: the claim of the buyer's e-ticket link and
+    /// every ticket's prelude (its first history entry).
+    pub(crate) fn prelude(&self) -> Result<Vec<Item>, Error> {
+        let mut items = issued_order_prelude(&self.issued_order)?;
         for ticket in &self.tickets {
             items.extend(ticket_prelude(ticket)?);
         }

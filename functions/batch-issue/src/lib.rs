@@ -50,7 +50,7 @@ use tessera_platform::store::{Table, Write, MAX_TRANSACTION_WRITES};
 mod draft;
 mod notify;
 
-use draft::{order_history_item, DraftedRow, RowDraft, RowJob};
+use draft::{issued_order_prelude, order_history_item, RowDraft, RowJob};
 
 /// Rows issued at once. DynamoDB transactions on different items do not contend.
 /// The stack's resources this function is given besides the table (its template
@@ -74,40 +74,30 @@ pub struct BatchIssuer {
     pub max_receives: u32,
 }
 
-/// Drafts every job: the rows that fit a shared transaction, and those issued alone.
-fn draft_all(
-    batch: &BatchRecord,
-    jobs: Vec<RowJob>,
-    now: DateTime<Utc>,
-) -> Result<(Vec<DraftedRow>, Vec<RowJob>), Error> {
-    let mut drafted = Vec::new();
+/// Packs rows, whole, into groups whose writes fit one transaction with their event; the
+/// rows too large for one are issued alone. Counted before drafting, so that each group is
+/// drafted just before it commits and the first commit goes out at once.
+fn pack(jobs: Vec<RowJob>) -> (Vec<Vec<RowJob>>, Vec<RowJob>) {
+    let mut groups: Vec<Vec<RowJob>> = Vec::new();
     let mut alone = Vec::new();
-    for job in jobs {
-        let draft = RowDraft::new(batch, &job.planned, &job.product, job.order.clone(), now)?;
-        match draft.single_transaction()? {
-            Some(writes) => drafted.push(DraftedRow { job, draft, writes }),
-            None => alone.push(job),
-        }
-    }
-    Ok((drafted, alone))
-}
-
-/// Packs drafted rows, whole, into groups that fit one transaction with their event.
-fn pack(drafted: Vec<DraftedRow>) -> Vec<Vec<DraftedRow>> {
-    let mut groups: Vec<Vec<DraftedRow>> = Vec::new();
     let mut group_writes = 0;
-    for row in drafted {
+    for job in jobs {
+        let writes = job.transaction_writes();
+        if writes >= MAX_TRANSACTION_WRITES {
+            alone.push(job);
+            continue;
+        }
         // One place in each transaction is the group's `order.issued` event.
-        if groups.is_empty() || group_writes + row.writes.len() > MAX_TRANSACTION_WRITES - 1 {
+        if groups.is_empty() || group_writes + writes > MAX_TRANSACTION_WRITES - 1 {
             groups.push(Vec::new());
             group_writes = 0;
         }
-        group_writes += row.writes.len();
+        group_writes += writes;
         if let Some(group) = groups.last_mut() {
-            group.push(row);
+            group.push(job);
         }
     }
-    groups
+    (groups, alone)
 }
 
 /// The `order.issued` event of rows committed in one transaction: their import and trade
@@ -280,15 +270,18 @@ impl BatchIssuer {
             .values()
             .filter(|r| r.outcome == RowOutcome::Failed)
             .count() as u32;
-        self.table
-            .move_batch(
+        // The notifications need only the results: built while the batch is marked done.
+        let (done, notifications) = tokio::join!(
+            self.table.move_batch(
                 &merchant,
                 &batch.batch_id,
                 BatchStatus::Done,
                 Some((failed, None, self.clock.now())),
-            )
-            .await?;
-        let notifications = self.notifications_for(&batch, &plan, &results).await?;
+            ),
+            self.notifications_for(&batch, &plan, &results)
+        );
+        done?;
+        let notifications = notifications?;
         tracing::info!(batch = %batch.batch_id, elapsed_ms = started.elapsed().as_millis() as u64, operation = "batch_issue", "notifications built");
         // Outbox events with ids derived from the batch: a redelivered message writes none
         // twice, and each is published once.
@@ -317,23 +310,22 @@ impl BatchIssuer {
         serde_json::from_slice(&bytes).map_err(|e| Retry(format!("the plan is unreadable: {e}")))
     }
 
-    /// Issues the pending rows, in four steps: check them again now, draft each, pack the
-    /// drafts whole into shared transactions, and commit each pack (a row too large for
-    /// one, or a pack that conflicts, is issued on its own).
+    /// Issues the pending rows, in three steps: check them again now, pack them whole into
+    /// shared transactions, and commit each pack (drafted just before; a row too large for
+    /// one, or in a pack that conflicts, is issued on its own).
     async fn issue_rows(
         &self,
         batch: &BatchRecord,
         pending: &[&PlannedRow],
     ) -> Vec<Result<RowResult, Retry>> {
         let now = self.clock.now();
+        let started = std::time::Instant::now();
         let (jobs, refused) = match self.check(batch, pending, now).await {
             Ok(checked) => checked,
             Err(error) => return vec![Err(error.into())],
         };
-        let (drafted, alone) = match draft_all(batch, jobs, now) {
-            Ok(drafts) => drafts,
-            Err(error) => return vec![Err(error.into())],
-        };
+        let checked = started.elapsed();
+        let (groups, mut alone) = pack(jobs);
         let mut outcomes: Vec<Result<RowResult, Retry>> = stream::iter(refused)
             .map(|(planned, reason)| async move {
                 self.fail_row(batch, &planned, ErrorCode::IssuanceRowsInvalid, reason, now)
@@ -342,13 +334,21 @@ impl BatchIssuer {
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
-        let committed = stream::iter(pack(drafted))
+        let packs = stream::iter(groups)
             .map(|group| self.commit_group(batch, group, now))
             .buffer_unordered(self.concurrency)
-            .collect::<Vec<Vec<_>>>()
+            .collect::<Vec<_>>()
             .await;
-        outcomes.extend(committed.into_iter().flatten());
-        let large = stream::iter(alone)
+        for pack in packs {
+            match pack {
+                Ok(Packed::Committed(results)) => outcomes.extend(results.into_iter().map(Ok)),
+                // Some row's condition failed (its order changed, its import number was
+                // taken, a ticket number was in the way): each row on its own finds which.
+                Ok(Packed::Conflict(jobs)) => alone.extend(jobs),
+                Err(error) => outcomes.push(Err(Retry::from(error))),
+            }
+        }
+        let issued_alone = stream::iter(alone)
             .map(|job| async move {
                 self.issue_row(batch, &job.planned, &job.product, job.order, now)
                     .await
@@ -356,7 +356,8 @@ impl BatchIssuer {
             .buffer_unordered(self.concurrency)
             .collect::<Vec<_>>()
             .await;
-        outcomes.extend(large);
+        outcomes.extend(issued_alone);
+        tracing::debug!(batch = %batch.batch_id, check_ms = checked.as_millis() as u64, commit_ms = (started.elapsed() - checked).as_millis() as u64, operation = "batch_issue", "rows issued, by phase");
         outcomes
     }
 
@@ -372,19 +373,14 @@ impl BatchIssuer {
         let stored = StoredFacts::load_for_plan(&self.table, &batch.merchant_id, pending).await?;
         let mut checks: Vec<RowCheck> = pending
             .iter()
-            .map(|p| RowCheck {
-                row: p.row.row,
-                cells: Default::default(),
-                parsed: Some(p.row.clone()),
-                violations: Vec::new(),
-            })
+            .map(|p| RowCheck::of_parsed(&p.row))
             .collect();
         check_rows(
             &mut checks,
             &stored.facts(Some(&batch.batch_id), batch.valid_from),
             now,
         );
-        let products: HashMap<ProductId, ProductRecord> = stored
+        let mut products: HashMap<ProductId, ProductRecord> = stored
             .products
             .iter()
             .map(|p| (p.product_id.clone(), p.clone()))
@@ -403,7 +399,11 @@ impl BatchIssuer {
             ids.dedup();
             ids.into_iter().filter_map(|id| products.get(id)).collect()
         };
-        self.lock_products(batch, &issuing, now).await?;
+        // A product locked now was read again to be locked: its tickets copy the terms it
+        // was locked with, even if it was edited since the read above.
+        for locked in self.lock_products(batch, &issuing, now).await? {
+            products.insert(locked.product_id.clone(), locked);
+        }
         let mut jobs = Vec::new();
         let mut refused = Vec::new();
         for (planned, check) in pending.iter().zip(checks) {
@@ -430,90 +430,78 @@ impl BatchIssuer {
         Ok((jobs, refused))
     }
 
-    /// Commits a pack of drafted rows in one transaction with its `order.issued` event,
-    /// their preludes beside it; on a conflict, issues each row on its own to find which.
+    /// Drafts a pack of rows and commits them in one transaction with their `order.issued`
+    /// event, their preludes (history entries, link claims) written beside it, then records
+    /// them: the rows' results, or the pack's rows when some row's condition failed.
     async fn commit_group(
         &self,
         batch: &BatchRecord,
-        group: Vec<DraftedRow>,
+        group: Vec<RowJob>,
         now: DateTime<Utc>,
-    ) -> Vec<Result<RowResult, Retry>> {
-        let mut writes: Vec<Write> = group.iter().flat_map(|row| row.writes.clone()).collect();
-        let issued: Vec<&IssuedOrderRecord> =
-            group.iter().map(|row| &row.draft.issued_order).collect();
-        match orders_issued(batch, &issued, now).and_then(|event| event.write()) {
-            Ok(event) => writes.push(event),
-            Err(error) => return vec![Err(Retry::from(error))],
+    ) -> Result<Packed, Error> {
+        let mut drafts = Vec::with_capacity(group.len());
+        let mut writes = Vec::new();
+        let mut prelude = Vec::new();
+        for job in &group {
+            let draft = RowDraft::new(batch, &job.planned, &job.product, job.order.clone(), now)?;
+            writes.extend(draft.single_transaction()?.ok_or_else(|| {
+                Error::new(ErrorCode::InternalError).with_detail(format!(
+                    "row {} does not fit a transaction",
+                    job.planned.row.row
+                ))
+            })?);
+            prelude.extend(draft.prelude()?);
+            drafts.push(draft);
         }
-        let prelude: Result<Vec<_>, Error> = group
-            .iter()
-            .map(|row| row.draft.prelude())
-            .collect::<Result<Vec<_>, _>>()
-            .map(|items| items.into_iter().flatten().collect());
-        let prelude = match prelude {
-            Ok(prelude) => prelude,
-            Err(error) => return vec![Err(Retry::from(error))],
-        };
-        // The prelude (history entries, link claims) goes in while the transaction runs: if
-        // it fails after the transaction committed, the retry finds the rows committed and
-        // repairs it from the stored tickets (finish_row).
+        let issued: Vec<&IssuedOrderRecord> = drafts.iter().map(|d| &d.issued_order).collect();
+        writes.push(orders_issued(batch, &issued, now)?.write()?);
+        // The prelude goes in while the transaction runs: if it fails after the
+        // transaction committed, the retry finds the rows committed and repairs it
+        // (finish_row). Either way it is done before anything else is written for these
+        // rows, so a later attempt's prelude is never overwritten by this one's.
         let (written, preluded) = tokio::join!(
             self.table.transact(writes, ErrorCode::ConcurrentChange),
             self.table.put_all(prelude, 4)
         );
-        match conflict_or(written) {
-            Ok(Written::Done) => {
-                if let Err(error) = preluded {
-                    return vec![Err(Retry::from(error))];
-                }
-                let committed: Vec<(IssuedOrderRecord, RowResult)> = group
+        match conflict_or(written)? {
+            Written::Done => {
+                preluded?;
+                let committed = drafts
                     .into_iter()
-                    .map(|row| (row.draft.issued_order, row.draft.result))
+                    .map(|draft| (draft.issued_order, draft.result))
                     .collect();
-                match self.record_rows(batch, committed).await {
-                    Ok(results) => results.into_iter().map(Ok).collect(),
-                    Err(error) => vec![Err(Retry::from(error))],
-                }
+                Ok(Packed::Committed(self.record_rows(batch, committed).await?))
             }
-            // Some row's condition failed (its order changed, its import number was taken,
-            // a code collided): issue each row on its own to find which.
-            Ok(Written::Conflict) => {
-                stream::iter(group)
-                    .map(|row| async move {
-                        let job = row.job;
-                        self.issue_row(batch, &job.planned, &job.product, job.order, now)
-                            .await
-                    })
-                    .buffer_unordered(self.concurrency)
-                    .collect()
-                    .await
-            }
-            Err(error) => vec![Err(Retry::from(error))],
+            Written::Conflict => Ok(Packed::Conflict(group)),
         }
     }
 
     /// A product that issues its first ticket can no longer change its terms (§7-3 A):
-    /// marked through the change engine (read again if someone edits it meanwhile).
+    /// marked through the change engine (read again if someone edits it meanwhile). The
+    /// products it locked, as locked.
     async fn lock_products(
         &self,
         batch: &BatchRecord,
         products: &[&ProductRecord],
         now: DateTime<Utc>,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<ProductRecord>, Error> {
         let ids: Vec<ProductId> = products
             .iter()
             .filter(|p| p.first_issued_at.is_none())
             .map(|p| p.product_id.clone())
             .collect();
         if ids.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let ids = &ids;
         ChangeEngine::new(self.table.clone(), self.clock.clone())
             .run(None, 200, |_| async move {
                 let mut changes = Changes::new();
+                let mut locked = Vec::new();
                 for mut product in self.table.get_products(&batch.merchant_id, ids).await? {
                     if product.first_issued_at.is_some() {
+                        // Locked by another batch meanwhile: as it stands now.
+                        locked.push(product);
                         continue;
                     }
                     product.first_issued_at = Some(now);
@@ -529,8 +517,9 @@ impl BatchIssuer {
                         json!({"batch_id": batch.batch_id}),
                     );
                     changes.history(&entry, version)?;
+                    locked.push(product);
                 }
-                Ok(Decision::new(changes, ()))
+                Ok(Decision::new(changes, locked))
             })
             .await
     }
@@ -771,8 +760,9 @@ impl BatchIssuer {
     }
 
     /// Records the row result of a committed issued order (idempotent). With `repair`, the
-    /// row was committed by an attempt that may have stopped before its tickets' preludes
-    /// were written: they are written again from the stored tickets.
+    /// row was committed by an attempt that may have stopped before its preludes (link
+    /// claim, tickets' first history entries) were written: they are written again from the
+    /// issued order and the stored tickets.
     async fn finish_row(
         &self,
         batch: &BatchRecord,
@@ -783,7 +773,7 @@ impl BatchIssuer {
         if repair {
             let numbers: Vec<TicketNumber> =
                 issued.tickets.iter().map(|t| t.ticket_no.clone()).collect();
-            let mut prelude = Vec::new();
+            let mut prelude = issued_order_prelude(issued)?;
             for ticket in self.table.get_tickets(&numbers).await? {
                 prelude.extend(ticket_prelude(&ticket)?);
             }
@@ -848,18 +838,21 @@ fn row_refusal(
     batch: &BatchRecord,
     now: DateTime<Utc>,
 ) -> Option<String> {
-    let mut checks = [RowCheck {
-        row: planned.row.row,
-        cells: Default::default(),
-        parsed: Some(planned.row.clone()),
-        violations: Vec::new(),
-    }];
+    let mut checks = [RowCheck::of_parsed(&planned.row)];
     check_rows(
         &mut checks,
         &stored.facts(Some(&batch.batch_id), batch.valid_from),
         now,
     );
     checks[0].violations.first().map(refusal_reason)
+}
+
+/// What became of a pack of rows.
+enum Packed {
+    /// Every row committed and was recorded: their results.
+    Committed(Vec<RowResult>),
+    /// A condition failed: the rows, to be issued each on its own.
+    Conflict(Vec<RowJob>),
 }
 
 enum Written {

@@ -118,6 +118,17 @@ pub struct RowCheck {
 }
 
 impl RowCheck {
+    /// A row parsed earlier (a preview's, a plan's), to be checked again against what is
+    /// stored now; its cells are not kept.
+    pub fn of_parsed(row: &IssuanceRow) -> RowCheck {
+        RowCheck {
+            row: row.row,
+            cells: Default::default(),
+            parsed: Some(row.clone()),
+            violations: Vec::new(),
+        }
+    }
+
     fn refuse(&mut self, column: &str, reason: impl Into<String>) {
         self.violations
             .push(Violation::cell(self.row, column, reason.into()));

@@ -182,6 +182,29 @@ impl World {
             .unwrap()
     }
 
+    /// As if the worker had stopped before finishing: the batch back to issuing, by hand
+    /// (no code path moves a done batch back).
+    async fn reopen_batch(&self, batch_id: &str) {
+        let table = &self.services.table;
+        table
+            .client
+            .update_item()
+            .table_name(&table.name)
+            .set_key(Some(key(
+                keys::merchant(self.merchant.as_str()),
+                &keys::batch(batch_id),
+            )))
+            .update_expression("SET #status = :issuing")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":issuing",
+                aws_sdk_dynamodb::types::AttributeValue::S("issuing".to_owned()),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
     async fn remove_item(&self, item_key: Item) {
         let table = &self.services.table;
         table
@@ -962,6 +985,77 @@ async fn a_plan_written_without_its_orders_has_them_read_by_the_worker() {
 }
 
 #[tokio::test]
+async fn an_electronic_row_committed_just_before_a_crash_gets_its_link_back_on_redelivery() {
+    let w = world().await;
+    w.order("ORD710", 1, test_start() - Duration::days(1)).await;
+    let email = unique_email("link");
+    let file = xlsx(&[row([
+        "IMP710",
+        "ORD710",
+        &w.goods,
+        "1",
+        "王小明",
+        "0912345678",
+        &email,
+        "",
+    ])]);
+    let upload = w.upload("electronic_immediate", &file).await;
+    assert_eq!(w.confirm(&upload).await.0, 202);
+    w.run_worker().await;
+    let issued = w
+        .services
+        .table
+        .get_issued_order(&w.merchant, "IMP710")
+        .await
+        .unwrap()
+        .unwrap();
+    let token = issued.link_token.clone().unwrap();
+    let link = key(keys::ticket_link(&token), keys::LINK);
+    let claim = w.services.table.link_target(&token).await.unwrap();
+    assert!(claim.is_some(), "the buyer's link is claimed");
+
+    // A crash after the row's transaction, before what is written beside and after it:
+    // the link claim (beside the transaction since it is not part of the row's atomic
+    // core), the order's history entry and the row result are gone.
+    let order = w.stored_order("ORD710").await;
+    for item in [
+        link,
+        key(keys::batch_rows(&upload), &keys::batch_row(0)),
+        key(
+            keys::merchant(PARENT),
+            &keys::history("order", "ORD710", order.version),
+        ),
+    ] {
+        w.remove_item(item).await;
+    }
+    assert!(w
+        .services
+        .table
+        .link_target(&token)
+        .await
+        .unwrap()
+        .is_none());
+    w.reopen_batch(&upload).await;
+
+    // The redelivery finds the row committed and writes the claim again, for the token the
+    // issued order carries (the one the buyer is sent).
+    assert_eq!(w.redeliver(&upload, 2).await, 0);
+    assert_eq!(w.batch(&upload).await["status"], "done");
+    assert_eq!(w.services.table.link_target(&token).await.unwrap(), claim);
+    assert_eq!(
+        w.services
+            .table
+            .get_issued_order(&w.merchant, "IMP710")
+            .await
+            .unwrap()
+            .unwrap()
+            .link_token,
+        Some(token)
+    );
+    assert_eq!(issued_entries(&w, "ORD710").await, 1);
+}
+
+#[tokio::test]
 async fn a_worker_that_fails_mid_batch_resumes_without_duplicates() {
     let w = world().await;
     let file = xlsx(&[
@@ -1031,7 +1125,6 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
 
     // A crash between the row's transaction and its records: the order's history entry and
     // the row result are written after the transaction commits, so take both away again.
-    let table = &w.services.table;
     let issued = w.stored_order("ORD700").await;
     for (pk, sk) in [
         (keys::batch_rows(&upload), keys::batch_row(0)),
@@ -1043,25 +1136,7 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
         w.remove_item(key(pk, &sk)).await;
     }
     assert_eq!(issued_entries(&w, "ORD700").await, 0);
-    // As if the worker had stopped before finishing: the batch back to issuing, by hand
-    // (no code path moves a done batch back).
-    table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(
-            keys::merchant(w.merchant.as_str()),
-            &keys::batch(&upload),
-        )))
-        .update_expression("SET #status = :issuing")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(
-            ":issuing",
-            aws_sdk_dynamodb::types::AttributeValue::S("issuing".to_owned()),
-        )
-        .send()
-        .await
-        .unwrap();
+    w.reopen_batch(&upload).await;
 
     // The redelivery finds the row committed by its own batch and records it: the same
     // ticket, the order issued once, its history entry back exactly once.
