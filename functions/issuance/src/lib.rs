@@ -13,12 +13,12 @@ use std::time::Duration;
 use tessera_domain::access::{require_operational_branch, Access, Actor, AreaGuard, FunctionArea};
 use tessera_domain::events::EventType;
 use tessera_domain::issuance::{
-    check_header, read_rows, require_can_issue, template_rules, BatchStatus, RowCheck, COLUMNS,
-    MAX_FILE_BYTES,
+    check_header, check_rows, read_rows, require_can_issue, template_rules, BatchStatus,
+    IssuanceRow, RowCheck, COLUMNS, MAX_FILE_BYTES,
 };
 use tessera_domain::merchant::DeliveryMethod;
 use tessera_domain::tickets::numbering_rules;
-use tessera_domain::values::TradeNo;
+use tessera_domain::values::{ProductId, TradeNo};
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{Changes, Decision};
@@ -26,8 +26,8 @@ use tessera_platform::idempotency::Keyed;
 use tessera_platform::issuance::{check_against_storage, StoredFacts};
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::issuance::{
-    batch_creation, upload_item, BatchMessage, BatchRecord, PlannedRow, RowOutcome, RowResult,
-    UploadRecord,
+    batch_creation, upload_item, BatchMessage, BatchRecord, PlannedRow, PreviewedFile, RowOutcome,
+    RowResult, UploadRecord,
 };
 use tessera_platform::store::object_keys;
 use tessera_platform::store::orders::OrderRecord;
@@ -256,23 +256,28 @@ fn preview_row(check: &RowCheck) -> PreviewRow {
     }
 }
 
-/// Reads the uploaded file and checks every row: the shared work of preview and confirm.
-async fn checked_rows(
-    services: &Services,
-    actor: &Actor,
-    upload_id: &str,
-) -> Result<CheckedUpload, Error> {
-    let upload = load_upload(services, actor, upload_id).await?;
+/// The upload's file as stored.
+async fn upload_file(services: &Services, upload: &UploadRecord) -> Result<Vec<u8>, Error> {
     let too_large = Error::new(ErrorCode::IssuanceFileTooLarge)
         .with_detail(format!("at most {MAX_FILE_BYTES} bytes"));
-    let bytes = services
+    services
         .uploads()?
         .get_bytes(&upload.object_key, MAX_FILE_BYTES, too_large)
         .await?
         .ok_or_else(|| {
             Error::new(ErrorCode::UploadNotFound).with_detail("nothing was uploaded yet")
-        })?;
-    let (header, rows) = tessera_sheets::read_issuance(&bytes)?;
+        })
+}
+
+/// Reads the file's rows and checks every one: the shared work of preview and confirm.
+/// The checks, with the stored records they were made against.
+async fn check_file(
+    services: &Services,
+    actor: &Actor,
+    upload: &UploadRecord,
+    bytes: &[u8],
+) -> Result<(Vec<RowCheck>, StoredFacts), Error> {
+    let (header, rows) = tessera_sheets::read_issuance(bytes)?;
     check_header(&header)?;
     let mut checks = read_rows(rows, upload.delivery_method)?;
     if checks.is_empty() {
@@ -290,18 +295,116 @@ async fn checked_rows(
         services.clock.now(),
     )
     .await?;
-    Ok(CheckedUpload {
-        upload,
-        checks,
-        stored,
-    })
+    Ok((checks, stored))
 }
 
-/// An uploaded file read and checked, with the stored records it was checked against.
-struct CheckedUpload {
-    upload: UploadRecord,
-    checks: Vec<RowCheck>,
-    stored: StoredFacts,
+/// The largest preview record (1000 rows and their orders, with room to spare).
+const MAX_PREVIEW_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Keeps what a preview found for the confirmation of the same file: the rows and the
+/// orders they were checked against if every row passed, otherwise only that it did not.
+async fn remember_preview(
+    services: &Services,
+    actor: &Actor,
+    upload_id: &str,
+    bytes: &[u8],
+    checks: &[RowCheck],
+    orders: Vec<OrderRecord>,
+) -> Result<(), Error> {
+    let clean = checks.iter().all(|c| c.violations.is_empty());
+    let previewed = PreviewedFile {
+        file_digest: tessera_platform::assets::digest(bytes),
+        clean,
+        rows: if clean {
+            checks.iter().filter_map(|c| c.parsed.clone()).collect()
+        } else {
+            Vec::new()
+        },
+        orders: if clean { orders } else { Vec::new() },
+    };
+    let json = serde_json::to_vec(&previewed)
+        .map_err(|e| Error::new(ErrorCode::InternalError).with_detail(e.to_string()))?;
+    services
+        .uploads()?
+        .put_bytes(
+            &object_keys::issuance_preview(&actor.acting_as, upload_id),
+            json,
+            "application/json",
+        )
+        .await
+}
+
+/// What the latest preview of the upload found, if there was one and it can be read.
+async fn previewed_file(
+    services: &Services,
+    actor: &Actor,
+    upload_id: &str,
+) -> Result<Option<PreviewedFile>, Error> {
+    let too_large = Error::new(ErrorCode::InternalError).with_detail("preview record too large");
+    let Some(bytes) = services
+        .uploads()?
+        .get_bytes(
+            &object_keys::issuance_preview(&actor.acting_as, upload_id),
+            MAX_PREVIEW_BYTES,
+            too_large,
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(previewed) => Ok(Some(previewed)),
+        Err(error) => {
+            // Written by an older version, say: the confirmation checks the file itself.
+            tracing::warn!(upload = %upload_id, error = %error, operation = "confirm_issuance", "preview record unreadable; checking the file again");
+            Ok(None)
+        }
+    }
+}
+
+/// The rows of a clean preview of this very file, and the orders it read, if the rows
+/// still pass with the products read now and the time now. The orders and import numbers
+/// are not read again: the worker's writes are conditional on the orders' versions and on
+/// the import numbers being free, so a row whose order or number changed since the preview
+/// fails there, with its reason in the batch results (decision 0005). `None`: the
+/// confirmation checks the file as the preview did.
+async fn reuse_preview(
+    services: &Services,
+    actor: &Actor,
+    upload: &UploadRecord,
+    bytes: &[u8],
+    previewed: Option<PreviewedFile>,
+) -> Result<Option<(Vec<IssuanceRow>, Vec<OrderRecord>)>, Error> {
+    let Some(previewed) =
+        previewed.filter(|p| p.clean && p.file_digest == tessera_platform::assets::digest(bytes))
+    else {
+        return Ok(None);
+    };
+    let mut product_ids: Vec<ProductId> = previewed
+        .rows
+        .iter()
+        .map(|r| r.product_id.clone())
+        .collect();
+    product_ids.sort();
+    product_ids.dedup();
+    let stored = StoredFacts {
+        products: services
+            .table
+            .get_products(&actor.acting_as, &product_ids)
+            .await?,
+        orders: previewed.orders,
+        issued: Vec::new(),
+    };
+    let mut checks: Vec<RowCheck> = previewed.rows.iter().map(RowCheck::of_parsed).collect();
+    check_rows(
+        &mut checks,
+        &stored.facts(None, upload.valid_from),
+        services.clock.now(),
+    );
+    if checks.iter().any(|c| !c.violations.is_empty()) {
+        return Ok(None);
+    }
+    Ok(Some((previewed.rows, stored.orders)))
 }
 
 /// Upload ids are 32 hex digits (a UUID without dashes); anything else is no upload.
@@ -339,7 +442,10 @@ async fn preview(
 ) -> Result<Json<Preview>, Problem> {
     let actor = &current.actor;
     rights(ErrorCode::UploadNotFound).check_own(actor, Access::Modify)?;
-    let CheckedUpload { upload, checks, .. } = checked_rows(&services, actor, &upload_id).await?;
+    let upload = load_upload(&services, actor, &upload_id).await?;
+    let bytes = upload_file(&services, &upload).await?;
+    let (checks, stored) = check_file(&services, actor, &upload, &bytes).await?;
+    remember_preview(&services, actor, &upload_id, &bytes, &checks, stored.orders).await?;
     let rows: Vec<PreviewRow> = checks.iter().map(preview_row).collect();
     let rows_with_errors = rows.iter().filter(|r| !r.errors.is_empty()).count() as u32;
     Ok(Json(Preview {
@@ -408,35 +514,44 @@ async fn confirm(
     require_operational_branch(actor)?;
     let upload = load_upload(&services, actor, &upload_id).await?;
     // The batch id is the upload id: a second confirmation finds the first one's batch.
-    if let Some(batch) = services
-        .table
-        .get_batch(&actor.acting_as, &upload_id)
-        .await?
-    {
+    // What follows needs the contract, the file and its preview: read at once.
+    let (existing, contract, bytes, previewed) = tokio::join!(
+        services.table.get_batch(&actor.acting_as, &upload_id),
+        services.table.get_contract(&actor.acting_as),
+        upload_file(&services, &upload),
+        previewed_file(&services, actor, &upload_id)
+    );
+    if let Some(batch) = existing? {
         let done = services.table.row_results(&batch.batch_id).await?.len() as u32;
         return Ok((StatusCode::ACCEPTED, Json(batch_view(&batch, done))));
     }
     let now = services.clock.now();
-    let contract = services.table.get_contract(&actor.acting_as).await?;
-    require_can_issue(contract.as_ref(), upload.delivery_method, now)?;
-    let CheckedUpload {
-        upload,
-        checks,
-        stored,
-    } = checked_rows(&services, actor, &upload_id).await?;
-    let violations: Vec<Violation> = checks.iter().flat_map(|c| c.violations.clone()).collect();
-    if !violations.is_empty() {
-        return Err(Problem::from(Error {
-            code: ErrorCode::IssuanceRowsInvalid,
-            detail: None,
-            violations,
-        }));
-    }
-    let rows: Vec<_> = checks.into_iter().filter_map(|c| c.parsed).collect();
+    require_can_issue(contract?.as_ref(), upload.delivery_method, now)?;
+    let bytes = bytes?;
+    let (rows, orders) = match reuse_preview(&services, actor, &upload, &bytes, previewed?).await? {
+        Some(previewed) => previewed,
+        None => {
+            let (checks, stored) = check_file(&services, actor, &upload, &bytes).await?;
+            let violations: Vec<Violation> =
+                checks.iter().flat_map(|c| c.violations.clone()).collect();
+            if !violations.is_empty() {
+                return Err(Problem::from(Error {
+                    code: ErrorCode::IssuanceRowsInvalid,
+                    detail: None,
+                    violations,
+                }));
+            }
+            let rows = checks.into_iter().filter_map(|c| c.parsed).collect();
+            (rows, stored.orders)
+        }
+    };
     let tickets_total: u32 = rows.iter().map(|r| r.quantity).sum();
-    let first = services.table.reserve_ticket_numbers(tickets_total).await?;
+    let (first, settings) = tokio::try_join!(
+        services.table.reserve_ticket_numbers(tickets_total),
+        services.table.get_settings(&actor.acting_as)
+    )?;
     let orders_read: HashMap<&TradeNo, &OrderRecord> =
-        stored.orders.iter().map(|o| (&o.trade_no, o)).collect();
+        orders.iter().map(|o| (&o.trade_no, o)).collect();
     let mut next = first;
     let plan: Vec<PlannedRow> = rows
         .into_iter()
@@ -473,11 +588,7 @@ async fn confirm(
         batch_id: upload_id.clone(),
         delivery_method: upload.delivery_method,
         valid_from: upload.valid_from,
-        notify_url: services
-            .table
-            .get_settings(&actor.acting_as)
-            .await?
-            .refund_notify_url,
+        notify_url: settings.refund_notify_url,
         status: BatchStatus::Queued,
         rows_total: plan.len() as u32,
         tickets_total,

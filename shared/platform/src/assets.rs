@@ -192,6 +192,15 @@ impl AssetStore {
     }
 }
 
+/// The SHA-256 of `bytes`, in hex: what tells one uploaded file from another.
+pub fn digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// Checks an uploaded image before it is used: the key must be one this merchant was handed
 /// for this image (`prefix` + 32 hex digits + `.png`/`.jpg`), the object must be there,
 /// within the image's limit, declared as that type and really of it (magic bytes). Any

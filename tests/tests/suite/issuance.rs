@@ -984,6 +984,140 @@ async fn a_plan_written_without_its_orders_has_them_read_by_the_worker() {
     assert_eq!(w.stored_order("ORD412").await.status, OrderStatus::Issued);
 }
 
+/// Three paid orders in one uploaded file, previewed clean; the upload id.
+async fn previewed_orders(w: &World, trade_nos: [&str; 3]) -> String {
+    let paid = test_start() - Duration::days(1);
+    for trade_no in trade_nos {
+        w.order(trade_no, 1, paid).await;
+    }
+    let upload = w
+        .upload("paper_by_merchant", &orders_file(w, trade_nos))
+        .await;
+    assert_eq!(w.preview(&upload).await.1["can_confirm"], true);
+    upload
+}
+
+/// A file issuing one ticket for each of the orders.
+fn orders_file(w: &World, trade_nos: [&str; 3]) -> Vec<u8> {
+    let rows: Vec<Row> = trade_nos
+        .iter()
+        .map(|t| {
+            row([
+                &format!("I{t}"),
+                t,
+                &w.goods,
+                "1",
+                "王",
+                "0912345678",
+                "",
+                "",
+            ])
+        })
+        .collect();
+    xlsx(&rows)
+}
+
+#[tokio::test]
+async fn a_clean_preview_spares_the_confirmation_its_reads_and_the_worker_catches_what_changed_since(
+) {
+    let w = world().await;
+    let upload = previewed_orders(&w, ["ORD420", "ORD421", "ORD422"]).await;
+    // Abandoned after the preview: the confirmation does not read the orders again (a
+    // full check would refuse it here), and the worker's write, conditional on the order
+    // as previewed, finds the change and fails that row alone.
+    w.abandon("ORD421").await;
+    let (status, body) = w.confirm(&upload).await;
+    assert_eq!(status, 202, "{body}");
+    w.run_worker().await;
+    let done = w.batch(&upload).await;
+    assert_eq!(outcomes(&done), ["issued", "failed", "issued"], "{done}");
+    assert!(
+        done["rows"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no longer awaiting issuance"),
+        "{done}"
+    );
+    assert!(w.tickets_of("IORD421").await.is_empty());
+    assert_eq!(
+        w.stored_order("ORD421").await.status,
+        OrderStatus::Abandoned
+    );
+}
+
+#[tokio::test]
+async fn a_confirmation_checks_the_file_again_when_its_preview_does_not_stand() {
+    let w = world().await;
+
+    // The product is delisted after a clean preview: products are read again, and the
+    // confirmation refuses with the rows' errors.
+    let delisted = previewed_orders(&w, ["ORD430", "ORD431", "ORD432"]).await;
+    let (status, body) = w
+        .call(json_request(
+            "POST",
+            "/products/delist",
+            Some(&w.admin()),
+            json!({"product_ids": [w.goods]}),
+        ))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, problem) = w.confirm(&delisted).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("ISSUANCE_ROWS_INVALID")),
+        "{problem}"
+    );
+    assert!(problem.to_string().contains("delisted"), "{problem}");
+    let (status, body) = w
+        .call(json_request(
+            "POST",
+            "/products/relist",
+            Some(&w.admin()),
+            json!({"product_ids": [w.goods]}),
+        ))
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    // Another file put where the previewed one was (the upload link still works): the
+    // preview was of other bytes, so the new file is checked, and its unknown order refused.
+    let replaced = previewed_orders(&w, ["ORD433", "ORD434", "ORD435"]).await;
+    let object_key = tessera_platform::store::object_keys::issuance_upload(&w.merchant, &replaced);
+    w.services
+        .uploads()
+        .unwrap()
+        .put_bytes(
+            &object_key,
+            orders_file(&w, ["ORD433", "ORD434", "ORD439"]),
+            tessera_sheets::XLSX_CONTENT_TYPE,
+        )
+        .await
+        .unwrap();
+    let (status, problem) = w.confirm(&replaced).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem.to_string().contains("廠商訂單編號"), "{problem}");
+
+    // A preview with errors (an order not yet recorded) keeps nothing to reuse: once the
+    // order is there, the confirmation checks the file as it is now and queues it.
+    let (paid, later) = (test_start() - Duration::days(1), "ORD438");
+    for trade_no in ["ORD436", "ORD437"] {
+        w.order(trade_no, 1, paid).await;
+    }
+    let file = orders_file(&w, ["ORD436", "ORD437", later]);
+    let upload = w.upload("paper_by_merchant", &file).await;
+    assert_eq!(w.preview(&upload).await.1["can_confirm"], false);
+    w.order(later, 1, paid).await;
+    let (status, body) = w.confirm(&upload).await;
+    assert_eq!(status, 202, "{body}");
+    w.run_worker().await;
+    let done = w.batch(&upload).await;
+    assert_eq!(outcomes(&done), ["issued", "issued", "issued"], "{done}");
+    let refused = w.services.table.get_batch(&w.merchant, &delisted).await;
+    assert!(
+        refused.unwrap().is_none(),
+        "the refused upload has no batch"
+    );
+}
+
 #[tokio::test]
 async fn an_electronic_row_committed_just_before_a_crash_gets_its_link_back_on_redelivery() {
     let w = world().await;

@@ -58,6 +58,23 @@ pub struct PlannedRow {
     pub order_as_confirmed: Option<OrderRecord>,
 }
 
+/// What the latest preview of an upload found, kept beside the upload
+/// ([`object_keys::issuance_preview`](crate::store::object_keys::issuance_preview)) so that
+/// the confirmation of the same file need not read every order and import number again
+/// (decision 0005).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewedFile {
+    /// The SHA-256 of the file previewed ([`crate::assets::digest`]): the confirmation
+    /// uses this record only for the very same bytes.
+    pub file_digest: String,
+    /// Whether every row passed. Only then are the rows and orders kept; a preview with
+    /// errors replaces an earlier clean one, so the confirmation checks again.
+    pub clean: bool,
+    pub rows: Vec<IssuanceRow>,
+    /// The paid orders the rows name, as read and checked, versions included.
+    pub orders: Vec<OrderRecord>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchRecord {
     pub merchant_id: MerchantId,

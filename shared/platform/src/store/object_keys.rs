@@ -19,6 +19,11 @@ pub fn issuance_plan(merchant: &MerchantId, upload_id: &str, nonce: &str) -> Str
     format!("{MERCHANTS_PREFIX}{merchant}/issuance/{upload_id}.plan-{nonce}.json")
 }
 
+/// What the latest preview of an upload found (uploads bucket), for its confirmation.
+pub fn issuance_preview(merchant: &MerchantId, upload_id: &str) -> String {
+    format!("{MERCHANTS_PREFIX}{merchant}/issuance/{upload_id}.preview.json")
+}
+
 /// The prefix of a product's pictures (assets bucket).
 pub fn product_images(merchant: &MerchantId, product_id: &str) -> String {
     format!("{MERCHANTS_PREFIX}{merchant}/products/{product_id}/")
@@ -64,6 +69,7 @@ mod tests {
         for key in [
             issuance_upload(&m, "u1"),
             issuance_plan(&m, "u1", "n"),
+            issuance_preview(&m, "u1"),
             product_images(&m, "P1"),
             ticket_page_images(&m, "logo"),
             report_export_part(&m, "e1", 0, "w1"),
