@@ -495,6 +495,10 @@ fn batch_view(batch: &BatchRecord, rows_done: u32) -> BatchView {
 }
 
 /// Issue the previewed file. Confirming the same upload again returns the same batch.
+///
+/// After a clean preview of the same file, the rows' orders and import numbers are not read
+/// again: a row whose order or import number changed since the preview fails in the batch
+/// results, with its reason. Without one, every row is checked as the preview checks it.
 #[utoipa::path(post, path = "/issuance/uploads/{upload_id}/confirm", tag = "issuance", security(("bearer" = [])),
     params(("upload_id" = String, Path)),
     responses((status = 202, description = "Queued (or already confirmed)", body = BatchView),

@@ -431,7 +431,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Issue the previewed file. Confirming the same upload again returns the same batch. */
+        /**
+         * Issue the previewed file. Confirming the same upload again returns the same batch.
+         * @description After a clean preview of the same file, the rows' orders and import numbers are not read
+         *     again: a row whose order or import number changed since the preview fails in the batch
+         *     results, with its reason. Without one, every row is checked as the preview checks it.
+         */
         post: operations["confirm"];
         delete?: never;
         options?: never;
