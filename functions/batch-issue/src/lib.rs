@@ -52,11 +52,11 @@ mod notify;
 
 use draft::{issued_order_prelude, order_history_item, RowDraft, RowJob};
 
-/// Rows issued at once. DynamoDB transactions on different items do not contend.
 /// The stack's resources this function is given besides the table (its template
 /// environment names exactly these; `tessera-dev` checks both agree).
 pub const NEEDS: &[Resource] = &[Resource::Uploads, Resource::TicketLinks];
 
+/// Packs of rows committed at once. DynamoDB transactions on different items do not contend.
 pub const DEFAULT_CONCURRENCY: usize = 32;
 /// The batch-issue queue's maxReceiveCount (infra/template.yaml).
 pub const DEFAULT_MAX_RECEIVES: u32 = 5;
