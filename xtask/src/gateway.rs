@@ -358,6 +358,12 @@ pub fn spawn_scheduler(state: &GatewayState) {
     }
 }
 
+/// How long a queue poller's receive waits for a message. Well under an AWS call's 10 s
+/// attempt timeout (`tessera_platform::aws::timeout_config`): at 10 s an empty poll timed
+/// out at the client, and a message moto found for the abandoned request stayed invisible
+/// for the queue's visibility timeout (an export waited minutes in the browser tests).
+const LONG_POLL_SECONDS: i32 = 5;
+
 /// Polls each consumed queue and hands its messages to the consumer, as Lambda's SQS
 /// integration does: messages the handler reports as failed (or all, if it errors) stay
 /// on the queue and come back after the visibility timeout.
@@ -401,7 +407,7 @@ pub fn spawn_queue_pollers_with(
             let sqs = aws.sqs.clone();
             tokio::spawn(async move {
                 loop {
-                    match poll_once(&sqs, &url, &handler, 10).await {
+                    match poll_once(&sqs, &url, &handler, LONG_POLL_SECONDS).await {
                         Ok(_) => {}
                         Err(error) => {
                             tracing::warn!(queue = %url, error = %error, "queue poll failed");
@@ -509,7 +515,7 @@ pub async fn poll_once(
         .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
         .send()
         .await
-        .map_err(|e| e.into_service_error())?;
+        .map_err(|e| tessera_platform::aws::sdk_error_text(&e))?;
     let messages = received.messages.unwrap_or_default();
     if messages.is_empty() {
         return Ok(0);
