@@ -8,6 +8,7 @@ use tessera_domain::notification::Notification;
 use tessera_domain::products::ProductId;
 use tessera_domain::ticket::Person;
 use tessera_domain::Error;
+use tessera_platform::issuance::product_ids_of;
 use tessera_platform::store::issuance::{BatchRecord, PlannedRow, RowOutcome, RowResult};
 
 impl BatchIssuer {
@@ -19,10 +20,7 @@ impl BatchIssuer {
     ) -> Result<Vec<Notification>, Error> {
         let settings = self.table.get_settings(&batch.merchant_id).await?;
         let sms = settings.operation.sms_enabled;
-        let mut product_ids: Vec<ProductId> =
-            plan.iter().map(|p| p.row.product_id.clone()).collect();
-        product_ids.sort();
-        product_ids.dedup();
+        let product_ids = product_ids_of(plan.iter().map(|p| &p.row));
         let names: HashMap<ProductId, String> = self
             .table
             .get_products(&batch.merchant_id, &product_ids)

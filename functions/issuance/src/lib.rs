@@ -18,12 +18,12 @@ use tessera_domain::issuance::{
 };
 use tessera_domain::merchant::DeliveryMethod;
 use tessera_domain::tickets::numbering_rules;
-use tessera_domain::values::{ProductId, TradeNo};
+use tessera_domain::values::TradeNo;
 use tessera_domain::{Error, ErrorCode, Violation};
 use tessera_platform::auth::CurrentActor;
 use tessera_platform::change::{Changes, Decision};
 use tessera_platform::idempotency::Keyed;
-use tessera_platform::issuance::{check_against_storage, StoredFacts};
+use tessera_platform::issuance::{check_against_storage, product_ids_of, StoredFacts};
 use tessera_platform::services::{Resource, Services};
 use tessera_platform::store::issuance::{
     batch_creation, upload_item, BatchMessage, BatchRecord, PlannedRow, PreviewedFile, RowOutcome,
@@ -380,13 +380,7 @@ async fn reuse_preview(
     else {
         return Ok(None);
     };
-    let mut product_ids: Vec<ProductId> = previewed
-        .rows
-        .iter()
-        .map(|r| r.product_id.clone())
-        .collect();
-    product_ids.sort();
-    product_ids.dedup();
+    let product_ids = product_ids_of(previewed.rows.iter());
     let stored = StoredFacts {
         products: services
             .table

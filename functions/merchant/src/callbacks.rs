@@ -381,7 +381,7 @@ pub async fn ping(
         .ok_or_else(|| Problem::new(ErrorCode::NotifyUrlNotSet))?;
     let now = services.clock.now();
     let random: [u8; 12] = tessera_platform::random::random_bytes()?;
-    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let id = tessera_domain::values::hex(&random);
     let mut delivery = Delivery {
         merchant_id: actor.acting_as.clone(),
         delivery_id: format!("ping_{id}"),

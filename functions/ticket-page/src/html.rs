@@ -64,7 +64,7 @@ fn ticket_card(ticket: &WalletTicket) -> String {
 /// so its answer, never its change.
 fn form_key() -> String {
     tessera_platform::random::random_bytes::<12>()
-        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+        .map(|b| tessera_domain::values::hex(&b))
         .unwrap_or_default()
 }
 

@@ -193,7 +193,7 @@ pub fn parse_ticket_choice(
 }
 
 pub fn link_token(random: [u8; LINK_TOKEN_BYTES]) -> String {
-    random.iter().map(|b| format!("{b:02x}")).collect()
+    crate::values::hex(&random)
 }
 
 /// An ibon pickup code (取票代碼) from CSPRNG bytes.

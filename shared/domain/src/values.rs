@@ -300,6 +300,12 @@ impl TryFrom<String> for EmailList {
 
 /// A practical address check: one `@`, a plausible local part, a dotted domain of
 /// letters, digits and hyphens. (Full RFC 5322 accepts things no mail system delivers.)
+/// Bytes as lowercase hexadecimal, two digits a byte: how digests, tokens and random ids
+/// are spelled.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn is_email(address: &str) -> bool {
     let Some((local, domain)) = address.split_once('@') else {
         return false;
@@ -331,6 +337,12 @@ pub fn is_email(address: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_spells_two_lowercase_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0xab, 0x0f, 0xff]), "00ab0fff");
+        assert_eq!(hex(&[]), "");
+    }
 
     #[test]
     fn admin_passwords_need_two_kinds_of_characters() {

@@ -92,10 +92,7 @@ impl AssetStore {
             .await
         {
             Ok(head) => Ok(Some(ObjectFacts {
-                size: head
-                    .content_length()
-                    .and_then(|l| u64::try_from(l).ok())
-                    .unwrap_or(0),
+                size: declared_length(head.content_length()),
                 content_type: head.content_type().unwrap_or_default().to_owned(),
             })),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
@@ -121,12 +118,7 @@ impl AssetStore {
             .send()
             .await
             .map_err(unavailable)?;
-        Ok(object
-            .body
-            .collect()
-            .await
-            .map_err(unavailable)?
-            .into_bytes())
+        body_bytes(object.body).await
     }
 }
 
@@ -154,19 +146,10 @@ impl AssetStore {
             }
             Err(error) => return Err(unavailable(error)),
         };
-        let declared = object
-            .content_length()
-            .and_then(|l| u64::try_from(l).ok())
-            .unwrap_or(0);
-        if declared > max_bytes {
+        if declared_length(object.content_length()) > max_bytes {
             return Err(too_large);
         }
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(unavailable)?
-            .into_bytes();
+        let bytes = body_bytes(object.body).await?;
         if bytes.len() as u64 > max_bytes {
             return Err(too_large);
         }
@@ -192,13 +175,22 @@ impl AssetStore {
     }
 }
 
+/// An object's length as its answer declares it (0 if it does not).
+fn declared_length(content_length: Option<i64>) -> u64 {
+    content_length
+        .and_then(|l| u64::try_from(l).ok())
+        .unwrap_or(0)
+}
+
+/// An answer's whole body.
+async fn body_bytes(body: aws_sdk_s3::primitives::ByteStream) -> Result<bytes::Bytes, Error> {
+    Ok(body.collect().await.map_err(unavailable)?.into_bytes())
+}
+
 /// The SHA-256 of `bytes`, in hex: what tells one uploaded file from another.
 pub fn digest(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    tessera_domain::values::hex(&Sha256::digest(bytes))
 }
 
 /// Checks an uploaded image before it is used: the key must be one this merchant was handed

@@ -295,9 +295,5 @@ pub async fn limit_sign_ins(
 pub fn device_fingerprint(user_agent: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(user_agent.trim().as_bytes());
-    digest
-        .iter()
-        .take(12)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    tessera_domain::values::hex(&digest[..12])
 }

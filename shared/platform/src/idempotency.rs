@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::Digest;
 use std::sync::Arc;
 use tessera_domain::clock::Clock;
-use tessera_domain::values::MerchantId;
+use tessera_domain::values::{hex, MerchantId};
 use tessera_domain::{Error, ErrorCode};
 
 pub const HEADER: &str = "idempotency-key";
@@ -255,10 +255,6 @@ pub fn link_keyed(
         key: format!("link-{}-{key}", &link[..16]),
         request_hash: hex(&digest.finalize()),
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn request_hash(parts: &Parts, account: &str, body: &Bytes) -> String {

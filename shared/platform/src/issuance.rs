@@ -30,9 +30,7 @@ impl StoredFacts {
         merchant_id: &MerchantId,
         rows: &[&IssuanceRow],
     ) -> Result<StoredFacts, Error> {
-        let mut product_ids: Vec<ProductId> = rows.iter().map(|r| r.product_id.clone()).collect();
-        product_ids.sort();
-        product_ids.dedup();
+        let product_ids = product_ids_of(rows.iter().copied());
         let orders: Vec<(MerchantId, TradeNo)> = rows
             .iter()
             .filter_map(|r| r.trade_no.clone())
@@ -62,10 +60,7 @@ impl StoredFacts {
         merchant_id: &MerchantId,
         pending: &[&PlannedRow],
     ) -> Result<StoredFacts, Error> {
-        let mut product_ids: Vec<ProductId> =
-            pending.iter().map(|p| p.row.product_id.clone()).collect();
-        product_ids.sort();
-        product_ids.dedup();
+        let product_ids = product_ids_of(pending.iter().map(|p| &p.row));
         let unread: Vec<&IssuanceRow> = pending
             .iter()
             .filter(|p| p.row.trade_no.is_some() && p.order_as_confirmed.is_none())
@@ -141,6 +136,14 @@ impl StoredFacts {
             valid_from,
         }
     }
+}
+
+/// The products `rows` name, each once.
+pub fn product_ids_of<'a>(rows: impl Iterator<Item = &'a IssuanceRow>) -> Vec<ProductId> {
+    let mut ids: Vec<ProductId> = rows.map(|r| r.product_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// Checks every row against the merchant's stored products, orders and issued orders (and

@@ -182,6 +182,21 @@ impl World {
             .unwrap()
     }
 
+    /// What a crash right after a batch's first row committed leaves unwritten: the row
+    /// result and the paid order's "issued" history entry (both written after the commit).
+    async fn forget_first_row_records(&self, batch_id: &str, trade_no: &str) {
+        let order = self.stored_order(trade_no).await;
+        for item in [
+            key(keys::batch_rows(batch_id), &keys::batch_row(0)),
+            key(
+                keys::merchant(PARENT),
+                &keys::history("order", trade_no, order.version),
+            ),
+        ] {
+            self.remove_item(item).await;
+        }
+    }
+
     /// As if the worker had stopped before finishing: the batch back to issuing, by hand
     /// (no code path moves a done batch back).
     async fn reopen_batch(&self, batch_id: &str) {
@@ -848,10 +863,26 @@ async fn the_21_day_rule_is_checked_again_when_the_worker_issues() {
 
 /// Three paid orders and one confirmed batch issuing them, rows in order; the batch id.
 async fn confirmed_batch_of_orders(w: &World, trade_nos: [&str; 3]) -> String {
+    let upload = previewed_orders(w, trade_nos).await;
+    assert_eq!(w.confirm(&upload).await.0, 202);
+    upload
+}
+
+/// Three paid orders in one uploaded file, previewed clean; the upload id.
+async fn previewed_orders(w: &World, trade_nos: [&str; 3]) -> String {
     let paid = test_start() - Duration::days(1);
     for trade_no in trade_nos {
         w.order(trade_no, 1, paid).await;
     }
+    let upload = w
+        .upload("paper_by_merchant", &orders_file(w, trade_nos))
+        .await;
+    assert_eq!(w.preview(&upload).await.1["can_confirm"], true);
+    upload
+}
+
+/// A file issuing one ticket for each of the orders.
+fn orders_file(w: &World, trade_nos: [&str; 3]) -> Vec<u8> {
     let rows: Vec<Row> = trade_nos
         .iter()
         .map(|t| {
@@ -867,10 +898,20 @@ async fn confirmed_batch_of_orders(w: &World, trade_nos: [&str; 3]) -> String {
             ])
         })
         .collect();
-    let upload = w.upload("paper_by_merchant", &xlsx(&rows)).await;
-    assert_eq!(w.preview(&upload).await.1["can_confirm"], true);
-    assert_eq!(w.confirm(&upload).await.0, 202);
-    upload
+    xlsx(&rows)
+}
+
+/// Asserts that the batch's middle row of three failed because its order was no longer
+/// awaiting issuance, and the other two were issued.
+fn assert_middle_order_refused(done: &Value) {
+    assert_eq!(outcomes(done), ["issued", "failed", "issued"], "{done}");
+    assert!(
+        done["rows"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no longer awaiting issuance"),
+        "{done}"
+    );
 }
 
 /// Each row's outcome in a batch's detail, in row order.
@@ -922,14 +963,7 @@ async fn orders_changed_after_confirmation_are_read_again_when_the_worker_issues
         (Some("done"), Some(1)),
         "{done}"
     );
-    assert_eq!(outcomes(&done), ["issued", "failed", "issued"], "{done}");
-    assert!(
-        done["rows"][1]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("no longer awaiting issuance"),
-        "{done}"
-    );
+    assert_middle_order_refused(&done);
     assert!(w.tickets_of("IORD401").await.is_empty());
     assert_eq!(w.tickets_of("IORD402").await.len(), 1);
     // Issued from the order as it was when the worker read it again, one version on.
@@ -984,39 +1018,6 @@ async fn a_plan_written_without_its_orders_has_them_read_by_the_worker() {
     assert_eq!(w.stored_order("ORD412").await.status, OrderStatus::Issued);
 }
 
-/// Three paid orders in one uploaded file, previewed clean; the upload id.
-async fn previewed_orders(w: &World, trade_nos: [&str; 3]) -> String {
-    let paid = test_start() - Duration::days(1);
-    for trade_no in trade_nos {
-        w.order(trade_no, 1, paid).await;
-    }
-    let upload = w
-        .upload("paper_by_merchant", &orders_file(w, trade_nos))
-        .await;
-    assert_eq!(w.preview(&upload).await.1["can_confirm"], true);
-    upload
-}
-
-/// A file issuing one ticket for each of the orders.
-fn orders_file(w: &World, trade_nos: [&str; 3]) -> Vec<u8> {
-    let rows: Vec<Row> = trade_nos
-        .iter()
-        .map(|t| {
-            row([
-                &format!("I{t}"),
-                t,
-                &w.goods,
-                "1",
-                "王",
-                "0912345678",
-                "",
-                "",
-            ])
-        })
-        .collect();
-    xlsx(&rows)
-}
-
 #[tokio::test]
 async fn a_clean_preview_spares_the_confirmation_its_reads_and_the_worker_catches_what_changed_since(
 ) {
@@ -1030,14 +1031,7 @@ async fn a_clean_preview_spares_the_confirmation_its_reads_and_the_worker_catche
     assert_eq!(status, 202, "{body}");
     w.run_worker().await;
     let done = w.batch(&upload).await;
-    assert_eq!(outcomes(&done), ["issued", "failed", "issued"], "{done}");
-    assert!(
-        done["rows"][1]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("no longer awaiting issuance"),
-        "{done}"
-    );
+    assert_middle_order_refused(&done);
     assert!(w.tickets_of("IORD421").await.is_empty());
     assert_eq!(
         w.stored_order("ORD421").await.status,
@@ -1151,17 +1145,8 @@ async fn an_electronic_row_committed_just_before_a_crash_gets_its_link_back_on_r
     // A crash after the row's transaction, before what is written beside and after it:
     // the link claim (beside the transaction since it is not part of the row's atomic
     // core), the order's history entry and the row result are gone.
-    let order = w.stored_order("ORD710").await;
-    for item in [
-        link,
-        key(keys::batch_rows(&upload), &keys::batch_row(0)),
-        key(
-            keys::merchant(PARENT),
-            &keys::history("order", "ORD710", order.version),
-        ),
-    ] {
-        w.remove_item(item).await;
-    }
+    w.remove_item(link).await;
+    w.forget_first_row_records(&upload, "ORD710").await;
     assert!(w
         .services
         .table
@@ -1260,15 +1245,7 @@ async fn a_row_committed_just_before_a_crash_is_recorded_on_redelivery() {
     // A crash between the row's transaction and its records: the order's history entry and
     // the row result are written after the transaction commits, so take both away again.
     let issued = w.stored_order("ORD700").await;
-    for (pk, sk) in [
-        (keys::batch_rows(&upload), keys::batch_row(0)),
-        (
-            keys::merchant(PARENT),
-            keys::history("order", "ORD700", issued.version),
-        ),
-    ] {
-        w.remove_item(key(pk, &sk)).await;
-    }
+    w.forget_first_row_records(&upload, "ORD700").await;
     assert_eq!(issued_entries(&w, "ORD700").await, 0);
     w.reopen_batch(&upload).await;
 
